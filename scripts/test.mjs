@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Runs the test suite with Node's own test runner, TypeScript loaded through tsx.
+//   npm test                     every test/**/*.test.ts (unit tests, then the notebooks)
+//   npm test -- test/foo.test.ts only the files named
+//   npm test -- --unit           everything but the slow notebook / browser tests (test/slow/)
+// Node 20's `--test` takes no globs, so the files are listed here.
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const args = process.argv.slice(2);
+const unitOnly = args.includes("--unit");
+const named = args.filter((a) => !a.startsWith("--"));
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === "fixtures" ? [] : walk(p);
+    return name.endsWith(".test.ts") ? [p] : [];
+  });
+}
+
+let files = named.length > 0 ? named : walk(join(root, "test")).map((p) => relative(root, p)).sort();
+if (unitOnly) files = files.filter((f) => !f.split(/[\\/]/).includes("slow"));
+// Slow tests (notebooks, headless browser) run last so that a broken unit shows up first.
+files.sort((a, b) => Number(a.includes("slow")) - Number(b.includes("slow")) || a.localeCompare(b));
+if (files.length === 0) {
+  console.error("No test files found under test/.");
+  process.exit(1);
+}
+const res = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-concurrency=1", ...files],
+  { cwd: root, stdio: "inherit", env: process.env },
+);
+process.exit(res.status ?? 1);

@@ -1,0 +1,95 @@
+/**
+ * One place for configuration: where things are cached, whether we may go online, which compute
+ * backend to use. Every environment variable the project reads is read here (and listed in
+ * environment.md); no other module looks at process.env.
+ *
+ * Hugging Face variables keep their Python meaning so that a cache shared with Python tools works:
+ * HF_HOME (default ~/.cache/huggingface), HF_HUB_CACHE (default $HF_HOME/hub), HF_HUB_OFFLINE=1,
+ * HF_TOKEN (or the token file $HF_HOME/token).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+
+export interface CourseConfig {
+  /** Repository root (the folder holding package.json, src/, data/). */
+  repoRoot: string;
+  /** Shipped datasets. */
+  dataDir: string;
+  /** Where executed notebooks, HTML exports and run artefacts go. */
+  reportsDir: string;
+  /** Hugging Face home (HF_HOME). */
+  hfHome: string;
+  /** Hugging Face Hub cache (HF_HUB_CACHE), Python's layout: models--org--name/{blobs,refs,snapshots}. */
+  hfHubCache: string;
+  /** True when nothing may be downloaded (HF_HUB_OFFLINE=1 or COURSE_OFFLINE=1). */
+  offline: boolean;
+  /** Hub token, from HF_TOKEN or $HF_HOME/token; undefined when neither is set. */
+  hfToken: string | undefined;
+  /** Backend asked for with COURSE_BACKEND; undefined means "best available". */
+  backend: BackendName | undefined;
+  /** Model the notebooks use (COURSE_MODEL): a Hub id, a local folder, or "offline" for the embedded default. */
+  model: string;
+  /** OpenAI-compatible endpoint for question generation and RAG (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL). */
+  llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined };
+}
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && TRUE.has(value.trim().toLowerCase());
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  return v ? v : undefined;
+}
+
+/** The repository root: the nearest folder above this file that holds package.json and src/. */
+export function findRepoRoot(start: string = __dirname): string {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "src"))) return dir;
+    const parent = resolve(dir, "..");
+    if (parent === dir) throw new Error(`Cannot find the repository root above ${start} (no package.json next to src/).`);
+    dir = parent;
+  }
+}
+
+function parseBackend(value: string | undefined): BackendName | undefined {
+  const v = nonEmpty(value)?.toLowerCase();
+  if (v === undefined || v === "auto") return undefined;
+  if (v === "tensorflow" || v === "wasm" || v === "cpu") return v;
+  throw new Error(`COURSE_BACKEND=${value}: expected one of auto, tensorflow, wasm, cpu.`);
+}
+
+/** Reads the configuration from an environment (process.env by default). Pure: call it again after changing env. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
+  const repoRoot = findRepoRoot();
+  const hfHome = resolve(nonEmpty(env.HF_HOME) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), ".cache"), "huggingface"));
+  const hfHubCache = resolve(nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE) ?? join(hfHome, "hub"));
+  let hfToken = nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN);
+  const tokenFile = join(hfHome, "token");
+  if (hfToken === undefined && existsSync(tokenFile)) hfToken = nonEmpty(readFileSync(tokenFile, "utf8"));
+  return {
+    repoRoot,
+    dataDir: resolve(nonEmpty(env.COURSE_DATA_DIR) ?? join(repoRoot, "data")),
+    reportsDir: resolve(nonEmpty(env.COURSE_REPORTS_DIR) ?? join(repoRoot, "reports")),
+    hfHome,
+    hfHubCache,
+    offline: flag(env.HF_HUB_OFFLINE) || flag(env.COURSE_OFFLINE),
+    hfToken,
+    backend: parseBackend(env.COURSE_BACKEND),
+    model: nonEmpty(env.COURSE_MODEL) ?? "offline",
+    llm: {
+      baseUrl: nonEmpty(env.OPENAI_BASE_URL),
+      apiKey: nonEmpty(env.OPENAI_API_KEY),
+      model: nonEmpty(env.COURSE_LLM_MODEL),
+    },
+  };
+}
+
+/** The configuration of this process, read once at import. */
+export const config: CourseConfig = readConfig();

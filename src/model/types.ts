@@ -1,0 +1,56 @@
+/**
+ * Types shared by the model modules (declared once, reused): weights as read from safetensors,
+ * the transformer config read from config.json, a tokenized batch, and sentence-transformers'
+ * pooling config (1_Pooling/config.json, field names kept as Python writes them).
+ */
+
+/** A tensor held in memory as float32, whatever dtype it had on disk (fp32, fp16, bf16 are widened). */
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Weights keyed by Hugging Face parameter names, e.g. "encoder.layer.0.attention.self.query.weight". */
+export type WeightMap = Map<string, HostTensor>;
+
+export type Architecture = "bert" | "roberta";
+
+/** What the encoder needs from config.json (Hugging Face names in comments). */
+export interface TransformerConfig {
+  architecture: Architecture; // model_type
+  vocabSize: number; // vocab_size
+  hiddenSize: number; // hidden_size
+  numHiddenLayers: number; // num_hidden_layers
+  numAttentionHeads: number; // num_attention_heads
+  intermediateSize: number; // intermediate_size
+  hiddenAct: "gelu" | "gelu_new" | "relu"; // hidden_act
+  maxPositionEmbeddings: number; // max_position_embeddings
+  typeVocabSize: number; // type_vocab_size
+  layerNormEps: number; // layer_norm_eps
+  padTokenId: number; // pad_token_id (RoBERTa position ids start after it)
+  /** The whole config.json as read, written back unchanged (apart from edits we make on purpose) by save(). */
+  raw: Record<string, unknown>;
+}
+
+/** A batch padded to its longest member; row-major [batchSize, seqLen]. */
+export interface TokenizedBatch {
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+  tokenTypeIds: Int32Array;
+  batchSize: number;
+  seqLen: number;
+  /** How many inputs of this batch were cut to max_seq_length. */
+  truncated: number;
+}
+
+/** 1_Pooling/config.json as sentence-transformers writes it. */
+export interface PoolingConfig {
+  word_embedding_dimension: number;
+  pooling_mode_cls_token: boolean;
+  pooling_mode_mean_tokens: boolean;
+  pooling_mode_max_tokens: boolean;
+  pooling_mode_mean_sqrt_len_tokens: boolean;
+  pooling_mode_weightedmean_tokens?: boolean;
+  pooling_mode_lasttoken?: boolean;
+  include_prompt?: boolean;
+}
