@@ -54,3 +54,32 @@ export interface PoolingConfig {
   pooling_mode_lasttoken?: boolean;
   include_prompt?: boolean;
 }
+
+/** Embeddings of `count` texts, row-major: row i is data.subarray(i * dim, (i + 1) * dim). */
+export interface Embeddings {
+  count: number;
+  dim: number;
+  data: Float32Array;
+}
+
+export interface EncodeOptions {
+  /** Texts per forward pass (default 32). Batches are padded only to their longest member. */
+  batchSize?: number;
+  /** L2-normalise the output (default: what the model's modules say, i.e. true when it has Normalize). */
+  normalize?: boolean;
+  /** Called after each batch with (texts done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Anything that turns texts into vectors: a SentenceTransformer, or a test double in evaluator tests. */
+export interface Embedder {
+  /** A label for tables and charts, e.g. "all-MiniLM-L6-v2" or "offline-static (embedded offline default)". */
+  readonly name: string;
+  encode(texts: string[], options?: EncodeOptions): Promise<Embeddings>;
+}
+
+/** Row i of an Embeddings matrix (a view, not a copy). */
+export function embeddingRow(e: Embeddings, i: number): Float32Array {
+  if (!Number.isInteger(i) || i < 0 || i >= e.count) throw new RangeError(`row ${i} out of range 0..${e.count - 1}`);
+  return e.data.subarray(i * e.dim, (i + 1) * e.dim);
+}
