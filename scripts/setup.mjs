@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// npm run setup: makes this checkout ready to run the course, installing what is missing.
+//   1. npm dependencies (npm ci) when any is missing;
+//   2. faiss-node's native addon: the prebuilt binary when it can be downloaded, otherwise built
+//      against the system's faiss (Debian/Ubuntu libfaiss-dev; installed with apt when run as root);
+//   3. @tensorflow/tfjs-node (optional): its libtensorflow download; on failure the wasm backend is used;
+//      with --gpu, @tensorflow/tfjs-node-gpu instead (needs CUDA 11.2 + cuDNN 8.1);
+//   4. Jupyter (nbclient + nbconvert) for the notebook runner: from apt when root, else the command is printed;
+//   5. the repo-local TypeScript kernelspec (jupyter/kernels/tslab-course), also registered for the
+//      user so that `jupyter notebook` / JupyterLab / VS Code find it (skip with --no-user-kernel).
+// npm install scripts are off in .npmrc, so this script is where native code gets built.
+// Exit code 0 when the course can run; 1 with a message naming what is missing and how to install it.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export const root = join(import.meta.dirname, "..");
+const require = createRequire(join(root, "package.json"));
+export const KERNEL_NAME = "tslab-course";
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const hasApt = existsSync("/usr/bin/apt-get");
+const APT_JUPYTER = ["jupyter-nbconvert", "python3-nbclient"];
+const APT_FAISS = ["build-essential", "cmake", "libfaiss-dev", "libopenblas-dev", "patchelf"];
+
+const log = (msg) => console.log(`[setup] ${msg}`);
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { cwd: opts.cwd ?? root, stdio: opts.quiet ? "pipe" : "inherit", encoding: "utf8", timeout: opts.timeout, env: { ...process.env, ...opts.env } });
+  return { ok: res.status === 0, status: res.status, stdout: res.stdout ?? "", stderr: res.stderr ?? "", error: res.error };
+}
+
+/** Loads a module in a child process, so that a native addon that crashes cannot take us down. */
+function loads(moduleName) {
+  const res = run(process.execPath, ["-e", `require(${JSON.stringify(moduleName)})`], { quiet: true, timeout: 60_000 });
+  return { ok: res.ok, why: (res.stderr.split("\n").find((l) => /Error/.test(l)) ?? res.stderr.trim()).slice(0, 300) };
+}
+
+function aptInstall(packages, why) {
+  const cmd = `apt-get install -y --no-install-recommends ${packages.join(" ")}`;
+  if (!(isRoot && hasApt)) return { ok: false, cmd: hasApt ? `sudo ${cmd}` : undefined };
+  log(`installing ${why} with apt: ${packages.join(" ")}`);
+  let res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { quiet: true, env: { DEBIAN_FRONTEND: "noninteractive" } });
+  if (!res.ok) {
+    run("apt-get", ["update"], { quiet: true });
+    res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { quiet: true, env: { DEBIAN_FRONTEND: "noninteractive" } });
+  }
+  if (!res.ok) log(`apt-get failed:\n${res.stderr.trim().split("\n").slice(-5).join("\n")}`);
+  return { ok: res.ok, cmd };
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    throw new Error(`Node ${process.versions.node} is too old: the course needs Node >= 20.19 (require() of ES modules). Install Node 20.19+, 22 or 24 LTS.`);
+  }
+}
+
+function npmDependencies() {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const wanted = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
+  const missing = wanted.filter((name) => !existsSync(join(root, "node_modules", name, "package.json")));
+  if (missing.length === 0) return;
+  log(`npm dependencies missing (${missing.join(", ")}): running npm ${existsSync(join(root, "package-lock.json")) ? "ci" : "install"}`);
+  const res = run(process.platform === "win32" ? "npm.cmd" : "npm", [existsSync(join(root, "package-lock.json")) ? "ci" : "install"]);
+  if (!res.ok) throw new Error("npm install failed (see above). Check that the npm registry is reachable, then run `npm run setup` again.");
+}
+
+function faissHeaders() {
+  for (const dir of ["/usr/include/faiss", "/usr/local/include/faiss", "/opt/homebrew/include/faiss"]) {
+    if (existsSync(join(dir, "IndexFlat.h"))) return dir;
+  }
+  return undefined;
+}
+
+function buildFaissFromSystem(pkgDir) {
+  let headers = faissHeaders();
+  if (!headers || !existsSync("/usr/bin/cmake") && !existsSync("/usr/local/bin/cmake") && !existsSync("/opt/homebrew/bin/cmake")) {
+    const res = process.platform === "linux" ? aptInstall(APT_FAISS, "faiss (to build faiss-node)") : { ok: false };
+    headers = faissHeaders();
+    if (!res.ok || !headers) {
+      const how = process.platform === "darwin" ? "brew install faiss cmake libomp" : res.cmd ?? "install faiss (libfaiss-dev), cmake and a C++ compiler";
+      return { ok: false, why: `faiss headers or cmake not found; run: ${how}` };
+    }
+  }
+  const deps = join(pkgDir, "deps", "faiss");
+  mkdirSync(deps, { recursive: true });
+  copyFileSync(join(root, "scripts", "native", "faiss-deps-CMakeLists.txt"), join(deps, "CMakeLists.txt"));
+  // faiss >= 1.7.4 declares faiss::idx_t; 1.7.3 (Debian 12) only faiss::Index::idx_t.
+  const src = join(pkgDir, "src", "faiss.cc");
+  const metricHeader = join(headers, "MetricType.h");
+  const namespaceIdx = existsSync(metricHeader) && /using\s+idx_t\s*=/.test(readFileSync(metricHeader, "utf8"));
+  const code = readFileSync(src, "utf8");
+  const patched = namespaceIdx
+    ? code.replace("using idx_t = faiss::Index::idx_t;", "using idx_t = faiss::idx_t;")
+    : code.replace("using idx_t = faiss::idx_t;", "using idx_t = faiss::Index::idx_t;");
+  if (patched !== code) writeFileSync(src, patched);
+  log(`building faiss-node against the system faiss (${headers})`);
+  const cmakeJs = join(root, "node_modules", "cmake-js", "bin", "cmake-js");
+  const res = run(process.execPath, [cmakeJs, "compile", "--directory", pkgDir], { quiet: true, timeout: 600_000 });
+  if (!res.ok) return { ok: false, why: `cmake-js build failed:\n${(res.stdout + res.stderr).trim().split("\n").slice(-15).join("\n")}` };
+  return { ok: true };
+}
+
+function faiss() {
+  if (loads("faiss-node").ok) return { ok: true, how: "already built" };
+  const pkgDir = join(root, "node_modules", "faiss-node");
+  const prebuild = join(root, "node_modules", "prebuild-install", "bin.js");
+  if (existsSync(prebuild)) {
+    log("faiss-node: trying its prebuilt binary (GitHub releases)");
+    const res = run(process.execPath, [prebuild, "--runtime", "napi"], { quiet: true, timeout: 120_000, cwd: pkgDir });
+    if (res.ok && loads("faiss-node").ok) return { ok: true, how: "prebuilt binary" };
+    log("faiss-node: no prebuilt binary could be downloaded; building from source instead");
+  }
+  const built = buildFaissFromSystem(pkgDir);
+  if (!built.ok) return built;
+  const check = loads("faiss-node");
+  return check.ok ? { ok: true, how: "built against the system faiss" } : { ok: false, why: `built, but it does not load: ${check.why}` };
+}
+
+function tfjsNative(gpu) {
+  const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+  if (gpu && !existsSync(join(root, "node_modules", pkg, "package.json"))) {
+    log(`installing ${pkg} (not saved to package.json)`);
+    const res = run(process.platform === "win32" ? "npm.cmd" : "npm", ["install", "--no-save", "--ignore-scripts", `${pkg}@4.22.0`]);
+    if (!res.ok) return { ok: false, why: `npm install ${pkg} failed` };
+  }
+  if (!existsSync(join(root, "node_modules", pkg, "package.json"))) return { ok: false, why: `${pkg} is not installed (optional)` };
+  if (loads(pkg).ok) return { ok: true };
+  log(`${pkg}: downloading libtensorflow (its install script)`);
+  const res = run(process.execPath, [join(root, "node_modules", pkg, "scripts", "install.js"), ...(gpu ? ["gpu", "download"] : [])], { quiet: true, timeout: 600_000, cwd: join(root, "node_modules", pkg) });
+  if (res.ok && loads(pkg).ok) return { ok: true };
+  const why = (res.stderr.match(/Error: .*/) ?? [res.stderr.trim().split("\n").pop() ?? "install script failed"])[0];
+  return { ok: false, why: `${why.slice(0, 200)} — using the wasm backend instead (see environment.md to install it behind a mirror)` };
+}
+
+/** A python3 that has nbclient, nbconvert and nbformat: COURSE_JUPYTER_PYTHON, /usr/bin/python3, then python3 on PATH. */
+export function findJupyterPython() {
+  const candidates = [process.env.COURSE_JUPYTER_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean);
+  for (const py of candidates) {
+    const res = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat, jupyter_client"], { stdio: "ignore" });
+    if (res.status === 0) return py;
+  }
+  return undefined;
+}
+
+function jupyter() {
+  let py = findJupyterPython();
+  if (py) return { ok: true, python: py };
+  const res = process.platform === "linux" ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)") : { ok: false };
+  py = findJupyterPython();
+  if (py) return { ok: true, python: py };
+  const how = res.cmd ?? "python3 -m pip install --user nbclient nbconvert nbformat notebook";
+  return { ok: false, why: `Jupyter's nbclient/nbconvert not found for python3; run: ${how} (or set COURSE_JUPYTER_PYTHON to a python that has them)` };
+}
+
+/** Writes the kernelspec that starts tslab from the repository root, so that cells can `import ... from "./src/..."`. */
+export function writeKernelspec() {
+  const dir = join(root, "jupyter", "kernels", KERNEL_NAME);
+  mkdirSync(dir, { recursive: true });
+  const spec = {
+    argv: [process.execPath, join(root, "scripts", "kernel.cjs"), "{connection_file}"],
+    display_name: "TypeScript (course)",
+    language: "typescript",
+    metadata: { note: "written by npm run setup; starts tslab with the repository root as working directory" },
+  };
+  const tmp = join(dir, "kernel.json.tmp");
+  writeFileSync(tmp, JSON.stringify(spec, null, 2) + "\n");
+  renameSync(tmp, join(dir, "kernel.json"));
+  return dir;
+}
+
+function registerUserKernel(python, dir) {
+  const res = run(python, ["-m", "jupyter_client.kernelspecapp", "install", "--user", "--replace", "--name", KERNEL_NAME, dir], { quiet: true });
+  return res.ok ? { ok: true } : { ok: false, why: res.stderr.trim().split("\n").pop() };
+}
+
+export function setup(argv = []) {
+  const gpu = argv.includes("--gpu");
+  checkNode();
+  npmDependencies();
+  const problems = [];
+  const f = faiss();
+  log(f.ok ? `faiss-node: ok (${f.how})` : `faiss-node: NOT available — exact search uses the TypeScript fallback. ${f.why}`);
+  const t = tfjsNative(gpu);
+  log(t.ok ? `tfjs native backend: ok` : `tfjs native backend: not available (${t.why})`);
+  const j = jupyter();
+  if (!j.ok) problems.push(j.why);
+  else {
+    log(`jupyter: ok (${j.python})`);
+    const dir = writeKernelspec();
+    log(`kernelspec: ${dir}`);
+    if (!argv.includes("--no-user-kernel")) {
+      const r = registerUserKernel(j.python, dir);
+      log(r.ok ? `kernel "${KERNEL_NAME}" registered for this user (jupyter notebook / lab / VS Code)` : `could not register the kernel for this user: ${r.why}`);
+    }
+  }
+  if (problems.length > 0) {
+    for (const p of problems) console.error(`[setup] MISSING: ${p}`);
+    return { ok: false, python: undefined };
+  }
+  return { ok: true, python: j.python };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const res = setup(process.argv.slice(2));
+    process.exit(res.ok ? 0 : 1);
+  } catch (err) {
+    console.error(`[setup] ${err.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * What this machine runs the course with: the versions, the tfjs backend and why, whether the
+ * faiss index and the Jupyter runner are there, offline mode and cache folders. Notebook 0 shows it
+ * so that a participant sees at once what their numbers were measured on.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { backendInfo, initBackend, tf } from "../backend";
+import { config } from "../env";
+
+export interface EnvironmentRow {
+  component: string;
+  status: string;
+  detail: string;
+}
+
+/** Installed version of an npm package (read from node_modules: some packages do not export package.json). */
+function packageVersion(name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** faiss-node loads (its native addon is built) — otherwise search uses the TypeScript fallback. */
+export function faissAvailable(): { ok: boolean; detail: string } {
+  try {
+    require("faiss-node");
+    return { ok: true, detail: `faiss-node ${packageVersion("faiss-node")}` };
+  } catch (err) {
+    return { ok: false, detail: `${(err as Error).message.split("\n")[0]} — run \`npm run setup\`` };
+  }
+}
+
+/** One row per component; initialises the tfjs backend if that has not happened yet. */
+export async function environmentReport(): Promise<EnvironmentRow[]> {
+  const backend = backendInfo() ?? (await initBackend());
+  const faiss = faissAvailable();
+  const offlineModel = config.model === "offline" || config.model.startsWith("offline");
+  return [
+    { component: "node", status: process.version, detail: `${process.platform}-${process.arch}` },
+    { component: "tfjs backend", status: backend.name, detail: `${backend.package}; ${backend.notes.join("; ")}` },
+    { component: "@tensorflow/tfjs", status: packageVersion("@tensorflow/tfjs") ?? "missing", detail: `tf.version ${tf.version.tfjs}` },
+    { component: "vector index", status: faiss.ok ? "faiss" : "TypeScript fallback", detail: faiss.detail },
+    { component: "nodejs-polars", status: packageVersion("nodejs-polars") ?? "missing", detail: "tables, JSONL / Parquet IO" },
+    { component: "@huggingface/transformers", status: packageVersion("@huggingface/transformers") ?? "missing", detail: "tokenizers" },
+    {
+      component: "model",
+      status: offlineModel ? "embedded offline default" : config.model,
+      detail: offlineModel ? "no download; set COURSE_MODEL=sentence-transformers/all-MiniLM-L6-v2 (or another Hub id) to use a Hub model" : "from the Hugging Face Hub or a local folder",
+    },
+    { component: "offline mode", status: config.offline ? "on" : "off", detail: config.offline ? "HF_HUB_OFFLINE / COURSE_OFFLINE set: nothing is downloaded" : "models may be downloaded from the Hub" },
+    { component: "Hub cache", status: config.hfHubCache, detail: "HF_HOME / HF_HUB_CACHE, shared with Python" },
+    { component: "LLM endpoint", status: config.llm.baseUrl ?? "none", detail: config.llm.baseUrl ? `model ${config.llm.model ?? "(COURSE_LLM_MODEL unset)"}` : "offline template generator is used" },
+  ];
+}
+
+export function environmentTable(rows: EnvironmentRow[]): pl.DataFrame {
+  return pl.DataFrame({
+    component: rows.map((r) => r.component),
+    status: rows.map((r) => r.status),
+    detail: rows.map((r) => r.detail),
+  });
+}
+
+export interface MatMulTiming {
+  size: number;
+  seconds: number;
+  gflops: number;
+}
+
+/**
+ * Times square float32 matrix products n x n on the current backend (median of `repeats` after a
+ * warm-up), the operation that dominates encoding and training. 2 n^3 floating-point operations each.
+ */
+export async function measureMatMul(sizes: number[] = [128, 256, 512], repeats = 5): Promise<MatMulTiming[]> {
+  await (backendInfo() ? Promise.resolve() : initBackend());
+  const out: MatMulTiming[] = [];
+  for (const n of sizes) {
+    const a = tf.randomUniform([n, n], -1, 1, "float32", 1);
+    const b = tf.randomUniform([n, n], -1, 1, "float32", 2);
+    const times: number[] = [];
+    for (let r = 0; r <= repeats; r++) {
+      const t0 = process.hrtime.bigint();
+      const c = tf.matMul(a, b);
+      await c.data();
+      const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+      c.dispose();
+      if (r > 0) times.push(dt); // the first run includes kernel set-up
+    }
+    a.dispose();
+    b.dispose();
+    times.sort((x, y) => x - y);
+    const seconds = times[Math.floor(times.length / 2)];
+    out.push({ size: n, seconds, gflops: (2 * n ** 3) / seconds / 1e9 });
+  }
+  return out;
+}
