@@ -38,7 +38,7 @@ export interface TokenizerFiles {
 }
 
 export interface TokenizerOptions {
-  /** Longest input in tokens, special tokens included (sentence_bert_config.json max_seq_length). */
+  /** Longest input in tokens, special tokens included (sentence_bert_config.json max_seq_length); Infinity: never truncate. */
   maxSeqLength: number;
   /** Lower-case texts before tokenizing (sentence_bert_config.json do_lower_case; default false). */
   lowerCaseInput?: boolean;
@@ -87,13 +87,16 @@ export class Tokenizer {
   readonly files: TokenizerFiles;
   readonly maxSeqLength: number;
   readonly lowerCaseInput: boolean;
-  readonly padTokenId: number;
+  /** Undefined for a tokenizer without a pad token (StaticEmbedding folders ship only tokenizer.json). */
+  readonly padTokenId: number | undefined;
   private readonly hf: HfTokenizer;
+  private readonly source: string;
 
   constructor(files: TokenizerFiles, options: TokenizerOptions) {
     const source = options.source ?? "tokenizer";
-    if (!Number.isInteger(options.maxSeqLength) || options.maxSeqLength < 3)
-      throw new Error(`${source}: max_seq_length ${options.maxSeqLength} must be an integer >= 3 (room for the special tokens and some text).`);
+    const n = options.maxSeqLength;
+    if (!(n >= 3) || (!Number.isInteger(n) && n !== Infinity))
+      throw new Error(`${source}: max_seq_length ${n} must be an integer >= 3 (room for the special tokens and some text), or Infinity for no truncation.`);
     const model = files.tokenizerJson.model as Json | undefined;
     if (!model || typeof model.type !== "string") throw new Error(`${source}/tokenizer.json: no "model" section with a "type"; the file is not a Hugging Face tokenizers file.`);
     const tokenizerJson = alignBertNormalizer(files.tokenizerJson, files.tokenizerConfig);
@@ -108,16 +111,19 @@ export class Tokenizer {
     } catch (err) {
       throw new Error(`${source}/tokenizer.json: @huggingface/transformers cannot build a tokenizer from it (${(err as Error).message}).`);
     }
-    const pad = this.hf.pad_token_id;
-    if (!Number.isInteger(pad)) throw new Error(`${source}/tokenizer_config.json: no pad_token (or it is not in the vocabulary); set "pad_token" to the model's padding token, e.g. "[PAD]" or "<pad>".`);
-    this.padTokenId = pad;
+    this.source = source;
+    this.padTokenId = Number.isInteger(this.hf.pad_token_id) ? this.hf.pad_token_id : undefined;
   }
 
-  /** Reads tokenizer.json, tokenizer_config.json and (optional) special_tokens_map.json from a folder. */
-  static fromFolder(dir: string, options: TokenizerOptions): Tokenizer {
+  /**
+   * Reads tokenizer.json, tokenizer_config.json and (optional) special_tokens_map.json from a folder.
+   * `configOptional` for StaticEmbedding folders, which hold tokenizer.json alone.
+   */
+  static fromFolder(dir: string, options: TokenizerOptions & { configOptional?: boolean }): Tokenizer {
+    const configPath = join(dir, "tokenizer_config.json");
     const files: TokenizerFiles = {
       tokenizerJson: readJson(join(dir, "tokenizer.json"), "tokenizer file tokenizer.json"),
-      tokenizerConfig: readJson(join(dir, "tokenizer_config.json"), "tokenizer file tokenizer_config.json"),
+      tokenizerConfig: options.configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json"),
     };
     const stm = join(dir, "special_tokens_map.json");
     if (existsSync(stm)) files.specialTokensMap = readJson(stm, "special_tokens_map.json");
@@ -126,7 +132,7 @@ export class Tokenizer {
 
   /** The same tokenizer with another max_seq_length. */
   withMaxSeqLength(maxSeqLength: number): Tokenizer {
-    return new Tokenizer(this.files, { maxSeqLength, lowerCaseInput: this.lowerCaseInput });
+    return new Tokenizer(this.files, { maxSeqLength, lowerCaseInput: this.lowerCaseInput, source: this.source });
   }
 
   get vocabSize(): number {
@@ -145,6 +151,11 @@ export class Tokenizer {
 
   decode(ids: number[]): string {
     return this.hf.decode(ids, { skip_special_tokens: true });
+  }
+
+  /** Ids of one text WITHOUT special tokens and without truncation (StaticEmbedding's input). */
+  encodeContent(text: string): number[] {
+    return this.hf.encode(this.prepare(text), { add_special_tokens: false });
   }
 
   /** Ids of one text with special tokens, truncated to maxSeqLength keeping the closing special token(s). */
@@ -175,6 +186,8 @@ export class Tokenizer {
   pad(encoded: EncodedText[]): TokenizedBatch {
     const batchSize = encoded.length;
     const seqLen = encoded.reduce((m, e) => Math.max(m, e.ids.length), 0);
+    if (this.padTokenId === undefined)
+      throw new Error(`${this.source}/tokenizer_config.json: no pad_token (or it is not in the vocabulary); set "pad_token" to the model's padding token, e.g. "[PAD]" or "<pad>".`);
     const inputIds = new Int32Array(batchSize * seqLen).fill(this.padTokenId);
     const attentionMask = new Int32Array(batchSize * seqLen);
     let truncated = 0;
@@ -186,10 +199,14 @@ export class Tokenizer {
     return { inputIds, attentionMask, tokenTypeIds: new Int32Array(batchSize * seqLen), batchSize, seqLen, truncated };
   }
 
-  /** Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json and, for WordPiece, vocab.txt (atomic writes). */
-  save(dir: string): void {
+  /**
+   * Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json and, for WordPiece, vocab.txt
+   * (atomic writes). `jsonOnly` writes tokenizer.json alone, as StaticEmbedding.save does.
+   */
+  save(dir: string, options: { jsonOnly?: boolean } = {}): void {
     const { tokenizerJson, tokenizerConfig, specialTokensMap } = this.files;
     writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson));
+    if (options.jsonOnly) return;
     writeFileAtomic(join(dir, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2));
     const stm = specialTokensMap ?? specialTokensFromConfig(tokenizerConfig);
     writeFileAtomic(join(dir, "special_tokens_map.json"), JSON.stringify(stm, null, 2));
