@@ -22,23 +22,12 @@ import { readFileSync } from "node:fs";
 import type { HostTensor, PoolingConfig, TransformerConfig, WeightMap } from "./types";
 import { expectedWeightShapes } from "./encoder";
 import { poolingConfig } from "./pooling";
+import { mulberry32 } from "../data/random";
 
 export const OFFLINE_VOCAB_SIZE = 30522;
 export const OFFLINE_DEFAULT_SEED = 42;
 /** Ids of the bert-base-uncased special tokens. */
 export const OFFLINE_SPECIAL_IDS = { pad: 0, unk: 100, cls: 101, sep: 102, mask: 103 } as const;
-
-/** A seeded generator of uniform numbers in [0, 1): mulberry32 (32-bit state, fast, fine for initialisation). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal samples from a uniform generator (Box-Muller). */
 export function normalSampler(uniform: () => number): () => number {
