@@ -8,10 +8,12 @@
  * (a) "offline" — a StaticEmbedding (mean of token vectors). Each token gets a seeded random unit
  *     vector in 256 dimensions; random vectors in that many dimensions are nearly orthogonal, so the
  *     cosine of two texts grows with the (weighted) tokens they share: a lexical bag-of-words model,
- *     like a dense hashing of BM25's term overlap, before any training. Token vectors are scaled by a
- *     crude inverse-frequency weight: BERT's vocabulary lists whole words roughly by corpus frequency
- *     from id 1996 ("the") on, so weight = 0.2 for the ~50 most frequent ids rising logarithmically to
- *     1 by id ~4000; punctuation weighs 0.1, special and [unused] tokens 0 (they never count).
+ *     like a dense hashing of term overlap, before any training. Token vectors are scaled by a crude
+ *     inverse-document-frequency weight: BERT's vocabulary lists whole words roughly by corpus
+ *     frequency from id 1996 ("the") on, and under Zipf's law IDF grows like log(rank), so
+ *     weight = clamp(log(1 + rank) / log(1 + 5000), 0.1, 1) with rank = id - 1996 ("the" 0.1, "how"
+ *     0.58, words past rank 5000 1); single characters weigh 0.3, punctuation 0.1, special and
+ *     [unused] tokens 0 (they never count).
  * (b) "offline-bert" — a BERT-Tiny-shaped encoder (2 layers, hidden 128, 2 heads, intermediate 512,
  *     as google/bert_uncased_L-2_H-128_A-2) with Hugging Face's initialisation (normal(0, 0.02)
  *     weights, zero biases, LayerNorm 1/0, zero [PAD] row) from a seed, and mean pooling. Random
@@ -73,9 +75,9 @@ export function offlineTokenWeight(id: number, token: string): number {
   if (token.startsWith("[") && token.endsWith("]")) return 0; // [PAD] [UNK] [CLS] [SEP] [MASK] [unusedN]
   const bare = token.startsWith("##") ? token.slice(2) : token;
   if (!/[\p{L}\p{N}]/u.test(bare)) return 0.1; // punctuation and symbols
-  if (id < 1996) return 0.5; // single characters
+  if (id < 1996) return 0.3; // single characters
   const rank = id - 1996;
-  return Math.min(1, 0.2 + (0.8 * Math.log1p(Math.max(0, rank - 50))) / Math.log1p(2000));
+  return Math.min(1, Math.max(0.1, Math.log1p(rank) / Math.log1p(5000)));
 }
 
 export interface OfflineStaticModel {

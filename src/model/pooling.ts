@@ -85,7 +85,7 @@ export function pool(tokenEmbeddings: tf.Tensor3D, attentionMask: tf.Tensor2D, c
         // lasttoken: the largest position whose mask is 1; argmax of mask * (1..S) finds it.
         const ranked = tf.mul(mask, tf.reshape(tf.range(1, S + 1, 1, "float32"), [1, S]));
         const last = tf.where(tf.equal(tf.sum(mask, 1), 0), tf.fill([B], S - 1, "int32"), tf.cast(tf.argMax(ranked, 1), "int32"));
-        const pick = tf.expandDims(tf.mul(tf.oneHot(last, S, 1, 0, "float32"), mask), 2); // [B, S, 1]
+        const pick = tf.expandDims(tf.mul(tf.cast(tf.oneHot(last, S), "float32"), mask), 2); // [B, S, 1]
         outputs.push(tf.sum(tf.mul(tokenEmbeddings, pick), 1) as tf.Tensor2D);
       }
     }
