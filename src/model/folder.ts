@@ -1,0 +1,244 @@
+/**
+ * The sentence-transformers model folder: what Python's `SentenceTransformer(folder)` loads and
+ * `model.save(folder)` writes, read into plain data (weights on the host, no tfjs).
+ *
+ *   modules.json                       [{idx, name, path, type}] — the pipeline, in order
+ *   Transformer module (path "" or "0_Transformer"):
+ *     config.json, model.safetensors, tokenizer.json, tokenizer_config.json, special_tokens_map.json, vocab.txt,
+ *     sentence_bert_config.json        {"max_seq_length": 256, "do_lower_case": false}
+ *   StaticEmbedding module (path "0_StaticEmbedding"): model.safetensors ("embedding.weight"), tokenizer.json
+ *   1_Pooling/config.json              PoolingConfig
+ *   2_Normalize/                       (empty: L2 normalisation has no parameters)
+ *   config_sentence_transformers.json  {"__version__", "prompts", "default_prompt_name", "similarity_fn_name"}
+ *
+ * A plain Hugging Face folder (config.json + weights, no modules.json) loads as Transformer + mean pooling,
+ * as sentence-transformers does. max_seq_length, when sentence_bert_config.json does not give it, is
+ * min(max_position_embeddings, tokenizer model_max_length), again as Python. Other module types (Dense,
+ * LayerNorm, ...) are refused with a message naming modules.json.
+ *
+ * writeModelFolder writes into a temp folder beside the target and renames it into place only once complete,
+ * so a crash never leaves a half-written model where a good one was.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { readTransformerConfig, transformerConfigToJson } from "./config";
+import { readSafetensors, writeFileAtomic, writeSafetensors } from "./safetensors";
+import { Tokenizer } from "./tokenizer";
+import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";
+
+export type ModuleType = "Transformer" | "Pooling" | "Normalize" | "StaticEmbedding";
+
+export interface ModuleEntry {
+  idx: number;
+  name: string;
+  path: string;
+  type: string;
+}
+
+export interface TransformerModule {
+  kind: "transformer";
+  config: TransformerConfig;
+  weights: WeightMap;
+  tokenizer: Tokenizer;
+  /** sentence_bert_config.json as read (max_seq_length, do_lower_case, ...). */
+  sentenceBertConfig: Record<string, unknown>;
+}
+
+export interface StaticModule {
+  kind: "static";
+  weights: WeightMap;
+  tokenizer: Tokenizer;
+}
+
+/** A sentence-transformers model as data: first module, optional pooling, optional Normalize. */
+export interface ModelFolder {
+  first: TransformerModule | StaticModule;
+  pooling?: PoolingConfig;
+  normalize: boolean;
+  /** config_sentence_transformers.json (empty object when absent). */
+  stConfig: Record<string, unknown>;
+}
+
+const MODULE_PREFIX = "sentence_transformers.models.";
+
+function readJsonFile(path: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path}: cannot read JSON (${(err as Error).message}); the model folder is corrupt — re-download or re-save it.`);
+  }
+  if (typeof v !== "object" || v === null) throw new Error(`${path}: expected a JSON object or list.`);
+  return v as Record<string, unknown>;
+}
+
+function moduleType(entry: ModuleEntry, source: string): ModuleType {
+  const short = entry.type.replace(MODULE_PREFIX, "").split(".").pop() ?? entry.type;
+  if (short === "Transformer" || short === "Pooling" || short === "Normalize" || short === "StaticEmbedding") return short;
+  throw new Error(
+    `${source}: module ${entry.idx} has type "${entry.type}", which is not supported. Supported module types: ` +
+      "Transformer, StaticEmbedding, Pooling, Normalize (the layout of all-MiniLM-L6-v2, bge and static models).",
+  );
+}
+
+function readWeights(dir: string): WeightMap {
+  const st = join(dir, "model.safetensors");
+  if (existsSync(st)) return readSafetensors(st).tensors;
+  const bin = ["pytorch_model.bin", "model.safetensors.index.json"].find((f) => existsSync(join(dir, f)));
+  throw new Error(
+    `${st}: missing. ` +
+      (bin ? `The folder has ${bin}, which this library cannot read; convert it with Python: ` +
+          "AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)."
+        : "A model folder needs its weights as model.safetensors (re-download or re-save the model)."),
+  );
+}
+
+function readTransformerModule(dir: string): TransformerModule {
+  const config = readTransformerConfig(join(dir, "config.json"));
+  const sbPath = join(dir, "sentence_bert_config.json");
+  const sentenceBertConfig = existsSync(sbPath) ? readJsonFile(sbPath) : {};
+  // The tokenizer is built once with a placeholder length, then given its real max_seq_length.
+  const probe = Tokenizer.fromFolder(dir, { maxSeqLength: 512 });
+  let maxSeqLength = sentenceBertConfig.max_seq_length;
+  if (maxSeqLength === undefined || maxSeqLength === null) {
+    const tokMax = probe.files.tokenizerConfig.model_max_length;
+    maxSeqLength = Math.min(config.maxPositionEmbeddings, typeof tokMax === "number" ? tokMax : Infinity);
+  }
+  if (typeof maxSeqLength !== "number" || !Number.isInteger(maxSeqLength) || maxSeqLength < 3)
+    throw new Error(`${sbPath}: max_seq_length ${JSON.stringify(maxSeqLength)} must be an integer >= 3.`);
+  // RoBERTa's position ids start at pad_token_id + 1, so it has max_position_embeddings - pad - 1 usable positions.
+  const positions = config.architecture === "roberta" ? config.maxPositionEmbeddings - config.padTokenId - 1 : config.maxPositionEmbeddings;
+  if (maxSeqLength > positions)
+    throw new Error(`${sbPath}: max_seq_length ${maxSeqLength} exceeds the ${positions} positions the model has (config.json max_position_embeddings); lower it.`);
+  const tokenizer = new Tokenizer(probe.files, { maxSeqLength, lowerCaseInput: sentenceBertConfig.do_lower_case === true, source: dir });
+  return { kind: "transformer", config, weights: readWeights(dir), tokenizer, sentenceBertConfig };
+}
+
+function readStaticModule(dir: string): StaticModule {
+  const tokenizer = Tokenizer.fromFolder(dir, { maxSeqLength: Infinity, configOptional: true });
+  return { kind: "static", weights: readWeights(dir), tokenizer };
+}
+
+function readPooling(dir: string): PoolingConfig {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new Error(`${path}: missing Pooling config (1_Pooling/config.json); re-download or re-save the model.`);
+  const cfg = readJsonFile(path) as unknown as PoolingConfig;
+  if (typeof cfg.word_embedding_dimension !== "number") throw new Error(`${path}: "word_embedding_dimension" missing or not a number.`);
+  return cfg;
+}
+
+/** Reads a sentence-transformers folder (or a plain Hugging Face BERT/RoBERTa folder). */
+export function readModelFolder(folder: string): ModelFolder {
+  const dir = resolve(folder);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder. Give a model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`);
+  const modulesPath = join(dir, "modules.json");
+  const stPath = join(dir, "config_sentence_transformers.json");
+  const stConfig = existsSync(stPath) ? readJsonFile(stPath) : {};
+  if (!existsSync(modulesPath)) {
+    if (!existsSync(join(dir, "config.json")))
+      throw new Error(`${modulesPath}: missing (and no config.json either): ${dir} is not a sentence-transformers or Hugging Face model folder.`);
+    // Python: "No sentence-transformers model found ... Creating a new one with mean pooling."
+    const first = readTransformerModule(dir);
+    return { first, pooling: meanPooling(first.config.hiddenSize), normalize: false, stConfig };
+  }
+  const entries = readJsonFile(modulesPath) as unknown as ModuleEntry[];
+  if (!Array.isArray(entries) || entries.length === 0) throw new Error(`${modulesPath}: expected a non-empty list of modules.`);
+  const sorted = [...entries].sort((a, b) => a.idx - b.idx);
+  const types = sorted.map((e) => moduleType(e, modulesPath));
+  let first: TransformerModule | StaticModule | undefined;
+  let pooling: PoolingConfig | undefined;
+  let normalize = false;
+  types.forEach((type, i) => {
+    const sub = join(dir, sorted[i].path ?? "");
+    if (i === 0) {
+      if (type === "Transformer") first = readTransformerModule(sub);
+      else if (type === "StaticEmbedding") first = readStaticModule(sub);
+      else throw new Error(`${modulesPath}: the first module must be Transformer or StaticEmbedding, found ${type}.`);
+    } else if (type === "Pooling" && pooling === undefined && !normalize) pooling = readPooling(sub);
+    else if (type === "Normalize" && i === sorted.length - 1) normalize = true;
+    else throw new Error(`${modulesPath}: module ${sorted[i].idx} (${type}) in this position is not supported; expected Transformer, Pooling, Normalize or StaticEmbedding, Normalize.`);
+  });
+  if (first?.kind === "transformer" && pooling === undefined)
+    throw new Error(`${modulesPath}: a Transformer module needs a Pooling module after it (1_Pooling).`);
+  return { first: first as TransformerModule | StaticModule, pooling, normalize, stConfig };
+}
+
+export function meanPooling(dim: number): PoolingConfig {
+  return {
+    word_embedding_dimension: dim,
+    pooling_mode_cls_token: false,
+    pooling_mode_mean_tokens: true,
+    pooling_mode_max_tokens: false,
+    pooling_mode_mean_sqrt_len_tokens: false,
+    pooling_mode_weightedmean_tokens: false,
+    pooling_mode_lasttoken: false,
+    include_prompt: true,
+  };
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Writes the sentence-transformers layout, atomically replacing `folder` once the new one is complete. */
+export function writeModelFolder(folder: string, model: ModelFolder): void {
+  const target = resolve(folder);
+  mkdirSync(dirname(target), { recursive: true });
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${stamp}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    const modules: ModuleEntry[] = [];
+    const first = model.first;
+    if (first.kind === "transformer") {
+      modules.push({ idx: 0, name: "0", path: "", type: `${MODULE_PREFIX}Transformer` });
+      writeJson(join(tmp, "config.json"), transformerConfigToJson(first.config));
+      writeSafetensors(join(tmp, "model.safetensors"), first.weights);
+      first.tokenizer.save(tmp);
+      writeJson(join(tmp, "sentence_bert_config.json"), {
+        ...first.sentenceBertConfig,
+        max_seq_length: first.tokenizer.maxSeqLength,
+        do_lower_case: first.tokenizer.lowerCaseInput,
+      });
+    } else {
+      modules.push({ idx: 0, name: "0", path: "0_StaticEmbedding", type: `${MODULE_PREFIX}StaticEmbedding` });
+      const sub = join(tmp, "0_StaticEmbedding");
+      mkdirSync(sub);
+      writeSafetensors(join(sub, "model.safetensors"), first.weights);
+      first.tokenizer.save(sub, { jsonOnly: true });
+    }
+    if (model.pooling) {
+      const idx = modules.length;
+      modules.push({ idx, name: String(idx), path: `${idx}_Pooling`, type: `${MODULE_PREFIX}Pooling` });
+      mkdirSync(join(tmp, `${idx}_Pooling`));
+      writeJson(join(tmp, `${idx}_Pooling`, "config.json"), model.pooling);
+    }
+    if (model.normalize) {
+      const idx = modules.length;
+      modules.push({ idx, name: String(idx), path: `${idx}_Normalize`, type: `${MODULE_PREFIX}Normalize` });
+      mkdirSync(join(tmp, `${idx}_Normalize`));
+    }
+    writeJson(join(tmp, "modules.json"), modules);
+    writeJson(join(tmp, "config_sentence_transformers.json"), {
+      prompts: {},
+      default_prompt_name: null,
+      similarity_fn_name: "cosine",
+      ...model.stConfig,
+    });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  // Swap: old target aside, new one in, old one removed. A crash in between leaves either folder intact.
+  const old = join(dirname(target), `.${basename(target)}.old-${stamp}`);
+  const hadOld = existsSync(target);
+  if (hadOld) renameSync(target, old);
+  try {
+    renameSync(tmp, target);
+  } catch (err) {
+    if (hadOld) renameSync(old, target);
+    throw err;
+  }
+  if (hadOld) rmSync(old, { recursive: true, force: true });
+}
