@@ -99,15 +99,16 @@ function readTransformerModule(dir: string): TransformerModule {
   const sentenceBertConfig = existsSync(sbPath) ? readJsonFile(sbPath) : {};
   // The tokenizer is built once with a placeholder length, then given its real max_seq_length.
   const probe = Tokenizer.fromFolder(dir, { maxSeqLength: 512 });
+  // RoBERTa's position ids start at pad_token_id + 1, so it has max_position_embeddings - pad - 1 usable positions.
+  const positions = config.architecture === "roberta" ? config.maxPositionEmbeddings - config.padTokenId - 1 : config.maxPositionEmbeddings;
   let maxSeqLength = sentenceBertConfig.max_seq_length;
   if (maxSeqLength === undefined || maxSeqLength === null) {
+    // Python: min(max_position_embeddings, tokenizer model_max_length); we also respect RoBERTa's offset.
     const tokMax = probe.files.tokenizerConfig.model_max_length;
-    maxSeqLength = Math.min(config.maxPositionEmbeddings, typeof tokMax === "number" ? tokMax : Infinity);
+    maxSeqLength = Math.min(positions, typeof tokMax === "number" ? tokMax : Infinity);
   }
   if (typeof maxSeqLength !== "number" || !Number.isInteger(maxSeqLength) || maxSeqLength < 3)
     throw new Error(`${sbPath}: max_seq_length ${JSON.stringify(maxSeqLength)} must be an integer >= 3.`);
-  // RoBERTa's position ids start at pad_token_id + 1, so it has max_position_embeddings - pad - 1 usable positions.
-  const positions = config.architecture === "roberta" ? config.maxPositionEmbeddings - config.padTokenId - 1 : config.maxPositionEmbeddings;
   if (maxSeqLength > positions)
     throw new Error(`${sbPath}: max_seq_length ${maxSeqLength} exceeds the ${positions} positions the model has (config.json max_position_embeddings); lower it.`);
   const tokenizer = new Tokenizer(probe.files, { maxSeqLength, lowerCaseInput: sentenceBertConfig.do_lower_case === true, source: dir });
