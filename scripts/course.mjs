@@ -2,13 +2,14 @@
 // npm run course: runs the whole course headless on the embedded offline default.
 //   npm run course                      setup, then every notebooks/*.ipynb in order
 //   npm run course -- 02 03             only the notebooks whose file names start with these prefixes
+//   npm run course -- path/to/x.ipynb   a notebook given by its path
 //   npm run course -- --no-html         skip the HTML export
 // Executed notebooks (signed, so their charts render in the Notebook UI) and HTML exports go to
 // reports/ (COURSE_REPORTS_DIR). Exit code 0 when every notebook ran; otherwise the runner has named
 // the notebook, the cell and the error.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { root, setup } from "./setup.mjs";
 
 const args = process.argv.slice(2);
@@ -19,8 +20,10 @@ if (!env.ok) {
   process.exit(1);
 }
 const dir = join(root, "notebooks");
-let notebooks = readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort();
-if (prefixes.length > 0) notebooks = notebooks.filter((f) => prefixes.some((p) => f.startsWith(p)));
+const paths = prefixes.filter((p) => p.endsWith(".ipynb")).map((p) => resolve(p));
+const names = prefixes.filter((p) => !p.endsWith(".ipynb"));
+let notebooks = readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort().map((f) => join(dir, f));
+if (prefixes.length > 0) notebooks = [...notebooks.filter((f) => names.some((p) => basename(f).startsWith(p))), ...paths];
 if (notebooks.length === 0) {
   console.error(`[course] no notebooks match ${prefixes.join(", ") || "notebooks/*.ipynb"}`);
   process.exit(2);
@@ -29,7 +32,7 @@ const out = resolve(process.env.COURSE_REPORTS_DIR || join(root, "reports"));
 console.log(`[course] running ${notebooks.length} notebook(s) -> ${out}`);
 const res = spawnSync(
   env.python,
-  [join(root, "scripts", "run_notebooks.py"), "--out", out, ...(args.includes("--no-html") ? ["--no-html"] : []), ...notebooks.map((f) => join(dir, f))],
+  [join(root, "scripts", "run_notebooks.py"), "--out", out, ...(args.includes("--no-html") ? ["--no-html"] : []), ...notebooks],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(res.status ?? 1);

@@ -9,6 +9,7 @@
 //   5. the repo-local TypeScript kernelspec (jupyter/kernels/tslab-course), also registered for the
 //      user so that `jupyter notebook` / JupyterLab / VS Code find it (skip with --no-user-kernel).
 // npm install scripts are off in .npmrc, so this script is where native code gets built.
+// `npm run setup -- --check` installs and writes nothing: it reports what is missing and the commands.
 // Exit code 0 when the course can run; 1 with a message naming what is missing and how to install it.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -57,14 +58,16 @@ function checkNode() {
   }
 }
 
-function npmDependencies() {
+function npmDependencies(check) {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const wanted = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
   const missing = wanted.filter((name) => !existsSync(join(root, "node_modules", name, "package.json")));
-  if (missing.length === 0) return;
+  if (missing.length === 0) return undefined;
+  if (check) return `npm dependencies missing (${missing.join(", ")}); run: npm ci`;
   log(`npm dependencies missing (${missing.join(", ")}): running npm ${existsSync(join(root, "package-lock.json")) ? "ci" : "install"}`);
   const res = run(process.platform === "win32" ? "npm.cmd" : "npm", [existsSync(join(root, "package-lock.json")) ? "ci" : "install"]);
   if (!res.ok) throw new Error("npm install failed (see above). Check that the npm registry is reachable, then run `npm run setup` again.");
+  return undefined;
 }
 
 function faissHeaders() {
@@ -103,8 +106,9 @@ function buildFaissFromSystem(pkgDir) {
   return { ok: true };
 }
 
-function faiss() {
+function faiss(check) {
   if (loads("faiss-node").ok) return { ok: true, how: "already built" };
+  if (check) return { ok: false, why: "its native addon is not built; run: npm run setup" };
   const pkgDir = join(root, "node_modules", "faiss-node");
   const prebuild = join(root, "node_modules", "prebuild-install", "bin.js");
   if (existsSync(prebuild)) {
@@ -115,11 +119,11 @@ function faiss() {
   }
   const built = buildFaissFromSystem(pkgDir);
   if (!built.ok) return built;
-  const check = loads("faiss-node");
-  return check.ok ? { ok: true, how: "built against the system faiss" } : { ok: false, why: `built, but it does not load: ${check.why}` };
+  const loaded = loads("faiss-node");
+  return loaded.ok ? { ok: true, how: "built against the system faiss" } : { ok: false, why: `built, but it does not load: ${loaded.why}` };
 }
 
-function tfjsNative(gpu) {
+function tfjsNative(gpu, check) {
   const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
   if (gpu && !existsSync(join(root, "node_modules", pkg, "package.json"))) {
     log(`installing ${pkg} (not saved to package.json)`);
@@ -128,6 +132,7 @@ function tfjsNative(gpu) {
   }
   if (!existsSync(join(root, "node_modules", pkg, "package.json"))) return { ok: false, why: `${pkg} is not installed (optional)` };
   if (loads(pkg).ok) return { ok: true };
+  if (check) return { ok: false, why: `${pkg}'s libtensorflow is not installed; npm run setup tries to download it` };
   log(`${pkg}: downloading libtensorflow (its install script)`);
   const res = run(process.execPath, [join(root, "node_modules", pkg, "scripts", "install.js"), ...(gpu ? ["gpu", "download"] : [])], { quiet: true, timeout: 600_000, cwd: join(root, "node_modules", pkg) });
   if (res.ok && loads(pkg).ok) return { ok: true };
@@ -135,9 +140,12 @@ function tfjsNative(gpu) {
   return { ok: false, why: `${why.slice(0, 200)} — using the wasm backend instead (see environment.md to install it behind a mirror)` };
 }
 
-/** A python3 that has nbclient, nbconvert and nbformat: COURSE_JUPYTER_PYTHON, /usr/bin/python3, then python3 on PATH. */
+/**
+ * A python3 that has nbclient, nbconvert and nbformat: COURSE_JUPYTER_PYTHON when set (and then only
+ * it), else /usr/bin/python3, then python3 on PATH.
+ */
 export function findJupyterPython() {
-  const candidates = [process.env.COURSE_JUPYTER_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean);
+  const candidates = process.env.COURSE_JUPYTER_PYTHON ? [process.env.COURSE_JUPYTER_PYTHON] : ["/usr/bin/python3", "python3"];
   for (const py of candidates) {
     const res = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat, jupyter_client"], { stdio: "ignore" });
     if (res.status === 0) return py;
@@ -145,14 +153,16 @@ export function findJupyterPython() {
   return undefined;
 }
 
-function jupyter() {
+function jupyter(check) {
   let py = findJupyterPython();
   if (py) return { ok: true, python: py };
-  const res = process.platform === "linux" ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)") : { ok: false };
+  const aptCmd = hasApt ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${APT_JUPYTER.join(" ")}` : undefined;
+  const res = process.platform === "linux" && !check ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)") : { ok: false, cmd: aptCmd };
   py = findJupyterPython();
   if (py) return { ok: true, python: py };
   const how = res.cmd ?? "python3 -m pip install --user nbclient nbconvert nbformat notebook";
-  return { ok: false, why: `Jupyter's nbclient/nbconvert not found for python3; run: ${how} (or set COURSE_JUPYTER_PYTHON to a python that has them)` };
+  const which = process.env.COURSE_JUPYTER_PYTHON ? `COURSE_JUPYTER_PYTHON=${process.env.COURSE_JUPYTER_PYTHON}` : "python3";
+  return { ok: false, why: `Jupyter's nbclient/nbconvert not found for ${which}; run: ${how} (or set COURSE_JUPYTER_PYTHON to a python that has them)` };
 }
 
 /** Writes the kernelspec that starts tslab from the repository root, so that cells can `import ... from "./src/..."`. */
@@ -178,15 +188,21 @@ function registerUserKernel(python, dir) {
 
 export function setup(argv = []) {
   const gpu = argv.includes("--gpu");
+  const check = argv.includes("--check");
   checkNode();
-  npmDependencies();
   const problems = [];
-  const f = faiss();
+  const npmProblem = npmDependencies(check);
+  if (npmProblem) {
+    console.error(`[setup] MISSING: ${npmProblem}`);
+    return { ok: false, python: undefined };
+  }
+  const f = faiss(check);
   log(f.ok ? `faiss-node: ok (${f.how})` : `faiss-node: NOT available — exact search uses the TypeScript fallback. ${f.why}`);
-  const t = tfjsNative(gpu);
+  const t = tfjsNative(gpu, check);
   log(t.ok ? `tfjs native backend: ok` : `tfjs native backend: not available (${t.why})`);
-  const j = jupyter();
+  const j = jupyter(check);
   if (!j.ok) problems.push(j.why);
+  else if (check) log(`jupyter: ok (${j.python})`);
   else {
     log(`jupyter: ok (${j.python})`);
     const dir = writeKernelspec();
