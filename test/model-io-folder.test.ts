@@ -8,75 +8,7 @@ import { join } from "node:path";
 import { loadModel, offlineModel } from "../src/model/sentence-transformer";
 import { readModelFolder } from "../src/model/folder";
 import { readSafetensors, writeSafetensors } from "../src/model/safetensors";
-import { offlineBertTokenizerFiles } from "../src/model/tokenizer";
-import { expectedWeightShapes } from "../src/model/encoder";
-import { parseTransformerConfig } from "../src/model/config";
-import type { WeightMap } from "../src/model/types";
-
-const TINY_CONFIG = {
-  architectures: ["BertModel"],
-  model_type: "bert",
-  vocab_size: 30522,
-  hidden_size: 32,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  intermediate_size: 64,
-  hidden_act: "gelu",
-  max_position_embeddings: 64,
-  type_vocab_size: 2,
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-};
-
-/** A small seeded uniform generator (Park-Miller minimal standard), local to this test. */
-function uniform(seed: number): () => number {
-  let x = seed % 2147483647 || 1;
-  return () => (x = (x * 48271) % 2147483647) / 2147483647;
-}
-
-function randomWeights(seed: number, raw: Record<string, unknown> = TINY_CONFIG): WeightMap {
-  const rand = uniform(seed);
-  const w: WeightMap = new Map();
-  for (const [name, shape] of expectedWeightShapes(parseTransformerConfig(raw))) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = (rand() - 0.5) * 0.2 + (name.includes("LayerNorm.weight") ? 1 : 0);
-    w.set(name, { shape, data });
-  }
-  w.set("pooler.dense.weight", { shape: [32, 32], data: Float32Array.from({ length: 1024 }, () => rand()) });
-  w.set("pooler.dense.bias", { shape: [32], data: new Float32Array(32) });
-  return w;
-}
-
-/** A sentence-transformers folder as Python would write it, built by hand. */
-function writeTinyBert(dir: string, opts: { pooling?: "mean" | "cls" | "max"; normalize?: boolean; modules?: boolean; maxSeqLength?: number } = {}): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "config.json"), JSON.stringify(TINY_CONFIG));
-  writeSafetensors(join(dir, "model.safetensors"), randomWeights(7));
-  const tok = offlineBertTokenizerFiles();
-  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tok.tokenizerJson));
-  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(tok.tokenizerConfig));
-  if (opts.modules === false) return;
-  const mode = opts.pooling ?? "mean";
-  writeFileSync(join(dir, "sentence_bert_config.json"), JSON.stringify({ max_seq_length: opts.maxSeqLength ?? 16, do_lower_case: false }));
-  const modules = [
-    { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
-    { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
-  ];
-  if (opts.normalize) modules.push({ idx: 2, name: "2", path: "2_Normalize", type: "sentence_transformers.models.Normalize" });
-  writeFileSync(join(dir, "modules.json"), JSON.stringify(modules));
-  mkdirSync(join(dir, "1_Pooling"));
-  writeFileSync(
-    join(dir, "1_Pooling", "config.json"),
-    JSON.stringify({
-      word_embedding_dimension: 32,
-      pooling_mode_cls_token: mode === "cls",
-      pooling_mode_mean_tokens: mode === "mean",
-      pooling_mode_max_tokens: mode === "max",
-      pooling_mode_mean_sqrt_len_tokens: false,
-    }),
-  );
-  if (opts.normalize) mkdirSync(join(dir, "2_Normalize"));
-}
+import { TINY_CONFIG, randomWeights, writeTinyBert } from "./fixtures/model-io/tiny-bert";
 
 const TEXTS = ["How many PTO days do I get?", "", "   ", "Remote work policy for contractors " + "and employees ".repeat(40), "日本語 🤗", "Hello, world!"];
 

@@ -92,6 +92,12 @@ function httpStatus(err: unknown): number | undefined {
   return typeof s === "number" ? s : undefined;
 }
 
+/** fetch() rejects with a TypeError ("fetch failed") whose cause carries the socket error code. */
+function isNetworkError(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  return (err instanceof TypeError && /fetch failed/i.test(err.message)) || typeof cause?.code === "string";
+}
+
 /** Resolves a Hub id to a local snapshot folder, downloading what is missing (once). */
 export async function resolveHubModel(spec: string, options: HubOptions = {}): Promise<HubModel> {
   const { repo, revision } = parseHubId(spec, options.revision);
@@ -117,6 +123,7 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
         `Hub model "${repo}" (revision ${revision}): HTTP ${status} — the id or revision does not exist, or the model is private/gated ` +
           `(set HF_TOKEN to a token that has access). ${(err as Error).message}`,
       );
+    if (!isNetworkError(err)) throw new Error(`Hub model "${repo}" (revision ${revision}): ${(err as Error).message}`);
     // Network failure: fall back to the cache, as Python does.
     if (cached) return { repo, revision, ...cached, online: false };
     throw new Error(`${howToGet(repo, revision, cacheDir)} (The Hub could not be reached: ${(err as Error).message}.)`);
