@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { VectorIndex } from "../src/retrieval/vector-index";
+import { VectorIndex, flatIndexBytes } from "../src/retrieval/vector-index";
 import { loadFaiss } from "../src/retrieval/faiss";
 import { DenseRetriever, l2Normalize } from "../src/retrieval/dense";
 import type { Embedder, Embeddings } from "../src/model/types";
@@ -61,6 +61,14 @@ test("TypeScript fallback gives the same ids and scores as faiss IndexFlatIP and
   assert.deepEqual(Array.from(a.indices), Array.from(b.indices));
   assert.deepEqual(Array.from(a.scores), Array.from(b.scores));
   assert.deepEqual(Array.from(a.indices), bruteForce(docs, queries, k).flat());
+});
+
+test("flat index bytes equal faiss's own serialisation of IndexFlatIP", { skip: !faissAvailable && "faiss-node not loadable" }, () => {
+  const faiss = loadFaiss().module!;
+  const docs = integerVectors(7, 5, 8);
+  const native = new faiss.IndexFlatIP(5);
+  native.add(Array.from(docs.data));
+  assert.deepEqual(flatIndexBytes(5, docs.data), native.toBuffer());
 });
 
 test("incremental add equals one add; duplicate ids and wrong dimensions are named", () => {
