@@ -14,7 +14,7 @@ import { root, setup } from "./setup.mjs";
 
 const args = process.argv.slice(2);
 const prefixes = args.filter((a) => !a.startsWith("--"));
-const env = await setup(args.filter((a) => a === "--gpu" || a === "--no-user-kernel"));
+const env = await setup(args.filter((a) => ["--gpu", "--no-user-kernel", "--headless"].includes(a)));
 if (!env.ok) {
   console.error("[course] setup is incomplete (see MISSING above); install it and run `npm run course` again.");
   process.exit(1);

@@ -6,6 +6,7 @@
 //   3. @tensorflow/tfjs-node (optional): its libtensorflow download; on failure the wasm backend is used;
 //      with --gpu, @tensorflow/tfjs-node-gpu instead (needs CUDA 11.2 + cuDNN 8.1);
 //   4. Jupyter (nbclient + nbconvert) for the notebook runner: from apt when root, else the command is printed;
+//      and the classic Notebook UI for interactive work (skipped with --headless, as in CI);
 //   5. the repo-local TypeScript kernelspec (jupyter/kernels/tslab-course), also registered for the
 //      user so that `jupyter notebook` / JupyterLab / VS Code find it (skip with --no-user-kernel).
 // npm install scripts are off in .npmrc, so this script is where native code gets built.
@@ -23,6 +24,7 @@ export const KERNEL_NAME = "tslab-course";
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const hasApt = existsSync("/usr/bin/apt-get");
 const APT_JUPYTER = ["jupyter-nbconvert", "python3-nbclient"];
+const APT_NOTEBOOK_UI = ["jupyter-notebook"];
 const APT_FAISS = ["build-essential", "cmake", "libfaiss-dev", "libopenblas-dev", "patchelf"];
 
 const log = (msg) => console.log(`[setup] ${msg}`);
@@ -181,6 +183,15 @@ export function writeKernelspec() {
   return dir;
 }
 
+/** The Notebook UI for `jupyter notebook`: not needed to run the course headless, so never a failure. */
+function notebookUi(python) {
+  const has = spawnSync(python, ["-c", "import notebook"], { stdio: "ignore" }).status === 0;
+  if (has) return "ok";
+  if (process.platform === "linux" && aptInstall(APT_NOTEBOOK_UI, "the Jupyter Notebook UI").ok) return "installed with apt";
+  const how = hasApt ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${APT_NOTEBOOK_UI.join(" ")}` : "python3 -m pip install --user notebook (or jupyterlab)";
+  return `not installed (needed only to open the notebooks interactively): ${how}`;
+}
+
 function registerUserKernel(python, dir) {
   const res = run(python, ["-m", "jupyter_client.kernelspecapp", "install", "--user", "--replace", "--name", KERNEL_NAME, dir], { quiet: true });
   return res.ok ? { ok: true } : { ok: false, why: res.stderr.trim().split("\n").pop() };
@@ -207,6 +218,7 @@ export function setup(argv = []) {
     log(`jupyter: ok (${j.python})`);
     const dir = writeKernelspec();
     log(`kernelspec: ${dir}`);
+    if (!argv.includes("--headless")) log(`jupyter notebook UI: ${notebookUi(j.python)}`);
     if (!argv.includes("--no-user-kernel")) {
       const r = registerUserKernel(j.python, dir);
       log(r.ok ? `kernel "${KERNEL_NAME}" registered for this user (jupyter notebook / lab / VS Code)` : `could not register the kernel for this user: ${r.why}`);
