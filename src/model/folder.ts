@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { basename, dirname, join, resolve } from "node:path";
 import { readTransformerConfig, transformerConfigToJson } from "./config";
 import { readSafetensors, writeFileAtomic, writeSafetensors } from "./safetensors";
-import { Tokenizer } from "./tokenizer";
+import { Tokenizer, readTokenizerFiles } from "./tokenizer";
 import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";
 
 export type ModuleType = "Transformer" | "Pooling" | "Normalize" | "StaticEmbedding";
@@ -97,21 +97,20 @@ function readTransformerModule(dir: string): TransformerModule {
   const config = readTransformerConfig(join(dir, "config.json"));
   const sbPath = join(dir, "sentence_bert_config.json");
   const sentenceBertConfig = existsSync(sbPath) ? readJsonFile(sbPath) : {};
-  // The tokenizer is built once with a placeholder length, then given its real max_seq_length.
-  const probe = Tokenizer.fromFolder(dir, { maxSeqLength: 512 });
+  const tokenizerFiles = readTokenizerFiles(dir);
   // RoBERTa's position ids start at pad_token_id + 1, so it has max_position_embeddings - pad - 1 usable positions.
   const positions = config.architecture === "roberta" ? config.maxPositionEmbeddings - config.padTokenId - 1 : config.maxPositionEmbeddings;
   let maxSeqLength = sentenceBertConfig.max_seq_length;
   if (maxSeqLength === undefined || maxSeqLength === null) {
     // Python: min(max_position_embeddings, tokenizer model_max_length); we also respect RoBERTa's offset.
-    const tokMax = probe.files.tokenizerConfig.model_max_length;
+    const tokMax = tokenizerFiles.tokenizerConfig.model_max_length;
     maxSeqLength = Math.min(positions, typeof tokMax === "number" ? tokMax : Infinity);
   }
   if (typeof maxSeqLength !== "number" || !Number.isInteger(maxSeqLength) || maxSeqLength < 3)
     throw new Error(`${sbPath}: max_seq_length ${JSON.stringify(maxSeqLength)} must be an integer >= 3.`);
   if (maxSeqLength > positions)
     throw new Error(`${sbPath}: max_seq_length ${maxSeqLength} exceeds the ${positions} positions the model has (config.json max_position_embeddings); lower it.`);
-  const tokenizer = new Tokenizer(probe.files, { maxSeqLength, lowerCaseInput: sentenceBertConfig.do_lower_case === true, source: dir });
+  const tokenizer = new Tokenizer(tokenizerFiles, { maxSeqLength, lowerCaseInput: sentenceBertConfig.do_lower_case === true, source: dir });
   return { kind: "transformer", config, weights: readWeights(dir), tokenizer, sentenceBertConfig };
 }
 

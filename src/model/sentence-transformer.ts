@@ -275,7 +275,12 @@ export async function loadModel(idOrPath: string = courseConfig.model, options: 
   if (existsSync(local)) return fromModelFolder(readModelFolder(local), basename(local), local);
   if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)
     throw new Error(`loadModel("${spec}"): no such folder (${local}). Give an existing model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`);
-  const hub = await resolveHubModel(spec, options);
+  let hub: Awaited<ReturnType<typeof resolveHubModel>>;
+  try {
+    hub = await resolveHubModel(spec, options);
+  } catch (err) {
+    throw new Error(`loadModel("${spec}"): there is no folder ${local}, so it was taken as a Hub id. ${(err as Error).message}`);
+  }
   const name = hub.repo.split("/").pop() as string;
   return fromModelFolder(readModelFolder(hub.folder), name, `hub:${hub.repo}@${hub.commit} (${hub.folder})`);
 }

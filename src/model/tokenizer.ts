@@ -84,6 +84,18 @@ function readJson(path: string, what: string): Json {
   }
 }
 
+/** Reads a folder's tokenizer files; errors name the missing or corrupt file. */
+export function readTokenizerFiles(dir: string, configOptional = false): TokenizerFiles {
+  const configPath = join(dir, "tokenizer_config.json");
+  const files: TokenizerFiles = {
+    tokenizerJson: readJson(join(dir, "tokenizer.json"), "tokenizer file tokenizer.json"),
+    tokenizerConfig: configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json"),
+  };
+  const stm = join(dir, "special_tokens_map.json");
+  if (existsSync(stm)) files.specialTokensMap = readJson(stm, "special_tokens_map.json");
+  return files;
+}
+
 export class Tokenizer {
   readonly files: TokenizerFiles;
   readonly maxSeqLength: number;
@@ -121,14 +133,7 @@ export class Tokenizer {
    * `configOptional` for StaticEmbedding folders, which hold tokenizer.json alone.
    */
   static fromFolder(dir: string, options: TokenizerOptions & { configOptional?: boolean }): Tokenizer {
-    const configPath = join(dir, "tokenizer_config.json");
-    const files: TokenizerFiles = {
-      tokenizerJson: readJson(join(dir, "tokenizer.json"), "tokenizer file tokenizer.json"),
-      tokenizerConfig: options.configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json"),
-    };
-    const stm = join(dir, "special_tokens_map.json");
-    if (existsSync(stm)) files.specialTokensMap = readJson(stm, "special_tokens_map.json");
-    return new Tokenizer(files, { source: dir, ...options });
+    return new Tokenizer(readTokenizerFiles(dir, options.configOptional), { source: dir, ...options });
   }
 
   /** The same tokenizer with another max_seq_length. */
