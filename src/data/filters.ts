@@ -76,10 +76,10 @@ export function filterPairs(rows: readonly PairRow[], options: FilterOptions = {
 
 /** The report as a table: one row per filter with the count it removed, then "kept". */
 export function filterReportFrame(report: FilterReport): pl.DataFrame {
-  return pl.DataFrame({
-    filter: [...FILTER_NAMES, "kept"],
-    rows: [...FILTER_NAMES.map((f) => report.removed[f]), report.kept],
-  });
+  return pl.DataFrame([
+    pl.Series("filter", [...FILTER_NAMES, "kept"], pl.Utf8),
+    pl.Series("rows", [...FILTER_NAMES.map((f) => report.removed[f]), report.kept], pl.Int64),
+  ]);
 }
 
 /** Exact duplicates only (same normalized anchor and same positive); for merging generated files. */

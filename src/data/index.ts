@@ -7,6 +7,8 @@
  *     ──buildBeir + writeBeir──▶ data/<name>/{corpus,queries}.jsonl + qrels/{train,dev,test}.tsv
  *     ──loadBeir──▶ IRSplit (queries, corpus, relevant) for the evaluator; trainingPairs ──▶ rows for the loss
  *
+ * In a notebook: `import * as data from "./src/data/index"` (tslab resolves files, not folder indexes).
+ *
  * Public API (every write is atomic; bad input is a DataError naming file, line and reason):
  *   Shipped data   shippedDatasets(): string[]; loadShippedDataset(name): BeirDataset;
  *                  loadShippedSplit(name, split): IRSplit; loadTutorialTriplets(): ReadPairsResult

@@ -125,7 +125,16 @@ export function extractJson(content: string): unknown {
   return JSON.parse(fenced ? fenced[1] : content);
 }
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; retryable: boolean; reason: string; status?: number; retryAfterMs?: number };
+// One flat shape, not a union on `ok`: tslab compiles without strictNullChecks, where narrowing on a
+// boolean discriminant does not work.
+interface Attempt<T> {
+  ok: boolean;
+  value?: T;
+  retryable: boolean;
+  reason: string;
+  status?: number;
+  retryAfterMs?: number;
+}
 
 async function attempt<T>(llm: ResolvedLlm, body: string, schema: JsonSchema, usage: TokenUsage): Promise<Attempt<T>> {
   const controller = new AbortController();
@@ -159,7 +168,7 @@ async function attempt<T>(llm: ResolvedLlm, body: string, schema: JsonSchema, us
     }
     const errors = validateJson(value, schema);
     if (errors.length > 0) return { ok: false, retryable: true, reason: `answer does not match the schema: ${errors.slice(0, 3).join("; ")}` };
-    return { ok: true, value: value as T };
+    return { ok: true, value: value as T, retryable: false, reason: "" };
   } catch (err) {
     if (controller.signal.aborted) return { ok: false, retryable: true, reason: `timeout after ${llm.timeoutMs} ms` };
     return { ok: false, retryable: true, reason: `network error: ${(err as Error).message}` };
@@ -180,7 +189,7 @@ export async function chatJson<T>(messages: ChatMessage[], schema: JsonSchema, o
   const retries: Retry[] = [];
   for (let k = 0; ; k++) {
     const result = await attempt<T>(llm, body, schema, usage);
-    if (result.ok) return { value: result.value, usage, attempts: k + 1, retries };
+    if (result.ok) return { value: result.value as T, usage, attempts: k + 1, retries };
     if (!result.retryable || k >= llm.maxRetries) {
       const why = result.retryable ? `gave up after ${k + 1} attempts; last: ${result.reason}` : result.reason;
       throw new LlmError(`${llm.baseUrl}/chat/completions: ${why}`, result.retryable, usage, retries, result.status);
