@@ -123,7 +123,7 @@ test("retries 429 (Retry-After), 5xx, bad bodies, non-JSON answers and timeouts;
   assert.ok(Math.abs((report.costUsd ?? 0) - (900 * 0.15 + 180 * 0.6) / 1e6) < 1e-15);
   assert.ok(delays.includes(2000), `Retry-After honoured: ${delays}`);
   assert.equal(report.failed.length, 1);
-  assert.equal(report.failed[0].file, "D");
+  assert.equal(report.failed[0].chunkId, "D");
   assert.match(report.failed[0].reason, /gave up after 4 attempts; last: answer does not match the schema: \$\.questions: 1 items, expected at least 2/);
   assert.equal(maxInFlight, 2, "the concurrency limit is reached and not exceeded");
   assert.deepEqual(progress, [1, 2, 3, 4, 5]);
@@ -171,4 +171,5 @@ test("a non-retryable error (401) stops the run without retries", async () => {
   assert.match(report.stopped ?? "", /HTTP 401 \(check OPENAI_API_KEY\)/);
   assert.equal(attempts.get("G"), undefined);
   await assert.rejects(generateQuestions([], { out, llm: { model: "m", baseUrl: "" } }), /set OPENAI_BASE_URL/);
+  await assert.rejects(generateQuestions(["F", "G", "F"].map(chunk), { out, llm: { baseUrl, model: "m" } }), /chunks line 3: duplicate chunk id "F"/);
 });

@@ -5,7 +5,7 @@
  *
  * Resumable: each chunk's rows are appended to `out` (JSONL) in one flushed write as soon as its
  * answer arrives, each row carrying `chunk_rows` (how many rows its chunk wrote). On restart, chunks
- * whose rows are all in the file are skipped; an incomplete last line (a crash mid-write) is cut off,
+ * whose rows are all in the file are skipped (whatever N and P they were made with); an incomplete last line (a crash mid-write) is cut off,
  * and a chunk with fewer rows than its `chunk_rows` is removed from the file (atomically) and asked
  * again. Chunks that fail after every retry are reported, not written, so the next run retries them.
  * A non-retryable error (401, 404: wrong key, URL or model) stops the run early; what was written stays.
@@ -18,7 +18,7 @@ import { passageText } from "./beir";
 import { appendJsonl, readJsonl, repairJsonlTail, writeJsonl } from "./files";
 import { chatJson, LlmError, resolveLlm, type ChatMessage, type LlmOptions, type TokenUsage } from "./llm";
 import type { JsonSchema } from "./schema";
-import type { Chunk, DataIssue, PairRow } from "./types";
+import { DataError, type Chunk, type DataIssue, type PairRow } from "./types";
 
 export interface Prices {
   /** USD per million prompt (input) tokens. */
@@ -49,7 +49,8 @@ export interface GenerateReport {
   /** Chunks answered in this run. */
   generated: number;
   rowsWritten: number;
-  failed: DataIssue[];
+  /** Chunks that failed after every retry (not written: the next run asks again). */
+  failed: { chunkId: string; reason: string }[];
   /** Set when a non-retryable error stopped the run. */
   stopped?: string;
   requests: number;
@@ -134,6 +135,13 @@ export async function generateQuestions(chunks: readonly Chunk[], options: Gener
   const llm = resolveLlm(options.llm);
   const prompt = options.prompt ?? defaultPrompt;
   const schema = questionSchema(n, p);
+  const seen = new Map<string, number>();
+  const duplicates: DataIssue[] = [];
+  chunks.forEach((c, i) => {
+    if (seen.has(c._id)) duplicates.push({ file: "chunks", line: i + 1, reason: `duplicate chunk id "${c._id}" (first at ${(seen.get(c._id) as number) + 1}); ids must be unique to resume` });
+    else seen.set(c._id, i);
+  });
+  if (duplicates.length > 0) throw new DataError(duplicates);
   const state = resumeState(options.out);
   const todo = chunks.filter((c) => !state.done.has(c._id));
   const report: GenerateReport = {
@@ -173,7 +181,7 @@ export async function generateQuestions(chunks: readonly Chunk[], options: Gener
       } catch (err) {
         if (!(err instanceof LlmError)) throw err;
         account(err.usage, err.retries);
-        report.failed.push({ file: chunk._id, reason: err.message });
+        report.failed.push({ chunkId: chunk._id, reason: err.message });
         if (!err.retryable) report.stopped = err.message;
       }
       options.onProgress?.(++finished, todo.length);
