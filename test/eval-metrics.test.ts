@@ -136,6 +136,30 @@ test("ties: equal scores rank in corpus order, so a relevant document tied behin
   assert.equal(r.metrics["cosine_map@10"], 0.5);
 });
 
+test("fromSplit takes src/data's IRSplit (Maps); titled passages are embedded as title, newline, text", async () => {
+  const seen: string[] = [];
+  const recorder: Embedder = {
+    name: "recorder",
+    async encode(texts: string[]): Promise<Embeddings> {
+      seen.push(...texts);
+      return letters.encode(texts);
+    },
+  };
+  const ev = InformationRetrievalEvaluator.fromSplit(
+    {
+      split: "test",
+      queries: new Map([["q1", "a"], ["q2", "c"]]),
+      corpus: new Map([["p1", { title: "Leave", text: "bb", docId: "h1" }], ["p2", { title: "", text: "a c", docId: "h1" }]]),
+      relevant: new Map([["q1", new Set(["p2"])], ["q2", new Set<string>()]]),
+    },
+    { name: "policy-test", accuracyAtK: [1], precisionRecallAtK: [1], mrrAtK: [2], ndcgAtK: [2], mapAtK: [2] },
+  );
+  const r = await ev.evaluate(recorder);
+  assert.deepEqual(seen.slice(0, 2), ["Leave\nbb", "a c"], "corpus texts as src/data's passageText writes them");
+  assert.equal(r.droppedQueries, 1);
+  assert.equal(r.metrics["policy-test_cosine_accuracy@1"], 1); // "a" = (1,0,0): p2 (1,0,1) scores 0.707, p1 (0,2,0) scores 0
+});
+
 test("bad input: unknown ids, duplicates, empty corpus, no relevant queries, foreign retriever", async () => {
   const base = { queries: { q1: "x" }, corpus: { d1: "a", d2: "b" } };
   assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q9: ["d1"] } }), /query id "q9" is not among the 1 queries/);

@@ -52,7 +52,7 @@ export class DenseRetriever implements Retriever {
     this.batchSize = options.batchSize;
   }
 
-  /** Encodes the corpus (title + text, see documentText) and indexes it. */
+  /** Encodes the corpus ("title\ntext", see documentText) and indexes it. */
   static async build(embedder: Embedder, corpus: CorpusInput, options: DenseRetrieverOptions = {}): Promise<DenseRetriever> {
     const docs = toCorpusEntries(corpus, "DenseRetriever.build (corpus)");
     if (docs.length === 0) throw new Error("DenseRetriever.build: the corpus is empty.");

@@ -64,12 +64,12 @@ export interface Retriever {
 }
 
 /**
- * The text a retriever sees for a document: "title text" when there is a title (as the
- * sentence-transformers BEIR examples concatenate them), else the text alone.
+ * The text a retriever sees for a document: "title\ntext" when there is a title, else the text;
+ * the same as src/data's passageText, so a model is evaluated on the text it was trained on.
  */
 export function documentText(doc: CorpusEntry): string {
   const title = doc.title?.trim();
-  return title ? `${title} ${doc.text}` : doc.text;
+  return title ? `${doc.title}\n${doc.text}` : doc.text;
 }
 
 /** Throws unless k is an integer in 1..size; `who` names the caller in the message. */

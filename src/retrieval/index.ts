@@ -1,0 +1,15 @@
+/**
+ * Retrieval: one import for notebooks. Every retriever implements `Retriever.retrieve(queries, k)`
+ * (./types) so the evaluator (src/eval) scores dense, lexical and hybrid retrieval the same way.
+ *   VectorIndex      exact (faiss IndexFlatIP or TypeScript) / HNSW vector index with ids, save/load
+ *   DenseRetriever   an Embedder + a VectorIndex (cosine by default)
+ *   BM25Retriever    the lexical baseline
+ *   HybridRetriever  reciprocal rank fusion of several retrievers
+ */
+export * from "./types";
+export { VectorIndex, type IndexKind, type Implementation, type VectorIndexOptions, type VectorsInput } from "./vector-index";
+export { exactSearch, type SearchResult } from "./exact-search";
+export { loadFaiss, type FaissStatus } from "./faiss";
+export { DenseRetriever, l2Normalize, type DenseRetrieverOptions, type DenseScoreFunction } from "./dense";
+export { BM25Retriever, ENGLISH_STOP_WORDS, tokenize, type BM25Options } from "./bm25";
+export { HybridRetriever, type HybridOptions } from "./hybrid";
