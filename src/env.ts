@@ -30,6 +30,8 @@ export interface CourseConfig {
   hfToken: string | undefined;
   /** Backend asked for with COURSE_BACKEND; undefined means "best available". */
   backend: BackendName | undefined;
+  /** Use build/native-matmul.node (BLAS matrix products for wasm/cpu) when built; COURSE_NATIVE_MATMUL=0 turns it off. */
+  nativeMatMul: boolean;
   /** Model the notebooks use (COURSE_MODEL): a Hub id, a local folder, or "offline" for the embedded default. */
   model: string;
   /** OpenAI-compatible endpoint for question generation and RAG (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL). */
@@ -82,6 +84,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
     offline: flag(env.HF_HUB_OFFLINE) || flag(env.COURSE_OFFLINE),
     hfToken,
     backend: parseBackend(env.COURSE_BACKEND),
+    nativeMatMul: env.COURSE_NATIVE_MATMUL === undefined || env.COURSE_NATIVE_MATMUL.trim() === "" || flag(env.COURSE_NATIVE_MATMUL),
     model: nonEmpty(env.COURSE_MODEL) ?? "offline",
     llm: {
       baseUrl: nonEmpty(env.OPENAI_BASE_URL),

@@ -116,25 +116,30 @@ test("roberta position ids: padding_idx + 1 + running count of non-pad tokens, p
   encoder.dispose();
 });
 
-test("a padded row gives the same real-token outputs as the same row alone", () => {
-  const config = tinyConfig("bert");
-  const encoder = new TransformerEncoder(config, randomWeights(config, 5));
-  const batch = paddedBatch(config);
-  const alone: TokenizedBatch = {
-    inputIds: batch.inputIds.slice(7, 11),
-    attentionMask: batch.attentionMask.slice(7, 11),
-    tokenTypeIds: batch.tokenTypeIds.slice(7, 11),
-    batchSize: 1,
-    seqLen: 4,
-    truncated: 0,
-  };
-  const padded = encoder.forward(batch).dataSync();
-  const single = encoder.forward(alone).dataSync();
-  let worst = 0;
-  for (let i = 0; i < 4 * 16; i++) worst = Math.max(worst, Math.abs(padded[7 * 16 + i] - single[i]));
-  assert.ok(worst < 1e-5, `padding changed real tokens by ${worst}`);
-  encoder.dispose();
-});
+for (const arch of ["bert", "roberta"] as const) {
+  test(`${arch}: a padded row gives the same real-token outputs as the same row alone (and as the reference)`, () => {
+    const config = tinyConfig(arch);
+    const weights = randomWeights(config, 5);
+    const encoder = new TransformerEncoder(config, weights);
+    const batch = paddedBatch(config);
+    const alone: TokenizedBatch = {
+      inputIds: batch.inputIds.slice(7, 11),
+      attentionMask: batch.attentionMask.slice(7, 11),
+      tokenTypeIds: batch.tokenTypeIds.slice(7, 11),
+      batchSize: 1,
+      seqLen: 4,
+      truncated: 0,
+    };
+    const padded = encoder.forward(batch).dataSync();
+    const single = encoder.forward(alone).dataSync();
+    let worst = 0;
+    for (let i = 0; i < 4 * 16; i++) worst = Math.max(worst, Math.abs(padded[7 * 16 + i] - single[i]));
+    assert.ok(worst < 1e-5, `padding changed real tokens by ${worst}`);
+    const diff = maxAbsDiff(single as Float32Array, referenceForward(config, weights, alone), 16);
+    assert.ok(diff < 1e-4, `unpadded row vs reference: ${diff}`);
+    encoder.dispose();
+  });
+}
 
 test("missing and misshaped weights are named with the expected shape; extras survive toWeightMap", () => {
   const config = tinyConfig("bert");

@@ -16,10 +16,12 @@
  * Weights use Hugging Face names without the "bert." / "roberta." prefix (a prefixed map is accepted
  * too and given back with the same names); Linear weights are [out, in] as PyTorch stores them. They
  * live in tf.Variables, so `forward` can run inside tf.variableGrads for fine-tuning.
+ * Constructing an encoder plugs in the BLAS matrix product when it is built (native-matmul.ts).
  */
 import { tf } from "../backend";
 import type { HostTensor, TokenizedBatch, TransformerConfig, WeightMap } from "./types";
 import { activation, embeddingLookup, layerNorm, linear } from "./layers";
+import { enableNativeMatMul, nativeMatMulActive } from "./native-matmul";
 
 /** Added to the attention scores of padded keys (exp underflows to exactly 0 in float32). */
 const MASKED_SCORE = -1e9;
@@ -91,6 +93,7 @@ export class TransformerEncoder {
 
   constructor(config: TransformerConfig, weights: WeightMap) {
     this.config = config;
+    enableNativeMatMul();
     const { hiddenSize: H, numAttentionHeads: heads } = config;
     if (!Number.isInteger(H / heads)) {
       throw new Error(`config.json: hidden_size ${H} is not a multiple of num_attention_heads ${heads}`);
@@ -175,18 +178,34 @@ export class TransformerEncoder {
     }
     const positionIds = this.positionIds(batch);
     return tf.tidy(() => {
-      // Embeddings: the sum of three lookups, then LayerNorm. Rows are tokens: [B*S, H].
-      const embedded = tf.addN([
-        embeddingLookup(this.wordEmbeddings as tf.Tensor2D, batch.inputIds),
-        embeddingLookup(this.positionEmbeddings as tf.Tensor2D, positionIds),
-        embeddingLookup(this.tokenTypeEmbeddings as tf.Tensor2D, batch.tokenTypeIds),
-      ]) as tf.Tensor2D;
+      const embedded = this.embed(batch, positionIds);
       let hidden = layerNorm(embedded, this.embeddingNorm[0] as tf.Tensor1D, this.embeddingNorm[1] as tf.Tensor1D, this.config.layerNormEps);
       // [B, 1, 1, S]: 0 for real keys, MASKED_SCORE for padded keys; broadcast over heads and queries.
       const maskBias = tf.mul(tf.sub(1, tf.tensor(batch.attentionMask, [B, 1, 1, S], "float32")), MASKED_SCORE);
       for (const layer of this.layers) hidden = this.encoderLayer(layer, hidden, maskBias, B, S);
       return tf.reshape(hidden, [B, S, H]) as tf.Tensor3D;
     });
+  }
+
+  /**
+   * Embeddings before LayerNorm: word[id] + position[p] + token_type[t] per token, [B*S, H].
+   * tfjs-wasm's gather costs ~10x a copy per element, so two common cases avoid it: positions that
+   * are the same run p0, p0+1, ... in every row (BERT always; RoBERTa without padding) are one slice
+   * broadcast over the batch, and all-zero token types are row 0 broadcast. The result is the same.
+   */
+  private embed(batch: TokenizedBatch, positionIds: Int32Array): tf.Tensor2D {
+    const { batchSize: B, seqLen: S } = batch;
+    const H = this.config.hiddenSize;
+    const words = tf.reshape(embeddingLookup(this.wordEmbeddings as tf.Tensor2D, batch.inputIds), [B, S, H]);
+    const p0 = positionIds[0];
+    const samePositions = positionIds.every((p, i) => p === p0 + (i % S));
+    const positions = samePositions
+      ? tf.reshape(tf.slice(this.positionEmbeddings, [p0, 0], [S, H]), [1, S, H])
+      : tf.reshape(embeddingLookup(this.positionEmbeddings as tf.Tensor2D, positionIds), [B, S, H]);
+    const types = batch.tokenTypeIds.every((t) => t === 0)
+      ? tf.reshape(tf.slice(this.tokenTypeEmbeddings, [0, 0], [1, H]), [1, 1, H])
+      : tf.reshape(embeddingLookup(this.tokenTypeEmbeddings as tf.Tensor2D, batch.tokenTypeIds), [B, S, H]);
+    return tf.reshape(tf.add(tf.add(words, positions), types), [B * S, H]) as tf.Tensor2D;
   }
 
   /** One Transformer layer on hidden [B*S, H]: self-attention, add & norm, feed-forward, add & norm. */
@@ -218,16 +237,14 @@ export class TransformerEncoder {
     // [B*S, H] -> [B, heads, S, d]
     const split = (x: tf.Tensor2D) => tf.transpose(tf.reshape(x, [B, S, heads, d]), [0, 2, 1, 3]);
     const q = split(linear(hidden, w.query[0] as tf.Tensor2D, w.query[1] as tf.Tensor1D));
-    // K is transposed explicitly to [B, heads, d, S] so the product below is a plain (un-transposed) one.
-    const kT = tf.transpose(
-      tf.reshape(linear(hidden, w.key[0] as tf.Tensor2D, w.key[1] as tf.Tensor1D), [B, S, heads, d]),
-      [0, 2, 3, 1],
-    );
     const v = split(linear(hidden, w.value[0] as tf.Tensor2D, w.value[1] as tf.Tensor1D));
-    const scores = tf.add(
-      tf.mul(tf.reshape(tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(kT, [B * heads, d, S])), [B, heads, S, S]), 1 / Math.sqrt(d)),
-      maskBias,
-    );
+    const kRows = tf.reshape(linear(hidden, w.key[0] as tf.Tensor2D, w.key[1] as tf.Tensor1D), [B, S, heads, d]);
+    // Q K^T per (row, head). The wasm kernel is fast only for un-transposed operands, so K is
+    // transposed explicitly to [B, heads, d, S] unless the BLAS matMul (native-matmul.ts) is in use.
+    const qk = nativeMatMulActive()
+      ? tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(tf.transpose(kRows, [0, 2, 1, 3]), [B * heads, S, d]), false, true)
+      : tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(tf.transpose(kRows, [0, 2, 3, 1]), [B * heads, d, S]));
+    const scores = tf.add(tf.mul(tf.reshape(qk, [B, heads, S, S]), 1 / Math.sqrt(d)), maskBias);
     const probs = tf.softmax(scores, -1);
     const context = tf.matMul(tf.reshape(probs, [B * heads, S, S]), tf.reshape(v, [B * heads, S, d])); // [B*heads, S, d]
     return tf.reshape(tf.transpose(tf.reshape(context, [B, heads, S, d]), [0, 2, 1, 3]), [B * S, heads * d]) as tf.Tensor2D;

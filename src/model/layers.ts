@@ -14,8 +14,11 @@
  * transposes explicitly and multiplies plain 2-D matrices, forward and backward. And the gradient of
  * tf.gather needs the UnsortedSegmentSum kernel, which the wasm backend lacks; `embeddingLookup`
  * scatters the incoming gradient with tf.scatterND (which sums rows of repeated ids) instead.
+ * When the BLAS matMul is plugged in (native-matmul.ts), transposed operands are free and the
+ * explicit transposes are skipped.
  */
 import { tf } from "../backend";
+import { nativeMatMulActive } from "./native-matmul";
 
 /** y = x W^T + b for x [n, in], W [out, in] (PyTorch's layout), b [out]. */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
@@ -26,13 +29,14 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): 
     const [x2, w2, b1] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const save = args[3] as tf.GradSaveFunc;
     save([x2, w2]);
-    const value = tf.tidy(() => tf.add(tf.matMul(x2, tf.transpose(w2)), b1)) as tf.Tensor2D;
+    const native = nativeMatMulActive();
+    const value = tf.tidy(() => tf.add(native ? tf.matMul(x2, w2, false, true) : tf.matMul(x2, tf.transpose(w2)), b1)) as tf.Tensor2D;
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;
       return [
         tf.matMul(dy2, ws), // dL/dx = dy W          [n, out] x [out, in]
-        tf.matMul(tf.transpose(dy2), xs), // dL/dW = dy^T x  [out, n] x [n, in]
+        native ? tf.matMul(dy2, xs, true, false) : tf.matMul(tf.transpose(dy2), xs), // dL/dW = dy^T x  [out, n] x [n, in]
         tf.sum(dy2, 0), // dL/db = column sums of dy
       ];
     };
