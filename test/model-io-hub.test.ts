@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -43,6 +43,7 @@ before(async () => {
       res.end(JSON.stringify(body));
     };
     if (url.pathname.startsWith("/api/models/private-org/")) return json(401, { error: "Invalid credentials" });
+    if (url.pathname.startsWith("/api/models/slow-org/")) return; // never answers: a firewall that drops packets
     const revision = url.pathname.match(/^\/api\/models\/test-org\/tiny-model\/revision\/([^/]+)$/);
     if (req.method === "GET" && revision) {
       if (revision[1] !== "main" && revision[1] !== COMMIT) return json(404, { error: "Revision Not Found" });
@@ -82,7 +83,10 @@ before(async () => {
   hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(() => server.close());
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
 
 test("Hub ids parse, with an optional @revision", () => {
   assert.deepEqual(parseHubId("sentence-transformers/all-MiniLM-L6-v2"), { repo: "sentence-transformers/all-MiniLM-L6-v2", revision: "main" });
@@ -129,6 +133,17 @@ test("download once into Python's cache layout, then serve from the cache", asyn
     // Hub unreachable: falls back to the cached snapshot.
     const down = await resolveHubModel(REPO, { cacheDir, hubUrl: "http://127.0.0.1:9" });
     assert.deepEqual([down.folder, down.online], [first.folder, false]);
+
+    // Hub hanging: gives up after the metadata timeout and uses the cache.
+    const slowCache = join(cacheDir, "models--slow-org--m");
+    mkdirSync(join(slowCache, "refs"), { recursive: true });
+    mkdirSync(join(slowCache, "snapshots", COMMIT), { recursive: true });
+    writeFileSync(join(slowCache, "refs", "main"), COMMIT);
+    writeFileSync(join(slowCache, "snapshots", COMMIT, "modules.json"), "[]");
+    const started = Date.now();
+    const slow = await resolveHubModel("slow-org/m", { cacheDir, hubUrl, metadataTimeoutMs: 300 });
+    assert.deepEqual([slow.folder, slow.online], [join(slowCache, "snapshots", COMMIT), false]);
+    assert.ok(Date.now() - started < 5000);
 
     // And the model loads and encodes from the snapshot.
     const m = await loadModel(REPO, { cacheDir, hubUrl, offline: true });

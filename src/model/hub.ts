@@ -32,6 +32,8 @@ export interface HubOptions {
   token?: string;
   /** fetch to use (default the global one). */
   fetch?: typeof fetch;
+  /** Give up on the Hub's metadata request after this long and use the cache (default 10,000 ms). */
+  metadataTimeoutMs?: number;
 }
 
 export interface HubModel {
@@ -45,6 +47,7 @@ export interface HubModel {
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
+const METADATA_TIMEOUT_MS = 10_000;
 const TRANSFORMER_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentence_bert_config.json"];
 
 /** "org/name@rev" -> parts; validates the id. */
@@ -92,10 +95,11 @@ function httpStatus(err: unknown): number | undefined {
   return typeof s === "number" ? s : undefined;
 }
 
-/** fetch() rejects with a TypeError ("fetch failed") whose cause carries the socket error code. */
+/** fetch() rejects with a TypeError ("fetch failed") whose cause carries the socket error code, or a TimeoutError. */
 function isNetworkError(err: unknown): boolean {
   const cause = (err as { cause?: { code?: unknown } }).cause;
-  return (err instanceof TypeError && /fetch failed/i.test(err.message)) || typeof cause?.code === "string";
+  const name = (err as { name?: unknown }).name;
+  return (err instanceof TypeError && /fetch failed/i.test(err.message)) || typeof cause?.code === "string" || name === "TimeoutError" || name === "AbortError";
 }
 
 /** Resolves a Hub id to a local snapshot folder, downloading what is missing (once). */
@@ -112,7 +116,10 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
   let commit: string;
   let files: Set<string>;
   try {
-    const info = (await modelInfo({ name: repo, revision, additionalFields: ["sha", "filePaths"], ...common })) as unknown as { sha?: string; filePaths?: string[] };
+    // Like Python's HF_HUB_ETAG_TIMEOUT (10 s): a firewall that drops packets must not hang the notebook.
+    const baseFetch = options.fetch ?? fetch;
+    const timedFetch: typeof fetch = (input, init) => baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(options.metadataTimeoutMs ?? METADATA_TIMEOUT_MS) });
+    const info = (await modelInfo({ name: repo, revision, additionalFields: ["sha", "filePaths"], ...common, fetch: timedFetch })) as unknown as { sha?: string; filePaths?: string[] };
     if (!info.sha || !COMMIT.test(info.sha)) throw new Error(`the Hub answered without a commit hash for ${repo}@${revision}`);
     commit = info.sha;
     files = new Set(info.filePaths ?? []);
