@@ -255,9 +255,9 @@ function statsMarkdown(st) {
 }
 
 function withStats(readme, file, stats) {
-  const re = /(<!-- stats:begin -->\n)[\s\S]*?(\n<!-- stats:end -->)/;
+  const re = /(<!-- stats:begin -->\n)[\s\S]*?(<!-- stats:end -->)/;
   if (!re.test(readme)) fail(file, `missing "<!-- stats:begin -->" / "<!-- stats:end -->" markers`);
-  return readme.replace(re, (_, a, b) => a + statsMarkdown(stats) + b);
+  return readme.replace(re, (_, a, b) => a + statsMarkdown(stats) + "\n" + b);
 }
 
 function verifyTriplets() {
