@@ -45,7 +45,10 @@ const STOPWORDS = new Set(
     "those to up was we were what when where which while who will with within without would you your yours " +
     "all any each every more most other some only also after before over under about between during through " +
     "than too very just one two three four five six seven eight nine ten use used using need needs get gets " +
-    "year years month months week weeks day days time times plus include includes including new same").split(" "),
+    "year years month months week weeks day days time times plus include includes including new same " +
+    "off ahead done right back down out away still even well much many less least first last next often usually " +
+    "always never once twice make makes made take takes taken give gives given keep keeps call calls ask asks " +
+    "tell go goes going come comes see sees let lets put puts want wants like").split(" "),
 );
 
 type Template = { name: string; make: (subject: string, topic: string) => string };
@@ -149,7 +152,11 @@ export function keyPhrases(text: string, max = 5): string[] {
     }
     if (run.length > 0) runs.push(run);
   }
+  // A whole run between stopwords / punctuation ("waiting area") reads as a phrase; a cut-off part
+  // of a longer run ("dog-only waiting" of "dog-only waiting area") does not.
+  const whole = new Set<string>();
   for (const run of runs) {
+    if (run.length <= 3) whole.add(run.join(" "));
     for (let n = 1; n <= 3; n++) {
       for (let i = 0; i + n <= run.length; i++) {
         const phrase = run.slice(i, i + n).join(" ");
@@ -161,7 +168,7 @@ export function keyPhrases(text: string, max = 5): string[] {
   const scored = [...freq].map(([p, f]) => {
     const ws = p.split(" ");
     const wordScore = ws.reduce((s, w) => s + (wordFreq.get(w) ?? 0), 0) / ws.length;
-    return { p, score: f * (ws.length === 2 ? 1.5 : 1) + wordScore * 0.5 + (ws.length > 1 && f > 1 ? 1 : 0) };
+    return { p, score: f * (ws.length === 2 ? 1.5 : 1) + wordScore * 0.5 + (ws.length > 1 && f > 1 ? 1 : 0) + (whole.has(p) ? 2 : 0) };
   });
   // Multi-word phrases first: a lone word ("card", "change") is rarely a subject someone asks about.
   const multi = (p: string) => (p.includes(" ") ? 1 : 0);
