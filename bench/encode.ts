@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend, tf } from "../src/backend";
 import { mulberry32 } from "../src/data/random";
+import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
 import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
 import { initBertWeights } from "../src/model/offline";
@@ -51,20 +52,7 @@ const raw = {
   layer_norm_eps: 1e-12,
   pad_token_id: 0,
 };
-const config: TransformerConfig = {
-  architecture: "bert",
-  vocabSize: raw.vocab_size,
-  hiddenSize: raw.hidden_size,
-  numHiddenLayers: raw.num_hidden_layers,
-  numAttentionHeads: raw.num_attention_heads,
-  intermediateSize: raw.intermediate_size,
-  hiddenAct: "gelu",
-  maxPositionEmbeddings: raw.max_position_embeddings,
-  typeVocabSize: raw.type_vocab_size,
-  layerNormEps: raw.layer_norm_eps,
-  padTokenId: raw.pad_token_id,
-  raw,
-};
+const config: TransformerConfig = parseTransformerConfig(raw, "bench model");
 
 /** Seeded token-id rows: [CLS] + 18..58 random word ids + [SEP], i.e. 20-60 tokens. */
 function makeRows(n: number, seed: number): number[][] {

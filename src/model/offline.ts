@@ -22,6 +22,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { HostTensor, PoolingConfig, TransformerConfig, WeightMap } from "./types";
+import { parseTransformerConfig } from "./config";
 import { expectedWeightShapes } from "./encoder";
 import { poolingConfig } from "./pooling";
 import { mulberry32 } from "../data/random";
@@ -154,20 +155,7 @@ export function offlineBertConfig(): TransformerConfig {
     position_embedding_type: "absolute",
     torch_dtype: "float32",
   };
-  return {
-    architecture: "bert",
-    vocabSize: raw.vocab_size,
-    hiddenSize: raw.hidden_size,
-    numHiddenLayers: raw.num_hidden_layers,
-    numAttentionHeads: raw.num_attention_heads,
-    intermediateSize: raw.intermediate_size,
-    hiddenAct: "gelu",
-    maxPositionEmbeddings: raw.max_position_embeddings,
-    typeVocabSize: raw.type_vocab_size,
-    layerNormEps: raw.layer_norm_eps,
-    padTokenId: raw.pad_token_id,
-    raw,
-  };
+  return parseTransformerConfig(raw, "offline-bert config");
 }
 
 /**
