@@ -256,7 +256,11 @@ export class VectorIndex {
     );
     const lengthField = Buffer.alloc(4);
     lengthField.writeUInt32LE(header.length, 0);
-    const vectors = Buffer.from(this.vectors.buffer, this.vectors.byteOffset, this.count * this.dim * 4);
+    let vectors = Buffer.from(this.vectors.buffer, this.vectors.byteOffset, this.count * this.dim * 4);
+    if (!LITTLE_ENDIAN) {
+      vectors = Buffer.alloc(this.count * this.dim * 4);
+      for (let i = 0; i < this.count * this.dim; i++) vectors.writeFloatLE(this.vectors[i], 4 * i);
+    }
     writeFileAtomic(path, Buffer.concat([Buffer.from(MAGIC, "ascii"), lengthField, header, vectors, nativeBytes]));
   }
 
@@ -275,7 +279,8 @@ export class VectorIndex {
     if (bytes.length !== start + vectorBytes + h.faissBytes || h.ids.length !== h.count)
       throw new Error(`${path}: truncated or corrupt (size ${bytes.length}, header says ${h.count} x ${h.dim} vectors and ${h.faissBytes} faiss bytes).`);
     const data = new Float32Array(h.count * h.dim);
-    for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(start + 4 * i);
+    if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(start, start + vectorBytes));
+    else for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(start + 4 * i);
     const opts: VectorIndexOptions = { kind: h.kind, hnswM: h.hnswM, implementation: options.implementation };
     if (h.faissBytes > 0 && options.implementation !== "typescript" && loadFaiss().module) {
       const index = new VectorIndex(h.dim, opts, Buffer.from(bytes.subarray(start + vectorBytes)));
