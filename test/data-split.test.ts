@@ -27,6 +27,8 @@ test("rows are split by document; the 85/15 split has no dev rows", () => {
   assert.ok(parts.test.every((r) => !trainDocs.has(r.doc_id)));
   assert.throws(() => splitRows([{ doc_id: "a" }, { doc_id: "" }]), /rows line 2: missing "doc_id"/);
   assert.throws(() => splitByDocument(["a"], { fractions: { train: 0.8, dev: 0.1, test: 0.2 } }), /must sum to 1, got 1.1/);
+  assert.throws(() => splitByDocument(["a", "a", "b"]), /2 source document\(s\) cannot fill 3 splits \(train, dev, test\)/);
+  assert.deepEqual([...splitByDocument(["a", "a", "b"], { fractions: { train: 0.5, dev: 0, test: 0.5 } }).values()].sort(), ["test", "train"]);
 });
 
 function split(name: string, relevant: Record<string, string[]>, corpus: Map<string, CorpusDoc>): IRSplit {

@@ -43,6 +43,10 @@ export function splitByDocument(docIds: readonly string[], options: SplitOptions
   const weight = new Map<string, number>();
   for (const d of docIds) weight.set(d, (weight.get(d) ?? 0) + 1);
   // Sort before shuffling so that the input order does not change the outcome.
+  const wanted = SPLIT_NAMES.filter((s) => fractions[s] > 0);
+  if (weight.size < wanted.length) {
+    throw new RangeError(`${weight.size} source document(s) cannot fill ${wanted.length} splits (${wanted.join(", ")}) without sharing a document; add documents or set a fraction to 0`);
+  }
   const docs = shuffled([...weight.keys()].sort(), rngFor(options.seed ?? 42, "splitByDocument"));
   const total = docIds.length;
   const filled: Record<SplitName, number> = { train: 0, dev: 0, test: 0 };
