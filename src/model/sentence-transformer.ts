@@ -23,6 +23,7 @@ import { basename, resolve } from "node:path";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config as courseConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
+import { enableNativeMatMul, nativeMatMulInfo } from "./native-matmul";
 import { readModelFolder, writeModelFolder, type ModelFolder } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./offline";
@@ -193,7 +194,11 @@ export class SentenceTransformer implements Embedder {
   /** A one-paragraph description: what the model is, its shape, the backend, and whether it is the offline default. */
   describe(): string {
     const backend = backendInfo();
-    const be = backend ? `tfjs backend ${backend.name} (${backend.package})` : "tfjs backend not initialised yet";
+    let be = backend ? `tfjs backend ${backend.name} (${backend.package})` : "tfjs backend not initialised yet";
+    if (backend && backend.name !== "tensorflow") {
+      const native = nativeMatMulInfo();
+      be += native.active ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)` : `, matrix products in tfjs (${native.reason})`;
+    }
     let what: string;
     if (this.encoder) {
       const c = this.encoder.config;
@@ -269,6 +274,7 @@ export interface LoadOptions extends HubOptions {
  */
 export async function loadModel(idOrPath: string = courseConfig.model, options: LoadOptions = {}): Promise<SentenceTransformer> {
   await initBackend(options.backend);
+  enableNativeMatMul(); // BLAS matrix products when build/native-matmul.node exists; a no-op otherwise
   const spec = idOrPath.trim();
   if (spec === "offline" || spec === "offline-bert") return offlineModel(spec);
   const local = resolve(spec);
