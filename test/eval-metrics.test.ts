@@ -165,6 +165,11 @@ test("bad input: unknown ids, duplicates, empty corpus, no relevant queries, for
   assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q9: ["d1"] } }), /query id "q9" is not among the 1 queries/);
   assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: ["d7"] } }), /query "q1" names corpus id "d7", which is not in the corpus/);
   assert.throws(
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: [{ queryId: "q1", corpusId: "d1", score: 1 }, { queryId: "q1", corpusId: "d8", score: 0 }] }),
+    /query "q1" names corpus id "d8"/,
+  );
+  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: [{ queryId: "q2", corpusId: "d1", score: 0 }] }), /query id "q2" is not among/);
+  assert.throws(
     () => new InformationRetrievalEvaluator({ ...base, queries: [{ _id: "q1", text: "x" }, { _id: "q1", text: "y" }], relevantDocs: { q1: ["d1"] } }),
     /queries: duplicate id "q1" at entry 1/,
   );

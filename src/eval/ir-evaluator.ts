@@ -89,8 +89,10 @@ function queryRows(queries: QueriesInput): QueryRow[] {
   return rows;
 }
 
-function relevantSets(qrels: QrelsInput): Map<string, Set<string>> {
+/** Relevant ids per query, and the (query, corpus id) pairs of rows with score <= 0 (checked, not used). */
+function relevantSets(qrels: QrelsInput): { relevant: Map<string, Set<string>>; notRelevant: [string, string][] } {
   const out = new Map<string, Set<string>>();
+  const notRelevant: [string, string][] = [];
   const add = (q: string, d: string) => {
     let s = out.get(q);
     if (!s) out.set(q, (s = new Set()));
@@ -101,7 +103,10 @@ function relevantSets(qrels: QrelsInput): Map<string, Set<string>> {
       if (typeof row.queryId !== "string" || typeof row.corpusId !== "string")
         throw new Error(`relevant docs: row ${i} needs string fields queryId and corpusId (got ${JSON.stringify(row)}).`);
       if (row.score === undefined || row.score > 0) add(row.queryId, row.corpusId);
-      else if (!out.has(row.queryId)) out.set(row.queryId, new Set());
+      else {
+        if (!out.has(row.queryId)) out.set(row.queryId, new Set());
+        notRelevant.push([row.queryId, row.corpusId]);
+      }
     });
   } else {
     const entries = qrels instanceof Map ? [...qrels] : Object.entries(qrels as Record<string, Iterable<string>>);
@@ -112,7 +117,7 @@ function relevantSets(qrels: QrelsInput): Map<string, Set<string>> {
       for (const d of docs) add(q, d);
     }
   }
-  return out;
+  return { relevant: out, notRelevant };
 }
 
 export class InformationRetrievalEvaluator {
@@ -141,12 +146,12 @@ export class InformationRetrievalEvaluator {
     this.corpusIds = new Set(this.corpus.map((d) => d._id));
     const all = queryRows(options.queries);
     const queryIds = new Set(all.map((q) => q._id));
-    const relevant = relevantSets(options.relevantDocs);
-    for (const [q, docs] of relevant) {
+    const { relevant, notRelevant } = relevantSets(options.relevantDocs);
+    const pairs = [...relevant].flatMap(([q, docs]) => [...docs].map((d): [string, string] => [q, d]));
+    for (const q of relevant.keys())
       if (!queryIds.has(q)) throw new Error(`relevant docs: query id "${q}" is not among the ${queryIds.size} queries; fix the qrels or add the query.`);
-      for (const d of docs)
-        if (!this.corpusIds.has(d)) throw new Error(`relevant docs: query "${q}" names corpus id "${d}", which is not in the corpus (${this.corpus.length} documents).`);
-    }
+    for (const [q, d] of [...pairs, ...notRelevant])
+      if (!this.corpusIds.has(d)) throw new Error(`relevant docs: query "${q}" names corpus id "${d}", which is not in the corpus (${this.corpus.length} documents).`);
     this.queries = all.filter((q) => (relevant.get(q._id)?.size ?? 0) > 0);
     this.droppedQueryIds = all.filter((q) => (relevant.get(q._id)?.size ?? 0) === 0).map((q) => q._id);
     if (this.queries.length === 0) throw new Error(`InformationRetrievalEvaluator: none of the ${all.length} queries has a relevant document.`);
