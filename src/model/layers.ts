@@ -14,8 +14,8 @@
  * transposes explicitly and multiplies plain 2-D matrices, forward and backward. And the gradient of
  * tf.gather needs the UnsortedSegmentSum kernel, which the wasm backend lacks; `embeddingLookup`
  * scatters the incoming gradient with tf.scatterND (which sums rows of repeated ids) instead.
- * When the BLAS matMul is plugged in (native-matmul.ts), transposed operands are free and the
- * explicit transposes are skipped.
+ * When the BLAS matMul is plugged in (native-matmul.ts), transposed operands are free, so the
+ * explicit transposes are skipped, and the bias is added inside the product (tf.fused.matMul).
  */
 import { tf } from "../backend";
 import { nativeMatMulActive } from "./native-matmul";
@@ -30,7 +30,9 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): 
     const save = args[3] as tf.GradSaveFunc;
     save([x2, w2]);
     const native = nativeMatMulActive();
-    const value = tf.tidy(() => tf.add(native ? tf.matMul(x2, w2, false, true) : tf.matMul(x2, tf.transpose(w2)), b1)) as tf.Tensor2D;
+    const value = tf.tidy(() =>
+      native ? tf.fused.matMul({ a: x2, b: w2, transposeB: true, bias: b1 }) : tf.add(tf.matMul(x2, tf.transpose(w2)), b1),
+    ) as tf.Tensor2D;
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;

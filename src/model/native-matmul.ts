@@ -7,8 +7,9 @@
  * products and 2-3 GFLOP/s for transposed or batched ones (bench/NOTES.md). The small Node-API
  * addon src/model/native/matmul.c calls cblas_sgemm (OpenBLAS; Accelerate on macOS) directly on
  * the tensors' memory (the wasm heap, or the cpu backend's Float32Arrays), and this module registers
- * it as the BatchMatMul kernel of those backends. Every tfjs matMul (forward and gradients,
- * transposed or batched) then runs on BLAS. Results equal the original kernel's to float32 rounding
+ * it as the BatchMatMul kernel of those backends (and _FusedMatMul with a bias and no activation,
+ * i.e. tf.fused.matMul({a, b, bias})). Every tfjs matMul (forward and gradients, transposed or
+ * batched) then runs on BLAS. Results equal the original kernel's to float32 rounding
  * (tested in test/model-compute-native.test.ts).
  *
  * It is optional: buildNativeMatMul() compiles the addon into build/native-matmul.node (needs a C
@@ -16,7 +17,7 @@
  * changes. enableNativeMatMul() is idempotent and cheap; TransformerEncoder calls it.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { tf } from "../backend";
 import { config } from "../env";
@@ -34,6 +35,7 @@ interface NativeAddon {
     transB: boolean,
     strideA: number,
     strideB: number,
+    bias?: Float32Array,
   ): void;
   threads(): number;
   setThreads(n: number): void;
@@ -55,11 +57,24 @@ type PatchedBackend = (typeof BACKENDS)[number];
 
 let addon: NativeAddon | undefined;
 let state: NativeMatMulInfo | undefined;
-const originals = new Map<PatchedBackend, tf.KernelConfig>();
+const KERNELS = ["BatchMatMul", "_FusedMatMul"] as const;
+const originals = new Map<string, tf.KernelConfig>();
 
 /** Where buildNativeMatMul() writes the addon: build/native-matmul.node under the repository root. */
 export function nativeMatMulPath(): string {
   return join(config.repoRoot, "build", "native-matmul.node");
+}
+
+function nativeMatMulSource(): string {
+  return join(config.repoRoot, "src", "model", "native", "matmul.c");
+}
+
+/** True when build/native-matmul.node is missing or older than src/model/native/matmul.c. */
+export function nativeMatMulStale(): boolean {
+  const out = nativeMatMulPath();
+  if (!existsSync(out)) return true;
+  const source = nativeMatMulSource();
+  return existsSync(source) && statSync(source).mtimeMs > statSync(out).mtimeMs;
 }
 
 /**
@@ -69,7 +84,7 @@ export function nativeMatMulPath(): string {
  */
 export function buildNativeMatMul(options: { cc?: string } = {}): string {
   const out = nativeMatMulPath();
-  const source = join(config.repoRoot, "src", "model", "native", "matmul.c");
+  const source = nativeMatMulSource();
   const headers = dirname(require.resolve("node-api-headers/include/node_api.h"));
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
@@ -155,10 +170,14 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 function kernelFor(name: PatchedBackend, native: NativeAddon, original: tf.KernelConfig): tf.KernelFunc {
   const fallback = original.kernelFunc as (args: KernelArgs) => tf.TensorInfo;
   return ((args: KernelArgs) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined> & { a: tf.TensorInfo; b: tf.TensorInfo };
     const transA = Boolean(args.attrs?.transposeA);
     const transB = Boolean(args.attrs?.transposeB);
-    const s = a.dtype === "float32" && b.dtype === "float32" ? matMulShapes(a.shape, b.shape, transA, transB) : undefined;
+    const activation = args.attrs?.activation;
+    let s = a.dtype === "float32" && b.dtype === "float32" ? matMulShapes(a.shape, b.shape, transA, transB) : undefined;
+    // _FusedMatMul: only a bias of shape [n] and no activation are done here.
+    if (preluActivationWeights !== undefined || (activation !== undefined && activation !== "linear")) s = undefined;
+    if (bias !== undefined && (s === undefined || bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== s.n)) s = undefined;
     if (s === undefined) return fallback(args);
     const sizeA = a.shape.reduce((x, y) => x * y, 1);
     const sizeB = b.shape.reduce((x, y) => x * y, 1);
@@ -168,15 +187,17 @@ function kernelFor(name: PatchedBackend, native: NativeAddon, original: tf.Kerne
       const out = backend.makeOutput(s.outShape, "float32"); // may grow the heap: take the view after it
       const heap = backend.wasm.HEAPF32;
       const view = (id: object, size: number) => new Float32Array(heap.buffer, backend.dataIdMap.get(id).memoryOffset, size);
-      native.sgemm(view(a.dataId, sizeA), view(b.dataId, sizeB), view(out.dataId, sizeC), s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB);
+      const biasView = bias ? view(bias.dataId, s.n) : undefined;
+      native.sgemm(view(a.dataId, sizeA), view(b.dataId, sizeB), view(out.dataId, sizeC), s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB, biasView);
       return out;
     }
     const backend = args.backend as CpuBackendLike;
     const va = backend.data.get(a.dataId).values;
     const vb = backend.data.get(b.dataId).values;
-    if (!(va instanceof Float32Array) || !(vb instanceof Float32Array)) return fallback(args);
+    const vbias = bias ? backend.data.get(bias.dataId).values : undefined;
+    if (!(va instanceof Float32Array) || !(vb instanceof Float32Array) || (bias && !(vbias instanceof Float32Array))) return fallback(args);
     const c = new Float32Array(sizeC);
-    native.sgemm(va, vb, c, s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB);
+    native.sgemm(va, vb, c, s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB, vbias as Float32Array | undefined);
     return backend.makeTensorInfo(s.outShape, "float32", c);
   }) as unknown as tf.KernelFunc;
 }
@@ -199,6 +220,10 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
     state = { active: false, path, reason: `native matMul not built (${path} missing; see buildNativeMatMul / npm run setup)` };
     return state;
   }
+  if (nativeMatMulStale()) {
+    state = { active: false, path, reason: `native matMul out of date (${path} is older than src/model/native/matmul.c); rebuild with buildNativeMatMul()` };
+    return state;
+  }
   try {
     addon ??= loadAddon(path);
   } catch (err) {
@@ -206,16 +231,18 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
     return state;
   }
   for (const name of BACKENDS) {
-    let original: tf.KernelConfig;
-    try {
-      original = tf.getKernel(tf.BatchMatMul, name);
-    } catch {
-      continue;
+    for (const kernelName of KERNELS) {
+      let original: tf.KernelConfig | undefined;
+      try {
+        original = tf.getKernel(kernelName, name);
+      } catch {
+        original = undefined;
+      }
+      if (!original) continue; // backend package not loaded
+      originals.set(`${kernelName}/${name}`, original);
+      tf.unregisterKernel(kernelName, name);
+      tf.registerKernel({ ...original, kernelFunc: kernelFor(name, addon, original) });
     }
-    if (!original) continue; // backend package not loaded
-    originals.set(name, original);
-    tf.unregisterKernel(tf.BatchMatMul, name);
-    tf.registerKernel({ ...original, kernelFunc: kernelFor(name, addon, original) });
   }
   state = { active: true, path, reason: "matMul on native BLAS (build/native-matmul.node)" };
   if (options.threads !== undefined) setNativeMatMulThreads(options.threads);
@@ -224,8 +251,8 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
 
 /** Puts the original tfjs BatchMatMul kernels back (for comparisons and tests). */
 export function disableNativeMatMul(): void {
-  for (const [name, original] of originals) {
-    tf.unregisterKernel(tf.BatchMatMul, name);
+  for (const original of originals.values()) {
+    tf.unregisterKernel(original.kernelName, original.backendName);
     tf.registerKernel(original);
   }
   originals.clear();

@@ -4,8 +4,8 @@
  * BatchMatMul kernel for the wasm and cpu backends, whose own products are 4-10x slower (see
  * bench/NOTES.md). Operands are Float32Array views, e.g. straight into the wasm heap: no copies.
  *
- *   sgemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB)
- *     for i < batch: C_i[m, n] = op(A_i) op(B_i), op(X) = X or X^T, row-major,
+ *   sgemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB[, bias])
+ *     for i < batch: C_i[m, n] = op(A_i) op(B_i) (+ bias[n] on every row), op(X) = X or X^T, row-major,
  *     A_i = a + i * strideA, B_i = b + i * strideB (stride 0 broadcasts), C_i = c + i * m * n
  *   threads() / setThreads(n): the BLAS thread count (OpenBLAS only; 0 elsewhere).
  *
@@ -37,10 +37,19 @@ static int get_f32(napi_env env, napi_value v, float** data, size_t* length) {
 }
 
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 11) {
-    return fail(env, "native-matmul sgemm: expected 11 arguments (a, b, c, batch, m, n, k, transA, transB, strideA, strideB)");
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 11) {
+    return fail(env, "native-matmul sgemm: expected 11 or 12 arguments (a, b, c, batch, m, n, k, transA, transB, strideA, strideB[, bias])");
+  }
+  float* bias = NULL;
+  size_t lbias = 0;
+  if (argc == 12) {
+    napi_valuetype t;
+    napi_typeof(env, argv[11], &t);
+    if (t != napi_undefined && t != napi_null && !get_f32(env, argv[11], &bias, &lbias)) {
+      return fail(env, "native-matmul sgemm: bias must be a Float32Array");
+    }
   }
   float *a, *b, *c;
   size_t la, lb, lc;
@@ -64,11 +73,18 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
                     (size_t)(batch * m * n) > lc)) {
     return fail(env, "native-matmul sgemm: an operand is shorter than batch, m, n, k and the strides require");
   }
+  if (bias != NULL && (int64_t)lbias != n) return fail(env, "native-matmul sgemm: bias must hold n values");
   int lda = transA ? (int)m : (int)k;
   int ldb = transB ? (int)k : (int)n;
   for (int64_t i = 0; i < batch; i++) {
+    float* ci = c + i * m * n;
+    if (bias != NULL) {
+      /* C starts as the bias on every row; sgemm then adds the product (beta = 1). */
+      for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < n; j++) ci[r * n + j] = bias[j];
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                1.0f, a + i * strideA, lda, b + i * strideB, ldb, 0.0f, c + i * m * n, (int)n);
+                1.0f, a + i * strideA, lda, b + i * strideB, ldb, bias != NULL ? 1.0f : 0.0f, ci, (int)n);
   }
   return NULL;
 }
