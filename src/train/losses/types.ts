@@ -35,3 +35,25 @@ export interface Loss {
   /** Loss value and gradients of it w.r.t. `variables` for one batch (variables not in the graph get zeros). */
   lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult;
 }
+
+/**
+ * A loss that is a function of the sentence embeddings alone (one forward per column, then this). MatryoshkaLoss
+ * wraps such a loss: it embeds once and applies `lossFromEmbeddings` to truncated copies of the embeddings.
+ */
+export interface EmbeddingLoss extends Loss {
+  /** Throws a clear error when the batch does not suit this loss (too few columns, ...). */
+  validate(batch: TrainingBatch): void;
+  /** The loss as a differentiable scalar of the embeddings: `embeddings[c]` is [batch.size, dim] for column c. */
+  lossFromEmbeddings(embeddings: tf.Tensor2D[], batch: TrainingBatch): tf.Scalar;
+}
+
+/** A loss that runs its own chunked backward (GradCache) for a given function of the embeddings. */
+export interface GradCacheLoss extends EmbeddingLoss {
+  /** Value and variable gradients of `lossOfEmbeddings(embeddings of every column)`, mini-batch by mini-batch. */
+  lossAndGradsOf(
+    model: SentenceTransformer,
+    batch: TrainingBatch,
+    variables: tf.Variable[],
+    lossOfEmbeddings: (embeddings: tf.Tensor2D[]) => tf.Scalar,
+  ): LossResult;
+}

@@ -1,0 +1,150 @@
+/**
+ * CachedMultipleNegativesRankingLoss: MultipleNegativesRankingLoss computed with GradCache (Gao, Zhang, Han &
+ * Callan 2021, "Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup", arXiv:2101.06983), as
+ * sentence-transformers' losses.CachedMultipleNegativesRankingLoss. Same value and gradients as the plain loss
+ * (formula in multiple-negatives-ranking.ts; defaults scale 20, cos_sim), but memory bounded by one mini-batch.
+ *
+ * In-batch negatives make the examples of a batch depend on each other, so the batch cannot simply be split into
+ * accumulated mini-batches. GradCache splits the computation instead. With e = embeddings of every text of the
+ * batch and L(e) the loss:
+ *   (1) embed every column in mini-batches of `miniBatchSize` texts with no gradient tape (nothing kept but e);
+ *   (2) compute L(e) and the gradient G = dL/de with respect to the (detached) embedding matrices;
+ *   (3) for each mini-batch m, re-run the forward pass under tf.variableGrads on the surrogate sum(e_m * G_m):
+ *       its gradient is sum_k G_mk de_mk/dtheta, the mini-batch's share of dL/dtheta by the chain rule; the
+ *       shares are summed over mini-batches.
+ * The encoder here has no dropout, so the second forward reproduces the first exactly and no random state has to
+ * be replayed (Python saves and restores the RNG for that). Cost: one extra forward pass per step (about +1/3).
+ * Peak memory: one mini-batch's activations and gradients, plus the accumulated gradients (one copy of the
+ * parameters) and the [texts, dim] embedding matrix.
+ *
+ * Each mini-batch is tokenized on its own, so it is padded to its own longest text; padded positions are masked
+ * out exactly, so the embeddings equal those of the whole-batch forward up to float rounding.
+ */
+import { tf } from "../../backend";
+import type { ModelInput, SentenceTransformer } from "../../model/sentence-transformer";
+import { checkPositive, checkSimilarity, validateBatch, type SimilarityName } from "./common";
+import { multipleNegativesRankingFromEmbeddings } from "./multiple-negatives-ranking";
+import type { GradCacheLoss, LossResult, TrainingBatch } from "./types";
+
+export interface CachedMultipleNegativesRankingOptions {
+  /** Multiplies the similarities before the softmax (default 20). */
+  scale?: number;
+  /** "cos_sim" (default) or "dot_score". */
+  similarityFct?: SimilarityName;
+  /** Texts per forward/backward pass (default 32): lower it when memory runs out; it does not change the result. */
+  miniBatchSize?: number;
+  /** Called after each mini-batch of step (3) with (done, total). */
+  onMiniBatch?: (done: number, total: number) => void;
+}
+
+/**
+ * GradCache for any loss of the column embeddings: steps (1)-(3) of the header. Returns the loss value and the
+ * gradient of every variable (zeros for a variable the model does not use).
+ */
+export function gradCacheLossAndGrads(
+  owner: string,
+  model: SentenceTransformer,
+  batch: TrainingBatch,
+  variables: tf.Variable[],
+  miniBatchSize: number,
+  lossOfEmbeddings: (embeddings: tf.Tensor2D[]) => tf.Scalar,
+  onMiniBatch?: (done: number, total: number) => void,
+): LossResult {
+  if (variables.length === 0) throw new Error(`${owner}: no variables to differentiate; pass model.trainableVariables() (or the unfrozen subset).`);
+  const trainable = variables.filter((v) => v.trainable);
+  // (1) Embed without a tape; keep the tokenized mini-batches for the second pass.
+  const inputs: ModelInput[][] = batch.texts.map((col) => {
+    const chunks: ModelInput[] = [];
+    for (let b = 0; b < col.length; b += miniBatchSize) chunks.push(model.tokenize(col.slice(b, b + miniBatchSize)));
+    return chunks;
+  });
+  const embeddings = inputs.map((chunks) =>
+    tf.tidy(() => {
+      const parts = chunks.map((input) => model.forward(input));
+      return parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor2D);
+    }),
+  );
+  // (2) The loss and its gradient with respect to the embedding matrices.
+  const { value, grads: embeddingGrads } = tf.valueAndGrads((...e: tf.Tensor[]) => lossOfEmbeddings(e as tf.Tensor2D[]))(embeddings);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  embeddings.forEach((e) => e.dispose());
+  // (3) Backpropagate the cached gradients mini-batch by mini-batch and sum the variable gradients.
+  const acc = new Map<tf.Variable, tf.Tensor>();
+  const total = inputs.reduce((s, chunks) => s + chunks.length, 0);
+  let done = 0;
+  try {
+    if (trainable.length > 0) {
+      inputs.forEach((chunks, c) => {
+        let row = 0;
+        for (const input of chunks) {
+          const rows = input.kind === "transformer" ? input.batch.batchSize : input.ids.length;
+          const g = tf.slice(embeddingGrads[c], [row, 0], [rows, -1]);
+          row += rows;
+          const out = tf.variableGrads(() => tf.sum(tf.mul(model.forward(input), g)) as tf.Scalar, trainable);
+          out.value.dispose();
+          g.dispose();
+          for (const v of trainable) {
+            const grad = out.grads[v.name];
+            if (!grad) continue;
+            const prev = acc.get(v);
+            if (prev) {
+              acc.set(v, tf.add(prev, grad));
+              prev.dispose();
+              grad.dispose();
+            } else acc.set(v, grad);
+          }
+          onMiniBatch?.(++done, total);
+        }
+      });
+    }
+  } catch (err) {
+    for (const t of acc.values()) t.dispose();
+    throw err;
+  } finally {
+    embeddingGrads.forEach((g) => g.dispose());
+  }
+  for (const v of variables) if (!acc.has(v)) acc.set(v, tf.zerosLike(v));
+  return { loss, grads: acc };
+}
+
+export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
+  readonly name = "CachedMultipleNegativesRankingLoss";
+  readonly scale: number;
+  readonly similarityFct: SimilarityName;
+  readonly miniBatchSize: number;
+  private readonly onMiniBatch: ((done: number, total: number) => void) | undefined;
+
+  constructor(options: CachedMultipleNegativesRankingOptions = {}) {
+    this.scale = checkPositive(this.name, "scale", options.scale ?? 20);
+    this.similarityFct = checkSimilarity(this.name, options.similarityFct ?? "cos_sim");
+    this.miniBatchSize = checkPositive(this.name, "miniBatchSize", options.miniBatchSize ?? 32, true);
+    this.onMiniBatch = options.onMiniBatch;
+  }
+
+  config(): Record<string, unknown> {
+    return { scale: this.scale, similarity_fct: this.similarityFct, mini_batch_size: this.miniBatchSize };
+  }
+
+  validate(batch: TrainingBatch): void {
+    validateBatch(this.name, batch, 2);
+  }
+
+  lossFromEmbeddings(embeddings: tf.Tensor2D[]): tf.Scalar {
+    return multipleNegativesRankingFromEmbeddings(embeddings, this.scale, this.similarityFct);
+  }
+
+  lossAndGradsOf(
+    model: SentenceTransformer,
+    batch: TrainingBatch,
+    variables: tf.Variable[],
+    lossOfEmbeddings: (embeddings: tf.Tensor2D[]) => tf.Scalar,
+  ): LossResult {
+    this.validate(batch);
+    return gradCacheLossAndGrads(this.name, model, batch, variables, this.miniBatchSize, lossOfEmbeddings, this.onMiniBatch);
+  }
+
+  lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {
+    return this.lossAndGradsOf(model, batch, variables, (e) => this.lossFromEmbeddings(e));
+  }
+}

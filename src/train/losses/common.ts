@@ -1,0 +1,101 @@
+/**
+ * Pieces every loss shares: batch validation, one forward pass per column, the similarity functions of
+ * sentence-transformers' util (cos_sim, dot_score), cross-entropy with "example i matches candidate i" labels,
+ * and turning tf.variableGrads into the LossResult the trainer takes.
+ *
+ *   cos_sim(a, b)   = normalize(a) normalize(b)^T        normalize(x) = x / max(||x||_2, 1e-12)
+ *   dot_score(a, b) = a b^T
+ *   CE(S)           = 1/n sum_i [ log sum_j exp(S_ij) - S_ii ]   (torch.nn.CrossEntropyLoss, labels = 0..n-1, mean)
+ */
+import { tf } from "../../backend";
+import { l2normalize } from "../../model/pooling";
+import type { SentenceTransformer } from "../../model/sentence-transformer";
+import type { LossResult, TrainingBatch } from "./types";
+
+export type SimilarityName = "cos_sim" | "dot_score";
+
+/** Pairwise similarity matrix [n, m] of a [n, d] and b [m, d]. */
+export function similarity(name: SimilarityName, a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (name === "dot_score") return tf.matMul(a, b, false, true);
+    return tf.matMul(l2normalize(a), l2normalize(b), false, true);
+  });
+}
+
+export function checkSimilarity(owner: string, name: unknown): SimilarityName {
+  if (name !== "cos_sim" && name !== "dot_score")
+    throw new Error(`${owner}: similarityFct "${String(name)}" is not supported; use "cos_sim" (default) or "dot_score" (then set scale 1).`);
+  return name;
+}
+
+export function checkPositive(owner: string, field: string, value: number, integer = false): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
+    throw new Error(`${owner}: ${field} is ${String(value)}; it must be a positive ${integer ? "integer" : "finite number"}.`);
+  return value;
+}
+
+/**
+ * Mean cross-entropy of the rows of `scores` [n, m] with target column i for row i (n <= m), i.e.
+ * torch.nn.CrossEntropyLoss()(scores, arange(n)). Stable: logSumExp subtracts the row maximum.
+ */
+export function crossEntropyDiagonal(scores: tf.Tensor2D): tf.Scalar {
+  const [n, m] = scores.shape;
+  if (n > m) throw new Error(`crossEntropyDiagonal: ${n} rows but only ${m} candidates; row i needs candidate i.`);
+  return tf.tidy(() => {
+    const target = tf.sum(tf.mul(tf.slice(scores, [0, 0], [n, n]), tf.eye(n)), 1); // S_ii
+    return tf.mean(tf.sub(tf.logSumExp(scores, 1), target)) as tf.Scalar;
+  });
+}
+
+/**
+ * Checks the column-major batch: `columns` and `texts` agree, every column holds `size` strings, and the loss
+ * gets as many columns as it needs. Errors say which field and what to do.
+ */
+export function validateBatch(owner: string, batch: TrainingBatch, minColumns: number, maxColumns = Infinity): void {
+  if (!batch || !Array.isArray(batch.texts) || !Array.isArray(batch.columns))
+    throw new Error(`${owner}: the batch must be { columns: string[], texts: string[][], size: number } (column-major).`);
+  const { columns, texts, size } = batch;
+  if (texts.length !== columns.length)
+    throw new Error(`${owner}: batch.columns names ${columns.length} columns (${columns.join(", ")}) but batch.texts holds ${texts.length}.`);
+  if (!Number.isInteger(size) || size < 1) throw new Error(`${owner}: batch.size is ${String(size)}; a batch needs at least one example.`);
+  const want = maxColumns === minColumns ? `exactly ${minColumns}` : maxColumns === Infinity ? `at least ${minColumns}` : `${minColumns} to ${maxColumns}`;
+  if (columns.length < minColumns || columns.length > maxColumns) {
+    const hint = minColumns >= 3 ? "(anchor, positive, negative) triplets" : "(anchor, positive) pairs, optionally with negative columns";
+    throw new Error(`${owner}: the batch has ${columns.length} column(s) (${columns.join(", ") || "none"}) but this loss needs ${want}: ${hint}.`);
+  }
+  texts.forEach((col, c) => {
+    if (!Array.isArray(col) || col.length !== size)
+      throw new Error(`${owner}: column ${c} ("${columns[c]}") holds ${Array.isArray(col) ? col.length : "no list of"} texts but batch.size is ${size}; every column needs one text per example.`);
+    col.forEach((t, i) => {
+      if (typeof t !== "string") throw new Error(`${owner}: batch.texts[${c}][${i}] ("${columns[c]}" of example ${i}) is ${t === null ? "null" : typeof t}, expected a string.`);
+    });
+  });
+}
+
+/** Sentence embeddings of every column, one forward pass per column as sentence-transformers does ([size, dim] each). */
+export function embedColumns(model: SentenceTransformer, batch: TrainingBatch): tf.Tensor2D[] {
+  return batch.texts.map((col) => model.forward(model.tokenize(col)));
+}
+
+/**
+ * Runs `f` under tf.variableGrads and returns its value and the gradient of every variable asked for; a variable
+ * that `f` does not depend on (or that is not trainable) gets a zero gradient, so the map always has them all.
+ */
+export function gradsOf(owner: string, f: () => tf.Scalar, variables: tf.Variable[]): LossResult {
+  if (variables.length === 0) throw new Error(`${owner}: no variables to differentiate; pass model.trainableVariables() (or the unfrozen subset).`);
+  const trainable = variables.filter((v) => v.trainable);
+  const grads = new Map<tf.Variable, tf.Tensor>();
+  let loss: number;
+  if (trainable.length === 0) {
+    const value = tf.tidy(f);
+    loss = value.dataSync()[0];
+    value.dispose();
+  } else {
+    const out = tf.variableGrads(f, trainable);
+    loss = out.value.dataSync()[0];
+    out.value.dispose();
+    for (const v of trainable) if (out.grads[v.name]) grads.set(v, out.grads[v.name]);
+  }
+  for (const v of variables) if (!grads.has(v)) grads.set(v, tf.zerosLike(v));
+  return { loss, grads };
+}

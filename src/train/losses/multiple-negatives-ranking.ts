@@ -1,0 +1,67 @@
+/**
+ * MultipleNegativesRankingLoss (in-batch negatives; Henderson et al. 2017, "Efficient Natural Language Response
+ * Suggestion for Smart Reply", section 4.4), as sentence-transformers' losses.MultipleNegativesRankingLoss.
+ *
+ * Input: (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_k) tuples. With a = anchor
+ * embeddings [n, d] and the candidates c = concat(positives, negatives_1, ..., negatives_k) [(1 + k) n, d]
+ * (column-major: all positives first, then every first negative, ...), so that candidate i is anchor i's positive
+ * and every other positive and every hard negative of the batch is a negative for it:
+ *
+ *   S_ij = scale * sim(a_i, c_j)                       sim = cos_sim (default) or dot_score
+ *   L    = 1/n sum_i -log( exp(S_ii) / sum_j exp(S_ij) )   cross-entropy with labels 0..n-1, mean over the batch
+ *
+ * Defaults: scale 20 (a softmax temperature of 0.05), cos_sim. With dot_score use scale 1.
+ * A larger batch gives more negatives and usually a better model; CachedMultipleNegativesRankingLoss computes
+ * the same loss and gradients in bounded memory for large batches.
+ */
+import { tf } from "../../backend";
+import type { SentenceTransformer } from "../../model/sentence-transformer";
+import { checkPositive, checkSimilarity, crossEntropyDiagonal, embedColumns, gradsOf, similarity, validateBatch, type SimilarityName } from "./common";
+import type { EmbeddingLoss, LossResult, TrainingBatch } from "./types";
+
+export interface MultipleNegativesRankingOptions {
+  /** Multiplies the similarities before the softmax (default 20). */
+  scale?: number;
+  /** "cos_sim" (default) or "dot_score". */
+  similarityFct?: SimilarityName;
+}
+
+/** The loss of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
+export function multipleNegativesRankingFromEmbeddings(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Scalar {
+  return tf.tidy(() => {
+    const candidates = embeddings.length === 2 ? embeddings[1] : (tf.concat(embeddings.slice(1), 0) as tf.Tensor2D);
+    const scores = tf.mul(similarity(sim, embeddings[0], candidates), scale) as tf.Tensor2D;
+    return crossEntropyDiagonal(scores);
+  });
+}
+
+export class MultipleNegativesRankingLoss implements EmbeddingLoss {
+  /** A getter (not a field) so that a subclass's name is already in place inside this constructor's error messages. */
+  get name(): string {
+    return "MultipleNegativesRankingLoss";
+  }
+  readonly scale: number;
+  readonly similarityFct: SimilarityName;
+
+  constructor(options: MultipleNegativesRankingOptions = {}) {
+    this.scale = checkPositive(this.name, "scale", options.scale ?? 20);
+    this.similarityFct = checkSimilarity(this.name, options.similarityFct ?? "cos_sim");
+  }
+
+  config(): Record<string, unknown> {
+    return { scale: this.scale, similarity_fct: this.similarityFct };
+  }
+
+  validate(batch: TrainingBatch): void {
+    validateBatch(this.name, batch, 2);
+  }
+
+  lossFromEmbeddings(embeddings: tf.Tensor2D[]): tf.Scalar {
+    return multipleNegativesRankingFromEmbeddings(embeddings, this.scale, this.similarityFct);
+  }
+
+  lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {
+    this.validate(batch);
+    return gradsOf(this.name, () => this.lossFromEmbeddings(embedColumns(model, batch)), variables);
+  }
+}
