@@ -1,0 +1,131 @@
+/**
+ * Training checkpoints: everything needed to continue a run as if it had never stopped.
+ *
+ *   <outputDir>/checkpoints/checkpoint-000120/
+ *     model.safetensors       every trainable parameter (Hugging Face names), float32
+ *     optimizer.safetensors   AdamW moments: "exp_avg.<name>", "exp_avg_sq.<name>"
+ *     trainer_state.json      step, sampler position (epoch, batch in epoch), seed, AdamW step counts,
+ *                             history, best metric, elapsed seconds, and the run's fingerprint
+ *
+ * A checkpoint is written into a temp folder beside the others and renamed into place only once complete,
+ * so a run killed at any moment (even SIGKILL) leaves either the previous checkpoints or the new one, never
+ * a half-written folder; leftover temp folders are removed on the next run. The last `keep` are kept.
+ * The sampler needs no stored RNG state beyond (seed, epoch, position): an epoch's batches are a pure
+ * function of (seed, epoch) (sampler.ts), and the encoder has no dropout, so nothing else is random.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { readSafetensors, serializeSafetensors } from "../model/safetensors";
+import { writeFileAtomic } from "../data/files";
+import type { HostTensor, WeightMap } from "../model/types";
+import type { AdamWParamState } from "./optimizer";
+import type { HistoryEntry } from "./history";
+
+export const CHECKPOINT_FORMAT = 1;
+
+export interface TrainerState {
+  format: number;
+  /** Optimizer steps done. */
+  step: number;
+  totalSteps: number;
+  /** Sampler position: the epoch being trained and how many of its batches are done. */
+  epoch: number;
+  batchInEpoch: number;
+  seed: number;
+  /** AdamW's per-parameter step counts. */
+  optimizerSteps: Record<string, number>;
+  history: HistoryEntry[];
+  best: { metric: string; value: number; step: number } | null;
+  /** Training seconds so far (all runs). */
+  seconds: number;
+  /** What must match for a resume to continue the same run (see trainer.ts runFingerprint). */
+  fingerprint: Record<string, unknown>;
+}
+
+export interface Checkpoint {
+  path: string;
+  state: TrainerState;
+  weights: WeightMap;
+  optimizer: Map<string, AdamWParamState>;
+}
+
+const NAME = /^checkpoint-(\d+)$/;
+
+export function checkpointName(step: number): string {
+  return `checkpoint-${String(step).padStart(6, "0")}`;
+}
+
+/** Completed checkpoints in `dir`, oldest first. */
+export function listCheckpoints(dir: string): { step: number; path: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => ({ name, m: NAME.exec(name) }))
+    .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null && existsSync(join(dir, x.name, "trainer_state.json")))
+    .map(({ name, m }) => ({ step: Number(m[1]), path: join(dir, name) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/** The newest completed checkpoint in `dir`, or undefined. */
+export function latestCheckpoint(dir: string): string | undefined {
+  return listCheckpoints(dir).pop()?.path;
+}
+
+/** Removes temp folders a killed run left behind. */
+export function removeStaleTemps(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (name.startsWith(".tmp-")) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+/** Writes a checkpoint atomically and keeps only the newest `keep`. Returns its path. */
+export function writeCheckpoint(dir: string, state: TrainerState, weights: WeightMap, optimizer: Map<string, AdamWParamState>, keep: number): string {
+  mkdirSync(dir, { recursive: true });
+  const name = checkpointName(state.step);
+  const target = join(dir, name);
+  const tmp = join(dir, `.tmp-${name}-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(tmp);
+  try {
+    writeFileAtomic(join(tmp, "model.safetensors"), serializeSafetensors(weights, { format: "pt" }));
+    const moments: WeightMap = new Map();
+    for (const [param, s] of optimizer) {
+      moments.set(`exp_avg.${param}`, s.expAvg);
+      moments.set(`exp_avg_sq.${param}`, s.expAvgSq);
+    }
+    writeFileAtomic(join(tmp, "optimizer.safetensors"), serializeSafetensors(moments, { format: "pt" }));
+    writeFileAtomic(join(tmp, "trainer_state.json"), JSON.stringify(state, null, 1) + "\n");
+    if (existsSync(target)) {
+      const old = `${tmp}-old`;
+      renameSync(target, old);
+      renameSync(tmp, target);
+      rmSync(old, { recursive: true, force: true });
+    } else renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const all = listCheckpoints(dir);
+  for (const c of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) rmSync(c.path, { recursive: true, force: true });
+  return target;
+}
+
+/** Reads a checkpoint folder written by writeCheckpoint. */
+export function readCheckpoint(path: string): Checkpoint {
+  const statePath = join(path, "trainer_state.json");
+  if (!existsSync(statePath)) throw new Error(`${path}: not a checkpoint (no trainer_state.json); give a folder <outputDir>/checkpoints/checkpoint-N.`);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(readFileSync(statePath, "utf8")) as TrainerState;
+  } catch (err) {
+    throw new Error(`${statePath}: not valid JSON (${(err as Error).message}).`);
+  }
+  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`${statePath}: checkpoint format ${state.format}, this trainer reads format ${CHECKPOINT_FORMAT}.`);
+  const weights = readSafetensors(join(path, "model.safetensors")).tensors;
+  const moments = readSafetensors(join(path, "optimizer.safetensors")).tensors;
+  const optimizer = new Map<string, AdamWParamState>();
+  for (const [name, step] of Object.entries(state.optimizerSteps)) {
+    const expAvg = moments.get(`exp_avg.${name}`);
+    const expAvgSq = moments.get(`exp_avg_sq.${name}`);
+    if (!expAvg || !expAvgSq) throw new Error(`${join(path, "optimizer.safetensors")}: missing the moments of "${name}".`);
+    optimizer.set(name, { step, expAvg: expAvg as HostTensor, expAvgSq: expAvgSq as HostTensor });
+  }
+  return { path, state, weights, optimizer };
+}

@@ -1,0 +1,30 @@
+/**
+ * src/train: fine-tuning a SentenceTransformer, the counterpart of sentence-transformers' trainer.
+ *
+ *   rows / DataFrame ──prepareTrainingData──▶ columns ──sampler (seeded, no duplicate text per batch)──▶ batches
+ *     ──loss.lossAndGrads (./losses)──▶ gradients ──clipGradNorm──▶ AdamW + linear warmup/decay ──▶ weights
+ *     every evalSteps: evaluator ──▶ history + <outputDir>/best   every checkpointSteps: <outputDir>/checkpoints
+ *
+ * Public API:
+ *   train(model, rows | DataFrame, TrainOptions): Promise<TrainResult>      trainer.ts
+ *   AdamW, clipGradNorm, noWeightDecay                                     optimizer.ts
+ *   linearWarmupDecayFactor, learningRateAt, warmupStepsFor                schedule.ts
+ *   noDuplicatesBatches, defaultBatches, epochPermutation                  sampler.ts
+ *   writeCheckpoint, readCheckpoint, latestCheckpoint, listCheckpoints     checkpoint.ts
+ *   trainSteps, evaluations, writeHistory                                  history.ts
+ *   autoProgress, NotebookProgress, TerminalProgress, LineProgress         progress.ts
+ *
+ * Output folder of train({ outputDir }):
+ *   best/          the model with the best evaluation metric (sentence-transformers layout; loadModel() reads it)
+ *   final/         the model after the last step
+ *   checkpoints/   checkpoint-NNNNNN/ (weights, AdamW state, trainer_state.json); the last keepCheckpoints kept
+ *   history.json   { entries: [...] }: per step loss / lr / grad norm, per evaluation the metrics
+ */
+export { train, namedParameters, splitFrozen, TrainingDivergedError, type TrainOptions, type TrainResult, type TrainEvaluator, type FreezeOptions } from "./trainer";
+export { prepareTrainingData, textColumns, type TrainingData } from "./data";
+export { AdamW, clipGradNorm, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
+export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
+export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";
+export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
+export { evaluations, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
+export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
