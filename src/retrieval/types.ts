@@ -5,8 +5,12 @@
  *
  * Ordering rule, used everywhere in src/retrieval: hits are sorted by score, highest first; among
  * exactly equal scores the document that comes earlier in the corpus comes first (and, at the
- * cut-off k, is the one kept). Python's InformationRetrievalEvaluator leaves that order to
- * torch.topk and heapq, which do not specify it; with exact ties its numbers may differ from ours.
+ * cut-off k, is the one kept). Python's InformationRetrievalEvaluator does not define this order:
+ * torch.topk(sorted=False) picks among ties as its kernel happens to, the heap that merges corpus
+ * chunks keeps the larger corpus id (tuples (score, id) compare ids on equal scores), and the final
+ * stable sort by score keeps the heap's internal order. Without exact ties both give the same
+ * ranking; with them, rank-dependent metrics can differ between the two (and between Python runs
+ * on different hardware). faiss also orders ties arbitrarily, so its output is re-sorted here.
  */
 
 /** One retrieved document: its corpus id and the retriever's score (higher = more relevant). */
