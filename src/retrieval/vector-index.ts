@@ -196,7 +196,7 @@ export class VectorIndex {
       let labels = raw.labels.slice(q * depth, (q + 1) * depth);
       let distances = raw.distances.slice(q * depth, (q + 1) * depth);
       let d = depth;
-      while (d < this.count && d > k && distances[d - 1] === distances[k - 1]) {
+      while (d < this.count && d > k && labels[k - 1] >= 0 && distances[d - 1] === distances[k - 1]) {
         d = Math.min(this.count, 2 * d);
         const again = native.search(toNumberArray(data.subarray(q * this.dim, (q + 1) * this.dim)), d);
         labels = again.labels;
