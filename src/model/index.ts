@@ -5,7 +5,7 @@
 export * from "./types";
 export { SentenceTransformer, loadModel, offlineModel, fromModelFolder, OFFLINE_HINT } from "./sentence-transformer";
 export type { ModelInput, EncodeStats, LoadOptions, SentenceTransformerParts } from "./sentence-transformer";
-export { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBertVocab, readTokenizerFiles } from "./tokenizer";
+export { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBertVocab, readTokenizerFiles, wordPieceTokenizerJson } from "./tokenizer";
 export type { TokenizerFiles, TokenizerOptions, EncodedText } from "./tokenizer";
 export { readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, SafetensorsError } from "./safetensors";
 export { parseTransformerConfig, readTransformerConfig, transformerConfigToJson, SUPPORTED_ARCHITECTURES } from "./config";

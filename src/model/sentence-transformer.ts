@@ -9,8 +9,8 @@
  * The pipeline is kept as separate, reusable steps so that training can run the same forward pass under
  * tf.variableGrads:
  *   tokenize(texts) -> ModelInput            (CPU; padded batch, or id lists for StaticEmbedding)
- *   forward(input)  -> tf.Tensor2D            (encoder -> pooling -> optional L2 normalisation; no tidy-dispose of
- *                                              anything gradients need, tensors stay on the tape)
+ *   forward(input)  -> tf.Tensor2D            (encoder -> pooling -> optional L2 normalisation; differentiable:
+ *                                              run it inside tf.variableGrads to train, tf.tidy to infer)
  *   encode(texts)   -> Embeddings             (inference: batches sorted by length, order restored, host memory)
  *
  * encode() follows Python's `SentenceTransformer.encode`: texts are sorted by character length (longest first) so
