@@ -24,7 +24,7 @@ export { train, namedParameters, splitFrozen, TrainingDivergedError, type TrainO
 export { prepareTrainingData, textColumns, type TrainingData } from "./data";
 export { AdamW, clipGradNorm, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
 export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
-export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";
+export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, noDuplicatesFromOrder, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";
 export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
 export { evaluations, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
 export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";

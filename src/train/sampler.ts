@@ -32,9 +32,14 @@ export function epochPermutation(n: number, seed: number, epoch: number): number
 
 /** Batches (row indices) of one epoch; `rows[i]` lists the texts of row i (all columns). */
 export function noDuplicatesBatches(rows: readonly (readonly string[])[], epoch: number, options: BatchSamplerOptions): number[][] {
-  const { batchSize, seed, dropLast = false } = options;
+  checkBatchSize(options.batchSize);
+  return noDuplicatesFromOrder(rows, epochPermutation(rows.length, options.seed, epoch), options.batchSize, options.dropLast ?? false);
+}
+
+/** The no-duplicates batching of rows visited in `order` (the shuffled indices). */
+export function noDuplicatesFromOrder(rows: readonly (readonly string[])[], order: readonly number[], batchSize: number, dropLast = false): number[][] {
   checkBatchSize(batchSize);
-  let remaining = epochPermutation(rows.length, seed, epoch);
+  let remaining = order.slice();
   const batches: number[][] = [];
   while (remaining.length > 0) {
     const texts = new Set<string>();
