@@ -111,3 +111,26 @@ test("describe() names the backend and says when the embedded offline default is
   assert.equal(m.maxSeqLength, Infinity);
   m.dispose();
 });
+
+test("forward() is differentiable: gradients reach the encoder's and the static table's variables", async () => {
+  for (const which of ["offline-bert", "offline"] as const) {
+    const m = offlineModel(which);
+    await m.encode(["warm up"]);
+    const input = m.tokenize(["vacation days", "expense report"]);
+    const vars = m.trainableVariables();
+    const { value, grads } = tf.variableGrads(() => {
+      const e = m.forward(input);
+      // Cosine of the two rows (rows are unit length): its gradient is non-zero for every used parameter.
+      return tf.sum(tf.mul(tf.slice(e, [0, 0], [1, -1]), tf.slice(e, [1, 0], [1, -1]))) as tf.Scalar;
+    }, vars);
+    const names = Object.keys(grads);
+    assert.ok(names.length > 0, `${which}: some gradients`);
+    let nonZero = 0;
+    for (const g of Object.values(grads)) if ((tf.max(tf.abs(g)).dataSync()[0] as number) > 0) nonZero++;
+    assert.ok(nonZero >= Math.min(2, names.length), `${which}: ${nonZero} of ${names.length} gradients are non-zero`);
+    assert.ok(Number.isFinite(value.dataSync()[0]));
+    value.dispose();
+    Object.values(grads).forEach((g) => g.dispose());
+    m.dispose();
+  }
+});
