@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VectorIndex, flatIndexBytes } from "../src/retrieval/vector-index";
 import { loadFaiss } from "../src/retrieval/faiss";
+import { readHnswParams, withHnswParams } from "../src/retrieval/faiss-hnsw";
 import { DenseRetriever, l2Normalize } from "../src/retrieval/dense";
 import type { Embedder, Embeddings } from "../src/model/types";
 import { mulberry32 } from "../src/data/random";
@@ -129,6 +130,25 @@ test("HNSW recall against exact search on clustered vectors", { skip: !faissAvai
   assert.ok(recall > 0.8 && recall <= 1, `HNSW recall@10 ${recall}`);
   const flat = VectorIndex.fromVectors(ids(2000), docs);
   assert.equal(flat.recallAgainstExact(queries, 10), 1);
+  hnsw.setEfSearch(200); // a candidate list of 200 on 2,000 points: close to exhaustive
+  assert.equal(hnsw.efSearch, 200);
+  const wide = hnsw.recallAgainstExact(queries, 10);
+  assert.ok(wide >= recall && wide > 0.97, `recall@10 with efSearch 200: ${wide} (16: ${recall})`);
+  assert.throws(() => flat.setEfSearch(32), /only HNSW indexes have efSearch/);
+});
+
+test("HNSW parameters are read from and patched into faiss's serialisation", { skip: !faissAvailable && "faiss-node not loadable" }, () => {
+  const faiss = loadFaiss().module!;
+  const fresh = faiss.Index.fromFactory(4, "HNSW8,Flat", faiss.MetricType.METRIC_INNER_PRODUCT);
+  assert.deepEqual(readHnswParams(fresh.toBuffer()), { efConstruction: 40, efSearch: 16 }); // faiss's documented defaults
+  const index = VectorIndex.fromVectors(ids(30), integerVectors(30, 4, 9), { kind: "hnsw", hnswM: 8, efConstruction: 60, efSearch: 24 });
+  const dir = mkdtempSync(join(tmpdir(), "hnsw-"));
+  index.save(join(dir, "h.vindex"));
+  const back = VectorIndex.load(join(dir, "h.vindex"));
+  assert.equal(back.efSearch, 24);
+  assert.equal(back.efConstruction, 60);
+  assert.throws(() => withHnswParams(new faiss.IndexFlatIP(4).toBuffer(), { efSearch: 8 }), /starts with "IxFI", not "IHNf"/);
+  assert.throws(() => withHnswParams(fresh.toBuffer(), { efSearch: 0 }), /efSearch=0 must be a positive integer/);
 });
 
 /** Test double: a text becomes its counts of the letters a, b, c. */

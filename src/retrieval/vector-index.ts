@@ -4,8 +4,8 @@
  * - "flat" (default): exact maximum-inner-product search, faiss IndexFlatIP. On L2-normalised
  *   vectors the inner product is the cosine similarity.
  * - "hnsw": approximate search, faiss `Index.fromFactory(d, "HNSW<M>,Flat", METRIC_INNER_PRODUCT)`
- *   (Malkov & Yashunin 2016; faiss defaults efConstruction 40, efSearch 16, which faiss-node
- *   cannot change). `recallAgainstExact` measures what it loses.
+ *   (Malkov & Yashunin 2016; faiss defaults efConstruction 40, efSearch 16, settable here through
+ *   ./faiss-hnsw). `recallAgainstExact` measures what it loses.
  *
  * faiss-node is loaded lazily (./faiss); without it the plain TypeScript search in ./exact-search
  * gives the same ranking (an "hnsw" index then searches exactly, and `notes` says so).
@@ -13,7 +13,7 @@
  * The float32 vectors are kept too: they serve the fallback, exact recall checks and save().
  *
  * File format (save/load, one file, written atomically): "TSVECIDX" magic, u32 LE header length,
- * JSON header {version, dim, count, kind, hnswM, faissBytes, ids}, count*dim float32 LE vectors,
+ * JSON header {version, dim, count, kind, hnswM, efConstruction, efSearch, faissBytes, ids}, count*dim float32 LE vectors,
  * then the faiss index buffer (HNSW only, so the graph is restored as built) when faissBytes > 0.
  */
 import { readFileSync } from "node:fs";
@@ -23,6 +23,7 @@ import { exactSearch, type SearchResult } from "./exact-search";
 import { loadFaiss, type FaissModule } from "./faiss";
 import { checkK, checkUniqueIds, type SearchHit } from "./types";
 import { writeFileAtomic } from "../data/files";
+import { withHnswParams } from "./faiss-hnsw";
 
 export type IndexKind = "flat" | "hnsw";
 export type Implementation = "faiss" | "typescript";
@@ -32,6 +33,10 @@ export interface VectorIndexOptions {
   kind?: IndexKind;
   /** HNSW neighbours per node (default 32, the factory string "HNSW32,Flat"). */
   hnswM?: number;
+  /** HNSW candidate list while building (faiss default 40). */
+  efConstruction?: number;
+  /** HNSW candidate list while searching (faiss default 16); setEfSearch changes it later. */
+  efSearch?: number;
   /** "auto" (default): faiss-node when it loads, else TypeScript. */
   implementation?: "auto" | Implementation;
 }
@@ -73,6 +78,8 @@ export class VectorIndex {
   readonly dim: number;
   readonly kind: IndexKind;
   readonly hnswM: number;
+  readonly efConstruction: number;
+  private efSearchValue: number;
   /** Which code searches: "faiss" or "typescript". */
   readonly implementation: Implementation;
   /** Why this implementation (e.g. faiss-node missing), for display. */
@@ -91,6 +98,8 @@ export class VectorIndex {
     if (this.kind !== "flat" && this.kind !== "hnsw") throw new Error(`VectorIndex: kind "${String(this.kind)}" must be "flat" or "hnsw".`);
     this.hnswM = options.hnswM ?? 32;
     if (!Number.isInteger(this.hnswM) || this.hnswM < 2) throw new Error(`VectorIndex: hnswM=${this.hnswM} must be an integer >= 2.`);
+    this.efConstruction = options.efConstruction ?? 40;
+    this.efSearchValue = options.efSearch ?? 16;
     this.vectors = new Float32Array(dim * 1024);
     this.notes = [];
     const want = options.implementation ?? "auto";
@@ -107,7 +116,11 @@ export class VectorIndex {
       const f = this.faiss;
       if (nativeBuffer) this.native = f.Index.fromBuffer(nativeBuffer);
       else if (this.kind === "flat") this.native = new f.IndexFlatIP(dim);
-      else this.native = f.Index.fromFactory(dim, `HNSW${this.hnswM},Flat`, f.MetricType.METRIC_INNER_PRODUCT);
+      else {
+        const empty = f.Index.fromFactory(dim, `HNSW${this.hnswM},Flat`, f.MetricType.METRIC_INNER_PRODUCT);
+        const params = { efConstruction: this.efConstruction, efSearch: this.efSearchValue };
+        this.native = f.Index.fromBuffer(withHnswParams(empty.toBuffer(), params));
+      }
     } else if (this.kind === "hnsw") {
       this.notes.push("HNSW needs faiss-node: this index searches exactly instead");
     }
@@ -134,9 +147,25 @@ export class VectorIndex {
     return this.idList;
   }
 
+  /** HNSW candidate list while searching (unused by flat indexes). */
+  get efSearch(): number {
+    return this.efSearchValue;
+  }
+
+  /**
+   * Changes HNSW's efSearch: higher recall, slower search. faiss-node has no setter, so the
+   * index goes through its serialisation once (./faiss-hnsw).
+   */
+  setEfSearch(efSearch: number): void {
+    if (this.kind !== "hnsw") throw new Error("VectorIndex.setEfSearch: only HNSW indexes have efSearch.");
+    if (this.native && this.faiss) this.native = this.faiss.Index.fromBuffer(withHnswParams(this.native.toBuffer(), { efSearch }));
+    else if (!Number.isInteger(efSearch) || efSearch < 1) throw new Error(`HNSW efSearch=${efSearch} must be a positive integer.`);
+    this.efSearchValue = efSearch;
+  }
+
   /** One line for display, e.g. "flat, faiss, 10000 x 384". */
   describe(): string {
-    const kind = this.kind === "hnsw" ? `HNSW${this.hnswM}` : "flat (exact)";
+    const kind = this.kind === "hnsw" ? `HNSW${this.hnswM} (efSearch ${this.efSearchValue})` : "flat (exact)";
     return `${kind}, ${this.implementation}, ${this.count} x ${this.dim}`;
   }
 
@@ -252,7 +281,10 @@ export class VectorIndex {
   save(path: string): void {
     const nativeBytes = this.kind === "hnsw" && this.native ? this.native.toBuffer() : Buffer.alloc(0);
     const header = Buffer.from(
-      JSON.stringify({ version: FORMAT_VERSION, dim: this.dim, count: this.count, kind: this.kind, hnswM: this.hnswM, faissBytes: nativeBytes.length, ids: this.idList }),
+      JSON.stringify({
+        version: FORMAT_VERSION, dim: this.dim, count: this.count, kind: this.kind, hnswM: this.hnswM,
+        efConstruction: this.efConstruction, efSearch: this.efSearchValue, faissBytes: nativeBytes.length, ids: this.idList,
+      }),
       "utf8",
     );
     const lengthField = Buffer.alloc(4);
@@ -272,7 +304,7 @@ export class VectorIndex {
       throw new Error(`${path}: not a vector index file (missing "${MAGIC}" header); write it with VectorIndex.save().`);
     const headerLength = bytes.readUInt32LE(8);
     const h = JSON.parse(bytes.subarray(12, 12 + headerLength).toString("utf8")) as {
-      version: number; dim: number; count: number; kind: IndexKind; hnswM: number; faissBytes: number; ids: string[];
+      version: number; dim: number; count: number; kind: IndexKind; hnswM: number; efConstruction: number; efSearch: number; faissBytes: number; ids: string[];
     };
     if (h.version !== FORMAT_VERSION) throw new Error(`${path}: index format version ${h.version}, this code reads ${FORMAT_VERSION}.`);
     const start = 12 + headerLength;
@@ -282,7 +314,7 @@ export class VectorIndex {
     const data = new Float32Array(h.count * h.dim);
     if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(start, start + vectorBytes));
     else for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(start + 4 * i);
-    const opts: VectorIndexOptions = { kind: h.kind, hnswM: h.hnswM, implementation: options.implementation };
+    const opts: VectorIndexOptions = { kind: h.kind, hnswM: h.hnswM, efConstruction: h.efConstruction, efSearch: h.efSearch, implementation: options.implementation };
     if (h.faissBytes > 0 && options.implementation !== "typescript" && loadFaiss().module) {
       const index = new VectorIndex(h.dim, opts, Buffer.from(bytes.subarray(start + vectorBytes)));
       index.registerWithoutNative(h.ids, data);
