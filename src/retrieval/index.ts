@@ -10,6 +10,7 @@ export * from "./types";
 export { VectorIndex, type IndexKind, type Implementation, type VectorIndexOptions, type VectorsInput } from "./vector-index";
 export { exactSearch, type SearchResult } from "./exact-search";
 export { loadFaiss, type FaissStatus } from "./faiss";
+export { readHnswParams, withHnswParams, type HnswParams } from "./faiss-hnsw";
 export { DenseRetriever, l2Normalize, type DenseRetrieverOptions, type DenseScoreFunction } from "./dense";
 export { BM25Retriever, ENGLISH_STOP_WORDS, tokenize, type BM25Options } from "./bm25";
 export { HybridRetriever, type HybridOptions } from "./hybrid";
