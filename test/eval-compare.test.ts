@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InformationRetrievalEvaluator, type IRResult } from "../src/eval/ir-evaluator";
-import { bootstrapCI, bootstrapMeans, compareSystems, quantile } from "../src/eval/compare";
+import { bootstrapCI, bootstrapMeans, compareSystems, describeComparison, quantile } from "../src/eval/compare";
 import { mulberry32 } from "../src/data/random";
 import type { SearchHit } from "../src/retrieval/types";
 
@@ -85,6 +85,12 @@ test("paired comparison: rank changes and metric differences by hand", () => {
   assert.deepEqual(cmp.differences.map((d) => d.metric), ["accuracy@1", "precision@1", "recall@1", "ndcg@10", "mrr@10", "map@10"]);
   assert.deepEqual(cmp.candidateIntervals, bootstrapCI(candidate));
   assert.match(cmp.method, /paired percentile bootstrap over 4 queries: 1000 resamples \(seed 42\), 95% interval/);
+  assert.equal(
+    describeComparison(cmp, "mrr@10"),
+    `tuned vs base on 4 queries: 2 improved, 1 worsened, 1 unchanged (rank of the first relevant document); ` +
+      `mrr@10 0.458 -> 0.688 (+0.229, 95% CI ${mrr.low < 0 ? "-" : "+"}${Math.abs(mrr.low).toFixed(3)} to +${mrr.high.toFixed(3)}${mrr.significant ? "" : ", includes 0"}).`,
+  );
+  assert.throws(() => describeComparison(cmp, "ndcg@5"), /no metric "ndcg@5"/);
 });
 
 test("comparison refuses results from different query sets", () => {

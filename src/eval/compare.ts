@@ -194,3 +194,19 @@ export function compareSystems(
   }
   return out;
 }
+
+/**
+ * One sentence for a notebook: "tuned vs base on 59 queries: 23 improved, 5 worsened, 31 unchanged
+ * (rank of the first relevant document); ndcg@10 0.612 -> 0.701 (+0.089, 95% CI +0.041 to +0.137)."
+ */
+export function describeComparison(c: SystemComparison, metric = "ndcg@10"): string {
+  const d = c.differences.find((x) => x.metric === metric);
+  if (!d) throw new Error(`describeComparison: no metric "${metric}" (have ${c.differences.map((x) => x.metric).join(", ")}).`);
+  const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(3)}`;
+  const level = c.method.match(/(\d+(?:\.\d+)?)% interval/)?.[1] ?? "95";
+  return (
+    `${c.candidate} vs ${c.baseline} on ${c.queries} queries: ${c.improved} improved, ${c.worsened} worsened, ` +
+    `${c.unchanged} unchanged (rank of the first relevant document); ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} ` +
+    `(${signed(d.estimate)}, ${level}% CI ${signed(d.low)} to ${signed(d.high)}${d.significant ? "" : ", includes 0"}).`
+  );
+}
