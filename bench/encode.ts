@@ -11,7 +11,7 @@
  * slowdown_vs_torch = our time / PyTorch's time; null when PyTorch is not installed.
  * Matrix products run on BLAS when build/native-matmul.node is built (src/model/native-matmul.ts);
  * --no-native measures tfjs's own kernels. --threads T sets both BLAS's and PyTorch's thread count
- * (default: each library's own default, reported in the output).
+ * (default: OpenBLAS's default, and PyTorch gets the same; both reported in the output).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -78,12 +78,12 @@ function toBatch(rows: number[][]): TokenizedBatch {
   return { inputIds, attentionMask, tokenTypeIds: new Int32Array(B * S), batchSize: B, seqLen: S, truncated: 0 };
 }
 
-function torchBench(batches: number[][][]): { seconds: number; version: string; threads: number } | null {
+function torchBench(batches: number[][][], torchThreads: number | undefined): { seconds: number; version: string; threads: number } | null {
   const dir = mkdtempSync(join(tmpdir(), "bench-encode-"));
   try {
     const spec = join(dir, "spec.json");
     writeFileSync(spec, JSON.stringify({ config: raw, batches }));
-    const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_encode.py"), spec, String(threads ?? 0)], { encoding: "utf8" });
+    const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_encode.py"), spec, String(torchThreads ?? 0)], { encoding: "utf8" });
     if (res.status !== 0) {
       const why = (res.stderr || String(res.error ?? "")).trim().split("\n").pop();
       console.log(`PyTorch: not measured (${why}); install with apt-get install -y python3-torch`);
@@ -105,12 +105,14 @@ async function main(): Promise<void> {
   for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
   const tokens = rows.reduce((n, r) => n + r.length, 0);
 
-  // The machine may be shared: PyTorch runs once before ours and once after, and its time is the mean.
-  const torchBefore = args.includes("--no-torch") ? null : torchBench(batches);
   const encoder = new TransformerEncoder(config, initBertWeights(config, 0)); // enables the BLAS matMul when built
   if (args.includes("--no-native")) disableNativeMatMul();
   else if (threads !== undefined) enableNativeMatMul({ threads });
   const native = nativeMatMulInfo();
+  // PyTorch gets the same number of threads as our BLAS (or --threads); its own default otherwise.
+  const torchThreads = threads ?? native.threads;
+  // The machine may be shared: PyTorch runs once before ours and once after, and its time is the mean.
+  const torchBefore = args.includes("--no-torch") ? null : torchBench(batches, torchThreads);
   const pooling = poolingConfig(config.hiddenSize, "mean");
   const encodeBatch = (batchRows: number[][]): Float32Array => {
     const batch = toBatch(batchRows);
@@ -127,14 +129,16 @@ async function main(): Promise<void> {
   const start = performance.now();
   let done = 0;
   let peakTensors = 0;
+  let peakBytes = 0;
   for (const b of batches) {
     done += encodeBatch(b).length / config.hiddenSize;
     peakTensors = Math.max(peakTensors, tf.memory().numTensors);
+    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
   }
   const seconds = (performance.now() - start) / 1000;
   encoder.dispose();
 
-  const torchAfter = torchBefore ? torchBench(batches) : null;
+  const torchAfter = torchBefore ? torchBench(batches, torchThreads) : null;
   const torch =
     torchBefore && torchAfter
       ? { ...torchBefore, seconds: (torchBefore.seconds + torchAfter.seconds) / 2 }
@@ -152,6 +156,8 @@ async function main(): Promise<void> {
     seconds: Number(seconds.toFixed(3)),
     sentences_per_s: Number((done / seconds).toFixed(2)),
     tensors_alive_max: peakTensors,
+    tensor_mb_alive_max: Number((peakBytes / 2 ** 20).toFixed(1)),
+    rss_mb_end: Number((process.memoryUsage().rss / 2 ** 20).toFixed(0)),
     torch_version: torch?.version ?? null,
     torch_threads: torch?.threads ?? null,
     torch_seconds: torch ? Number(torch.seconds.toFixed(3)) : null,

@@ -4,7 +4,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../src/backend";
+import { config } from "../src/env";
 import { mulberry32 } from "../src/data/random";
+import { gelu, layerNorm } from "../src/model/layers";
 import {
   buildNativeMatMul,
   disableNativeMatMul,
@@ -18,7 +20,8 @@ let buildError: string | undefined;
 
 before(async () => {
   await initBackend("wasm");
-  if (nativeMatMulStale()) {
+  if (!config.nativeMatMul) buildError = "switched off with COURSE_NATIVE_MATMUL=0";
+  else if (nativeMatMulStale()) {
     try {
       buildNativeMatMul();
     } catch (err) {
@@ -141,4 +144,38 @@ test("disableNativeMatMul puts the original kernel back; info reports threads wh
   assert.deepEqual(Array.from(c.dataSync()), [19, 22, 43, 50]);
   enableNativeMatMul();
   assert.equal(nativeMatMulActive(), true);
+});
+
+test("fused native GELU and LayerNorm: values and gradients equal the tfjs-ops versions (autodiff)", async (t) => {
+  if (buildError) {
+    t.skip(`native kernels could not be built here: ${buildError.split("\n")[0]}`);
+    return;
+  }
+  const rand = mulberry32(8);
+  const x = tf.tensor2d(Float32Array.from({ length: 6 * 10 }, () => rand() * 6 - 3), [6, 10]);
+  const gamma = tf.tensor1d(Float32Array.from({ length: 10 }, () => 0.5 + rand()));
+  const beta = tf.tensor1d(Float32Array.from({ length: 10 }, () => rand() - 0.5));
+  const R = tf.tensor2d(Float32Array.from({ length: 60 }, () => rand() * 2 - 1), [6, 10]); // loss = sum(R * f(x))
+  const run = () => {
+    const geluValue = gelu(x).dataSync().slice();
+    const lnValue = layerNorm(x, gamma, beta, 1e-5).dataSync().slice();
+    const [gx] = tf.grads((xx: tf.Tensor) => tf.sum(tf.mul(gelu(xx), R)))([x]);
+    const lnGrads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(layerNorm(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5), R)),
+    )([x, gamma, beta]);
+    return [geluValue, lnValue, gx.dataSync().slice(), ...lnGrads.map((g) => g.dataSync().slice())];
+  };
+  enableNativeMatMul();
+  const native = run();
+  disableNativeMatMul();
+  const ops = run();
+  enableNativeMatMul();
+  const labels = ["gelu", "layerNorm", "d gelu/dx", "d layerNorm/dx", "d layerNorm/dgamma", "d layerNorm/dbeta"];
+  native.forEach((values, i) => {
+    let worst = 0;
+    for (let j = 0; j < values.length; j++) worst = Math.max(worst, Math.abs(values[j] - ops[i][j]));
+    assert.ok(worst < 1e-5, `${labels[i]}: native vs tfjs ops differ by ${worst}`);
+  });
+  // A hand value: GELU(1) = 0.5 (1 + erf(1/sqrt 2)) = 0.8413447460685429.
+  assert.ok(Math.abs(gelu(tf.scalar(1)).dataSync()[0] - 0.8413447460685429) < 1e-6);
 });

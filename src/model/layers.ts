@@ -15,10 +15,11 @@
  * tf.gather needs the UnsortedSegmentSum kernel, which the wasm backend lacks; `embeddingLookup`
  * scatters the incoming gradient with tf.scatterND (which sums rows of repeated ids) instead.
  * When the BLAS matMul is plugged in (native-matmul.ts), transposed operands are free, so the
- * explicit transposes are skipped, and the bias is added inside the product (tf.fused.matMul).
+ * explicit transposes are skipped, the bias is added inside the product (tf.fused.matMul), and
+ * GELU and LayerNorm run as single native passes with the gradients written out below.
  */
 import { tf } from "../backend";
-import { nativeMatMulActive } from "./native-matmul";
+import { nativeGatherRows, nativeGelu, nativeLayerNorm, nativeMatMulActive } from "./native-matmul";
 
 /** y = x W^T + b for x [n, in], W [out, in] (PyTorch's layout), b [out]. */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
@@ -49,6 +50,30 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): 
 
 /** Layer normalisation over the last axis with biased variance, as torch.nn.LayerNorm. */
 export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
+  if (!nativeMatMulActive()) return layerNormOps(x, gamma, beta, eps);
+  // One native pass forward; the gradient in tfjs ops. With xhat = (x - mean) r, r = 1/sqrt(var + eps):
+  //   dbeta = sum dy, dgamma = sum dy xhat, dx = r (g - mean(g) - xhat mean(g xhat)) with g = dy gamma.
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, gIn, bIn] = args as [T, tf.Tensor1D, tf.Tensor1D];
+    (args[3] as tf.GradSaveFunc)([xIn, gIn]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, gs] = saved as [T, tf.Tensor1D];
+      const axis = xs.rank - 1;
+      const rows = xs.rank > 1 ? xs.shape.slice(0, -1).map((_, i) => i) : [];
+      const mean = tf.mean(xs, axis, true);
+      const centered = tf.sub(xs, mean);
+      const r = tf.rsqrt(tf.add(tf.mean(tf.square(centered), axis, true), eps));
+      const xhat = tf.mul(centered, r);
+      const g = tf.mul(dy, gs);
+      const dx = tf.mul(r, tf.sub(tf.sub(g, tf.mean(g, axis, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), axis, true))));
+      return [dx, tf.sum(tf.mul(dy, xhat), rows), tf.sum(dy, rows)];
+    };
+    return { value: nativeLayerNorm(xIn, gIn, bIn, eps), gradFunc };
+  });
+  return op(x, gamma, beta) as T;
+}
+
+function layerNormOps<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
   return tf.tidy(() => {
     const axis = x.rank - 1;
     const mean = tf.mean(x, axis, true);
@@ -61,7 +86,20 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
 
 /** Exact GELU, x * Phi(x), Hugging Face's "gelu" (torch.nn.functional.gelu default). */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+  if (!nativeMatMulActive()) return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+  // One native pass forward; gradient d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xIn = args[0] as T;
+    (args[1] as tf.GradSaveFunc)([xIn]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const xs = saved[0];
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, Math.SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return [tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)))];
+    };
+    return { value: nativeGelu(xIn), gradFunc };
+  });
+  return op(x) as T;
 }
 
 /** Tanh approximation of GELU, Hugging Face's "gelu_new" (used by GPT-2 and some BERT variants). */
@@ -97,7 +135,9 @@ export function embeddingLookup(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2
     }
   }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const value = tf.tidy(() => tf.gather(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32"))) as tf.Tensor2D;
+    const value = tf.tidy(() =>
+      nativeMatMulActive() ? nativeGatherRows(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32")) : tf.gather(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32")),
+    ) as tf.Tensor2D;
     // tf.scatterND sums the rows of repeated ids: exactly the gradient of a gather.
     const gradFunc = (dy: tf.Tensor) => [tf.scatterND(tf.tensor2d(ids, [ids.length, 1], "int32"), dy, [vocab, dim])];
     return { value, gradFunc };

@@ -1,6 +1,11 @@
 /**
  * Matrix products on the system BLAS for the wasm and cpu backends of TensorFlow.js.
  *
+ * Also two fused element-wise kernels, GELU and LayerNorm (one pass over memory instead of the 5-9
+ * separate tfjs ops), and a row gather for embedding lookups, registered as "CourseGelu" /
+ * "CourseLayerNorm" / "CourseGatherRows" and called through nativeGelu / nativeLayerNorm /
+ * nativeGatherRows by src/model/layers.ts, which supplies their gradients.
+ *
  * Why: an encoder forward pass is ~90% matrix products. tfjs-node (native TensorFlow) cannot be
  * installed everywhere (its install downloads from Google storage; no linux-arm64 build), and
  * without it the wasm backend multiplies with XNNPACK on one thread at ~25 GFLOP/s for plain 2-D
@@ -39,6 +44,9 @@ interface NativeAddon {
   ): void;
   threads(): number;
   setThreads(n: number): void;
+  gelu(x: Float32Array, out: Float32Array): void;
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, eps: number): void;
+  gatherRows(table: Float32Array, ids: Int32Array, out: Float32Array, dim: number): void;
 }
 
 export interface NativeMatMulInfo {
@@ -90,7 +98,8 @@ export function buildNativeMatMul(options: { cc?: string } = {}): string {
   const tmp = `${out}.${process.pid}.tmp`;
   const isMac = process.platform === "darwin";
   const args = [
-    "-O2",
+    "-O3",
+    "-fno-trapping-math", // lets the compiler vectorize the clamps in erf (results unchanged)
     "-shared",
     "-fPIC",
     "-DNODE_GYP_MODULE_NAME=native_matmul",
@@ -98,7 +107,7 @@ export function buildNativeMatMul(options: { cc?: string } = {}): string {
     source,
     "-o",
     tmp,
-    ...(isMac ? ["-undefined", "dynamic_lookup", "-framework", "Accelerate"] : ["-lopenblas"]),
+    ...(isMac ? ["-undefined", "dynamic_lookup", "-framework", "Accelerate"] : ["-lopenblas", "-lm"]),
   ];
   try {
     execFileSync(options.cc ?? "cc", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -202,6 +211,117 @@ function kernelFor(name: PatchedBackend, native: NativeAddon, original: tf.Kerne
   }) as unknown as tf.KernelFunc;
 }
 
+const GELU_KERNEL = "CourseGelu";
+const LAYER_NORM_KERNEL = "CourseLayerNorm";
+let fusedRegistered = false;
+
+function sizeOf(t: tf.TensorInfo): number {
+  return t.shape.reduce((x, y) => x * y, 1);
+}
+
+/**
+ * A kernel over float32 inputs and one output of the first input's shape: `compute` gets the inputs'
+ * and the output's Float32Arrays (views into the wasm heap, or the cpu backend's arrays).
+ */
+function elementwiseKernel(
+  kernelName: string,
+  backendName: PatchedBackend,
+  inputNames: string[],
+  compute: (inputs: Float32Array[], out: Float32Array, attrs: tf.NamedAttrMap | undefined) => void,
+): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
+    const inputs = inputNames.map((n) => args.inputs[n] as tf.TensorInfo);
+    for (const t of inputs) if (t.dtype !== "float32") throw new Error(`${kernelName}: float32 inputs only, got ${t.dtype}`);
+    const shape = inputs[0].shape;
+    const size = sizeOf(inputs[0]);
+    if (backendName === "wasm") {
+      const backend = args.backend as WasmBackendLike;
+      const out = backend.makeOutput(shape, "float32"); // may grow the heap: take the view after it
+      if (size === 0) return out;
+      const heap = backend.wasm.HEAPF32;
+      const view = (t: tf.TensorInfo) => new Float32Array(heap.buffer, backend.dataIdMap.get(t.dataId).memoryOffset, sizeOf(t));
+      compute(inputs.map(view), view(out), args.attrs);
+      return out;
+    }
+    const backend = args.backend as CpuBackendLike;
+    const arrays = inputs.map((t) => backend.data.get(t.dataId).values);
+    if (!arrays.every((a): a is Float32Array => a instanceof Float32Array)) throw new Error(`${kernelName}: unexpected cpu tensor storage`);
+    const out = new Float32Array(size);
+    if (size > 0) compute(arrays, out, args.attrs);
+    return backend.makeTensorInfo(shape, "float32", out);
+  };
+  return { kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+const GATHER_KERNEL = "CourseGatherRows";
+
+function gatherKernel(backendName: PatchedBackend, native: NativeAddon): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
+    const { table, ids } = args.inputs as { table: tf.TensorInfo; ids: tf.TensorInfo };
+    if (table.dtype !== "float32" || ids.dtype !== "int32" || table.shape.length !== 2) {
+      throw new Error(`${GATHER_KERNEL}: expects a float32 [rows, dim] table and int32 ids`);
+    }
+    const dim = table.shape[1];
+    const n = sizeOf(ids);
+    const shape = [n, dim];
+    if (backendName === "wasm") {
+      const backend = args.backend as WasmBackendLike & { wasm: { HEAP32: Int32Array } };
+      const out = backend.makeOutput(shape, "float32");
+      if (n * dim === 0) return out;
+      const buffer = backend.wasm.HEAPF32.buffer;
+      const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+      native.gatherRows(
+        new Float32Array(buffer, offset(table), sizeOf(table)),
+        new Int32Array(buffer, offset(ids), n),
+        new Float32Array(buffer, offset(out), n * dim),
+        dim,
+      );
+      return out;
+    }
+    const backend = args.backend as CpuBackendLike;
+    const vt = backend.data.get(table.dataId).values;
+    const vi = backend.data.get(ids.dataId).values;
+    if (!(vt instanceof Float32Array) || !(vi instanceof Int32Array)) throw new Error(`${GATHER_KERNEL}: unexpected cpu tensor storage`);
+    const out = new Float32Array(n * dim);
+    if (n * dim > 0) native.gatherRows(vt, vi, out, dim);
+    return backend.makeTensorInfo(shape, "float32", out);
+  };
+  return { kernelName: GATHER_KERNEL, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+function registerFusedKernels(native: NativeAddon): void {
+  if (fusedRegistered) return;
+  for (const name of BACKENDS) {
+    tf.registerKernel(elementwiseKernel(GELU_KERNEL, name, ["x"], ([x], out) => native.gelu(x, out)));
+    tf.registerKernel(
+      elementwiseKernel(LAYER_NORM_KERNEL, name, ["x", "gamma", "beta"], ([x, gamma, beta], out, attrs) => native.layerNorm(x, gamma, beta, out, Number(attrs?.eps))),
+    );
+    tf.registerKernel(gatherKernel(name, native));
+  }
+  fusedRegistered = true;
+}
+
+/** Exact GELU in one native pass (no gradient of its own: see layers.gelu). Needs nativeMatMulActive(). */
+export function nativeGelu<T extends tf.Tensor>(x: T): T {
+  if (!nativeMatMulActive()) throw new Error("nativeGelu: the native kernels are not enabled (enableNativeMatMul)");
+  return tf.engine().runKernel(GELU_KERNEL, { x }) as T;
+}
+
+/** Rows `ids` of a [rows, dim] table (no gradient of its own: see layers.embeddingLookup). */
+export function nativeGatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (!nativeMatMulActive()) throw new Error("nativeGatherRows: the native kernels are not enabled (enableNativeMatMul)");
+  return tf.engine().runKernel(GATHER_KERNEL, { table, ids }) as tf.Tensor2D;
+}
+
+/** LayerNorm over the last axis in one native pass (no gradient of its own: see layers.layerNorm). */
+export function nativeLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
+  if (!nativeMatMulActive()) throw new Error("nativeLayerNorm: the native kernels are not enabled (enableNativeMatMul)");
+  if (x.shape[x.rank - 1] !== gamma.shape[0] || beta.shape[0] !== gamma.shape[0]) {
+    throw new Error(`nativeLayerNorm: last axis of x is ${x.shape[x.rank - 1]} but gamma/beta have ${gamma.shape[0]}/${beta.shape[0]} values`);
+  }
+  return tf.engine().runKernel(LAYER_NORM_KERNEL, { x, gamma, beta }, { eps }) as T;
+}
+
 /**
  * Registers the BLAS BatchMatMul for the wasm and cpu backends when build/native-matmul.node exists
  * (and COURSE_NATIVE_MATMUL is not 0). Idempotent; returns what is in use.
@@ -244,7 +364,8 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
       tf.registerKernel({ ...original, kernelFunc: kernelFor(name, addon, original) });
     }
   }
-  state = { active: true, path, reason: "matMul on native BLAS (build/native-matmul.node)" };
+  registerFusedKernels(addon);
+  state = { active: true, path, reason: "matMul on native BLAS, fused GELU/LayerNorm (build/native-matmul.node)" };
   if (options.threads !== undefined) setNativeMatMulThreads(options.threads);
   return nativeMatMulInfo();
 }
