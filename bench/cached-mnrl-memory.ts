@@ -12,6 +12,7 @@
  * wasm32 caps it at 4 GiB), the largest tf.memory() seen after each mini-batch, and the process's peak RSS
  * (process.resourceUsage().maxRSS). --json prints one JSON object on the last line.
  */
+import { parseArgs } from "node:util";
 import { initBackend, tf } from "../src/backend";
 import { mulberry32 } from "../src/data/random";
 import { disableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
@@ -19,18 +20,24 @@ import { offlineBertVocab } from "../src/model/tokenizer";
 import { CachedMultipleNegativesRankingLoss, type TrainingBatch } from "../src/train/losses";
 import { randomBert } from "../test/fixtures/train-losses/tiny-bert";
 
-const args = process.argv.slice(2);
-const json = args.includes("--json");
-function numberArg(name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} expects a positive integer, got ${args[i + 1]}`);
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    pairs: { type: "string", default: "64" },
+    seq: { type: "string", default: "128" },
+    "mini-batch": { type: "string", default: "16" },
+    "no-native": { type: "boolean", default: false },
+  },
+});
+function positive(name: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} expects a positive integer, got ${text}`);
   return v;
 }
-const pairs = numberArg("--pairs", 64);
-const seq = numberArg("--seq", 128);
-const miniBatch = numberArg("--mini-batch", 16);
+const json = flags.json;
+const pairs = positive("pairs", flags.pairs);
+const seq = positive("seq", flags.seq);
+const miniBatch = positive("mini-batch", flags["mini-batch"]);
 
 const MiB = 1024 * 1024;
 
@@ -50,7 +57,7 @@ function makeTexts(n: number, tokens: number, seed: number): string[] {
 async function main(): Promise<void> {
   const backend = await initBackend();
   const model = randomBert({ hiddenSize: 384, numHiddenLayers: 6, numAttentionHeads: 12, intermediateSize: 1536, maxSeqLength: seq, seed: 42, initializerRange: 0.02 });
-  if (args.includes("--no-native")) disableNativeMatMul();
+  if (flags["no-native"]) disableNativeMatMul();
   const native = nativeMatMulInfo();
   const batch: TrainingBatch = { columns: ["anchor", "positive"], texts: [makeTexts(pairs, seq, 1), makeTexts(pairs, seq, 2)], size: pairs };
   const tokenized = model.tokenize(batch.texts[0].slice(0, 1));

@@ -193,4 +193,8 @@ test("model-dependent errors: a Matryoshka dim larger than the embedding; a trip
   const pairs: TrainingBatch = { columns: ["anchor", "positive"], texts: batch.texts.slice(0, 2), size: 5 };
   assert.throws(() => new TripletLoss().lossAndGrads(model, pairs, variables), /TripletLoss: the batch has 2 column\(s\) \(anchor, positive\)/);
   assert.throws(() => new MultipleNegativesRankingLoss().lossAndGrads(model, batch, []), /no variables to differentiate/);
+  const unrelated = tf.variable(tf.zeros([2]), true);
+  assert.throws(() => new MultipleNegativesRankingLoss().lossAndGrads(model, batch, [unrelated]), /none of the 1 variables passed affects the loss/);
+  assert.throws(() => new CachedMultipleNegativesRankingLoss({ miniBatchSize: 4 }).lossAndGrads(model, batch, [unrelated]), /none of the 1 variables passed affects the loss/);
+  unrelated.dispose();
 });

@@ -22,7 +22,7 @@
  */
 import { tf } from "../../backend";
 import type { ModelInput, SentenceTransformer } from "../../model/sentence-transformer";
-import { checkPositive, checkSimilarity, validateBatch, type SimilarityName } from "./common";
+import { checkPositive, checkSimilarity, validateBatch, variableGrads, type SimilarityName } from "./common";
 import { multipleNegativesRankingFromEmbeddings } from "./multiple-negatives-ranking";
 import type { GradCacheLoss, LossResult, TrainingBatch } from "./types";
 
@@ -81,7 +81,7 @@ export function gradCacheLossAndGrads(
           const rows = input.kind === "transformer" ? input.batch.batchSize : input.ids.length;
           const g = tf.slice(embeddingGrads[c], [row, 0], [rows, -1]);
           row += rows;
-          const out = tf.variableGrads(() => tf.sum(tf.mul(model.forward(input), g)) as tf.Scalar, trainable);
+          const out = variableGrads(owner, () => tf.sum(tf.mul(model.forward(input), g)) as tf.Scalar, trainable);
           out.value.dispose();
           g.dispose();
           for (const v of trainable) {

@@ -91,11 +91,21 @@ export function gradsOf(owner: string, f: () => tf.Scalar, variables: tf.Variabl
     loss = value.dataSync()[0];
     value.dispose();
   } else {
-    const out = tf.variableGrads(f, trainable);
+    const out = variableGrads(owner, f, trainable);
     loss = out.value.dataSync()[0];
     out.value.dispose();
     for (const v of trainable) if (out.grads[v.name]) grads.set(v, out.grads[v.name]);
   }
   for (const v of variables) if (!grads.has(v)) grads.set(v, tf.zerosLike(v));
   return { loss, grads };
+}
+
+/** tf.variableGrads with tfjs's "Cannot find a connection" turned into an error that says what to pass. */
+export function variableGrads(owner: string, f: () => tf.Scalar, trainable: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  try {
+    return tf.variableGrads(f, trainable);
+  } catch (err) {
+    if (!/Cannot find a connection/.test((err as Error).message)) throw err;
+    throw new Error(`${owner}: none of the ${trainable.length} variables passed affects the loss; pass model.trainableVariables() of the model being trained (or a subset of them).`);
+  }
 }
