@@ -7,6 +7,7 @@
  *
  * Public API:
  *   train(model, rows | DataFrame, TrainOptions): Promise<TrainResult>      trainer.ts
+ *   the losses (MultipleNegativesRankingLoss, ...)                         losses/ (re-exported here)
  *   AdamW, clipGradNorm, noWeightDecay                                     optimizer.ts
  *   linearWarmupDecayFactor, learningRateAt, warmupStepsFor                schedule.ts
  *   noDuplicatesBatches, defaultBatches, epochPermutation                  sampler.ts
@@ -22,9 +23,10 @@
  */
 export { train, namedParameters, splitFrozen, TrainingDivergedError, type TrainOptions, type TrainResult, type TrainEvaluator, type FreezeOptions } from "./trainer";
 export { prepareTrainingData, textColumns, type TrainingData } from "./data";
-export { AdamW, clipGradNorm, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
+export { AdamW, clipGradNorm, gradNormOf, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
 export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
 export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, noDuplicatesFromOrder, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";
 export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
 export { evaluations, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
 export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
+export * from "./losses";

@@ -31,7 +31,7 @@ import type { Loss, TrainingBatch } from "./losses/types";
 import { CHECKPOINT_FORMAT, latestCheckpoint, readCheckpoint, removeStaleTemps, writeCheckpoint, type TrainerState } from "./checkpoint";
 import { prepareTrainingData } from "./data";
 import { writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
-import { AdamW, clipGradNorm, type NamedParameter } from "./optimizer";
+import { AdamW, clipGradNorm, gradNormOf, type NamedParameter } from "./optimizer";
 import { autoProgress, type ProgressReporter, type ProgressState } from "./progress";
 import { epochBatches, type BatchSamplerName } from "./sampler";
 import { learningRateAt, warmupStepsFor, type LinearSchedule } from "./schedule";
@@ -347,7 +347,7 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
               step + 1, lastCheckpoint,
             );
           }
-          gradNorm = maxGradNorm > 0 ? clipGradNorm(grads, maxGradNorm) : tf.tidy(() => tf.norm(tf.stack([...grads.values()].map((g) => tf.norm(g))))).dataSync()[0];
+          gradNorm = maxGradNorm > 0 ? clipGradNorm(grads, maxGradNorm) : gradNormOf(grads);
           if (!Number.isFinite(gradNorm)) {
             throw new TrainingDivergedError(
               `train: step ${step + 1} (epoch ${epoch + 1}, batch ${batchInEpoch + 1}): the gradient norm is ${gradNorm} (loss ${loss}); training stopped before updating the weights. ` +
