@@ -7,7 +7,9 @@ import { initBackend, tf } from "../src/backend";
 import type { SentenceTransformer } from "../src/model/sentence-transformer";
 import {
   CachedMultipleNegativesRankingLoss,
+  CachedMultipleNegativesSymmetricRankingLoss,
   MatryoshkaLoss,
+  MultipleNegativesSymmetricRankingLoss,
   MultipleNegativesRankingLoss,
   TripletLoss,
   type Loss,
@@ -115,6 +117,19 @@ test("CachedMultipleNegativesRankingLoss equals MNRL (value and every variable's
   assert.deepEqual(cachedLoss.config(), { scale: 20, similarity_fct: "cos_sim", mini_batch_size: 2 });
   disposeResult(plain);
   disposeResult(cached);
+});
+
+test("CachedMultipleNegativesSymmetricRankingLoss equals MultipleNegativesSymmetricRankingLoss (value and every gradient)", () => {
+  const variables = model.trainableVariables();
+  const plain = new MultipleNegativesSymmetricRankingLoss().lossAndGrads(model, batch, variables);
+  const cached = new CachedMultipleNegativesSymmetricRankingLoss({ miniBatchSize: 3 }).lossAndGrads(model, batch, variables);
+  const mnrl = new MultipleNegativesRankingLoss().lossAndGrads(model, batch, variables);
+  assert.ok(Math.abs(plain.loss - mnrl.loss) > 1e-3, "the symmetric loss must differ from MNRL for the comparison to mean anything");
+  assert.ok(Math.abs(cached.loss - plain.loss) < 1e-5, `cached ${cached.loss} vs plain ${plain.loss}`);
+  const { worst, worstName } = compareGrads(cached, plain, variables);
+  assert.ok(worst < 1e-5, `gradient of ${worstName} differs by ${worst}`);
+  assert.throws(() => new CachedMultipleNegativesSymmetricRankingLoss({ scale: -2 }), /^Error: CachedMultipleNegativesSymmetricRankingLoss: scale is -2/);
+  [plain, cached, mnrl].forEach(disposeResult);
 });
 
 test("the cached loss does not leak tensors and gives zeros for a variable the model does not use", () => {

@@ -109,7 +109,10 @@ export function gradCacheLossAndGrads(
 }
 
 export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
-  readonly name = "CachedMultipleNegativesRankingLoss";
+  /** A getter so that a subclass's name is already in place inside this constructor's error messages. */
+  get name(): string {
+    return "CachedMultipleNegativesRankingLoss";
+  }
   readonly scale: number;
   readonly similarityFct: SimilarityName;
   readonly miniBatchSize: number;

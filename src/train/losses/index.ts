@@ -5,12 +5,14 @@
 export type { TrainingBatch, LossResult, Loss, EmbeddingLoss, GradCacheLoss } from "./types";
 export { similarity, crossEntropyDiagonal, validateBatch, embedColumns, gradsOf } from "./common";
 export type { SimilarityName } from "./common";
-export { MultipleNegativesRankingLoss, multipleNegativesRankingFromEmbeddings } from "./multiple-negatives-ranking";
+export { MultipleNegativesRankingLoss, multipleNegativesRankingFromEmbeddings, inBatchScores } from "./multiple-negatives-ranking";
 export type { MultipleNegativesRankingOptions } from "./multiple-negatives-ranking";
 export { CachedMultipleNegativesRankingLoss, gradCacheLossAndGrads } from "./cached-multiple-negatives-ranking";
 export type { CachedMultipleNegativesRankingOptions } from "./cached-multiple-negatives-ranking";
-export { MultipleNegativesSymmetricRankingLoss } from "./multiple-negatives-symmetric-ranking";
+export { MultipleNegativesSymmetricRankingLoss, multipleNegativesSymmetricRankingFromEmbeddings } from "./multiple-negatives-symmetric-ranking";
 export type { MultipleNegativesSymmetricRankingOptions } from "./multiple-negatives-symmetric-ranking";
+export { CachedMultipleNegativesSymmetricRankingLoss } from "./cached-multiple-negatives-symmetric-ranking";
+export type { CachedMultipleNegativesSymmetricRankingOptions } from "./cached-multiple-negatives-symmetric-ranking";
 export { TripletLoss, tripletDistance } from "./triplet";
 export type { TripletLossOptions, TripletDistanceMetric } from "./triplet";
 export { MatryoshkaLoss, shrinkEmbedding } from "./matryoshka";

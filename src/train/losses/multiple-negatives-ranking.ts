@@ -26,13 +26,17 @@ export interface MultipleNegativesRankingOptions {
   similarityFct?: SimilarityName;
 }
 
-/** The loss of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
-export function multipleNegativesRankingFromEmbeddings(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Scalar {
+/** S = scale * sim(anchors, concat(positives, negatives_1, ...)), [n, (1 + k) n]: row i's positive is column i. */
+export function inBatchScores(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Tensor2D {
   return tf.tidy(() => {
     const candidates = embeddings.length === 2 ? embeddings[1] : (tf.concat(embeddings.slice(1), 0) as tf.Tensor2D);
-    const scores = tf.mul(similarity(sim, embeddings[0], candidates), scale) as tf.Tensor2D;
-    return crossEntropyDiagonal(scores);
+    return tf.mul(similarity(sim, embeddings[0], candidates), scale) as tf.Tensor2D;
   });
+}
+
+/** The loss of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
+export function multipleNegativesRankingFromEmbeddings(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Scalar {
+  return tf.tidy(() => crossEntropyDiagonal(inBatchScores(embeddings, scale, sim)));
 }
 
 export class MultipleNegativesRankingLoss implements EmbeddingLoss {

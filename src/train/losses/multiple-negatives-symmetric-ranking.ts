@@ -13,14 +13,25 @@
  * symmetric in-batch softmax is also used by e.g. CLIP (Radford et al. 2021).
  */
 import { tf } from "../../backend";
-import { crossEntropyDiagonal, similarity, type SimilarityName } from "./common";
-import { MultipleNegativesRankingLoss } from "./multiple-negatives-ranking";
+import { crossEntropyDiagonal, type SimilarityName } from "./common";
+import { MultipleNegativesRankingLoss, inBatchScores } from "./multiple-negatives-ranking";
 
 export interface MultipleNegativesSymmetricRankingOptions {
   /** Multiplies the similarities before the softmax (default 20). */
   scale?: number;
   /** "cos_sim" (default) or "dot_score". */
   similarityFct?: SimilarityName;
+}
+
+/** (forward + backward) / 2 of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
+export function multipleNegativesSymmetricRankingFromEmbeddings(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Scalar {
+  return tf.tidy(() => {
+    const n = embeddings[0].shape[0];
+    const scores = inBatchScores(embeddings, scale, sim);
+    const forward = crossEntropyDiagonal(scores);
+    const backward = crossEntropyDiagonal(tf.transpose(tf.slice(scores, [0, 0], [n, n])) as tf.Tensor2D);
+    return tf.div(tf.add(forward, backward), 2) as tf.Scalar;
+  });
 }
 
 /** Shares MultipleNegativesRankingLoss's options, validation and forward; only the loss of the embeddings differs. */
@@ -34,13 +45,6 @@ export class MultipleNegativesSymmetricRankingLoss extends MultipleNegativesRank
   }
 
   override lossFromEmbeddings(embeddings: tf.Tensor2D[]): tf.Scalar {
-    return tf.tidy(() => {
-      const n = embeddings[0].shape[0];
-      const candidates = embeddings.length === 2 ? embeddings[1] : (tf.concat(embeddings.slice(1), 0) as tf.Tensor2D);
-      const scores = tf.mul(similarity(this.similarityFct, embeddings[0], candidates), this.scale) as tf.Tensor2D;
-      const forward = crossEntropyDiagonal(scores);
-      const backward = crossEntropyDiagonal(tf.transpose(tf.slice(scores, [0, 0], [n, n])) as tf.Tensor2D);
-      return tf.div(tf.add(forward, backward), 2) as tf.Scalar;
-    });
+    return multipleNegativesSymmetricRankingFromEmbeddings(embeddings, this.scale, this.similarityFct);
   }
 }
