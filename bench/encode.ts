@@ -11,7 +11,7 @@
  * slowdown_vs_torch = our time / PyTorch's time; null when PyTorch is not installed.
  * Matrix products run on BLAS when build/native-matmul.node is built (src/model/native-matmul.ts);
  * --no-native measures tfjs's own kernels. --threads T sets both BLAS's and PyTorch's thread count
- * (default: OpenBLAS's default, and PyTorch gets the same; both reported in the output).
+ * (default 1; both reported in the output).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -37,7 +37,9 @@ function numberArg(name: string, fallback: number): number {
 }
 const sentences = numberArg("--sentences", 2000);
 const batchSize = numberArg("--batch-size", 32);
-const threads = args.includes("--threads") ? numberArg("--threads", 1) : undefined;
+// One thread each by default: PyTorch's own default on the project machine, and the comparison that
+// stays stable when the machine is shared (OpenMP/OpenBLAS threads collapse under contention).
+const threads = numberArg("--threads", 1);
 
 const raw = {
   model_type: "bert",
@@ -107,10 +109,9 @@ async function main(): Promise<void> {
 
   const encoder = new TransformerEncoder(config, initBertWeights(config, 0)); // enables the BLAS matMul when built
   if (args.includes("--no-native")) disableNativeMatMul();
-  else if (threads !== undefined) enableNativeMatMul({ threads });
+  else enableNativeMatMul({ threads });
   const native = nativeMatMulInfo();
-  // PyTorch gets the same number of threads as our BLAS (or --threads); its own default otherwise.
-  const torchThreads = threads ?? native.threads;
+  const torchThreads = threads;
   // The machine may be shared: PyTorch runs once before ours and once after, and its time is the mean.
   const torchBefore = args.includes("--no-torch") ? null : torchBench(batches, torchThreads);
   const pooling = poolingConfig(config.hiddenSize, "mean");

@@ -392,7 +392,11 @@ export function nativeMatMulInfo(): NativeMatMulInfo {
   return base.active && addon ? { ...base, threads: addon.threads() } : { ...base };
 }
 
-/** True when matrix products run on BLAS: then transposed operands cost nothing extra. */
+/**
+ * True when matrix products run on BLAS and the fused kernels exist for the backend in use (wasm or
+ * cpu; on the native "tensorflow" backend tfjs's own kernels are used): then transposed operands cost
+ * nothing extra and layers.ts may call nativeGelu / nativeLayerNorm / nativeGatherRows.
+ */
 export function nativeMatMulActive(): boolean {
-  return state?.active === true;
+  return state?.active === true && (BACKENDS as readonly string[]).includes(tf.getBackend());
 }
