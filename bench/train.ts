@@ -1,5 +1,5 @@
 /**
- * npm run bench -- train [--json] [--backends wasm,cpu] [--steps N] [--no-torch] [--no-cached]
+ * npm run bench -- train [--json] [--backends wasm,cpu] [--steps N] [--cpu-steps N] [--no-torch] [--no-cached]
  *
  * One optimizer step of the trainer (src/train/trainer.ts: forward of both columns, MultipleNegativesRankingLoss,
  * backward, gradient clipping, AdamW) for a MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate
@@ -8,7 +8,8 @@
  * (bench/torch_train.py, Debian's /usr/bin/python3, same token ids). Each configuration runs in its own child
  * process, so that a crash (the 4 GiB wasm heap aborts the process) is reported instead of ending the bench.
  * A step = the mean of N timed steps (default 2) after one warm-up step; the trainer's own history gives the
- * per-step times. Memory case: 64 pairs at S = 128 with CachedMultipleNegativesRankingLoss (mini-batches of 16).
+ * per-step times. The pure-JS cpu backend (about a minute per step) runs --cpu-steps timed steps (default 0:
+ * a single step, warm-up included, reported as such). Memory case: 64 pairs at S = 128 with CachedMultipleNegativesRankingLoss (mini-batches of 16).
  *
  * Peak memory: on wasm the WebAssembly heap afterwards (it only grows, so it is the peak; the cap is 4 GiB);
  * on other backends the process's peak RSS. --json prints one JSON object on the last line:
@@ -167,6 +168,8 @@ async function main(): Promise<void> {
   const json = args.includes("--json");
   const stepsIdx = args.indexOf("--steps");
   const steps = stepsIdx >= 0 ? Number(args[stepsIdx + 1]) : 2;
+  const cpuIdx = args.indexOf("--cpu-steps");
+  const cpuSteps = cpuIdx >= 0 ? Number(args[cpuIdx + 1]) : 0;
   const backendsIdx = args.indexOf("--backends");
   const backends = backendsIdx >= 0 ? (args[backendsIdx + 1].split(",") as BackendName[]) : availableBackends();
   const pairs = 16;
@@ -174,8 +177,10 @@ async function main(): Promise<void> {
   const perBackend: Record<string, Record<string, ChildResult | { error: string }>> = {};
   for (const backend of backends) {
     perBackend[backend] = {};
+    // The pure-JS cpu backend takes about a minute per step even with BLAS products: one step, warm-up included.
+    const backendSteps = backend === "cpu" ? cpuSteps : steps;
     for (const seq of seqs) {
-      const r = runChild({ backend, seq, pairs, steps, loss: "mnrl", miniBatch: pairs }, 600);
+      const r = runChild({ backend, seq, pairs, steps: backendSteps, loss: "mnrl", miniBatch: pairs }, 600);
       perBackend[backend][`seq_${seq}`] = r;
       console.log(`${backend} seq ${seq}, ${pairs} pairs: ${"error" in r ? `FAILED (${r.error})` : `${r.step_s.toFixed(2)} s/step (steps ${r.step_seconds.map((s) => s.toFixed(2)).join(", ")}), ${r.heap_kind} ${r.peak_heap_mb.toFixed(0)} MB, BLAS matMul ${r.native_matmul ? "on" : "off"}`}`);
     }
@@ -199,7 +204,10 @@ async function main(): Promise<void> {
     const t = torch[`seq_${seq}`];
     const torchS = t && !("error" in t) ? t.step_s : null;
     if ("error" in r) return { error: r.error, torch_step_s: torchS && round(torchS), slowdown_vs_torch: null, peak_heap_mb: null };
-    return { step_s: round(r.step_s), torch_step_s: torchS && round(torchS), slowdown_vs_torch: torchS ? round(r.step_s / torchS) : null, peak_heap_mb: round(r.peak_heap_mb, 0), heap_kind: r.heap_kind };
+    return {
+      step_s: round(r.step_s), torch_step_s: torchS && round(torchS), slowdown_vs_torch: torchS ? round(r.step_s / torchS) : null,
+      peak_heap_mb: round(r.peak_heap_mb, 0), heap_kind: r.heap_kind, warmup_included: r.step_seconds.length === 1,
+    };
   };
   console.log("\nstep time, 16 pairs     " + seqs.map((s) => `seq ${s}`.padStart(22)).join(""));
   for (const b of backends) console.log(`${b.padEnd(24)}${seqs.map((s) => { const x = summary(b, s); return ("error" in x ? "crashed" : `${x.step_s} s (${x.slowdown_vs_torch ?? "?"}x)`).padStart(22); }).join("")}`);
