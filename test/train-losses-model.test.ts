@@ -4,7 +4,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../src/backend";
-import type { SentenceTransformer } from "../src/model/sentence-transformer";
+import { offlineModel, type SentenceTransformer } from "../src/model/sentence-transformer";
 import {
   CachedMultipleNegativesRankingLoss,
   CachedMultipleNegativesSymmetricRankingLoss,
@@ -199,6 +199,29 @@ test("MatryoshkaLoss over the cached loss equals it over the plain loss", () => 
   assert.ok(worst < 1e-5, `gradient of ${worstName} differs by ${worst}`);
   disposeResult(plain);
   disposeResult(cached);
+});
+
+test("on a StaticEmbedding model: cached == plain, and only the rows of tokens in the batch get gradient", () => {
+  const staticModel = offlineModel("offline");
+  try {
+    const variables = staticModel.trainableVariables();
+    const plain = new MultipleNegativesRankingLoss().lossAndGrads(staticModel, batch, variables);
+    const cached = new CachedMultipleNegativesRankingLoss({ miniBatchSize: 2 }).lossAndGrads(staticModel, batch, variables);
+    assert.ok(Math.abs(cached.loss - plain.loss) < 1e-5, `cached ${cached.loss} vs plain ${plain.loss}`);
+    const table = plain.grads.get(variables[0]) as tf.Tensor2D;
+    const diff = tf.tidy(() => maxAbs(tf.sub(table, cached.grads.get(variables[0]) as tf.Tensor)));
+    assert.ok(diff < 1e-5, `embedding table gradients differ by ${diff}`);
+    const rowNorm = (token: string): number => {
+      const id = staticModel.tokenizer.encodeContent(token)[0];
+      return tf.tidy(() => tf.norm(tf.slice(table, [id, 0], [1, -1])).dataSync()[0]);
+    };
+    assert.ok(rowNorm("chocolate") > 1e-4, "a token of the batch gets a gradient");
+    assert.equal(rowNorm("volcano"), 0, "a token outside the batch gets none");
+    disposeResult(plain);
+    disposeResult(cached);
+  } finally {
+    staticModel.dispose();
+  }
 });
 
 test("model-dependent errors: a Matryoshka dim larger than the embedding; a triplet loss given pairs", () => {
