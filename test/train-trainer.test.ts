@@ -192,3 +192,51 @@ test("progress: plain lines every N steps; in a notebook one display updated in 
   assert.match(sent[sent.length - 1].data["text/plain"], /^step 3\/3 \(100%\)/);
   assert.match(sent[sent.length - 1].data["text/html"], /<progress value="100.0"/);
 });
+
+test("a nodejs-polars DataFrame trains exactly like the same rows as objects", async () => {
+  const { pairsToDataFrame } = await import("../src/data/pairs");
+  const rows = tinyPairs(12).map((r, i) => ({ ...r, negative: `an unrelated passage ${i}`, doc_id: `doc${i}` }));
+  const frame = pairsToDataFrame(rows);
+  assert.deepEqual(prepareTrainingData(frame).columns, ["anchor", "positive", "negative"]);
+  const a = tinyModel();
+  const b = tinyModel();
+  await train(a, rows, { loss: mnrl(), batchSize: 4, learningRate: 1e-3, ...quiet });
+  await train(b, frame, { loss: mnrl(), batchSize: 4, learningRate: 1e-3, ...quiet });
+  assert.equal(differingValues(snapshot(a), snapshot(b)), 0);
+  const withNull = pairsToDataFrame([{ anchor: "a", positive: "p" }, { anchor: "b", positive: null as unknown as string }]);
+  assert.throws(() => prepareTrainingData(withNull, "frame"), /frame row 1: missing field "positive"/);
+});
+
+test("terminal progress rewrites one line and ends it with a newline", async () => {
+  const { TerminalProgress } = await import("../src/train/progress");
+  let out = "";
+  const stream = { columns: 200, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+  await train(tinyModel(), tinyPairs(12), { loss: mnrl(), batchSize: 4, learningRate: 1e-3, progress: new TerminalProgress(stream), onWarning: () => undefined });
+  const updates = out.split("\r\x1b[2K").filter((s) => s.length > 0);
+  assert.deepEqual(updates.map((u) => u.split(" | ")[0]), ["step 1/3 (33%)", "step 2/3 (66%)", "step 3/3 (100%)", "step 3/3 (100%)"]);
+  assert.equal(out.split("\n").length - 1, 1, "a single newline, at the end");
+  assert.ok(out.endsWith("\n"));
+});
+
+test("a static model (StaticEmbedding) trains its embedding table; freezing it is an error", async () => {
+  const { offlineModel } = await import("../src/model/sentence-transformer");
+  const model = offlineModel("offline");
+  const before = Float32Array.from(model.trainableVariables()[0].dataSync());
+  const r = await train(model, tinyPairs(8), { loss: mnrl(), batchSize: 4, learningRate: 1e-2, ...quiet });
+  assert.deepEqual(r.trainedParameters, ["embedding.weight"]);
+  const after = model.trainableVariables()[0].dataSync();
+  const dim = model.dim;
+  // Beyond weight decay (p * (1 - lr_t * 0.01) at lr 1e-2 then 5e-3), only rows of tokens in the training texts move.
+  const decay = (1 - 1e-2 * 0.01) * (1 - 5e-3 * 0.01);
+  const moved = (id: number) => {
+    let m = 0;
+    for (let j = 0; j < dim; j++) m = Math.max(m, Math.abs(after[id * dim + j] - before[id * dim + j] * decay));
+    return m;
+  };
+  const [river] = model.tokenizer.encodeContent("river");
+  const [zebra] = model.tokenizer.encodeContent("zebra");
+  assert.ok(moved(river) > 1e-3, `row of "river" moved ${moved(river)}`);
+  assert.ok(moved(zebra) < 1e-6, `row of "zebra" (not in the data) moved ${moved(zebra)}`);
+  await assert.rejects(train(model, tinyPairs(8), { loss: mnrl(), freeze: { embeddings: true }, ...quiet }), /every parameter is frozen/);
+  model.dispose();
+});
