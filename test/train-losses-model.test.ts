@@ -201,6 +201,32 @@ test("MatryoshkaLoss over the cached loss equals it over the plain loss", () => 
   disposeResult(cached);
 });
 
+test("GradCache bounds memory: the cached loss's peak tensor memory does not grow with the batch, the plain loss's does", async () => {
+  const variables = model.trainableVariables();
+  const sentence = "the clinic offers vaccines dental care and surgery for dogs and cats every day of the week";
+  const pairsOf = (n: number): TrainingBatch => ({
+    columns: ["anchor", "positive"],
+    texts: [Array.from({ length: n }, (_, i) => `question ${i} ${sentence}`), Array.from({ length: n }, (_, i) => `answer ${i} ${sentence} ${sentence}`)],
+    size: n,
+  });
+  /** tf.profile's peakBytes: the most tensor memory alive at once during one loss+gradient computation. */
+  const peak = async (loss: Loss, n: number): Promise<number> => {
+    let result: LossResult | undefined;
+    const info = await tf.profile(() => {
+      result = loss.lossAndGrads(model, pairsOf(n), variables);
+    });
+    disposeResult(result as LossResult);
+    return info.peakBytes;
+  };
+  const cached = new CachedMultipleNegativesRankingLoss({ miniBatchSize: 4 });
+  const plain = new MultipleNegativesRankingLoss();
+  const [cached8, cached32, plain8, plain32] = [await peak(cached, 8), await peak(cached, 32), await peak(plain, 8), await peak(plain, 32)];
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  assert.ok(plain32 > 2 * plain8, `plain loss: ${mib(plain8)} at 8 pairs, ${mib(plain32)} at 32 (expected to grow with the batch)`);
+  assert.ok(cached32 < 1.05 * cached8, `cached loss: ${mib(cached8)} at 8 pairs, ${mib(cached32)} at 32 (expected flat)`);
+  assert.ok(cached32 < plain8, `cached at 32 pairs (${mib(cached32)}) should need less than plain at 8 (${mib(plain8)})`);
+});
+
 test("on a StaticEmbedding model: cached == plain, and only the rows of tokens in the batch get gradient", () => {
   const staticModel = offlineModel("offline");
   try {
