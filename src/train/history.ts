@@ -7,8 +7,12 @@
  *   step     optimizer steps done (0 = before training, for the first evaluation)
  *   epoch    fractional epoch: completed epochs + batches done in this epoch / batches of this epoch
  *   seconds  training wall-clock seconds since step 0 (summed over interrupted and resumed runs)
+ *
+ * trainingCurvesFigure draws it for a notebook (show it with src/notebook's showPlot): the loss per step on the
+ * left axis, the chosen evaluation metrics over steps on the right axis.
  */
 import { writeFileAtomic } from "../data/files";
+import type { PlotlyFigure } from "../notebook/display";
 
 export interface TrainStepLog {
   kind: "train";
@@ -55,4 +59,33 @@ export function evaluations(history: readonly HistoryEntry[]): EvalLog[] {
 /** Writes the history as JSON (atomic: temp file + rename). */
 export function writeHistory(path: string, history: readonly HistoryEntry[]): void {
   writeFileAtomic(path, JSON.stringify({ entries: history }, null, 1) + "\n");
+}
+
+/**
+ * Loss per step (left axis) and evaluation metrics over steps (right axis, markers) as a Plotly figure.
+ * `metrics` picks metric keys (default: every key ending in "ndcg@10", else the first metric).
+ */
+export function trainingCurvesFigure(history: readonly HistoryEntry[], options: { metrics?: string[]; title?: string } = {}): PlotlyFigure {
+  const steps = trainSteps(history);
+  const evals = evaluations(history);
+  if (steps.length === 0 && evals.length === 0) throw new Error("trainingCurvesFigure: the history is empty; train first.");
+  const keys = evals.length > 0 ? Object.keys(evals[evals.length - 1].metrics) : [];
+  const metrics = options.metrics ?? (keys.some((k) => k.endsWith("ndcg@10")) ? keys.filter((k) => k.endsWith("ndcg@10")) : keys.slice(0, 1));
+  for (const m of metrics) if (!keys.includes(m)) throw new Error(`trainingCurvesFigure: no metric "${m}" in the history (have: ${keys.join(", ") || "no evaluations"}).`);
+  const data: Array<Record<string, unknown>> = [
+    { type: "scatter", mode: "lines", name: "training loss", x: steps.map((s) => s.step), y: steps.map((s) => s.loss), yaxis: "y" },
+    ...metrics.map((m) => ({
+      type: "scatter", mode: "lines+markers", name: m, x: evals.map((e) => e.step), y: evals.map((e) => e.metrics[m]), yaxis: "y2",
+    })),
+  ];
+  return {
+    data,
+    layout: {
+      title: { text: options.title ?? "Training loss and evaluation metrics" },
+      xaxis: { title: { text: "optimizer step" } },
+      yaxis: { title: { text: "loss" } },
+      yaxis2: { title: { text: "metric" }, overlaying: "y", side: "right", rangemode: "tozero" },
+      legend: { orientation: "h" },
+    },
+  };
 }

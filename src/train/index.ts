@@ -12,7 +12,7 @@
  *   linearWarmupDecayFactor, learningRateAt, warmupStepsFor                schedule.ts
  *   noDuplicatesBatches, defaultBatches, epochPermutation                  sampler.ts
  *   writeCheckpoint, readCheckpoint, latestCheckpoint, listCheckpoints     checkpoint.ts
- *   trainSteps, evaluations, writeHistory                                  history.ts
+ *   trainSteps, evaluations, writeHistory, trainingCurvesFigure (Plotly)   history.ts
  *   autoProgress, NotebookProgress, TerminalProgress, LineProgress         progress.ts
  *
  * Output folder of train({ outputDir }):
@@ -27,6 +27,6 @@ export { AdamW, clipGradNorm, gradNormOf, noWeightDecay, type AdamWOptions, type
 export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
 export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, noDuplicatesFromOrder, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";
 export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
-export { evaluations, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
+export { evaluations, trainingCurvesFigure, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
 export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
 export * from "./losses";
