@@ -28,7 +28,7 @@
  * Each mini-batch is tokenized on its own, so it is padded to its own longest text; padded positions are masked
  * out exactly, so the embeddings equal those of the whole-batch forward up to float rounding.
  */
-import { tf } from "../../backend";
+import { backendInfo, tf } from "../../backend";
 import type { ModelInput, SentenceTransformer } from "../../model/sentence-transformer";
 import { checkPositive, checkSimilarity, validateBatch, variableGrads, type SimilarityName } from "./common";
 import { multipleNegativesRankingFromEmbeddings } from "./multiple-negatives-ranking";
@@ -39,10 +39,22 @@ export interface CachedMultipleNegativesRankingOptions {
   scale?: number;
   /** "cos_sim" (default) or "dot_score". */
   similarityFct?: SimilarityName;
-  /** Texts per forward/backward pass (default 32): lower it when memory runs out; it does not change the result. */
+  /**
+   * Texts per forward/backward pass: lower it when memory runs out; it does not change the result.
+   * Default: Python's 32 on the native tensorflow backend, 8 on wasm / cpu (see defaultMiniBatchSize).
+   */
   miniBatchSize?: number;
   /** Called after each mini-batch of step (3) with (done, total). */
   onMiniBatch?: (done: number, total: number) => void;
+}
+
+/**
+ * The default mini-batch size. The value only trades memory for speed (GradCache is exact), so it may differ
+ * from Python's 32 where 32 cannot work: on wasm, 32 texts of 128 tokens under one gradient tape overrun the
+ * 4 GiB heap and abort the process (uncatchable), while 8 peaks at ~1.7 GiB (measured, header above).
+ */
+export function defaultMiniBatchSize(): number {
+  return backendInfo()?.name === "tensorflow" ? 32 : 8;
 }
 
 /**
@@ -129,7 +141,7 @@ export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
   constructor(options: CachedMultipleNegativesRankingOptions = {}) {
     this.scale = checkPositive(this.name, "scale", options.scale ?? 20);
     this.similarityFct = checkSimilarity(this.name, options.similarityFct ?? "cos_sim");
-    this.miniBatchSize = checkPositive(this.name, "miniBatchSize", options.miniBatchSize ?? 32, true);
+    this.miniBatchSize = checkPositive(this.name, "miniBatchSize", options.miniBatchSize ?? defaultMiniBatchSize(), true);
     this.onMiniBatch = options.onMiniBatch;
   }
 

@@ -6,7 +6,7 @@
  *   L = (CE(S) + CE(S[:, :n]^T)) / 2     S_ij = scale * sim(a_i, c_j), c = concat(positives, negatives...)
  *
  * Formula and defaults (scale 20, cos_sim) in multiple-negatives-symmetric-ranking.ts; the GradCache steps,
- * memory behaviour and miniBatchSize (default 32) in cached-multiple-negatives-ranking.ts. Same value and
+ * memory behaviour and miniBatchSize (default: defaultMiniBatchSize()) in cached-multiple-negatives-ranking.ts. Same value and
  * gradients as the plain symmetric loss, in memory bounded by one mini-batch.
  */
 import type { tf } from "../../backend";
