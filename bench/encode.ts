@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend, tf } from "../src/backend";
+import { numberArg } from "./lib/cli";
 import { mulberry32 } from "../src/data/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
@@ -28,18 +29,11 @@ import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
-function numberArg(name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} expects a positive integer, got ${args[i + 1]}`);
-  return v;
-}
-const sentences = numberArg("--sentences", 2000);
-const batchSize = numberArg("--batch-size", 32);
+const sentences = numberArg(args, "--sentences", 2000);
+const batchSize = numberArg(args, "--batch-size", 32);
 // One thread each by default: PyTorch's own default on the project machine, and the comparison that
 // stays stable when the machine is shared (OpenMP/OpenBLAS threads collapse under contention).
-const threads = numberArg("--threads", 1);
+const threads = numberArg(args, "--threads", 1);
 
 const raw = {
   model_type: "bert",

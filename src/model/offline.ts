@@ -91,7 +91,7 @@ export interface OfflineStaticModel {
   seed: number;
 }
 
-/** The offline static model: seeded random unit token vectors scaled by offlineTokenWeight. ~0.3 s. */
+/** The offline static model: seeded random unit token vectors scaled by offlineTokenWeight (0.5-0.6 s measured on the project machine). */
 export function offlineStaticModel(options: { dim?: number; seed?: number } = {}): OfflineStaticModel {
   const dim = options.dim ?? 256;
   const seed = options.seed ?? OFFLINE_DEFAULT_SEED;
