@@ -323,12 +323,37 @@ export function nativeLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, b
 }
 
 /**
+ * Replaces BatchMatMul and _FusedMatMul of each backend whose package is loaded and not yet patched.
+ * A backend loaded later (its package registers its kernels when imported) is patched by the next
+ * enableNativeMatMul(); until then nativeMatMulActive() is false for it.
+ */
+function patchBackends(native: NativeAddon): void {
+  for (const name of BACKENDS) {
+    for (const kernelName of KERNELS) {
+      const key = `${kernelName}/${name}`;
+      if (originals.has(key)) continue;
+      let original: tf.KernelConfig | undefined;
+      try {
+        original = tf.getKernel(kernelName, name);
+      } catch {
+        original = undefined;
+      }
+      if (!original) continue; // backend package not loaded
+      originals.set(key, original);
+      tf.unregisterKernel(kernelName, name);
+      tf.registerKernel({ ...original, kernelFunc: kernelFor(name, native, original) });
+    }
+  }
+}
+
+/**
  * Registers the BLAS BatchMatMul for the wasm and cpu backends when build/native-matmul.node exists
  * (and COURSE_NATIVE_MATMUL is not 0). Idempotent; returns what is in use.
  */
 export function enableNativeMatMul(options: { threads?: number } = {}): NativeMatMulInfo {
   const path = nativeMatMulPath();
-  if (state?.active) {
+  if (state?.active && addon) {
+    patchBackends(addon); // a backend package loaded since the last call (e.g. wasm after cpu)
     if (options.threads !== undefined) setNativeMatMulThreads(options.threads);
     return nativeMatMulInfo();
   }
@@ -350,20 +375,7 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
     state = { active: false, path, reason: `native matMul not loadable: ${(err as Error).message.split("\n")[0]}` };
     return state;
   }
-  for (const name of BACKENDS) {
-    for (const kernelName of KERNELS) {
-      let original: tf.KernelConfig | undefined;
-      try {
-        original = tf.getKernel(kernelName, name);
-      } catch {
-        original = undefined;
-      }
-      if (!original) continue; // backend package not loaded
-      originals.set(`${kernelName}/${name}`, original);
-      tf.unregisterKernel(kernelName, name);
-      tf.registerKernel({ ...original, kernelFunc: kernelFor(name, addon, original) });
-    }
-  }
+  patchBackends(addon);
   registerFusedKernels(addon);
   state = { active: true, path, reason: "matMul on native BLAS, fused GELU/LayerNorm (build/native-matmul.node)" };
   if (options.threads !== undefined) setNativeMatMulThreads(options.threads);
@@ -398,5 +410,7 @@ export function nativeMatMulInfo(): NativeMatMulInfo {
  * nothing extra and layers.ts may call nativeGelu / nativeLayerNorm / nativeGatherRows.
  */
 export function nativeMatMulActive(): boolean {
-  return state?.active === true && (BACKENDS as readonly string[]).includes(tf.getBackend());
+  if (state?.active !== true) return false;
+  const backend = tf.getBackend();
+  return KERNELS.every((k) => originals.has(`${k}/${backend}`));
 }
