@@ -1,5 +1,5 @@
 /**
- * npm run bench -- train [--json] [--backends wasm,cpu] [--steps N] [--cpu-steps N] [--no-torch] [--no-cached]
+ * npm run bench -- train [--json] [--backends wasm,cpu] [--steps N] [--cpu-steps N] [--threads T] [--no-torch] [--no-cached]
  *
  * One optimizer step of the trainer (src/train/trainer.ts: forward of both columns, MultipleNegativesRankingLoss,
  * backward, gradient clipping, AdamW) for a MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate
@@ -11,6 +11,7 @@
  * per-step times. The pure-JS cpu backend (about a minute per step) runs --cpu-steps timed steps (default 0:
  * a single step, warm-up included, reported as such). Memory case: 64 pairs at S = 128 with CachedMultipleNegativesRankingLoss (mini-batches of 16).
  *
+ * Threads: --threads T (default: every core) for both PyTorch (torch.set_num_threads) and the BLAS matMul.
  * Peak memory: on wasm the WebAssembly heap afterwards (it only grows, so it is the peak; the cap is 4 GiB);
  * on other backends the process's peak RSS. --json prints one JSON object on the last line:
  *   { backend, native_matmul, pairs, seq_64: { step_s, torch_step_s, slowdown_vs_torch, peak_heap_mb }, seq_128: {...},
@@ -18,14 +19,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend, tf } from "../src/backend";
 import type { BackendName } from "../src/env";
 import { rngFor } from "../src/data/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { nativeMatMulInfo } from "../src/model/native-matmul";
+import { enableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
 import { initBertWeights } from "../src/model/offline";
 import { poolingConfig } from "../src/model/pooling";
 import { SentenceTransformer } from "../src/model/sentence-transformer";
@@ -42,6 +43,8 @@ const RAW_CONFIG = {
 
 interface ChildSpec {
   backend: BackendName;
+  /** BLAS threads for the native matMul (0: OpenBLAS's default). */
+  threads: number;
   seq: number;
   pairs: number;
   steps: number;
@@ -53,6 +56,7 @@ interface ChildResult {
   backend: string;
   native_matmul: boolean;
   native_note: string;
+  blas_threads: number | null;
   step_s: number;
   step_seconds: number[];
   losses: number[];
@@ -86,7 +90,8 @@ function rowsFor(spec: { seq: number; pairs: number; steps: number }): { anchor:
 
 async function child(spec: ChildSpec): Promise<ChildResult> {
   const backend = await initBackend(spec.backend);
-  const model = benchModel(spec.seq);
+  const model = benchModel(spec.seq); // the encoder plugs in the BLAS matMul when it is built
+  if (spec.threads > 0 && nativeMatMulInfo().active) enableNativeMatMul({ threads: spec.threads });
   const rows = rowsFor(spec);
   const check = model.tokenize([rows[0].anchor]);
   if (check.kind !== "transformer" || check.batch.seqLen !== spec.seq) throw new Error(`bench texts tokenize to ${check.kind === "transformer" ? check.batch.seqLen : "?"} tokens, expected ${spec.seq}`);
@@ -100,7 +105,7 @@ async function child(spec: ChildSpec): Promise<ChildResult> {
   const maxRss = process.resourceUsage().maxRSS / 1024;
   const info = nativeMatMulInfo();
   return {
-    backend: backend.name, native_matmul: info.active, native_note: info.reason,
+    backend: backend.name, native_matmul: info.active, native_note: info.reason, blas_threads: info.threads ?? null,
     step_s: timed.reduce((a, b) => a + b, 0) / timed.length, step_seconds: stepSeconds,
     losses: result.history.flatMap((h) => (h.kind === "train" ? [h.loss] : [])),
     peak_heap_mb: wasm !== undefined ? wasm / MiB : maxRss, heap_kind: wasm !== undefined ? "wasm heap" : "peak RSS", max_rss_mb: maxRss,
@@ -116,7 +121,7 @@ function runChild(spec: ChildSpec, timeoutS: number): ChildResult | { error: str
   return { error: `${why}${tail ? `: ${tail}` : ""}` };
 }
 
-function torchStep(seq: number, pairs: number, steps: number): { step_s: number; version: string; threads: number } | { error: string } {
+function torchStep(seq: number, pairs: number, steps: number, threads: number): { step_s: number; version: string; threads: number } | { error: string } {
   const rows = rowsFor({ seq, pairs, steps });
   const tok = offlineBertTokenizer(seq);
   const ids = (texts: string[]) => {
@@ -132,7 +137,7 @@ function torchStep(seq: number, pairs: number, steps: number): { step_s: number;
   try {
     const specPath = join(dir, "spec.json");
     writeFileSync(specPath, JSON.stringify({ config: RAW_CONFIG, batches }));
-    const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_train.py"), specPath], { encoding: "utf8", timeout: 600_000 });
+    const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_train.py"), specPath, String(threads)], { encoding: "utf8", timeout: 600_000 });
     if (res.status !== 0) return { error: (res.stderr || String(res.error ?? "")).trim().split("\n").pop() ?? "failed" };
     const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as { mean_step_s: number; torch_version: string; threads: number };
     return { step_s: out.mean_step_s, version: out.torch_version, threads: out.threads };
@@ -143,13 +148,12 @@ function torchStep(seq: number, pairs: number, steps: number): { step_s: number;
 
 function availableBackends(): BackendName[] {
   const out: BackendName[] = [];
+  // Installed is not enough: tfjs-node can be present without its native library (its install downloads it).
   for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
-    try {
-      require.resolve(pkg);
+    const probe = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(pkg)})`], { encoding: "utf8", timeout: 60_000 });
+    if (probe.status === 0) {
       out.push("tensorflow");
       break;
-    } catch {
-      // not installed
     }
   }
   try {
@@ -168,6 +172,9 @@ async function main(): Promise<void> {
   const json = args.includes("--json");
   const stepsIdx = args.indexOf("--steps");
   const steps = stepsIdx >= 0 ? Number(args[stepsIdx + 1]) : 2;
+  // Both sides get the same number of threads: by default every core (PyTorch's own default here is 1).
+  const threadsIdx = args.indexOf("--threads");
+  const threads = threadsIdx >= 0 ? Number(args[threadsIdx + 1]) : cpus().length;
   const cpuIdx = args.indexOf("--cpu-steps");
   const cpuSteps = cpuIdx >= 0 ? Number(args[cpuIdx + 1]) : 0;
   const backendsIdx = args.indexOf("--backends");
@@ -180,15 +187,15 @@ async function main(): Promise<void> {
     // The pure-JS cpu backend takes about a minute per step even with BLAS products: one step, warm-up included.
     const backendSteps = backend === "cpu" ? cpuSteps : steps;
     for (const seq of seqs) {
-      const r = runChild({ backend, seq, pairs, steps: backendSteps, loss: "mnrl", miniBatch: pairs }, 600);
+      const r = runChild({ backend, threads, seq, pairs, steps: backendSteps, loss: "mnrl", miniBatch: pairs }, 600);
       perBackend[backend][`seq_${seq}`] = r;
-      console.log(`${backend} seq ${seq}, ${pairs} pairs: ${"error" in r ? `FAILED (${r.error})` : `${r.step_s.toFixed(2)} s/step (steps ${r.step_seconds.map((s) => s.toFixed(2)).join(", ")}), ${r.heap_kind} ${r.peak_heap_mb.toFixed(0)} MB, BLAS matMul ${r.native_matmul ? "on" : "off"}`}`);
+      console.log(`${backend} seq ${seq}, ${pairs} pairs: ${"error" in r ? `FAILED (${r.error})` : `${r.step_s.toFixed(2)} s/step (steps ${r.step_seconds.map((s) => s.toFixed(2)).join(", ")}), ${r.heap_kind} ${r.peak_heap_mb.toFixed(0)} MB, BLAS matMul ${r.native_matmul ? `on (${r.blas_threads} threads)` : "off"}`}`);
     }
   }
   const torch: Record<string, ReturnType<typeof torchStep>> = {};
   if (!args.includes("--no-torch")) {
     for (const seq of seqs) {
-      torch[`seq_${seq}`] = torchStep(seq, pairs, steps);
+      torch[`seq_${seq}`] = torchStep(seq, pairs, steps, threads);
       const t = torch[`seq_${seq}`];
       console.log(`PyTorch seq ${seq}, ${pairs} pairs: ${"error" in t ? `not measured (${t.error}; apt-get install -y python3-torch)` : `${t.step_s.toFixed(2)} s/step (torch ${t.version}, ${t.threads} threads)`}`);
     }
@@ -196,7 +203,7 @@ async function main(): Promise<void> {
   const main = backends.includes("tensorflow") ? "tensorflow" : backends.includes("wasm") ? "wasm" : backends[0];
   let cached: ChildResult | { error: string } | null = null;
   if (!args.includes("--no-cached")) {
-    cached = runChild({ backend: main, seq: 128, pairs: 64, steps: 0, loss: "cached", miniBatch: 16 }, 600);
+    cached = runChild({ backend: main, threads, seq: 128, pairs: 64, steps: 0, loss: "cached", miniBatch: 16 }, 600);
     console.log(`${main} seq 128, 64 pairs, CachedMultipleNegativesRankingLoss (mini-batch 16): ${"error" in cached ? `FAILED (${cached.error})` : `${cached.step_s.toFixed(2)} s/step, ${cached.heap_kind} ${cached.peak_heap_mb.toFixed(0)} MB`}`);
   }
   const summary = (backend: string, seq: number) => {
@@ -216,7 +223,8 @@ async function main(): Promise<void> {
   const peaks = seqs.map((s) => perBackend[main][`seq_${s}`]).filter((r): r is ChildResult => !("error" in r)).map((r) => r.peak_heap_mb);
   const first = Object.values(perBackend[main]).find((r): r is ChildResult => !("error" in r));
   const out = {
-    backend: main, native_matmul: first?.native_matmul ?? null, native_note: first?.native_note ?? null, pairs, steps_timed: steps,
+    backend: main, native_matmul: first?.native_matmul ?? null, native_note: first?.native_note ?? null, blas_threads: first?.blas_threads ?? null,
+    torch_threads: threads, pairs, steps_timed: steps,
     model: "MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate 1536), random weights",
     ...mainResults,
     peak_heap_mb: peaks.length ? round(Math.max(...peaks), 0) : null,

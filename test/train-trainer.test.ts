@@ -240,3 +240,31 @@ test("a static model (StaticEmbedding) trains its embedding table; freezing it i
   await assert.rejects(train(model, tinyPairs(8), { loss: mnrl(), freeze: { embeddings: true }, ...quiet }), /every parameter is frozen/);
   model.dispose();
 });
+
+test("an error inside the loss (e.g. the wasm heap running out) names the step, the fix and the last checkpoint", async () => {
+  const dir = tmp();
+  let calls = 0;
+  const inner = mnrl();
+  const failing: Loss = {
+    name: "MultipleNegativesRankingLoss",
+    config: () => inner.config(),
+    lossAndGrads(model, batch, variables) {
+      if (++calls === 3) {
+        const e = new Error("memory access out of bounds");
+        e.name = "RuntimeError"; // what WebAssembly.RuntimeError says
+        throw e;
+      }
+      return inner.lossAndGrads(model, batch, variables);
+    },
+  };
+  await assert.rejects(
+    train(tinyModel(), tinyPairs(24), { loss: failing, batchSize: 4, outputDir: dir, checkpointSteps: 2, ...quiet }),
+    (e: Error) =>
+      /^train: step 3 \(epoch 1, batch 3 of 4 examples\): MultipleNegativesRankingLoss failed: memory access out of bounds\./.test(e.message) &&
+      /CachedMultipleNegativesRankingLoss/.test(e.message) && /checkpoint-000002/.test(e.message),
+  );
+  calls = 0;
+  const other: Loss = { ...failing, lossAndGrads: () => { throw new Error("boom"); } };
+  await assert.rejects(train(tinyModel(), tinyPairs(8), { loss: other, batchSize: 4, ...quiet }), (e: Error) => e.message === "train: step 1 (epoch 1, batch 1 of 4 examples): MultipleNegativesRankingLoss failed: boom.");
+  rmSync(dir, { recursive: true, force: true });
+});

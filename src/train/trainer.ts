@@ -126,6 +126,24 @@ export class TrainingDivergedError extends Error {
   }
 }
 
+/** Messages of the wasm backend running out of its 4 GiB (wasm32) heap. */
+const OUT_OF_MEMORY = /memory access out of bounds|Aborted\(|out of memory|Cannot enlarge memory|failed to allocate|Array buffer allocation failed/i;
+
+/** An error thrown while computing a step's loss, with the step and what to do about it. */
+function stepFailure(err: unknown, step: number, epoch: number, batch: number, size: number, loss: string, lastCheckpoint: string | undefined): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  const where = `train: step ${step} (epoch ${epoch}, batch ${batch} of ${size} examples): ${loss} failed: ${msg}.`;
+  const resume = lastCheckpoint ? ` The last good checkpoint is ${lastCheckpoint}; training resumes from it when started again with the same outputDir.` : "";
+  if (OUT_OF_MEMORY.test(msg) || (err instanceof Error && err.name === "RuntimeError")) // WebAssembly.RuntimeError
+    return new Error(
+      `${where} This is the tfjs backend running out of memory (the wasm heap is capped at 4 GiB): use CachedMultipleNegativesRankingLoss ` +
+        "({ miniBatchSize: 16 }; same loss and gradients in bounded memory), a smaller batchSize, or a shorter max_seq_length. " +
+        `Restart the process first: the backend is not usable after this error.${resume}`,
+      { cause: err },
+    );
+  return new Error(`${where}${resume}`, { cause: err });
+}
+
 /** Every trainable parameter of a model with its Hugging Face name. */
 export function namedParameters(model: SentenceTransformer): NamedParameter[] {
   if (model.encoder) return [...model.encoder.variables].map(([name, variable]) => ({ name, variable }));
@@ -337,7 +355,13 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
         const t0 = performance.now();
         const indices = batches[batchInEpoch];
         const lr = learningRateAt(schedule, step);
-        const { loss, grads } = options.loss.lossAndGrads(model, toBatch(indices), trainVars);
+        let computed: { loss: number; grads: Map<tf.Variable, tf.Tensor> };
+        try {
+          computed = options.loss.lossAndGrads(model, toBatch(indices), trainVars);
+        } catch (err) {
+          throw stepFailure(err, step + 1, epoch + 1, batchInEpoch + 1, indices.length, options.loss.name, lastCheckpoint);
+        }
+        const { loss, grads } = computed;
         let gradNorm: number;
         try {
           if (!Number.isFinite(loss)) {
