@@ -163,6 +163,16 @@ test("missing and misshaped weights are named with the expected shape; extras su
   encoder.dispose();
 });
 
+test("an empty batch gives an empty [0, 0, hidden] tensor; a wrong-length batch names the field", () => {
+  const config = tinyConfig("bert");
+  const encoder = new TransformerEncoder(config, randomWeights(config, 1));
+  const empty = { inputIds: new Int32Array(0), attentionMask: new Int32Array(0), tokenTypeIds: new Int32Array(0), batchSize: 0, seqLen: 0, truncated: 0 };
+  assert.deepEqual(encoder.forward(empty).shape, [0, 0, 16]);
+  const bad = { ...paddedBatch(config), attentionMask: new Int32Array(5) };
+  assert.throws(() => encoder.forward(bad), /batch\.attentionMask has 5 entries, expected batchSize\*seqLen = 21/);
+  encoder.dispose();
+});
+
 test("a 'bert.'-prefixed weight map is accepted and given back with the same names", () => {
   const config = tinyConfig("bert");
   const weights = randomWeights(config, 2);

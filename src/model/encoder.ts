@@ -176,6 +176,7 @@ export class TransformerEncoder {
         throw new Error(`TransformerEncoder.forward: batch.${field} has ${arr.length} entries, expected batchSize*seqLen = ${B * S}`);
       }
     }
+    if (B * S === 0) return tf.zeros([B, S, H]) as tf.Tensor3D; // an empty batch
     const positionIds = this.positionIds(batch);
     return tf.tidy(() => {
       const embedded = this.embed(batch, positionIds);
