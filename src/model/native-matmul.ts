@@ -85,6 +85,20 @@ export function nativeMatMulStale(): boolean {
   return existsSync(source) && statSync(source).mtimeMs > statSync(out).mtimeMs;
 }
 
+/** A folder holding node_api.h: the node-api-headers package (via cmake-js), else Node's own include/node. */
+function nodeApiHeaders(): string {
+  try {
+    return dirname(require.resolve("node-api-headers/include/node_api.h"));
+  } catch {
+    const own = join(dirname(dirname(process.execPath)), "include", "node");
+    if (existsSync(join(own, "node_api.h"))) return own;
+    throw new Error(
+      "buildNativeMatMul: node_api.h not found (neither the node-api-headers package nor " +
+        `${own}); run npm install (it comes with cmake-js) or install Node's headers.`,
+    );
+  }
+}
+
 /**
  * Compiles src/model/native/matmul.c into build/native-matmul.node (written to a temp file, then
  * renamed). Needs `cc` and the BLAS headers/library: Debian/Ubuntu `apt-get install build-essential
@@ -93,7 +107,7 @@ export function nativeMatMulStale(): boolean {
 export function buildNativeMatMul(options: { cc?: string } = {}): string {
   const out = nativeMatMulPath();
   const source = nativeMatMulSource();
-  const headers = dirname(require.resolve("node-api-headers/include/node_api.h"));
+  const headers = nodeApiHeaders();
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const isMac = process.platform === "darwin";
