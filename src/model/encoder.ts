@@ -191,9 +191,9 @@ export class TransformerEncoder {
   /**
    * Embeddings before LayerNorm: word[id] + position[p] + token_type[t] per token, [B*S, H].
    * tfjs-wasm's gather is slow (1280 rows of 384: 25.7 ms, against 0.19 ms for adding a scalar to
-   * as many values; bench/NOTES.md), so two common cases avoid it: positions that
-   * are the same run p0, p0+1, ... in every row (BERT always; RoBERTa without padding) are one slice
-   * broadcast over the batch, and all-zero token types are row 0 broadcast. The result is the same.
+   * as many values; bench/NOTES.md), so two common cases look up one row's worth only: positions
+   * that are the same run p0, p0+1, ... in every row (BERT always; RoBERTa without padding) are
+   * looked up once and broadcast over the batch, and all-zero token types are row 0 broadcast.
    */
   private embed(batch: TokenizedBatch, positionIds: Int32Array): tf.Tensor2D {
     const { batchSize: B, seqLen: S } = batch;
@@ -202,10 +202,10 @@ export class TransformerEncoder {
     const p0 = positionIds[0];
     const samePositions = positionIds.every((p, i) => p === p0 + (i % S));
     const positions = samePositions
-      ? tf.reshape(tf.slice(this.positionEmbeddings, [p0, 0], [S, H]), [1, S, H])
+      ? tf.reshape(embeddingLookup(this.positionEmbeddings as tf.Tensor2D, positionIds.subarray(0, S)), [1, S, H])
       : tf.reshape(embeddingLookup(this.positionEmbeddings as tf.Tensor2D, positionIds), [B, S, H]);
     const types = batch.tokenTypeIds.every((t) => t === 0)
-      ? tf.reshape(tf.slice(this.tokenTypeEmbeddings, [0, 0], [1, H]), [1, 1, H])
+      ? tf.reshape(embeddingLookup(this.tokenTypeEmbeddings as tf.Tensor2D, new Int32Array(1)), [1, 1, H])
       : tf.reshape(embeddingLookup(this.tokenTypeEmbeddings as tf.Tensor2D, batch.tokenTypeIds), [B, S, H]);
     return tf.reshape(tf.add(tf.add(words, positions), types), [B * S, H]) as tf.Tensor2D;
   }
