@@ -3,6 +3,8 @@
 //   1. npm dependencies (npm ci) when any is missing;
 //   2. faiss-node's native addon: the prebuilt binary when it can be downloaded, otherwise built
 //      against the system's faiss (Debian/Ubuntu libfaiss-dev; installed with apt when run as root);
+//   2b. the native BLAS matrix-product addon (build/native-matmul.node) that speeds up the wasm / cpu
+//      backends (src/model/native-matmul.ts; needs cc and libopenblas-dev, or Accelerate on macOS);
 //   3. @tensorflow/tfjs-node (optional): its libtensorflow download; on failure the wasm backend is used;
 //      with --gpu, @tensorflow/tfjs-node-gpu instead (needs CUDA 11.2 + cuDNN 8.1);
 //   4. Jupyter (nbclient + nbconvert) for the notebook runner: from apt when root, else the command is printed;
@@ -125,6 +127,23 @@ function faiss(check) {
   return loaded.ok ? { ok: true, how: "built against the system faiss" } : { ok: false, why: `built, but it does not load: ${loaded.why}` };
 }
 
+/** Builds build/native-matmul.node when it is missing or older than its source (optional: tfjs works without it). */
+function nativeMatMul(check) {
+  const mod = JSON.stringify(join(root, "src", "model", "native-matmul.ts"));
+  const probe = `const m = require(${mod}); console.log(m.nativeMatMulStale() ? "stale" : "ok")`;
+  const state = run(process.execPath, ["--import", "tsx", "-e", probe], { quiet: true });
+  if (state.ok && state.stdout.trim() === "ok") return { ok: true, how: "already built" };
+  if (check) return { ok: false, why: "not built; run: npm run setup" };
+  const hasBlas = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h"].some((p) => existsSync(p));
+  if (process.platform === "linux" && !hasBlas) aptInstall(["build-essential", "libopenblas-dev"], "BLAS (for the native matrix-product addon)");
+  const build = run(process.execPath, ["--import", "tsx", "-e", `require(${mod}).buildNativeMatMul()`], { quiet: true, timeout: 300_000 });
+  if (!build.ok) {
+    const why = (build.stderr.match(/buildNativeMatMul: [\s\S]*/) ?? [build.stderr.trim().split("\n").slice(-3).join(" ")])[0];
+    return { ok: false, why: why.slice(0, 600) };
+  }
+  return { ok: true, how: "built" };
+}
+
 function tfjsNative(gpu, check) {
   const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
   if (gpu && !existsSync(join(root, "node_modules", pkg, "package.json"))) {
@@ -209,6 +228,8 @@ export function setup(argv = []) {
   }
   const f = faiss(check);
   log(f.ok ? `faiss-node: ok (${f.how})` : `faiss-node: NOT available — exact search uses the TypeScript fallback. ${f.why}`);
+  const n = nativeMatMul(check);
+  log(n.ok ? `native BLAS matrix products: ok (${n.how})` : `native BLAS matrix products: NOT available — slower wasm/cpu products. ${n.why}`);
   const t = tfjsNative(gpu, check);
   log(t.ok ? `tfjs native backend: ok` : `tfjs native backend: not available (${t.why})`);
   const j = jupyter(check);

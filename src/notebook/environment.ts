@@ -8,6 +8,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config } from "../env";
+import { enableNativeMatMul } from "../model/native-matmul";
 
 export interface EnvironmentRow {
   component: string;
@@ -38,10 +39,17 @@ export function faissAvailable(): { ok: boolean; detail: string } {
 export async function environmentReport(): Promise<EnvironmentRow[]> {
   const backend = backendInfo() ?? (await initBackend());
   const faiss = faissAvailable();
+  // What every model of the course does on load: matrix products on the system BLAS when the addon is built.
+  const blas = backend.name === "tensorflow" ? undefined : enableNativeMatMul();
   const offlineModel = config.model === "offline" || config.model.startsWith("offline");
   return [
     { component: "node", status: process.version, detail: `${process.platform}-${process.arch}` },
     { component: "tfjs backend", status: backend.name, detail: `${backend.package}; ${backend.notes.join("; ")}` },
+    {
+      component: "matrix products",
+      status: blas === undefined ? "TensorFlow (native)" : blas.active ? `native BLAS, ${blas.threads} thread(s)` : `tfjs ${backend.name} kernels`,
+      detail: blas === undefined ? "the tensorflow backend multiplies natively" : blas.reason,
+    },
     { component: "@tensorflow/tfjs", status: packageVersion("@tensorflow/tfjs") ?? "missing", detail: `tf.version ${tf.version.tfjs}` },
     { component: "vector index", status: faiss.ok ? "faiss" : "TypeScript fallback", detail: faiss.detail },
     { component: "nodejs-polars", status: packageVersion("nodejs-polars") ?? "missing", detail: "tables, JSONL / Parquet IO" },
@@ -74,6 +82,7 @@ export interface MatMulTiming {
 /**
  * Times square float32 matrix products n x n on the current backend (median of `repeats` after a
  * warm-up), the operation that dominates encoding and training. 2 n^3 floating-point operations each.
+ * On wasm / cpu they run on the native BLAS addon when environmentReport() (or loading a model) enabled it.
  */
 export async function measureMatMul(sizes: number[] = [128, 256, 512], repeats = 5): Promise<MatMulTiming[]> {
   await (backendInfo() ? Promise.resolve() : initBackend());
