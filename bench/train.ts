@@ -5,7 +5,8 @@
  * backward, gradient clipping, AdamW) for a MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate
  * 1536, bert-base-uncased vocabulary; seeded random weights), 16 (query, document) pairs with every text exactly
  * S tokens long, S = 64 and 128, on each available tfjs backend; then the same step in PyTorch
- * (bench/torch_train.py, Debian's /usr/bin/python3, same token ids). Each configuration runs in its own child
+ * (bench/torch_train.py, Debian's /usr/bin/python3, same token ids), run once before and once after ours (the mean
+ * is reported: the machine may be shared). Each configuration runs in its own child
  * process, so that a crash (the 4 GiB wasm heap aborts the process) is reported instead of ending the bench.
  * A step = the mean of N timed steps (default 2) after one warm-up step; the trainer's own history gives the
  * per-step times. The pure-JS cpu backend (about a minute per step) runs --cpu-steps timed steps (default 0:
@@ -117,7 +118,8 @@ function runChild(spec: ChildSpec, timeoutS: number): ChildResult | { error: str
   const last = (res.stdout ?? "").trim().split("\n").pop() ?? "";
   if (res.status === 0 && last.startsWith("{")) return JSON.parse(last) as ChildResult;
   const why = res.error ? String(res.error.message) : res.signal ? `killed by ${res.signal}` : `exit ${res.status}`;
-  const tail = (res.stderr ?? "").trim().split("\n").filter((l) => l.trim()).slice(-2).join(" / ").slice(0, 300);
+  const lines = (res.stderr ?? "").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at "));
+  const tail = (lines.find((l) => /Error|Aborted/.test(l)) ?? lines.pop() ?? "").slice(0, 300);
   return { error: `${why}${tail ? `: ${tail}` : ""}` };
 }
 
@@ -181,6 +183,8 @@ async function main(): Promise<void> {
   const backends = backendsIdx >= 0 ? (args[backendsIdx + 1].split(",") as BackendName[]) : availableBackends();
   const pairs = 16;
   const seqs = [64, 128];
+  const torchBefore: Record<string, ReturnType<typeof torchStep>> = {};
+  if (!args.includes("--no-torch")) for (const seq of seqs) torchBefore[`seq_${seq}`] = torchStep(seq, pairs, steps, threads);
   const perBackend: Record<string, Record<string, ChildResult | { error: string }>> = {};
   for (const backend of backends) {
     perBackend[backend] = {};
@@ -192,12 +196,17 @@ async function main(): Promise<void> {
       console.log(`${backend} seq ${seq}, ${pairs} pairs: ${"error" in r ? `FAILED (${r.error})` : `${r.step_s.toFixed(2)} s/step (steps ${r.step_seconds.map((s) => s.toFixed(2)).join(", ")}), ${r.heap_kind} ${r.peak_heap_mb.toFixed(0)} MB, BLAS matMul ${r.native_matmul ? `on (${r.blas_threads} threads)` : "off"}`}`);
     }
   }
+  // The machine may be shared: PyTorch runs once before ours (above) and once after, and its time is the mean.
   const torch: Record<string, ReturnType<typeof torchStep>> = {};
+  const torchRuns: Record<string, number[]> = {};
   if (!args.includes("--no-torch")) {
     for (const seq of seqs) {
-      torch[`seq_${seq}`] = torchStep(seq, pairs, steps, threads);
-      const t = torch[`seq_${seq}`];
-      console.log(`PyTorch seq ${seq}, ${pairs} pairs: ${"error" in t ? `not measured (${t.error}; apt-get install -y python3-torch)` : `${t.step_s.toFixed(2)} s/step (torch ${t.version}, ${t.threads} threads)`}`);
+      const before = torchBefore[`seq_${seq}`];
+      const after = torchStep(seq, pairs, steps, threads);
+      const t = "error" in before ? before : "error" in after ? after : { ...after, step_s: (before.step_s + after.step_s) / 2 };
+      torch[`seq_${seq}`] = t;
+      if (!("error" in before) && !("error" in after)) torchRuns[`seq_${seq}`] = [round(before.step_s), round(after.step_s)];
+      console.log(`PyTorch seq ${seq}, ${pairs} pairs: ${"error" in t ? `not measured (${t.error}; apt-get install -y python3-torch)` : `${t.step_s.toFixed(2)} s/step (torch ${t.version}, ${t.threads} threads; runs ${torchRuns[`seq_${seq}`].join(", ")})`}`);
     }
   }
   const main = backends.includes("tensorflow") ? "tensorflow" : backends.includes("wasm") ? "wasm" : backends[0];
@@ -230,7 +239,7 @@ async function main(): Promise<void> {
     peak_heap_mb: peaks.length ? round(Math.max(...peaks), 0) : null,
     cached_64_pairs_seq_128: cached && ("error" in cached ? cached : { step_s: round(cached.step_s), peak_heap_mb: round(cached.peak_heap_mb, 0), heap_kind: cached.heap_kind }),
     backends: Object.fromEntries(backends.map((b) => [b, Object.fromEntries(seqs.map((s) => [`seq_${s}`, summary(b, s)]))])),
-    torch: Object.fromEntries(Object.entries(torch).map(([k, t]) => [k, "error" in t ? t : { step_s: round(t.step_s), version: t.version, threads: t.threads }])),
+    torch: Object.fromEntries(Object.entries(torch).map(([k, t]) => [k, "error" in t ? t : { step_s: round(t.step_s), runs: torchRuns[k], version: t.version, threads: t.threads }])),
   };
   if (json) console.log(JSON.stringify(out));
 }

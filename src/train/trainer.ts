@@ -30,7 +30,7 @@ import type { HostTensor, WeightMap } from "../model/types";
 import type { Loss, TrainingBatch } from "./losses/types";
 import { CHECKPOINT_FORMAT, latestCheckpoint, readCheckpoint, removeStaleTemps, writeCheckpoint, type TrainerState } from "./checkpoint";
 import { prepareTrainingData } from "./data";
-import { writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
+import { writeHistory, type HistoryEntry, type TrainStepLog } from "./history";
 import { AdamW, clipGradNorm, gradNormOf, type NamedParameter } from "./optimizer";
 import { autoProgress, type ProgressReporter, type ProgressState } from "./progress";
 import { epochBatches, type BatchSamplerName } from "./sampler";
@@ -301,8 +301,12 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
   let lastCheckpoint = resumePath;
   const fracEpoch = (e: number, b: number) => (e >= epochs ? epochs : e + b / Math.max(1, batchesPerEpoch[e]));
   const progressState = (): ProgressState => {
-    const lastTrain = [...history].reverse().find((h): h is TrainStepLog => h.kind === "train");
-    const lastEval = [...history].reverse().find((h): h is EvalLog => h.kind === "eval");
+    const lastOf = <K extends HistoryEntry["kind"]>(kind: K) => {
+      for (let i = history.length - 1; i >= 0; i--) if (history[i].kind === kind) return history[i] as Extract<HistoryEntry, { kind: K }>;
+      return undefined;
+    };
+    const lastTrain = lastOf("train");
+    const lastEval = lastOf("eval");
     return {
       step, totalSteps, epoch: fracEpoch(epoch, batchInEpoch), epochs, loss: lastTrain?.loss, learningRate: lastTrain?.learningRate, gradNorm: lastTrain?.gradNorm,
       secondsPerStep: stepsThisRun > 0 ? stepSecondsSum / stepsThisRun : undefined, metrics: lastEval?.metrics, metricsStep: lastEval?.step,
