@@ -279,16 +279,21 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
   let best: TrainerState["best"] = null;
   let secondsBefore = 0;
   if (resumePath) {
-    const ck = readCheckpoint(resumePath);
-    const diff = diffFingerprints(ck.state.fingerprint, fingerprint);
-    if (diff.length > 0)
-      throw new Error(
-        `train: ${resumePath} is a checkpoint of a different run (${diff.join("; ")}). ` +
-          "Use another outputDir, pass resumeFrom: false to start over (its checkpoints are deleted), or train with the same settings.",
-      );
-    assignWeights(params, ck.weights, join(resumePath, "model.safetensors"));
-    optimizer.loadState(ck.optimizer, join(resumePath, "optimizer.safetensors"));
-    ({ step, epoch, batchInEpoch, history, best, seconds: secondsBefore } = ck.state);
+    try {
+      const ck = readCheckpoint(resumePath);
+      const diff = diffFingerprints(ck.state.fingerprint, fingerprint);
+      if (diff.length > 0)
+        throw new Error(
+          `train: ${resumePath} is a checkpoint of a different run (${diff.join("; ")}). ` +
+            "Use another outputDir, pass resumeFrom: false to start over (its checkpoints are deleted), or train with the same settings.",
+        );
+      assignWeights(params, ck.weights, join(resumePath, "model.safetensors"));
+      optimizer.loadState(ck.optimizer, join(resumePath, "optimizer.safetensors"));
+      ({ step, epoch, batchInEpoch, history, best, seconds: secondsBefore } = ck.state);
+    } catch (err) {
+      optimizer.dispose();
+      throw err;
+    }
   }
 
   const evaluator = options.evaluator;
@@ -344,15 +349,14 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
     if (historyPath) writeHistory(historyPath, history);
   };
 
-  if (resumePath) reporter?.update({ ...progressState(), message: `resumed from ${resumePath}` }, "resume");
-  else if (evaluator && (options.evalAtStart ?? true)) await evaluate();
-
-  // Check the loss accepts these columns before the first step.
-  const validate = (options.loss as Partial<{ validate(b: TrainingBatch): void }>).validate;
   const toBatch = (indices: number[]): TrainingBatch => ({ columns: data.columns, texts: data.columns.map((_, c) => indices.map((i) => data.rows[i][c])), size: indices.length });
-  if (typeof validate === "function") validate.call(options.loss, toBatch(data.rows.slice(0, Math.min(2, n)).map((_, i) => i)));
-
   try {
+    // Check the loss accepts these columns before the first step.
+    const validate = (options.loss as Partial<{ validate(b: TrainingBatch): void }>).validate;
+    if (typeof validate === "function") validate.call(options.loss, toBatch(data.rows.slice(0, Math.min(2, n)).map((_, i) => i)));
+    if (resumePath) reporter?.update({ ...progressState(), message: `resumed from ${resumePath}` }, "resume");
+    else if (evaluator && (options.evalAtStart ?? true)) await evaluate();
+
     while (step < totalSteps) {
       const batches = epochBatches(sampler, data.rows, epoch, samplerOptions);
       for (; batchInEpoch < batches.length && step < totalSteps; ) {
@@ -407,7 +411,8 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
     }
   } catch (err) {
     if (historyPath) writeHistory(historyPath, history);
-    if (err instanceof TrainingDivergedError) reporter?.end({ ...progressState(), message: "stopped: " + err.message.split(";")[0] });
+    const why = err instanceof Error ? err.message : String(err);
+    reporter?.end({ ...progressState(), message: `stopped: ${why.split("\n")[0].slice(0, 200)}` });
     optimizer.dispose();
     throw err;
   }
