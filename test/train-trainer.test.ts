@@ -268,3 +268,45 @@ test("an error inside the loss (e.g. the wasm heap running out) names the step, 
   await assert.rejects(train(tinyModel(), tinyPairs(8), { loss: other, batchSize: 4, ...quiet }), (e: Error) => e.message === "train: step 1 (epoch 1, batch 1 of 4 examples): MultipleNegativesRankingLoss failed: boom.");
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("wiring: the sampler's batches reach the loss without repeated texts, the warmup schedule reaches AdamW", async () => {
+  const seen: TrainingBatch[] = [];
+  const inner = mnrl();
+  const spy: Loss = { name: inner.name, config: () => inner.config(), lossAndGrads: (m, b, v) => (seen.push(b), inner.lossAndGrads(m, b, v)) };
+  // 16 rows over 6 distinct positives: duplicates must be spread over batches.
+  const rows = Array.from({ length: 16 }, (_, i) => ({ anchor: `query number ${i}`, positive: `shared passage ${i % 6}` }));
+  const r = await train(tinyModel(), rows, { loss: spy, batchSize: 4, epochs: 2, learningRate: 1e-3, warmupRatio: 0.25, ...quiet });
+  assert.equal(seen.length, r.steps);
+  for (const b of seen) {
+    assert.deepEqual(b.columns, ["anchor", "positive"]);
+    const texts = b.texts.flat();
+    assert.equal(new Set(texts).size, texts.length, `a batch repeats a text: ${JSON.stringify(b.texts)}`);
+  }
+  const perEpoch = r.history.filter((h) => h.kind === "train" && h.epoch <= 1).length;
+  const firstEpoch = seen.slice(0, perEpoch).flatMap((b) => b.texts[0]).sort();
+  assert.deepEqual(firstEpoch, rows.map((x) => x.anchor).sort(), "every row once in epoch 1");
+  const T = r.steps;
+  const W = Math.ceil(T * 0.25);
+  const lrs = r.history.flatMap((h) => (h.kind === "train" ? [h.learningRate] : []));
+  assert.deepEqual(lrs, Array.from({ length: T }, (_, s) => 1e-3 * (s < W ? s / W : (T - s) / (T - W))));
+});
+
+test("an explicit resumeFrom checkpoint continues from it; a finished run started again does nothing more", async () => {
+  const dir = tmp();
+  const opts = { loss: mnrl(), batchSize: 4, learningRate: 1e-3, outputDir: dir, checkpointSteps: 1, keepCheckpoints: 10, ...quiet };
+  const full = tinyModel();
+  const r1 = await train(full, tinyPairs(16), opts);
+  assert.equal(r1.steps, 4);
+  const again = await train(tinyModel(), tinyPairs(16), opts);
+  assert.match(again.resumedFrom ?? "", /checkpoint-000004$/);
+  assert.deepEqual(again.history, r1.history);
+  const fromTwo = tinyModel();
+  const dir2 = tmp();
+  const r2 = await train(fromTwo, tinyPairs(16), { ...opts, outputDir: dir2, resumeFrom: join(dir, "checkpoints", "checkpoint-000002") });
+  assert.equal(r2.steps, 4);
+  assert.deepEqual(r2.history.map((h) => h.kind === "train" && h.loss), r1.history.map((h) => h.kind === "train" && h.loss));
+  assert.equal(differingValues(snapshot(fromTwo), snapshot(full)), 0);
+  await assert.rejects(train(tinyModel(), tinyPairs(16), { ...opts, resumeFrom: join(dir, "nope") }), /resumeFrom .*nope does not exist/);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir2, { recursive: true, force: true });
+});
