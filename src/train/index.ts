@@ -29,4 +29,4 @@ export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, no
 export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
 export { evaluations, trainingCurvesFigure, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
 export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
-export * from "./losses";
+export * from "./losses/index"; // tslab resolves no folder imports: name the index file
