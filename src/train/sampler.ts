@@ -36,24 +36,41 @@ export function noDuplicatesBatches(rows: readonly (readonly string[])[], epoch:
   return noDuplicatesFromOrder(rows, epochPermutation(rows.length, options.seed, epoch), options.batchSize, options.dropLast ?? false);
 }
 
-/** The no-duplicates batching of rows visited in `order` (the shuffled indices). */
+/**
+ * The no-duplicates batching of rows visited in `order` (the shuffled indices). The waiting rows are kept in order
+ * with a "taken" flag and compacted when half of them are taken, so an epoch costs about O(n) set lookups when
+ * duplicates are rare instead of O(n^2 / batchSize) for re-filtering the list after every batch.
+ */
 export function noDuplicatesFromOrder(rows: readonly (readonly string[])[], order: readonly number[], batchSize: number, dropLast = false): number[][] {
   checkBatchSize(batchSize);
   let remaining = order.slice();
+  let taken = new Uint8Array(remaining.length);
+  let takenCount = 0;
+  let first = 0; // every position before `first` is taken
   const batches: number[][] = [];
-  while (remaining.length > 0) {
+  while (takenCount < remaining.length) {
+    while (taken[first]) first++;
     const texts = new Set<string>();
     const batch: number[] = [];
-    for (const index of remaining) {
-      const values = rows[index];
+    const positions: number[] = [];
+    for (let p = first; p < remaining.length; p++) {
+      if (taken[p]) continue;
+      const values = rows[remaining[p]];
       if (values.some((t) => texts.has(t))) continue;
-      batch.push(index);
+      batch.push(remaining[p]);
+      positions.push(p);
       if (batch.length === batchSize) break;
       for (const t of values) texts.add(t);
     }
     if (batch.length === batchSize || !dropLast) batches.push(batch);
-    const taken = new Set(batch);
-    remaining = remaining.filter((i) => !taken.has(i));
+    for (const p of positions) taken[p] = 1;
+    takenCount += positions.length;
+    if (takenCount * 2 > remaining.length && takenCount < remaining.length) {
+      remaining = remaining.filter((_, p) => !taken[p]);
+      taken = new Uint8Array(remaining.length);
+      takenCount = 0;
+      first = 0;
+    }
   }
   return batches;
 }
