@@ -108,14 +108,14 @@ export class AdamW {
       const t = slot.step;
       const stepSize = lr / (1 - Math.pow(this.beta1, t));
       const bc2Sqrt = Math.sqrt(1 - Math.pow(this.beta2, t));
+      // Three tidies, so that at most a few parameter-sized temporaries are alive at once (the wasm heap
+      // never shrinks, and the word-embedding matrix alone is 47 MB for MiniLM).
+      tf.tidy(() => slot.expAvg.assign(tf.add(tf.mul(slot.expAvg, this.beta1), tf.mul(g, 1 - this.beta1))));
+      tf.tidy(() => slot.expAvgSq.assign(tf.add(tf.mul(slot.expAvgSq, this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2))));
       tf.tidy(() => {
         const p = slot.decay && this.weightDecay !== 0 ? tf.mul(slot.variable, 1 - lr * this.weightDecay) : slot.variable;
-        const m = tf.add(tf.mul(slot.expAvg, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(slot.expAvgSq, this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), this.eps);
-        slot.expAvg.assign(m);
-        slot.expAvgSq.assign(v);
-        slot.variable.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+        const denom = tf.add(tf.div(tf.sqrt(slot.expAvgSq), bc2Sqrt), this.eps);
+        slot.variable.assign(tf.sub(p, tf.mul(tf.div(slot.expAvg, denom), stepSize)));
       });
     }
   }
