@@ -5,7 +5,7 @@
  * reader that validates every line and reports file + line + reason instead of stopping at the first
  * bad line.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DataError, type DataIssue } from "./types";
 
@@ -17,7 +17,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   try {
     const fd = openSync(tmp, "w");
     try {
-      writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -27,6 +29,23 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     if (existsSync(tmp)) unlinkSync(tmp);
     throw err;
   }
+}
+
+/**
+ * Puts the complete folder `tmp` at `target`, replacing a folder already there: the old one is set
+ * aside first and put back if the move fails, so a crash leaves one whole folder (old or new), never a mix.
+ */
+export function replaceFolder(tmp: string, target: string): void {
+  const old = join(dirname(target), `.${basename(target)}.old-${process.pid}-${Date.now().toString(36)}`);
+  const hadOld = existsSync(target);
+  if (hadOld) renameSync(target, old);
+  try {
+    renameSync(tmp, target);
+  } catch (err) {
+    if (hadOld) renameSync(old, target);
+    throw err;
+  }
+  if (hadOld) rmSync(old, { recursive: true, force: true });
 }
 
 /** Appends text and flushes it to disk before returning (used for results that must survive a crash). */

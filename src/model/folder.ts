@@ -19,10 +19,11 @@
  * writeModelFolder writes into a temp folder beside the target and renames it into place only once complete,
  * so a crash never leaves a half-written model where a good one was.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { readTransformerConfig, transformerConfigToJson } from "./config";
-import { readSafetensors, writeFileAtomic, writeSafetensors } from "./safetensors";
+import { replaceFolder, writeFileAtomic } from "../data/files";
+import { readSafetensors, writeSafetensors } from "./safetensors";
 import { Tokenizer, readTokenizerFiles } from "./tokenizer";
 import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";
 
@@ -230,15 +231,5 @@ export function writeModelFolder(folder: string, model: ModelFolder): void {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  // Swap: old target aside, new one in, old one removed. A crash in between leaves either folder intact.
-  const old = join(dirname(target), `.${basename(target)}.old-${stamp}`);
-  const hadOld = existsSync(target);
-  if (hadOld) renameSync(target, old);
-  try {
-    renameSync(tmp, target);
-  } catch (err) {
-    if (hadOld) renameSync(old, target);
-    throw err;
-  }
-  if (hadOld) rmSync(old, { recursive: true, force: true });
+  replaceFolder(tmp, target);
 }

@@ -14,8 +14,8 @@
  * first, then tensors sorted by name; all share one dtype), so our files are byte-identical to Python's
  * for the same tensors. Writes are atomic (temp file in the same folder, then rename).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../data/files";
 import type { HostTensor, WeightMap } from "./types";
 
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
@@ -208,24 +208,6 @@ export function serializeSafetensors(tensors: WeightMap, metadata: Record<string
     pos += t.data.byteLength;
   }
   return out;
-}
-
-/** Writes `data` to `path` atomically: a temp file in the same folder, fsync, then rename over the target. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, "w");
-  try {
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 /** Writes tensors as an F32 safetensors file, atomically. Metadata defaults to {"format": "pt"} as transformers writes. */

@@ -25,7 +25,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
 import { bertBaseUncasedVocab } from "./offline";
-import { writeFileAtomic } from "./safetensors";
+import { writeFileAtomic } from "../data/files";
 import type { TokenizedBatch } from "./types";
 
 type Json = Record<string, unknown>;

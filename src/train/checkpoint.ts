@@ -13,10 +13,10 @@
  * The sampler needs no stored RNG state beyond (seed, epoch, position): an epoch's batches are a pure
  * function of (seed, epoch) (sampler.ts), and the encoder has no dropout, so nothing else is random.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readSafetensors, serializeSafetensors } from "../model/safetensors";
-import { writeFileAtomic } from "../data/files";
+import { replaceFolder, writeFileAtomic } from "../data/files";
 import type { HostTensor, WeightMap } from "../model/types";
 import type { AdamWParamState } from "./optimizer";
 import type { HistoryEntry } from "./history";
@@ -92,12 +92,7 @@ export function writeCheckpoint(dir: string, state: TrainerState, weights: Weigh
     }
     writeFileAtomic(join(tmp, "optimizer.safetensors"), serializeSafetensors(moments, { format: "pt" }));
     writeFileAtomic(join(tmp, "trainer_state.json"), JSON.stringify(state, null, 1) + "\n");
-    if (existsSync(target)) {
-      const old = `${tmp}-old`;
-      renameSync(target, old);
-      renameSync(tmp, target);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(tmp, target);
+    replaceFolder(tmp, target);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
