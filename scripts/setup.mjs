@@ -42,9 +42,14 @@ function loads(moduleName) {
   return { ok: res.ok, why: (res.stderr.split("\n").find((l) => /Error/.test(l)) ?? res.stderr.trim()).slice(0, 300) };
 }
 
+/** The command a person runs to install Debian packages here, or undefined without apt. */
+function aptCommand(packages) {
+  return hasApt ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${packages.join(" ")}` : undefined;
+}
+
 function aptInstall(packages, why) {
-  const cmd = `apt-get install -y --no-install-recommends ${packages.join(" ")}`;
-  if (!(isRoot && hasApt)) return { ok: false, cmd: hasApt ? `sudo ${cmd}` : undefined };
+  const cmd = aptCommand(packages);
+  if (!(isRoot && hasApt)) return { ok: false, cmd };
   log(`installing ${why} with apt: ${packages.join(" ")}`);
   let res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { quiet: true, env: { DEBIAN_FRONTEND: "noninteractive" } });
   if (!res.ok) {
@@ -177,8 +182,7 @@ export function findJupyterPython() {
 function jupyter(check) {
   let py = findJupyterPython();
   if (py) return { ok: true, python: py };
-  const aptCmd = hasApt ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${APT_JUPYTER.join(" ")}` : undefined;
-  const res = process.platform === "linux" && !check ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)") : { ok: false, cmd: aptCmd };
+  const res = process.platform === "linux" && !check ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)") : { ok: false, cmd: aptCommand(APT_JUPYTER) };
   py = findJupyterPython();
   if (py) return { ok: true, python: py };
   const how = res.cmd ?? "python3 -m pip install --user nbclient nbconvert nbformat notebook";
@@ -207,7 +211,7 @@ function notebookUi(python) {
   const has = spawnSync(python, ["-c", "import notebook"], { stdio: "ignore" }).status === 0;
   if (has) return "ok";
   if (process.platform === "linux" && aptInstall(APT_NOTEBOOK_UI, "the Jupyter Notebook UI").ok) return "installed with apt";
-  const how = hasApt ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${APT_NOTEBOOK_UI.join(" ")}` : "python3 -m pip install --user notebook (or jupyterlab)";
+  const how = aptCommand(APT_NOTEBOOK_UI) ?? "python3 -m pip install --user notebook (or jupyterlab)";
   return `not installed (needed only to open the notebooks interactively): ${how}`;
 }
 
