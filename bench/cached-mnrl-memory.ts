@@ -14,7 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { initBackend, tf } from "../src/backend";
-import { mulberry32 } from "../src/data/random";
+import { mulberry32 } from "../src/random";
 import { disableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
 import { offlineBertVocab } from "../src/model/tokenizer";
 import { CachedMultipleNegativesRankingLoss, type TrainingBatch } from "../src/train/losses";

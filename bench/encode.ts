@@ -19,11 +19,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend, tf } from "../src/backend";
 import { numberArg } from "./lib/cli";
-import { mulberry32 } from "../src/data/random";
+import { mulberry32 } from "../src/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
 import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
-import { initBertWeights } from "../src/model/offline";
+import { initBertWeights } from "../src/model/embedded";
 import { l2normalize, pool, poolingConfig } from "../src/model/pooling";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
 

@@ -19,7 +19,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Embedder, Embeddings } from "../src/model/types";
-import { mulberry32 } from "../src/data/random";
+import { mulberry32 } from "../src/random";
 import { VectorIndex } from "../src/retrieval/vector-index";
 import { loadFaiss } from "../src/retrieval/faiss";
 import { DenseRetriever } from "../src/retrieval/dense";

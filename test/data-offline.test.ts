@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addTypo, contractAbbreviations, expandAbbreviations, findAbbreviations, generateOffline, keyPhrases, layRewrite, OFFLINE_GENERATOR } from "../src/data/offline";
-import { mulberry32 } from "../src/data/random";
+import { addTypo, contractAbbreviations, expandAbbreviations, findAbbreviations, generateOffline, keyPhrases, layRewrite, OFFLINE_GENERATOR } from "../src/data/template-generator";
+import { mulberry32 } from "../src/random";
 import type { Chunk } from "../src/data/types";
 
 test("abbreviations defined in a text are found when the initials match", () => {

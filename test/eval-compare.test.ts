@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InformationRetrievalEvaluator, type IRResult } from "../src/eval/ir-evaluator";
 import { bootstrapCI, bootstrapMeans, compareSystems, describeComparison, quantile } from "../src/eval/compare";
-import { mulberry32 } from "../src/data/random";
+import { mulberry32 } from "../src/random";
 import type { SearchHit } from "../src/retrieval/types";
 
 const corpus = ["d1", "d2", "d3", "d4", "d5"].map((id) => ({ _id: id, text: id }));

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { initBackend, tf } from "../src/backend";
 import { TransformerEncoder, expectedWeightShapes } from "../src/model/encoder";
 import { embeddingLookup, linear } from "../src/model/layers";
-import { mulberry32 } from "../src/data/random";
-import { normalSampler } from "../src/model/offline";
+import { mulberry32 } from "../src/random";
+import { normalSampler } from "../src/model/embedded";
 import type { TokenizedBatch, TransformerConfig, WeightMap } from "../src/model/types";
 import { erf64, referenceForward } from "./reference/bert";
 

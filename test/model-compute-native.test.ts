@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../src/backend";
 import { config } from "../src/env";
-import { mulberry32 } from "../src/data/random";
+import { mulberry32 } from "../src/random";
 import { gelu, layerNorm } from "../src/model/layers";
 import {
   buildNativeMatMul,

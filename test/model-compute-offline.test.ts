@@ -11,7 +11,7 @@ import {
   offlineBertModel,
   offlineStaticModel,
   offlineTokenWeight,
-} from "../src/model/offline";
+} from "../src/model/embedded";
 import { StaticEmbedding } from "../src/model/static-embedding";
 
 before(async () => {

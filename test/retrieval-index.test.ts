@@ -8,7 +8,7 @@ import { loadFaiss } from "../src/retrieval/faiss";
 import { readHnswParams, withHnswParams } from "../src/retrieval/faiss-hnsw";
 import { DenseRetriever, l2Normalize } from "../src/retrieval/dense";
 import type { Embedder, Embeddings } from "../src/model/types";
-import { mulberry32 } from "../src/data/random";
+import { mulberry32 } from "../src/random";
 
 const faissAvailable = loadFaiss().module !== undefined;
 

@@ -10,7 +10,7 @@ import { MultipleNegativesRankingLoss } from "../src/train/losses/multiple-negat
 import type { Loss, LossResult, TrainingBatch } from "../src/train/losses/types";
 import type { SentenceTransformer } from "../src/model/sentence-transformer";
 import { train, TrainingDivergedError } from "../src/train/trainer";
-import { prepareTrainingData } from "../src/train/data";
+import { prepareTrainingData } from "../src/train/training-data";
 import { readCheckpoint } from "../src/train/checkpoint";
 import { LineProgress, NotebookProgress, formatProgress } from "../src/train/progress";
 import { differingValues, snapshot, tinyModel, tinyPairs } from "./fixtures/train/tiny";

@@ -14,7 +14,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeUtf8, readJsonl, stringField, toJsonl, writeFileAtomic, type JsonlOptions } from "./files";
+import { writeFileAtomic } from "../files";
+import { decodeUtf8, readJsonl, stringField, toJsonl, type JsonlOptions } from "./jsonl";
 import { assertNoLeak, splitRows, type LeakReport, type SplitOptions } from "./split";
 import { DataError, type Chunk, type CorpusDoc, type DataIssue, type IRSplit, type PairRow, type SplitName } from "./types";
 

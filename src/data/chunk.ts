@@ -15,7 +15,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
-import { decodeUtf8 } from "./files";
+import { decodeUtf8 } from "./jsonl";
 import { DataError, type Chunk, type DataIssue } from "./types";
 
 export interface ChunkOptions {

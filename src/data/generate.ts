@@ -15,7 +15,7 @@
  */
 import { existsSync } from "node:fs";
 import { passageText } from "./beir";
-import { appendJsonl, readJsonl, repairJsonlTail, writeJsonl } from "./files";
+import { appendJsonl, readJsonl, repairJsonlTail, writeJsonl } from "./jsonl";
 import { chatJson, LlmError, resolveLlm, type ChatMessage, type LlmOptions, type TokenUsage } from "./llm";
 import type { JsonSchema } from "./schema";
 import { DataError, type Chunk, type DataIssue, type PairRow } from "./types";

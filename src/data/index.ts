@@ -29,7 +29,8 @@
  *   JSONL          readJsonl(path, opts?); writeJsonl(path, rows); appendJsonl(path, rows); writeFileAtomic(path, data)
  */
 export * from "./types";
-export { appendJsonl, readJsonl, writeFileAtomic, writeJsonl, type JsonlOptions, type JsonlRecord, type JsonlResult } from "./files";
+export { appendJsonl, readJsonl, writeJsonl, type JsonlOptions, type JsonlRecord, type JsonlResult } from "./jsonl";
+export { writeFileAtomic } from "../files";
 export { buildBeir, loadBeir, loadBeirDataset, passageText, toIRSplit, trainingPairs, writeBeir, type BeirDataset, type BeirFiles, type LoadBeirOptions, type QrelRow } from "./beir";
 export { pairsToDataFrame, readPairs, writePairs, type ReadPairsResult } from "./pairs";
 export { assertNoLeak, DEFAULT_FRACTIONS, documentsOf, splitByDocument, splitRows, type LeakReport, type SplitFractions, type SplitOptions } from "./split";
@@ -37,7 +38,7 @@ export { chunkDocument, chunkFolder, type ChunkOptions, type ChunkReport } from 
 export { chatJson, LlmError, type ChatMessage, type LlmOptions, type TokenUsage } from "./llm";
 export { validateJson, type JsonSchema } from "./schema";
 export { defaultPrompt, generateQuestions, questionSchema, type GenerateOptions, type GenerateReport, type Prices } from "./generate";
-export { DEFAULT_ABBREVIATIONS, DEFAULT_LAY_WORDS, generateOffline, OFFLINE_GENERATOR, type OfflineOptions } from "./offline";
+export { DEFAULT_ABBREVIATIONS, DEFAULT_LAY_WORDS, generateOffline, OFFLINE_GENERATOR, type OfflineOptions } from "./template-generator";
 export { dedupePairs, FILTER_NAMES, filterPairs, filterReportFrame, type FilterName, type FilterOptions, type FilterReport } from "./filters";
 export { DECISIONS, exportForReview, importReview, type Decision, type ReviewResult } from "./review";
 export { loadShippedDataset, loadShippedSplit, loadTutorialTriplets, shippedDatasets } from "./shipped";

@@ -11,7 +11,7 @@
  * Token usage is summed over every answer that reports `usage`, failed attempts included: they cost too.
  */
 import { config } from "../env";
-import { rngFor, type Rng } from "./random";
+import { rngFor, type Rng } from "../random";
 import { validateJson, type JsonSchema } from "./schema";
 
 export interface ChatMessage {

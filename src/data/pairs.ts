@@ -11,7 +11,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import pl from "nodejs-polars";
-import { parseJsonl, toJsonl, writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../files";
+import { parseJsonl, toJsonl } from "./jsonl";
 import { DataError, type DataIssue, type PairRow } from "./types";
 
 /** The negative columns of a header, in order; throws when they are not `negative` or `negative_1..n`. */

@@ -8,7 +8,8 @@
  * into accepted (fixes applied, the old question kept in `original_anchor`), rejected and pending
  * (no decision yet).
  */
-import { readTextFile, writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../files";
+import { readTextFile } from "./jsonl";
 import { parseCsv, toCsv } from "./csv";
 import { DataError, type DataIssue, type PairRow } from "./types";
 

@@ -8,7 +8,7 @@
  *
  * assertNoLeak checks the result, and loadBeir runs it on every dataset it loads.
  */
-import { rngFor, shuffled } from "./random";
+import { rngFor, shuffled } from "../random";
 import { DataError, type DataIssue, type IRSplit, type SplitName, SPLIT_NAMES } from "./types";
 
 export interface SplitFractions {

@@ -3,7 +3,7 @@
  * (Efron & Tibshirani 1993; for IR: Sakai 2006, Smucker et al. 2007).
  *
  * Every metric the evaluator reports is a mean of per-query values. One resample draws n queries
- * uniformly with replacement from the n evaluated ones (a seeded mulberry32 stream, src/data/random)
+ * uniformly with replacement from the n evaluated ones (a seeded mulberry32 stream, src/random)
  * and recomputes the mean; B resamples (default 1,000) give its sampling distribution, and the
  * percentile interval is its alpha/2 and 1 - alpha/2 quantiles (linear interpolation between order
  * statistics, numpy's default), alpha = 1 - confidence (default 0.95).
@@ -14,7 +14,7 @@
  * "real" when its interval excludes 0. Queries also count as improved / worsened / unchanged by the
  * rank of their first relevant document (not found ranks below any rank).
  */
-import { mulberry32 } from "../data/random";
+import { mulberry32 } from "../random";
 import type { IRResult } from "./ir-evaluator";
 
 export interface BootstrapOptions {

@@ -4,13 +4,13 @@
  * policy passages may not find it among 10,000 unrelated ones.
  *
  * n documents are drawn without replacement from another corpus by a seeded shuffle
- * (src/data/random: rngFor(seed, "distractors")), so the same seed always adds the same documents.
+ * (src/random: rngFor(seed, "distractors")), so the same seed always adds the same documents.
  * Their ids get a prefix (default "distractor:") so they cannot collide with the corpus's ids, and
  * a source document whose text equals a corpus document's text is skipped (it would be an
  * unlabelled relevant document, counted as a miss when retrieved). The originals come first, in
  * their order; distractors are never relevant (no qrels name them).
  */
-import { rngFor, shuffled } from "../data/random";
+import { rngFor, shuffled } from "../random";
 import { toCorpusEntries, type CorpusEntry, type CorpusInput } from "../retrieval/types";
 
 export interface DistractorOptions {

@@ -13,7 +13,7 @@
  */
 import { extname } from "node:path";
 import pl from "nodejs-polars";
-import { writeFileAtomic } from "../data/files";
+import { writeFileAtomic } from "../files";
 import { bootstrapCI, compareSystems, rankChange, type BootstrapOptions, type SystemComparison } from "./compare";
 import type { IRResult } from "./ir-evaluator";
 

@@ -22,7 +22,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { readTransformerConfig, transformerConfigToJson } from "./config";
-import { replaceFolder, writeFileAtomic } from "../data/files";
+import { replaceFolder, writeFileAtomic } from "../files";
 import { readSafetensors, writeSafetensors } from "./safetensors";
 import { Tokenizer, readTokenizerFiles } from "./tokenizer";
 import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { downloadFileToCacheDir, modelInfo } from "@huggingface/hub";
 import { config } from "../env";
-import { writeFileAtomic } from "../data/files";
+import { writeFileAtomic } from "../files";
 
 export interface HubOptions {
   /** Branch, tag or commit (default "main"; "org/name@rev" in the id also works). */

@@ -15,7 +15,7 @@
  * for the same tensors. Writes are atomic (temp file in the same folder, then rename).
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../data/files";
+import { writeFileAtomic } from "../files";
 import type { HostTensor, WeightMap } from "./types";
 
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";

@@ -26,7 +26,7 @@ import { TransformerEncoder } from "./encoder";
 import { enableNativeMatMul, nativeMatMulInfo } from "./native-matmul";
 import { readModelFolder, writeModelFolder, type ModelFolder } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
-import { offlineBertModel, offlineStaticModel } from "./offline";
+import { offlineBertModel, offlineStaticModel } from "./embedded";
 import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { StaticEmbedding } from "./static-embedding";
 import { Tokenizer, offlineBertTokenizer } from "./tokenizer";

@@ -24,8 +24,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
-import { bertBaseUncasedVocab } from "./offline";
-import { writeFileAtomic } from "../data/files";
+import { bertBaseUncasedVocab } from "./embedded";
+import { writeFileAtomic } from "../files";
 import type { TokenizedBatch } from "./types";
 
 type Json = Record<string, unknown>;

@@ -22,7 +22,7 @@ import type { Embeddings } from "../model/types";
 import { exactSearch, type SearchResult } from "./exact-search";
 import { loadFaiss, type FaissModule } from "./faiss";
 import { checkK, checkUniqueIds, type SearchHit } from "./types";
-import { writeFileAtomic } from "../data/files";
+import { writeFileAtomic } from "../files";
 import { withHnswParams } from "./faiss-hnsw";
 
 export type IndexKind = "flat" | "hnsw";

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readSafetensors, serializeSafetensors } from "../model/safetensors";
-import { replaceFolder, writeFileAtomic } from "../data/files";
+import { replaceFolder, writeFileAtomic } from "../files";
 import type { HostTensor, WeightMap } from "../model/types";
 import type { AdamWParamState } from "./optimizer";
 import type { HistoryEntry } from "./history";

@@ -11,7 +11,7 @@
  * trainingCurvesFigure draws it for a notebook (show it with src/notebook's showPlot): the loss per step on the
  * left axis, the chosen evaluation metrics over steps on the right axis.
  */
-import { writeFileAtomic } from "../data/files";
+import { writeFileAtomic } from "../files";
 import type { PlotlyFigure } from "../notebook/display";
 
 export interface TrainStepLog {

@@ -22,7 +22,7 @@
  *   history.json   { entries: [...] }: per step loss / lr / grad norm, per evaluation the metrics
  */
 export { train, namedParameters, splitFrozen, TrainingDivergedError, type TrainOptions, type TrainResult, type TrainEvaluator, type FreezeOptions } from "./trainer";
-export { prepareTrainingData, textColumns, type TrainingData } from "./data";
+export { prepareTrainingData, textColumns, type TrainingData } from "./training-data";
 export { AdamW, clipGradNorm, gradNormOf, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
 export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
 export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, noDuplicatesFromOrder, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";

@@ -14,7 +14,7 @@
  *
  * DefaultBatchSampler: consecutive slices of the shuffled order.
  */
-import { rngFor, shuffled } from "../data/random";
+import { rngFor, shuffled } from "../random";
 
 export type BatchSamplerName = "no_duplicates" | "default";
 

@@ -29,7 +29,7 @@ import { STATIC_EMBEDDING_WEIGHT } from "../model/static-embedding";
 import type { HostTensor, WeightMap } from "../model/types";
 import type { Loss, TrainingBatch } from "./losses/types";
 import { CHECKPOINT_FORMAT, latestCheckpoint, readCheckpoint, removeStaleTemps, writeCheckpoint, type TrainerState } from "./checkpoint";
-import { prepareTrainingData } from "./data";
+import { prepareTrainingData } from "./training-data";
 import { writeHistory, type HistoryEntry, type TrainStepLog } from "./history";
 import { AdamW, clipGradNorm, gradNormOf, type NamedParameter } from "./optimizer";
 import { autoProgress, type ProgressReporter, type ProgressState } from "./progress";

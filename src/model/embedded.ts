@@ -25,7 +25,7 @@ import type { HostTensor, PoolingConfig, TransformerConfig, WeightMap } from "./
 import { parseTransformerConfig } from "./config";
 import { expectedWeightShapes } from "./encoder";
 import { poolingConfig } from "./pooling";
-import { mulberry32 } from "../data/random";
+import { mulberry32 } from "../random";
 
 export const OFFLINE_VOCAB_SIZE = 30522;
 export const OFFLINE_DEFAULT_SEED = 42;

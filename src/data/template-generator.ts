@@ -11,7 +11,7 @@
  * stream of a chunk depends only on (seed, chunk id), not on the order of the chunks.
  */
 import { passageText } from "./beir";
-import { rngFor, shuffled, type Rng } from "./random";
+import { rngFor, shuffled, type Rng } from "../random";
 import type { Chunk, PairRow } from "./types";
 
 export const OFFLINE_GENERATOR = "offline template generator";

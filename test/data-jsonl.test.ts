@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendJsonl, firstInvalidUtf8, parseJsonl, readJsonl, repairJsonlTail, writeJsonl } from "../src/data/files";
-import { rngFor } from "../src/data/random";
+import { appendJsonl, firstInvalidUtf8, parseJsonl, readJsonl, repairJsonlTail, writeJsonl } from "../src/data/jsonl";
+import { rngFor } from "../src/random";
 
 test("firstInvalidUtf8 agrees with the WHATWG decoder on random byte strings", () => {
   const fatal = new TextDecoder("utf-8", { fatal: true });
