@@ -134,3 +134,25 @@ test("forward() is differentiable: gradients reach the encoder's and the static 
     m.dispose();
   }
 });
+
+test("texts that encode to the zero vector are counted and reported once per call (issue 9 item 7)", async () => {
+  const m = offlineModel("offline");
+  const texts = ["", "policy leave", "   ", "☃☃ ✓", "𝔘𝔫𝔨𝔫𝔬𝔴𝔫", "remote work"];
+  const warn = console.warn;
+  const warnings: string[] = [];
+  console.warn = (msg: string) => warnings.push(msg);
+  let out: Awaited<ReturnType<typeof m.encode>> | undefined;
+  try {
+    out = await m.encode(texts, { batchSize: 2 });
+  } finally {
+    console.warn = warn;
+  }
+  const zero = texts.map((_, i) => embeddingRow(out!, i).every((x) => x === 0));
+  assert.deepEqual(zero, [true, false, true, true, true, false]);
+  assert.equal(m.lastEncodeStats!.zeroVectors, 4);
+  assert.equal(warnings.length, 1, "one warning for the call, not one per batch");
+  assert.match(warnings[0], /^offline \(embedded offline default\): 4 of 6 texts were encoded as the zero vector \(2 empty or blank, 2 with no token the vocabulary knows\), e\.g\. texts\[0\] "", texts\[2\] "   ", texts\[3\] "☃☃ ✓", \.\.\./);
+  await m.encode(["policy leave"]);
+  assert.equal(m.lastEncodeStats!.zeroVectors, 0);
+  m.dispose();
+});

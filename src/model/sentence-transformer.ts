@@ -42,6 +42,11 @@ export interface EncodeStats {
   batches: number;
   /** Inputs cut to max_seq_length. */
   truncated: number;
+  /**
+   * Texts whose embedding is the zero vector: an empty (or blank) text, or one made only of tokens the
+   * vocabulary does not know, under a StaticEmbedding model (an empty bag). Cosine similarity with them is 0.
+   */
+  zeroVectors: number;
   /** Real (non-padding) tokens, and all positions computed including padding. */
   tokens: number;
   paddedTokens: number;
@@ -164,7 +169,8 @@ export class SentenceTransformer implements Embedder {
     const data = new Float32Array(n * dim);
     // Longest first, as Python does (stable for equal lengths, so the order is deterministic).
     const order = texts.map((_, i) => i).sort((a, b) => texts[b].length - texts[a].length || a - b);
-    const stats: EncodeStats = { texts: n, batches: 0, truncated: 0, tokens: 0, paddedTokens: 0, seconds: 0 };
+    const stats: EncodeStats = { texts: n, batches: 0, truncated: 0, zeroVectors: 0, tokens: 0, paddedTokens: 0, seconds: 0 };
+    const zeroRows: number[] = [];
     for (let start = 0; start < n; start += batchSize) {
       const idx = order.slice(start, start + batchSize);
       const input = this.tokenize(idx.map((i) => texts[i]));
@@ -180,7 +186,11 @@ export class SentenceTransformer implements Embedder {
       const emb = tf.tidy(() => this.forward(input, { normalize: options.normalize }));
       const rows = (await emb.data()) as Float32Array;
       emb.dispose();
-      idx.forEach((orig, r) => data.set(rows.subarray(r * dim, (r + 1) * dim), orig * dim));
+      idx.forEach((orig, r) => {
+        const row = rows.subarray(r * dim, (r + 1) * dim);
+        if (row.every((x) => x === 0)) zeroRows.push(orig);
+        data.set(row, orig * dim);
+      });
       stats.batches++;
       options.onProgress?.(Math.min(start + batchSize, n), n);
     }
@@ -188,6 +198,17 @@ export class SentenceTransformer implements Embedder {
     this.lastEncodeStats = stats;
     if (stats.truncated > 0)
       console.warn(`${this.name}: ${stats.truncated} of ${n} texts were longer than max_seq_length ${this.maxSeqLength} tokens and were truncated.`);
+    stats.zeroVectors = zeroRows.length;
+    if (zeroRows.length > 0) {
+      zeroRows.sort((a, b) => a - b);
+      const blank = zeroRows.filter((i) => texts[i].trim() === "").length;
+      const shown = zeroRows.slice(0, 3).map((i) => `texts[${i}] ${JSON.stringify(texts[i].slice(0, 40))}`).join(", ");
+      console.warn(
+        `${this.name}: ${zeroRows.length} of ${n} texts were encoded as the zero vector (${blank} empty or blank, ` +
+          `${zeroRows.length - blank} with no token the vocabulary knows), e.g. ${shown}${zeroRows.length > 3 ? ", ..." : ""}; ` +
+          "they are similar to nothing (cosine 0): drop them or check their language / tokenizer.",
+      );
+    }
     return { count: n, dim, data };
   }
 
