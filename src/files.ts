@@ -109,12 +109,13 @@ export class SaveError extends Error {
  * Wraps an outside-reason fs error of a save: what was being written, where, the reason, whether the previous
  * version at `target` is intact, and what to do. `previousIntact` is false only when nothing was at `target`.
  */
-export function saveError(err: unknown, what: string, target: string, hadPrevious: boolean): unknown {
+export function saveError(err: unknown, what: string, target: string, hadPrevious: boolean, previousNote?: string): unknown {
   const e = (err instanceof SaveError ? err.cause : err) as NodeJS.ErrnoException;
   if (!e || typeof e.code !== "string" || !(e.code in IO_FAILURES)) return err;
   const { reason, fix } = IO_FAILURES[e.code];
   const where = e.path && resolve(e.path) !== resolve(target) ? ` while writing ${e.path}` : "";
-  const previous = hadPrevious ? `The previous version at ${target} is intact.` : `Nothing was left at ${target}.`;
+  const previous =
+    previousNote ?? (hadPrevious ? `The previous version at ${target} is intact.` : `Nothing was left at ${target}.`);
   return new SaveError(
     `Saving ${what} to ${target} failed: ${reason} (${e.code})${where}. ${previous} To fix: ${fix}.`, e.code, target, e);
 }
@@ -215,8 +216,8 @@ export function lockTarget(target: string, what: string): () => void {
       }
       if (processAlive(owner))
         throw new Error(
-          `${target}: ${what} is being written by ${owner === process.pid ? "this process" : `process ${owner}`} right now ` +
-            `(lock ${lock}). Wait for it to finish, or write to another path.`,
+          `${target} is being written by ${owner === process.pid ? "this process" : `process ${owner}`} right now ` +
+            `(${what}; lock ${lock}). Wait for it to finish, or write to another path.`,
         );
       rmSync(lock, { force: true });
     }

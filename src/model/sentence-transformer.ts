@@ -19,7 +19,7 @@
  * counted in `lastEncodeStats.truncated`.
  */
 import { existsSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config as courseConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
@@ -71,7 +71,11 @@ export interface SentenceTransformerParts {
 }
 
 export class SentenceTransformer implements Embedder {
-  readonly name: string;
+  /**
+   * What the model is, for tables and comparisons: the Hub repo, the folder it was loaded from, or
+   * "<base> + fine-tuned" once train() has changed its weights (see markFineTuned).
+   */
+  name: string;
   readonly source: string;
   readonly tokenizer: Tokenizer;
   /** The Transformer (tfjs variables in encoder.variables); undefined for a static model. */
@@ -233,6 +237,15 @@ export class SentenceTransformer implements Embedder {
     return this.isOfflineDefault ? `${text} This is the ${OFFLINE_HINT}.` : text;
   }
 
+  /**
+   * Renames the model "<base> + fine-tuned" (called by train() once it has changed the weights), so that a result
+   * evaluated before training and one after never carry the same name. Idempotent.
+   */
+  markFineTuned(): void {
+    if (this.name.endsWith(" + fine-tuned")) return;
+    this.name = `${this.name.replace(/ \(embedded offline default\)$/, "")} + fine-tuned`;
+  }
+
   /** The model as folder data (current weights). */
   toFolder(): ModelFolder {
     const first: ModelFolder["first"] = this.encoder
@@ -287,6 +300,15 @@ export function offlineModel(which: "offline" | "offline-bert" = "offline"): Sen
   });
 }
 
+/**
+ * The name of a model loaded from a folder: the folder's name, with its parent for the trainer's generic
+ * names ("models/policy/final" -> "policy/final", also best/ and checkpoint-N/), so two of them stay apart.
+ */
+export function folderModelName(folder: string): string {
+  const base = basename(folder);
+  return /^(final|best|checkpoint-\d+)$/.test(base) ? `${basename(dirname(folder))}/${base}` : base;
+}
+
 export interface LoadOptions extends HubOptions {
   /** Force a tfjs backend (default: COURSE_BACKEND, else the best available). */
   backend?: BackendName;
@@ -302,7 +324,7 @@ export async function loadModel(idOrPath: string = courseConfig.model, options: 
   const spec = idOrPath.trim();
   if (spec === "offline" || spec === "offline-bert") return offlineModel(spec);
   const local = resolve(spec);
-  if (existsSync(local)) return fromModelFolder(readModelFolder(local), basename(local), local);
+  if (existsSync(local)) return fromModelFolder(readModelFolder(local), folderModelName(local), local);
   if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)
     throw new Error(`loadModel("${spec}"): no such folder (${local}). Give an existing model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`);
   let hub: Awaited<ReturnType<typeof resolveHubModel>>;

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readSafetensors, serializeSafetensors } from "../model/safetensors";
-import { replaceFolder, writeFileAtomic } from "../files";
+import { cleanStaleTemporaries, replaceFolder, saveError, writeFileAtomic } from "../files";
 import type { HostTensor, WeightMap } from "../model/types";
 import type { HistoryEntry } from "./history";
 import type { AdamW, AdamWParamState, NamedParameter } from "./optimizer";
@@ -83,8 +83,12 @@ export function latestCheckpoint(dir: string): string | undefined {
 /** Removes temp folders a killed run left behind. */
 export function removeStaleTemps(dir: string): void {
   if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir))
+  for (const name of readdirSync(dir)) {
     if (name.startsWith(".tmp-")) rmSync(join(dir, name), { recursive: true, force: true });
+    // A checkpoint set aside during a swap (replaceFolder): put back if the swap died half-way, else removed.
+    const old = /^\.(checkpoint-\d+)\.old-/.exec(name);
+    if (old) cleanStaleTemporaries(join(dir, old[1]));
+  }
 }
 
 /** Writes a checkpoint atomically and keeps only the newest `keep`. Returns its path. */
@@ -112,7 +116,8 @@ export function writeCheckpoint(
     replaceFolder(tmp, target);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    const earlier = listCheckpoints(dir).filter((c) => c.path !== target).pop();
+    throw saveError(err, `checkpoint ${name}`, target, false, earlier ? `The earlier checkpoint ${earlier.path} is intact.` : undefined);
   }
   const all = listCheckpoints(dir);
   for (const c of all.slice(0, Math.max(0, all.length - Math.max(1, keep))))
@@ -173,6 +178,8 @@ export function runFingerprint(
     maxGradNorm: args.maxGradNorm,
     batchSampler: args.batchSampler,
     dropLast: args.dropLast,
+    // Only when set, so that checkpoints written before this option existed still resume.
+    ...(args.dropSingleExampleBatches ? { dropSingleExampleBatches: true } : {}),
     freeze: args.freeze,
     loss: { name: args.loss.name, config: args.loss.config() },
     data: { rows: args.data.rows.length, columns: args.data.columns, sha256: sha256(JSON.stringify(args.data.rows)) },
@@ -207,8 +214,9 @@ export function findResumeCheckpoint(
     return path;
   }
   if (resumeFrom === "auto" && checkpointDir) return latestCheckpoint(checkpointDir);
-  if (resumeFrom === false && checkpointDir && existsSync(checkpointDir))
-    rmSync(checkpointDir, { recursive: true, force: true });
+  // Starting over deletes the run's checkpoints, never anything else a user put in the folder.
+  if (resumeFrom === false && checkpointDir)
+    for (const c of listCheckpoints(checkpointDir)) rmSync(c.path, { recursive: true, force: true });
   return undefined;
 }
 

@@ -10,8 +10,10 @@
  *                     -> every checkpointSteps: checkpoint (<outputDir>/checkpoints/, atomic, last K kept)
  *   the final model -> <outputDir>/final; the history -> <outputDir>/history.json and the result
  *
- * Defaults (transformers / sentence-transformers): learningRate 5e-5, batchSize 16, epochs 1, no warmup,
- * weight decay 0.01 (not on biases / LayerNorm), max grad norm 1, seed 42, no-duplicates batch sampler.
+ * Defaults (options.ts): learningRate 5e-5, batchSize 16, epochs 1, no warmup, max grad norm 1, seed 42 and the
+ * no-duplicates batch sampler, as SentenceTransformerTrainer; weight decay 0.01 (not on biases / LayerNorm), which
+ * is model.fit()'s default, not the Trainer's 0.0 (why: options.ts); single-pair batches dropped for in-batch-
+ * negative losses (options.ts).
  * Where the parts live: options resolved and checked (options.ts), which parameters train (parameters.ts),
  * checkpoints, the run's fingerprint and resume (checkpoint.ts), the loss's step (losses/), AdamW and
  * clipping (optimizer.ts), the schedule (schedule.ts), the batches (sampler.ts). This file is the loop.
@@ -38,10 +40,15 @@ import {
 import { type HistoryEntry, type TrainStepLog, writeHistory } from "./history";
 import type { TrainingBatch } from "./losses/types";
 import { AdamW, clipGradNorm, gradNormOf, type NamedParameter } from "./optimizer";
-import { type ResolvedTrainOptions, resolveTrainOptions, type TrainOptions } from "./options";
+import {
+  prepareOutputDir,
+  type ResolvedTrainOptions,
+  resolveTrainOptions,
+  trainingBatches,
+  type TrainOptions,
+} from "./options";
 import { assignWeights, namedParameters, splitFrozen, weightsOf } from "./parameters";
 import { autoProgress, type ProgressReporter, type ProgressState } from "./progress";
-import { epochBatches } from "./sampler";
 import { learningRateAt } from "./schedule";
 
 export type { FreezeOptions, TrainEvaluator, TrainOptions } from "./options";
@@ -315,6 +322,15 @@ export async function train(
     (options?.onWarning ?? ((x: string) => console.warn(x)))(m);
   };
   const args = resolveTrainOptions(trainData, options, warn);
+  const release = prepareOutputDir(args);
+  try {
+    return await trainResolved(model, args, warnings);
+  } finally {
+    release();
+  }
+}
+
+async function trainResolved(model: SentenceTransformer, args: ResolvedTrainOptions, warnings: string[]): Promise<TrainResult> {
   const { totalSteps, evalSteps, checkpointSteps, outputDir, historyPath, bestPath } = args;
   await initBackend();
   const params = namedParameters(model);
@@ -344,7 +360,7 @@ export async function train(
     else if (args.evaluator && args.evalAtStart) await run.evaluate();
 
     while (run.step < totalSteps) {
-      const batches = epochBatches(args.batchSampler, args.data.rows, run.epoch, args.samplerOptions);
+      const batches = trainingBatches(args, run.epoch);
       for (; run.batchInEpoch < batches.length && run.step < totalSteps; ) {
         const t0 = performance.now();
         const indices = batches[run.batchInEpoch];
@@ -365,6 +381,7 @@ export async function train(
       }
     }
   } catch (err) {
+    if (run.step > 0) model.markFineTuned();
     if (historyPath) writeHistory(historyPath, run.history);
     const why = err instanceof Error ? err.message : String(err);
     run.reporter?.end({ ...run.progressState(), message: `stopped: ${why.split("\n")[0].slice(0, 200)}` });
@@ -372,6 +389,7 @@ export async function train(
     throw err;
   }
   optimizer.dispose();
+  model.markFineTuned();
 
   let finalModelPath: string | undefined;
   if (outputDir) {
