@@ -80,3 +80,17 @@ test("invalid decisions are all reported with their line numbers", () => {
   writeFileSync(noHeader, "anchor,positive\nq,p\n");
   assert.throws(() => importReview(noHeader), /r\.csv line 1: missing column\(s\) "decision", "edited_anchor"/);
 });
+
+test("exporting over a sheet that holds decisions (a reviewer's work) is refused; an untouched sheet is replaced", () => {
+  const file = review([["accept", ""], ["", ""], ["reject", ""], ["", ""]]);
+  const before = readFileSync(file, "utf8");
+  assert.throws(() => exportForReview(generated, file), /already holds 2 review decisions, which exporting would overwrite\. Import it first \(importReview\), choose another path, or pass \{ overwrite: true \}/);
+  assert.equal(readFileSync(file, "utf8"), before);
+  exportForReview(generated, file, { overwrite: true });
+  assert.equal(importReview(file).counts.pending, 4);
+  exportForReview(generated.slice(0, 2), file); // all pending: nothing to lose
+  assert.equal(importReview(file).counts.pending, 2);
+  const other = join(mkdtempSync(join(tmpdir(), "review-")), "notes.csv");
+  writeFileSync(other, "my,own\ncsv,file\n");
+  assert.throws(() => exportForReview(generated, other), /exists and is not a review sheet/);
+});

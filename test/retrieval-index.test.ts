@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VectorIndex, flatIndexBytes } from "../src/retrieval/vector-index";
@@ -179,4 +179,19 @@ test("DenseRetriever: cosine vs dot on a hand-computed example", async () => {
   await assert.rejects(dot.retrieve(["a"], 4), /k=4 is larger than the corpus \(3 documents\)/);
   await assert.rejects(DenseRetriever.build(letterCounts, [{ _id: "x", text: "a" }, { _id: "x", text: "b" }]), /duplicate id "x"/);
   await assert.rejects(DenseRetriever.build(letterCounts, []), /corpus is empty/);
+});
+
+test("save never replaces a file that is not a vector index, unless asked to", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vindex-own-"));
+  const path = join(dir, "corpus.jsonl");
+  writeFileSync(path, '{"_id": "d1"}\n');
+  const index = VectorIndex.fromVectors(ids(20), integerVectors(20, 4, 1), { kind: "flat" });
+  assert.throws(() => index.save(path), /corpus\.jsonl exists and is not a vector index file .*pass \{ overwrite: true \}/);
+  assert.equal(readFileSync(path, "utf8"), '{"_id": "d1"}\n');
+  const own = join(dir, "a.vindex");
+  index.save(own);
+  index.save(own); // our own file: replaced
+  index.save(path, { overwrite: true });
+  assert.deepEqual(VectorIndex.load(path).ids, index.ids);
+  assert.throws(() => index.save(dir), /is a folder; give a file path/);
 });

@@ -8,6 +8,7 @@
  * into accepted (fixes applied, the old question kept in `original_anchor`), rejected and pending
  * (no decision yet).
  */
+import { existsSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../files";
 import { readTextFile } from "./jsonl";
 import { parseCsv, toCsv } from "./csv";
@@ -16,8 +17,26 @@ import { DataError, type DataIssue, type PairRow } from "./types";
 export const DECISIONS = ["accept", "reject", "fix"] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-/** Writes the review sheet atomically; returns its columns. */
-export function exportForReview(rows: readonly PairRow[], path: string): string[] {
+/**
+ * Writes the review sheet atomically; returns its columns. A sheet at `path` that already holds decisions (a
+ * reviewer's work), or a file that is not a review sheet, is refused unless `overwrite: true`.
+ */
+export function exportForReview(rows: readonly PairRow[], path: string, options: { overwrite?: boolean } = {}): string[] {
+  if (!options.overwrite && existsSync(path) && statSync(path).isFile()) {
+    let decided: number;
+    try {
+      const r = importReview(path);
+      decided = r.counts.accept + r.counts.reject + r.counts.fix;
+    } catch {
+      decided = -1;
+    }
+    if (decided !== 0)
+      throw new Error(
+        `${path} already ${decided > 0 ? `holds ${decided} review decisions` : "exists and is not a review sheet"}, ` +
+          "which exporting would overwrite. Import it first (importReview), choose another path, or pass " +
+          "{ overwrite: true }.",
+      );
+  }
   const columns = ["decision", "edited_anchor", "anchor", "positive"];
   for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k) && r[k] !== undefined) columns.push(k);
   writeFileAtomic(path, toCsv(columns, rows.map((r) => ({ ...r, decision: "", edited_anchor: "" }))));

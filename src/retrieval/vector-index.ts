@@ -16,7 +16,7 @@
  * JSON header {version, dim, count, kind, hnswM, efConstruction, efSearch, faissBytes, ids}, count*dim float32 LE vectors,
  * then the faiss index buffer (HNSW only, so the graph is restored as built) when faissBytes > 0.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { endianness } from "node:os";
 import type { Embeddings } from "../model/types";
 import { exactSearch, type SearchResult } from "./exact-search";
@@ -277,8 +277,26 @@ export class VectorIndex {
     return nq === 0 ? 0 : total / nq;
   }
 
-  /** Writes the index, its ids and vectors to one file, atomically (temp file + rename). */
-  save(path: string): void {
+  /**
+   * Writes the index, its ids and vectors to one file, atomically (temp file + rename). An existing file that
+   * is not a vector index (no "TSVECIDX" header) is refused unless `overwrite: true`: save never replaces a
+   * file this library did not write.
+   */
+  save(path: string, options: { overwrite?: boolean } = {}): void {
+    if (!options.overwrite && existsSync(path) && statSync(path).isFile()) {
+      const head = Buffer.alloc(MAGIC.length);
+      const fd = openSync(path, "r");
+      try {
+        readSync(fd, head, 0, MAGIC.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+      if (head.toString("ascii") !== MAGIC)
+        throw new Error(
+          `${path} exists and is not a vector index file (no "${MAGIC}" header); saving would replace it. ` +
+            "Choose another path, or pass { overwrite: true } to replace it.",
+        );
+    }
     const nativeBytes = this.kind === "hnsw" && this.native ? this.native.toBuffer() : Buffer.alloc(0);
     const header = Buffer.from(
       JSON.stringify({
