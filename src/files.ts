@@ -245,7 +245,7 @@ export function checkFolderTarget(target: string, options: FolderTarget): boolea
     stat = statSync(target);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
+    throw saveError(err, options.what, target, false);
   }
   if (options.overwrite) return true;
   const way = "Choose another path, or pass { overwrite: true } to replace it";
