@@ -13,6 +13,10 @@ import type { SentenceTransformer } from "../src/model/sentence-transformer";
 import type { tf } from "../src/backend";
 import { train } from "../src/train/trainer";
 import { tinyModel, tinyPairs } from "./fixtures/train/tiny";
+import { InformationRetrievalEvaluator } from "../src/eval/ir-evaluator";
+import { compareSystems, describeComparison } from "../src/eval/compare";
+import { comparisonTable, metricsTable, perQueryReport } from "../src/eval/report";
+import { loadShippedSplit } from "../src/data/shipped";
 
 const quiet = { progress: false as const, onWarning: () => undefined };
 const tmp = () => mkdtempSync(join(tmpdir(), "train-checks-"));
@@ -122,12 +126,21 @@ test("two trainings into one outputDir at the same time: the second refuses; use
   assert.deepEqual(readdirSync(join(out, "..")).sort(), ["run"]);
 });
 
-test("a trained model's name says so, after save / load too", async () => {
+test("a trained model's name says so, after save / load too; the README flow's tables show both sides", async () => {
   const out = join(tmp(), "policy");
   const model = await loadModel("offline");
   assert.equal(model.name, "offline (embedded offline default)");
+  // The README flow without explicit names: evaluate, train, evaluate the same model object again.
+  const testEval = InformationRetrievalEvaluator.fromSplit(loadShippedSplit("policy-handbook", "test"), { name: "policy-test" });
+  const base = await testEval.evaluate(model);
   await train(model, tinyPairs(8), { loss: new MultipleNegativesRankingLoss(), batchSize: 4, outputDir: out, ...quiet });
   assert.equal(model.name, "offline + fine-tuned");
+  const tuned = await testEval.evaluate(model);
+  assert.deepEqual(metricsTable([base, tuned]).columns, ["metric", "offline (embedded offline default)", "offline + fine-tuned"]);
+  assert.ok(perQueryReport([base, tuned]).columns.includes("offline + fine-tuned rank"));
+  const cmp = compareSystems(base, tuned, { resamples: 100 });
+  assert.deepEqual(comparisonTable(cmp).columns.slice(0, 3), ["metric", "offline (embedded offline default)", "offline + fine-tuned"]);
+  assert.match(describeComparison(cmp), /^offline \+ fine-tuned vs offline \(embedded offline default\) on \d+ queries/);
   const reloaded = await loadModel(join(out, "final"));
   assert.equal(reloaded.name, "policy/final");
   assert.ok(existsSync(join(out, "final", "modules.json")));
