@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { initBackend, tf } from "../src/backend";
 import { mulberry32 } from "../src/random";
-import { disableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
+import { disableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { offlineBertVocab } from "../src/model/tokenizer";
 import { CachedMultipleNegativesRankingLoss, type TrainingBatch } from "../src/train/losses";
 import { randomBert } from "../test/fixtures/train-losses/tiny-bert";

@@ -9,7 +9,7 @@
  * installed. --json prints one JSON object on the last line:
  *   { backend, sentences, seconds, sentences_per_s, torch_sentences_per_s, slowdown_vs_torch, ... }
  * slowdown_vs_torch = our time / PyTorch's time; null when PyTorch is not installed.
- * Matrix products run on BLAS when build/native-matmul.node is built (src/model/native-matmul.ts);
+ * Matrix products run on BLAS when build/native-matmul.node is built (src/native/kernels.ts);
  * --no-native measures tfjs's own kernels. --threads T sets both BLAS's and PyTorch's thread count
  * (default 1; both reported in the output).
  */
@@ -22,7 +22,7 @@ import { numberArg } from "./lib/cli";
 import { mulberry32 } from "../src/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
+import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
 import { l2normalize, pool, poolingConfig } from "../src/model/pooling";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";

@@ -17,7 +17,7 @@ import { numberArg } from "./lib/cli";
 import { mulberry32 } from "../src/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
+import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
 import { l2normalize, pool, poolingConfig } from "../src/model/pooling";
 import type { TokenizedBatch } from "../src/model/types";

@@ -27,7 +27,7 @@ import type { BackendName } from "../src/env";
 import { rngFor } from "../src/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { enableNativeMatMul, nativeMatMulInfo } from "../src/model/native-matmul";
+import { enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
 import { poolingConfig } from "../src/model/pooling";
 import { SentenceTransformer } from "../src/model/sentence-transformer";

@@ -4,7 +4,7 @@
 //   2. faiss-node's native addon: the prebuilt binary when it can be downloaded, otherwise built
 //      against the system's faiss (Debian/Ubuntu libfaiss-dev; installed with apt when run as root);
 //   2b. the native BLAS matrix-product addon (build/native-matmul.node) that speeds up the wasm / cpu
-//      backends (src/model/native-matmul.ts; needs cc and libopenblas-dev, or Accelerate on macOS);
+//      backends (src/native/build.ts, kernels.ts; needs cc and libopenblas-dev, or Accelerate on macOS);
 //   3. @tensorflow/tfjs-node (optional): its libtensorflow download; on failure the wasm backend is used;
 //      with --gpu, @tensorflow/tfjs-node-gpu instead (needs CUDA 11.2 + cuDNN 8.1);
 //   4. Jupyter (nbclient + nbconvert) for the notebook runner: from apt when root, else the command is printed;
@@ -134,7 +134,7 @@ function faiss(check) {
 
 /** Builds build/native-matmul.node when it is missing or older than its source (optional: tfjs works without it). */
 function nativeMatMul(check) {
-  const mod = JSON.stringify(join(root, "src", "model", "native-matmul.ts"));
+  const mod = JSON.stringify(join(root, "src", "native", "build.ts"));
   const probe = `const m = require(${mod}); console.log(m.nativeMatMulStale() ? "stale" : "ok")`;
   const state = run(process.execPath, ["--import", "tsx", "-e", probe], { quiet: true });
   if (state.ok && state.stdout.trim() === "ok") return { ok: true, how: "already built" };

@@ -4,9 +4,21 @@
  * tfjs issue #3830), else the pure-JS "cpu" backend. COURSE_BACKEND forces one.
  *
  * Everything that computes with tfjs imports `tf` from here so that the backend is chosen once.
+ *
+ * The backend owns the native kernels (src/native/kernels.ts: matrix products on the system BLAS, fused
+ * GELU / LayerNorm): choosing wasm or cpu turns them on when build/native-matmul.node is built and
+ * COURSE_NATIVE_MATMUL is not 0; the tensorflow backend keeps its own kernels. Nothing else (building or
+ * loading a model) changes tfjs's global state.
+ *
+ * initBackend() runs once per process however many callers race it (two loadModel() in a Promise.all
+ * share one initialisation; tfjs's own setBackend is not safe to run twice at the same time, and
+ * concurrent calls used to leave the process on "cpu"). Landing on "cpu" when a faster backend was
+ * wanted is never silent: a warning says why, and a backend asked for by name that cannot load is an
+ * error.
  */
 import * as tf from "@tensorflow/tfjs";
-import { config, type BackendName } from "./env";
+import { type BackendName, config } from "./env";
+import { enableNativeMatMul } from "./native/kernels";
 
 export { tf };
 
@@ -19,6 +31,8 @@ export interface BackendInfo {
 }
 
 let current: BackendInfo | undefined;
+/** The initialisation in progress; every call waits for the one before it. */
+let queue: Promise<unknown> = Promise.resolve();
 
 function tryNative(notes: string[]): string | undefined {
   for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
@@ -34,42 +48,92 @@ function tryNative(notes: string[]): string | undefined {
 }
 
 /**
- * Initialises the backend once and returns what is in use. `prefer` (or COURSE_BACKEND) forces a
- * backend; forcing one that cannot load is an error rather than a silent fallback.
+ * Emscripten's Node glue (inside tfjs-backend-wasm) installs process handlers for uncaughtException
+ * and unhandledRejection that rethrow the error from inside the handler: Node then prints the
+ * handler's source line (the whole ~39 KB minified module) before the message and exits with code 7
+ * instead of 1. Those handlers serve emscripten's exit(), which tfjs never calls; removing them gives
+ * back Node's own report (message, short stack, exit code 1).
  */
-export async function initBackend(prefer: BackendName | undefined = config.backend): Promise<BackendInfo> {
-  if (current && (prefer === undefined || prefer === current.name)) return current;
+function removeEmscriptenHandlers(before: Map<ProcessEvent, Set<unknown>>): void {
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of listenersOf(event)) {
+      if (before.get(event)?.has(listener)) continue;
+      const source = Function.prototype.toString.call(listener);
+      if (/ExitStatus|throw reason/.test(source)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+}
+
+const PROCESS_EVENTS = ["uncaughtException", "unhandledRejection"] as const;
+type ProcessEvent = (typeof PROCESS_EVENTS)[number];
+
+function listenersOf(event: ProcessEvent): unknown[] {
+  return event === "uncaughtException" ? process.listeners(event) : process.listeners(event);
+}
+
+function processHandlers(): Map<ProcessEvent, Set<unknown>> {
+  return new Map(PROCESS_EVENTS.map((e) => [e, new Set(listenersOf(e))]));
+}
+
+async function tryWasm(notes: string[]): Promise<boolean> {
+  const before = processHandlers();
+  try {
+    require("@tensorflow/tfjs-backend-wasm");
+    if (!(await tf.setBackend("wasm"))) return false;
+    const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+    notes.push(`wasm SIMD: ${simd ? "on" : "off"}; threads: off (tfjs disables them in Node)`);
+    return true;
+  } catch (err) {
+    notes.push(`@tensorflow/tfjs-backend-wasm not usable: ${(err as Error).message.split("\n")[0]}`);
+    return false;
+  } finally {
+    removeEmscriptenHandlers(before);
+  }
+}
+
+async function chooseBackend(prefer: BackendName | undefined): Promise<BackendInfo> {
   const notes: string[] = [];
   const order: BackendName[] = prefer ? [prefer] : ["tensorflow", "wasm", "cpu"];
   for (const name of order) {
+    let pkg: string | undefined;
     if (name === "tensorflow") {
-      const pkg = tryNative(notes);
-      if (pkg && (await tf.setBackend("tensorflow"))) {
-        current = { name, package: pkg, notes };
-        return current;
-      }
+      const native = tryNative(notes);
+      if (native && (await tf.setBackend("tensorflow"))) pkg = native;
     } else if (name === "wasm") {
-      try {
-        require("@tensorflow/tfjs-backend-wasm");
-        if (await tf.setBackend("wasm")) {
-          const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-          notes.push(`wasm SIMD: ${simd ? "on" : "off"}; threads: off (tfjs disables them in Node)`);
-          current = { name, package: "@tensorflow/tfjs-backend-wasm", notes };
-          return current;
-        }
-      } catch (err) {
-        notes.push(`@tensorflow/tfjs-backend-wasm not usable: ${(err as Error).message.split("\n")[0]}`);
-      }
+      if (await tryWasm(notes)) pkg = "@tensorflow/tfjs-backend-wasm";
     } else if (await tf.setBackend("cpu")) {
       notes.push("pure-JS cpu backend: correct but slow; install @tensorflow/tfjs-node for speed");
-      current = { name, package: "@tensorflow/tfjs", notes };
-      return current;
+      if (prefer === undefined)
+        console.warn(
+          `tfjs backend: falling back to the pure-JS "cpu" backend, many times slower than wasm or tensorflow ` +
+            `(${notes.join("; ")}). Run \`npm run setup\`, or set COURSE_BACKEND=cpu to choose it knowingly.`,
+        );
+      pkg = "@tensorflow/tfjs";
     }
+    if (pkg === undefined) continue;
+    // The native kernels of wasm / cpu (nativeMatMulInfo() says whether they are on, and why not).
+    if (name !== "tensorflow") enableNativeMatMul();
+    current = { name, package: pkg, notes };
+    return current;
   }
   throw new Error(
     `COURSE_BACKEND=${prefer}: that backend could not be loaded (${notes.join("; ") || "setBackend failed"}). ` +
       "Unset COURSE_BACKEND to use the best available one.",
   );
+}
+
+/**
+ * Initialises the backend once and returns what is in use. `prefer` (or COURSE_BACKEND) forces a
+ * backend; forcing one that cannot load is an error rather than a silent fallback. Safe to call any
+ * number of times, also concurrently: calls are served one after the other, and once a backend is
+ * chosen a call that does not ask for another one returns it at once.
+ */
+export function initBackend(prefer: BackendName | undefined = config.backend): Promise<BackendInfo> {
+  const settled = () => current !== undefined && (prefer === undefined || prefer === current.name);
+  if (settled()) return Promise.resolve(current as BackendInfo);
+  const next = queue.then(() => (settled() ? (current as BackendInfo) : chooseBackend(prefer)));
+  queue = next.catch(() => undefined);
+  return next;
 }
 
 /** The backend in use, or undefined before initBackend(). */

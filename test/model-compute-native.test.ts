@@ -1,4 +1,4 @@
-// The BLAS BatchMatMul kernel (src/model/native-matmul.ts + src/model/native/matmul.c) against a
+// The BLAS BatchMatMul kernel (src/native/kernels.ts + src/native/matmul.c) against a
 // float64 triple loop, on the wasm and cpu backends, for plain, transposed, batched and broadcast
 // products. Builds build/native-matmul.node when it is missing (needs cc + libopenblas-dev).
 import { after, before, test } from "node:test";
@@ -7,14 +7,8 @@ import { initBackend, tf } from "../src/backend";
 import { config } from "../src/env";
 import { mulberry32 } from "../src/random";
 import { gelu, layerNorm } from "../src/model/layers";
-import {
-  buildNativeMatMul,
-  disableNativeMatMul,
-  enableNativeMatMul,
-  nativeMatMulActive,
-  nativeMatMulInfo,
-  nativeMatMulStale,
-} from "../src/model/native-matmul";
+import { buildNativeMatMul, nativeMatMulStale } from "../src/native/build";
+import { disableNativeMatMul, enableNativeMatMul, nativeMatMulActive, nativeMatMulInfo } from "../src/native/kernels";
 
 let buildError: string | undefined;
 

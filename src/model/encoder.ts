@@ -16,12 +16,13 @@
  * Weights use Hugging Face names without the "bert." / "roberta." prefix (a prefixed map is accepted
  * too and given back with the same names); Linear weights are [out, in] as PyTorch stores them. They
  * live in tf.Variables, so `forward` can run inside tf.variableGrads for fine-tuning.
- * Constructing an encoder plugs in the BLAS matrix product when it is built (native-matmul.ts).
+ * Constructing an encoder changes nothing global: the BLAS matrix product and fused kernels
+ * (src/native/kernels.ts) are the backend's, turned on by initBackend() when it picks wasm or cpu.
  */
 import { tf } from "../backend";
 import type { HostTensor, TokenizedBatch, TransformerConfig, WeightMap } from "./types";
 import { activation, embeddingLookup, layerNorm, linear } from "./layers";
-import { enableNativeMatMul, nativeMatMulActive } from "./native-matmul";
+import { nativeMatMulActive } from "../native/kernels";
 
 /** Added to the attention scores of padded keys (exp underflows to exactly 0 in float32). */
 const MASKED_SCORE = -1e9;
@@ -93,7 +94,6 @@ export class TransformerEncoder {
 
   constructor(config: TransformerConfig, weights: WeightMap) {
     this.config = config;
-    enableNativeMatMul();
     const { hiddenSize: H, numAttentionHeads: heads } = config;
     if (!Number.isInteger(H / heads)) {
       throw new Error(`config.json: hidden_size ${H} is not a multiple of num_attention_heads ${heads}`);
@@ -242,7 +242,7 @@ export class TransformerEncoder {
     const v = split(linear(hidden, w.value[0] as tf.Tensor2D, w.value[1] as tf.Tensor1D));
     const kRows = tf.reshape(linear(hidden, w.key[0] as tf.Tensor2D, w.key[1] as tf.Tensor1D), [B, S, heads, d]);
     // Q K^T per (row, head). The wasm kernel is fast only for un-transposed operands, so K is
-    // transposed explicitly to [B, heads, d, S] unless the BLAS matMul (native-matmul.ts) is in use.
+    // transposed explicitly to [B, heads, d, S] unless the BLAS matMul (src/native/kernels.ts) is in use.
     const qk = nativeMatMulActive()
       ? tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(tf.transpose(kRows, [0, 2, 1, 3]), [B * heads, S, d]), false, true)
       : tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(tf.transpose(kRows, [0, 2, 3, 1]), [B * heads, d, S]));

@@ -14,12 +14,12 @@
  * transposes explicitly and multiplies plain 2-D matrices, forward and backward. And the gradient of
  * tf.gather needs the UnsortedSegmentSum kernel, which the wasm backend lacks; `embeddingLookup`
  * scatters the incoming gradient with tf.scatterND (which sums rows of repeated ids) instead.
- * When the BLAS matMul is plugged in (native-matmul.ts), transposed operands are free, so the
+ * When the BLAS matMul is plugged in (src/native/kernels.ts), transposed operands are free, so the
  * explicit transposes are skipped, the bias is added inside the product (tf.fused.matMul), and
  * GELU and LayerNorm run as single native passes with the gradients written out below.
  */
 import { tf } from "../backend";
-import { nativeGatherRows, nativeGelu, nativeLayerNorm, nativeMatMulActive } from "./native-matmul";
+import { nativeGatherRows, nativeGelu, nativeLayerNorm, nativeMatMulActive } from "../native/kernels";
 
 /** y = x W^T + b for x [n, in], W [out, in] (PyTorch's layout), b [out]. */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {

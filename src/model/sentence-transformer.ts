@@ -23,7 +23,7 @@ import { basename, dirname, resolve } from "node:path";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config as courseConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
-import { enableNativeMatMul, nativeMatMulInfo } from "./native-matmul";
+import { nativeMatMulInfo } from "../native/kernels";
 import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
@@ -319,8 +319,7 @@ export interface LoadOptions extends HubOptions {
  * "org/name@revision") downloaded once into the Hugging Face cache. Default: COURSE_MODEL (else "offline").
  */
 export async function loadModel(idOrPath: string = courseConfig.model, options: LoadOptions = {}): Promise<SentenceTransformer> {
-  await initBackend(options.backend);
-  enableNativeMatMul(); // BLAS matrix products when build/native-matmul.node exists; a no-op otherwise
+  await initBackend(options.backend); // with wasm / cpu, also the native BLAS kernels when built
   const spec = idOrPath.trim();
   if (spec === "offline" || spec === "offline-bert") return offlineModel(spec);
   const local = resolve(spec);

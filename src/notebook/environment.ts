@@ -8,7 +8,7 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config } from "../env";
-import { enableNativeMatMul } from "../model/native-matmul";
+import { nativeMatMulInfo } from "../native/kernels";
 
 export interface EnvironmentRow {
   component: string;
@@ -39,8 +39,8 @@ export function faissAvailable(): { ok: boolean; detail: string } {
 export async function environmentReport(): Promise<EnvironmentRow[]> {
   const backend = backendInfo() ?? (await initBackend());
   const faiss = faissAvailable();
-  // What every model of the course does on load: matrix products on the system BLAS when the addon is built.
-  const blas = backend.name === "tensorflow" ? undefined : enableNativeMatMul();
+  // initBackend() put matrix products on the system BLAS (wasm / cpu) when the addon is built.
+  const blas = backend.name === "tensorflow" ? undefined : nativeMatMulInfo();
   const offlineModel = config.model === "offline" || config.model.startsWith("offline");
   return [
     { component: "node", status: process.version, detail: `${process.platform}-${process.arch}` },

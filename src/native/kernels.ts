@@ -10,22 +10,25 @@
  * installed everywhere (its install downloads from Google storage; no linux-arm64 build), and
  * without it the wasm backend multiplies with XNNPACK on one thread at ~25 GFLOP/s for plain 2-D
  * products and 2-3 GFLOP/s for transposed or batched ones (bench/NOTES.md). The small Node-API
- * addon src/model/native/matmul.c calls cblas_sgemm (OpenBLAS; Accelerate on macOS) directly on
+ * addon src/native/matmul.c calls cblas_sgemm (OpenBLAS; Accelerate on macOS) directly on
  * the tensors' memory (the wasm heap, or the cpu backend's Float32Arrays), and this module registers
  * it as the BatchMatMul kernel of those backends (and _FusedMatMul with a bias and no activation,
  * i.e. tf.fused.matMul({a, b, bias})). Every tfjs matMul (forward and gradients, transposed or
  * batched) then runs on BLAS. Results equal the original kernel's to float32 rounding
  * (tested in test/model-compute-native.test.ts).
  *
- * It is optional: buildNativeMatMul() compiles the addon into build/native-matmul.node (needs a C
- * compiler and libopenblas-dev; ~1 s); when that file is absent, or COURSE_NATIVE_MATMUL=0, nothing
- * changes. enableNativeMatMul() is idempotent and cheap; TransformerEncoder calls it.
+ * It is optional: buildNativeMatMul() (build.ts) compiles the addon into build/native-matmul.node (needs a
+ * C compiler and libopenblas-dev; ~1 s); when that file is absent, or COURSE_NATIVE_MATMUL=0, nothing
+ * changes. The backend owns these kernels: initBackend() (src/backend.ts) calls enableNativeMatMul() when it
+ * picks wasm or cpu, so building or loading a model changes nothing global. enableNativeMatMul() is
+ * idempotent and cheap; disableNativeMatMul() puts tfjs's own kernels back (benchmarks, comparisons).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { tf } from "../backend";
+import { existsSync } from "node:fs";
+// The tfjs namespace itself, not ../backend's re-export: backend.ts turns these kernels on, so importing it
+// here would be an import cycle.
+import * as tf from "@tensorflow/tfjs";
 import { config } from "../env";
+import { nativeMatMulPath, nativeMatMulStale } from "./build";
 
 interface NativeAddon {
   sgemm(
@@ -67,76 +70,6 @@ let addon: NativeAddon | undefined;
 let state: NativeMatMulInfo | undefined;
 const KERNELS = ["BatchMatMul", "_FusedMatMul"] as const;
 const originals = new Map<string, tf.KernelConfig>();
-
-/** Where buildNativeMatMul() writes the addon: build/native-matmul.node under the repository root. */
-export function nativeMatMulPath(): string {
-  return join(config.repoRoot, "build", "native-matmul.node");
-}
-
-function nativeMatMulSource(): string {
-  return join(config.repoRoot, "src", "model", "native", "matmul.c");
-}
-
-/** True when build/native-matmul.node is missing or older than src/model/native/matmul.c. */
-export function nativeMatMulStale(): boolean {
-  const out = nativeMatMulPath();
-  if (!existsSync(out)) return true;
-  const source = nativeMatMulSource();
-  return existsSync(source) && statSync(source).mtimeMs > statSync(out).mtimeMs;
-}
-
-/** A folder holding node_api.h: the node-api-headers package (via cmake-js), else Node's own include/node. */
-function nodeApiHeaders(): string {
-  try {
-    return dirname(require.resolve("node-api-headers/include/node_api.h"));
-  } catch {
-    const own = join(dirname(dirname(process.execPath)), "include", "node");
-    if (existsSync(join(own, "node_api.h"))) return own;
-    throw new Error(
-      "buildNativeMatMul: node_api.h not found (neither the node-api-headers package nor " +
-        `${own}); run npm install (it comes with cmake-js) or install Node's headers.`,
-    );
-  }
-}
-
-/**
- * Compiles src/model/native/matmul.c into build/native-matmul.node (written to a temp file, then
- * renamed). Needs `cc` and the BLAS headers/library: Debian/Ubuntu `apt-get install build-essential
- * libopenblas-dev`; macOS uses Accelerate. Returns the path; throws with the compiler's message.
- */
-export function buildNativeMatMul(options: { cc?: string } = {}): string {
-  const out = nativeMatMulPath();
-  const source = nativeMatMulSource();
-  const headers = nodeApiHeaders();
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
-  const isMac = process.platform === "darwin";
-  const args = [
-    "-O3",
-    "-fno-trapping-math", // lets the compiler vectorize the clamps in erf (results unchanged)
-    "-shared",
-    "-fPIC",
-    "-DNODE_GYP_MODULE_NAME=native_matmul",
-    `-I${headers}`,
-    source,
-    "-o",
-    tmp,
-    ...(isMac ? ["-undefined", "dynamic_lookup", "-framework", "Accelerate"] : ["-lopenblas", "-lm"]),
-  ];
-  try {
-    execFileSync(options.cc ?? "cc", args, { stdio: ["ignore", "pipe", "pipe"] });
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(
-      `buildNativeMatMul: compiling ${source} failed${stderr ? `:\n${stderr}` : ` (${(err as Error).message})`}\n` +
-        "Needs a C compiler and BLAS: apt-get install build-essential libopenblas-dev (Debian/Ubuntu). " +
-        "Without it everything still works, with slower matrix products.",
-    );
-  }
-  renameSync(tmp, out);
-  return out;
-}
 
 function loadAddon(path: string): NativeAddon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -183,6 +116,15 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
 }
 
+/**
+ * The wasm heap offsets of `inputs`. Looking a tensor up can move its data into the heap first (a tensor
+ * made on another backend, e.g. a model built before initBackend), which may grow the heap and detach
+ * every view taken before: so look the inputs up, then make the output, then take the heap's views.
+ */
+function wasmOffsets(backend: WasmBackendLike, inputs: tf.TensorInfo[]): number[] {
+  return inputs.map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+}
+
 interface CpuBackendLike {
   data: { get(id: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo;
@@ -207,11 +149,14 @@ function kernelFor(name: PatchedBackend, native: NativeAddon, original: tf.Kerne
     const sizeC = s.batch * s.m * s.n;
     if (name === "wasm") {
       const backend = args.backend as WasmBackendLike;
-      const out = backend.makeOutput(s.outShape, "float32"); // may grow the heap: take the view after it
-      const heap = backend.wasm.HEAPF32;
-      const view = (id: object, size: number) => new Float32Array(heap.buffer, backend.dataIdMap.get(id).memoryOffset, size);
-      const biasView = bias ? view(bias.dataId, s.n) : undefined;
-      native.sgemm(view(a.dataId, sizeA), view(b.dataId, sizeB), view(out.dataId, sizeC), s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB, biasView);
+      const [offA, offB, offBias] = wasmOffsets(backend, bias ? [a, b, bias] : [a, b]);
+      const out = backend.makeOutput(s.outShape, "float32"); // may grow the heap: take the views after it
+      const [offC] = wasmOffsets(backend, [out]);
+      const buffer = backend.wasm.HEAPF32.buffer;
+      const view = (offset: number, size: number) => new Float32Array(buffer, offset, size);
+      const biasView = bias ? view(offBias, s.n) : undefined;
+      const [viewA, viewB, viewC] = [view(offA, sizeA), view(offB, sizeB), view(offC, sizeC)];
+      native.sgemm(viewA, viewB, viewC, s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB, biasView);
       return out;
     }
     const backend = args.backend as CpuBackendLike;
@@ -250,11 +195,12 @@ function elementwiseKernel(
     const size = sizeOf(inputs[0]);
     if (backendName === "wasm") {
       const backend = args.backend as WasmBackendLike;
-      const out = backend.makeOutput(shape, "float32"); // may grow the heap: take the view after it
+      const offsets = wasmOffsets(backend, inputs);
+      const out = backend.makeOutput(shape, "float32"); // may grow the heap: take the views after it
       if (size === 0) return out;
-      const heap = backend.wasm.HEAPF32;
-      const view = (t: tf.TensorInfo) => new Float32Array(heap.buffer, backend.dataIdMap.get(t.dataId).memoryOffset, sizeOf(t));
-      compute(inputs.map(view), view(out), args.attrs);
+      const buffer = backend.wasm.HEAPF32.buffer;
+      const views = inputs.map((t, i) => new Float32Array(buffer, offsets[i], sizeOf(t)));
+      compute(views, new Float32Array(buffer, wasmOffsets(backend, [out])[0], size), args.attrs);
       return out;
     }
     const backend = args.backend as CpuBackendLike;
@@ -280,14 +226,14 @@ function gatherKernel(backendName: PatchedBackend, native: NativeAddon): tf.Kern
     const shape = [n, dim];
     if (backendName === "wasm") {
       const backend = args.backend as WasmBackendLike & { wasm: { HEAP32: Int32Array } };
-      const out = backend.makeOutput(shape, "float32");
+      const [offTable, offIds] = wasmOffsets(backend, [table, ids]);
+      const out = backend.makeOutput(shape, "float32"); // may grow the heap: take the views after it
       if (n * dim === 0) return out;
       const buffer = backend.wasm.HEAPF32.buffer;
-      const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
       native.gatherRows(
-        new Float32Array(buffer, offset(table), sizeOf(table)),
-        new Int32Array(buffer, offset(ids), n),
-        new Float32Array(buffer, offset(out), n * dim),
+        new Float32Array(buffer, offTable, sizeOf(table)),
+        new Int32Array(buffer, offIds, n),
+        new Float32Array(buffer, wasmOffsets(backend, [out])[0], n * dim),
         dim,
       );
       return out;
@@ -380,7 +326,7 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
     return state;
   }
   if (nativeMatMulStale()) {
-    state = { active: false, path, reason: `native matMul out of date (${path} is older than src/model/native/matmul.c); rebuild with buildNativeMatMul()` };
+    state = { active: false, path, reason: `native matMul out of date (${path} is older than src/native/matmul.c); rebuild with buildNativeMatMul()` };
     return state;
   }
   try {

@@ -1,6 +1,6 @@
 /*
  * A Node-API addon that computes float32 matrix products with the system BLAS (cblas_sgemm:
- * OpenBLAS on Linux, Accelerate on macOS). src/model/native-matmul.ts plugs it in as TensorFlow.js's
+ * OpenBLAS on Linux, Accelerate on macOS). src/native/kernels.ts plugs it in as TensorFlow.js's
  * BatchMatMul kernel for the wasm and cpu backends, whose own products are 4-10x slower (see
  * bench/NOTES.md). Operands are Float32Array views, e.g. straight into the wasm heap: no copies.
  *
@@ -17,7 +17,7 @@
  *   gatherRows(table, ids, out, dim):   out row i = table row ids[i] (an embedding lookup; tfjs-wasm's
  *                                       gather takes 25.7 ms for 1280 rows of 384 floats)
  *
- * Build: see buildNativeMatMul() in src/model/native-matmul.ts (cc -O3 -fno-trapping-math -shared -fPIC ... -lopenblas -lm).
+ * Build: buildNativeMatMul() in src/native/build.ts (cc -O3 -fno-trapping-math -shared -fPIC ... -lopenblas -lm).
  */
 #include <math.h>
 #include <node_api.h>
