@@ -27,7 +27,7 @@ import { nativeMatMulInfo } from "../native/kernels";
 import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
-import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
+import { l2Normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { StaticEmbedding } from "./static-embedding";
 import { Tokenizer, offlineBertTokenizer } from "./tokenizer";
 import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig } from "./types";
@@ -144,7 +144,7 @@ export class SentenceTransformer implements Embedder {
       pooled = this.staticEmbedding.forward(input.ids);
     }
     if (!normalize) return pooled;
-    const out = l2normalize(pooled);
+    const out = l2Normalize(pooled);
     pooled.dispose();
     return out;
   }
