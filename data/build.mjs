@@ -90,7 +90,7 @@ function parseDocument(file, docId) {
     const where = `${file} line ${idx + 1}`;
     if (line === "") {
       const cur = sections.at(-1);
-      if (cur && cur.paragraphs.at(-1)?.length) cur.paragraphs.push([]);
+      if (cur?.paragraphs.at(-1)?.length) cur.paragraphs.push([]);
       return;
     }
     if (line.startsWith("# ")) {

@@ -29,7 +29,7 @@ import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
 import { l2Normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { StaticEmbedding } from "./static-embedding";
-import { Tokenizer, offlineBertTokenizer } from "./tokenizer";
+import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
 import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig } from "./types";
 
 /** What tokenize() gives and forward() takes: a padded batch (Transformer) or token id lists (StaticEmbedding). */
