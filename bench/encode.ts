@@ -24,7 +24,7 @@ import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
 import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
-import { l2normalize, pool, poolingConfig } from "../src/model/pooling";
+import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
 
 const args = process.argv.slice(2);
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const out = tf.tidy(() => {
       const tokenEmbeddings = encoder.forward(batch);
       const mask = tf.tensor2d(batch.attentionMask, [batch.batchSize, batch.seqLen], "int32");
-      return l2normalize(pool(tokenEmbeddings, mask, pooling));
+      return l2Normalize(pool(tokenEmbeddings, mask, pooling));
     });
     const data = out.dataSync() as Float32Array;
     out.dispose();
