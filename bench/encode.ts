@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
   const tokens = rows.reduce((n, r) => n + r.length, 0);
 
-  const encoder = new TransformerEncoder(config, initBertWeights(config, 0)); // enables the BLAS matMul when built
+  const encoder = new TransformerEncoder(config, initBertWeights(config, 0)); // initBackend enabled the BLAS matMul
   if (args.includes("--no-native")) disableNativeMatMul();
   else enableNativeMatMul({ threads });
   const native = nativeMatMulInfo();

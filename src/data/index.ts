@@ -23,7 +23,7 @@
  *   Chunking       chunkFolder(dir, {unit?, size?, overlap?, countTokens?}): {chunks, report};
  *                  chunkDocument(docId, text, opts): CorpusRow[]
  *   Generation     generateQuestions(chunks, {out, questionsPerChunk?, paraphrases?, concurrency?, llm?, prices?}):
- *                  Promise<GenerateReport>; chatJson(messages, schema, llm?); validateJson(value, schema)
+ *                  Promise<GenerateReport>; chatJson(messages, schema, llm?)
  *                  generateOffline(chunks, {questionsPerChunk?, seed?, ...}): PairRow[]  ("offline template generator")
  *   Quality        filterPairs(rows, opts?): {kept, removed, report}; filterReportFrame(report); dedupePairs(rows)
  *   Review         exportForReview(rows, path.csv): columns; importReview(path.csv): ReviewResult
