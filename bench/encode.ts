@@ -24,7 +24,7 @@ import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
 import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
-import { l2normalize, pool, poolingConfig } from "../src/model/pooling";
+import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
 
 const args = process.argv.slice(2);
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
   const tokens = rows.reduce((n, r) => n + r.length, 0);
 
-  const encoder = new TransformerEncoder(config, initBertWeights(config, 0)); // enables the BLAS matMul when built
+  const encoder = new TransformerEncoder(config, initBertWeights(config, 0)); // initBackend enabled the BLAS matMul
   if (args.includes("--no-native")) disableNativeMatMul();
   else enableNativeMatMul({ threads });
   const native = nativeMatMulInfo();
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const out = tf.tidy(() => {
       const tokenEmbeddings = encoder.forward(batch);
       const mask = tf.tensor2d(batch.attentionMask, [batch.batchSize, batch.seqLen], "int32");
-      return l2normalize(pool(tokenEmbeddings, mask, pooling));
+      return l2Normalize(pool(tokenEmbeddings, mask, pooling));
     });
     const data = out.dataSync() as Float32Array;
     out.dispose();

@@ -19,7 +19,7 @@ import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
 import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
-import { l2normalize, pool, poolingConfig } from "../src/model/pooling";
+import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import type { TokenizedBatch } from "../src/model/types";
 
 const args = process.argv.slice(2);
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const native = nativeMatMulInfo();
   const mask = tf.ones([pairs, seq], "int32") as tf.Tensor2D;
   const pooling = poolingConfig(config.hiddenSize, "mean");
-  const embed = (b: TokenizedBatch) => l2normalize(pool(encoder.forward(b), mask, pooling));
+  const embed = (b: TokenizedBatch) => l2Normalize(pool(encoder.forward(b), mask, pooling));
   const step = () =>
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {

@@ -22,6 +22,14 @@
 // 70% / 15% / 15% into train / dev / test; every query goes to the split of its document. The dataset
 // card README.md gets its counts rewritten between the "<!-- stats:begin -->" / "<!-- stats:end -->" markers.
 // Every file is written atomically (temp file in the same folder, then rename).
+//
+// Why this does not import src/ (src/random.ts, src/data/split.ts, src/files.ts): the shipped datasets were
+// built and published with this split, and must stay byte-identical. Its shuffle is the library's
+// `shuffled(ids, mulberry32(SPLIT_SEED))` (same generator, same Fisher-Yates), but its cut is by document
+// count (round(70%), round(15%), the rest), whereas the library's splitByDocument seeds through
+// rngFor(seed, "splitByDocument") and balances the fractions by rows per document: using it would move
+// documents between splits and change every qrels file. Keeping it plain Node (no tsx, no build) also lets
+// `node data/build.mjs --check` run before `npm install`.
 
 import { readFileSync, writeFileSync, renameSync, readdirSync, existsSync, mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -82,7 +90,7 @@ function parseDocument(file, docId) {
     const where = `${file} line ${idx + 1}`;
     if (line === "") {
       const cur = sections.at(-1);
-      if (cur && cur.paragraphs.at(-1)?.length) cur.paragraphs.push([]);
+      if (cur?.paragraphs.at(-1)?.length) cur.paragraphs.push([]);
       return;
     }
     if (line.startsWith("# ")) {

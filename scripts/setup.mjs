@@ -16,12 +16,10 @@
 // Exit code 0 when the course can run; 1 with a message naming what is missing and how to install it.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 export const root = join(import.meta.dirname, "..");
-const require = createRequire(join(root, "package.json"));
 export const KERNEL_NAME = "tslab-course";
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const hasApt = existsSync("/usr/bin/apt-get");

@@ -3,6 +3,7 @@
 //   npm test                     every test/**/*.test.ts (unit tests, then the notebooks)
 //   npm test -- test/foo.test.ts only the files named
 //   npm test -- --unit           everything but the slow notebook / browser tests (test/slow/)
+// A full run (no files named) starts with the linter (biome, biome.json), as CI runs it: `npm run lint`.
 // Node 20's `--test` takes no globs, so the files are listed here.
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -28,6 +29,16 @@ files.sort((a, b) => Number(a.includes("slow")) - Number(b.includes("slow")) || 
 if (files.length === 0) {
   console.error("No test files found under test/.");
   process.exit(1);
+}
+if (named.length === 0) {
+  // "lint": biome's lint rules only, until the tree has been formatted once; then "check" (lint rules +
+  // the formatter's check, the same as `npm run lint`).
+  const biome = join(root, "node_modules", "@biomejs", "biome", "bin", "biome");
+  const lint = spawnSync(process.execPath, [biome, "lint"], { cwd: root, stdio: "inherit" });
+  if (lint.status !== 0) {
+    console.error("Lint failed (see above). `npm run lint` shows the same; `npm run format` fixes formatting.");
+    process.exit(lint.status ?? 1);
+  }
 }
 const res = spawnSync(
   process.execPath,

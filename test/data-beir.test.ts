@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBeir, loadBeir, loadBeirDataset, trainingPairs, writeBeir } from "../src/data/beir";
-import { DataError, type Chunk } from "../src/data/types";
+import { DataError, type CorpusRow } from "../src/data/types";
 
 const FIXTURE = join(__dirname, "fixtures", "data", "mini-beir");
 
@@ -29,7 +29,12 @@ test("loadBeir gives the evaluator's form of a split; score 0 is not relevant", 
   assert.deepEqual([...dev.queries], [["q3", "do i need 2fa for apps"], ["q4", "lost my work laptop what now"]]);
   assert.deepEqual([...dev.relevant].map(([q, s]) => [q, [...s]]), [["q3", ["it#0"]], ["q4", ["it#1"]]]);
   assert.equal(dev.corpus.size, 6);
-  assert.deepEqual(dev.corpus.get("travel#0"), { title: "Travel > Per diem", text: "The per diem for meals is 60 USD a day in the home country.", docId: "travel" });
+  assert.deepEqual(dev.corpus.get("travel#0"), {
+    _id: "travel#0",
+    doc_id: "travel",
+    title: "Travel > Per diem",
+    text: "The per diem for meals is 60 USD a day in the home country.",
+  });
   const test6 = loadBeir(FIXTURE, "test").relevant.get("q6");
   assert.deepEqual([...(test6 ?? [])], ["travel#1", "travel#0"]);
 });
@@ -122,7 +127,7 @@ test("a document in two splits is a leak", () => {
 });
 
 test("buildBeir + writeBeir round-trip through loadBeir without leaks", () => {
-  const chunks: Chunk[] = [];
+  const chunks: CorpusRow[] = [];
   const rows = [];
   for (let d = 0; d < 20; d++) {
     for (let c = 0; c < 3; c++) {

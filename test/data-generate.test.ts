@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { generateQuestions, questionSchema } from "../src/data/generate";
 import { backoffMs, extractJson, parseRetryAfter } from "../src/data/llm";
 import { validateJson } from "../src/data/schema";
-import type { Chunk } from "../src/data/types";
+import type { CorpusRow } from "../src/data/types";
 
 test("schema validator names the path of every error", () => {
   const schema = questionSchema(2, 1);
@@ -90,7 +90,7 @@ after(() => {
   server.close();
 });
 
-const chunk = (id: string): Chunk => ({ _id: id, doc_id: `doc-${id}`, title: id, text: `Text of passage ${id}.` });
+const chunk = (id: string): CorpusRow => ({ _id: id, doc_id: `doc-${id}`, title: id, text: `Text of passage ${id}.` });
 
 test("retries 429 (Retry-After), 5xx, bad bodies, non-JSON answers and timeouts; accounts tokens and cost; resumes", async () => {
   const baseUrl = await ready;

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { addTypo, contractAbbreviations, expandAbbreviations, findAbbreviations, generateOffline, keyPhrases, layRewrite, OFFLINE_GENERATOR } from "../src/data/template-generator";
 import { mulberry32 } from "../src/random";
-import type { Chunk } from "../src/data/types";
+import type { CorpusRow } from "../src/data/types";
 
 test("abbreviations defined in a text are found when the initials match", () => {
   assert.deepEqual(findAbbreviations("Staff earn paid time off (PTO) monthly. Use single sign-on (SSO) and the portal (XYZ)."), { PTO: "paid time off", SSO: "single sign-on" });
@@ -26,7 +26,7 @@ test("key phrases: multi-word content phrases first, stopwords never", () => {
   assert.ok(phrases.every((p) => !/\b(the|for|use)\b/.test(p)), phrases.join(" | "));
 });
 
-const chunks: Chunk[] = [
+const chunks: CorpusRow[] = [
   { _id: "leave.md#0", doc_id: "leave.md", title: "Leave > Paid time off", text: "Full-time staff accrue paid time off (PTO) at 1.5 days per month. PTO requests go through the HR portal." },
   { _id: "it.md#0", doc_id: "it.md", title: "IT > Sign-in", text: "Every company application requires single sign-on (SSO) and multi-factor authentication (MFA)." },
   { _id: "vet.md#0", doc_id: "vet.md", title: "Canine parvovirus", text: "Canine parvovirus causes vomiting and bloody diarrhea in puppies; vaccination prevents it." },

@@ -29,8 +29,8 @@ test("folder -> chunks -> offline questions -> filter -> review -> BEIR -> evalu
   data.exportForReview(kept, sheet);
   // Reject the first data line; accept the rest (a reviewer's bulk edit on the CSV text).
   const lines = readFileSync(sheet, "utf8").split("\r\n");
-  let first = true;
-  const edited = lines.map((l, i) => (i === 0 || l === "" || !/^,,/.test(l) ? l : (first ? ((first = false), "reject" + l) : "accept" + l)));
+  const firstRow = lines.findIndex((l, i) => i > 0 && l !== "" && /^,,/.test(l));
+  const edited = lines.map((l, i) => (i === 0 || l === "" || !/^,,/.test(l) ? l : (i === firstRow ? "reject" + l : "accept" + l)));
   writeFileSync(sheet, edited.join("\r\n"));
   const reviewed = data.importReview(sheet);
   assert.equal(reviewed.counts.reject, 1);

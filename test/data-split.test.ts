@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertNoLeak, splitByDocument, splitRows } from "../src/data/split";
-import type { CorpusDoc, IRSplit } from "../src/data/types";
+import type { CorpusRow, IRSplit } from "../src/data/types";
 
 test("equal-sized documents are split exactly 70/15/15 and deterministically", () => {
   const docs = Array.from({ length: 100 }, (_, i) => `d${i}`);
@@ -31,15 +31,15 @@ test("rows are split by document; the 85/15 split has no dev rows", () => {
   assert.deepEqual([...splitByDocument(["a", "a", "b"], { fractions: { train: 0.5, dev: 0, test: 0.5 } }).values()].sort(), ["test", "train"]);
 });
 
-function split(name: string, relevant: Record<string, string[]>, corpus: Map<string, CorpusDoc>): IRSplit {
+function split(name: string, relevant: Record<string, string[]>, corpus: Map<string, CorpusRow>): IRSplit {
   return { split: name, queries: new Map(Object.keys(relevant).map((q) => [q, q])), corpus, relevant: new Map(Object.entries(relevant).map(([q, ids]) => [q, new Set(ids)])) };
 }
 
 test("assertNoLeak finds a chunk of a test document in train, and a query in two splits", () => {
-  const corpus = new Map<string, CorpusDoc>([
-    ["a#0", { title: "", text: "x", docId: "a" }],
-    ["a#1", { title: "", text: "y", docId: "a" }],
-    ["b#0", { title: "", text: "z", docId: "b" }],
+  const corpus = new Map<string, CorpusRow>([
+    ["a#0", { _id: "a#0", doc_id: "a", title: "", text: "x" }],
+    ["a#1", { _id: "a#1", doc_id: "a", title: "", text: "y" }],
+    ["b#0", { _id: "b#0", doc_id: "b", title: "", text: "z" }],
   ]);
   const ok = assertNoLeak([split("train", { q1: ["a#0", "a#1"] }, corpus), split("test", { q2: ["b#0"] }, corpus)]);
   assert.deepEqual(ok.splits, [

@@ -149,7 +149,10 @@ test("fromSplit takes src/data's IRSplit (Maps); titled passages are embedded as
     {
       split: "test",
       queries: new Map([["q1", "a"], ["q2", "c"]]),
-      corpus: new Map([["p1", { title: "Leave", text: "bb", docId: "h1" }], ["p2", { title: "", text: "a c", docId: "h1" }]]),
+      corpus: new Map([
+        ["p1", { _id: "p1", doc_id: "h1", title: "Leave", text: "bb" }],
+        ["p2", { _id: "p2", doc_id: "h1", title: "", text: "a c" }],
+      ]),
       relevant: new Map([["q1", new Set(["p2"])], ["q2", new Set<string>()]]),
     },
     { name: "policy-test", accuracyAtK: [1], precisionRecallAtK: [1], mrrAtK: [2], ndcgAtK: [2], mapAtK: [2] },

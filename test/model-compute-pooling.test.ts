@@ -1,8 +1,8 @@
-// Pooling modes, l2normalize and StaticEmbedding on inputs small enough to check by hand.
+// Pooling modes, l2Normalize and StaticEmbedding on inputs small enough to check by hand.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../src/backend";
-import { l2normalize, pool, pooledDimension, poolingConfig } from "../src/model/pooling";
+import { l2Normalize, pool, pooledDimension, poolingConfig } from "../src/model/pooling";
 import { StaticEmbedding } from "../src/model/static-embedding";
 import type { PoolingConfig } from "../src/model/types";
 
@@ -84,8 +84,8 @@ test("pooling config errors name the file and field", () => {
   assert.throws(() => pool(tokens(), mask(), poolingConfig(3, "mean")), /word_embedding_dimension is 3 but the token embeddings have 2/);
 });
 
-test("l2normalize: unit rows, zero row stays zero (eps 1e-12)", () => {
-  const out = l2normalize(tf.tensor2d([[3, 4], [0, 0], [-1e-3, 0]], [3, 2]));
+test("l2Normalize: unit rows, zero row stays zero (eps 1e-12)", () => {
+  const out = l2Normalize(tf.tensor2d([[3, 4], [0, 0], [-1e-3, 0]], [3, 2]));
   close(out.dataSync(), [0.6, 0.8, 0, 0, -1, 0]);
 });
 

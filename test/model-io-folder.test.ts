@@ -2,7 +2,7 @@
 // loaded, encoded, saved and reloaded bit-identically; Python's layout is written; bad folders name the file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel, offlineModel } from "../src/model/sentence-transformer";

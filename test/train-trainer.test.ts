@@ -210,7 +210,10 @@ test("a nodejs-polars DataFrame trains exactly like the same rows as objects", a
 test("terminal progress rewrites one line and ends it with a newline", async () => {
   const { TerminalProgress } = await import("../src/train/progress");
   let out = "";
-  const stream = { columns: 200, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+  const stream = { columns: 200, write: (s: string) => {
+      out += s;
+      return true;
+    } } as unknown as NodeJS.WriteStream;
   await train(tinyModel(), tinyPairs(12), { loss: mnrl(), batchSize: 4, learningRate: 1e-3, progress: new TerminalProgress(stream), onWarning: () => undefined });
   const updates = out.split("\r\x1b[2K").filter((s) => s.length > 0);
   assert.deepEqual(updates.map((u) => u.split(" | ")[0]), ["step 1/3 (33%)", "step 2/3 (66%)", "step 3/3 (100%)", "step 3/3 (100%)"]);
@@ -272,7 +275,10 @@ test("an error inside the loss (e.g. the wasm heap running out) names the step, 
 test("wiring: the sampler's batches reach the loss without repeated texts, the warmup schedule reaches AdamW", async () => {
   const seen: TrainingBatch[] = [];
   const inner = mnrl();
-  const spy: Loss = { name: inner.name, config: () => inner.config(), lossAndGrads: (m, b, v) => (seen.push(b), inner.lossAndGrads(m, b, v)) };
+  const spy: Loss = { name: inner.name, config: () => inner.config(), lossAndGrads: (m, b, v) => {
+      seen.push(b);
+      return inner.lossAndGrads(m, b, v);
+    } };
   // 16 rows over 6 distinct positives: duplicates must be spread over batches.
   const rows = Array.from({ length: 16 }, (_, i) => ({ anchor: `query number ${i}`, positive: `shared passage ${i % 6}` }));
   const r = await train(tinyModel(), rows, { loss: spy, batchSize: 4, epochs: 2, learningRate: 1e-3, warmupRatio: 0.25, ...quiet });

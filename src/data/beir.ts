@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../files";
 import { decodeUtf8, readJsonl, stringField, toJsonl, type JsonlOptions } from "./jsonl";
 import { assertNoLeak, splitRows, type LeakReport, type SplitOptions } from "./split";
-import { DataError, type Chunk, type CorpusDoc, type DataIssue, type IRSplit, type PairRow, type SplitName } from "./types";
+import { DataError, type CorpusRow, type DataIssue, type IRSplit, type PairRow, type SplitName } from "./types";
 
 export interface QrelRow {
   queryId: string;
@@ -27,7 +27,7 @@ export interface QrelRow {
 
 export interface BeirDataset {
   dir: string;
-  corpus: Map<string, CorpusDoc>;
+  corpus: Map<string, CorpusRow>;
   /** Every query of queries.jsonl (all splits). */
   queries: Map<string, string>;
   /** qrels per split file found in <dir>/qrels (train, dev, test, or any other name). */
@@ -43,10 +43,10 @@ export interface LoadBeirOptions extends JsonlOptions {
   checkLeaks?: boolean;
 }
 
-function loadCorpus(path: string, options: JsonlOptions, skipped: DataIssue[], errors: DataIssue[], emptyIds: Set<string>): Map<string, CorpusDoc> {
+function loadCorpus(path: string, options: JsonlOptions, skipped: DataIssue[], errors: DataIssue[], emptyIds: Set<string>): Map<string, CorpusRow> {
   const { records, skipped: bad } = readJsonl(path, options);
   skipped.push(...bad);
-  const corpus = new Map<string, CorpusDoc>();
+  const corpus = new Map<string, CorpusRow>();
   const firstLine = new Map<string, number>();
   for (const rec of records) {
     const id = stringField(rec, "_id", path, errors, { coerceNumber: true });
@@ -68,7 +68,7 @@ function loadCorpus(path: string, options: JsonlOptions, skipped: DataIssue[], e
       emptyIds.add(id);
       continue;
     }
-    corpus.set(id, { title, text, docId });
+    corpus.set(id, { _id: id, doc_id: docId, title, text });
   }
   return corpus;
 }
@@ -102,7 +102,7 @@ function loadQueries(path: string, options: JsonlOptions, skipped: DataIssue[], 
 export function parseQrels(
   text: string,
   file: string,
-  known: { queries: Map<string, string>; corpus: Map<string, CorpusDoc>; emptyQueries?: Set<string>; emptyDocs?: Set<string> },
+  known: { queries: Map<string, string>; corpus: Map<string, CorpusRow>; emptyQueries?: Set<string>; emptyDocs?: Set<string> },
   skipped: DataIssue[],
   errors: DataIssue[],
 ): QrelRow[] {
@@ -195,7 +195,7 @@ export function loadBeir(dir: string, split: SplitName | string, options: LoadBe
 }
 
 /** The text a passage is embedded as: "title\ntext" (the title alone says which section it is). */
-export function passageText(doc: CorpusDoc, withTitle = true): string {
+export function passageText(doc: Pick<CorpusRow, "title" | "text">, withTitle = true): string {
   return withTitle && doc.title.trim() !== "" ? `${doc.title}\n${doc.text}` : doc.text;
 }
 
@@ -204,15 +204,15 @@ export function trainingPairs(split: IRSplit, options: { withTitle?: boolean } =
   const rows: PairRow[] = [];
   for (const [queryId, ids] of split.relevant) {
     for (const id of ids) {
-      const doc = split.corpus.get(id) as CorpusDoc;
-      rows.push({ anchor: split.queries.get(queryId) as string, positive: passageText(doc, options.withTitle ?? true), query_id: queryId, positive_id: id, doc_id: doc.docId });
+      const doc = split.corpus.get(id) as CorpusRow;
+      rows.push({ anchor: split.queries.get(queryId) as string, positive: passageText(doc, options.withTitle ?? true), query_id: queryId, positive_id: id, doc_id: doc.doc_id });
     }
   }
   return rows;
 }
 
 export interface BeirFiles {
-  corpus: readonly Chunk[];
+  corpus: readonly CorpusRow[];
   queries: readonly { _id: string; text: string }[];
   qrels: Partial<Record<string, readonly QrelRow[]>>;
 }
@@ -232,7 +232,7 @@ export function writeBeir(dir: string, data: BeirFiles): void {
  * A BEIR dataset from chunks and generated (anchor, positive_id) rows: query ids q0, q1, ... in row
  * order, splits by source document (see splitByDocument). Rows naming an unknown chunk are errors.
  */
-export function buildBeir(chunks: readonly Chunk[], rows: readonly PairRow[], options: SplitOptions = {}): BeirFiles {
+export function buildBeir(chunks: readonly CorpusRow[], rows: readonly PairRow[], options: SplitOptions = {}): BeirFiles {
   const byId = new Map(chunks.map((c) => [c._id, c]));
   const errors: DataIssue[] = [];
   const located = rows.map((r, i) => {

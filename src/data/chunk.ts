@@ -16,7 +16,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 import { decodeUtf8 } from "./jsonl";
-import { DataError, type Chunk, type DataIssue } from "./types";
+import { DataError, type CorpusRow, type DataIssue } from "./types";
 
 export interface ChunkOptions {
   /** "words" (default) or "tokens" (needs countTokens). */
@@ -137,11 +137,11 @@ function checkOptions(options: ChunkOptions): { size: number; overlap: number; c
 }
 
 /** Chunks one document's text; markdown headings make sections, plain text is one section. */
-export function chunkDocument(docId: string, text: string, options: ChunkOptions & { markdown?: boolean; fallbackTitle?: string } = {}): Chunk[] {
+export function chunkDocument(docId: string, text: string, options: ChunkOptions & { markdown?: boolean; fallbackTitle?: string } = {}): CorpusRow[] {
   const { size, overlap, cost } = checkOptions(options);
   const normalized = text.replace(/\r\n?/g, "\n").replace(/\f/g, "\n");
   const sections = options.markdown ?? true ? markdownSections(normalized) : [{ path: [], body: normalized }];
-  const chunks: Chunk[] = [];
+  const chunks: CorpusRow[] = [];
   for (const section of sections) {
     const words = [...section.body.matchAll(/\S+/g)];
     if (words.length === 0) continue;
@@ -167,7 +167,7 @@ function listFiles(dir: string): string[] {
 }
 
 /** Chunks every document of a folder (recursively, in sorted path order). */
-export function chunkFolder(dir: string, options: ChunkOptions = {}): { chunks: Chunk[]; report: ChunkReport } {
+export function chunkFolder(dir: string, options: ChunkOptions = {}): { chunks: CorpusRow[]; report: ChunkReport } {
   checkOptions(options);
   let files: string[];
   try {
@@ -177,7 +177,7 @@ export function chunkFolder(dir: string, options: ChunkOptions = {}): { chunks: 
   }
   const extensions = (options.extensions ?? [".md", ".markdown", ".txt"]).map((e) => e.toLowerCase());
   const report: ChunkReport = { files: files.length, documents: 0, chunks: 0, emptyDocuments: [], unreadable: [], ignored: [] };
-  const chunks: Chunk[] = [];
+  const chunks: CorpusRow[] = [];
   for (const file of files) {
     const ext = extname(file).toLowerCase();
     if (!extensions.includes(ext)) {

@@ -18,7 +18,7 @@ import { passageText } from "./beir";
 import { appendJsonl, readJsonl, repairJsonlTail, writeJsonl } from "./jsonl";
 import { chatJson, LlmError, resolveLlm, type ChatMessage, type LlmOptions, type TokenUsage } from "./llm";
 import type { JsonSchema } from "./schema";
-import { DataError, type Chunk, type DataIssue, type PairRow } from "./types";
+import { DataError, type CorpusRow, type DataIssue, type PairRow } from "./types";
 
 export interface Prices {
   /** USD per million prompt (input) tokens. */
@@ -38,7 +38,7 @@ export interface GenerateOptions {
   llm?: LlmOptions;
   prices?: Prices;
   /** Replaces the default prompt. */
-  prompt?: (chunk: Chunk, questions: number, paraphrases: number) => ChatMessage[];
+  prompt?: (chunk: CorpusRow, questions: number, paraphrases: number) => ChatMessage[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -76,7 +76,7 @@ export function questionSchema(questions: number, paraphrases: number): JsonSche
 }
 
 /** The default prompt: questions people would really type, not sentences copied from the passage. */
-export function defaultPrompt(chunk: Chunk, questions: number, paraphrases: number): ChatMessage[] {
+export function defaultPrompt(chunk: CorpusRow, questions: number, paraphrases: number): ChatMessage[] {
   const para = paraphrases > 0 ? ` For each question also write ${paraphrases} paraphrase(s): the same need in other words.` : "";
   const shape = paraphrases > 0 ? '{"questions": [{"question": "...", "paraphrases": ["..."]}]}' : '{"questions": [{"question": "..."}]}';
   return [
@@ -95,8 +95,8 @@ export function defaultPrompt(chunk: Chunk, questions: number, paraphrases: numb
 type Answer = { questions: { question: string; paraphrases?: string[] }[] };
 
 /** Rows of one chunk's answer: its first N questions, each followed by its first P paraphrases. */
-function answerRows(chunk: Chunk, answer: Answer, n: number, p: number, generator: string): PairRow[] {
-  const positive = passageText({ title: chunk.title, text: chunk.text, docId: chunk.doc_id });
+function answerRows(chunk: CorpusRow, answer: Answer, n: number, p: number, generator: string): PairRow[] {
+  const positive = passageText(chunk);
   const rows: PairRow[] = [];
   for (const [i, q] of answer.questions.slice(0, n).entries()) {
     rows.push({ anchor: q.question.trim(), positive, positive_id: chunk._id, doc_id: chunk.doc_id, generator, kind: "question", question_index: i });
@@ -128,7 +128,7 @@ export function resumeState(out: string): { done: Set<string>; rowsFound: number
 }
 
 /** Generates questions for every chunk not yet done in `options.out`; see the header for the guarantees. */
-export async function generateQuestions(chunks: readonly Chunk[], options: GenerateOptions): Promise<GenerateReport> {
+export async function generateQuestions(chunks: readonly CorpusRow[], options: GenerateOptions): Promise<GenerateReport> {
   const n = options.questionsPerChunk ?? 3;
   const p = options.paraphrases ?? 0;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));

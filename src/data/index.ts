@@ -9,7 +9,8 @@
  *
  * In a notebook: `import * as data from "./src/data/index"` (tslab resolves files, not folder indexes).
  *
- * Public API (every write is atomic; bad input is a DataError naming file, line and reason):
+ * Public API (every write is atomic; bad input is a DataError naming file, line and reason). Everything else
+ * (prompt schema, filter names, constants) stays importable from its file:
  *   Shipped data   shippedDatasets(): string[]; loadShippedDataset(name): BeirDataset;
  *                  loadShippedSplit(name, split): IRSplit; loadTutorialTriplets(): ReadPairsResult
  *   BEIR           loadBeir(dir, split, opts?): IRSplit; loadBeirDataset(dir, opts?): BeirDataset;
@@ -20,25 +21,26 @@
  *   Splits         splitByDocument(docIds, {fractions?, seed?}): Map<doc, split>; splitRows(rows, opts);
  *                  assertNoLeak(splits: IRSplit[]): LeakReport; documentsOf(split): Set<doc_id>
  *   Chunking       chunkFolder(dir, {unit?, size?, overlap?, countTokens?}): {chunks, report};
- *                  chunkDocument(docId, text, opts): Chunk[]
+ *                  chunkDocument(docId, text, opts): CorpusRow[]
  *   Generation     generateQuestions(chunks, {out, questionsPerChunk?, paraphrases?, concurrency?, llm?, prices?}):
- *                  Promise<GenerateReport>; chatJson(messages, schema, llm?); validateJson(value, schema)
+ *                  Promise<GenerateReport>; chatJson(messages, schema, llm?)
  *                  generateOffline(chunks, {questionsPerChunk?, seed?, ...}): PairRow[]  ("offline template generator")
  *   Quality        filterPairs(rows, opts?): {kept, removed, report}; filterReportFrame(report); dedupePairs(rows)
  *   Review         exportForReview(rows, path.csv): columns; importReview(path.csv): ReviewResult
- *   JSONL          readJsonl(path, opts?); writeJsonl(path, rows); appendJsonl(path, rows); writeFileAtomic(path, data)
+ *   JSONL          readJsonl(path, opts?); writeJsonl(path, rows); appendJsonl(path, rows)
  */
-export * from "./types";
-export { appendJsonl, readJsonl, writeJsonl, type JsonlOptions, type JsonlRecord, type JsonlResult } from "./jsonl";
-export { writeFileAtomic, SaveError } from "../files";
-export { buildBeir, loadBeir, loadBeirDataset, passageText, toIRSplit, trainingPairs, writeBeir, type BeirDataset, type BeirFiles, type LoadBeirOptions, type QrelRow } from "./beir";
-export { pairsToDataFrame, readPairs, writePairs, type ReadPairsResult } from "./pairs";
-export { assertNoLeak, DEFAULT_FRACTIONS, documentsOf, splitByDocument, splitRows, type LeakReport, type SplitFractions, type SplitOptions } from "./split";
-export { chunkDocument, chunkFolder, type ChunkOptions, type ChunkReport } from "./chunk";
-export { chatJson, LlmError, type ChatMessage, type LlmOptions, type TokenUsage } from "./llm";
-export { validateJson, type JsonSchema } from "./schema";
-export { defaultPrompt, generateQuestions, questionSchema, type GenerateOptions, type GenerateReport, type Prices } from "./generate";
-export { DEFAULT_ABBREVIATIONS, DEFAULT_LAY_WORDS, generateOffline, OFFLINE_GENERATOR, type OfflineOptions } from "./template-generator";
-export { dedupePairs, FILTER_NAMES, filterPairs, filterReportFrame, type FilterName, type FilterOptions, type FilterReport } from "./filters";
-export { DECISIONS, exportForReview, importReview, type Decision, type ReviewResult } from "./review";
+export { DataError, type DataIssue, type IRSplit, type CorpusRow, type PairRow, type SplitName } from "./types";
+export { SaveError } from "../files";
 export { loadShippedDataset, loadShippedSplit, loadTutorialTriplets, shippedDatasets } from "./shipped";
+export { buildBeir, loadBeir, loadBeirDataset, passageText, toIRSplit, trainingPairs, writeBeir } from "./beir";
+export type { BeirDataset, BeirFiles, LoadBeirOptions } from "./beir";
+export { pairsToDataFrame, readPairs, writePairs, type ReadPairsResult } from "./pairs";
+export { assertNoLeak, documentsOf, splitByDocument, splitRows } from "./split";
+export type { LeakReport, SplitFractions, SplitOptions } from "./split";
+export { chunkDocument, chunkFolder, type ChunkOptions, type ChunkReport } from "./chunk";
+export { chatJson, LlmError, type ChatMessage, type LlmOptions } from "./llm";
+export { generateQuestions, type GenerateOptions, type GenerateReport, type Prices } from "./generate";
+export { generateOffline, type OfflineOptions } from "./template-generator";
+export { dedupePairs, filterPairs, filterReportFrame, type FilterOptions, type FilterReport } from "./filters";
+export { exportForReview, importReview, type Decision, type ReviewResult } from "./review";
+export { appendJsonl, readJsonl, writeJsonl, type JsonlOptions } from "./jsonl";

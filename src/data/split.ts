@@ -86,7 +86,7 @@ export interface LeakReport {
 /** Source documents of the passages a split's queries point to. */
 export function documentsOf(split: IRSplit): Set<string> {
   const docs = new Set<string>();
-  for (const ids of split.relevant.values()) for (const id of ids) docs.add(split.corpus.get(id)?.docId ?? id);
+  for (const ids of split.relevant.values()) for (const id of ids) docs.add(split.corpus.get(id)?.doc_id ?? id);
   return docs;
 }
 

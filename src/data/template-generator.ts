@@ -12,7 +12,7 @@
  */
 import { passageText } from "./beir";
 import { rngFor, shuffled, type Rng } from "../random";
-import type { Chunk, PairRow } from "./types";
+import type { CorpusRow, PairRow } from "./types";
 
 export const OFFLINE_GENERATOR = "offline template generator";
 
@@ -204,7 +204,7 @@ function topicOf(title: string): string {
 }
 
 /** Questions for every chunk from templates and rewrites; rows labelled OFFLINE_GENERATOR. */
-export function generateOffline(chunks: readonly Chunk[], options: OfflineOptions = {}): PairRow[] {
+export function generateOffline(chunks: readonly CorpusRow[], options: OfflineOptions = {}): PairRow[] {
   const n = options.questionsPerChunk ?? 3;
   const seed = options.seed ?? 42;
   const lay = { ...DEFAULT_LAY_WORDS, ...options.layWords };
@@ -255,7 +255,7 @@ export function generateOffline(chunks: readonly Chunk[], options: OfflineOption
       made.add(key);
       rows.push({
         anchor: q,
-        positive: passageText({ title: chunk.title, text: chunk.text, docId: chunk.doc_id }),
+        positive: passageText(chunk),
         positive_id: chunk._id,
         doc_id: chunk.doc_id,
         generator: OFFLINE_GENERATOR,

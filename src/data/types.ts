@@ -48,17 +48,14 @@ export interface PairRow {
   [column: string]: string | number | boolean | null | undefined;
 }
 
-/** A passage of a corpus (BEIR corpus.jsonl: `_id`, `title`, `text`, `doc_id`). */
-export interface CorpusDoc {
-  title: string;
-  text: string;
-  /** The source document this passage was cut from. */
-  docId: string;
-}
-
-/** A chunk of a user's document: a corpus row with a stable id `<docId>#<index>`. */
-export interface Chunk {
+/**
+ * A passage of a corpus, as BEIR's corpus.jsonl stores it: the one corpus row type from data (chunks,
+ * shipped datasets) to retrieval (indexes take these rows) to evaluation. A chunk of a user's document
+ * has the stable id `<doc_id>#<index>`.
+ */
+export interface CorpusRow {
   _id: string;
+  /** The source document this passage was cut from (the unit of leak-free splitting). */
   doc_id: string;
   /** Heading path, "Leave policy > Parental leave", or the file name when there is no heading. */
   title: string;
@@ -75,6 +72,6 @@ export const SPLIT_NAMES: readonly SplitName[] = ["train", "dev", "test"];
 export interface IRSplit {
   split: string;
   queries: Map<string, string>;
-  corpus: Map<string, CorpusDoc>;
+  corpus: Map<string, CorpusRow>;
   relevant: Map<string, Set<string>>;
 }

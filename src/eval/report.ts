@@ -14,7 +14,7 @@
 import { extname } from "node:path";
 import pl from "nodejs-polars";
 import { writeFileAtomic } from "../files";
-import { bootstrapCI, compareSystems, rankChange, type BootstrapOptions, type SystemComparison } from "./compare";
+import { bootstrapCI, rankChange, type BootstrapOptions, type SystemComparison } from "./compare";
 import type { IRResult } from "./ir-evaluator";
 
 const SEP = " | ";
@@ -64,10 +64,6 @@ export function comparisonTable(comparison: SystemComparison): pl.DataFrame {
   });
 }
 
-/** Convenience: compare and tabulate in one call. */
-export function compareTable(baseline: IRResult, candidate: IRResult, options: BootstrapOptions = {}): pl.DataFrame {
-  return comparisonTable(compareSystems(baseline, candidate, options));
-}
 
 /**
  * One row per query for every system (same evaluator): query id and text, relevant ids, each

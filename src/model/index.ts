@@ -1,18 +1,9 @@
 /**
- * The model package in one import: load / encode / save sentence-embedding models, and the pieces they are
- * built from (tokenizer, safetensors, Hub cache, folder layout, encoder, pooling) for training and teaching.
+ * The model package in one import: load / encode / save sentence-embedding models. The pieces they are built
+ * from (tokenizer, safetensors, Hub cache, folder layout, encoder, pooling) are importable from their files
+ * for training code, tests and teaching.
  */
-export * from "./types";
-export { SentenceTransformer, loadModel, offlineModel, fromModelFolder, OFFLINE_HINT } from "./sentence-transformer";
-export type { ModelInput, EncodeStats, LoadOptions, SentenceTransformerParts } from "./sentence-transformer";
-export { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBertVocab, readTokenizerFiles, wordPieceTokenizerJson } from "./tokenizer";
-export type { TokenizerFiles, TokenizerOptions, EncodedText } from "./tokenizer";
-export { readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, SafetensorsError } from "./safetensors";
-export { parseTransformerConfig, readTransformerConfig, transformerConfigToJson, SUPPORTED_ARCHITECTURES } from "./config";
-export { readModelFolder, writeModelFolder, isSavedModelFolder, meanPooling } from "./folder";
-export type { ModelFolder, TransformerModule, StaticModule, WriteModelOptions } from "./folder";
-export { resolveHubModel, cachedSnapshot, parseHubId, repoCacheFolder } from "./hub";
-export type { HubOptions, HubModel } from "./hub";
-export { TransformerEncoder } from "./encoder";
-export { StaticEmbedding } from "./static-embedding";
-export { pool, l2normalize, poolingConfig, poolingModes, pooledDimension } from "./pooling";
+export { loadModel, SentenceTransformer, type EncodeStats, type LoadOptions, type ModelInput } from "./sentence-transformer";
+export type { HubOptions } from "./hub";
+export type { WriteModelOptions } from "./folder";
+export { embeddingRow, type Embedder, type Embeddings, type EncodeOptions } from "./types";

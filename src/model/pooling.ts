@@ -13,7 +13,7 @@
  * weightedmean, lasttoken), as sentence-transformers does. `include_prompt: false` is honoured by the
  * caller, which zeroes the prompt tokens in the mask passed here.
  *
- *   l2normalize(x) = x / max(||x||_2, 1e-12)   (torch.nn.functional.normalize, sentence-transformers' Normalize)
+ *   l2Normalize(x) = x / max(||x||_2, 1e-12)   (torch.nn.functional.normalize, sentence-transformers' Normalize)
  */
 import { tf } from "../backend";
 import type { PoolingConfig } from "./types";
@@ -94,6 +94,6 @@ export function pool(tokenEmbeddings: tf.Tensor3D, attentionMask: tf.Tensor2D, c
 }
 
 /** Rows scaled to unit L2 norm, as torch.nn.functional.normalize(x, p=2, dim=1, eps=1e-12). */
-export function l2normalize(x: tf.Tensor2D): tf.Tensor2D {
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, "euclidean", 1, true), 1e-12)) as tf.Tensor2D);
 }

@@ -27,9 +27,9 @@ import { nativeMatMulInfo } from "../native/kernels";
 import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
-import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
+import { l2Normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { StaticEmbedding } from "./static-embedding";
-import { Tokenizer, offlineBertTokenizer } from "./tokenizer";
+import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
 import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig } from "./types";
 
 /** What tokenize() gives and forward() takes: a padded batch (Transformer) or token id lists (StaticEmbedding). */
@@ -153,7 +153,7 @@ export class SentenceTransformer implements Embedder {
       pooled = this.staticEmbedding.forward(input.ids);
     }
     if (!normalize) return pooled;
-    const out = l2normalize(pooled);
+    const out = l2Normalize(pooled);
     pooled.dispose();
     return out;
   }

@@ -6,11 +6,8 @@
  *   BM25Retriever    the lexical baseline
  *   HybridRetriever  reciprocal rank fusion of several retrievers
  */
-export * from "./types";
+export type { CorpusEntry, CorpusInput, QueryRow, Retriever, SearchHit } from "./types";
 export { VectorIndex, type IndexKind, type Implementation, type VectorIndexOptions, type VectorsInput } from "./vector-index";
-export { exactSearch, type SearchResult } from "./exact-search";
-export { loadFaiss, type FaissStatus } from "./faiss";
-export { readHnswParams, withHnswParams, type HnswParams } from "./faiss-hnsw";
 export { DenseRetriever, l2Normalize, type DenseRetrieverOptions, type DenseScoreFunction } from "./dense";
-export { BM25Retriever, ENGLISH_STOP_WORDS, tokenize, type BM25Options } from "./bm25";
+export { BM25Retriever, type BM25Options } from "./bm25";
 export { HybridRetriever, type HybridOptions } from "./hybrid";

@@ -12,6 +12,7 @@
  * ranking; with them, rank-dependent metrics can differ between the two (and between Python runs
  * on different hardware). faiss also orders ties arbitrarily, so its output is re-sorted here.
  */
+import type { CorpusRow } from "../data/types";
 
 /** One retrieved document: its corpus id and the retriever's score (higher = more relevant). */
 export interface SearchHit {
@@ -19,12 +20,11 @@ export interface SearchHit {
   score: number;
 }
 
-/** A corpus document as retrievers index it: BEIR corpus.jsonl fields `_id`, optional `title`, `text`. */
-export interface CorpusEntry {
-  _id: string;
-  title?: string;
-  text: string;
-}
+/**
+ * A corpus row as retrievers take it: src/data's CorpusRow (`_id`, `doc_id`, `title`, `text`), where a
+ * plain BEIR corpus may lack `title` and `doc_id`.
+ */
+export type CorpusEntry = Pick<CorpusRow, "_id" | "text"> & Partial<Pick<CorpusRow, "title" | "doc_id">>;
 
 /**
  * A corpus in any of the shapes the course uses: rows with `_id` (BEIR), a Map id -> {title, text}

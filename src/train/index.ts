@@ -5,15 +5,12 @@
  *     ──loss.lossAndGrads (./losses)──▶ gradients ──clipGradNorm──▶ AdamW + linear warmup/decay ──▶ weights
  *     every evalSteps: evaluator ──▶ history + <outputDir>/best   every checkpointSteps: <outputDir>/checkpoints
  *
- * Public API:
- *   train(model, rows | DataFrame, TrainOptions): Promise<TrainResult>      trainer.ts
- *   the losses (MultipleNegativesRankingLoss, ...)                         losses/ (re-exported here)
- *   AdamW, clipGradNorm, noWeightDecay                                     optimizer.ts
- *   linearWarmupDecayFactor, learningRateAt, warmupStepsFor                schedule.ts
- *   noDuplicatesBatches, defaultBatches, epochPermutation                  sampler.ts
- *   writeCheckpoint, readCheckpoint, latestCheckpoint, listCheckpoints     checkpoint.ts
- *   trainSteps, evaluations, writeHistory, trainingCurvesFigure (Plotly)   history.ts
- *   autoProgress, NotebookProgress, TerminalProgress, LineProgress         progress.ts
+ * Public API (the rest, optimizer, schedule, sampler, parameter freezing, is importable from its file):
+ *   train(model, rows | DataFrame, TrainOptions): Promise<TrainResult>      trainer.ts, options.ts
+ *   the losses (MultipleNegativesRankingLoss, ...)                         losses/
+ *   listCheckpoints                                                        checkpoint.ts
+ *   trainSteps, evaluations, trainingCurvesFigure (Plotly)                 history.ts
+ *   ProgressReporter (your own display), formatProgress                    progress.ts
  *
  * Output folder of train({ outputDir }):
  *   best/          the model with the best evaluation metric (sentence-transformers layout; loadModel() reads it)
@@ -23,12 +20,25 @@
  */
 export { train, TrainingDivergedError, type TrainResult } from "./trainer";
 export type { FreezeOptions, TrainEvaluator, TrainOptions } from "./options";
-export { namedParameters, splitFrozen } from "./parameters";
-export { prepareTrainingData, textColumns, type TrainingData } from "./training-data";
-export { AdamW, clipGradNorm, gradNormOf, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
-export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
-export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, noDuplicatesFromOrder, type BatchSamplerName, type BatchSamplerOptions } from "./sampler";
-export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
-export { evaluations, trainingCurvesFigure, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
-export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
-export * from "./losses/index"; // tslab resolves no folder imports: name the index file
+export { listCheckpoints } from "./checkpoint";
+export { evaluations, trainingCurvesFigure, trainSteps, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
+export { formatProgress, type ProgressReporter, type ProgressState } from "./progress";
+// tslab resolves no folder imports: name the index file.
+export {
+  CachedMultipleNegativesRankingLoss,
+  CachedMultipleNegativesSymmetricRankingLoss,
+  MatryoshkaLoss,
+  MultipleNegativesRankingLoss,
+  MultipleNegativesSymmetricRankingLoss,
+  TripletLoss,
+} from "./losses/index";
+export type {
+  CachedMultipleNegativesRankingOptions,
+  CachedMultipleNegativesSymmetricRankingOptions,
+  Loss,
+  MatryoshkaLossOptions,
+  MultipleNegativesRankingOptions,
+  MultipleNegativesSymmetricRankingOptions,
+  TripletDistanceMetric,
+  TripletLossOptions,
+} from "./losses/index";

@@ -106,7 +106,10 @@ export class AdamW {
       if (g === undefined) continue;
       slot.step += 1;
       const t = slot.step;
+      // Math.pow as torch's formula reads; kept so that resumed runs stay bit-identical to older checkpoints.
+      // biome-ignore lint/style/useExponentiationOperator: see above
       const stepSize = lr / (1 - Math.pow(this.beta1, t));
+      // biome-ignore lint/style/useExponentiationOperator: see above
       const bc2Sqrt = Math.sqrt(1 - Math.pow(this.beta2, t));
       // Three tidies, so that at most a few parameter-sized temporaries are alive at once (the wasm heap
       // never shrinks, and the word-embedding matrix alone is 47 MB for MiniLM).

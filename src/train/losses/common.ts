@@ -8,7 +8,7 @@
  *   CE(S)           = 1/n sum_i [ log sum_j exp(S_ij) - S_ii ]   (torch.nn.CrossEntropyLoss, labels = 0..n-1, mean)
  */
 import { tf } from "../../backend";
-import { l2normalize } from "../../model/pooling";
+import { l2Normalize } from "../../model/pooling";
 import type { SentenceTransformer } from "../../model/sentence-transformer";
 import type { LossResult, TrainingBatch } from "./types";
 
@@ -18,7 +18,7 @@ export type SimilarityName = "cos_sim" | "dot_score";
 export function similarity(name: SimilarityName, a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     if (name === "dot_score") return tf.matMul(a, b, false, true);
-    return tf.matMul(l2normalize(a), l2normalize(b), false, true);
+    return tf.matMul(l2Normalize(a), l2Normalize(b), false, true);
   });
 }
 

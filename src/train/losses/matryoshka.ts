@@ -21,7 +21,7 @@
  */
 import { tf } from "../../backend";
 import type { SentenceTransformer } from "../../model/sentence-transformer";
-import { l2normalize } from "../../model/pooling";
+import { l2Normalize } from "../../model/pooling";
 import { embedColumns, gradsOf } from "./common";
 import type { EmbeddingLoss, GradCacheLoss, Loss, LossResult, TrainingBatch } from "./types";
 
@@ -46,7 +46,7 @@ export function shrinkEmbedding(embedding: tf.Tensor2D, dim: number): tf.Tensor2
   const full = embedding.shape[1];
   if (dim > full)
     throw new Error(`MatryoshkaLoss: dimension ${dim} in matryoshkaDims is larger than the model's embedding dimension ${full}; use dims <= ${full}.`);
-  return tf.tidy(() => l2normalize(dim === full ? embedding : (tf.slice(embedding, [0, 0], [embedding.shape[0], dim]) as tf.Tensor2D)));
+  return tf.tidy(() => l2Normalize(dim === full ? embedding : (tf.slice(embedding, [0, 0], [embedding.shape[0], dim]) as tf.Tensor2D)));
 }
 
 export class MatryoshkaLoss implements EmbeddingLoss {
