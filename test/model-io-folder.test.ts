@@ -48,7 +48,7 @@ test("save replaces an existing folder atomically and leaves no temp folders", a
   const target = join(root, "model");
   mkdirSync(target);
   writeFileSync(join(target, "stale.txt"), "old");
-  const m = offlineModel("offline");
+  const m = offlineModel("offline-random");
   await m.save(target);
   assert.deepEqual(readdirSync(root), ["model"]);
   assert.equal(existsSync(join(target, "stale.txt")), false);
