@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { initBackend, backendInfo } from "../backend";
+import { trainStaticMnrl } from "../train/sparse-static";
 import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "./embedded";
 import { parseSafetensors, SafetensorsError } from "./safetensors";
 import { StaticEmbedding, STATIC_EMBEDDING_WEIGHT } from "./static-embedding";
@@ -37,7 +37,6 @@ export interface OfflinePretrainRecipe {
   learningRate: number;
   epochs: number;
   warmupRatio: number;
-  weightDecay: number;
   /** MNRL scale (inverse temperature). */
   scale: number;
   /** Weight of the trained table in the final interpolation with the lexical start. */
@@ -53,7 +52,6 @@ export const OFFLINE_PRETRAIN_RECIPE: Readonly<OfflinePretrainRecipe> = Object.f
   learningRate: 0.01,
   epochs: 1,
   warmupRatio: 0.1,
-  weightDecay: 0,
   scale: 20,
   mix: 0.25,
 });
@@ -84,41 +82,33 @@ export async function buildOfflinePretrained(
   recipe: OfflinePretrainRecipe = { ...OFFLINE_PRETRAIN_RECIPE },
   log: (line: string) => void = () => {},
 ): Promise<BuildResult> {
-  // Loaded here so that importing the model package does not load the trainer.
-  const { train } = await import("../train/trainer");
-  const { MultipleNegativesRankingLoss } = await import("../train/losses/multiple-negatives-ranking");
-  const { SentenceTransformer } = await import("./sentence-transformer");
   const started = performance.now();
-  await initBackend();
   const pairs = offlinePretrainPairs(recipe);
   const pairCounts: Record<string, number> = {};
   for (const p of pairs) pairCounts[p.kind] = (pairCounts[p.kind] ?? 0) + 1;
   log(`WordNet pairs: ${pairs.length} (${Object.entries(pairCounts).map(([k, n]) => `${k} ${n}`).join(", ")})`);
+  const tokenizer = offlineBertTokenizer(Infinity);
+  const cache = new Map<string, number[]>();
+  const ids = (text: string) => {
+    let v = cache.get(text);
+    if (!v) cache.set(text, (v = tokenizer.encodeContent(text)));
+    return v;
+  };
+  const rows = pairs.map((p) => ({ anchor: p.anchor, positive: p.positive, anchorIds: ids(p.anchor), positiveIds: ids(p.positive) }));
+  log(`tokenized ${cache.size} distinct texts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const start = offlineStaticModel({ dim: recipe.dim, seed: recipe.seed }).weights.get(STATIC_EMBEDDING_WEIGHT) as HostTensor;
-  const model = new SentenceTransformer({
-    name: "offline (pretraining)", source: "buildOfflinePretrained", tokenizer: offlineBertTokenizer(Infinity),
-    staticEmbedding: new StaticEmbedding(start), normalize: true,
+  const trained = Float32Array.from(start.data);
+  const result = trainStaticMnrl(trained, recipe.dim, rows, {
+    batchSize: recipe.batchSize, learningRate: recipe.learningRate, epochs: recipe.epochs, warmupRatio: recipe.warmupRatio,
+    scale: recipe.scale, seed: recipe.seed, logEvery: 500,
+    onLog: (step, total, loss) => log(`step ${step}/${total} loss ${loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`),
   });
-  const t0 = performance.now();
-  const result = await train(model, pairs.map((p) => ({ anchor: p.anchor, positive: p.positive })), {
-    loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
-    batchSize: recipe.batchSize,
-    learningRate: recipe.learningRate,
-    epochs: recipe.epochs,
-    warmupRatio: recipe.warmupRatio,
-    weightDecay: recipe.weightDecay,
-    seed: recipe.seed,
-    progress: false,
-    onWarning: () => {},
-  });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  log(`trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s, mean loss ${result.trainLoss.toFixed(4)}`);
-  const trained = (model.staticEmbedding as StaticEmbedding).toWeightMap().get(STATIC_EMBEDDING_WEIGHT) as HostTensor;
-  model.dispose();
-  const table = interpolate(start.data as Float32Array, trained.data as Float32Array, recipe.mix);
+  const trainSeconds = result.seconds;
+  log(`trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s, mean loss ${result.meanLoss.toFixed(4)}`);
+  const table = interpolate(start.data as Float32Array, trained, recipe.mix);
   return {
     table, recipe: { ...recipe }, seconds: (performance.now() - started) / 1000, trainSeconds, pairCounts,
-    trainLoss: result.trainLoss, backend: backendInfo()?.name ?? "unknown",
+    trainLoss: result.meanLoss, backend: `plain JavaScript (Node.js ${process.version})`,
   };
 }
 
