@@ -20,7 +20,7 @@ export interface OfflineFinetuneRecipe {
 }
 
 export const OFFLINE_FINETUNE_RECIPE: Readonly<OfflineFinetuneRecipe> = Object.freeze({
-  learningRate: 5e-3,
+  learningRate: 1e-3,
   epochs: 2,
   batchSize: 32,
   warmupRatio: 0.1,
