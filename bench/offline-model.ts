@@ -49,23 +49,40 @@ function gain(base: IRResult, cand: IRResult) {
   const out: Record<string, { estimate: number; low: number; high: number }> = {};
   for (const d of c.differences)
     if ((METRICS as readonly string[]).includes(d.metric))
-      out[d.metric === "accuracy@1" ? "hit@1" : d.metric] = { estimate: r3(d.estimate), low: r3(d.low), high: r3(d.high) };
+      out[d.metric === "accuracy@1" ? "hit@1" : d.metric] = {
+        estimate: r3(d.estimate),
+        low: r3(d.low),
+        high: r3(d.high),
+      };
   return { ...out, improved: c.improved, worsened: c.worsened, queries: c.queries };
 }
 
-async function finetune(dataset: string, recipe: OfflineFinetuneRecipe): Promise<{ model: SentenceTransformer; seconds: number; steps: number }> {
+async function finetune(
+  dataset: string,
+  recipe: OfflineFinetuneRecipe,
+): Promise<{ model: SentenceTransformer; seconds: number; steps: number }> {
   const model = offlineModel("offline");
   const pairs = trainingPairs(loadShippedSplit(dataset, "train"));
   const t0 = performance.now();
   const r = await train(model, pairs, {
     loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
-    learningRate: recipe.learningRate, epochs: recipe.epochs, batchSize: recipe.batchSize, warmupRatio: recipe.warmupRatio,
-    weightDecay: recipe.weightDecay, seed: recipe.seed, progress: false, onWarning: () => {},
+    learningRate: recipe.learningRate,
+    epochs: recipe.epochs,
+    batchSize: recipe.batchSize,
+    warmupRatio: recipe.warmupRatio,
+    weightDecay: recipe.weightDecay,
+    seed: recipe.seed,
+    progress: false,
+    onWarning: () => {},
   });
   return { model, seconds: (performance.now() - t0) / 1000, steps: r.steps };
 }
 
-async function hybrid(model: SentenceTransformer, bm25: BM25Retriever, ev: InformationRetrievalEvaluator): Promise<IRResult> {
+async function hybrid(
+  model: SentenceTransformer,
+  bm25: BM25Retriever,
+  ev: InformationRetrievalEvaluator,
+): Promise<IRResult> {
   const dense = await DenseRetriever.build(model, ev.corpus);
   return ev.evaluate(new HybridRetriever([bm25, dense], { name: `RRF(BM25 + ${model.name})` }));
 }
@@ -96,7 +113,10 @@ async function runSweep(): Promise<void> {
       const v = (await ev.evaluate(model)).values["ndcg@10"];
       model.dispose();
       rows.push({ dataset, recipe: g, dev_ndcg10: r3(v), gain: r3(v - b), train_s: Math.round(seconds) });
-      if (!json) console.log(`${dataset} dev: lr ${recipe.learningRate} epochs ${recipe.epochs} batch ${recipe.batchSize}: ndcg@10 ${v.toFixed(3)} (${(v - b >= 0 ? "+" : "") + (v - b).toFixed(3)}), ${seconds.toFixed(0)} s`);
+      if (!json)
+        console.log(
+          `${dataset} dev: lr ${recipe.learningRate} epochs ${recipe.epochs} batch ${recipe.batchSize}: ndcg@10 ${v.toFixed(3)} (${(v - b >= 0 ? "+" : "") + (v - b).toFixed(3)}), ${seconds.toFixed(0)} s`,
+        );
     }
   }
   if (json) console.log(JSON.stringify({ sweep: rows, split: "dev" }));
@@ -113,7 +133,10 @@ async function main(): Promise<void> {
     const base = offlineModel("offline");
     const bm25 = new BM25Retriever(test.corpus);
     const res: Record<string, Record<string, IRResult>> = { test: {}, independent: {} };
-    for (const [name, ev] of [["test", test], ["independent", indep]] as const) {
+    for (const [name, ev] of [
+      ["test", test],
+      ["independent", indep],
+    ] as const) {
       res[name].random = await ev.evaluate(random);
       res[name].base = await ev.evaluate(base);
       res[name].bm25 = await ev.evaluate(bm25);
@@ -125,7 +148,10 @@ async function main(): Promise<void> {
       modelDir = join(process.cwd(), "reports", "offline-model", "policy-handbook-finetuned");
       await ft.model.save(modelDir);
     }
-    for (const [name, ev] of [["test", test], ["independent", indep]] as const) {
+    for (const [name, ev] of [
+      ["test", test],
+      ["independent", indep],
+    ] as const) {
       res[name].finetuned = await ev.evaluate(ft.model);
       res[name].hybrid_finetuned = await hybrid(ft.model, bm25, ev);
     }
@@ -143,12 +169,21 @@ async function main(): Promise<void> {
     if (modelDir) summary.model_dir = modelDir;
     (out.datasets as Record<string, unknown>)[dataset] = summary;
     if (!json) {
-      console.log(`\n${dataset} (fine-tuning ${ft.seconds.toFixed(0)} s, ${ft.steps} steps${modelDir ? `, saved to ${modelDir}` : ""})`);
+      console.log(
+        `\n${dataset} (fine-tuning ${ft.seconds.toFixed(0)} s, ${ft.steps} steps${modelDir ? `, saved to ${modelDir}` : ""})`,
+      );
       for (const name of ["test", "independent"] as const) {
         const r = res[name];
-        console.log(`  ${name} (${r.base.perQuery.length} queries): ` + Object.entries(r).map(([k, v]) => `${k} ${v.values["ndcg@10"].toFixed(3)}`).join(", "));
+        console.log(
+          `  ${name} (${r.base.perQuery.length} queries): ` +
+            Object.entries(r)
+              .map(([k, v]) => `${k} ${v.values["ndcg@10"].toFixed(3)}`)
+              .join(", "),
+        );
         const g = compareSystems(r.base, r.finetuned).differences.find((d) => d.metric === "ndcg@10")!;
-        console.log(`    fine-tuned - base ndcg@10 ${g.estimate >= 0 ? "+" : ""}${g.estimate.toFixed(3)} (95% CI ${g.low.toFixed(3)} .. ${g.high.toFixed(3)})`);
+        console.log(
+          `    fine-tuned - base ndcg@10 ${g.estimate >= 0 ? "+" : ""}${g.estimate.toFixed(3)} (95% CI ${g.low.toFixed(3)} .. ${g.high.toFixed(3)})`,
+        );
       }
     }
     random.dispose();
@@ -160,7 +195,9 @@ async function main(): Promise<void> {
 }
 
 function modelDir0(): string | undefined {
-  return datasets.includes("policy-handbook") ? join(process.cwd(), "reports", "offline-model", "policy-handbook-finetuned") : undefined;
+  return datasets.includes("policy-handbook")
+    ? join(process.cwd(), "reports", "offline-model", "policy-handbook-finetuned")
+    : undefined;
 }
 
 main().catch((err) => {

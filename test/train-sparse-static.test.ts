@@ -23,13 +23,34 @@ test("staticMnrlLossAndGrads equals MultipleNegativesRankingLoss on a StaticEmbe
   const data = table(3);
   const tok = offlineBertTokenizer(Infinity);
   const anchors = ["vacation days", "sick leave policy", "laptop broken", "expense report deadline"];
-  const positives = ["paid time off accrues monthly", "call in sick before noon", "it loaner laptops", "submit expenses within 30 days of travel"];
-  const model = new SentenceTransformer({ name: "t", source: "t", tokenizer: tok, staticEmbedding: new StaticEmbedding({ shape: [V, D], data }), normalize: true });
+  const positives = [
+    "paid time off accrues monthly",
+    "call in sick before noon",
+    "it loaner laptops",
+    "submit expenses within 30 days of travel",
+  ];
+  const model = new SentenceTransformer({
+    name: "t",
+    source: "t",
+    tokenizer: tok,
+    staticEmbedding: new StaticEmbedding({ shape: [V, D], data }),
+    normalize: true,
+  });
   const vars = model.trainableVariables();
-  const ref = new MultipleNegativesRankingLoss({ scale: 20 }).lossAndGrads(model, { columns: ["anchor", "positive"], texts: [anchors, positives], size: anchors.length }, vars);
+  const ref = new MultipleNegativesRankingLoss({ scale: 20 }).lossAndGrads(
+    model,
+    { columns: ["anchor", "positive"], texts: [anchors, positives], size: anchors.length },
+    vars,
+  );
   const refLoss = ref.loss;
   const refGrad = (await (ref.grads.get(vars[0]) as tf.Tensor).data()) as Float32Array;
-  const ours = staticMnrlLossAndGrads(data, D, anchors.map((t) => tok.encodeContent(t)), positives.map((t) => tok.encodeContent(t)), 20);
+  const ours = staticMnrlLossAndGrads(
+    data,
+    D,
+    anchors.map((t) => tok.encodeContent(t)),
+    positives.map((t) => tok.encodeContent(t)),
+    20,
+  );
   assert.ok(Math.abs(ours.loss - refLoss) < 1e-5, `loss ${ours.loss} vs ${refLoss}`);
   let checked = 0;
   for (let id = 0; id < V; id++) {
@@ -37,7 +58,10 @@ test("staticMnrlLossAndGrads equals MultipleNegativesRankingLoss on a StaticEmbe
     for (let k = 0; k < D; k++) {
       const expected = refGrad[id * D + k];
       const actual = g ? g[k] : 0;
-      assert.ok(Math.abs(actual - expected) < 1e-5 + 1e-3 * Math.abs(expected), `row ${id}[${k}]: ${actual} vs ${expected}`);
+      assert.ok(
+        Math.abs(actual - expected) < 1e-5 + 1e-3 * Math.abs(expected),
+        `row ${id}[${k}]: ${actual} vs ${expected}`,
+      );
       if (g) checked++;
     }
   }
@@ -47,14 +71,37 @@ test("staticMnrlLossAndGrads equals MultipleNegativesRankingLoss on a StaticEmbe
 
 test("trainStaticMnrl lowers the loss, touches only rows of the training tokens, and is deterministic", () => {
   const tok = offlineBertTokenizer(Infinity);
-  const texts = [["dog", "a domesticated canine"], ["car", "a motor vehicle with four wheels"], ["happy", "feeling joy"], ["river", "a large natural stream of water"],
-    ["bread", "food made of baked flour"], ["doctor", "a licensed medical practitioner"], ["winter", "the coldest season"], ["teacher", "a person whose job is teaching"]];
-  const pairs = texts.map(([a, p]) => ({ anchor: a, positive: p, anchorIds: tok.encodeContent(a), positiveIds: tok.encodeContent(p) }));
+  const texts = [
+    ["dog", "a domesticated canine"],
+    ["car", "a motor vehicle with four wheels"],
+    ["happy", "feeling joy"],
+    ["river", "a large natural stream of water"],
+    ["bread", "food made of baked flour"],
+    ["doctor", "a licensed medical practitioner"],
+    ["winter", "the coldest season"],
+    ["teacher", "a person whose job is teaching"],
+  ];
+  const pairs = texts.map(([a, p]) => ({
+    anchor: a,
+    positive: p,
+    anchorIds: tok.encodeContent(a),
+    positiveIds: tok.encodeContent(p),
+  }));
   const run = () => {
     const t = table(5);
-    const before = staticMnrlLossAndGrads(t, D, pairs.map((p) => p.anchorIds), pairs.map((p) => p.positiveIds)).loss;
+    const before = staticMnrlLossAndGrads(
+      t,
+      D,
+      pairs.map((p) => p.anchorIds),
+      pairs.map((p) => p.positiveIds),
+    ).loss;
     trainStaticMnrl(t, D, pairs, { batchSize: 8, learningRate: 0.05, epochs: 20, warmupRatio: 0.1, seed: 1 });
-    const after = staticMnrlLossAndGrads(t, D, pairs.map((p) => p.anchorIds), pairs.map((p) => p.positiveIds)).loss;
+    const after = staticMnrlLossAndGrads(
+      t,
+      D,
+      pairs.map((p) => p.anchorIds),
+      pairs.map((p) => p.positiveIds),
+    ).loss;
     return { t, before, after };
   };
   const a = run();
@@ -65,6 +112,7 @@ test("trainStaticMnrl lowers the loss, touches only rows of the training tokens,
   const start = table(5);
   for (let id = 0; id < V; id += 1) {
     if (used.has(id)) continue;
-    for (let k = 0; k < D; k++) if (a.t[id * D + k] !== start[id * D + k]) assert.fail(`row ${id} moved but is not in any training text`);
+    for (let k = 0; k < D; k++)
+      if (a.t[id * D + k] !== start[id * D + k]) assert.fail(`row ${id} moved but is not in any training text`);
   }
 });

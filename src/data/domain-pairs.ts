@@ -37,15 +37,25 @@ export function sectionHeading(title: string): string {
 }
 
 /** Domain-adaptation rows from a corpus (id -> passage), in corpus order; see the module header. */
-export function domainAdaptationPairs(corpus: ReadonlyMap<string, CorpusDoc>, options: DomainPairOptions = {}): PairRow[] {
+export function domainAdaptationPairs(
+  corpus: ReadonlyMap<string, CorpusDoc>,
+  options: DomainPairOptions = {},
+): PairRow[] {
   const seed = options.seed ?? 42;
   const perPassage = options.clozePerPassage ?? 1;
-  if (!Number.isInteger(perPassage) || perPassage < 0) throw new RangeError(`domainAdaptationPairs: clozePerPassage ${perPassage} must be a non-negative integer`);
+  if (!Number.isInteger(perPassage) || perPassage < 0)
+    throw new RangeError(`domainAdaptationPairs: clozePerPassage ${perPassage} must be a non-negative integer`);
   const rows: PairRow[] = [];
   for (const [id, doc] of corpus) {
     const heading = sectionHeading(doc.title ?? "");
     if ((options.titles ?? true) && heading !== "")
-      rows.push({ anchor: heading, positive: doc.text, positive_id: id, doc_id: doc.docId, generator: "unsupervised:title-passage" });
+      rows.push({
+        anchor: heading,
+        positive: doc.text,
+        positive_id: id,
+        doc_id: doc.docId,
+        generator: "unsupervised:title-passage",
+      });
     const sentences = splitSentences(doc.text);
     if (sentences.length < 2) continue;
     const rng = rngFor(seed, `ict:${id}`);

@@ -132,9 +132,15 @@ export function trainStaticMnrl(
   const m = new Float32Array(table.length);
   const v = new Float32Array(table.length);
   const rows = pairs.map((p) => [p.anchor, p.positive]);
-  const epochBatches = Array.from({ length: epochs }, (_, e) => noDuplicatesBatches(rows, e, { batchSize, seed, dropLast: false }));
+  const epochBatches = Array.from({ length: epochs }, (_, e) =>
+    noDuplicatesBatches(rows, e, { batchSize, seed, dropLast: false }),
+  );
   const totalSteps = epochBatches.reduce((s, b) => s + b.length, 0);
-  const schedule = { totalSteps, warmupSteps: warmupStepsFor(totalSteps, { warmupRatio: options.warmupRatio ?? 0 }), peakLearningRate: learningRate };
+  const schedule = {
+    totalSteps,
+    warmupSteps: warmupStepsFor(totalSteps, { warmupRatio: options.warmupRatio ?? 0 }),
+    peakLearningRate: learningRate,
+  };
   let step = 0;
   let lossSum = 0;
   let windowSum = 0;
@@ -142,8 +148,15 @@ export function trainStaticMnrl(
   const logEvery = options.logEvery ?? 200;
   for (const batches of epochBatches) {
     for (const batch of batches) {
-      const { loss, grads } = staticMnrlLossAndGrads(table, dim, batch.map((i) => pairs[i].anchorIds), batch.map((i) => pairs[i].positiveIds), scale);
-      if (!Number.isFinite(loss)) throw new Error(`trainStaticMnrl: the loss is ${loss} at step ${step + 1}; lower the learning rate.`);
+      const { loss, grads } = staticMnrlLossAndGrads(
+        table,
+        dim,
+        batch.map((i) => pairs[i].anchorIds),
+        batch.map((i) => pairs[i].positiveIds),
+        scale,
+      );
+      if (!Number.isFinite(loss))
+        throw new Error(`trainStaticMnrl: the loss is ${loss} at step ${step + 1}; lower the learning rate.`);
       let sq = 0;
       for (const g of grads.values()) for (let k = 0; k < dim; k++) sq += g[k] * g[k];
       const norm = Math.sqrt(sq);
