@@ -44,3 +44,5 @@ export { generateOffline, type OfflineOptions } from "./template-generator";
 export { dedupePairs, filterPairs, filterReportFrame, type FilterOptions, type FilterReport } from "./filters";
 export { exportForReview, importReview, type Decision, type ReviewResult } from "./review";
 export { appendJsonl, readJsonl, writeJsonl, type JsonlOptions } from "./jsonl";
+export { domainAdaptationPairs, type DomainPairOptions } from "./domain-pairs";
+export { loadIndependentQueries } from "./shipped";

@@ -7,3 +7,4 @@ export { loadModel, SentenceTransformer, type EncodeStats, type LoadOptions, typ
 export type { HubOptions } from "./hub";
 export type { WriteModelOptions } from "./folder";
 export { embeddingRow, type Embedder, type Embeddings, type EncodeOptions } from "./types";
+export { OFFLINE_MODEL_NAMES, type OfflineModelName } from "./sentence-transformer";

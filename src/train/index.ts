@@ -42,3 +42,4 @@ export type {
   TripletDistanceMetric,
   TripletLossOptions,
 } from "./losses/index";
+export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./offline-recipe";
