@@ -253,7 +253,7 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
     weightDecay: optimizer.weightDecay, adamBetas: [optimizer.beta1, optimizer.beta2], adamEpsilon: optimizer.eps, maxGradNorm,
     batchSampler: sampler, dropLast, freeze: { embeddings: options.freeze?.embeddings ?? false, layers: options.freeze?.layers ?? 0 },
     loss: { name: options.loss.name, config: options.loss.config() },
-    data: { rows: n, columns: data.columns, sha256: sha256(JSON.stringify(data.rows)) },
+    data: { rows: n, columns: data.columns, sha256: sha256(JSON.stringify(data.labels ? [data.rows, data.labels] : data.rows)) },
     parameters: sha256(JSON.stringify(params.map((p) => [p.name, p.variable.shape]))),
   };
 
@@ -349,7 +349,11 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
     if (historyPath) writeHistory(historyPath, history);
   };
 
-  const toBatch = (indices: number[]): TrainingBatch => ({ columns: data.columns, texts: data.columns.map((_, c) => indices.map((i) => data.rows[i][c])), size: indices.length });
+  const toBatch = (indices: number[]): TrainingBatch => {
+    const batch: TrainingBatch = { columns: data.columns, texts: data.columns.map((_, c) => indices.map((i) => data.rows[i][c])), size: indices.length };
+    if (data.labels) batch.labels = indices.map((i) => data.labels![i]);
+    return batch;
+  };
   try {
     // Check the loss accepts these columns before the first step.
     const validate = (options.loss as Partial<{ validate(b: TrainingBatch): void }>).validate;
