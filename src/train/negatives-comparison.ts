@@ -9,7 +9,7 @@
  *   "semi-hard"  + one semi-hard negative (miningPresets["semi-hard"]: within 0.1 below the positive, random)
  *   "labeled-pairs"  (optional) hard negatives as (anchor, passage, 0/1) rows trained with CoSENTLoss
  *
- * Same seed, same number of optimizer steps, same batch size and learning-rate schedule for every run; negatives
+ * Same seed, same number of optimizer steps (default 50; learning rate: defaultLearningRate), same batch size and learning-rate schedule for every run; negatives
  * are mined once with the base model (as one does before training). Each run is compared with the base model and
  * with "in-batch" by the paired bootstrap (src/eval/compare: 95% CIs of the mean per-query difference, queries
  * improved / worsened by the rank of their first relevant passage). Pairs that get no negative are dropped from
@@ -42,7 +42,7 @@ export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "
 export const NEGATIVE_CONDITIONS: readonly NegativeCondition[] = ["in-batch", "random", "hard", "semi-hard", "labeled-pairs"];
 
 export interface NegativesComparisonOptions {
-  /** The base model: a loadModel() spec (default "offline") or a function returning a fresh copy each call. */
+  /** The base model: a loadModel() spec (default: COURSE_MODEL, else the offline default) or a function returning a fresh copy each call. */
   model?: string | (() => Promise<SentenceTransformer>);
   /** (anchor, positive) training rows. */
   pairs: unknown;
@@ -110,6 +110,15 @@ const PRESET: Record<Exclude<NegativeCondition, "in-batch">, MineHardNegativesOp
   "labeled-pairs": { ...miningPresets.hard, outputFormat: "labeled-pair" },
 };
 
+/**
+ * 2e-5 for a Transformer (sentence-transformers' usual fine-tuning rate); 5e-3 for a static embedding model, whose
+ * token vectors need larger steps (sentence-transformers' static-embedding training uses 2e-1 over millions of
+ * pairs; 5e-3 is what a few hundred steps on a few hundred pairs tolerate without forgetting).
+ */
+export function defaultLearningRate(model: SentenceTransformer): number {
+  return model.encoder ? 2e-5 : 5e-3;
+}
+
 function sha(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
 }
@@ -123,18 +132,18 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   const conditions = options.conditions ?? ["in-batch", "random", "hard", "semi-hard"];
   for (const c of conditions) if (!NEGATIVE_CONDITIONS.includes(c)) throw new Error(`compareNegatives: unknown condition "${c}"; use ${NEGATIVE_CONDITIONS.join(", ")}.`);
   if (new Set(conditions).size !== conditions.length) throw new Error("compareNegatives: a condition is listed twice.");
-  const settings = {
-    steps: options.steps ?? 50, batchSize: options.batchSize ?? 32, learningRate: options.learningRate ?? 2e-5,
-    warmupRatio: options.warmupRatio ?? 0.1, seed: options.seed ?? 42, numNegatives: options.numNegatives ?? 1,
-  };
   const log = options.onLog ?? ((l: string) => console.log(l));
-  const spec = options.model ?? "offline";
-  const fresh = typeof spec === "string" ? () => loadModel(spec) : spec;
+  const spec = options.model;
+  const fresh = typeof spec === "function" ? spec : () => loadModel(spec);
   const pairs = prepareTrainingData(options.pairs, "compareNegatives pairs");
   const pairRows = pairs.rows.map(([anchor, positive]) => ({ anchor, positive }));
 
   const baseModel = await fresh();
   const modelName = baseModel.name;
+  const settings = {
+    steps: options.steps ?? 50, batchSize: options.batchSize ?? 32, learningRate: options.learningRate ?? defaultLearningRate(baseModel),
+    warmupRatio: options.warmupRatio ?? 0.1, seed: options.seed ?? 42, numNegatives: options.numNegatives ?? 1,
+  };
   const base = { ...(await options.evaluator.evaluate(baseModel)), system: "base model" };
   const key = (condition: NegativeCondition) =>
     sha({ v: 1, model: baseModel.name, source: baseModel.describe(), pairs: sha(pairRows), queries: sha(options.evaluator.queries), corpus: options.evaluator.corpus.length, condition, settings, mining: options.mining?.[condition] ?? null });
@@ -207,7 +216,7 @@ export function negativesComparisonTable(c: NegativesComparison, metric = "ndcg@
   const all: Row[] = [{ condition: "base model", rows: 0, result: c.base }, ...c.runs];
   return pl.DataFrame({
     run: all.map((r) => r.condition),
-    "training rows": all.map((r) => (r.vsBase ? r.rows : null)),
+    "training rows": all.map((r) => (r.vsBase ? String(r.rows) : "")),
     [metric]: all.map((r) => r.result.values[metric]),
     [`${metric} 95% CI`]: all.map((r) => {
       const iv = bootstrapCI(r.result, c.bootstrap)[metric];
