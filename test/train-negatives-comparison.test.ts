@@ -28,7 +28,7 @@ test("compareNegatives: same steps and seed per run, paired comparisons, cached 
     const first = await compareNegatives({ ...opts, conditions: [...opts.conditions] });
     assert.deepEqual(first.runs.map((r) => [r.condition, r.steps, r.cached]), [["in-batch", 1, false], ["labeled-pairs", 1, false]]);
     assert.deepEqual(first.runs.map((r) => r.loss), ["MultipleNegativesRankingLoss", "CoSENTLoss"]);
-    assert.equal(first.settings.learningRate, 5e-3, "static model: the static learning rate");
+    assert.equal(first.settings.learningRate, 1e-3, "static model: the static learning rate");
     assert.equal(first.runs[0].rows, 32);
     // labelled pairs: each pair's positive (label 1) plus the negatives found (label 0).
     assert.ok(first.runs[1].mining && first.runs[1].mining.rows === first.runs[1].rows && first.runs[1].rows > 32 && first.runs[1].miningReport);
