@@ -11,6 +11,9 @@
  *   listCheckpoints                                                        checkpoint.ts
  *   trainSteps, evaluations, trainingCurvesFigure (Plotly)                 history.ts
  *   ProgressReporter (your own display), formatProgress                    progress.ts
+ *   mineHardNegatives(pairs, model, options), miningPresets, semiHardNegatives  hard-negatives.ts
+ *   miningStatsTable, falseNegativesTable, scoreHistogramFigure, ...        mining-report.ts
+ *   compareNegatives (in-batch vs random vs hard vs semi-hard), its table  negatives-comparison.ts
  *
  * Output folder of train({ outputDir }):
  *   best/          the model with the best evaluation metric (sentence-transformers layout; loadModel() reads it)
@@ -31,6 +34,8 @@ export {
   MultipleNegativesRankingLoss,
   MultipleNegativesSymmetricRankingLoss,
   TripletLoss,
+  CosineSimilarityLoss,
+  CoSENTLoss,
 } from "./losses/index";
 export type {
   CachedMultipleNegativesRankingOptions,
@@ -43,3 +48,6 @@ export type {
   TripletLossOptions,
 } from "./losses/index";
 export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./offline-recipe";
+export { mineHardNegatives, miningPresets, semiHardNegatives, type MineHardNegativesOptions, type MinedRow, type MiningOutputFormat, type MiningResult, type ResolvedMiningOptions, type SamplingStrategy } from "./hard-negatives";
+export { CANDIDATE_FATES, describeMining, falseNegativesTable, miningFiltersTable, miningStatsTable, scoreHistogramFigure, scoreStatistics, type CandidateFate, type FalseNegative, type MiningFilter, type MiningReport } from "./mining-report";
+export { compareNegatives, defaultLearningRate, describeNegativesComparison, NEGATIVE_CONDITIONS, negativesComparisonFigure, negativesComparisonTable, type ConditionRun, type MiningSummary, type NegativeCondition, type NegativesComparison, type NegativesComparisonOptions } from "./negatives-comparison";
