@@ -141,5 +141,5 @@ export function validateLabels(owner: string, batch: TrainingBatch): number[] {
 
 /** Row-wise cosine similarity [n] of a and b [n, d], each row normalised first (util.pairwise_cos_sim). */
 export function pairwiseCosSim(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(tf.mul(l2normalize(a), l2normalize(b)), 1) as tf.Tensor1D);
+  return tf.tidy(() => tf.sum(tf.mul(l2Normalize(a), l2Normalize(b)), 1) as tf.Tensor1D);
 }
