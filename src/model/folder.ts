@@ -58,6 +58,8 @@ export interface ModelFolder {
   normalize: boolean;
   /** config_sentence_transformers.json (empty object when absent). */
   stConfig: Record<string, unknown>;
+  /** onnx/model.onnx to write with the folder (SentenceTransformer.save(folder, { onnx: true })); never read back here. */
+  onnx?: Uint8Array;
 }
 
 const MODULE_PREFIX = "sentence_transformers.models.";
@@ -220,6 +222,7 @@ export function writeModelFolder(folder: string, model: ModelFolder): void {
       modules.push({ idx, name: String(idx), path: `${idx}_Normalize`, type: `${MODULE_PREFIX}Normalize` });
       mkdirSync(join(tmp, `${idx}_Normalize`));
     }
+    if (model.onnx) writeFileAtomic(join(tmp, "onnx", "model.onnx"), model.onnx);
     writeJson(join(tmp, "modules.json"), modules);
     writeJson(join(tmp, "config_sentence_transformers.json"), {
       prompts: {},

@@ -4,7 +4,15 @@
  */
 export * from "./types";
 export { SentenceTransformer, loadModel, offlineModel, fromModelFolder, OFFLINE_HINT } from "./sentence-transformer";
-export type { ModelInput, EncodeStats, LoadOptions, SentenceTransformerParts } from "./sentence-transformer";
+export type { ModelInput, EncodeStats, LoadOptions, SentenceTransformerParts, EncodeRuntime, EncodeRuntimeChoice, SaveOptions } from "./sentence-transformer";
+export { exportOnnx, ONNX_TOLERANCE } from "./onnx-export";
+export type { ExportOnnxOptions, ExportOnnxResult } from "./onnx-export";
+export { buildOnnxModel, weightsChecksum, onnxGraphSpec, ONNX_OPSET, ONNX_ARCHITECTURES } from "./onnx-graph";
+export type { OnnxExportInput, OnnxGraphSpec } from "./onnx-graph";
+export { onnxFileStatus, onnxMetadata, ONNX_FILE } from "./onnx-folder";
+export type { OnnxFileStatus, OnnxFileState, OnnxFileMetadata } from "./onnx-folder";
+export { OnnxEncoder, onnxRuntimeInfo, defaultOnnxThreads } from "./onnx-session";
+export type { OnnxRuntimeInfo } from "./onnx-session";
 export { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBertVocab, readTokenizerFiles, wordPieceTokenizerJson } from "./tokenizer";
 export type { TokenizerFiles, TokenizerOptions, EncodedText } from "./tokenizer";
 export { readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, SafetensorsError } from "./safetensors";

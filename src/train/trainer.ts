@@ -350,6 +350,8 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
   };
 
   const toBatch = (indices: number[]): TrainingBatch => ({ columns: data.columns, texts: data.columns.map((_, c) => indices.map((i) => data.rows[i][c])), size: indices.length });
+  // While set, model.encode (evaluation) runs on tfjs; afterwards encoding rebuilds its ONNX graph from the trained weights.
+  model.training = true;
   try {
     // Check the loss accepts these columns before the first step.
     const validate = (options.loss as Partial<{ validate(b: TrainingBatch): void }>).validate;
@@ -415,6 +417,8 @@ export async function train(model: SentenceTransformer, trainData: unknown, opti
     reporter?.end({ ...progressState(), message: `stopped: ${why.split("\n")[0].slice(0, 200)}` });
     optimizer.dispose();
     throw err;
+  } finally {
+    model.training = false;
   }
   optimizer.dispose();
 
