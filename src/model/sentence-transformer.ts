@@ -58,6 +58,8 @@ export interface EncodeStats {
   seconds: number;
   /** Where the forward passes ran. */
   runtime: EncodeRuntime;
+  /** On ONNX Runtime: where the graph came from (the folder's onnx/model.onnx, or built from the current weights). */
+  onnxGraph?: string;
 }
 
 /** Which engine runs encode's forward passes. */
@@ -292,6 +294,7 @@ export class SentenceTransformer implements Embedder {
     // Longest first, as Python does (stable for equal lengths, so the order is deterministic).
     const order = texts.map((_, i) => i).sort((a, b) => texts[b].length - texts[a].length || a - b);
     const stats: EncodeStats = { texts: n, batches: 0, truncated: 0, tokens: 0, paddedTokens: 0, seconds: 0, runtime };
+    if (session) stats.onnxGraph = this.onnxSession?.source;
     for (let start = 0; start < n; start += batchSize) {
       const idx = order.slice(start, start + batchSize);
       const input = this.tokenize(idx.map((i) => texts[i]));
