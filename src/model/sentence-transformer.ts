@@ -31,7 +31,7 @@ import { backendInfo, initBackend, tf } from "../backend";
 import { config as courseConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
 import { enableNativeMatMul, nativeMatMulInfo } from "./native-matmul";
-import { readModelFolder, writeModelFolder, type ModelFolder } from "./folder";
+import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
 import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
@@ -360,13 +360,14 @@ export class SentenceTransformer implements Embedder {
   }
 
   /**
-   * Writes the sentence-transformers folder layout (atomic: the target is replaced only once complete);
+   * Writes the sentence-transformers folder layout (atomic: the target is replaced only once complete). A folder
+   * that is not a saved model (other files in it), or a file, at `folder` is refused unless `overwrite: true`.
    * `{ onnx: true }` adds onnx/model.onnx built from the same weights (transformers.js loads the folder then).
    */
-  async save(folder: string, options: SaveOptions = {}): Promise<void> {
+  async save(folder: string, options: WriteModelOptions & SaveOptions = {}): Promise<void> {
     const data = this.toFolder();
     if (options.onnx) data.onnx = onnxForFolder(data, this.name);
-    writeModelFolder(folder, data);
+    writeModelFolder(folder, data, options);
   }
 
   dispose(): void {
