@@ -134,6 +134,12 @@ test("a file by other tooling is not used nor overwritten unless asked; unsuppor
   assert.ok(readFileSync(join(dir, "onnx", "model.onnx")).equals(foreign), "the foreign file is untouched");
   assert.equal((await exportOnnx(dir, { overwriteForeign: true })).written, true);
   assert.equal(folderStatus(dir).state, "fresh");
+  // Bytes that are not ONNX at all: the model still loads (and encodes from its weights); the file is left alone.
+  writeFileSync(join(dir, "onnx", "model.onnx"), "not a protobuf \u0000\u00ff");
+  const garbled = await loadModel(dir);
+  assert.equal(garbled.onnxFile?.state, "foreign");
+  assert.match(garbled.onnxFile?.reason ?? "", /not an ONNX model/);
+  garbled.dispose();
 
   const other = join(tmp(), "distil");
   writeTinyBert(other);

@@ -26,7 +26,7 @@ export interface OnnxFileStatus {
   path: string;
   /** One sentence: why the file is in this state. */
   reason: string;
-  /** Checksum of the weights in the folder (computed unless the file is missing). */
+  /** Checksum of the weights in the folder (computed when the file is one of ours). */
   weightsChecksum?: string;
   /** Checksum recorded in the file, when it has one. */
   fileChecksum?: string;
@@ -70,15 +70,20 @@ export interface OnnxModelParts {
 export function onnxFileStatus(dir: string, parts: OnnxModelParts, checksum?: string): OnnxFileStatus {
   const path = join(dir, ONNX_FILE);
   if (!existsSync(path)) return { state: "missing", path, reason: `${path} does not exist` };
-  const meta = onnxMetadata(readFileSync(path), path);
-  const current = checksum ?? weightsChecksum(parts.weights);
+  let meta: OnnxFileMetadata;
+  try {
+    meta = onnxMetadata(readFileSync(path), path);
+  } catch (err) {
+    return { state: "foreign", path, reason: (err as Error).message.replace(/; delete it.*$/, "") };
+  }
   if (meta.producer !== ONNX_PRODUCER || meta.weightsChecksum === undefined || meta.spec === undefined) {
     return {
-      state: "foreign", path, weightsChecksum: current,
+      state: "foreign", path,
       reason: `${path} was written by ${meta.producer ? `"${meta.producer}"` : "another tool"} without the checksum of the weights it ` +
         "was made from, so it cannot be checked against model.safetensors",
     };
   }
+  const current = checksum ?? weightsChecksum(parts.weights);
   if (meta.weightsChecksum !== current) {
     return {
       state: "stale", path, weightsChecksum: current, fileChecksum: meta.weightsChecksum,

@@ -37,7 +37,7 @@ import { offlineBertModel, offlineStaticModel } from "./embedded";
 import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { StaticEmbedding } from "./static-embedding";
 import { Tokenizer, offlineBertTokenizer } from "./tokenizer";
-import { buildOnnxModel, weightsChecksum } from "./onnx-graph";
+import { buildOnnxModel } from "./onnx-graph";
 import { onnxFileStatus, type OnnxFileStatus } from "./onnx-folder";
 import { OnnxEncoder, onnxRuntimeInfo } from "./onnx-session";
 import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig, WeightMap } from "./types";
@@ -257,7 +257,7 @@ export class SentenceTransformer implements Embedder {
       return undefined;
     }
     const parts = { config: this.encoder.config, weights, pooling: this.pooling as PoolingConfig, normalize: this.normalize };
-    this.onnxFile = onnxFileStatus(dir, parts, weightsChecksum(weights));
+    this.onnxFile = onnxFileStatus(dir, parts);
     this.onnxFileDataIds = this.onnxFile.state === "fresh" ? this.encoder.trainableVariables().map((v) => v.dataId as object) : undefined;
     if (this.onnxFile.state === "stale")
       console.warn(`${this.name}: ${this.onnxFile.reason}. It is not used: encoding builds a graph from model.safetensors. ` +
