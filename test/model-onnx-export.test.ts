@@ -28,7 +28,9 @@ interface FixtureModel {
   mean_pooled: number[][];
   cls_pooled: number[][];
 }
-const fixture = JSON.parse(readFileSync(join(__dirname, "fixtures", "model-compute", "bert-tiny-torch.json"), "utf8")) as Record<"bert" | "roberta", FixtureModel>;
+const fixture = JSON.parse(
+  readFileSync(join(__dirname, "fixtures", "model-compute", "bert-tiny-torch.json"), "utf8"),
+) as Record<"bert" | "roberta", FixtureModel>;
 
 before(async () => {
   await initBackend();
@@ -38,7 +40,10 @@ function fixtureWeights(m: FixtureModel): WeightMap {
   const weights: WeightMap = new Map();
   for (const [name, t] of Object.entries(m.weights)) {
     const bytes = Buffer.from(t.float32_base64, "base64");
-    weights.set(name, { shape: t.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) });
+    weights.set(name, {
+      shape: t.shape,
+      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
+    });
   }
   return weights;
 }
@@ -62,7 +67,12 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** tfjs: encoder -> pooling -> optional Normalize, as SentenceTransformer.forward. */
-function tfjsSentence(encoder: TransformerEncoder, batch: TokenizedBatch, pooling: PoolingConfig, normalize: boolean): Float32Array {
+function tfjsSentence(
+  encoder: TransformerEncoder,
+  batch: TokenizedBatch,
+  pooling: PoolingConfig,
+  normalize: boolean,
+): Float32Array {
   return tf.tidy(() => {
     const tokens = encoder.forward(batch);
     const mask = tf.tensor2d(batch.attentionMask, [batch.batchSize, batch.seqLen], "int32");
@@ -80,10 +90,17 @@ for (const arch of ["bert", "roberta"] as const) {
     const encoder = new TransformerEncoder(config, weights);
     for (const mode of ["mean", "cls"] as const) {
       const pooling = poolingConfig(config.hiddenSize, mode);
-      const session = await OnnxEncoder.create(buildOnnxModel({ config, weights, pooling, normalize: false }), config.hiddenSize, { threads: 1 });
+      const session = await OnnxEncoder.create(
+        buildOnnxModel({ config, weights, pooling, normalize: false }),
+        config.hiddenSize,
+        { threads: 1 },
+      );
       const tokens = await session.lastHiddenState(batch);
       const tfTokens = encoder.forward(batch);
-      assert.ok(maxAbsDiff(tokens, fx.token_embeddings.flat(2)) < 1e-4, `${mode}: token embeddings vs PyTorch ${maxAbsDiff(tokens, fx.token_embeddings.flat(2))}`);
+      assert.ok(
+        maxAbsDiff(tokens, fx.token_embeddings.flat(2)) < 1e-4,
+        `${mode}: token embeddings vs PyTorch ${maxAbsDiff(tokens, fx.token_embeddings.flat(2))}`,
+      );
       assert.ok(maxAbsDiff(tokens, tfTokens.dataSync()) < 1e-4, "token embeddings vs tfjs");
       tfTokens.dispose();
       const sentence = await session.sentenceEmbeddings(batch);
@@ -125,7 +142,12 @@ test("every pooling mode, several at once, Normalize, and gelu / gelu_new / relu
     const weights = randomWeights(act.length + 3, raw);
     const encoder = new TransformerEncoder(config, weights);
     const poolings: PoolingConfig[] = modes.map((m) => poolingConfig(32, m));
-    poolings.push({ ...poolingConfig(32, "cls"), pooling_mode_mean_tokens: true, pooling_mode_max_tokens: true, pooling_mode_lasttoken: true });
+    poolings.push({
+      ...poolingConfig(32, "cls"),
+      pooling_mode_mean_tokens: true,
+      pooling_mode_max_tokens: true,
+      pooling_mode_lasttoken: true,
+    });
     for (const pooling of act === "gelu" ? poolings : poolings.slice(2, 3)) {
       for (const normalize of [false, true]) {
         const bytes = buildOnnxModel({ config, weights, pooling, normalize });
@@ -134,7 +156,10 @@ test("every pooling mode, several at once, Normalize, and gelu / gelu_new / relu
         const got = await session.sentenceEmbeddings(batch);
         const want = tfjsSentence(encoder, batch, pooling, normalize);
         const diff = maxAbsDiff(got, want);
-        assert.ok(diff < 1e-4, `${act}, pooling ${JSON.stringify(pooling)}, normalize ${normalize}: differs by ${diff}`);
+        assert.ok(
+          diff < 1e-4,
+          `${act}, pooling ${JSON.stringify(pooling)}, normalize ${normalize}: differs by ${diff}`,
+        );
         await session.release();
       }
     }
@@ -144,7 +169,13 @@ test("every pooling mode, several at once, Normalize, and gelu / gelu_new / relu
 
 test("offline-bert: encode on ONNX Runtime equals encode on tfjs within 1e-4, rows in input order", async () => {
   const m = offlineModel("offline-bert");
-  const texts = ["How many PTO days do I get?", "", "Café, naïve résumé — 日本語", "wfh", "Who approves remote work for contractors based outside the country?"];
+  const texts = [
+    "How many PTO days do I get?",
+    "",
+    "Café, naïve résumé — 日本語",
+    "wfh",
+    "Who approves remote work for contractors based outside the country?",
+  ];
   assert.equal(m.encodeRuntime({}).runtime, "onnxruntime");
   const onnxRows = await m.encode(texts, { batchSize: 2, runtime: "onnxruntime" });
   assert.equal(m.lastEncodeStats?.runtime, "onnxruntime");
@@ -164,8 +195,14 @@ test("the file records the weights checksum and graph spec; one changed weight c
   const bytes = buildOnnxModel({ config, weights, pooling: poolingConfig(32, "mean"), normalize: true });
   const model = onnx.ModelProto.decode(bytes);
   assert.equal(Number(model.opsetImport[0].version), 17);
-  assert.deepEqual(model.graph?.input?.map((i) => i.name), ["input_ids", "attention_mask", "token_type_ids"]);
-  assert.deepEqual(model.graph?.output?.map((o) => o.name), ["last_hidden_state", "sentence_embedding"]);
+  assert.deepEqual(
+    model.graph?.input?.map((i) => i.name),
+    ["input_ids", "attention_mask", "token_type_ids"],
+  );
+  assert.deepEqual(
+    model.graph?.output?.map((o) => o.name),
+    ["last_hidden_state", "sentence_embedding"],
+  );
   const props = new Map(model.metadataProps.map((p) => [p.key, p.value]));
   assert.equal(props.get(WEIGHTS_CHECKSUM_KEY), weightsChecksum(weights));
   assert.deepEqual(JSON.parse(props.get(GRAPH_SPEC_KEY) as string).pooling, ["mean"]);
@@ -179,10 +216,16 @@ test("the file records the weights checksum and graph spec; one changed weight c
 
 test("an architecture the exporter does not cover is refused by name; so is a StaticEmbedding model", async () => {
   const config = { ...parseTransformerConfig(TINY_CONFIG), architecture: "distilbert" } as unknown as TransformerConfig;
-  assert.throws(() => buildOnnxModel({ config, weights: randomWeights(7), pooling: poolingConfig(32, "mean"), normalize: false }), /architecture "distilbert" is not supported by the exporter/);
+  assert.throws(
+    () => buildOnnxModel({ config, weights: randomWeights(7), pooling: poolingConfig(32, "mean"), normalize: false }),
+    /architecture "distilbert" is not supported by the exporter/,
+  );
   const stat = offlineModel("offline");
   assert.throws(() => stat.toOnnx(), /StaticEmbedding model has no ONNX export/);
   assert.equal(stat.encodeRuntime().runtime, "tfjs");
-  await assert.rejects(stat.encode(["x"], { runtime: "onnxruntime" }), /StaticEmbedding model \(a table lookup and a mean\) has no ONNX graph/);
+  await assert.rejects(
+    stat.encode(["x"], { runtime: "onnxruntime" }),
+    /StaticEmbedding model \(a table lookup and a mean\) has no ONNX graph/,
+  );
   stat.dispose();
 });

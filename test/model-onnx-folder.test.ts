@@ -50,7 +50,12 @@ async function warnings<T>(fn: () => Promise<T>): Promise<{ value: T; warned: st
 function folderStatus(dir: string) {
   const data = readModelFolder(dir);
   if (data.first.kind !== "transformer") throw new Error("expected a Transformer folder");
-  return onnxFileStatus(dir, { config: data.first.config, weights: data.first.weights, pooling: data.pooling as PoolingConfig, normalize: data.normalize });
+  return onnxFileStatus(dir, {
+    config: data.first.config,
+    weights: data.first.weights,
+    pooling: data.pooling as PoolingConfig,
+    normalize: data.normalize,
+  });
 }
 
 test("save(folder, { onnx: true }) writes onnx/model.onnx; loadModel finds it fresh and encodes from it", async () => {
@@ -58,7 +63,10 @@ test("save(folder, { onnx: true }) writes onnx/model.onnx; loadModel finds it fr
   const m = offlineModel("offline-bert");
   await m.save(dir, { onnx: true });
   assert.ok(existsSync(join(dir, "onnx", "model.onnx")));
-  assert.ok(existsSync(join(dir, "config.json")) && existsSync(join(dir, "tokenizer.json")), "transformers.js layout: config and tokenizer beside onnx/");
+  assert.ok(
+    existsSync(join(dir, "config.json")) && existsSync(join(dir, "tokenizer.json")),
+    "transformers.js layout: config and tokenizer beside onnx/",
+  );
   assert.equal(folderStatus(dir).state, "fresh");
   const loaded = await loadModel(dir);
   assert.equal(loaded.onnxFile?.state, "fresh");
@@ -97,7 +105,10 @@ test("stale: weights changed on disk after the export are detected, the file is 
   assert.equal(loaded.lastEncodeStats?.runtime, "onnxruntime");
   assert.equal(loaded.lastEncodeStats?.onnxGraph, "built from the current weights");
   const viaTfjs = await loaded.encode(TEXTS, { runtime: "tfjs" });
-  assert.ok(maxAbsDiff(viaOnnx.data, viaTfjs.data) < 1e-4, "encode used a graph of the new weights, not the stale file");
+  assert.ok(
+    maxAbsDiff(viaOnnx.data, viaTfjs.data) < 1e-4,
+    "encode used a graph of the new weights, not the stale file",
+  );
   loaded.dispose();
 
   const rebuilt = await exportOnnx(dir);
@@ -112,7 +123,14 @@ test("mismatched graph: a pooling change after the export makes the file stale, 
   writeTinyBert(dir);
   await exportOnnx(dir);
   const poolingPath = join(dir, "1_Pooling", "config.json");
-  writeFileSync(poolingPath, JSON.stringify({ ...JSON.parse(readFileSync(poolingPath, "utf8")), pooling_mode_mean_tokens: false, pooling_mode_cls_token: true }));
+  writeFileSync(
+    poolingPath,
+    JSON.stringify({
+      ...JSON.parse(readFileSync(poolingPath, "utf8")),
+      pooling_mode_mean_tokens: false,
+      pooling_mode_cls_token: true,
+    }),
+  );
   const status = folderStatus(dir);
   assert.equal(status.state, "stale");
   assert.match(status.reason, /pooling: \["mean"\] in the file, \["cls"\] now/);
@@ -121,7 +139,12 @@ test("mismatched graph: a pooling change after the export makes the file stale, 
 test("a file by other tooling is not used nor overwritten unless asked; unsupported architecture and static folders are refused by name", async () => {
   const dir = join(tmp(), "model");
   writeTinyBert(dir);
-  const foreign = onnx.ModelProto.encode({ irVersion: 8, producerName: "pytorch", opsetImport: [{ domain: "", version: 14 }], graph: { name: "g" } }).finish();
+  const foreign = onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: "pytorch",
+    opsetImport: [{ domain: "", version: 14 }],
+    graph: { name: "g" },
+  }).finish();
   mkdirSync(join(dir, "onnx"));
   writeFileSync(join(dir, "onnx", "model.onnx"), foreign);
   assert.equal(folderStatus(dir).state, "foreign");
@@ -144,8 +167,18 @@ test("a file by other tooling is not used nor overwritten unless asked; unsuppor
   const other = join(tmp(), "distil");
   writeTinyBert(other);
   const cfgPath = join(other, "config.json");
-  writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, "utf8")), model_type: "distilbert", architectures: ["DistilBertModel"] }));
-  await assert.rejects(exportOnnx(other), /model_type "distilbert" \(architectures: DistilBertModel\) is not supported/);
+  writeFileSync(
+    cfgPath,
+    JSON.stringify({
+      ...JSON.parse(readFileSync(cfgPath, "utf8")),
+      model_type: "distilbert",
+      architectures: ["DistilBertModel"],
+    }),
+  );
+  await assert.rejects(
+    exportOnnx(other),
+    /model_type "distilbert" \(architectures: DistilBertModel\) is not supported/,
+  );
 
   const staticDir = join(tmp(), "static");
   const stat = offlineModel("offline");
@@ -169,15 +202,27 @@ test("training: encode runs on tfjs during train(); after one step both runtimes
     },
   };
   await train(model, tinyPairs(8), {
-    loss: new MultipleNegativesRankingLoss({ scale: 20 }), batchSize: 8, maxSteps: 1, learningRate: 1e-2, progress: false,
-    onWarning: () => undefined, evaluator, evalAtStart: false,
+    loss: new MultipleNegativesRankingLoss({ scale: 20 }),
+    batchSize: 8,
+    maxSteps: 1,
+    learningRate: 1e-2,
+    progress: false,
+    onWarning: () => undefined,
+    evaluator,
+    evalAtStart: false,
   });
   assert.deepEqual(seen, ["tfjs", "tfjs"], "evaluation during training encodes on tfjs");
   assert.equal(model.training, false);
   const viaOnnx = await model.encode(TEXTS);
   assert.equal(model.lastEncodeStats?.runtime, "onnxruntime");
   const viaTfjs = await model.encode(TEXTS, { runtime: "tfjs" });
-  assert.ok(maxAbsDiff(viaOnnx.data, viaTfjs.data) < 1e-4, `ONNX Runtime and tfjs differ by ${maxAbsDiff(viaOnnx.data, viaTfjs.data)} after training`);
-  assert.ok(maxAbsDiff(viaOnnx.data, before.data) > 1e-3, "the step changed the embeddings, and the ONNX path shows the change");
+  assert.ok(
+    maxAbsDiff(viaOnnx.data, viaTfjs.data) < 1e-4,
+    `ONNX Runtime and tfjs differ by ${maxAbsDiff(viaOnnx.data, viaTfjs.data)} after training`,
+  );
+  assert.ok(
+    maxAbsDiff(viaOnnx.data, before.data) > 1e-3,
+    "the step changed the embeddings, and the ONNX path shows the change",
+  );
   model.dispose();
 });

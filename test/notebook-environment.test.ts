@@ -15,5 +15,8 @@ test("encode runtime row: ONNX Runtime with threads following the machine, COURS
   const off = encodeRuntimeRow(readConfig({ COURSE_ONNX: "0" }));
   assert.equal(off.status, "tfjs");
   assert.match(off.detail, /COURSE_ONNX=0/);
-  assert.throws(() => readConfig({ COURSE_ONNX_THREADS: "two" }), /COURSE_ONNX_THREADS=two: expected a positive integer or auto/);
+  assert.throws(
+    () => readConfig({ COURSE_ONNX_THREADS: "two" }),
+    /COURSE_ONNX_THREADS=two: expected a positive integer or auto/,
+  );
 });

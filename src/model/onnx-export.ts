@@ -65,24 +65,45 @@ export async function exportOnnx(folder: string, options: ExportOnnxOptions = {}
   const path = join(dir, ONNX_FILE);
   const first = data.first;
   if (first.kind !== "transformer")
-    throw new Error(`${dir}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already).`);
+    throw new Error(
+      `${dir}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already).`,
+    );
   const checksum = weightsChecksum(first.weights);
-  const parts = { config: first.config, weights: first.weights, pooling: data.pooling as PoolingConfig, normalize: data.normalize };
+  const parts = {
+    config: first.config,
+    weights: first.weights,
+    pooling: data.pooling as PoolingConfig,
+    normalize: data.normalize,
+  };
   const status = onnxFileStatus(dir, parts, checksum);
   const seconds = () => (performance.now() - started) / 1000;
   if (status.state === "fresh" && !options.force)
     return { path, written: false, before: status.state, weightsChecksum: checksum, bytes: 0, seconds: seconds() };
   if (status.state === "foreign" && !options.overwriteForeign)
-    throw new Error(`${status.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`);
+    throw new Error(
+      `${status.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`,
+    );
   const bytes = onnxForFolder(data, dir);
   let maxAbsDiff: number | undefined;
   if (options.verify ?? true) maxAbsDiff = await compareWithTfjs(data, bytes, dir);
   writeFileAtomic(path, bytes);
-  return { path, written: true, before: status.state, weightsChecksum: checksum, bytes: bytes.length, seconds: seconds(), maxAbsDiff };
+  return {
+    path,
+    written: true,
+    before: status.state,
+    weightsChecksum: checksum,
+    bytes: bytes.length,
+    seconds: seconds(),
+    maxAbsDiff,
+  };
 }
 
 /** Max |tfjs - ONNX Runtime| of the check texts' sentence embeddings; throws above ONNX_TOLERANCE. */
-async function compareWithTfjs(data: ReturnType<typeof readModelFolder>, bytes: Uint8Array, dir: string): Promise<number> {
+async function compareWithTfjs(
+  data: ReturnType<typeof readModelFolder>,
+  bytes: Uint8Array,
+  dir: string,
+): Promise<number> {
   await initBackend();
   const model = fromModelFolder(data, dir, dir);
   const session = await OnnxEncoder.create(bytes, model.dim, { threads: 1 });
@@ -96,7 +117,9 @@ async function compareWithTfjs(data: ReturnType<typeof readModelFolder>, bytes: 
     let max = 0;
     for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(got[i] - want[i]));
     if (!(max <= ONNX_TOLERANCE))
-      throw new Error(`${dir}: the exported graph differs from the tfjs model by ${max} (> ${ONNX_TOLERANCE}) on the check texts; nothing was written. Please report this.`);
+      throw new Error(
+        `${dir}: the exported graph differs from the tfjs model by ${max} (> ${ONNX_TOLERANCE}) on the check texts; nothing was written. Please report this.`,
+      );
     return max;
   } finally {
     await session.release();

@@ -44,7 +44,9 @@ export function onnxMetadata(bytes: Uint8Array, source = "model.onnx"): OnnxFile
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (err) {
-    throw new Error(`${source}: not an ONNX model (${(err as Error).message}); delete it or export again with exportOnnx(folder).`);
+    throw new Error(
+      `${source}: not an ONNX model (${(err as Error).message}); delete it or export again with exportOnnx(folder).`,
+    );
   }
   const props = new Map((model.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]));
   let spec: Record<string, unknown> | undefined;
@@ -78,16 +80,22 @@ export function onnxFileStatus(dir: string, parts: OnnxModelParts, checksum?: st
   }
   if (meta.producer !== ONNX_PRODUCER || meta.weightsChecksum === undefined || meta.spec === undefined) {
     return {
-      state: "foreign", path,
-      reason: `${path} was written by ${meta.producer ? `"${meta.producer}"` : "another tool"} without the checksum of the weights it ` +
+      state: "foreign",
+      path,
+      reason:
+        `${path} was written by ${meta.producer ? `"${meta.producer}"` : "another tool"} without the checksum of the weights it ` +
         "was made from, so it cannot be checked against model.safetensors",
     };
   }
   const current = checksum ?? weightsChecksum(parts.weights);
   if (meta.weightsChecksum !== current) {
     return {
-      state: "stale", path, weightsChecksum: current, fileChecksum: meta.weightsChecksum,
-      reason: `${path} was made from other weights (sha256 ${meta.weightsChecksum.slice(0, 12)}…) than the folder's model.safetensors ` +
+      state: "stale",
+      path,
+      weightsChecksum: current,
+      fileChecksum: meta.weightsChecksum,
+      reason:
+        `${path} was made from other weights (sha256 ${meta.weightsChecksum.slice(0, 12)}…) than the folder's model.safetensors ` +
         `(sha256 ${current.slice(0, 12)}…): the model was trained or replaced after the export`,
     };
   }
@@ -95,10 +103,20 @@ export function onnxFileStatus(dir: string, parts: OnnxModelParts, checksum?: st
   const diff = Object.keys(want).filter((k) => JSON.stringify(want[k]) !== JSON.stringify(meta.spec?.[k]));
   if (diff.length > 0) {
     return {
-      state: "stale", path, weightsChecksum: current, fileChecksum: meta.weightsChecksum,
-      reason: `${path} was made for a different graph (${diff.map((k) => `${k}: ${JSON.stringify(meta.spec?.[k])} in the file, ` +
-        `${JSON.stringify(want[k])} now`).join("; ")})`,
+      state: "stale",
+      path,
+      weightsChecksum: current,
+      fileChecksum: meta.weightsChecksum,
+      reason: `${path} was made for a different graph (${diff
+        .map((k) => `${k}: ${JSON.stringify(meta.spec?.[k])} in the file, ` + `${JSON.stringify(want[k])} now`)
+        .join("; ")})`,
     };
   }
-  return { state: "fresh", path, weightsChecksum: current, fileChecksum: meta.weightsChecksum, reason: `${path} matches the weights (sha256 ${current.slice(0, 12)}…)` };
+  return {
+    state: "fresh",
+    path,
+    weightsChecksum: current,
+    fileChecksum: meta.weightsChecksum,
+    reason: `${path} matches the weights (sha256 ${current.slice(0, 12)}…)`,
+  };
 }

@@ -136,19 +136,22 @@ class GraphBuilder {
   /** A shared scalar (or 1-D int64 vector) constant. */
   scalar(value: number): string {
     const key = `f:${value}`;
-    if (!this.constants.has(key)) this.constants.set(key, this.floatTensor(`const_f${this.constants.size}`, [], Float32Array.of(value)));
+    if (!this.constants.has(key))
+      this.constants.set(key, this.floatTensor(`const_f${this.constants.size}`, [], Float32Array.of(value)));
     return this.constants.get(key)!;
   }
 
   ints(values: number[]): string {
     const key = `i:${values.join(",")}`;
-    if (!this.constants.has(key)) this.constants.set(key, this.int64Tensor(`const_i${this.constants.size}`, [values.length], values));
+    if (!this.constants.has(key))
+      this.constants.set(key, this.int64Tensor(`const_i${this.constants.size}`, [values.length], values));
     return this.constants.get(key)!;
   }
 
   intScalar(value: number): string {
     const key = `is:${value}`;
-    if (!this.constants.has(key)) this.constants.set(key, this.int64Tensor(`const_is${this.constants.size}`, [], [value]));
+    if (!this.constants.has(key))
+      this.constants.set(key, this.int64Tensor(`const_is${this.constants.size}`, [], [value]));
     return this.constants.get(key)!;
   }
 }
@@ -198,13 +201,24 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
   const d = H / heads;
   const I = config.intermediateSize;
   const eps = config.layerNormEps;
-  const prefix = [...weights.keys()].some((k) => k.startsWith(`${config.architecture}.embeddings.`)) ? `${config.architecture}.` : "";
+  const prefix = [...weights.keys()].some((k) => k.startsWith(`${config.architecture}.embeddings.`))
+    ? `${config.architecture}.`
+    : "";
   const weight = (name: string, shape: number[]) => {
-    const legacy = name.endsWith("LayerNorm.weight") ? name.replace(/weight$/, "gamma") : name.endsWith("LayerNorm.bias") ? name.replace(/bias$/, "beta") : undefined;
+    const legacy = name.endsWith("LayerNorm.weight")
+      ? name.replace(/weight$/, "gamma")
+      : name.endsWith("LayerNorm.bias")
+        ? name.replace(/bias$/, "beta")
+        : undefined;
     const t = weights.get(prefix + name) ?? (legacy === undefined ? undefined : weights.get(prefix + legacy));
-    if (t === undefined) throw new Error(`ONNX export: missing weight "${prefix}${name}" (expected shape [${shape}]); check that config.json matches model.safetensors.`);
+    if (t === undefined)
+      throw new Error(
+        `ONNX export: missing weight "${prefix}${name}" (expected shape [${shape}]); check that config.json matches model.safetensors.`,
+      );
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i]))
-      throw new Error(`ONNX export: weight "${prefix}${name}" has shape [${t.shape}], expected [${shape}]; check that config.json matches model.safetensors.`);
+      throw new Error(
+        `ONNX export: weight "${prefix}${name}" has shape [${t.shape}], expected [${shape}]; check that config.json matches model.safetensors.`,
+      );
     return t.data;
   };
   const g = new GraphBuilder();
@@ -218,15 +232,24 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     return g.op("Add", [g.op("MatMul", [x, w]), b]);
   };
   const layerNorm = (x: string, name: string, output?: string) =>
-    g.op("LayerNormalization", [x, init(`${name}.weight`, [H]), init(`${name}.bias`, [H])], { axis: -1, epsilon: { float: eps } }, output);
+    g.op(
+      "LayerNormalization",
+      [x, init(`${name}.weight`, [H]), init(`${name}.bias`, [H])],
+      { axis: -1, epsilon: { float: eps } },
+      output,
+    );
 
   // Embeddings.
-  const words = g.op("Gather", [init("embeddings.word_embeddings.weight", [config.vocabSize, H]), "input_ids"], { axis: 0 });
+  const words = g.op("Gather", [init("embeddings.word_embeddings.weight", [config.vocabSize, H]), "input_ids"], {
+    axis: 0,
+  });
   const positionTable = init("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, H]);
   let positions: string;
   if (config.architecture === "roberta") {
     // transformers' create_position_ids_from_input_ids: mask = ids != pad; pos = cumsum(mask) * mask + pad.
-    const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", ["input_ids", g.intScalar(config.padTokenId)])])], { to: INT64 });
+    const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", ["input_ids", g.intScalar(config.padTokenId)])])], {
+      to: INT64,
+    });
     const count = g.op("Mul", [g.op("CumSum", [notPad, g.intScalar(1)]), notPad]);
     positions = g.op("Gather", [positionTable, g.op("Add", [count, g.intScalar(config.padTokenId)])], { axis: 0 }); // [B, S, H]
   } else {
@@ -234,12 +257,19 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     const seqLen = g.op("Gather", [g.op("Shape", ["input_ids"]), g.ints([1])], { axis: 0 });
     positions = g.op("Slice", [positionTable, g.ints([0]), seqLen, g.ints([0])]); // [S, H]
   }
-  const types = g.op("Gather", [init("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H]), "token_type_ids"], { axis: 0 });
+  const types = g.op(
+    "Gather",
+    [init("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H]), "token_type_ids"],
+    { axis: 0 },
+  );
   let hidden = layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "embeddings.LayerNorm");
 
   // [B, 1, 1, S]: 0 for real keys, -1e9 for padded keys.
   const maskFloat = g.op("Cast", ["attention_mask"], { to: FLOAT });
-  const maskBias = g.op("Mul", [g.op("Sub", [g.scalar(1), g.op("Unsqueeze", [maskFloat, g.ints([1, 2])])]), g.scalar(MASKED_SCORE)]);
+  const maskBias = g.op("Mul", [
+    g.op("Sub", [g.scalar(1), g.op("Unsqueeze", [maskFloat, g.ints([1, 2])])]),
+    g.scalar(MASKED_SCORE),
+  ]);
   const headsShape = g.ints([0, 0, heads, d]);
   const hiddenShape = g.ints([0, 0, H]);
   for (let l = 0; l < config.numHiddenLayers; l++) {
@@ -251,10 +281,17 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), g.scalar(1 / Math.sqrt(d))]), maskBias]);
     const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), v]); // [B, heads, S, d]
     const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), hiddenShape]);
-    const attentionOut = layerNorm(g.op("Add", [linear(merged, `${p}attention.output.dense`, H, H), hidden]), `${p}attention.output.LayerNorm`);
+    const attentionOut = layerNorm(
+      g.op("Add", [linear(merged, `${p}attention.output.dense`, H, H), hidden]),
+      `${p}attention.output.LayerNorm`,
+    );
     const inner = activation(g, config.hiddenAct, linear(attentionOut, `${p}intermediate.dense`, I, H));
     const last = l === config.numHiddenLayers - 1 ? "last_hidden_state" : undefined;
-    hidden = layerNorm(g.op("Add", [linear(inner, `${p}output.dense`, H, I), attentionOut]), `${p}output.LayerNorm`, last);
+    hidden = layerNorm(
+      g.op("Add", [linear(inner, `${p}output.dense`, H, I), attentionOut]),
+      `${p}output.LayerNorm`,
+      last,
+    );
   }
   if (config.numHiddenLayers === 0) hidden = g.op("Identity", [hidden], {}, "last_hidden_state");
 
@@ -274,13 +311,16 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     opsetImport: [{ domain: "", version: ONNX_OPSET }],
     producerName: ONNX_PRODUCER,
     producerVersion: String(ONNX_EXPORTER_VERSION),
-    docString: `${input.name ?? "sentence-transformer"}: ${config.architecture} encoder, ${config.numHiddenLayers} layers, hidden ${H}, ` +
+    docString:
+      `${input.name ?? "sentence-transformer"}: ${config.architecture} encoder, ${config.numHiddenLayers} layers, hidden ${H}, ` +
       `pooling ${spec.pooling.join("+")}${normalize ? ", normalized" : ""}`,
     graph: {
       name: "sentence_transformer",
       node: g.nodes,
       initializer: g.initializers,
-      input: ["input_ids", "attention_mask", "token_type_ids"].map((n) => tensorInfo(n, INT64, ["batch_size", "sequence_length"])),
+      input: ["input_ids", "attention_mask", "token_type_ids"].map((n) =>
+        tensorInfo(n, INT64, ["batch_size", "sequence_length"]),
+      ),
       output: [
         tensorInfo("last_hidden_state", FLOAT, ["batch_size", "sequence_length", H]),
         tensorInfo("sentence_embedding", FLOAT, ["batch_size", dim]),
@@ -310,7 +350,10 @@ function activation(g: GraphBuilder, name: TransformerConfig["hiddenAct"], x: st
     case "gelu_new": {
       // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
       const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
-      const inner = g.op("Mul", [g.op("Add", [x, g.op("Mul", [cube, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
+      const inner = g.op("Mul", [
+        g.op("Add", [x, g.op("Mul", [cube, g.scalar(0.044715)])]),
+        g.scalar(Math.sqrt(2 / Math.PI)),
+      ]);
       return g.op("Mul", [g.op("Mul", [x, g.scalar(0.5)]), g.op("Add", [g.op("Tanh", [inner]), g.scalar(1)])]);
     }
     case "relu":
@@ -323,14 +366,19 @@ function activation(g: GraphBuilder, name: TransformerConfig["hiddenAct"], x: st
 /** Pooling of hidden [B, S, H] with the attention mask, mode by mode as pooling.ts, concatenated. */
 function poolingNodes(g: GraphBuilder, hidden: string, cfg: PoolingConfig, H: number): string {
   const modes = poolingModes(cfg);
-  if (modes.length === 0) throw new Error("1_Pooling/config.json: no pooling mode is true; set e.g. pooling_mode_mean_tokens to true");
+  if (modes.length === 0)
+    throw new Error("1_Pooling/config.json: no pooling mode is true; set e.g. pooling_mode_mean_tokens to true");
   if (cfg.word_embedding_dimension !== H)
-    throw new Error(`1_Pooling/config.json: word_embedding_dimension ${cfg.word_embedding_dimension} differs from config.json hidden_size ${H}.`);
+    throw new Error(
+      `1_Pooling/config.json: word_embedding_dimension ${cfg.word_embedding_dimension} differs from config.json hidden_size ${H}.`,
+    );
   const mask = g.op("Cast", ["attention_mask"], { to: FLOAT }); // [B, S]
   const mask3 = g.op("Unsqueeze", [mask, g.ints([2])]); // [B, S, 1]
   // 1..S as floats, [S]
   const seqLen = g.op("Gather", [g.op("Shape", ["attention_mask"]), g.intScalar(1)], { axis: 0 });
-  const ranks = g.op("Cast", [g.op("Range", [g.intScalar(1), g.op("Add", [seqLen, g.intScalar(1)]), g.intScalar(1)])], { to: FLOAT });
+  const ranks = g.op("Cast", [g.op("Range", [g.intScalar(1), g.op("Add", [seqLen, g.intScalar(1)]), g.intScalar(1)])], {
+    to: FLOAT,
+  });
   const outputs: string[] = [];
   for (const mode of modes) {
     if (mode === "cls") {
@@ -345,7 +393,9 @@ function poolingNodes(g: GraphBuilder, hidden: string, cfg: PoolingConfig, H: nu
     } else if (mode === "weightedmean") {
       const w = g.op("Mul", [mask3, g.op("Unsqueeze", [ranks, g.ints([1])])]); // [B, S, 1] * [S, 1]
       const sum = g.op("ReduceSum", [g.op("Mul", [hidden, w]), g.ints([1])], { keepdims: 0 });
-      outputs.push(g.op("Div", [sum, g.op("Max", [g.op("ReduceSum", [w, g.ints([1])], { keepdims: 0 }), g.scalar(1e-9)])]));
+      outputs.push(
+        g.op("Div", [sum, g.op("Max", [g.op("ReduceSum", [w, g.ints([1])], { keepdims: 0 }), g.scalar(1e-9)])]),
+      );
     } else {
       // lasttoken: the largest position whose mask is 1 (position S-1 when none is), then masked as pooling.ts does.
       const ranked = g.op("Mul", [mask, ranks]); // [B, S]
@@ -353,8 +403,15 @@ function poolingNodes(g: GraphBuilder, hidden: string, cfg: PoolingConfig, H: nu
       const none = g.op("Equal", [g.op("ReduceSum", [mask, g.ints([1])], { keepdims: 0 }), g.scalar(0)]);
       const last = g.op("Where", [none, g.op("Sub", [seqLen, g.intScalar(1)]), argmax]); // [B]
       const positions = g.op("Range", [g.intScalar(0), seqLen, g.intScalar(1)]); // [S]
-      const pick = g.op("Mul", [g.op("Cast", [g.op("Equal", [g.op("Unsqueeze", [last, g.ints([1])]), positions])], { to: FLOAT }), mask]);
-      outputs.push(g.op("ReduceSum", [g.op("Mul", [hidden, g.op("Unsqueeze", [pick, g.ints([2])])]), g.ints([1])], { keepdims: 0 }));
+      const pick = g.op("Mul", [
+        g.op("Cast", [g.op("Equal", [g.op("Unsqueeze", [last, g.ints([1])]), positions])], { to: FLOAT }),
+        mask,
+      ]);
+      outputs.push(
+        g.op("ReduceSum", [g.op("Mul", [hidden, g.op("Unsqueeze", [pick, g.ints([2])])]), g.ints([1])], {
+          keepdims: 0,
+        }),
+      );
     }
   }
   return outputs.length === 1 ? outputs[0] : g.op("Concat", outputs, { axis: 1 });

@@ -34,7 +34,10 @@ export function loadOnnxRuntime(): Ort | undefined {
     const version = ort.env.versions?.node ?? ort.env.versions?.common ?? "?";
     ortInfo = { available: true, version, reason: `onnxruntime-node ${version}` };
   } catch (err) {
-    ortInfo = { available: false, reason: `onnxruntime-node cannot be loaded (${(err as Error).message.split("\n")[0]}); run npm install` };
+    ortInfo = {
+      available: false,
+      reason: `onnxruntime-node cannot be loaded (${(err as Error).message.split("\n")[0]}); run npm install`,
+    };
   }
   return ort;
 }
@@ -73,7 +76,8 @@ export class OnnxEncoder {
     const runtime = loadOnnxRuntime();
     if (!runtime) throw new Error(`ONNX Runtime: ${onnxRuntimeInfo().reason}`);
     const threads = options.threads ?? defaultOnnxThreads();
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`ONNX Runtime: threads ${threads} must be a positive integer.`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`ONNX Runtime: threads ${threads} must be a positive integer.`);
     const session = await runtime.InferenceSession.create(bytes, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
@@ -83,7 +87,8 @@ export class OnnxEncoder {
       logSeverityLevel: 3,
     });
     for (const name of ["input_ids", "attention_mask", "token_type_ids"])
-      if (!session.inputNames.includes(name)) throw new Error(`ONNX Runtime: the graph has no input "${name}" (inputs: ${session.inputNames.join(", ")}).`);
+      if (!session.inputNames.includes(name))
+        throw new Error(`ONNX Runtime: the graph has no input "${name}" (inputs: ${session.inputNames.join(", ")}).`);
     return new OnnxEncoder(session, threads, dim);
   }
 
