@@ -1,5 +1,6 @@
 /**
  * npm run bench -- encode [--json] [--sentences N] [--batch-size B] [--threads T] [--no-torch] [--no-native]
+ *                         [--no-onnx] [--no-2t] [--memory-texts N]
  *
  * Encoding speed of a MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate 1536,
  * vocab 30522; random weights) on N sentences (default 2,000) of 20-60 tokens: token ids drawn
@@ -8,12 +9,22 @@
  * same model in PyTorch (bench/torch_encode.py with Debian's /usr/bin/python3) when torch is
  * installed. --json prints one JSON object on the last line:
  *   { backend, sentences, seconds, sentences_per_s, torch_sentences_per_s, slowdown_vs_torch, ... }
- * slowdown_vs_torch = our time / PyTorch's time; null when PyTorch is not installed.
+ * slowdown_vs_torch = our tfjs time / PyTorch's time; null when PyTorch is not installed.
+ * The same batches also run through ONNX Runtime (onnxruntime-node) on the graph our exporter writes for this
+ * model (src/model/onnx-graph.ts, mean pooling + Normalize in the graph): onnx_seconds, onnx_slowdown_vs_torch
+ * = ONNX Runtime time / PyTorch's time (below 1: faster than PyTorch), onnx_speedup_vs_torch = its inverse.
+ * Then everything again with 2 threads each (fields ending in _2t; --no-2t skips that).
+ * Order, so that a shared machine slows all alike: PyTorch, ONNX Runtime, tfjs, ONNX Runtime, PyTorch (per thread
+ * count); PyTorch's and ONNX Runtime's figures are the means of their two runs.
+ * --memory-texts N (e.g. 100000) instead encodes N synthetic texts with SentenceTransformer.encode on ONNX Runtime
+ * (the embedded offline-bert, BERT-Tiny sized, so that it takes seconds) and reports the resident memory over the
+ * run: bounded by one batch plus the output matrix, whatever N.
  * Matrix products run on BLAS when build/native-matmul.node is built (src/native/kernels.ts);
  * --no-native measures tfjs's own kernels. --threads T sets both BLAS's and PyTorch's thread count
  * (default 1; both reported in the output).
  */
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,9 +33,12 @@ import { numberArg } from "./lib/cli";
 import { mulberry32 } from "../src/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
+import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo, setNativeMatMulThreads } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
+import { buildOnnxModel } from "../src/model/onnx-graph";
+import { OnnxEncoder, onnxRuntimeInfo } from "../src/model/onnx-session";
+import { offlineModel } from "../src/model/sentence-transformer";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
 
 const args = process.argv.slice(2);
@@ -34,6 +48,9 @@ const batchSize = numberArg(args, "--batch-size", 32);
 // One thread each by default: PyTorch's own default on the project machine, and the comparison that
 // stays stable when the machine is shared (OpenMP/OpenBLAS threads collapse under contention).
 const threads = numberArg(args, "--threads", 1);
+const withTorch = !args.includes("--no-torch");
+const withOnnx = !args.includes("--no-onnx");
+const with2t = !args.includes("--no-2t") && threads !== 2;
 
 const raw = {
   model_type: "bert",
@@ -92,7 +109,16 @@ function torchBench(batches: number[][][], torchThreads: number | undefined): { 
   }
 }
 
+interface Timing {
+  seconds: number;
+  runs: number[];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
 async function main(): Promise<void> {
+  if (args.includes("--memory-texts")) return memoryRun(numberArg(args, "--memory-texts", 100_000));
   const backend = await initBackend();
   const rows = makeRows(sentences, 1);
   // sentence-transformers sorts by length (longest first) so that each batch pads little.
@@ -105,10 +131,13 @@ async function main(): Promise<void> {
   if (args.includes("--no-native")) disableNativeMatMul();
   else enableNativeMatMul({ threads });
   const native = nativeMatMulInfo();
-  const torchThreads = threads;
-  // The machine may be shared: PyTorch runs once before ours and once after, and its time is the mean.
-  const torchBefore = args.includes("--no-torch") ? null : torchBench(batches, torchThreads);
   const pooling = poolingConfig(config.hiddenSize, "mean");
+  const ort = onnxRuntimeInfo();
+  const onnxBytes = withOnnx && ort.available
+    ? buildOnnxModel({ config, weights: encoder.toWeightMap(), pooling, normalize: true, name: "bench MiniLM-L6-sized BERT" })
+    : undefined;
+  if (withOnnx && !ort.available) console.log(`ONNX Runtime: not measured (${ort.reason})`);
+
   const encodeBatch = (batchRows: number[][]): Float32Array => {
     const batch = toBatch(batchRows);
     const out = tf.tidy(() => {
@@ -120,24 +149,74 @@ async function main(): Promise<void> {
     out.dispose();
     return data;
   };
-  encodeBatch(batches[batches.length - 1]); // warm-up (kernel set-up), not timed
-  const start = performance.now();
-  let done = 0;
   let peakTensors = 0;
   let peakBytes = 0;
-  for (const b of batches) {
-    done += encodeBatch(b).length / config.hiddenSize;
-    peakTensors = Math.max(peakTensors, tf.memory().numTensors);
-    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
-  }
-  const seconds = (performance.now() - start) / 1000;
+  let done = 0;
+  const tfjsRun = (): number => {
+    encodeBatch(batches[batches.length - 1]); // warm-up (kernel set-up), not timed
+    const start = performance.now();
+    done = 0;
+    for (const b of batches) {
+      done += encodeBatch(b).length / config.hiddenSize;
+      peakTensors = Math.max(peakTensors, tf.memory().numTensors);
+      peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+    }
+    return (performance.now() - start) / 1000;
+  };
+  let onnxCheck: number | undefined;
+  const onnxRun = async (n: number): Promise<number> => {
+    const session = await OnnxEncoder.create(onnxBytes as Uint8Array, config.hiddenSize, { threads: n });
+    try {
+      const warm = toBatch(batches[batches.length - 1]);
+      const got = await session.sentenceEmbeddings(warm); // warm-up, not timed; also checked against tfjs once
+      if (onnxCheck === undefined) {
+        const want = encodeBatch(batches[batches.length - 1]);
+        onnxCheck = want.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i])), 0);
+      }
+      const start = performance.now();
+      for (const b of batches) await session.sentenceEmbeddings(toBatch(b));
+      return (performance.now() - start) / 1000;
+    } finally {
+      await session.release();
+    }
+  };
+
+  /** PyTorch, ONNX Runtime, tfjs, ONNX Runtime, PyTorch at `n` threads. */
+  const round4 = async (n: number) => {
+    const torchRuns: { seconds: number; version: string; threads: number }[] = [];
+    const onnxRuns: number[] = [];
+    const torchOnce = () => {
+      const t = withTorch ? torchBench(batches, n) : null;
+      if (t) torchRuns.push(t);
+    };
+    torchOnce();
+    if (onnxBytes) onnxRuns.push(await onnxRun(n));
+    if (native.active) setNativeMatMulThreads(n);
+    const tfjsSeconds = tfjsRun();
+    if (onnxBytes) onnxRuns.push(await onnxRun(n));
+    if (torchRuns.length > 0) torchOnce();
+    const torch: (Timing & { version: string; threads: number }) | null = torchRuns.length === 2
+      ? { seconds: mean(torchRuns.map((t) => t.seconds)), runs: torchRuns.map((t) => t.seconds), version: torchRuns[0].version, threads: torchRuns[0].threads }
+      : null;
+    const onnx: Timing | null = onnxRuns.length === 2 ? { seconds: mean(onnxRuns), runs: onnxRuns } : null;
+    return { tfjsSeconds, torch, onnx };
+  };
+
+  const main1 = await round4(threads);
+  const second = with2t ? await round4(2) : undefined;
   encoder.dispose();
 
-  const torchAfter = torchBefore ? torchBench(batches, torchThreads) : null;
-  const torch =
-    torchBefore && torchAfter
-      ? { ...torchBefore, seconds: (torchBefore.seconds + torchAfter.seconds) / 2 }
-      : null;
+  const { tfjsSeconds: seconds, torch, onnx } = main1;
+  const figures = (r: Awaited<ReturnType<typeof round4>>, suffix: string) => ({
+    [`seconds${suffix}`]: round(r.tfjsSeconds),
+    [`onnx_seconds${suffix}`]: r.onnx ? round(r.onnx.seconds) : null,
+    [`torch_seconds${suffix}`]: r.torch ? round(r.torch.seconds) : null,
+    [`slowdown_vs_torch${suffix}`]: r.torch ? round(r.tfjsSeconds / r.torch.seconds, 2) : null,
+    [`onnx_slowdown_vs_torch${suffix}`]: r.torch && r.onnx ? round(r.onnx.seconds / r.torch.seconds, 2) : null,
+    [`onnx_speedup_vs_torch${suffix}`]: r.torch && r.onnx ? round(r.torch.seconds / r.onnx.seconds, 2) : null,
+    [`onnx_seconds_each_run${suffix}`]: r.onnx ? r.onnx.runs.map((x) => round(x)) : null,
+    [`torch_seconds_each_run${suffix}`]: r.torch ? r.torch.runs.map((x) => round(x)) : null,
+  });
   const result = {
     backend: backend.name,
     backend_notes: backend.notes,
@@ -145,27 +224,94 @@ async function main(): Promise<void> {
     native_matmul_note: native.reason,
     blas_threads: native.threads ?? null,
     model: "MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate 1536), random weights",
+    cpus: availableParallelism(),
     sentences: done,
     tokens,
     batch_size: batchSize,
-    seconds: Number(seconds.toFixed(3)),
-    sentences_per_s: Number((done / seconds).toFixed(2)),
+    threads,
+    seconds: round(seconds),
+    sentences_per_s: round(done / seconds, 2),
     tensors_alive_max: peakTensors,
-    tensor_mb_alive_max: Number((peakBytes / 2 ** 20).toFixed(1)),
-    rss_mb_end: Number((process.memoryUsage().rss / 2 ** 20).toFixed(0)),
+    tensor_mb_alive_max: round(peakBytes / 2 ** 20, 1),
+    rss_mb_end: round(process.memoryUsage().rss / 2 ** 20, 0),
     torch_version: torch?.version ?? null,
     torch_threads: torch?.threads ?? null,
-    torch_seconds: torch ? Number(torch.seconds.toFixed(3)) : null,
-    torch_sentences_per_s: torch ? Number((done / torch.seconds).toFixed(2)) : null,
-    torch_seconds_each_run: torch ? [torchBefore!.seconds, torchAfter!.seconds].map((x) => Number(x.toFixed(3))) : null,
-    slowdown_vs_torch: torch ? Number((seconds / torch.seconds).toFixed(2)) : null,
+    torch_seconds: torch ? round(torch.seconds) : null,
+    torch_sentences_per_s: torch ? round(done / torch.seconds, 2) : null,
+    torch_seconds_each_run: torch ? torch.runs.map((x) => round(x)) : null,
+    slowdown_vs_torch: torch ? round(seconds / torch.seconds, 2) : null,
+    onnxruntime: ort.available ? ort.version : null,
+    onnx_threads: onnx ? threads : null,
+    onnx_seconds: onnx ? round(onnx.seconds) : null,
+    onnx_sentences_per_s: onnx ? round(done / onnx.seconds, 2) : null,
+    onnx_seconds_each_run: onnx ? onnx.runs.map((x) => round(x)) : null,
+    onnx_slowdown_vs_torch: torch && onnx ? round(onnx.seconds / torch.seconds, 2) : null,
+    onnx_speedup_vs_torch: torch && onnx ? round(torch.seconds / onnx.seconds, 2) : null,
+    onnx_vs_tfjs_max_abs_diff: onnxCheck ?? null,
+    ...(second ? figures(second, "_2t") : {}),
   };
   console.log(`backend: ${result.backend} (${backend.notes.join("; ")})`);
   console.log(`matrix products: ${native.reason}${native.active ? `, ${native.threads} BLAS thread(s)` : ""}`);
-  console.log(`${done} sentences (${tokens} tokens, batch ${batchSize}) in ${result.seconds} s: ${result.sentences_per_s} sentences/s`);
-  if (torch) {
-    console.log(`PyTorch ${torch.version} (${torch.threads} threads): ${result.torch_sentences_per_s} sentences/s; slowdown ${result.slowdown_vs_torch}x`);
-  }
+  const line = (label: string, r: Awaited<ReturnType<typeof round4>>, n: number) => {
+    console.log(`${label}, ${n} thread(s): tfjs ${round(r.tfjsSeconds)} s` +
+      (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds)} s` : "") +
+      (r.torch ? `, PyTorch ${r.torch.version} ${round(r.torch.seconds)} s; tfjs ${round(r.tfjsSeconds / r.torch.seconds, 2)}x PyTorch's time` +
+        (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds / r.torch.seconds, 2)}x (${round(r.torch.seconds / r.onnx.seconds, 2)}x faster)` : "") : ""));
+  };
+  console.log(`${done} sentences (${tokens} tokens, batch ${batchSize})`);
+  line("encode", main1, threads);
+  if (second) line("encode", second, 2);
+  if (json) console.log(JSON.stringify(result));
+}
+
+/** Synthetic texts of 5-40 words from a seed (the offline-bert vocabulary covers them). */
+function makeTexts(n: number, seed: number): string[] {
+  const words = ["policy", "leave", "expense", "report", "travel", "days", "approval", "remote", "work", "contractor", "safety", "lab",
+    "glasses", "invoice", "receipt", "manager", "benefits", "salary", "holiday", "training", "security", "laptop", "office", "team"];
+  const rand = mulberry32(seed);
+  return Array.from({ length: n }, () => Array.from({ length: 5 + Math.floor(rand() * 36) }, () => words[Math.floor(rand() * words.length)]).join(" "));
+}
+
+/** Resident memory while SentenceTransformer.encode embeds `n` texts on ONNX Runtime. */
+async function memoryRun(n: number): Promise<void> {
+  await initBackend();
+  const model = offlineModel("offline-bert");
+  const texts = makeTexts(n, 3);
+  const mb = (x: number) => round(x / 2 ** 20, 1);
+  await model.encode(texts.slice(0, 64), { batchSize, threads }); // session built, warm
+  global.gc?.();
+  const rssStart = process.memoryUsage().rss;
+  let rssPeak = rssStart;
+  const samples: { done: number; rss_mb: number }[] = [];
+  const start = performance.now();
+  const out = await model.encode(texts, {
+    batchSize,
+    threads,
+    onProgress: (done, total) => {
+      const rss = process.memoryUsage().rss;
+      rssPeak = Math.max(rssPeak, rss);
+      if (done === total || done % Math.max(batchSize, Math.floor(total / 10 / batchSize) * batchSize) === 0) samples.push({ done, rss_mb: mb(rss) });
+    },
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const result = {
+    model: model.name,
+    runtime: model.lastEncodeStats?.runtime,
+    texts: n,
+    dim: out.dim,
+    batch_size: batchSize,
+    threads,
+    seconds: round(seconds),
+    texts_per_s: round(n / seconds, 1),
+    output_mb: mb(out.data.byteLength),
+    rss_mb_start: mb(rssStart),
+    rss_mb_peak: mb(rssPeak),
+    rss_mb_growth: mb(rssPeak - rssStart),
+    rss_samples: samples,
+  };
+  console.log(`${n} texts on ${result.runtime} in ${result.seconds} s; output matrix ${result.output_mb} MB; ` +
+    `resident memory ${result.rss_mb_start} MB before, ${result.rss_mb_peak} MB peak (+${result.rss_mb_growth} MB)`);
+  model.dispose();
   if (json) console.log(JSON.stringify(result));
 }
 

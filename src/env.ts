@@ -32,6 +32,10 @@ export interface CourseConfig {
   backend: BackendName | undefined;
   /** Use build/native-matmul.node (BLAS matrix products for wasm/cpu) when built; COURSE_NATIVE_MATMUL=0 turns it off. */
   nativeMatMul: boolean;
+  /** Encode Transformer models on ONNX Runtime when not training (COURSE_ONNX=0 keeps encoding on tfjs). */
+  onnx: boolean;
+  /** ONNX Runtime intra-op threads (COURSE_ONNX_THREADS); undefined = one per CPU the machine offers. */
+  onnxThreads: number | undefined;
   /** Model the notebooks use (COURSE_MODEL): a Hub id, a local folder, or "offline" for the embedded default. */
   model: string;
   /** OpenAI-compatible endpoint for question generation and RAG (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL). */
@@ -67,6 +71,14 @@ function parseBackend(value: string | undefined): BackendName | undefined {
   throw new Error(`COURSE_BACKEND=${value}: expected one of auto, tensorflow, wasm, cpu.`);
 }
 
+function parseThreads(value: string | undefined): number | undefined {
+  const v = nonEmpty(value);
+  if (v === undefined || v.toLowerCase() === "auto") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`COURSE_ONNX_THREADS=${value}: expected a positive integer or auto.`);
+  return n;
+}
+
 /** Reads the configuration from an environment (process.env by default). Pure: call it again after changing env. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
   const repoRoot = findRepoRoot();
@@ -85,6 +97,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
     hfToken,
     backend: parseBackend(env.COURSE_BACKEND),
     nativeMatMul: env.COURSE_NATIVE_MATMUL === undefined || env.COURSE_NATIVE_MATMUL.trim() === "" || flag(env.COURSE_NATIVE_MATMUL),
+    onnx: env.COURSE_ONNX === undefined || env.COURSE_ONNX.trim() === "" || flag(env.COURSE_ONNX),
+    onnxThreads: parseThreads(env.COURSE_ONNX_THREADS),
     model: nonEmpty(env.COURSE_MODEL) ?? "offline",
     llm: {
       baseUrl: nonEmpty(env.OPENAI_BASE_URL),

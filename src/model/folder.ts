@@ -58,6 +58,8 @@ export interface ModelFolder {
   normalize: boolean;
   /** config_sentence_transformers.json (empty object when absent). */
   stConfig: Record<string, unknown>;
+  /** onnx/model.onnx to write with the folder (SentenceTransformer.save(folder, { onnx: true })); never read back here. */
+  onnx?: Uint8Array;
 }
 
 const MODULE_PREFIX = "sentence_transformers.models.";
@@ -184,9 +186,9 @@ function writeJson(path: string, value: unknown): void {
 /** Files save() writes at the top of a model folder, and in its module sub-folders (`1_Pooling`, ...). */
 const MODEL_FILES = new Set([
   "modules.json", "config_sentence_transformers.json", "config.json", "model.safetensors", "tokenizer.json",
-  "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentence_bert_config.json",
+  "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentence_bert_config.json", "model.onnx",
 ]);
-const MODULE_FOLDER = /^\d+_(Pooling|Normalize|StaticEmbedding)$/;
+const MODULE_FOLDER = /^(\d+_(Pooling|Normalize|StaticEmbedding)|onnx)$/; // onnx/: save(folder, { onnx: true })
 
 /**
  * True when `dir` is a model folder as save() writes it: modules.json is there and every other entry, in the
@@ -273,6 +275,7 @@ function writeModelFolderUnlocked(target: string, model: ModelFolder, hadPreviou
       modules.push({ idx, name: String(idx), path: `${idx}_Normalize`, type: `${MODULE_PREFIX}Normalize` });
       mkdirSync(join(tmp, `${idx}_Normalize`));
     }
+    if (model.onnx) writeFileAtomic(join(tmp, "onnx", "model.onnx"), model.onnx);
     writeJson(join(tmp, "modules.json"), modules);
     writeJson(join(tmp, "config_sentence_transformers.json"), {
       prompts: {},

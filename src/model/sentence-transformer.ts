@@ -17,8 +17,15 @@
  * that each batch pads little, embedded batch by batch (memory bounded by one batch plus the output matrix), and
  * written back in the caller's order. Inputs longer than max_seq_length are truncated (keeping [CLS] ... [SEP]) and
  * counted in `lastEncodeStats.truncated`.
+ *
+ * Runtimes: a Transformer model encodes on ONNX Runtime (onnxruntime-node) whenever it is not being trained: the
+ * graph is built from the current tfjs weights (onnx-graph.ts), or read from the folder's onnx/model.onnx when that
+ * file was made from exactly these weights, and rebuilt whenever the weights change (training steps assign new
+ * tensors to the variables, which the model notices), so it is never stale. While `training` is set (the trainer
+ * sets it), and for StaticEmbedding models (a table lookup and a mean, fast on tfjs already), encode runs on tfjs.
+ * `encode(texts, { runtime: "tfjs" })` forces tfjs; COURSE_ONNX=0 turns ONNX Runtime off.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config as courseConfig, type BackendName } from "../env";
@@ -31,7 +38,10 @@ import { l2Normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-pretrained";
 import { StaticEmbedding } from "./static-embedding";
 import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
-import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig } from "./types";
+import { buildOnnxModel } from "./onnx-graph";
+import { onnxFileStatus, type OnnxFileStatus } from "./onnx-folder";
+import { OnnxEncoder, onnxRuntimeInfo } from "./onnx-session";
+import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig, WeightMap } from "./types";
 
 /** What tokenize() gives and forward() takes: a padded batch (Transformer) or token id lists (StaticEmbedding). */
 export type ModelInput =
@@ -52,6 +62,24 @@ export interface EncodeStats {
   tokens: number;
   paddedTokens: number;
   seconds: number;
+  /** Where the forward passes ran. */
+  runtime: EncodeRuntime;
+  /** On ONNX Runtime: where the graph came from (the folder's onnx/model.onnx, or built from the current weights). */
+  onnxGraph?: string;
+}
+
+/** Which engine runs encode's forward passes. */
+export type EncodeRuntime = "tfjs" | "onnxruntime";
+
+/** encode's runtime for this model now, and why. */
+export interface EncodeRuntimeChoice {
+  runtime: EncodeRuntime;
+  reason: string;
+}
+
+export interface SaveOptions {
+  /** Also write onnx/model.onnx (the transformers.js / Hub layout), built from the weights being saved. */
+  onnx?: boolean;
 }
 
 export const OFFLINE_HINT = "embedded offline default — set COURSE_MODEL or call loadModel('BAAI/bge-small-en-v1.5') for a Hub model";
@@ -89,6 +117,19 @@ export class SentenceTransformer implements Embedder {
   readonly isOfflineDefault: boolean;
   /** Statistics of the latest encode() call. */
   lastEncodeStats: EncodeStats | undefined;
+  /**
+   * True while the model is being trained (the trainer sets it): encode then runs on tfjs, the engine that trains.
+   * Afterwards the ONNX Runtime graph is rebuilt from the trained weights on the next encode.
+   */
+  training = false;
+  /** The folder's onnx/model.onnx as found at load time (undefined when the model was not loaded from a folder). */
+  onnxFile: OnnxFileStatus | undefined;
+  /** The ONNX Runtime session and the tfjs tensors (dataIds) of the weights it was built from. */
+  private onnxSession: { encoder: Promise<OnnxEncoder>; dataIds: object[]; source: string } | undefined;
+  /** Weights (dataIds) the fresh onnx/model.onnx on disk was made from. */
+  private onnxFileDataIds: object[] | undefined;
+  /** Why ONNX Runtime failed for this model, after which encode stays on tfjs. */
+  private onnxFailure: string | undefined;
   private readonly stConfig: Record<string, unknown>;
   private readonly sentenceBertConfig: Record<string, unknown>;
 
@@ -159,6 +200,81 @@ export class SentenceTransformer implements Embedder {
     return out;
   }
 
+  /** The runtime encode() would use now with these options, and why (see the header comment). */
+  encodeRuntime(options: Pick<EncodeOptions, "runtime" | "normalize"> = {}): EncodeRuntimeChoice {
+    const asked = options.runtime ?? "auto";
+    if (asked !== "auto" && asked !== "tfjs" && asked !== "onnxruntime")
+      throw new Error(`encode: runtime "${String(asked)}" must be "auto", "tfjs" or "onnxruntime".`);
+    if (asked === "tfjs") return { runtime: "tfjs", reason: "asked for (runtime: \"tfjs\")" };
+    const cannot = (why: string): EncodeRuntimeChoice => {
+      if (asked === "onnxruntime") throw new Error(`${this.name}: encode on ONNX Runtime is not possible: ${why}.`);
+      return { runtime: "tfjs", reason: why };
+    };
+    if (!this.encoder) return cannot("a StaticEmbedding model (a table lookup and a mean) has no ONNX graph; it is fast on tfjs already");
+    const normalize = options.normalize ?? this.normalize;
+    if (this.normalize && !normalize) return cannot("normalize: false on a model whose graph ends with Normalize");
+    if (asked === "auto") {
+      if (this.training) return { runtime: "tfjs", reason: "the model is being trained" };
+      if (!courseConfig.onnx) return { runtime: "tfjs", reason: "COURSE_ONNX=0" };
+    }
+    const info = onnxRuntimeInfo();
+    if (!info.available) return cannot(info.reason);
+    if (this.onnxFailure) return cannot(`ONNX Runtime failed for this model earlier (${this.onnxFailure})`);
+    return { runtime: "onnxruntime", reason: asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}` };
+  }
+
+  /** The ONNX graph (onnx/model.onnx contents) of the current weights: last_hidden_state and sentence_embedding. */
+  toOnnx(): Uint8Array {
+    if (!this.encoder) throw new Error(`${this.name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already).`);
+    return buildOnnxModel({ config: this.encoder.config, weights: this.encoder.toWeightMap(), pooling: this.pooling as PoolingConfig, normalize: this.normalize, name: this.name });
+  }
+
+  /**
+   * The ONNX Runtime session for the current weights: reused while the weights are those it was built from,
+   * rebuilt (from the variables, or from a fresh onnx/model.onnx) when they changed.
+   */
+  async onnxEncoder(options: { threads?: number } = {}): Promise<OnnxEncoder> {
+    if (!this.encoder) throw new Error(`${this.name}: a StaticEmbedding model has no ONNX graph.`);
+    const dataIds = this.encoder.trainableVariables().map((v) => v.dataId as object);
+    const same = (ids: object[] | undefined) => ids !== undefined && ids.length === dataIds.length && ids.every((id, i) => id === dataIds[i]);
+    const current = this.onnxSession;
+    if (current && same(current.dataIds)) {
+      const enc = await current.encoder;
+      if (options.threads === undefined || options.threads === enc.threads) return enc;
+    }
+    this.onnxSession = undefined;
+    if (current) void current.encoder.then((e) => e.release(), () => undefined);
+    const fromFile = this.onnxFile?.state === "fresh" && same(this.onnxFileDataIds);
+    const bytes = fromFile ? readFileSync((this.onnxFile as OnnxFileStatus).path) : this.toOnnx();
+    const encoder = OnnxEncoder.create(bytes, this.dim, options);
+    this.onnxSession = { encoder, dataIds, source: fromFile ? (this.onnxFile as OnnxFileStatus).path : "built from the current weights" };
+    try {
+      return await encoder;
+    } catch (err) {
+      if (this.onnxSession?.encoder === encoder) this.onnxSession = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Records the folder's onnx/model.onnx (loadModel calls this): a fresh file is used for the first ONNX Runtime
+   * session; a stale one is reported and never used.
+   */
+  attachOnnxFile(dir: string, weights: WeightMap): OnnxFileStatus | undefined {
+    if (!this.encoder) return undefined;
+    if (!existsSync(resolve(dir, "onnx", "model.onnx"))) {
+      this.onnxFile = undefined;
+      return undefined;
+    }
+    const parts = { config: this.encoder.config, weights, pooling: this.pooling as PoolingConfig, normalize: this.normalize };
+    this.onnxFile = onnxFileStatus(dir, parts);
+    this.onnxFileDataIds = this.onnxFile.state === "fresh" ? this.encoder.trainableVariables().map((v) => v.dataId as object) : undefined;
+    if (this.onnxFile.state === "stale")
+      console.warn(`${this.name}: ${this.onnxFile.reason}. It is not used: encoding builds a graph from model.safetensors. ` +
+        "Refresh the file with exportOnnx(folder) (or save(folder, { onnx: true })).");
+    return this.onnxFile;
+  }
+
   /** Embeds texts in batches; the result's row i belongs to texts[i]. */
   async encode(texts: string[], options: EncodeOptions = {}): Promise<Embeddings> {
     if (!Array.isArray(texts)) throw new TypeError("encode(texts): texts must be an array of strings.");
@@ -169,12 +285,26 @@ export class SentenceTransformer implements Embedder {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`encode: batchSize ${batchSize} must be a positive integer.`);
     await initBackend();
     const started = performance.now();
+    let { runtime } = this.encodeRuntime(options);
+    let session: OnnxEncoder | undefined;
+    if (runtime === "onnxruntime") {
+      try {
+        session = await this.onnxEncoder({ threads: options.threads });
+      } catch (err) {
+        if (options.runtime === "onnxruntime") throw err;
+        this.onnxFailure = (err as Error).message.split("\n")[0];
+        console.warn(`${this.name}: ONNX Runtime failed (${this.onnxFailure}); encoding on tfjs.`);
+        runtime = "tfjs";
+      }
+    }
+    const normalizeOnHost = session !== undefined && (options.normalize ?? this.normalize) && !this.normalize;
     const dim = this.dim;
     const n = texts.length;
     const data = new Float32Array(n * dim);
     // Longest first, as Python does (stable for equal lengths, so the order is deterministic).
     const order = texts.map((_, i) => i).sort((a, b) => texts[b].length - texts[a].length || a - b);
-    const stats: EncodeStats = { texts: n, batches: 0, truncated: 0, zeroVectors: 0, tokens: 0, paddedTokens: 0, seconds: 0 };
+    const stats: EncodeStats = { texts: n, batches: 0, truncated: 0, zeroVectors: 0, tokens: 0, paddedTokens: 0, seconds: 0, runtime };
+    if (session) stats.onnxGraph = this.onnxSession?.source;
     const zeroRows: number[] = [];
     for (let start = 0; start < n; start += batchSize) {
       const idx = order.slice(start, start + batchSize);
@@ -188,9 +318,15 @@ export class SentenceTransformer implements Embedder {
         stats.tokens += count;
         stats.paddedTokens += count;
       }
-      const emb = tf.tidy(() => this.forward(input, { normalize: options.normalize }));
-      const rows = (await emb.data()) as Float32Array;
-      emb.dispose();
+      let rows: Float32Array;
+      if (session && input.kind === "transformer") {
+        rows = await session.sentenceEmbeddings(input.batch);
+        if (normalizeOnHost) l2normalizeRows(rows, dim);
+      } else {
+        const emb = tf.tidy(() => this.forward(input, { normalize: options.normalize }));
+        rows = (await emb.data()) as Float32Array;
+        emb.dispose();
+      }
       idx.forEach((orig, r) => {
         const row = rows.subarray(r * dim, (r + 1) * dim);
         if (row.every((x) => x === 0)) zeroRows.push(orig);
@@ -234,7 +370,10 @@ export class SentenceTransformer implements Embedder {
       const s = this.staticEmbedding as StaticEmbedding;
       what = `StaticEmbedding (mean of token vectors, vocabulary ${s.vocabSize})`;
     }
-    const text = `${this.name}: ${what}, ${this.dim}-d${this.normalize ? ", normalised" : ""}; ${be}; from ${this.source}.`;
+    const choice = this.encodeRuntime();
+    const runs = choice.runtime === "onnxruntime" ? `encodes on ONNX Runtime (${choice.reason})` : `encodes on tfjs (${choice.reason})`;
+    const file = this.onnxFile && this.onnxFile.state !== "fresh" ? `; onnx/model.onnx is ${this.onnxFile.state} and not used` : "";
+    const text = `${this.name}: ${what}, ${this.dim}-d${this.normalize ? ", normalised" : ""}; ${runs}${file}; ${be}; from ${this.source}.`;
     return this.isOfflineDefault ? `${text} This is the ${OFFLINE_HINT}.` : text;
   }
 
@@ -258,14 +397,39 @@ export class SentenceTransformer implements Embedder {
   /**
    * Writes the sentence-transformers folder layout (atomic: the target is replaced only once complete). A folder
    * that is not a saved model (other files in it), or a file, at `folder` is refused unless `overwrite: true`.
+   * `{ onnx: true }` adds onnx/model.onnx built from the same weights (transformers.js loads the folder then).
    */
-  async save(folder: string, options: WriteModelOptions = {}): Promise<void> {
-    writeModelFolder(folder, this.toFolder(), options);
+  async save(folder: string, options: WriteModelOptions & SaveOptions = {}): Promise<void> {
+    const data = this.toFolder();
+    if (options.onnx) data.onnx = onnxForFolder(data, this.name);
+    writeModelFolder(folder, data, options);
   }
 
   dispose(): void {
+    const session = this.onnxSession;
+    this.onnxSession = undefined;
+    if (session) void session.encoder.then((e) => e.release(), () => undefined);
     this.encoder?.dispose();
     this.staticEmbedding?.dispose();
+  }
+}
+
+/** onnx/model.onnx for folder data (a Transformer model; a StaticEmbedding model is refused by name). */
+export function onnxForFolder(data: ModelFolder, name = "sentence-transformer"): Uint8Array {
+  const first = data.first;
+  if (first.kind !== "transformer")
+    throw new Error(`${name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already); save it without { onnx: true }.`);
+  return buildOnnxModel({ config: first.config, weights: first.weights, pooling: data.pooling as PoolingConfig, normalize: data.normalize, name });
+}
+
+/** x / max(||x||, 1e-12) row by row, in place (pooling.ts l2Normalize on the host). */
+function l2normalizeRows(rows: Float32Array, dim: number): void {
+  for (let r = 0; r < rows.length / dim; r++) {
+    const row = rows.subarray(r * dim, (r + 1) * dim);
+    let sq = 0;
+    for (const v of row) sq += v * v;
+    const norm = Math.max(Math.sqrt(sq), 1e-12);
+    for (let j = 0; j < dim; j++) row[j] /= norm;
   }
 }
 
@@ -345,7 +509,7 @@ export async function loadModel(idOrPath: string = courseConfig.model, options: 
   const spec = idOrPath.trim();
   if ((OFFLINE_MODEL_NAMES as readonly string[]).includes(spec)) return offlineModel(spec as OfflineModelName);
   const local = resolve(spec);
-  if (existsSync(local)) return fromModelFolder(readModelFolder(local), folderModelName(local), local);
+  if (existsSync(local)) return withOnnxFile(readModelFolder(local), folderModelName(local), local, local);
   if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)
     throw new Error(`loadModel("${spec}"): no such folder (${local}). Give an existing model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`);
   let hub: Awaited<ReturnType<typeof resolveHubModel>>;
@@ -355,5 +519,12 @@ export async function loadModel(idOrPath: string = courseConfig.model, options: 
     throw new Error(`loadModel("${spec}"): there is no folder ${local}, so it was taken as a Hub id. ${(err as Error).message}`);
   }
   const name = hub.repo.split("/").pop() as string;
-  return fromModelFolder(readModelFolder(hub.folder), name, `hub:${hub.repo}@${hub.commit} (${hub.folder})`);
+  return withOnnxFile(readModelFolder(hub.folder), name, `hub:${hub.repo}@${hub.commit} (${hub.folder})`, hub.folder);
+}
+
+/** fromModelFolder, then the folder's onnx/model.onnx checked against the weights just read. */
+function withOnnxFile(data: ModelFolder, name: string, source: string, dir: string): SentenceTransformer {
+  const model = fromModelFolder(data, name, source);
+  if (data.first.kind === "transformer") model.attachOnnxFile(dir, data.first.weights);
+  return model;
 }

@@ -67,6 +67,13 @@ export interface EncodeOptions {
   batchSize?: number;
   /** L2-normalise the output (default: what the model's modules say, i.e. true when it has Normalize). */
   normalize?: boolean;
+  /**
+   * Engine for the forward passes: "auto" (default: ONNX Runtime unless the model is being trained, a
+   * StaticEmbedding model, or COURSE_ONNX=0), "tfjs", or "onnxruntime" (an error when it cannot be used).
+   */
+  runtime?: "auto" | "tfjs" | "onnxruntime";
+  /** ONNX Runtime intra-op threads (default COURSE_ONNX_THREADS, else one per CPU). */
+  threads?: number;
   /** Called after each batch with (texts done, total). */
   onProgress?: (done: number, total: number) => void;
 }

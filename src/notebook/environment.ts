@@ -4,11 +4,13 @@
  * so that a participant sees at once what their numbers were measured on.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
-import { config } from "../env";
+import { config, type CourseConfig } from "../env";
 import { nativeMatMulInfo } from "../native/kernels";
+import { onnxRuntimeInfo } from "../model/onnx-session";
 
 export interface EnvironmentRow {
   component: string;
@@ -35,6 +37,20 @@ export function faissAvailable(): { ok: boolean; detail: string } {
   }
 }
 
+/** Which engine SentenceTransformer.encode uses for inference on this machine, and why. */
+export function encodeRuntimeRow(cfg: Pick<CourseConfig, "onnx" | "onnxThreads"> = config): EnvironmentRow {
+  const ort = onnxRuntimeInfo();
+  if (!cfg.onnx) return { component: "encode runtime", status: "tfjs", detail: "COURSE_ONNX=0: encoding runs on tfjs like training" };
+  if (!ort.available) return { component: "encode runtime", status: "tfjs", detail: ort.reason };
+  const threads = cfg.onnxThreads ?? availableParallelism();
+  return {
+    component: "encode runtime",
+    status: `ONNX Runtime ${ort.version}, ${threads} thread(s)`,
+    detail: "Transformer models encode (corpora, evaluation, serving) on onnxruntime-node with a graph of their current weights; " +
+      `training and StaticEmbedding models run on tfjs; threads: ${cfg.onnxThreads === undefined ? "one per CPU" : "COURSE_ONNX_THREADS"}`,
+  };
+}
+
 /** One row per component; initialises the tfjs backend if that has not happened yet. */
 export async function environmentReport(): Promise<EnvironmentRow[]> {
   const backend = backendInfo() ?? (await initBackend());
@@ -50,6 +66,7 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
       status: blas === undefined ? "TensorFlow (native)" : blas.active ? `native BLAS, ${blas.threads} thread(s)` : `tfjs ${backend.name} kernels`,
       detail: blas === undefined ? "the tensorflow backend multiplies natively" : blas.reason,
     },
+    encodeRuntimeRow(),
     { component: "@tensorflow/tfjs", status: packageVersion("@tensorflow/tfjs") ?? "missing", detail: `tf.version ${tf.version.tfjs}` },
     { component: "vector index", status: faiss.ok ? "faiss" : "TypeScript fallback", detail: faiss.detail },
     { component: "nodejs-polars", status: packageVersion("nodejs-polars") ?? "missing", detail: "tables, JSONL / Parquet IO" },

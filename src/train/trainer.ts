@@ -353,6 +353,8 @@ async function trainResolved(model: SentenceTransformer, args: ResolvedTrainOpti
   }
   const resumedFrom = run.lastCheckpoint;
 
+  // While set, model.encode (evaluation) runs on tfjs; afterwards encoding rebuilds its ONNX graph from the trained weights.
+  model.training = true;
   try {
     // Check the loss accepts these columns before the first step.
     const validate = (args.loss as Partial<{ validate(b: TrainingBatch): void }>).validate;
@@ -389,6 +391,8 @@ async function trainResolved(model: SentenceTransformer, args: ResolvedTrainOpti
     run.reporter?.end({ ...run.progressState(), message: `stopped: ${why.split("\n")[0].slice(0, 200)}` });
     optimizer.dispose();
     throw err;
+  } finally {
+    model.training = false;
   }
   optimizer.dispose();
   model.markFineTuned();

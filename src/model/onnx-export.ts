@@ -1,0 +1,128 @@
+/**
+ * exportOnnx(folder): adds onnx/model.onnx to an existing sentence-transformers folder (BERT / RoBERTa), so that
+ * transformers.js loads it (`pipeline("feature-extraction", folder, { local_files_only: true })`) and our
+ * encode can start from it. The step the CLI and the notebooks call after training or downloading a model.
+ *
+ *   fresh file already there   nothing written (unless force)
+ *   stale file (other weights) rebuilt
+ *   file by other tooling      refused unless overwriteForeign (it is not ours to replace)
+ *   StaticEmbedding model      refused (a table lookup and a mean; fast on tfjs already)
+ *   other architectures        refused when config.json is read, naming the model_type
+ *
+ * Before writing, the graph is checked: sample texts go through our tfjs forward pass and through ONNX Runtime,
+ * and the file is written only when the embeddings agree within 1e-4.
+ */
+import { join, resolve } from "node:path";
+import { initBackend } from "../backend";
+import { writeFileAtomic } from "../files";
+import { readModelFolder } from "./folder";
+import { weightsChecksum } from "./onnx-graph";
+import { ONNX_FILE, onnxFileStatus, type OnnxFileState } from "./onnx-folder";
+import { OnnxEncoder } from "./onnx-session";
+import { fromModelFolder, onnxForFolder } from "./sentence-transformer";
+import type { PoolingConfig } from "./types";
+
+/** Largest |tfjs - ONNX Runtime| allowed on the check texts. */
+export const ONNX_TOLERANCE = 1e-4;
+
+/** Short, long, with punctuation, non-ASCII and empty: different lengths in one padded batch. */
+const CHECK_TEXTS = [
+  "How many PTO days do I get after five years?",
+  "Expense reports are due within thirty days of travel; receipts over $25 need an itemised invoice.",
+  "wfh",
+  "Café, naïve résumé — 日本語",
+  "",
+];
+
+export interface ExportOnnxOptions {
+  /** Write a new file even when the one there is fresh. */
+  force?: boolean;
+  /** Replace an onnx/model.onnx written by other tooling (without our checksum). Default: refuse. */
+  overwriteForeign?: boolean;
+  /** Compare tfjs and ONNX Runtime on a few texts before writing (default true). */
+  verify?: boolean;
+}
+
+export interface ExportOnnxResult {
+  path: string;
+  /** Whether a file was written. */
+  written: boolean;
+  /** What was there before. */
+  before: OnnxFileState;
+  /** SHA-256 of the weights the graph is made from (stored in the file). */
+  weightsChecksum: string;
+  bytes: number;
+  seconds: number;
+  /** Largest |tfjs - ONNX Runtime| over the check texts' sentence embeddings (when verified). */
+  maxAbsDiff?: number;
+}
+
+/** Adds (or refreshes) onnx/model.onnx in the sentence-transformers folder `folder`. */
+export async function exportOnnx(folder: string, options: ExportOnnxOptions = {}): Promise<ExportOnnxResult> {
+  const started = performance.now();
+  const dir = resolve(folder);
+  const data = readModelFolder(dir); // refuses unsupported architectures, naming config.json's model_type
+  const path = join(dir, ONNX_FILE);
+  const first = data.first;
+  if (first.kind !== "transformer")
+    throw new Error(
+      `${dir}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already).`,
+    );
+  const checksum = weightsChecksum(first.weights);
+  const parts = {
+    config: first.config,
+    weights: first.weights,
+    pooling: data.pooling as PoolingConfig,
+    normalize: data.normalize,
+  };
+  const status = onnxFileStatus(dir, parts, checksum);
+  const seconds = () => (performance.now() - started) / 1000;
+  if (status.state === "fresh" && !options.force)
+    return { path, written: false, before: status.state, weightsChecksum: checksum, bytes: 0, seconds: seconds() };
+  if (status.state === "foreign" && !options.overwriteForeign)
+    throw new Error(
+      `${status.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`,
+    );
+  const bytes = onnxForFolder(data, dir);
+  let maxAbsDiff: number | undefined;
+  if (options.verify ?? true) maxAbsDiff = await compareWithTfjs(data, bytes, dir);
+  writeFileAtomic(path, bytes);
+  return {
+    path,
+    written: true,
+    before: status.state,
+    weightsChecksum: checksum,
+    bytes: bytes.length,
+    seconds: seconds(),
+    maxAbsDiff,
+  };
+}
+
+/** Max |tfjs - ONNX Runtime| of the check texts' sentence embeddings; throws above ONNX_TOLERANCE. */
+async function compareWithTfjs(
+  data: ReturnType<typeof readModelFolder>,
+  bytes: Uint8Array,
+  dir: string,
+): Promise<number> {
+  await initBackend();
+  const model = fromModelFolder(data, dir, dir);
+  const session = await OnnxEncoder.create(bytes, model.dim, { threads: 1 });
+  try {
+    const input = model.tokenize(CHECK_TEXTS);
+    if (input.kind !== "transformer") throw new Error("unreachable: a Transformer model tokenizes to a padded batch");
+    const got = await session.sentenceEmbeddings(input.batch);
+    const out = model.forward(input);
+    const want = out.dataSync();
+    out.dispose();
+    let max = 0;
+    for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(got[i] - want[i]));
+    if (!(max <= ONNX_TOLERANCE))
+      throw new Error(
+        `${dir}: the exported graph differs from the tfjs model by ${max} (> ${ONNX_TOLERANCE}) on the check texts; nothing was written. Please report this.`,
+      );
+    return max;
+  } finally {
+    await session.release();
+    model.dispose();
+  }
+}
