@@ -7,7 +7,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { SingleBar } from "cli-progress";
-import { loadBeir, loadShippedSplit, shippedDatasets, type IRSplit } from "../data/index";
+import type { IRSplit } from "../data/index";
 import { config } from "../env";
 
 export const EXIT_OK = 0;
@@ -109,7 +109,9 @@ export function existingFolder(path: string, what: string): string {
  * A dataset on the command line: a shipped name ("policy-handbook") or a BEIR folder (corpus.jsonl,
  * queries.jsonl, qrels/<split>.tsv) such as the one `split` writes.
  */
-export function loadSplit(dataset: string, split: string): IRSplit {
+export async function loadSplit(dataset: string, split: string): Promise<IRSplit> {
+  // Loaded here, not at the top: `--help` and usage errors should not pay for polars and tfjs.
+  const { loadBeir, loadShippedSplit, shippedDatasets } = await import("../data/index");
   const shipped = shippedDatasets(config.dataDir);
   if (shipped.includes(dataset)) return loadShippedSplit(dataset, split);
   const dir = resolve(dataset);

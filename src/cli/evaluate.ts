@@ -6,11 +6,9 @@
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import type { IRSplit } from "../data/index";
-import { compareSystems, describeComparison, InformationRetrievalEvaluator, perQueryReport, writeReport, type IRResult } from "../eval/index";
+import type { InformationRetrievalEvaluator, IRResult } from "../eval/index";
 import { config } from "../env";
 import { writeFileAtomic } from "../files";
-import { loadModel } from "../model/index";
-import { BM25Retriever } from "../retrieval/index";
 import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 
 /** The label a system spec gets in tables: "bm25", "offline", or a folder's name ("final" -> "run/final"). */
@@ -23,7 +21,11 @@ export function systemLabel(spec: string): string {
 
 /** Evaluates "bm25" or a model spec; the result is labelled with systemLabel (unique labels are the caller's job). */
 export async function evaluateSystem(spec: string, split: IRSplit, evaluator: InformationRetrievalEvaluator, label = systemLabel(spec)): Promise<IRResult> {
-  if (spec === "bm25") return { ...(await evaluator.evaluate(new BM25Retriever(split.corpus))), system: label };
+  if (spec === "bm25") {
+    const { BM25Retriever } = await import("../retrieval/index");
+    return { ...(await evaluator.evaluate(new BM25Retriever(split.corpus))), system: label };
+  }
+  const { loadModel } = await import("../model/index");
   const model = await loadModel(spec);
   try {
     return { ...(await evaluator.evaluate(model)), system: label };
@@ -58,7 +60,8 @@ export function registerEval(program: Command): void {
       .option("--results <file>", "also write the metrics as JSON (publish --eval reads it for the model card)")
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: EvalOpts) => {
-    const split = loadSplit(opts.data, opts.split);
+    const { InformationRetrievalEvaluator, perQueryReport, writeReport } = await import("../eval/index");
+    const split = await loadSplit(opts.data, opts.split);
     const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${basename(opts.data)}-${opts.split}` });
     const labels = uniqueLabels(opts.model);
     const results: IRResult[] = [];
@@ -116,7 +119,8 @@ export function registerCompare(program: Command): void {
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: CompareOpts) => {
     if (opts.baseline === opts.candidate) throw new UsageError("--baseline and --candidate are the same system; compare two different ones.");
-    const split = loadSplit(opts.data, opts.split);
+    const { compareSystems, describeComparison, InformationRetrievalEvaluator, perQueryReport, writeReport } = await import("../eval/index");
+    const split = await loadSplit(opts.data, opts.split);
     const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${basename(opts.data)}-${opts.split}` });
     const [lb, lc] = uniqueLabels([opts.baseline, opts.candidate]);
     const base = await evaluateSystem(opts.baseline, split, evaluator, lb);

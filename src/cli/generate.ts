@@ -5,7 +5,6 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { chunkFolder, generateOffline, generateQuestions, OFFLINE_GENERATOR, writeJsonl, writePairs } from "../data/index";
 import { emit, existingFolder, note, nonNegativeInt, positiveInt, progressBar, UsageError, withJson, type JsonOption } from "./common";
 
 interface GenerateOpts extends JsonOption {
@@ -35,6 +34,7 @@ export function registerGenerate(program: Command): void {
     const dir = existingFolder(docs, "generate <docs>");
     if (opts.overlap >= opts.size) throw new UsageError(`--overlap ${opts.overlap} must be smaller than --size ${opts.size}.`);
     const out = resolve(opts.out);
+    const { chunkFolder, generateOffline, generateQuestions, OFFLINE_GENERATOR, writeJsonl, writePairs } = await import("../data/index");
     const { chunks, report } = chunkFolder(dir, { size: opts.size, overlap: opts.overlap });
     if (chunks.length === 0) throw new Error(`${dir}: no text found in ${report.files} file(s) (.md, .markdown, .txt are read).`);
     const chunksPath = join(out, "chunks.jsonl");

@@ -1,7 +1,7 @@
 /** `publish <folder> --repo user/name`: upload a model folder with a generated model card to the Hub (src/publish). */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { publishModel, type EvalResults } from "../publish/index";
+import type { EvalResults } from "../publish/index";
 import { emit, existingFile, existingFolder, note, UsageError, withJson, type JsonOption } from "./common";
 
 interface PublishOpts extends JsonOption {
@@ -41,6 +41,7 @@ export function registerPublish(program: Command): void {
       }
       if (!Array.isArray(evaluation?.systems)) throw new UsageError(`--eval ${p}: no "systems" list; pass the file written by \`eval --results\`.`);
     }
+    const { publishModel } = await import("../publish/index");
     const res = await publishModel(dir, {
       repo: opts.repo, private: opts.private, evaluation, evalSystem: opts.evalSystem, license: opts.license, language: opts.language,
       card: opts.regenerateCard ? "generate" : "auto", hubUrl: opts.hubUrl, onProgress: (m) => note(opts, m),

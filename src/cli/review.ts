@@ -4,7 +4,6 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { exportForReview, importReview, readPairs, writePairs } from "../data/index";
 import { emit, existingFile, UsageError, withJson, type JsonOption } from "./common";
 
 export function registerReview(program: Command): void {
@@ -15,7 +14,8 @@ export function registerReview(program: Command): void {
       .description("Write a review sheet (CSV) for the pairs.")
       .argument("<pairs>", "pairs .jsonl or .parquet")
       .option("-o, --out <sheet>", "CSV sheet to write", "review.csv"),
-  ).action((pairs: string, opts: JsonOption & { out: string }) => {
+  ).action(async (pairs: string, opts: JsonOption & { out: string }) => {
+    const { exportForReview, readPairs } = await import("../data/index");
     const { rows } = readPairs(existingFile(pairs, "review export <pairs>"));
     if (!opts.out.toLowerCase().endsWith(".csv")) throw new UsageError(`--out ${opts.out}: the sheet is a .csv file.`);
     const out = resolve(opts.out);
@@ -31,7 +31,8 @@ export function registerReview(program: Command): void {
       .argument("<sheet>", "the CSV sheet")
       .option("-o, --out <pairs>", "pairs file to write (.jsonl or .parquet)", "reviewed.jsonl")
       .option("--allow-pending", "keep going when some rows have no decision yet (they are left out)"),
-  ).action((sheet: string, opts: JsonOption & { out: string; allowPending?: boolean }) => {
+  ).action(async (sheet: string, opts: JsonOption & { out: string; allowPending?: boolean }) => {
+    const { importReview, writePairs } = await import("../data/index");
     const res = importReview(existingFile(sheet, "review import <sheet>"));
     if (res.pending.length > 0 && !opts.allowPending)
       throw new Error(`${sheet}: ${res.pending.length} row(s) have no decision yet; decide them or pass --allow-pending.`);

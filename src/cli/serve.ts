@@ -4,8 +4,6 @@
  */
 import type { Command } from "commander";
 import { config } from "../env";
-import { loadModel } from "../model/index";
-import { createEmbeddingServer, defaultModelName, inferencePathOf } from "../serve/index";
 import { emit, nonNegativeInt, note, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 
 interface ServeOpts extends JsonOption {
@@ -45,6 +43,8 @@ export function registerServe(program: Command): void {
   ).action(async (opts: ServeOpts) => {
     if (opts.longInputs !== "truncate" && opts.longInputs !== "reject")
       throw new UsageError(`--long-inputs ${opts.longInputs}: expected truncate or reject.`);
+    const { loadModel } = await import("../model/index");
+    const { createEmbeddingServer, defaultModelName, inferencePathOf } = await import("../serve/index");
     const server = createEmbeddingServer({
       model: loadModel(opts.model),
       modelName: opts.modelName ?? defaultModelName(opts.model),

@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { assertNoLeak, buildBeir, loadBeir, readJsonl, readPairs, writeBeir, type Chunk } from "../data/index";
+import type { Chunk } from "../data/index";
 import { emit, existingFile, fraction, nonNegativeInt, UsageError, withJson, type JsonOption } from "./common";
 
 interface SplitOpts extends JsonOption {
@@ -29,7 +29,8 @@ export function registerSplit(program: Command): void {
       .option("--train <f>", "fraction of documents for train", fraction("--train"), 0.7)
       .option("--dev <f>", "fraction for dev", fraction("--dev"), 0.15)
       .option("--test <f>", "fraction for test", fraction("--test"), 0.15),
-  ).action((opts: SplitOpts) => {
+  ).action(async (opts: SplitOpts) => {
+    const { assertNoLeak, buildBeir, loadBeir, readJsonl, readPairs, writeBeir } = await import("../data/index");
     const sum = opts.train + opts.dev + opts.test;
     if (Math.abs(sum - 1) > 1e-9) throw new UsageError(`--train + --dev + --test = ${sum}; they must add up to 1.`);
     const chunksPath = existingFile(opts.chunks, "--chunks");

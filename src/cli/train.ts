@@ -6,19 +6,9 @@
 import { existsSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { readPairs, trainingPairs, type PairRow } from "../data/index";
-import { InformationRetrievalEvaluator } from "../eval/index";
+import type { PairRow } from "../data/index";
 import { writeFileAtomic } from "../files";
-import { loadModel } from "../model/index";
-import {
-  CachedMultipleNegativesRankingLoss,
-  MultipleNegativesRankingLoss,
-  MultipleNegativesSymmetricRankingLoss,
-  train,
-  TripletLoss,
-  type Loss,
-  type ProgressReporter,
-} from "../train/index";
+import type { Loss, ProgressReporter } from "../train/index";
 import { emit, loadSplit, nonNegativeInt, note, positiveInt, positiveNumber, progressBar, UsageError, withJson, type JsonOption } from "./common";
 import { frameworkVersions } from "../publish/versions";
 
@@ -43,7 +33,8 @@ interface TrainOpts extends JsonOption {
   restart?: boolean;
 }
 
-export function makeLoss(name: string, scale: number, miniBatchSize: number): Loss {
+export async function makeLoss(name: string, scale: number, miniBatchSize: number): Promise<Loss> {
+  const { CachedMultipleNegativesRankingLoss, MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss, TripletLoss } = await import("../train/index");
   switch (name as LossName) {
     case "mnrl":
       return new MultipleNegativesRankingLoss({ scale });
@@ -59,14 +50,15 @@ export function makeLoss(name: string, scale: number, miniBatchSize: number): Lo
 }
 
 /** Training rows from a pairs file, or the train split of a BEIR folder / shipped dataset. */
-function trainingRows(data: string): { rows: PairRow[]; source: string; beir: boolean } {
+async function trainingRows(data: string): Promise<{ rows: PairRow[]; source: string; beir: boolean }> {
+  const { readPairs, trainingPairs } = await import("../data/index");
   const ext = extname(data).toLowerCase();
   if (ext === ".jsonl" || ext === ".parquet") {
     const p = resolve(data);
     if (!existsSync(p)) throw new UsageError(`--data ${data}: no such file ${p}.`);
     return { rows: readPairs(p).rows, source: p, beir: false };
   }
-  return { rows: trainingPairs(loadSplit(data, "train")), source: data, beir: true };
+  return { rows: trainingPairs(await loadSplit(data, "train")), source: data, beir: true };
 }
 
 export function registerTrain(program: Command): void {
@@ -91,11 +83,14 @@ export function registerTrain(program: Command): void {
       .option("--seed <n>", "seed", nonNegativeInt("--seed"), 42)
       .option("--restart", "start over instead of resuming from the newest checkpoint in --out"),
   ).action(async (opts: TrainOpts) => {
-    const loss = makeLoss(opts.loss, opts.scale, opts.miniBatchSize);
+    const loss = await makeLoss(opts.loss, opts.scale, opts.miniBatchSize);
     if (!(opts.warmupRatio >= 0 && opts.warmupRatio < 1)) throw new UsageError(`--warmup-ratio ${opts.warmupRatio} must be in [0, 1).`);
-    const { rows, source, beir } = trainingRows(opts.data);
+    const { rows, source, beir } = await trainingRows(opts.data);
+    const { InformationRetrievalEvaluator } = await import("../eval/index");
+    const { loadModel } = await import("../model/index");
+    const { train } = await import("../train/index");
     const evalSpec = opts.eval === false ? undefined : (opts.eval ?? (beir ? opts.data : undefined));
-    const evaluator = evalSpec ? InformationRetrievalEvaluator.fromSplit(loadSplit(evalSpec, "dev"), { name: "dev" }) : undefined;
+    const evaluator = evalSpec ? InformationRetrievalEvaluator.fromSplit(await loadSplit(evalSpec, "dev"), { name: "dev" }) : undefined;
     const model = await loadModel(opts.model);
     let bar: ReturnType<typeof progressBar> | undefined;
     const reporter: ProgressReporter = {
