@@ -203,7 +203,7 @@ export function generateModelCard(inputs: CardInputs): string {
     "|---|---|",
     `| Model type | Sentence Transformer |`,
     ...(base ? [`| Base model | ${baseIsHub ? `[${base}](https://huggingface.co/${base})` : `\`${base}\``} |`] : []),
-    `| Maximum sequence length | ${model.maxSeqLength ?? (model.modules.includes("StaticEmbedding") ? "unlimited (static embeddings)" : "not recorded")} tokens |`,
+    `| Maximum sequence length | ${model.maxSeqLength !== undefined ? `${model.maxSeqLength} tokens` : model.modules.includes("StaticEmbedding") ? "no limit (static embeddings)" : "not recorded"} |`,
     `| Output dimensionality | ${model.dimension ?? "not recorded"} |`,
     `| Similarity function | ${model.similarity} |`,
     ...(dataset ? [`| Training dataset | ${dataset} |`] : []),
@@ -211,14 +211,14 @@ export function generateModelCard(inputs: CardInputs): string {
     "### Full Model Architecture",
     "",
     "```",
-    `SentenceTransformer(${model.modules
+    `SentenceTransformer(\n  ${model.modules
       .map((m, i) => {
         if (m === "Transformer") return `(${i}): Transformer({'architecture': '${model.architecture ?? "?"}', 'layers': ${model.layers ?? "?"}, 'hidden_size': ${model.hiddenSize ?? "?"}, 'max_seq_length': ${model.maxSeqLength ?? "?"}})`;
         if (m === "Pooling") return `(${i}): Pooling({'pooling_mode': '${model.pooling ?? "?"}', 'word_embedding_dimension': ${model.hiddenSize ?? model.dimension ?? "?"}})`;
         if (m === "StaticEmbedding") return `(${i}): StaticEmbedding({'vocab_size': ${model.vocabSize ?? "?"}, 'embedding_dim': ${model.dimension ?? "?"}})`;
         return `(${i}): ${m}()`;
       })
-      .join("\n  ")})`,
+      .join("\n  ")}\n)`,
     "```",
     "",
     "## Usage",
