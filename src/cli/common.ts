@@ -22,19 +22,29 @@ export class UsageError extends Error {
   }
 }
 
+/** Where commands write (stdout / stderr by default; tests capture it without touching process.stdout). */
+export const io = {
+  out: (s: string): void => {
+    process.stdout.write(s);
+  },
+  err: (s: string): void => {
+    process.stderr.write(s);
+  },
+};
+
 export interface JsonOption {
   json?: boolean;
 }
 
 /** Prints the human lines, or with --json the data as one JSON object. */
 export function emit(options: JsonOption, human: string | string[], data: unknown): void {
-  if (options.json) process.stdout.write(`${JSON.stringify(data)}\n`);
-  else process.stdout.write(`${(Array.isArray(human) ? human : [human]).join("\n")}\n`);
+  if (options.json) io.out(`${JSON.stringify(data)}\n`);
+  else io.out(`${(Array.isArray(human) ? human : [human]).join("\n")}\n`);
 }
 
 /** Notes for people (stderr, so --json stdout stays one object). */
 export function note(options: JsonOption, message: string): void {
-  if (!options.json) process.stderr.write(`${message}\n`);
+  if (!options.json) io.err(`${message}\n`);
 }
 
 export interface Progress {

@@ -10,7 +10,7 @@
  * argument, a path that does not exist). `--json` prints one JSON object on stdout.
  */
 import { Command, CommanderError } from "commander";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./common";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./common";
 import { registerBench } from "./bench";
 import { registerCompare, registerEval } from "./evaluate";
 import { registerGenerate } from "./generate";
@@ -25,7 +25,8 @@ export function buildProgram(): Command {
     .description("Fine-tune sentence-embedding models for one domain: data, training, evaluation, serving, publishing.")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
-    .enablePositionalOptions(); // so that `bench <name> --json` hands --json to the benchmark
+    .enablePositionalOptions() // so that `bench <name> --json` hands --json to the benchmark
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerGenerate(program);
   registerReview(program);
   registerSplit(program);
@@ -43,8 +44,21 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; resolves with the exit code (commands that keep running, like serve, resolve when done). */
-export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+/**
+ * Runs the CLI; resolves with the exit code (commands that keep running, like serve, resolve when done).
+ * `output` replaces stdout / stderr (tests).
+ */
+export async function main(argv: string[] = process.argv.slice(2), output?: { out(s: string): void; err(s: string): void }): Promise<number> {
+  const saved = { out: io.out, err: io.err };
+  if (output) Object.assign(io, { out: (s: string) => output.out(s), err: (s: string) => output.err(s) });
+  try {
+    return await runProgram(argv);
+  } finally {
+    Object.assign(io, saved);
+  }
+}
+
+async function runProgram(argv: string[]): Promise<number> {
   const program = buildProgram();
   if (argv.length === 0) {
     program.outputHelp({ error: true });
@@ -60,8 +74,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     }
     const json = argv.includes("--json");
     const message = err instanceof Error ? err.message : String(err);
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, usage: err instanceof UsageError })}\n`);
-    process.stderr.write(`error: ${message}\n`);
+    if (json) io.out(`${JSON.stringify({ ok: false, error: message, usage: err instanceof UsageError })}\n`);
+    io.err(`error: ${message}\n`);
     return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
