@@ -175,7 +175,7 @@ export function runFingerprint(
     dropLast: args.dropLast,
     freeze: args.freeze,
     loss: { name: args.loss.name, config: args.loss.config() },
-    data: { rows: args.data.rows.length, columns: args.data.columns, sha256: sha256(JSON.stringify(args.data.rows)) },
+    data: { rows: args.data.rows.length, columns: args.data.columns, sha256: sha256(JSON.stringify(args.data.labels ? [args.data.rows, args.data.labels] : args.data.rows)) },
     parameters: sha256(JSON.stringify(params.map((p) => [p.name, p.variable.shape]))),
   };
 }

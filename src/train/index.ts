@@ -14,6 +14,9 @@
  *   writeCheckpoint, readCheckpoint, latestCheckpoint, listCheckpoints     checkpoint.ts
  *   trainSteps, evaluations, writeHistory, trainingCurvesFigure (Plotly)   history.ts
  *   autoProgress, NotebookProgress, TerminalProgress, LineProgress         progress.ts
+ *   mineHardNegatives(pairs, model, options), miningPresets, semiHardNegatives  hard-negatives.ts
+ *   miningStatsTable, falseNegativesTable, scoreHistogramFigure, ...        mining-report.ts
+ *   compareNegatives (in-batch vs random vs hard vs semi-hard), its table  negatives-comparison.ts
  *
  * Output folder of train({ outputDir }):
  *   best/          the model with the best evaluation metric (sentence-transformers layout; loadModel() reads it)
@@ -31,4 +34,7 @@ export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, no
 export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
 export { evaluations, trainingCurvesFigure, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
 export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
+export { mineHardNegatives, miningPresets, semiHardNegatives, type MineHardNegativesOptions, type MinedRow, type MiningOutputFormat, type MiningResult, type ResolvedMiningOptions, type SamplingStrategy } from "./hard-negatives";
+export { CANDIDATE_FATES, describeMining, falseNegativesTable, miningFiltersTable, miningStatsTable, scoreHistogramFigure, scoreStatistics, type CandidateFate, type FalseNegative, type MiningFilter, type MiningReport } from "./mining-report";
+export { compareNegatives, defaultLearningRate, describeNegativesComparison, NEGATIVE_CONDITIONS, negativesComparisonFigure, negativesComparisonTable, type ConditionRun, type MiningSummary, type NegativeCondition, type NegativesComparison, type NegativesComparisonOptions } from "./negatives-comparison";
 export * from "./losses/index"; // tslab resolves no folder imports: name the index file

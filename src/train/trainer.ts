@@ -170,8 +170,10 @@ class TrainingRun {
   }
 
   batch(indices: number[]): TrainingBatch {
-    const { columns, rows } = this.args.data;
-    return { columns, texts: columns.map((_, c) => indices.map((i) => rows[i][c])), size: indices.length };
+    const { columns, rows, labels } = this.args.data;
+    const batch: TrainingBatch = { columns, texts: columns.map((_, c) => indices.map((i) => rows[i][c])), size: indices.length };
+    if (labels) batch.labels = indices.map((i) => labels[i]);
+    return batch;
   }
 
   /** One optimizer step on the rows `indices`: loss and gradients, the NaN/Inf checks, clipping, AdamW. */

@@ -5,7 +5,9 @@
  * Input: an array of rows { anchor, positive, negative? | negative_1..negative_n, ...metadata } or a
  * nodejs-polars DataFrame with those columns (sentence-transformers' column names). Text columns are, in
  * this order, anchor, positive, then negative or negative_1, negative_2, ...; other fields (query_id,
- * doc_id, generator, ...) are ignored. Errors name the row index (0-based, as DataFrame rows) and the field.
+ * doc_id, generator, ...) are ignored. A numeric "label" or "score" column (sentence-transformers' names for the
+ * label column) is carried as the float label of each row, for losses on scored pairs (CosineSimilarityLoss,
+ * CoSENTLoss). Errors name the row index (0-based, as DataFrame rows) and the field.
  * Duplicate rows, a single example and a batch larger than the data are warnings with counts.
  */
 export interface TrainingData {
@@ -13,8 +15,15 @@ export interface TrainingData {
   columns: string[];
   /** Row-major texts: rows[i][c] is column c of row i. */
   rows: string[][];
+  /** The "label" / "score" column, one finite number per row, when the rows have one. */
+  labels?: number[];
+  /** Which field the labels came from. */
+  labelColumn?: "label" | "score";
   warnings: string[];
 }
+
+/** sentence-transformers' trainer takes a column named "label" or "score" as the label column. */
+const LABEL_COLUMNS = ["label", "score"] as const;
 
 type Row = Record<string, unknown>;
 
@@ -55,6 +64,15 @@ export function prepareTrainingData(data: unknown, source = "training data"): Tr
   });
   const columns = textColumns(fields);
   const problems: string[] = [];
+  const labelFields = LABEL_COLUMNS.filter((c) => fields.has(c));
+  if (labelFields.length > 1) throw new Error(`${source}: the rows have both a "label" and a "score" column; keep one (the label column of scored pairs).`);
+  const labelColumn = labelFields[0];
+  const labels = labelColumn === undefined ? undefined : records.map((r, i) => {
+    const v = r[labelColumn];
+    const y = typeof v === "boolean" ? Number(v) : v;
+    if (typeof y !== "number" || !Number.isFinite(y)) problems.push(`${source} row ${i}: field "${labelColumn}" is ${v === undefined || v === null ? "missing" : JSON.stringify(v)}, expected a finite number (other rows have it).`);
+    return typeof y === "number" ? y : NaN;
+  });
   const rows = records.map((r, i) =>
     columns.map((c) => {
       const v = r[c];
@@ -72,8 +90,8 @@ export function prepareTrainingData(data: unknown, source = "training data"): Tr
   const warnings: string[] = [];
   const seen = new Map<string, number>();
   let duplicates = 0;
-  rows.forEach((r) => {
-    const key = JSON.stringify(r);
+  rows.forEach((r, i) => {
+    const key = JSON.stringify(labels ? [...r, labels[i]] : r);
     const n = seen.get(key) ?? 0;
     if (n > 0) duplicates++;
     seen.set(key, n + 1);
@@ -82,5 +100,5 @@ export function prepareTrainingData(data: unknown, source = "training data"): Tr
     warnings.push(`${source}: ${duplicates} of ${rows.length} rows repeat an earlier row (same ${columns.join(", ")}); they are kept (the no-duplicates sampler puts copies in different batches) but add nothing new; remove them with dedupePairs from src/data.`);
   if (rows.length === 1)
     warnings.push(`${source}: a single example; in-batch-negative losses (MultipleNegativesRankingLoss) have no negatives for it and learn nothing; give at least 2 rows.`);
-  return { columns, rows, warnings };
+  return labels ? { columns, rows, labels, labelColumn, warnings } : { columns, rows, warnings };
 }

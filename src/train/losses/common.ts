@@ -120,3 +120,26 @@ export function variableGrads(owner: string, f: () => tf.Scalar, trainable: tf.V
     throw new Error(`${owner}: none of the ${trainable.length} variables passed affects the loss; pass model.trainableVariables() of the model being trained (or a subset of them).`);
   }
 }
+
+/**
+ * Checks that a batch carries one finite float label per example (losses on scored pairs); the error says which
+ * column the rows need.
+ */
+export function validateLabels(owner: string, batch: TrainingBatch): number[] {
+  const labels = batch.labels;
+  if (!Array.isArray(labels))
+    throw new Error(
+      `${owner}: the batch has no labels; this loss trains on scored pairs: rows {anchor, positive, label} (or "score"), ` +
+        'e.g. mineHardNegatives(..., { outputFormat: "labeled-pair" }).',
+    );
+  if (labels.length !== batch.size) throw new Error(`${owner}: batch.labels holds ${labels.length} values but batch.size is ${batch.size}; give one label per example.`);
+  labels.forEach((y, i) => {
+    if (typeof y !== "number" || !Number.isFinite(y)) throw new Error(`${owner}: batch.labels[${i}] is ${String(y)}; labels must be finite numbers.`);
+  });
+  return labels;
+}
+
+/** Row-wise cosine similarity [n] of a and b [n, d], each row normalised first (util.pairwise_cos_sim). */
+export function pairwiseCosSim(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.mul(l2normalize(a), l2normalize(b)), 1) as tf.Tensor1D);
+}

@@ -3,7 +3,7 @@
  * the contract the trainer calls (types.ts). Formulas, defaults and papers are in each module's header.
  */
 export type { TrainingBatch, LossResult, Loss, EmbeddingLoss, GradCacheLoss } from "./types";
-export { similarity, crossEntropyDiagonal, validateBatch, embedColumns, gradsOf } from "./common";
+export { similarity, crossEntropyDiagonal, validateBatch, validateLabels, pairwiseCosSim, embedColumns, gradsOf } from "./common";
 export type { SimilarityName } from "./common";
 export { MultipleNegativesRankingLoss, multipleNegativesRankingFromEmbeddings, inBatchScores } from "./multiple-negatives-ranking";
 export type { MultipleNegativesRankingOptions } from "./multiple-negatives-ranking";
@@ -17,3 +17,6 @@ export { TripletLoss, tripletDistance } from "./triplet";
 export type { TripletLossOptions, TripletDistanceMetric } from "./triplet";
 export { MatryoshkaLoss, shrinkEmbedding } from "./matryoshka";
 export type { MatryoshkaLossOptions } from "./matryoshka";
+export { CosineSimilarityLoss } from "./cosine-similarity";
+export { CoSENTLoss, cosentFromScores } from "./cosent";
+export type { CoSENTLossOptions } from "./cosent";

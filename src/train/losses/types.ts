@@ -19,6 +19,11 @@ export interface TrainingBatch {
   texts: string[][];
   /** Examples in the batch (the length of every texts[c]). */
   size: number;
+  /**
+   * One float label per example, for losses on scored pairs (CosineSimilarityLoss, CoSENTLoss): the dataset's
+   * "label" or "score" column, as sentence-transformers' trainer passes it. Absent for (anchor, positive, ...) rows.
+   */
+  labels?: number[];
 }
 
 export interface LossResult {

@@ -1,0 +1,193 @@
+/**
+ * What hard-negative mining did (./hard-negatives): how many candidates each filter removed, how many pairs got
+ * fewer negatives than asked, the scores of positives vs mined negatives (sentence-transformers prints the same
+ * statistics table), and the suspected false negatives: candidates that score at or above the positive (or within
+ * falseNegativeMargin of it), with their texts and what mining did with them. On generated data many of them are
+ * passages that answer the query too; mined as negatives they teach the model the wrong thing, which is why
+ * margins and rangeMin exist.
+ *
+ *   miningStatsTable     Metric x (Positive, Negative, Difference): count, mean, median, std, min, 25%, 50%, 75%, max
+ *   miningFiltersTable   one row per filter: candidates removed and their share
+ *   falseNegativesTable  the suspected false negatives with texts, scores, rank and outcome
+ *   scoreHistogramFigure Plotly overlay histogram of positive and negative scores
+ *   describeMining       the lines sentence-transformers prints after mining
+ */
+import pl from "nodejs-polars";
+import type { PlotlyFigure } from "../notebook/display";
+import type { ResolvedMiningOptions } from "./hard-negatives";
+
+/** The filters that remove candidates, in the order they are applied ("positive": the query's own positives). */
+export type MiningFilter = "positive" | "absoluteMargin" | "relativeMargin" | "maxScore" | "minScore" | "semiHardMargin";
+
+/** What happened to a retrieved candidate. */
+export type CandidateFate = MiningFilter | "negative" | "rangeMin" | "notSampled";
+
+export const CANDIDATE_FATES: readonly CandidateFate[] = [
+  "negative", "positive", "absoluteMargin", "relativeMargin", "maxScore", "minScore", "semiHardMargin", "rangeMin", "notSampled",
+];
+
+/** A candidate that scores at or above its query's (lowest) positive score minus falseNegativeMargin. */
+export interface FalseNegative {
+  query: string;
+  /** The query's positive whose score the margins use (its lowest-scoring one). */
+  positive: string;
+  positiveScore: number;
+  candidate: string;
+  candidateScore: number;
+  /** 1-based rank among the retrieved candidates. */
+  rank: number;
+  /** "negative" = mined as a negative; a filter name = removed by it; "rangeMin" = skipped; "notSampled" = not drawn. */
+  outcome: CandidateFate;
+}
+
+export interface MiningReport {
+  model: string;
+  /** The vector index that searched, e.g. "flat (exact), faiss, 303 x 384". */
+  index: string;
+  options: ResolvedMiningOptions;
+  pairs: number;
+  uniqueQueries: number;
+  maxPositivesPerQuery: number;
+  meanPositivesPerQuery: number;
+  /** Distinct candidate passages (given corpus + positives, deduplicated). */
+  corpusSize: number;
+  corpusDuplicatesRemoved: number;
+  /** Distinct positive texts that were not in the given corpus (added, as sentence-transformers does). */
+  positivesAddedToCorpus: number;
+  /** Retrieved (query, candidate) pairs: unique queries x search depth. */
+  candidates: number;
+  /** Candidates removed by each filter (each counted once, under the first filter that removed it). */
+  removed: Record<MiningFilter, number>;
+  /** Surviving candidates skipped because their rank was below rangeMin. */
+  skippedByRangeMin: number;
+  /** Every retrieved candidate by outcome. */
+  outcomes: Record<CandidateFate, number>;
+  rows: number;
+  maximumPossibleRows: number;
+  missingRows: number;
+  /** (anchor, positive) pairs whose query got fewer than numNegatives negatives. */
+  pairsWithFewerNegatives: number;
+  /** One per (anchor, positive) pair. */
+  positiveScores: number[];
+  /** One per mined (pair, negative) in the output. */
+  negativeScores: number[];
+  /** Positive score - negative score, aligned with negativeScores. */
+  differenceScores: number[];
+  falseNegativeMargin: number;
+  /** All suspected false negatives found (the list below may be cut at maxFalseNegatives). */
+  falseNegativeCount: number;
+  falseNegatives: FalseNegative[];
+  seconds: { encode: number; search: number; total: number };
+  warnings: string[];
+}
+
+/** Quantile p of sorted values, linear interpolation (numpy / torch.quantile default). */
+function quantileOf(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** count, mean, median, std (sample, n - 1, as torch.std), min, 25%, 50%, 75%, max. */
+export function scoreStatistics(values: readonly number[]): Record<string, number> {
+  const n = values.length;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mean = n ? values.reduce((a, b) => a + b, 0) / n : NaN;
+  const std = n > 1 ? Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : NaN;
+  // torch.median returns the lower of the two middle values; the 50% row is the interpolated quantile.
+  const median = n ? sorted[Math.floor((n - 1) / 2)] : NaN;
+  return {
+    count: n, mean, median, std, min: n ? sorted[0] : NaN, "25%": quantileOf(sorted, 0.25), "50%": quantileOf(sorted, 0.5),
+    "75%": quantileOf(sorted, 0.75), max: n ? sorted[n - 1] : NaN,
+  };
+}
+
+/** sentence-transformers' statistics table: Metric, Positive, Negative, Difference. */
+export function miningStatsTable(report: MiningReport): pl.DataFrame {
+  const pos = scoreStatistics(report.positiveScores);
+  const neg = scoreStatistics(report.negativeScores);
+  const diff = scoreStatistics(report.differenceScores);
+  const metrics = Object.keys(pos);
+  return pl.DataFrame({
+    metric: metrics.map((m) => m[0].toUpperCase() + m.slice(1)),
+    positive: metrics.map((m) => pos[m]),
+    negative: metrics.map((m) => neg[m]),
+    difference: metrics.map((m) => (m === "count" ? null : diff[m])),
+  });
+}
+
+const FILTER_OPTION: Record<MiningFilter, keyof ResolvedMiningOptions | undefined> = {
+  positive: undefined, absoluteMargin: "absoluteMargin", relativeMargin: "relativeMargin", maxScore: "maxScore", minScore: "minScore", semiHardMargin: "semiHardMargin",
+};
+
+/** One row per step that removes candidates: what it is set to, how many it removed, their share of all candidates. */
+export function miningFiltersTable(report: MiningReport): pl.DataFrame {
+  const steps = (Object.keys(report.removed) as MiningFilter[]).filter((f) => f === "positive" || report.options[FILTER_OPTION[f]!] !== undefined);
+  const names = [...steps.map((f) => (f === "positive" ? "the query's positives" : f)), "rangeMin"];
+  const settings = [...steps.map((f) => (f === "positive" ? "always" : String(report.options[FILTER_OPTION[f]!]))), String(report.options.rangeMin)];
+  const counts = [...steps.map((f) => report.removed[f]), report.skippedByRangeMin];
+  return pl.DataFrame({
+    filter: names,
+    setting: settings,
+    removed: counts,
+    share: counts.map((c) => (report.candidates ? c / report.candidates : 0)),
+  });
+}
+
+/** The suspected false negatives with texts (passages cut to `maxChars`), highest candidate score first. */
+export function falseNegativesTable(report: MiningReport, options: { limit?: number; maxChars?: number } = {}): pl.DataFrame {
+  const limit = options.limit ?? 20;
+  const cut = (s: string) => (s.length > (options.maxChars ?? 160) ? `${s.slice(0, options.maxChars ?? 160)}...` : s);
+  const rows = [...report.falseNegatives].sort((a, b) => b.candidateScore - b.positiveScore - (a.candidateScore - a.positiveScore)).slice(0, limit);
+  return pl.DataFrame({
+    query: rows.map((r) => r.query),
+    positive: rows.map((r) => cut(r.positive)),
+    "positive score": rows.map((r) => r.positiveScore),
+    candidate: rows.map((r) => cut(r.candidate)),
+    "candidate score": rows.map((r) => r.candidateScore),
+    rank: rows.map((r) => r.rank),
+    outcome: rows.map((r) => r.outcome),
+  });
+}
+
+/** Overlaid histograms of positive and mined-negative scores (cosine). */
+export function scoreHistogramFigure(report: MiningReport, options: { title?: string; bins?: number } = {}): PlotlyFigure {
+  const size = 2 / (options.bins ?? 80);
+  const trace = (name: string, x: number[], color: string) => ({
+    type: "histogram", name: `${name} (${x.length})`, x, opacity: 0.6, marker: { color }, xbins: { size }, histnorm: "probability",
+  });
+  return {
+    data: [trace("positives", report.positiveScores, "#2e7d32"), trace("mined negatives", report.negativeScores, "#c62828")],
+    layout: {
+      title: { text: options.title ?? `Scores of positives vs mined negatives (${report.model})` },
+      barmode: "overlay",
+      xaxis: { title: { text: "cosine similarity to the query" } },
+      yaxis: { title: { text: "share of pairs" } },
+      legend: { orientation: "h", y: -0.2 },
+    },
+  };
+}
+
+/** The summary lines sentence-transformers prints after mining (skipped counts, missing negatives). */
+export function describeMining(report: MiningReport): string[] {
+  const o = report.options;
+  const pct = (x: number, of: number) => `${((100 * x) / Math.max(1, of)).toFixed(2)}%`;
+  const lines = [
+    `Mined ${report.rows} ${o.outputFormat} rows from ${report.pairs} pairs (${report.uniqueQueries} unique queries) over ${report.corpusSize} passages ` +
+      `with ${report.model}; ranks [${o.rangeMin}, ${o.rangeMax}), ${o.searchDepth} candidates searched per query (${report.index}); ` +
+      `${report.seconds.total.toFixed(1)} s (encoding ${report.seconds.encode.toFixed(1)} s, search ${report.seconds.search.toFixed(1)} s).`,
+  ];
+  for (const f of ["absoluteMargin", "relativeMargin", "maxScore", "minScore", "semiHardMargin"] as const)
+    if (report.removed[f] > 0) lines.push(`Skipped ${report.removed[f]} potential negatives (${pct(report.removed[f], report.candidates)}) due to the ${f} of ${o[f]}.`);
+  if (report.skippedByRangeMin > 0) lines.push(`Skipped ${report.skippedByRangeMin} potential negatives ranked below rangeMin ${o.rangeMin}.`);
+  if (report.missingRows > 0)
+    lines.push(`Could not find enough negatives for ${report.missingRows} samples (${pct(report.missingRows, report.maximumPossibleRows)}); ${report.pairsWithFewerNegatives} pairs got fewer than ${o.numNegatives}.`);
+  const mined = report.falseNegatives.filter((f) => f.outcome === "negative").length;
+  lines.push(
+    `${report.falseNegativeCount} candidates scored ${report.falseNegativeMargin > 0 ? `within ${report.falseNegativeMargin} of` : "at or above"} their query's positive ` +
+      `(suspected false negatives); of the ${report.falseNegatives.length} listed, ${mined} were mined as negatives.`,
+  );
+  return lines;
+}

@@ -1,0 +1,249 @@
+/**
+ * Do mined hard negatives help? One call trains the same base model once per kind of negative and measures every
+ * run on the same held-out queries:
+ *
+ *   "in-batch"   (anchor, positive) pairs, MultipleNegativesRankingLoss: the other positives of the batch are the
+ *                only negatives
+ *   "random"     + one negative drawn uniformly from the corpus (miningPresets.random)
+ *   "hard"       + one mined hard negative, NV-Retriever's setting (miningPresets.hard: relativeMargin 0.05, top)
+ *   "semi-hard"  + one semi-hard negative (miningPresets["semi-hard"]: within 0.1 below the positive, random)
+ *   "labeled-pairs"  (optional) hard negatives as (anchor, passage, 0/1) rows trained with CoSENTLoss
+ *
+ * Same seed, same number of optimizer steps (default 50; learning rate: defaultLearningRate), same batch size and learning-rate schedule for every run; negatives
+ * are mined once with the base model (as one does before training). Each run is compared with the base model and
+ * with "in-batch" by the paired bootstrap (src/eval/compare: 95% CIs of the mean per-query difference, queries
+ * improved / worsened by the rank of their first relevant passage). Pairs that get no negative are dropped from
+ * that run's rows, as sentence-transformers' mining drops them; the table shows how many rows each run had.
+ *
+ * With `cacheDir`, each finished run (its evaluation and mining summary) is stored under a key of everything that
+ * determines it (model, data, queries, settings), so a notebook re-run reuses it instead of training again.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { bootstrapCI, compareSystems, type BootstrapOptions, type SystemComparison } from "../eval/compare";
+import type { InformationRetrievalEvaluator, IRResult } from "../eval/ir-evaluator";
+import { metricBarsFigure } from "../eval/charts";
+import { writeFileAtomic } from "../files";
+import { loadModel } from "../model/sentence-transformer";
+import type { SentenceTransformer } from "../model/sentence-transformer";
+import type { PlotlyFigure } from "../notebook/display";
+import { mineHardNegatives, miningPresets, type MineHardNegativesOptions } from "./hard-negatives";
+import type { MiningReport } from "./mining-report";
+import { CoSENTLoss } from "./losses/cosent";
+import { MultipleNegativesRankingLoss } from "./losses/multiple-negatives-ranking";
+import type { Loss } from "./losses/types";
+import { prepareTrainingData } from "./training-data";
+import { train } from "./trainer";
+
+export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
+
+export const NEGATIVE_CONDITIONS: readonly NegativeCondition[] = ["in-batch", "random", "hard", "semi-hard", "labeled-pairs"];
+
+export interface NegativesComparisonOptions {
+  /** The base model: a loadModel() spec (default: COURSE_MODEL, else the offline default) or a function returning a fresh copy each call. */
+  model?: string | (() => Promise<SentenceTransformer>);
+  /** (anchor, positive) training rows. */
+  pairs: unknown;
+  /** The held-out evaluation (e.g. InformationRetrievalEvaluator.fromSplit(test)). */
+  evaluator: InformationRetrievalEvaluator;
+  /** Runs, in order (default in-batch, random, hard, semi-hard). "in-batch" is the reference of the second comparison. */
+  conditions?: NegativeCondition[];
+  /** Negatives per pair for the mined runs (default 1). */
+  numNegatives?: number;
+  /** Extra mining options per condition (merged over the preset). */
+  mining?: Partial<Record<NegativeCondition, MineHardNegativesOptions>>;
+  /** Optimizer steps per run (default 50). */
+  steps?: number;
+  batchSize?: number;
+  learningRate?: number;
+  warmupRatio?: number;
+  seed?: number;
+  bootstrap?: BootstrapOptions;
+  /** Folder for cached runs (reused when everything that determines a run is unchanged). */
+  cacheDir?: string;
+  /** Training progress display (default false: one line per run through onLog). */
+  progress?: boolean;
+  onLog?: (line: string) => void;
+  onWarning?: (message: string) => void;
+}
+
+/** What a run's mining did, without the per-pair score arrays (those stay in `mining` of a fresh run). */
+export interface MiningSummary {
+  rows: number;
+  pairsWithFewerNegatives: number;
+  meanPositiveScore: number;
+  meanNegativeScore: number;
+  falseNegativeCount: number;
+  seconds: number;
+}
+
+export interface ConditionRun {
+  condition: NegativeCondition;
+  loss: string;
+  rows: number;
+  mining?: MiningSummary;
+  /** The full mining report (absent when the run came from the cache). */
+  miningReport?: MiningReport;
+  trainSeconds: number;
+  trainLoss: number;
+  steps: number;
+  result: IRResult;
+  vsBase: SystemComparison;
+  vsInBatch?: SystemComparison;
+  cached: boolean;
+}
+
+export interface NegativesComparison {
+  model: string;
+  base: IRResult;
+  runs: ConditionRun[];
+  settings: { steps: number; batchSize: number; learningRate: number; warmupRatio: number; seed: number; numNegatives: number };
+  bootstrap: BootstrapOptions;
+}
+
+const PRESET: Record<Exclude<NegativeCondition, "in-batch">, MineHardNegativesOptions> = {
+  random: miningPresets.random,
+  hard: miningPresets.hard,
+  "semi-hard": miningPresets["semi-hard"],
+  "labeled-pairs": { ...miningPresets.hard, outputFormat: "labeled-pair" },
+};
+
+/**
+ * 2e-5 for a Transformer (sentence-transformers' usual fine-tuning rate); 5e-3 for a static embedding model, whose
+ * token vectors need larger steps (sentence-transformers' static-embedding training uses 2e-1 over millions of
+ * pairs; 5e-3 is what a few hundred steps on a few hundred pairs tolerate without forgetting).
+ */
+export function defaultLearningRate(model: SentenceTransformer): number {
+  return model.encoder ? 2e-5 : 5e-3;
+}
+
+function sha(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+function mean(x: readonly number[]): number {
+  return x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN;
+}
+
+/** Trains one model per condition and compares them on the evaluator's queries (see the module header). */
+export async function compareNegatives(options: NegativesComparisonOptions): Promise<NegativesComparison> {
+  const conditions = options.conditions ?? ["in-batch", "random", "hard", "semi-hard"];
+  for (const c of conditions) if (!NEGATIVE_CONDITIONS.includes(c)) throw new Error(`compareNegatives: unknown condition "${c}"; use ${NEGATIVE_CONDITIONS.join(", ")}.`);
+  if (new Set(conditions).size !== conditions.length) throw new Error("compareNegatives: a condition is listed twice.");
+  const log = options.onLog ?? ((l: string) => console.log(l));
+  const spec = options.model;
+  const fresh = typeof spec === "function" ? spec : () => loadModel(spec);
+  const pairs = prepareTrainingData(options.pairs, "compareNegatives pairs");
+  const pairRows = pairs.rows.map(([anchor, positive]) => ({ anchor, positive }));
+
+  const baseModel = await fresh();
+  const modelName = baseModel.name;
+  const settings = {
+    steps: options.steps ?? 50, batchSize: options.batchSize ?? 32, learningRate: options.learningRate ?? defaultLearningRate(baseModel),
+    warmupRatio: options.warmupRatio ?? 0.1, seed: options.seed ?? 42, numNegatives: options.numNegatives ?? 1,
+  };
+  const base = { ...(await options.evaluator.evaluate(baseModel)), system: "base model" };
+  const key = (condition: NegativeCondition) =>
+    sha({ v: 1, model: baseModel.name, source: baseModel.describe(), pairs: sha(pairRows), queries: sha(options.evaluator.queries), corpus: options.evaluator.corpus.length, condition, settings, mining: options.mining?.[condition] ?? null });
+  const cachePath = (condition: NegativeCondition) => options.cacheDir && join(options.cacheDir, `negatives-${condition}-${key(condition)}.json`);
+
+  // Mine with the base model, before any training.
+  const mined = new Map<NegativeCondition, { rows: Record<string, string | number>[]; report: MiningReport }>();
+  for (const c of conditions) {
+    if (c === "in-batch") continue;
+    const path = cachePath(c);
+    if (path && existsSync(path)) continue;
+    const r = await mineHardNegatives(pairRows, baseModel, { ...PRESET[c], numNegatives: settings.numNegatives, seed: settings.seed, onWarning: options.onWarning, ...options.mining?.[c] });
+    mined.set(c, r);
+  }
+  baseModel.dispose();
+
+  const runs: ConditionRun[] = [];
+  for (const condition of conditions) {
+    const path = cachePath(condition);
+    let run: Omit<ConditionRun, "vsBase" | "vsInBatch">;
+    if (path && existsSync(path)) {
+      run = { ...(JSON.parse(readFileSync(path, "utf8")) as Omit<ConditionRun, "vsBase" | "vsInBatch">), cached: true };
+      log(`${condition}: reused ${path}`);
+    } else {
+      const m = mined.get(condition);
+      const rows = m ? m.rows : pairRows;
+      const loss: Loss = condition === "labeled-pairs" ? new CoSENTLoss() : new MultipleNegativesRankingLoss();
+      const model = await fresh();
+      const t0 = performance.now();
+      const trained = await train(model, rows, {
+        loss, maxSteps: settings.steps, epochs: Math.max(1, Math.ceil((settings.steps * settings.batchSize) / rows.length)), batchSize: settings.batchSize,
+        learningRate: settings.learningRate, warmupRatio: settings.warmupRatio, seed: settings.seed, progress: options.progress ?? false, onWarning: options.onWarning,
+      });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const result = { ...(await options.evaluator.evaluate(model)), system: condition };
+      model.dispose();
+      run = {
+        condition, loss: loss.name, rows: rows.length, trainSeconds, trainLoss: trained.trainLoss, steps: trained.steps, result, cached: false,
+        ...(m && {
+          mining: {
+            rows: m.report.rows, pairsWithFewerNegatives: m.report.pairsWithFewerNegatives, meanPositiveScore: mean(m.report.positiveScores),
+            meanNegativeScore: mean(m.report.negativeScores), falseNegativeCount: m.report.falseNegativeCount, seconds: m.report.seconds.total,
+          },
+        }),
+      };
+      if (path) writeFileAtomic(path, JSON.stringify(run));
+      if (m) run.miningReport = m.report;
+      log(`${condition}: ${rows.length} rows, ${trained.steps} steps of ${loss.name} in ${trainSeconds.toFixed(1)} s; ndcg@10 ${result.values["ndcg@10"]?.toFixed(4)}`);
+    }
+    runs.push({ ...run, vsBase: compareSystems(base, run.result, options.bootstrap) });
+  }
+  const inBatch = runs.find((r) => r.condition === "in-batch");
+  if (inBatch) for (const r of runs) if (r !== inBatch) r.vsInBatch = compareSystems(inBatch.result, r.result, options.bootstrap);
+  return { model: modelName, base, runs, settings, bootstrap: options.bootstrap ?? {} };
+}
+
+const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(3)}`;
+
+/**
+ * One row per run: rows trained on, `metric` with its 95% bootstrap interval, the paired difference from the base
+ * model and from "in-batch" with their intervals, and the queries improved / worsened against each.
+ */
+export function negativesComparisonTable(c: NegativesComparison, metric = "ndcg@10"): pl.DataFrame {
+  const diff = (s: SystemComparison | undefined) => s?.differences.find((d) => d.metric === metric);
+  const ci = (s: SystemComparison | undefined) => {
+    const d = diff(s);
+    return d ? `${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]` : "";
+  };
+  type Row = { condition: string; rows: number; result: IRResult; vsBase?: SystemComparison; vsInBatch?: SystemComparison };
+  const all: Row[] = [{ condition: "base model", rows: 0, result: c.base }, ...c.runs];
+  return pl.DataFrame({
+    run: all.map((r) => r.condition),
+    "training rows": all.map((r) => (r.vsBase ? String(r.rows) : "")),
+    [metric]: all.map((r) => r.result.values[metric]),
+    [`${metric} 95% CI`]: all.map((r) => {
+      const iv = bootstrapCI(r.result, c.bootstrap)[metric];
+      return `[${iv.low.toFixed(3)}, ${iv.high.toFixed(3)}]`;
+    }),
+    "vs base (95% CI)": all.map((r) => ci(r.vsBase)),
+    "improved / worsened vs base": all.map((r) => (r.vsBase ? `${r.vsBase.improved} / ${r.vsBase.worsened}` : "")),
+    "vs in-batch (95% CI)": all.map((r) => ci(r.vsInBatch)),
+    "improved / worsened vs in-batch": all.map((r) => (r.vsInBatch ? `${r.vsInBatch.improved} / ${r.vsInBatch.worsened}` : "")),
+  });
+}
+
+/** Bars of `metrics` for the base model and every run, whiskers = 95% bootstrap intervals. */
+export function negativesComparisonFigure(c: NegativesComparison, metrics: string[] = ["ndcg@10", "mrr@10", "recall@10"]): PlotlyFigure {
+  const systems = [c.base, ...c.runs.map((r) => r.result)].map((r) => ({ name: r.system, values: r.values, intervals: bootstrapCI(r, c.bootstrap) }));
+  return metricBarsFigure(systems, metrics, { title: `Negatives compared: ${c.settings.steps} steps each, ${c.base.perQuery.length} held-out queries (${c.model})` });
+}
+
+/** One sentence per run against in-batch (or the base model when there is no in-batch run). */
+export function describeNegativesComparison(c: NegativesComparison, metric = "ndcg@10"): string[] {
+  return c.runs.map((r) => {
+    const s = r.vsInBatch ?? r.vsBase;
+    const d = s.differences.find((x) => x.metric === metric);
+    if (!d) throw new Error(`describeNegativesComparison: no metric "${metric}".`);
+    return (
+      `${r.condition} vs ${s.baseline}: ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} (${signed(d.estimate)}, 95% CI ${signed(d.low)} to ${signed(d.high)}` +
+      `${d.significant ? "" : ", includes 0"}); ${s.improved} queries improved, ${s.worsened} worsened.`
+    );
+  });
+}
