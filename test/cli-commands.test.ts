@@ -1,6 +1,6 @@
 // The command line: --help for every command, exit codes (0 ok, 1 failure, 2 bad usage) from a spawned
 // process, and one real short run of each step in order: generate -> review export/import -> split -> train
-// (2 steps) -> eval (CSV report, results JSON) -> compare -> publish (loopback stand-in Hub). The steps run
+// (2 steps) -> mine -> eval (CSV report, results JSON) -> compare -> publish (loopback stand-in Hub). The steps run
 // in-process through main() (one tfjs start-up instead of eight); serve is exercised by serve-load.test.ts.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { main } from "../src/cli/main";
 
 const ROOT = join(__dirname, "..");
-const COMMANDS = ["generate", "review", "split", "train", "eval", "compare", "serve", "publish", "bench"];
+const COMMANDS = ["generate", "review", "split", "train", "mine", "eval", "compare", "serve", "publish", "bench"];
 let work = "";
 
 function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -146,6 +146,15 @@ test("the pipeline, one short real run per command", { timeout: 600_000 }, async
   const summary = JSON.parse(readFileSync(join(work, "run", "final", "training_summary.json"), "utf8"));
   assert.equal(summary.loss.name, "MultipleNegativesRankingLoss");
   assert.equal(summary.hyperparameters.learning_rate, 0.05);
+
+  const mined = await run(["mine", "--model", join(work, "run", "final"), "--data", join(work, "ds"), "--num-negatives", "1", "--out", join(work, "mined.jsonl"), "--json"]);
+  assert.equal(mined.code, 0, mined.stderr);
+  assert.deepEqual(mined.json.columns, ["anchor", "positive", "negative"]);
+  const minedRows = readFileSync(join(work, "mined.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+  assert.equal(minedRows.length, mined.json.rows);
+  assert.ok(minedRows.length > 0 && minedRows.every((r) => r.negative && r.negative !== r.positive));
+  const badMine = await run(["mine", "--data", join(work, "ds"), "--format", "quadruplet"]);
+  assert.equal(badMine.code, 2);
 
   const ev = await run(["eval", "--model", "offline", join(work, "run", "final"), "bm25", "--data", join(work, "ds"), "--report", join(work, "eval.csv"), "--results", join(work, "eval.json"), "--json"]);
   assert.equal(ev.code, 0, ev.stderr);

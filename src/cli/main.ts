@@ -14,6 +14,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./common";
 import { registerBench } from "./bench";
 import { registerCompare, registerEval } from "./evaluate";
 import { registerGenerate } from "./generate";
+import { registerMine } from "./mine";
 import { registerPublish } from "./publish";
 import { registerReview } from "./review";
 import { registerServe } from "./serve";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerReview(program);
   registerSplit(program);
   registerTrain(program);
+  registerMine(program);
   registerEval(program);
   registerCompare(program);
   registerServe(program);
