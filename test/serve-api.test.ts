@@ -199,19 +199,27 @@ test("503 from /health and /v1/embeddings until the model is loaded; a failed lo
 test("429 with Retry-After when the queue is full, while queued requests still succeed", async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
+  let encoding = 0;
   const slow = {
     name: "slow", dim: model.dim, maxSeqLength: model.maxSeqLength, tokenizer: model.tokenizer,
     encode: async (texts: string[]) => {
+      encoding++;
       await gate;
       return model.encode(texts);
     },
   };
   const s = createEmbeddingServer({ model: slow, maxQueuedInputs: 4 });
   await s.ready;
+  // Poll instead of sleeping: on a busy machine a fixed delay may not be enough for a request to arrive.
+  const until = async (cond: () => Promise<boolean> | boolean) => {
+    for (let i = 0; i < 2000 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 5));
+  };
+  const depth = async () => metricValue((await s.app.inject({ method: "GET", url: "/metrics" })).body, "embed_queue_depth");
   const first = post({ input: ["a", "b", "c"], model: "slow" }, {}, s); // taken into a batch, blocks on the gate
-  await new Promise((r) => setTimeout(r, 20));
+  await until(() => encoding === 1);
   const queued = post({ input: ["d", "e", "f"], model: "slow" }, {}, s); // waits in the queue (3 of 4)
-  await new Promise((r) => setTimeout(r, 20));
+  await until(async () => (await depth()) === 3);
+  assert.equal(await depth(), 3);
   const refused = await post({ input: ["g", "h"], model: "slow" }, {}, s); // 3 + 2 > 4
   assert.equal(refused.status, 429);
   assertOpenAIError(refused.json);
@@ -236,6 +244,19 @@ test("the batcher merges concurrent requests into one batch and splits by the to
   assert.deepEqual(out.map((r) => r.length), [2, 1, 2]);
   const direct = await model.encode(["e"]);
   assert.deepEqual(Array.from(out[2][1]), Array.from(direct.data));
+});
+
+test("the inference path is the one the model's encode will take (ONNX Runtime when it says so)", async () => {
+  const onnx = Object.assign(Object.create(model) as SentenceTransformer, {
+    encodeRuntime: () => ({ runtime: "onnxruntime", reason: "not training; onnxruntime-node 1.30.0 (cpu)" }),
+  });
+  const s = createEmbeddingServer({ model: onnx, modelName: "offline" });
+  const info = (await s.app.inject({ method: "GET", url: "/info" })).json();
+  assert.equal(info.inference_path, "onnxruntime-node (not training; onnxruntime-node 1.30.0 (cpu))");
+  const tf = Object.assign(Object.create(model) as SentenceTransformer, { encodeRuntime: () => ({ runtime: "tfjs", reason: "COURSE_ONNX=0" }) });
+  const t = createEmbeddingServer({ model: tf, modelName: "offline" });
+  assert.match((await t.app.inject({ method: "GET", url: "/v1/models" })).json().data[0].inference_path, /^tensorflow\.js .*; COURSE_ONNX=0$/);
+  await Promise.all([s.close(), t.close()]);
 });
 
 test("/v1/models, /info, /metrics", async () => {

@@ -38,8 +38,13 @@ export interface ServableModel {
     readonly vocabSize: number;
   };
   encode(texts: string[], options?: { batchSize?: number }): Promise<Embeddings>;
-  /** Set by models with more than one inference path (e.g. "onnxruntime (cpu)"); read when present. */
+  /** A fixed description of the inference path, when a model has one; read first. */
   readonly inferencePath?: string;
+  /**
+   * Which runtime encode() picks now and why (SentenceTransformer with the ONNX Runtime path: "onnxruntime" or
+   * "tfjs"); read when present, so the server reports whatever the model will really use.
+   */
+  encodeRuntime?(): { runtime: string; reason: string };
 }
 
 export interface ServerOptions {
@@ -85,11 +90,24 @@ export interface EmbeddingServer {
   close(): Promise<void>;
 }
 
-/** The inference path a model encodes with: its own `inferencePath` when it has one, else tfjs and its backend. */
+/**
+ * The inference path a model encodes with: its own `inferencePath` when it has one; else what its
+ * encodeRuntime() chooses (ONNX Runtime or TensorFlow.js, with the reason); else TensorFlow.js and its backend.
+ * The server calls the model's own encode(), so this is the path the requests take.
+ */
 export function inferencePathOf(model: ServableModel): string {
   if (typeof model.inferencePath === "string" && model.inferencePath) return model.inferencePath;
   const be = backendInfo();
-  return be ? `tensorflow.js (${be.name} backend, ${be.package})` : "tensorflow.js";
+  const tfjs = be ? `tensorflow.js (${be.name} backend, ${be.package})` : "tensorflow.js";
+  if (typeof model.encodeRuntime === "function") {
+    try {
+      const choice = model.encodeRuntime();
+      return choice.runtime === "onnxruntime" ? `onnxruntime-node (${choice.reason})` : `${tfjs}; ${choice.reason}`;
+    } catch (err) {
+      return `${tfjs}; ${(err as Error).message}`;
+    }
+  }
+  return tfjs;
 }
 
 export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
