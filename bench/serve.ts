@@ -47,11 +47,15 @@ async function main(): Promise<void> {
 
   const server = createEmbeddingServer({ model, modelName: name });
   const url = await server.listen(0);
-  const served: Record<string, { embeddings_per_s: number; overhead_ratio: number; p50_ms: number; p99_ms: number; runs_s: number[] }> = {};
+  const served: Record<
+    string,
+    { embeddings_per_s: number; overhead_ratio: number; p50_ms: number; p99_ms: number; runs_s: number[] }
+  > = {};
   try {
     for (const k of perRequest) {
       const bodies: string[] = [];
-      for (let i = 0; i < nTexts; i += k) bodies.push(JSON.stringify({ model: name, input: texts.slice(i, i + k), encoding_format: "float" }));
+      for (let i = 0; i < nTexts; i += k)
+        bodies.push(JSON.stringify({ model: name, input: texts.slice(i, i + k), encoding_format: "float" }));
       const runs: number[] = [];
       let lat: number[] = [];
       for (let r = 0; r < repeats + 1; r++) {
@@ -62,7 +66,11 @@ async function main(): Promise<void> {
           Array.from({ length: concurrency }, async () => {
             for (let i = next++; i < bodies.length; i = next++) {
               const s = performance.now();
-              const res = await fetch(`${url}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[i] });
+              const res = await fetch(`${url}/v1/embeddings`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: bodies[i],
+              });
               const j = (await res.json()) as { data?: unknown[] };
               if (res.status !== 200 || !j.data) throw new Error(`request ${i}: HTTP ${res.status}`);
               latencies.push(performance.now() - s);
@@ -86,14 +94,26 @@ async function main(): Promise<void> {
     await server.close();
   }
   const result = {
-    bench: "serve", model: name, inference_path: inferencePathOf(model), texts: nTexts, concurrency, repeats,
-    direct_embeddings_per_s: Math.round(direct), direct_runs_s: directRuns.map((x) => Number(x.toFixed(3))),
-    served, batches: server.metrics.batchSize.count, mean_batch_size: Number((server.metrics.batchSize.sum / Math.max(1, server.metrics.batchSize.count)).toFixed(1)),
+    bench: "serve",
+    model: name,
+    inference_path: inferencePathOf(model),
+    texts: nTexts,
+    concurrency,
+    repeats,
+    direct_embeddings_per_s: Math.round(direct),
+    direct_runs_s: directRuns.map((x) => Number(x.toFixed(3))),
+    served,
+    batches: server.metrics.batchSize.count,
+    mean_batch_size: Number((server.metrics.batchSize.sum / Math.max(1, server.metrics.batchSize.count)).toFixed(1)),
   };
-  console.log(`serve benchmark: ${name} (${result.inference_path}), ${nTexts} texts, ${concurrency} concurrent clients, median of ${repeats}`);
+  console.log(
+    `serve benchmark: ${name} (${result.inference_path}), ${nTexts} texts, ${concurrency} concurrent clients, median of ${repeats}`,
+  );
   console.log(`  direct encode        ${result.direct_embeddings_per_s} embeddings/s`);
   for (const [k, v] of Object.entries(served))
-    console.log(`  server ${k.padEnd(14)} ${v.embeddings_per_s} embeddings/s  overhead x${v.overhead_ratio}  p50 ${v.p50_ms} ms  p99 ${v.p99_ms} ms`);
+    console.log(
+      `  server ${k.padEnd(14)} ${v.embeddings_per_s} embeddings/s  overhead x${v.overhead_ratio}  p50 ${v.p50_ms} ms  p99 ${v.p99_ms} ms`,
+    );
   console.log(`  dynamic batching: ${result.batches} model batches, mean ${result.mean_batch_size} inputs per batch`);
   if (json) console.log(JSON.stringify(result));
 }

@@ -18,15 +18,24 @@ let work = "";
 
 function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
-    cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000,
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 120_000,
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
 /** Spawned without blocking this process (the stand-in Hub below answers from it). */
-function spawnCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spawnCliAsync(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -36,7 +45,9 @@ function spawnCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
 }
 
 /** Runs main() in this process, capturing stdout / stderr. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: Record<string, any> }> {
+async function run(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string; json: Record<string, any> }> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
@@ -100,8 +111,15 @@ before(async () => {
       if (req.headers.authorization !== "Bearer hf_cli_test") return send(401, { error: "bad token" });
       if (req.url === "/api/whoami-v2") return send(200, { name: "tester", type: "user", auth: {} });
       if (req.url === "/api/repos/create") return send(200, { url: `${hubUrl}/tester/cli-model` });
-      if (req.url?.includes("/preupload/")) return send(200, { files: (JSON.parse(body) as { files: { path: string }[] }).files.map((f) => ({ path: f.path, uploadMode: "regular" })) });
-      if (req.url?.includes("/commit/")) return send(200, { commitOid: "abc123", commitUrl: `${hubUrl}/tester/cli-model/commit/abc123` });
+      if (req.url?.includes("/preupload/"))
+        return send(200, {
+          files: (JSON.parse(body) as { files: { path: string }[] }).files.map((f) => ({
+            path: f.path,
+            uploadMode: "regular",
+          })),
+        });
+      if (req.url?.includes("/commit/"))
+        return send(200, { commitOid: "abc123", commitUrl: `${hubUrl}/tester/cli-model/commit/abc123` });
       send(404, { error: "no route" });
     });
   });
@@ -122,23 +140,66 @@ test("the pipeline, one short real run per command", { timeout: 600_000 }, async
   assert.equal(exp.json.rows, gen.json.pairs);
   // Accept every row but reject the first: the sheet's first column is `decision`.
   const lines = readFileSync(join(work, "review.csv"), "utf8").split("\n");
-  const csv = readFileSync(join(work, "review.csv"), "utf8").replace(/\n,/g, "\naccept,").replace("\naccept,", "\nreject,");
+  const csv = readFileSync(join(work, "review.csv"), "utf8")
+    .replace(/\n,/g, "\naccept,")
+    .replace("\naccept,", "\nreject,");
   writeFileSync(join(work, "review.csv"), csv);
   assert.ok(lines.length > 3);
-  const pending = await run(["review", "import", join(work, "review.csv"), "--out", join(work, "reviewed.jsonl"), "--json"]);
+  const pending = await run([
+    "review",
+    "import",
+    join(work, "review.csv"),
+    "--out",
+    join(work, "reviewed.jsonl"),
+    "--json",
+  ]);
   assert.equal(pending.code, 0, pending.stderr);
   assert.equal(pending.json.counts.reject, 1);
   assert.equal(pending.json.written, gen.json.pairs - 1);
 
-  const split = await run(["split", "--chunks", gen.json.chunksPath, "--pairs", join(work, "reviewed.jsonl"), "--out", join(work, "ds"), "--json"]);
+  const split = await run([
+    "split",
+    "--chunks",
+    gen.json.chunksPath,
+    "--pairs",
+    join(work, "reviewed.jsonl"),
+    "--out",
+    join(work, "ds"),
+    "--json",
+  ]);
   assert.equal(split.code, 0, split.stderr);
-  for (const f of ["corpus.jsonl", "queries.jsonl", "qrels/train.tsv", "qrels/dev.tsv", "qrels/test.tsv"]) assert.ok(existsSync(join(work, "ds", f)), f);
+  for (const f of ["corpus.jsonl", "queries.jsonl", "qrels/train.tsv", "qrels/dev.tsv", "qrels/test.tsv"])
+    assert.ok(existsSync(join(work, "ds", f)), f);
   assert.equal(split.json.queries.train + split.json.queries.dev + split.json.queries.test, gen.json.pairs - 1);
 
-  const bad = await run(["split", "--chunks", gen.json.chunksPath, "--pairs", join(work, "reviewed.jsonl"), "--train", "0.9", "--json"]);
+  const bad = await run([
+    "split",
+    "--chunks",
+    gen.json.chunksPath,
+    "--pairs",
+    join(work, "reviewed.jsonl"),
+    "--train",
+    "0.9",
+    "--json",
+  ]);
   assert.equal(bad.code, 2);
 
-  const tr = await run(["train", "--model", "offline", "--data", join(work, "ds"), "--out", join(work, "run"), "--max-steps", "2", "--batch-size", "8", "--lr", "0.05", "--json"]);
+  const tr = await run([
+    "train",
+    "--model",
+    "offline",
+    "--data",
+    join(work, "ds"),
+    "--out",
+    join(work, "run"),
+    "--max-steps",
+    "2",
+    "--batch-size",
+    "8",
+    "--lr",
+    "0.05",
+    "--json",
+  ]);
   assert.equal(tr.code, 0, tr.stderr);
   assert.equal(tr.json.steps, 2);
   assert.ok(Number.isFinite(tr.json.trainLoss));
@@ -147,25 +208,71 @@ test("the pipeline, one short real run per command", { timeout: 600_000 }, async
   assert.equal(summary.loss.name, "MultipleNegativesRankingLoss");
   assert.equal(summary.hyperparameters.learning_rate, 0.05);
 
-  const mined = await run(["mine", "--model", join(work, "run", "final"), "--data", join(work, "ds"), "--num-negatives", "1", "--out", join(work, "mined.jsonl"), "--json"]);
+  const mined = await run([
+    "mine",
+    "--model",
+    join(work, "run", "final"),
+    "--data",
+    join(work, "ds"),
+    "--num-negatives",
+    "1",
+    "--out",
+    join(work, "mined.jsonl"),
+    "--json",
+  ]);
   assert.equal(mined.code, 0, mined.stderr);
   assert.deepEqual(mined.json.columns, ["anchor", "positive", "negative"]);
-  const minedRows = readFileSync(join(work, "mined.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+  const minedRows = readFileSync(join(work, "mined.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, string>);
   assert.equal(minedRows.length, mined.json.rows);
   assert.ok(minedRows.length > 0 && minedRows.every((r) => r.negative && r.negative !== r.positive));
   const badMine = await run(["mine", "--data", join(work, "ds"), "--format", "quadruplet"]);
   assert.equal(badMine.code, 2);
 
-  const ev = await run(["eval", "--model", "offline", join(work, "run", "final"), "bm25", "--data", join(work, "ds"), "--report", join(work, "eval.csv"), "--results", join(work, "eval.json"), "--json"]);
+  const ev = await run([
+    "eval",
+    "--model",
+    "offline",
+    join(work, "run", "final"),
+    "bm25",
+    "--data",
+    join(work, "ds"),
+    "--report",
+    join(work, "eval.csv"),
+    "--results",
+    join(work, "eval.json"),
+    "--json",
+  ]);
   assert.equal(ev.code, 0, ev.stderr);
-  assert.deepEqual(ev.json.systems.map((s: { system: string }) => s.system), ["offline", "run/final", "bm25"]);
+  assert.deepEqual(
+    ev.json.systems.map((s: { system: string }) => s.system),
+    ["offline", "run/final", "bm25"],
+  );
   const header = readFileSync(join(work, "eval.csv"), "utf8").split("\n")[0];
-  assert.equal(header, "query_id,query,relevant_ids,offline top-5,offline rank,run/final top-5,run/final rank,bm25 top-5,bm25 rank");
+  assert.equal(
+    header,
+    "query_id,query,relevant_ids,offline top-5,offline rank,run/final top-5,run/final rank,bm25 top-5,bm25 rank",
+  );
   assert.equal(readFileSync(join(work, "eval.csv"), "utf8").trim().split("\n").length, ev.json.queries + 1);
   const ndcg = ev.json.systems[2].metrics["ndcg@10"];
   assert.ok(ndcg > 0 && ndcg <= 1);
 
-  const cmp = await run(["compare", "--baseline", "offline", "--candidate", join(work, "run", "final"), "--data", join(work, "ds"), "--report", join(work, "cmp.csv"), "--resamples", "200", "--json"]);
+  const cmp = await run([
+    "compare",
+    "--baseline",
+    "offline",
+    "--candidate",
+    join(work, "run", "final"),
+    "--data",
+    join(work, "ds"),
+    "--report",
+    join(work, "cmp.csv"),
+    "--resamples",
+    "200",
+    "--json",
+  ]);
   assert.equal(cmp.code, 0, cmp.stderr);
   assert.equal(cmp.json.improved + cmp.json.worsened + cmp.json.unchanged, cmp.json.queries);
   assert.match(readFileSync(join(work, "cmp.csv"), "utf8").split("\n")[0], /,change$/);
@@ -176,16 +283,36 @@ test("the pipeline, one short real run per command", { timeout: 600_000 }, async
   assert.equal(bench.code, 2);
 
   // publish reads HF_TOKEN at start-up, so it runs in its own process.
-  const noToken = spawnCli(["publish", join(work, "run", "final"), "--repo", "tester/cli-model", "--hub-url", hubUrl], { HF_TOKEN: "", HF_HOME: join(work, "hf") });
+  const noToken = spawnCli(["publish", join(work, "run", "final"), "--repo", "tester/cli-model", "--hub-url", hubUrl], {
+    HF_TOKEN: "",
+    HF_HOME: join(work, "hf"),
+  });
   assert.equal(noToken.code, 1);
   assert.match(noToken.stderr, /No Hugging Face token/);
   assert.equal(hubCalls.length, 0);
-  const pub = await spawnCliAsync(["publish", join(work, "run", "final"), "--repo", "tester/cli-model", "--eval", join(work, "eval.json"), "--eval-system", "run/final", "--json"], {
-    HF_TOKEN: "hf_cli_test", HF_ENDPOINT: hubUrl,
-  });
+  const pub = await spawnCliAsync(
+    [
+      "publish",
+      join(work, "run", "final"),
+      "--repo",
+      "tester/cli-model",
+      "--eval",
+      join(work, "eval.json"),
+      "--eval-system",
+      "run/final",
+      "--json",
+    ],
+    {
+      HF_TOKEN: "hf_cli_test",
+      HF_ENDPOINT: hubUrl,
+    },
+  );
   assert.equal(pub.code, 0, pub.stderr);
   const p = JSON.parse(pub.stdout.trim());
   assert.equal(p.commit.oid, "abc123");
   assert.ok(p.files.includes("README.md") && p.files.includes("modules.json"));
-  assert.deepEqual(hubCalls.map((c) => c.split(" ")[1].split("/").slice(0, 3).join("/")), ["/api/whoami-v2", "/api/repos", "/api/models", "/api/models"]);
+  assert.deepEqual(
+    hubCalls.map((c) => c.split(" ")[1].split("/").slice(0, 3).join("/")),
+    ["/api/whoami-v2", "/api/repos", "/api/models", "/api/models"],
+  );
 });

@@ -9,7 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../src/model/index";
 import { writeTinyBert } from "./fixtures/model-io/tiny-bert";
-import { folderFiles, generateModelCard, publishModel, readModelFacts, type EvalResults, type TrainingSummary } from "../src/publish/index";
+import {
+  folderFiles,
+  generateModelCard,
+  publishModel,
+  readModelFacts,
+  type EvalResults,
+  type TrainingSummary,
+} from "../src/publish/index";
 
 interface Commit {
   repo: string;
@@ -39,7 +46,8 @@ before(async () => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
-    if (req.headers.authorization !== "Bearer hf_good_token") return send(401, { error: "Invalid credentials in Authorization header" });
+    if (req.headers.authorization !== "Bearer hf_good_token")
+      return send(401, { error: "Invalid credentials in Authorization header" });
     const body = await readBody(req);
     if (url === "/api/whoami-v2") return send(200, { type: "user", name: "tester", auth: { type: "access_token" } });
     if (url === "/api/repos/create" && req.method === "POST") {
@@ -56,11 +64,18 @@ before(async () => {
     }
     const com = /^\/api\/models\/([^/]+\/[^/]+)\/commit\/main$/.exec(url);
     if (com) {
-      const lines = body.trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
+      const lines = body
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
       const c: Commit = { repo: com[1], header: lines[0].value, files: new Map() };
-      for (const l of lines.slice(1)) if (l.key === "file") c.files.set(l.value.path, Buffer.from(l.value.content, "base64"));
+      for (const l of lines.slice(1))
+        if (l.key === "file") c.files.set(l.value.path, Buffer.from(l.value.content, "base64"));
       commits.push(c);
-      return send(200, { commitOid: `c0ffee${commits.length}`, commitUrl: `${hubUrl}/${com[1]}/commit/c0ffee${commits.length}` });
+      return send(200, {
+        commitOid: `c0ffee${commits.length}`,
+        commitUrl: `${hubUrl}/${com[1]}/commit/c0ffee${commits.length}`,
+      });
     }
     send(404, { error: `no route ${url}` });
   });
@@ -71,11 +86,18 @@ before(async () => {
   folder = join(mkdtempSync(join(tmpdir(), "publish-")), "final");
   writeTinyBert(folder, { maxSeqLength: 16 });
   const summary: TrainingSummary = {
-    baseModel: "sentence-transformers/all-MiniLM-L6-v2", dataset: "policy-handbook", trainRows: 802, columns: ["anchor", "positive"],
+    baseModel: "sentence-transformers/all-MiniLM-L6-v2",
+    dataset: "policy-handbook",
+    trainRows: 802,
+    columns: ["anchor", "positive"],
     sampleRows: [{ anchor: "How many PTO days?", positive: "Employees get 25 days | per year." }],
     loss: { name: "MultipleNegativesRankingLoss", config: { scale: 20, similarity_fct: "cos_sim" } },
-    hyperparameters: { epochs: 1, batch_size: 32, learning_rate: 2e-5 }, steps: 26, trainLoss: 0.4321, best: { metric: "dev_cosine_ndcg@10", value: 0.71, step: 25 },
-    seconds: 12.5, frameworkVersions: { node: "20.19.0", "@tensorflow/tfjs": "4.22.0" },
+    hyperparameters: { epochs: 1, batch_size: 32, learning_rate: 2e-5 },
+    steps: 26,
+    trainLoss: 0.4321,
+    best: { metric: "dev_cosine_ndcg@10", value: 0.71, step: 25 },
+    seconds: 12.5,
+    frameworkVersions: { node: "20.19.0", "@tensorflow/tfjs": "4.22.0" },
   };
   writeFileSync(join(folder, "training_summary.json"), JSON.stringify(summary));
 });
@@ -84,7 +106,10 @@ after(() => new Promise<void>((r) => server.close(() => r())));
 const card0 = (c: Commit) => c.files.get("README.md")?.toString("utf8") ?? "";
 
 const evaluation: EvalResults = {
-  dataset: "policy-handbook", split: "test", queries: 172, corpus: 303,
+  dataset: "policy-handbook",
+  split: "test",
+  queries: 172,
+  corpus: 303,
   systems: [
     { system: "bm25", metrics: { "ndcg@10": 0.6, "mrr@10": 0.55 } },
     { system: "run/final", scoreFunction: "cosine", metrics: { "ndcg@10": 0.7123456, "mrr@10": 0.65 } },
@@ -93,21 +118,43 @@ const evaluation: EvalResults = {
 
 test("a missing, malformed or rejected token stops before anything is created or uploaded", async () => {
   requests.length = 0;
-  await assert.rejects(publishModel(folder, { repo: "tester/m", token: "", hubUrl }), /No Hugging Face token: set HF_TOKEN/);
+  await assert.rejects(
+    publishModel(folder, { repo: "tester/m", token: "", hubUrl }),
+    /No Hugging Face token: set HF_TOKEN/,
+  );
   await assert.rejects(publishModel(folder, { repo: "tester/m", token: "abc", hubUrl }), /start with "hf_"/);
   assert.deepEqual(requests, []);
-  await assert.rejects(publishModel(folder, { repo: "tester/m", token: "hf_wrong", hubUrl }), /rejected HF_TOKEN \(HTTP 401\).*Nothing was uploaded/);
+  await assert.rejects(
+    publishModel(folder, { repo: "tester/m", token: "hf_wrong", hubUrl }),
+    /rejected HF_TOKEN \(HTTP 401\).*Nothing was uploaded/,
+  );
   assert.deepEqual(requests, ["GET /api/whoami-v2"]);
-  await assert.rejects(publishModel(folder, { repo: "not a repo", token: "hf_good_token", hubUrl }), /expected "user\/name"/);
+  await assert.rejects(
+    publishModel(folder, { repo: "not a repo", token: "hf_good_token", hubUrl }),
+    /expected "user\/name"/,
+  );
   assert.equal(commits.length, 0);
 });
 
 test("publish creates the repo, uploads every file and a generated card in one commit; a second run reuses the repo", async () => {
   requests.length = 0;
-  const res = await publishModel(folder, { repo: "tester/policy-model", token: "hf_good_token", hubUrl, private: true, evaluation, license: "apache-2.0" });
-  assert.deepEqual(requests.map((r) => r.replace(/\?.*/, "")), [
-    "GET /api/whoami-v2", "POST /api/repos/create", "POST /api/models/tester/policy-model/preupload/main", "POST /api/models/tester/policy-model/commit/main",
-  ]);
+  const res = await publishModel(folder, {
+    repo: "tester/policy-model",
+    token: "hf_good_token",
+    hubUrl,
+    private: true,
+    evaluation,
+    license: "apache-2.0",
+  });
+  assert.deepEqual(
+    requests.map((r) => r.replace(/\?.*/, "")),
+    [
+      "GET /api/whoami-v2",
+      "POST /api/repos/create",
+      "POST /api/models/tester/policy-model/preupload/main",
+      "POST /api/models/tester/policy-model/commit/main",
+    ],
+  );
   assert.equal(res.created, true);
   assert.equal(repos.get("tester/policy-model")?.private, true);
   assert.equal(res.commit?.oid, "c0ffee1");
@@ -115,10 +162,16 @@ test("publish creates the repo, uploads every file and a generated card in one c
   const local = folderFiles(folder);
   assert.deepEqual([...c.files.keys()].sort(), [...local, "README.md"].sort());
   assert.ok(local.includes("modules.json") && local.includes("model.safetensors"));
-  assert.match(card0(c), /Transformer\(\{'architecture': 'BertModel', 'layers': \d+, 'hidden_size': \d+, 'max_seq_length': 16\}\)/);
+  assert.match(
+    card0(c),
+    /Transformer\(\{'architecture': 'BertModel', 'layers': \d+, 'hidden_size': \d+, 'max_seq_length': 16\}\)/,
+  );
   for (const f of local) assert.ok(c.files.get(f)?.length, f);
   const card = c.files.get("README.md")?.toString("utf8") ?? "";
-  assert.match(card, /^---\nlicense: apache-2.0\nlibrary_name: sentence-transformers\npipeline_tag: sentence-similarity\n/);
+  assert.match(
+    card,
+    /^---\nlicense: apache-2.0\nlibrary_name: sentence-transformers\npipeline_tag: sentence-similarity\n/,
+  );
   assert.match(card, /\nbase_model: sentence-transformers\/all-MiniLM-L6-v2\n/);
   assert.match(card, /    - type: cosine_ndcg@10\n      value: 0.7123456\n      name: Cosine Ndcg@10\n/);
   assert.match(card, /\| cosine_ndcg@10 \| 0\.6000 \| \*\*0\.7123\*\* \|/);

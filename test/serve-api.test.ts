@@ -24,7 +24,12 @@ after(async () => {
 
 async function post(body: unknown, headers: Record<string, string> = {}, s = server) {
   const payload = typeof body === "string" ? body : JSON.stringify(body);
-  const res = await s.app.inject({ method: "POST", url: "/v1/embeddings", payload, headers: { "content-type": "application/json", ...headers } });
+  const res = await s.app.inject({
+    method: "POST",
+    url: "/v1/embeddings",
+    payload,
+    headers: { "content-type": "application/json", ...headers },
+  });
   return { status: res.statusCode, json: res.json() as Record<string, any>, headers: res.headers };
 }
 
@@ -78,7 +83,10 @@ test("an array keeps its order; base64 is little-endian float32; dimensions trun
 });
 
 test("truncateAndNormalize and toBase64 by hand", () => {
-  assert.deepEqual(Array.from(truncateAndNormalize(new Float32Array([3, 4, 12]), 2)), [0.6000000238418579, 0.800000011920929]);
+  assert.deepEqual(
+    Array.from(truncateAndNormalize(new Float32Array([3, 4, 12]), 2)),
+    [0.6000000238418579, 0.800000011920929],
+  );
   assert.equal(toBase64(new Float32Array([1, -2])), Buffer.from([0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]).toString("base64"));
 });
 
@@ -119,7 +127,11 @@ test("400: malformed JSON, missing / empty / wrong-typed input, bad fields, too 
     assertOpenAIError(json, param);
     assert.match(json.error.message, re);
   }
-  const empty = await server.app.inject({ method: "POST", url: "/v1/embeddings", headers: { "content-type": "application/json" } });
+  const empty = await server.app.inject({
+    method: "POST",
+    url: "/v1/embeddings",
+    headers: { "content-type": "application/json" },
+  });
   assert.equal(empty.statusCode, 400);
   assertOpenAIError(empty.json());
 });
@@ -201,7 +213,10 @@ test("429 with Retry-After when the queue is full, while queued requests still s
   const gate = new Promise<void>((r) => (release = r));
   let encoding = 0;
   const slow = {
-    name: "slow", dim: model.dim, maxSeqLength: model.maxSeqLength, tokenizer: model.tokenizer,
+    name: "slow",
+    dim: model.dim,
+    maxSeqLength: model.maxSeqLength,
+    tokenizer: model.tokenizer,
     encode: async (texts: string[]) => {
       encoding++;
       await gate;
@@ -214,7 +229,8 @@ test("429 with Retry-After when the queue is full, while queued requests still s
   const until = async (cond: () => Promise<boolean> | boolean) => {
     for (let i = 0; i < 2000 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 5));
   };
-  const depth = async () => metricValue((await s.app.inject({ method: "GET", url: "/metrics" })).body, "embed_queue_depth");
+  const depth = async () =>
+    metricValue((await s.app.inject({ method: "GET", url: "/metrics" })).body, "embed_queue_depth");
   const first = post({ input: ["a", "b", "c"], model: "slow" }, {}, s); // taken into a batch, blocks on the gate
   await until(() => encoding === 1);
   const queued = post({ input: ["d", "e", "f"], model: "slow" }, {}, s); // waits in the queue (3 of 4)
@@ -236,12 +252,20 @@ test("429 with Retry-After when the queue is full, while queued requests still s
 
 test("the batcher merges concurrent requests into one batch and splits by the token budget", async () => {
   const calls: number[] = [];
-  const enc = { encode: async (texts: string[]) => { calls.push(texts.length); return model.encode(texts); } };
+  const enc = {
+    encode: async (texts: string[]) => {
+      calls.push(texts.length);
+      return model.encode(texts);
+    },
+  };
   const b = new DynamicBatcher(enc, { maxBatchTokens: 40 });
   const out = await Promise.all([b.embed(["a", "b"], [4, 4]), b.embed(["c"], [4]), b.embed(["d", "e"], [10, 10])]);
   // a, b, c (3 x 4 = 12), then d joins: 4 x 10 = 40 fits, e: 5 x 10 = 50 does not.
   assert.deepEqual(calls, [4, 1]);
-  assert.deepEqual(out.map((r) => r.length), [2, 1, 2]);
+  assert.deepEqual(
+    out.map((r) => r.length),
+    [2, 1, 2],
+  );
   const direct = await model.encode(["e"]);
   assert.deepEqual(Array.from(out[2][1]), Array.from(direct.data));
 });
@@ -253,9 +277,14 @@ test("the inference path is the one the model's encode will take (ONNX Runtime w
   const s = createEmbeddingServer({ model: onnx, modelName: "offline" });
   const info = (await s.app.inject({ method: "GET", url: "/info" })).json();
   assert.equal(info.inference_path, "onnxruntime-node (not training; onnxruntime-node 1.30.0 (cpu))");
-  const tf = Object.assign(Object.create(model) as SentenceTransformer, { encodeRuntime: () => ({ runtime: "tfjs", reason: "COURSE_ONNX=0" }) });
+  const tf = Object.assign(Object.create(model) as SentenceTransformer, {
+    encodeRuntime: () => ({ runtime: "tfjs", reason: "COURSE_ONNX=0" }),
+  });
   const t = createEmbeddingServer({ model: tf, modelName: "offline" });
-  assert.match((await t.app.inject({ method: "GET", url: "/v1/models" })).json().data[0].inference_path, /^tensorflow\.js .*; COURSE_ONNX=0$/);
+  assert.match(
+    (await t.app.inject({ method: "GET", url: "/v1/models" })).json().data[0].inference_path,
+    /^tensorflow\.js .*; COURSE_ONNX=0$/,
+  );
   await Promise.all([s.close(), t.close()]);
 });
 
@@ -287,16 +316,35 @@ test("the official openai client and LangChain's OpenAIEmbeddings work unchanged
     const res = await client.embeddings.create({ model: "offline", input: texts });
     assert.equal(res.data.length, 2);
     res.data.forEach((d, i) => d.embedding.forEach((v, k) => assert.equal(v, direct.data[i * model.dim + k])));
-    assert.equal(res.usage.prompt_tokens, texts.reduce((s2, t) => s2 + model.tokenizer.encodeContent(t).length, 0));
-    const f = await client.embeddings.create({ model: "offline", input: "vacation days", encoding_format: "float", dimensions: 16 });
+    assert.equal(
+      res.usage.prompt_tokens,
+      texts.reduce((s2, t) => s2 + model.tokenizer.encodeContent(t).length, 0),
+    );
+    const f = await client.embeddings.create({
+      model: "offline",
+      input: "vacation days",
+      encoding_format: "float",
+      dimensions: 16,
+    });
     assert.equal(f.data[0].embedding.length, 16);
     const list = await client.models.list();
     assert.equal(list.data[0].id, "offline");
     const bad = new OpenAI({ baseURL: `${url}/v1`, apiKey: "sk-wrong", maxRetries: 0 });
-    await assert.rejects(bad.embeddings.create({ model: "offline", input: "x" }), (e: unknown) => e instanceof OpenAI.AuthenticationError);
-    await assert.rejects(client.embeddings.create({ model: "gpt-x", input: "x" }), (e: unknown) => e instanceof OpenAI.NotFoundError);
+    await assert.rejects(
+      bad.embeddings.create({ model: "offline", input: "x" }),
+      (e: unknown) => e instanceof OpenAI.AuthenticationError,
+    );
+    await assert.rejects(
+      client.embeddings.create({ model: "gpt-x", input: "x" }),
+      (e: unknown) => e instanceof OpenAI.NotFoundError,
+    );
 
-    const lc = new OpenAIEmbeddings({ model: "offline", apiKey: "sk-test", configuration: { baseURL: `${url}/v1` }, maxRetries: 0 });
+    const lc = new OpenAIEmbeddings({
+      model: "offline",
+      apiKey: "sk-test",
+      configuration: { baseURL: `${url}/v1` },
+      maxRetries: 0,
+    });
     const docs = await lc.embedDocuments(texts);
     const q = await lc.embedQuery("vacation days");
     assert.equal(docs.length, 2);

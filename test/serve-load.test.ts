@@ -13,11 +13,28 @@ const ROOT = join(__dirname, "..");
 const TOTAL = 2000;
 const CONCURRENCY = 32;
 
-function startServer(args: string[] = []): Promise<{ child: ChildProcessWithoutNullStreams; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "serve", "--model", "offline", "--port", "0", "--json", ...args], {
-    cwd: ROOT,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+function startServer(
+  args: string[] = [],
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string; exited: Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src", "cli", "main.ts"),
+      "serve",
+      "--model",
+      "offline",
+      "--port",
+      "0",
+      "--json",
+      ...args,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
@@ -35,11 +52,17 @@ function startServer(args: string[] = []): Promise<{ child: ChildProcessWithoutN
   });
 }
 
-const WORDS = "leave vacation payroll benefits dental insurance parental policy remote work expense travel laptop security training".split(" ");
+const WORDS =
+  "leave vacation payroll benefits dental insurance parental policy remote work expense travel laptop security training".split(
+    " ",
+  );
 
 function goodBody(i: number): unknown {
   const n = 1 + (i % 4);
-  const texts = Array.from({ length: n }, (_, k) => `${WORDS[(i + k) % WORDS.length]} ${WORDS[(i * 7 + k) % WORDS.length]} question ${i}`);
+  const texts = Array.from(
+    { length: n },
+    (_, k) => `${WORDS[(i + k) % WORDS.length]} ${WORDS[(i * 7 + k) % WORDS.length]} question ${i}`,
+  );
   return { model: "offline", input: n === 1 ? texts[0] : texts, ...(i % 5 === 0 ? { encoding_format: "base64" } : {}) };
 }
 
@@ -56,7 +79,9 @@ async function postRaw(url: string, body: string): Promise<Response> {
   return fetch(`${url}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body });
 }
 
-test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved, RSS flat, latency printed", { timeout: 240_000 }, async () => {
+test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved, RSS flat, latency printed", {
+  timeout: 240_000,
+}, async () => {
   const { child, url, exited } = await startServer(["--max-inputs", "32", "--max-body-bytes", String(256 * 1024)]);
   try {
     const latencies: number[] = [];
@@ -64,7 +89,8 @@ test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved,
     let rssAt500: number | undefined;
     let next = 0;
     let badSent = 0;
-    const readRss = async () => metricValue(await (await fetch(`${url}/metrics`)).text(), "process_resident_memory_bytes");
+    const readRss = async () =>
+      metricValue(await (await fetch(`${url}/metrics`)).text(), "process_resident_memory_bytes");
     // Warm-up (JIT, first batch) before anything is timed.
     for (let i = 0; i < 20; i++) await postRaw(url, JSON.stringify(goodBody(i)));
     const started = performance.now();
@@ -76,15 +102,19 @@ test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved,
           const bad = BAD[badSent++ % BAD.length];
           const r = await postRaw(url, bad.body);
           const j = (await r.json()) as { error?: { message?: string } };
-          if (r.status !== bad.status || typeof j.error?.message !== "string") failures.push(`bad request got ${r.status}: ${JSON.stringify(j).slice(0, 200)}`);
+          if (r.status !== bad.status || typeof j.error?.message !== "string")
+            failures.push(`bad request got ${r.status}: ${JSON.stringify(j).slice(0, 200)}`);
         }
         const body = goodBody(i);
         const t0 = performance.now();
         const r = await postRaw(url, JSON.stringify(body));
         const j = (await r.json()) as { data?: unknown[] };
         latencies.push(performance.now() - t0);
-        const want = Array.isArray((body as { input: unknown }).input) ? ((body as { input: unknown[] }).input.length) : 1;
-        if (r.status !== 200 || j.data?.length !== want) failures.push(`request ${i}: ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
+        const want = Array.isArray((body as { input: unknown }).input)
+          ? (body as { input: unknown[] }).input.length
+          : 1;
+        if (r.status !== 200 || j.data?.length !== want)
+          failures.push(`request ${i}: ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
         if (i === 500) rssAt500 = await readRss();
       }
     };
@@ -104,7 +134,10 @@ test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved,
     assert.ok(Math.abs(rssAt2000 - rssAt500) / rssAt500 <= 0.1, `RSS ${rssAt500} -> ${rssAt2000} moved more than 10%`);
     const m = await (await fetch(`${url}/metrics`)).text();
     assert.equal(metricValue(m, 'embed_requests_total{route="/v1/embeddings",status="200"}'), TOTAL + 20);
-    assert.ok((metricValue(m, "embed_batch_size_count") ?? Infinity) < TOTAL, "concurrent requests were merged into fewer batches");
+    assert.ok(
+      (metricValue(m, "embed_batch_size_count") ?? Infinity) < TOTAL,
+      "concurrent requests were merged into fewer batches",
+    );
   } finally {
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
@@ -116,17 +149,34 @@ test("SIGTERM: requests in flight finish with 200, then the process exits 0", { 
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   const body = (i: number) =>
-    JSON.stringify({ model: "offline", input: Array.from({ length: 128 }, (_, k) => `${WORDS[(i + k) % WORDS.length]} ${"policy text ".repeat(8)} ${i} ${k}`) });
-  const outcome = (p: Promise<Response>) => p.then((r) => r.status, (e: { cause?: { code?: string } }) => e.cause?.code ?? "error");
+    JSON.stringify({
+      model: "offline",
+      input: Array.from(
+        { length: 128 },
+        (_, k) => `${WORDS[(i + k) % WORDS.length]} ${"policy text ".repeat(8)} ${i} ${k}`,
+      ),
+    });
+  const outcome = (p: Promise<Response>) =>
+    p.then(
+      (r) => r.status,
+      (e: { cause?: { code?: string } }) => e.cause?.code ?? "error",
+    );
   const inflight = Array.from({ length: 12 }, (_, i) => outcome(postRaw(url, body(i))));
   await Promise.race(inflight); // the server is busy with the others now
   child.kill("SIGTERM");
   const results = await Promise.all(inflight);
   assert.equal(await exited, 0);
   // Accepted requests all complete; only a connection the server never accepted may be refused.
-  assert.ok(results.every((r) => r === 200 || r === "ECONNREFUSED"), JSON.stringify(results));
+  assert.ok(
+    results.every((r) => r === 200 || r === "ECONNREFUSED"),
+    JSON.stringify(results),
+  );
   assert.ok(results.filter((r) => r === 200).length >= 6, JSON.stringify(results));
-  const stopped = out.trim().split("\n").map((l) => JSON.parse(l) as { event?: string; successfulRequests?: number }).find((m) => m.event === "stopped");
+  const stopped = out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { event?: string; successfulRequests?: number })
+    .find((m) => m.event === "stopped");
   assert.equal(stopped?.successfulRequests, results.filter((r) => r === 200).length);
   await assert.rejects(fetch(`${url}/health`));
 });

@@ -8,7 +8,12 @@ import { UsageError } from "./common";
 
 export function benchmarks(): string[] {
   const dir = join(config.repoRoot, "bench");
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => f.slice(0, -3))
+        .sort()
+    : [];
 }
 
 export function registerBench(program: Command): void {
@@ -21,11 +26,16 @@ export function registerBench(program: Command): void {
     .allowUnknownOption()
     .helpOption("-h, --help", "show this help (a benchmark's own options: put them after the name)")
     .action((name: string, args: string[]) => {
-      if (!benchmarks().includes(name)) throw new UsageError(`bench ${name}: no bench/${name}.ts; available: ${benchmarks().join(", ")}.`);
-      const res = spawnSync(process.execPath, ["--import", "tsx", join(config.repoRoot, "bench", `${name}.ts`), ...args], {
-        cwd: config.repoRoot,
-        stdio: "inherit",
-      });
+      if (!benchmarks().includes(name))
+        throw new UsageError(`bench ${name}: no bench/${name}.ts; available: ${benchmarks().join(", ")}.`);
+      const res = spawnSync(
+        process.execPath,
+        ["--import", "tsx", join(config.repoRoot, "bench", `${name}.ts`), ...args],
+        {
+          cwd: config.repoRoot,
+          stdio: "inherit",
+        },
+      );
       if (res.status !== 0) process.exitCode = res.status ?? 1;
     });
 }

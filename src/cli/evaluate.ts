@@ -20,7 +20,12 @@ export function systemLabel(spec: string): string {
 }
 
 /** Evaluates "bm25" or a model spec; the result is labelled with systemLabel (unique labels are the caller's job). */
-export async function evaluateSystem(spec: string, split: IRSplit, evaluator: InformationRetrievalEvaluator, label = systemLabel(spec)): Promise<IRResult> {
+export async function evaluateSystem(
+  spec: string,
+  split: IRSplit,
+  evaluator: InformationRetrievalEvaluator,
+  label = systemLabel(spec),
+): Promise<IRResult> {
   if (spec === "bm25") {
     const { BM25Retriever } = await import("../retrieval/index");
     return { ...(await evaluator.evaluate(new BM25Retriever(split.corpus))), system: label };
@@ -52,11 +57,17 @@ export function registerEval(program: Command): void {
   withJson(
     program
       .command("eval")
-      .description("Retrieval metrics (accuracy@k, precision/recall@k, MRR@10, NDCG@10, MAP@100) of models or bm25 on a split (notebook 2).")
+      .description(
+        "Retrieval metrics (accuracy@k, precision/recall@k, MRR@10, NDCG@10, MAP@100) of models or bm25 on a split (notebook 2).",
+      )
       .option("-m, --model <spec...>", "systems: Hub id, model folder, offline, or bm25", ["offline"])
       .requiredOption("-d, --data <dataset>", "shipped dataset name or BEIR folder")
       .option("-s, --split <name>", "split", "test")
-      .option("-r, --report <file>", "per-query report (.csv or .parquet)", resolve(config.reportsDir, "eval-per-query.csv"))
+      .option(
+        "-r, --report <file>",
+        "per-query report (.csv or .parquet)",
+        resolve(config.reportsDir, "eval-per-query.csv"),
+      )
       .option("--results <file>", "also write the metrics as JSON (publish --eval reads it for the model card)")
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: EvalOpts) => {
@@ -65,7 +76,8 @@ export function registerEval(program: Command): void {
     const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${basename(opts.data)}-${opts.split}` });
     const labels = uniqueLabels(opts.model);
     const results: IRResult[] = [];
-    for (let i = 0; i < opts.model.length; i++) results.push(await evaluateSystem(opts.model[i], split, evaluator, labels[i]));
+    for (let i = 0; i < opts.model.length; i++)
+      results.push(await evaluateSystem(opts.model[i], split, evaluator, labels[i]));
     const report = resolve(opts.report);
     writeReport(perQueryReport(results, { topK: opts.topK }), report);
     const payload = {
@@ -74,7 +86,14 @@ export function registerEval(program: Command): void {
       split: opts.split,
       queries: results[0].perQuery.length,
       corpus: results[0].corpusSize,
-      systems: results.map((r) => ({ system: r.system, scoreFunction: r.scoreFunction, metrics: r.values, primaryMetric: r.primaryMetric, pythonMetrics: r.metrics, seconds: r.retrievalSeconds })),
+      systems: results.map((r) => ({
+        system: r.system,
+        scoreFunction: r.scoreFunction,
+        metrics: r.values,
+        primaryMetric: r.primaryMetric,
+        pythonMetrics: r.metrics,
+        seconds: r.retrievalSeconds,
+      })),
       report,
     };
     if (opts.results) writeFileAtomic(resolve(opts.results), JSON.stringify(payload, null, 2));
@@ -85,7 +104,10 @@ export function registerEval(program: Command): void {
       [
         `${opts.data} ${opts.split}: ${payload.queries} queries, ${payload.corpus} passages`,
         `${"metric".padEnd(width)}  ${results.map((r) => r.system.padStart(12)).join("  ")}`,
-        ...names.map((n) => `${n.padEnd(width)}  ${results.map((r) => fmt(r.values[n]).padStart(Math.max(12, r.system.length))).join("  ")}`),
+        ...names.map(
+          (n) =>
+            `${n.padEnd(width)}  ${results.map((r) => fmt(r.values[n]).padStart(Math.max(12, r.system.length))).join("  ")}`,
+        ),
         `per-query report: ${report}`,
       ],
       payload,
@@ -113,13 +135,19 @@ export function registerCompare(program: Command): void {
       .requiredOption("-c, --candidate <spec>", "candidate: Hub id, model folder, offline, or bm25")
       .requiredOption("-d, --data <dataset>", "shipped dataset name or BEIR folder")
       .option("-s, --split <name>", "split", "test")
-      .option("-r, --report <file>", "per-query report with rank changes (.csv or .parquet)", resolve(config.reportsDir, "compare-per-query.csv"))
+      .option(
+        "-r, --report <file>",
+        "per-query report with rank changes (.csv or .parquet)",
+        resolve(config.reportsDir, "compare-per-query.csv"),
+      )
       .option("--resamples <n>", "bootstrap resamples", positiveInt("--resamples"), 1000)
       .option("--seed <n>", "bootstrap seed", nonNegativeInt("--seed"), 42)
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: CompareOpts) => {
-    if (opts.baseline === opts.candidate) throw new UsageError("--baseline and --candidate are the same system; compare two different ones.");
-    const { compareSystems, describeComparison, InformationRetrievalEvaluator, perQueryReport, writeReport } = await import("../eval/index");
+    if (opts.baseline === opts.candidate)
+      throw new UsageError("--baseline and --candidate are the same system; compare two different ones.");
+    const { compareSystems, describeComparison, InformationRetrievalEvaluator, perQueryReport, writeReport } =
+      await import("../eval/index");
     const split = await loadSplit(opts.data, opts.split);
     const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${basename(opts.data)}-${opts.split}` });
     const [lb, lc] = uniqueLabels([opts.baseline, opts.candidate]);
@@ -133,13 +161,26 @@ export function registerCompare(program: Command): void {
       opts,
       [
         describeComparison(cmp),
-        ...cmp.differences.map((d) => `${d.metric.padEnd(14)} ${fmt(d.baseline)} -> ${fmt(d.candidate)}  ${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]${d.significant ? " *" : ""}`),
+        ...cmp.differences.map(
+          (d) =>
+            `${d.metric.padEnd(14)} ${fmt(d.baseline)} -> ${fmt(d.candidate)}  ${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]${d.significant ? " *" : ""}`,
+        ),
         cmp.method,
         `per-query report: ${report}`,
       ],
       {
-        ok: true, dataset: opts.data, split: opts.split, baseline: cmp.baseline, candidate: cmp.candidate, queries: cmp.queries,
-        improved: cmp.improved, worsened: cmp.worsened, unchanged: cmp.unchanged, differences: cmp.differences, method: cmp.method, report,
+        ok: true,
+        dataset: opts.data,
+        split: opts.split,
+        baseline: cmp.baseline,
+        candidate: cmp.candidate,
+        queries: cmp.queries,
+        improved: cmp.improved,
+        worsened: cmp.worsened,
+        unchanged: cmp.unchanged,
+        differences: cmp.differences,
+        method: cmp.method,
+        report,
       },
     );
   });

@@ -5,7 +5,17 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { emit, existingFolder, note, nonNegativeInt, positiveInt, progressBar, UsageError, withJson, type JsonOption } from "./common";
+import {
+  emit,
+  existingFolder,
+  note,
+  nonNegativeInt,
+  positiveInt,
+  progressBar,
+  UsageError,
+  withJson,
+  type JsonOption,
+} from "./common";
 
 interface GenerateOpts extends JsonOption {
   out: string;
@@ -26,17 +36,24 @@ export function registerGenerate(program: Command): void {
       .option("-o, --out <folder>", "output folder: chunks.jsonl and pairs.jsonl", "generated")
       .option("-q, --questions <n>", "questions per chunk", positiveInt("--questions"), 3)
       .option("--seed <n>", "seed of the offline generator", nonNegativeInt("--seed"), 42)
-      .option("--llm", "generate with the LLM endpoint (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL) instead of templates")
+      .option(
+        "--llm",
+        "generate with the LLM endpoint (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL) instead of templates",
+      )
       .option("--concurrency <n>", "LLM requests in flight", positiveInt("--concurrency"), 4)
       .option("--size <words>", "words per chunk", positiveInt("--size"), 200)
       .option("--overlap <words>", "words shared by neighbouring chunks", nonNegativeInt("--overlap"), 40),
   ).action(async (docs: string, opts: GenerateOpts) => {
     const dir = existingFolder(docs, "generate <docs>");
-    if (opts.overlap >= opts.size) throw new UsageError(`--overlap ${opts.overlap} must be smaller than --size ${opts.size}.`);
+    if (opts.overlap >= opts.size)
+      throw new UsageError(`--overlap ${opts.overlap} must be smaller than --size ${opts.size}.`);
     const out = resolve(opts.out);
-    const { chunkFolder, generateOffline, generateQuestions, OFFLINE_GENERATOR, writeJsonl, writePairs } = await import("../data/index");
+    const { chunkFolder, generateOffline, generateQuestions, OFFLINE_GENERATOR, writeJsonl, writePairs } = await import(
+      "../data/index"
+    );
     const { chunks, report } = chunkFolder(dir, { size: opts.size, overlap: opts.overlap });
-    if (chunks.length === 0) throw new Error(`${dir}: no text found in ${report.files} file(s) (.md, .markdown, .txt are read).`);
+    if (chunks.length === 0)
+      throw new Error(`${dir}: no text found in ${report.files} file(s) (.md, .markdown, .txt are read).`);
     const chunksPath = join(out, "chunks.jsonl");
     const pairsPath = join(out, "pairs.jsonl");
     writeJsonl(chunksPath, chunks);
@@ -46,7 +63,9 @@ export function registerGenerate(program: Command): void {
     if (opts.llm) {
       const bar = progressBar(opts, "generate", chunks.length);
       const rep = await generateQuestions(chunks, {
-        out: pairsPath, questionsPerChunk: opts.questions, concurrency: opts.concurrency,
+        out: pairsPath,
+        questionsPerChunk: opts.questions,
+        concurrency: opts.concurrency,
         onProgress: (done, total) => {
           bar.setTotal(total);
           bar.update(done);
@@ -56,8 +75,15 @@ export function registerGenerate(program: Command): void {
       if (rep.stopped) throw new Error(`question generation stopped: ${rep.stopped}`);
       rows = rep.rowsWritten + rep.resume.rowsFound;
       generator = "llm";
-      extra = { requests: rep.requests, retries: rep.retries, failedChunks: rep.failed.length, usage: rep.usage, costUsd: rep.costUsd };
-      if (rep.failed.length > 0) note(opts, `${rep.failed.length} chunk(s) failed; run the command again to retry them.`);
+      extra = {
+        requests: rep.requests,
+        retries: rep.retries,
+        failedChunks: rep.failed.length,
+        usage: rep.usage,
+        costUsd: rep.costUsd,
+      };
+      if (rep.failed.length > 0)
+        note(opts, `${rep.failed.length} chunk(s) failed; run the command again to retry them.`);
     } else {
       const pairs = generateOffline(chunks, { questionsPerChunk: opts.questions, seed: opts.seed });
       writePairs(pairsPath, pairs);
@@ -72,7 +98,16 @@ export function registerGenerate(program: Command): void {
         `wrote ${pairsPath}`,
         "next: npm run cli -- review export, or npm run cli -- split",
       ],
-      { ok: true, documents: report.documents, chunks: chunks.length, pairs: rows, generator, chunksPath, pairsPath, ...extra },
+      {
+        ok: true,
+        documents: report.documents,
+        chunks: chunks.length,
+        pairs: rows,
+        generator,
+        chunksPath,
+        pairsPath,
+        ...extra,
+      },
     );
   });
 }

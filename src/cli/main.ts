@@ -50,7 +50,10 @@ export function buildProgram(): Command {
  * Runs the CLI; resolves with the exit code (commands that keep running, like serve, resolve when done).
  * `output` replaces stdout / stderr (tests).
  */
-export async function main(argv: string[] = process.argv.slice(2), output?: { out(s: string): void; err(s: string): void }): Promise<number> {
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  output?: { out(s: string): void; err(s: string): void },
+): Promise<number> {
   const saved = { out: io.out, err: io.err };
   if (output) Object.assign(io, { out: (s: string) => output.out(s), err: (s: string) => output.err(s) });
   try {
@@ -71,7 +74,8 @@ async function runProgram(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT_OK;
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")
+        return EXIT_OK;
       return EXIT_USAGE; // commander printed the message already
     }
     const json = argv.includes("--json");

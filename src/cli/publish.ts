@@ -19,12 +19,17 @@ export function registerPublish(program: Command): void {
   withJson(
     program
       .command("publish")
-      .description("Upload a model folder (train's best/ or final/) to the Hugging Face Hub with a generated model card.")
+      .description(
+        "Upload a model folder (train's best/ or final/) to the Hugging Face Hub with a generated model card.",
+      )
       .argument("<folder>", "model folder in sentence-transformers' layout")
       .requiredOption("-r, --repo <user/name>", "Hub repository (created when missing)")
       .option("--private", "create the repository private")
       .option("--eval <results.json>", "evaluation results written by `eval --results`, for the card and model-index")
-      .option("--eval-system <label>", "which system in the results is this model (default: the first that is not bm25)")
+      .option(
+        "--eval-system <label>",
+        "which system in the results is this model (default: the first that is not bm25)",
+      )
       .option("--license <id>", "license for the card, e.g. apache-2.0")
       .option("--language <code>", "language for the card, e.g. en")
       .option("--regenerate-card", "generate README.md even when the folder has one")
@@ -37,17 +42,35 @@ export function registerPublish(program: Command): void {
       try {
         evaluation = JSON.parse(readFileSync(p, "utf8")) as EvalResults;
       } catch (err) {
-        throw new UsageError(`--eval ${p}: not JSON (${(err as Error).message}); pass the file written by \`eval --results\`.`);
+        throw new UsageError(
+          `--eval ${p}: not JSON (${(err as Error).message}); pass the file written by \`eval --results\`.`,
+        );
       }
-      if (!Array.isArray(evaluation?.systems)) throw new UsageError(`--eval ${p}: no "systems" list; pass the file written by \`eval --results\`.`);
+      if (!Array.isArray(evaluation?.systems))
+        throw new UsageError(`--eval ${p}: no "systems" list; pass the file written by \`eval --results\`.`);
     }
     const { publishModel } = await import("../publish/index");
     const res = await publishModel(dir, {
-      repo: opts.repo, private: opts.private, evaluation, evalSystem: opts.evalSystem, license: opts.license, language: opts.language,
-      card: opts.regenerateCard ? "generate" : "auto", hubUrl: opts.hubUrl, onProgress: (m) => note(opts, m),
+      repo: opts.repo,
+      private: opts.private,
+      evaluation,
+      evalSystem: opts.evalSystem,
+      license: opts.license,
+      language: opts.language,
+      card: opts.regenerateCard ? "generate" : "auto",
+      hubUrl: opts.hubUrl,
+      onProgress: (m) => note(opts, m),
     });
-    emit(opts, [`${res.created ? "created and uploaded" : "uploaded"} ${res.files.length} files to ${res.url}${res.commit ? ` (commit ${res.commit.oid})` : ""}`, res.cardGenerated ? "model card generated" : "model card: the folder's README.md"], {
-      ok: true, ...res,
-    });
+    emit(
+      opts,
+      [
+        `${res.created ? "created and uploaded" : "uploaded"} ${res.files.length} files to ${res.url}${res.commit ? ` (commit ${res.commit.oid})` : ""}`,
+        res.cardGenerated ? "model card generated" : "model card: the folder's README.md",
+      ],
+      {
+        ok: true,
+        ...res,
+      },
+    );
   });
 }

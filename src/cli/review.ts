@@ -7,7 +7,9 @@ import type { Command } from "commander";
 import { emit, existingFile, UsageError, withJson, type JsonOption } from "./common";
 
 export function registerReview(program: Command): void {
-  const review = program.command("review").description("Review generated pairs in a spreadsheet (export, then import).");
+  const review = program
+    .command("review")
+    .description("Review generated pairs in a spreadsheet (export, then import).");
   withJson(
     review
       .command("export")
@@ -20,9 +22,19 @@ export function registerReview(program: Command): void {
     if (!opts.out.toLowerCase().endsWith(".csv")) throw new UsageError(`--out ${opts.out}: the sheet is a .csv file.`);
     const out = resolve(opts.out);
     const columns = exportForReview(rows, out);
-    emit(opts, [`wrote ${rows.length} rows to ${out}`, "fill the decision column with accept / reject / fix (fix: put the new question in edited_anchor)"], {
-      ok: true, rows: rows.length, sheet: out, columns,
-    });
+    emit(
+      opts,
+      [
+        `wrote ${rows.length} rows to ${out}`,
+        "fill the decision column with accept / reject / fix (fix: put the new question in edited_anchor)",
+      ],
+      {
+        ok: true,
+        rows: rows.length,
+        sheet: out,
+        columns,
+      },
+    );
   });
   withJson(
     review
@@ -35,11 +47,23 @@ export function registerReview(program: Command): void {
     const { importReview, writePairs } = await import("../data/index");
     const res = importReview(existingFile(sheet, "review import <sheet>"));
     if (res.pending.length > 0 && !opts.allowPending)
-      throw new Error(`${sheet}: ${res.pending.length} row(s) have no decision yet; decide them or pass --allow-pending.`);
+      throw new Error(
+        `${sheet}: ${res.pending.length} row(s) have no decision yet; decide them or pass --allow-pending.`,
+      );
     const out = resolve(opts.out);
     writePairs(out, res.accepted);
-    emit(opts, [`accept ${res.counts.accept}, fix ${res.counts.fix}, reject ${res.counts.reject}, pending ${res.counts.pending}`, `wrote ${res.accepted.length} rows to ${out}`], {
-      ok: true, counts: res.counts, written: res.accepted.length, out,
-    });
+    emit(
+      opts,
+      [
+        `accept ${res.counts.accept}, fix ${res.counts.fix}, reject ${res.counts.reject}, pending ${res.counts.pending}`,
+        `wrote ${res.accepted.length} rows to ${out}`,
+      ],
+      {
+        ok: true,
+        counts: res.counts,
+        written: res.accepted.length,
+        out,
+      },
+    );
   });
 }

@@ -26,7 +26,9 @@ export function registerServe(program: Command): void {
   withJson(
     program
       .command("serve")
-      .description("Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.")
+      .description(
+        "Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.",
+      )
       .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", config.model)
       .option("--model-name <id>", "the id clients send as `model` (default: from --model)")
       .option("--alias <id...>", "further ids accepted as `model` (e.g. text-embedding-3-small)", [])
@@ -64,9 +66,22 @@ export function registerServe(program: Command): void {
       await server.close();
       throw new Error(`could not load the model: ${err.message}`);
     });
-    emit(opts, [`serving ${opts.modelName ?? defaultModelName(opts.model)} (${model.dim}-d, ${inferencePathOf(model)}) at ${url}/v1/embeddings`, "Ctrl-C or SIGTERM stops after the requests in flight"], {
-      ok: true, event: "ready", url, model: opts.modelName ?? defaultModelName(opts.model), dimensions: model.dim, inferencePath: inferencePathOf(model), pid: process.pid,
-    });
+    emit(
+      opts,
+      [
+        `serving ${opts.modelName ?? defaultModelName(opts.model)} (${model.dim}-d, ${inferencePathOf(model)}) at ${url}/v1/embeddings`,
+        "Ctrl-C or SIGTERM stops after the requests in flight",
+      ],
+      {
+        ok: true,
+        event: "ready",
+        url,
+        model: opts.modelName ?? defaultModelName(opts.model),
+        dimensions: model.dim,
+        inferencePath: inferencePathOf(model),
+        pid: process.pid,
+      },
+    );
     await new Promise<void>((done) => {
       const stop = (signal: string) => {
         note(opts, `${signal}: finishing requests in flight ...`);
@@ -76,6 +91,10 @@ export function registerServe(program: Command): void {
       process.once("SIGINT", () => stop("SIGINT"));
     });
     const served = server.metrics.requestsWithStatus(200);
-    emit(opts, `stopped after ${served} successful requests`, { ok: true, event: "stopped", successfulRequests: served });
+    emit(opts, `stopped after ${served} successful requests`, {
+      ok: true,
+      event: "stopped",
+      successfulRequests: served,
+    });
   });
 }

@@ -36,14 +36,28 @@ export function registerSplit(program: Command): void {
     const chunksPath = existingFile(opts.chunks, "--chunks");
     const chunks = readJsonl(chunksPath).records.map((r) => r.value as unknown as Chunk);
     const { rows } = readPairs(existingFile(opts.pairs, "--pairs"));
-    const files = buildBeir(chunks, rows, { seed: opts.seed, fractions: { train: opts.train, dev: opts.dev, test: opts.test } });
+    const files = buildBeir(chunks, rows, {
+      seed: opts.seed,
+      fractions: { train: opts.train, dev: opts.dev, test: opts.test },
+    });
     const out = resolve(opts.out);
     writeBeir(out, files);
     const splits = (["train", "dev", "test"] as const).map((s) => loadBeir(out, s));
     const leak = assertNoLeak(splits);
     const counts = Object.fromEntries(splits.map((s) => [s.split, s.queries.size]));
-    emit(opts, [`wrote ${out}: ${files.corpus.length} passages; queries train ${counts.train}, dev ${counts.dev}, test ${counts.test}`, `no source document in two splits; documents: ${leak.splits.map((s) => `${s.split} ${s.documents}`).join(", ")}`], {
-      ok: true, out, passages: files.corpus.length, queries: counts, leak,
-    });
+    emit(
+      opts,
+      [
+        `wrote ${out}: ${files.corpus.length} passages; queries train ${counts.train}, dev ${counts.dev}, test ${counts.test}`,
+        `no source document in two splits; documents: ${leak.splits.map((s) => `${s.split} ${s.documents}`).join(", ")}`,
+      ],
+      {
+        ok: true,
+        out,
+        passages: files.corpus.length,
+        queries: counts,
+        leak,
+      },
+    );
   });
 }

@@ -9,7 +9,18 @@ import type { Command } from "commander";
 import type { PairRow } from "../data/index";
 import { writeFileAtomic } from "../files";
 import type { Loss, ProgressReporter } from "../train/index";
-import { emit, loadSplit, nonNegativeInt, note, positiveInt, positiveNumber, progressBar, UsageError, withJson, type JsonOption } from "./common";
+import {
+  emit,
+  loadSplit,
+  nonNegativeInt,
+  note,
+  positiveInt,
+  positiveNumber,
+  progressBar,
+  UsageError,
+  withJson,
+  type JsonOption,
+} from "./common";
 import { frameworkVersions } from "../publish/versions";
 
 export const LOSSES = ["mnrl", "cached-mnrl", "symmetric-mnrl", "triplet"] as const;
@@ -34,7 +45,12 @@ interface TrainOpts extends JsonOption {
 }
 
 export async function makeLoss(name: string, scale: number, miniBatchSize: number): Promise<Loss> {
-  const { CachedMultipleNegativesRankingLoss, MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss, TripletLoss } = await import("../train/index");
+  const {
+    CachedMultipleNegativesRankingLoss,
+    MultipleNegativesRankingLoss,
+    MultipleNegativesSymmetricRankingLoss,
+    TripletLoss,
+  } = await import("../train/index");
   switch (name as LossName) {
     case "mnrl":
       return new MultipleNegativesRankingLoss({ scale });
@@ -67,7 +83,10 @@ export function registerTrain(program: Command): void {
       .command("train")
       .description("Fine-tune a model; evaluates on dev while training and keeps the best (notebooks 3-4).")
       .option("-m, --model <id>", "base model: Hub id, folder, offline, offline-bert", "offline")
-      .requiredOption("-d, --data <dataset>", "shipped dataset name, BEIR folder (train split), or pairs .jsonl/.parquet")
+      .requiredOption(
+        "-d, --data <dataset>",
+        "shipped dataset name, BEIR folder (train split), or pairs .jsonl/.parquet",
+      )
       .option("--eval <dataset>", "dataset whose dev split is evaluated (default: --data when it is a dataset)")
       .option("--no-eval", "do not evaluate while training")
       .option("-o, --out <folder>", "output folder (best/, final/, checkpoints/, history.json)", "models/run")
@@ -84,13 +103,16 @@ export function registerTrain(program: Command): void {
       .option("--restart", "start over instead of resuming from the newest checkpoint in --out"),
   ).action(async (opts: TrainOpts) => {
     const loss = await makeLoss(opts.loss, opts.scale, opts.miniBatchSize);
-    if (!(opts.warmupRatio >= 0 && opts.warmupRatio < 1)) throw new UsageError(`--warmup-ratio ${opts.warmupRatio} must be in [0, 1).`);
+    if (!(opts.warmupRatio >= 0 && opts.warmupRatio < 1))
+      throw new UsageError(`--warmup-ratio ${opts.warmupRatio} must be in [0, 1).`);
     const { rows, source, beir } = await trainingRows(opts.data);
     const { InformationRetrievalEvaluator } = await import("../eval/index");
     const { loadModel } = await import("../model/index");
     const { train } = await import("../train/index");
     const evalSpec = opts.eval === false ? undefined : (opts.eval ?? (beir ? opts.data : undefined));
-    const evaluator = evalSpec ? InformationRetrievalEvaluator.fromSplit(await loadSplit(evalSpec, "dev"), { name: "dev" }) : undefined;
+    const evaluator = evalSpec
+      ? InformationRetrievalEvaluator.fromSplit(await loadSplit(evalSpec, "dev"), { name: "dev" })
+      : undefined;
     const model = await loadModel(opts.model);
     let bar: ReturnType<typeof progressBar> | undefined;
     const reporter: ProgressReporter = {
@@ -104,21 +126,41 @@ export function registerTrain(program: Command): void {
     };
     const out = resolve(opts.out);
     const result = await train(model, rows, {
-      loss, epochs: opts.epochs, batchSize: opts.batchSize, learningRate: opts.lr, warmupRatio: opts.warmupRatio,
-      maxSteps: opts.maxSteps, evaluator, evalSteps: opts.evalSteps, seed: opts.seed, outputDir: out,
-      resumeFrom: opts.restart ? false : "auto", progress: reporter, onWarning: (m) => note(opts, `warning: ${m}`),
+      loss,
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      learningRate: opts.lr,
+      warmupRatio: opts.warmupRatio,
+      maxSteps: opts.maxSteps,
+      evaluator,
+      evalSteps: opts.evalSteps,
+      seed: opts.seed,
+      outputDir: out,
+      resumeFrom: opts.restart ? false : "auto",
+      progress: reporter,
+      onWarning: (m) => note(opts, `warning: ${m}`),
     });
     const summary = {
       baseModel: opts.model,
       dataset: source,
       trainRows: rows.length,
       columns: Object.keys(rows[0] ?? {}).filter((k) => ["anchor", "positive", "negative"].includes(k)),
-      sampleRows: rows.slice(0, 3).map((r) => ({ anchor: r.anchor, positive: r.positive, ...(r.negative ? { negative: r.negative } : {}) })),
+      sampleRows: rows
+        .slice(0, 3)
+        .map((r) => ({ anchor: r.anchor, positive: r.positive, ...(r.negative ? { negative: r.negative } : {}) })),
       loss: { name: loss.name, config: loss.config() },
       hyperparameters: {
-        epochs: opts.epochs, batch_size: opts.batchSize, learning_rate: opts.lr, warmup_ratio: opts.warmupRatio,
-        max_steps: opts.maxSteps ?? null, seed: opts.seed, batch_sampler: "no_duplicates", optimizer: "AdamW", weight_decay: 0.01,
-        lr_scheduler: "linear", max_grad_norm: 1,
+        epochs: opts.epochs,
+        batch_size: opts.batchSize,
+        learning_rate: opts.lr,
+        warmup_ratio: opts.warmupRatio,
+        max_steps: opts.maxSteps ?? null,
+        seed: opts.seed,
+        batch_sampler: "no_duplicates",
+        optimizer: "AdamW",
+        weight_decay: 0.01,
+        lr_scheduler: "linear",
+        max_grad_norm: 1,
       },
       steps: result.steps,
       trainLoss: result.trainLoss,
@@ -128,15 +170,27 @@ export function registerTrain(program: Command): void {
     };
     const text = JSON.stringify(summary, null, 2);
     writeFileAtomic(join(out, "training_summary.json"), text);
-    for (const sub of ["best", "final"]) if (existsSync(join(out, sub))) writeFileAtomic(join(out, sub, "training_summary.json"), text);
+    for (const sub of ["best", "final"])
+      if (existsSync(join(out, sub))) writeFileAtomic(join(out, sub, "training_summary.json"), text);
     emit(
       opts,
       [
         `trained ${result.steps} steps in ${result.seconds.toFixed(1)} s; mean loss ${result.trainLoss.toFixed(4)}`,
-        result.best ? `best ${result.best.metric} ${result.best.value.toFixed(4)} at step ${result.best.step} -> ${result.best.path ?? "(not saved)"}` : "no evaluation",
+        result.best
+          ? `best ${result.best.metric} ${result.best.value.toFixed(4)} at step ${result.best.step} -> ${result.best.path ?? "(not saved)"}`
+          : "no evaluation",
         `final model: ${result.finalModelPath ?? "(not saved)"}`,
       ],
-      { ok: true, out, steps: result.steps, trainLoss: result.trainLoss, best: result.best, finalModelPath: result.finalModelPath, seconds: result.seconds, resumedFrom: result.resumedFrom ?? null },
+      {
+        ok: true,
+        out,
+        steps: result.steps,
+        trainLoss: result.trainLoss,
+        best: result.best,
+        finalModelPath: result.finalModelPath,
+        seconds: result.seconds,
+        resumedFrom: result.resumedFrom ?? null,
+      },
     );
   });
 }

@@ -73,9 +73,11 @@ export async function publishModel(folder: string, options: PublishOptions): Pro
   const token = options.token ?? config.hfToken;
   const hubUrl = (options.hubUrl ?? config.hfEndpoint).replace(/\/+$/, "");
   if (!token)
-    throw new Error("No Hugging Face token: set HF_TOKEN to a write token from https://huggingface.co/settings/tokens (nothing was uploaded).");
+    throw new Error(
+      "No Hugging Face token: set HF_TOKEN to a write token from https://huggingface.co/settings/tokens (nothing was uploaded).",
+    );
   if (!token.startsWith("hf_"))
-    throw new Error("HF_TOKEN does not look like a Hugging Face token (they start with \"hf_\"); nothing was uploaded.");
+    throw new Error('HF_TOKEN does not look like a Hugging Face token (they start with "hf_"); nothing was uploaded.');
 
   // Everything local is checked before the network is touched.
   const facts = readModelFacts(dir);
@@ -84,8 +86,14 @@ export async function publishModel(folder: string, options: PublishOptions): Pro
   const generate = options.card === "generate" || !hasReadme;
   const card = generate
     ? generateModelCard({
-        repo: options.repo, model: facts, training: readTrainingSummary(dir), evaluation: options.evaluation,
-        evalSystem: options.evalSystem, license: options.license, language: options.language, frameworkVersions: frameworkVersions(),
+        repo: options.repo,
+        model: facts,
+        training: readTrainingSummary(dir),
+        evaluation: options.evaluation,
+        evalSystem: options.evalSystem,
+        license: options.license,
+        language: options.language,
+        frameworkVersions: frameworkVersions(),
       })
     : undefined;
 
@@ -96,27 +104,41 @@ export async function publishModel(folder: string, options: PublishOptions): Pro
   } catch (err) {
     const status = httpStatus(err);
     if (status === 401 || status === 403)
-      throw new Error(`${hubUrl} rejected HF_TOKEN (HTTP ${status}); create a write token at https://huggingface.co/settings/tokens. Nothing was uploaded.`);
+      throw new Error(
+        `${hubUrl} rejected HF_TOKEN (HTTP ${status}); create a write token at https://huggingface.co/settings/tokens. Nothing was uploaded.`,
+      );
     throw new Error(`Cannot reach ${hubUrl} to check the token: ${(err as Error).message}. Nothing was uploaded.`);
   }
   log(`token ok (${user})`);
 
   let created = false;
   try {
-    await createRepo({ repo: { type: "model", name: options.repo }, accessToken: token, hubUrl, fetch: options.fetch, ...(options.private ? { visibility: "private" as const } : {}) });
+    await createRepo({
+      repo: { type: "model", name: options.repo },
+      accessToken: token,
+      hubUrl,
+      fetch: options.fetch,
+      ...(options.private ? { visibility: "private" as const } : {}),
+    });
     created = true;
     log(`created ${options.repo}${options.private ? " (private)" : ""}`);
   } catch (err) {
-    if (httpStatus(err) !== 409) throw new Error(`Creating ${options.repo} on ${hubUrl} failed: ${(err as Error).message}`);
+    if (httpStatus(err) !== 409)
+      throw new Error(`Creating ${options.repo} on ${hubUrl} failed: ${(err as Error).message}`);
     log(`${options.repo} exists; uploading a new commit`);
   }
 
   const uploads: { path: string; content: Blob }[] = [];
-  for (const f of files) if (!(generate && f === "README.md")) uploads.push({ path: f, content: await openAsBlob(join(dir, f)) });
+  for (const f of files)
+    if (!(generate && f === "README.md")) uploads.push({ path: f, content: await openAsBlob(join(dir, f)) });
   if (card) uploads.push({ path: "README.md", content: new Blob([card], { type: "text/markdown" }) });
   log(`uploading ${uploads.length} files`);
   const commit = await uploadFiles({
-    repo: { type: "model", name: options.repo }, accessToken: token, hubUrl, fetch: options.fetch, files: uploads,
+    repo: { type: "model", name: options.repo },
+    accessToken: token,
+    hubUrl,
+    fetch: options.fetch,
+    files: uploads,
     commitTitle: options.commitTitle ?? `Upload ${facts.modules.join(" + ")} model from ts-embedding-finetune`,
   });
   return {

@@ -79,30 +79,46 @@ export function readModelFacts(folder: string): ModelFacts {
   const modules = (modulesJson ?? []).map((m) => String(m.type).split(".").pop() as string);
   const first = modulesJson?.[0]?.path ?? "";
   const cfg = readJson(join(folder, first, "config.json")) ?? readJson(join(folder, "config.json"));
-  const sbert = readJson(join(folder, first, "sentence_bert_config.json")) ?? readJson(join(folder, "sentence_bert_config.json"));
+  const sbert =
+    readJson(join(folder, first, "sentence_bert_config.json")) ?? readJson(join(folder, "sentence_bert_config.json"));
   const poolingEntry = (modulesJson ?? []).find((m) => String(m.type).endsWith("Pooling"));
   const pooling = poolingEntry ? readJson(join(folder, poolingEntry.path, "config.json")) : undefined;
   const stCfg = readJson(join(folder, "config_sentence_transformers.json"));
   const modes = pooling
-    ? Object.entries(pooling).filter(([k, v]) => k.startsWith("pooling_mode_") && v === true).map(([k]) => k.replace("pooling_mode_", "").replace(/_tokens?$/, ""))
+    ? Object.entries(pooling)
+        .filter(([k, v]) => k.startsWith("pooling_mode_") && v === true)
+        .map(([k]) => k.replace("pooling_mode_", "").replace(/_tokens?$/, ""))
     : [];
-  let dimension = typeof pooling?.word_embedding_dimension === "number" ? pooling.word_embedding_dimension * Math.max(1, modes.length) : undefined;
+  let dimension =
+    typeof pooling?.word_embedding_dimension === "number"
+      ? pooling.word_embedding_dimension * Math.max(1, modes.length)
+      : undefined;
   let vocabSize = typeof cfg?.vocab_size === "number" ? cfg.vocab_size : undefined;
   if (dimension === undefined && modules.includes("StaticEmbedding")) {
     // StaticEmbedding: the table's width is in the safetensors header (8-byte length, then JSON).
     const st = join(folder, first, "model.safetensors");
     if (existsSync(st)) {
       const buf = readFileSync(st);
-      const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString("utf8")) as Record<string, { shape?: number[] }>;
+      const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString("utf8")) as Record<
+        string,
+        { shape?: number[] }
+      >;
       const shape = header["embedding.weight"]?.shape;
       if (shape) [vocabSize, dimension] = shape;
     }
   }
   if (modules.length === 0 && cfg) modules.push("Transformer", "Pooling");
-  if (modules.length === 0) throw new Error(`${folder}: not a model folder (no modules.json or config.json); publish a folder written by model.save() or train (best/ or final/).`);
+  if (modules.length === 0)
+    throw new Error(
+      `${folder}: not a model folder (no modules.json or config.json); publish a folder written by model.save() or train (best/ or final/).`,
+    );
   return {
     modules,
-    architecture: Array.isArray(cfg?.architectures) ? String((cfg?.architectures as unknown[])[0]) : typeof cfg?.model_type === "string" ? cfg.model_type : undefined,
+    architecture: Array.isArray(cfg?.architectures)
+      ? String((cfg?.architectures as unknown[])[0])
+      : typeof cfg?.model_type === "string"
+        ? cfg.model_type
+        : undefined,
     layers: typeof cfg?.num_hidden_layers === "number" ? cfg.num_hidden_layers : undefined,
     hiddenSize: typeof cfg?.hidden_size === "number" ? cfg.hidden_size : undefined,
     dimension,
@@ -128,7 +144,11 @@ function yamlScalar(v: unknown): string {
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
   if (typeof v === "boolean") return String(v);
   const s = String(v);
-  return /^[A-Za-z0-9][A-Za-z0-9 _./@+-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/: | #/.test(s) ? s : JSON.stringify(s);
+  return /^[A-Za-z0-9][A-Za-z0-9 _./@+-]*$/.test(s) &&
+    !/^(true|false|null|yes|no|on|off|~)$/i.test(s) &&
+    !/: | #/.test(s)
+    ? s
+    : JSON.stringify(s);
 }
 
 function yamlList(key: string, items: string[]): string[] {
@@ -137,7 +157,10 @@ function yamlList(key: string, items: string[]): string[] {
 
 /** "cosine_ndcg@10" -> "Cosine Ndcg@10", as sentence-transformers' cards name metrics. */
 function metricTitle(key: string): string {
-  return key.split("_").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+  return key
+    .split("_")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(" ");
 }
 
 function datasetId(training?: TrainingSummary, evaluation?: EvalResults): string | undefined {
@@ -148,7 +171,10 @@ function datasetId(training?: TrainingSummary, evaluation?: EvalResults): string
 
 function chosenSystem(ev: EvalResults, name?: string): EvalResults["systems"][number] {
   const s = name ? ev.systems.find((x) => x.system === name) : ev.systems.find((x) => x.system !== "bm25");
-  if (!s) throw new Error(`evaluation results: no system ${name ? `"${name}"` : "other than bm25"} (have ${ev.systems.map((x) => x.system).join(", ")}).`);
+  if (!s)
+    throw new Error(
+      `evaluation results: no system ${name ? `"${name}"` : "other than bm25"} (have ${ev.systems.map((x) => x.system).join(", ")}).`,
+    );
   return s;
 }
 
@@ -169,11 +195,24 @@ export function generateModelCard(inputs: CardInputs): string {
   if (inputs.language) yaml.push(`language: ${yamlScalar(inputs.language)}`);
   if (inputs.license) yaml.push(`license: ${yamlScalar(inputs.license)}`);
   yaml.push("library_name: sentence-transformers", "pipeline_tag: sentence-similarity");
-  yaml.push(...yamlList("tags", ["sentence-transformers", "sentence-similarity", "feature-extraction", ...(training ? ["generated_from_trainer", `loss:${training.loss.name}`] : []), "ts-embedding-finetune"]));
+  yaml.push(
+    ...yamlList("tags", [
+      "sentence-transformers",
+      "sentence-similarity",
+      "feature-extraction",
+      ...(training ? ["generated_from_trainer", `loss:${training.loss.name}`] : []),
+      "ts-embedding-finetune",
+    ]),
+  );
   if (baseIsHub) yaml.push(`base_model: ${yamlScalar(base)}`);
   if (dataset && /^[\w.-]+\/[\w.-]+$/.test(dataset)) yaml.push(...yamlList("datasets", [dataset]));
   if (system) {
-    yaml.push(...yamlList("metrics", metricKeys.map((k) => `${score}_${k}`)));
+    yaml.push(
+      ...yamlList(
+        "metrics",
+        metricKeys.map((k) => `${score}_${k}`),
+      ),
+    );
     yaml.push(
       "model-index:",
       `- name: ${yamlScalar(title)}`,
@@ -185,7 +224,11 @@ export function generateModelCard(inputs: CardInputs): string {
       `      name: ${yamlScalar(`${datasetId(undefined, evaluation)} ${evaluation?.split}`)}`,
       `      type: ${yamlScalar(`${datasetId(undefined, evaluation)}-${evaluation?.split}`)}`,
       "    metrics:",
-      ...metricKeys.flatMap((k) => [`    - type: ${yamlScalar(`${score}_${k}`)}`, `      value: ${system.metrics[k]}`, `      name: ${yamlScalar(metricTitle(`${score}_${k}`))}`]),
+      ...metricKeys.flatMap((k) => [
+        `    - type: ${yamlScalar(`${score}_${k}`)}`,
+        `      value: ${system.metrics[k]}`,
+        `      name: ${yamlScalar(metricTitle(`${score}_${k}`))}`,
+      ]),
     );
   }
   yaml.push("---");
@@ -213,9 +256,12 @@ export function generateModelCard(inputs: CardInputs): string {
     "```",
     `SentenceTransformer(\n  ${model.modules
       .map((m, i) => {
-        if (m === "Transformer") return `(${i}): Transformer({'architecture': '${model.architecture ?? "?"}', 'layers': ${model.layers ?? "?"}, 'hidden_size': ${model.hiddenSize ?? "?"}, 'max_seq_length': ${model.maxSeqLength ?? "?"}})`;
-        if (m === "Pooling") return `(${i}): Pooling({'pooling_mode': '${model.pooling ?? "?"}', 'word_embedding_dimension': ${model.hiddenSize ?? model.dimension ?? "?"}})`;
-        if (m === "StaticEmbedding") return `(${i}): StaticEmbedding({'vocab_size': ${model.vocabSize ?? "?"}, 'embedding_dim': ${model.dimension ?? "?"}})`;
+        if (m === "Transformer")
+          return `(${i}): Transformer({'architecture': '${model.architecture ?? "?"}', 'layers': ${model.layers ?? "?"}, 'hidden_size': ${model.hiddenSize ?? "?"}, 'max_seq_length': ${model.maxSeqLength ?? "?"}})`;
+        if (m === "Pooling")
+          return `(${i}): Pooling({'pooling_mode': '${model.pooling ?? "?"}', 'word_embedding_dimension': ${model.hiddenSize ?? model.dimension ?? "?"}})`;
+        if (m === "StaticEmbedding")
+          return `(${i}): StaticEmbedding({'vocab_size': ${model.vocabSize ?? "?"}, 'embedding_dim': ${model.dimension ?? "?"}})`;
         return `(${i}): ${m}()`;
       })
       .join("\n  ")}\n)`,
@@ -268,11 +314,19 @@ export function generateModelCard(inputs: CardInputs): string {
       "",
       `| Metric | ${evaluation.systems.map((s) => (s === system ? `**${s.system}** (this model)` : s.system)).join(" | ")} |`,
       `|:--|${evaluation.systems.map(() => "--:").join("|")}|`,
-      ...metricKeys.map((k) => `| ${score}_${k} | ${evaluation.systems.map((s) => (s.metrics[k] === undefined ? "" : s === system ? `**${s.metrics[k].toFixed(4)}**` : s.metrics[k].toFixed(4))).join(" | ")} |`),
+      ...metricKeys.map(
+        (k) =>
+          `| ${score}_${k} | ${evaluation.systems.map((s) => (s.metrics[k] === undefined ? "" : s === system ? `**${s.metrics[k].toFixed(4)}**` : s.metrics[k].toFixed(4))).join(" | ")} |`,
+      ),
       "",
     );
   } else {
-    md.push("## Evaluation", "", "No evaluation results were given when this card was generated (`publish --eval <results.json>` from `eval --results`).", "");
+    md.push(
+      "## Evaluation",
+      "",
+      "No evaluation results were given when this card was generated (`publish --eval <results.json>` from `eval --results`).",
+      "",
+    );
   }
 
   md.push("## Training Details", "");
@@ -288,7 +342,17 @@ export function generateModelCard(inputs: CardInputs): string {
     if (training.sampleRows.length > 0) {
       const cols = training.columns;
       md.push("Samples:", "", `| ${cols.join(" | ")} |`, `|${cols.map(() => ":--").join("|")}|`);
-      for (const r of training.sampleRows) md.push(`| ${cols.map((c) => String((r as Record<string, unknown>)[c] ?? "").replace(/\|/g, "\\|").replace(/\s+/g, " ").slice(0, 200)).join(" | ")} |`);
+      for (const r of training.sampleRows)
+        md.push(
+          `| ${cols
+            .map((c) =>
+              String((r as Record<string, unknown>)[c] ?? "")
+                .replace(/\|/g, "\\|")
+                .replace(/\s+/g, " ")
+                .slice(0, 200),
+            )
+            .join(" | ")} |`,
+        );
       md.push("");
     }
     md.push(
@@ -305,11 +369,16 @@ export function generateModelCard(inputs: CardInputs): string {
       "### Training Logs",
       "",
       `- Steps: ${training.steps}; mean training loss ${fmt(training.trainLoss)}; ${fmt(training.seconds)} s`,
-      training.best ? `- Best ${training.best.metric}: ${fmt(training.best.value)} at step ${training.best.step}` : "- No evaluation during training.",
+      training.best
+        ? `- Best ${training.best.metric}: ${fmt(training.best.value)} at step ${training.best.step}`
+        : "- No evaluation during training.",
       "",
     );
   } else {
-    md.push("No training summary (training_summary.json) was found in the folder; training data, loss and hyperparameters were not recorded.", "");
+    md.push(
+      "No training summary (training_summary.json) was found in the folder; training data, loss and hyperparameters were not recorded.",
+      "",
+    );
   }
   const versions = training?.frameworkVersions ?? inputs.frameworkVersions ?? {};
   md.push("### Framework Versions", "", ...Object.entries(versions).map(([k, v]) => `- ${k}: ${v}`), "");

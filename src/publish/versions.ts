@@ -5,7 +5,9 @@ import { config } from "../env";
 
 function packageVersion(name: string): string | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as {
+      version?: string;
+    };
     return pkg.version;
   } catch {
     return undefined;
@@ -15,7 +17,10 @@ function packageVersion(name: string): string | undefined {
 export function frameworkVersions(): Record<string, string> {
   const out: Record<string, string> = { node: process.versions.node };
   try {
-    const own = JSON.parse(readFileSync(join(config.repoRoot, "package.json"), "utf8")) as { name: string; version: string };
+    const own = JSON.parse(readFileSync(join(config.repoRoot, "package.json"), "utf8")) as {
+      name: string;
+      version: string;
+    };
     out[own.name] = own.version;
   } catch {
     // no package.json next to src/ (installed elsewhere): leave it out

@@ -100,7 +100,9 @@ export class DynamicBatcher {
     return new Promise<Float32Array[]>((resolve, reject) => {
       const job: Job = { rows: new Array(texts.length), left: texts.length, failed: false, resolve, reject };
       const now = performance.now();
-      texts.forEach((text, row) => this.queue.push({ text, tokens: Math.max(1, tokens[row] ?? 1), enqueued: now, job, row }));
+      texts.forEach((text, row) =>
+        this.queue.push({ text, tokens: Math.max(1, tokens[row] ?? 1), enqueued: now, job, row }),
+      );
       if (!this.running) void this.drain();
     });
   }

@@ -72,7 +72,11 @@ export function toApiError(err: unknown): ApiError {
   if (e?.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || status === 415)
     return new ApiError(415, `${message}; send the body as application/json.`, { code: "unsupported_media_type" });
   if (e?.code === "FST_ERR_CTP_EMPTY_JSON_BODY")
-    return badRequest("The request body is empty; send a JSON object such as {\"input\": \"text\", \"model\": \"...\"}.", null, "invalid_json");
+    return badRequest(
+      'The request body is empty; send a JSON object such as {"input": "text", "model": "..."}.',
+      null,
+      "invalid_json",
+    );
   if (status === 400 || err instanceof SyntaxError || e?.code === "FST_ERR_CTP_INVALID_JSON_BODY")
     return badRequest(`The request body is not valid JSON (${message}).`, null, "invalid_json");
   if (status >= 400 && status < 500) return new ApiError(status, message);

@@ -59,10 +59,15 @@ export class ServerMetrics {
 
   render(): string {
     const out: string[] = [];
-    const head = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    const head = (name: string, type: string, help: string) =>
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     head("embed_requests_total", "counter", "HTTP requests answered, by route and status code.");
     for (const [labels, v] of [...this.requests].sort()) out.push(`embed_requests_total{${labels}} ${v}`);
-    head("embed_request_duration_seconds", "histogram", "Time from receiving a /v1/embeddings request to answering it.");
+    head(
+      "embed_request_duration_seconds",
+      "histogram",
+      "Time from receiving a /v1/embeddings request to answering it.",
+    );
     out.push(...this.latency.render("embed_request_duration_seconds"));
     head("embed_queue_duration_seconds", "histogram", "Time an input waited in the queue before its batch started.");
     out.push(...this.queueSeconds.render("embed_queue_duration_seconds"));

@@ -161,13 +161,23 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, toApiError(err)));
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new ApiError(404, `No route ${req.method} ${req.url.split("?")[0]}; this server has POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.`, { code: "not_found" })),
+    sendError(
+      reply,
+      new ApiError(
+        404,
+        `No route ${req.method} ${req.url.split("?")[0]}; this server has POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.`,
+        { code: "not_found" },
+      ),
+    ),
   );
 
   app.addHook("onRequest", async (req, reply) => {
     if (closing) {
       reply.header("connection", "close");
-      throw new ApiError(503, "The server is shutting down; send the request to another instance.", { code: "shutting_down", retryAfter: 1 });
+      throw new ApiError(503, "The server is shutting down; send the request to another instance.", {
+        code: "shutting_down",
+        retryAfter: 1,
+      });
     }
     if (!keyDigest) return;
     const path = req.url.split("?")[0];
@@ -176,9 +186,13 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     const m = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
     // Compare fixed-length digests so that neither the key's content nor its length leaks through timing.
     if (!m || !timingSafeEqual(sha256(m[1]), keyDigest)) {
-      throw new ApiError(401, m ? "Incorrect API key provided." : "Missing API key: send it as `Authorization: Bearer <key>`.", {
-        code: "invalid_api_key",
-      });
+      throw new ApiError(
+        401,
+        m ? "Incorrect API key provided." : "Missing API key: send it as `Authorization: Bearer <key>`.",
+        {
+          code: "invalid_api_key",
+        },
+      );
     }
   });
 
@@ -190,7 +204,8 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
 
   const requireModel = (): { m: ServableModel; b: DynamicBatcher } => {
     if (model && batcher) return { m: model, b: batcher };
-    if (loadError) throw new ApiError(503, `The model failed to load: ${loadError.message}`, { code: "model_load_failed" });
+    if (loadError)
+      throw new ApiError(503, `The model failed to load: ${loadError.message}`, { code: "model_load_failed" });
     throw new ApiError(503, "The model is still loading; retry shortly.", { code: "model_loading", retryAfter: 2 });
   };
 
@@ -246,8 +261,18 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
       dimensions: m.dim,
       max_seq_length: Number.isFinite(m.maxSeqLength) ? m.maxSeqLength : null,
       inference_path: inferencePathOf(m),
-      limits: { max_inputs: limits.maxInputs, max_input_tokens: limits.maxInputTokens, max_request_tokens: limits.maxRequestTokens, long_input: limits.onLongInput, max_body_bytes: maxBodyBytes },
-      batching: { max_batch_tokens: b.maxBatchTokens, max_batch_size: b.maxBatchSize, max_queued_inputs: b.maxQueuedInputs },
+      limits: {
+        max_inputs: limits.maxInputs,
+        max_input_tokens: limits.maxInputTokens,
+        max_request_tokens: limits.maxRequestTokens,
+        long_input: limits.onLongInput,
+        max_body_bytes: maxBodyBytes,
+      },
+      batching: {
+        max_batch_tokens: b.maxBatchTokens,
+        max_batch_size: b.maxBatchSize,
+        max_queued_inputs: b.maxQueuedInputs,
+      },
       auth: keyDigest ? "bearer" : "none",
     };
   });
@@ -318,17 +343,20 @@ export function parseEmbeddingRequest(
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw badRequest("The request body must be a JSON object with `input` and `model`.", null, "invalid_request");
   const b = body as Record<string, unknown>;
-  if (b.model === undefined || b.model === null) throw badRequest("You must provide a model parameter.", "model", "missing_model");
+  if (b.model === undefined || b.model === null)
+    throw badRequest("You must provide a model parameter.", "model", "missing_model");
   if (typeof b.model !== "string") throw badRequest(`\`model\` must be a string, got ${typeName(b.model)}.`, "model");
   if (!accepted(model, b.model)) throw modelNotFound(b.model, served);
 
   const input = b.input;
   let inputs: Input[];
-  if (input === undefined || input === null) throw badRequest("You must provide an input parameter.", "input", "missing_input");
+  if (input === undefined || input === null)
+    throw badRequest("You must provide an input parameter.", "input", "missing_input");
   if (typeof input === "string") inputs = [{ text: input }];
   else if (isTokenArray(input)) inputs = [{ ids: input }];
   else if (Array.isArray(input)) {
-    if (input.length === 0) throw badRequest("`input` is an empty array; send at least one string.", "input", "empty_input");
+    if (input.length === 0)
+      throw badRequest("`input` is an empty array; send at least one string.", "input", "empty_input");
     inputs = input.map((x, i): Input => {
       if (typeof x === "string") return { text: x };
       if (isTokenArray(x)) return { ids: x };
@@ -344,13 +372,19 @@ export function parseEmbeddingRequest(
   if (b.encoding_format !== undefined && b.encoding_format !== null) {
     if (b.encoding_format === "base64") base64 = true;
     else if (b.encoding_format !== "float")
-      throw badRequest(`\`encoding_format\` must be "float" or "base64", got ${JSON.stringify(b.encoding_format)}.`, "encoding_format");
+      throw badRequest(
+        `\`encoding_format\` must be "float" or "base64", got ${JSON.stringify(b.encoding_format)}.`,
+        "encoding_format",
+      );
   }
   let dimensions: number | undefined;
   if (b.dimensions !== undefined && b.dimensions !== null) {
     const d = b.dimensions;
     if (typeof d !== "number" || !Number.isInteger(d) || d < 1 || d > model.dim)
-      throw badRequest(`\`dimensions\` must be an integer from 1 to ${model.dim} (this model's size), got ${JSON.stringify(d)}.`, "dimensions");
+      throw badRequest(
+        `\`dimensions\` must be an integer from 1 to ${model.dim} (this model's size), got ${JSON.stringify(d)}.`,
+        "dimensions",
+      );
     dimensions = d;
   }
   if (b.user !== undefined && b.user !== null && typeof b.user !== "string")
@@ -359,9 +393,17 @@ export function parseEmbeddingRequest(
 }
 
 /** Applies the per-request limits; returns the texts to embed and their token counts (after truncation). */
-export function prepareInputs(inputs: Input[], model: ServableModel, limits: Limits): { texts: string[]; tokens: number[] } {
+export function prepareInputs(
+  inputs: Input[],
+  model: ServableModel,
+  limits: Limits,
+): { texts: string[]; tokens: number[] } {
   if (inputs.length > limits.maxInputs)
-    throw badRequest(`Too many inputs: ${inputs.length}; at most ${limits.maxInputs} per request.`, "input", "too_many_inputs");
+    throw badRequest(
+      `Too many inputs: ${inputs.length}; at most ${limits.maxInputs} per request.`,
+      "input",
+      "too_many_inputs",
+    );
   const special = model.tokenizer.encode("").ids.length;
   const modelRoom = Number.isFinite(model.maxSeqLength) ? model.maxSeqLength - special : Infinity;
   const room = Math.min(limits.maxInputTokens, modelRoom);
@@ -372,14 +414,19 @@ export function prepareInputs(inputs: Input[], model: ServableModel, limits: Lim
     let ids: number[];
     let text: string;
     if ("text" in input) {
-      if (input.text.length === 0) throw badRequest(`input[${i}] is an empty string; embeddings need some text.`, "input", "empty_input");
+      if (input.text.length === 0)
+        throw badRequest(`input[${i}] is an empty string; embeddings need some text.`, "input", "empty_input");
       text = input.text;
       ids = model.tokenizer.encodeContent(text);
     } else {
       const vocab = model.tokenizer.vocabSize;
       const bad = input.ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
       if (bad >= 0)
-        throw badRequest(`input[${i}][${bad}] = ${input.ids[bad]} is not a token id of this model (integers 0..${vocab - 1}).`, "input", "invalid_token_id");
+        throw badRequest(
+          `input[${i}][${bad}] = ${input.ids[bad]} is not a token id of this model (integers 0..${vocab - 1}).`,
+          "input",
+          "invalid_token_id",
+        );
       ids = input.ids;
       text = "";
     }
@@ -398,7 +445,11 @@ export function prepareInputs(inputs: Input[], model: ServableModel, limits: Lim
     tokens.push(ids.length);
     total += ids.length;
     if (total > limits.maxRequestTokens)
-      throw badRequest(`Requested more than ${limits.maxRequestTokens} tokens in one request; split the inputs over several requests.`, "input", "max_tokens_per_request");
+      throw badRequest(
+        `Requested more than ${limits.maxRequestTokens} tokens in one request; split the inputs over several requests.`,
+        "input",
+        "max_tokens_per_request",
+      );
   });
   return { texts, tokens };
 }
