@@ -3,10 +3,19 @@
 // LangChain's OpenAIEmbeddings working unchanged against it on loopback. Model: the embedded "offline" one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { OpenAIEmbeddings } from "@langchain/openai";
 import { loadModel, type SentenceTransformer } from "../src/model/index";
-import { createEmbeddingServer, toBase64, truncateAndNormalize, type EmbeddingServer } from "../src/serve/index";
+import {
+  createEmbeddingServer,
+  defaultModelName,
+  toBase64,
+  truncateAndNormalize,
+  type EmbeddingServer,
+} from "../src/serve/index";
 import { DynamicBatcher } from "../src/serve/batcher";
 import { metricValue } from "../src/serve/metrics";
 
@@ -88,6 +97,17 @@ test("truncateAndNormalize and toBase64 by hand", () => {
     [0.6000000238418579, 0.800000011920929],
   );
   assert.equal(toBase64(new Float32Array([1, -2])), Buffer.from([0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]).toString("base64"));
+});
+
+test("the served model id: Hub id without revision, offline, a trained folder's parent-best", () => {
+  assert.equal(
+    defaultModelName("sentence-transformers/all-MiniLM-L6-v2@abc123"),
+    "sentence-transformers/all-MiniLM-L6-v2",
+  );
+  assert.equal(defaultModelName("offline"), "offline");
+  const dir = join(mkdtempSync(join(tmpdir(), "serve-name-")), "policy", "best");
+  mkdirSync(dir, { recursive: true });
+  assert.equal(defaultModelName(`${dir}/`), "policy-best");
 });
 
 test("token-id inputs are read as this model's ids", async () => {

@@ -144,7 +144,7 @@ test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved,
   }
 });
 
-test("SIGTERM: requests in flight finish with 200, then the process exits 0", { timeout: 120_000 }, async () => {
+test("SIGTERM: requests in flight finish with 200, then the process exits 0", { timeout: 180_000 }, async () => {
   const { child, url, exited } = await startServer();
   let out = "";
   child.stdout.on("data", (d) => (out += d));
@@ -152,31 +152,42 @@ test("SIGTERM: requests in flight finish with 200, then the process exits 0", { 
     JSON.stringify({
       model: "offline",
       input: Array.from(
-        { length: 128 },
+        { length: 256 },
         (_, k) => `${WORDS[(i + k) % WORDS.length]} ${"policy text ".repeat(8)} ${i} ${k}`,
       ),
     });
+  // Read each body fully, so that a finished response is not held back by the client.
   const outcome = (p: Promise<Response>) =>
     p.then(
-      (r) => r.status,
+      async (r) => (await r.arrayBuffer(), r.status),
       (e: { cause?: { code?: string } }) => e.cause?.code ?? "error",
     );
   const inflight = Array.from({ length: 12 }, (_, i) => outcome(postRaw(url, body(i))));
-  await Promise.race(inflight); // the server is busy with the others now
+  // SIGTERM while the server holds requests it has read and not yet answered.
+  let atSigterm = 0;
+  for (let t = 0; t < 3000 && atSigterm === 0; t++) {
+    atSigterm = metricValue(await (await fetch(`${url}/metrics`)).text(), "embed_requests_in_flight") ?? 0;
+    if (atSigterm === 0) await new Promise((r) => setTimeout(r, 5));
+  }
   child.kill("SIGTERM");
   const results = await Promise.all(inflight);
   assert.equal(await exited, 0);
-  // Accepted requests all complete; only a connection the server never accepted may be refused.
+  const ok = results.filter((r) => r === 200).length;
+  console.log(`SIGTERM with ${atSigterm} requests in flight: ${JSON.stringify(results)}`);
+  assert.ok(atSigterm >= 1);
+  // Everything the server had read finished with 200; a request that arrived after SIGTERM got 503, or found
+  // the listening socket closed (refused / reset before it was read), as with any server that stops.
+  assert.ok(ok >= atSigterm, JSON.stringify(results));
   assert.ok(
-    results.every((r) => r === 200 || r === "ECONNREFUSED"),
-    JSON.stringify(results),
+    results.every(
+      (r) => r === 200 || r === 503 || r === "ECONNREFUSED" || r === "ECONNRESET" || r === "UND_ERR_SOCKET",
+    ),
   );
-  assert.ok(results.filter((r) => r === 200).length >= 6, JSON.stringify(results));
   const stopped = out
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l) as { event?: string; successfulRequests?: number })
     .find((m) => m.event === "stopped");
-  assert.equal(stopped?.successfulRequests, results.filter((r) => r === 200).length);
+  assert.equal(stopped?.successfulRequests, ok);
   await assert.rejects(fetch(`${url}/health`));
 });

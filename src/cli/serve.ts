@@ -90,7 +90,7 @@ export function registerServe(program: Command): void {
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));
     });
-    const served = server.metrics.requestsWithStatus(200);
+    const served = server.metrics.requestsWithStatus(200, "/v1/embeddings");
     emit(opts, `stopped after ${served} successful requests`, {
       ok: true,
       event: "stopped",

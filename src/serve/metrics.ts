@@ -40,6 +40,7 @@ export class ServerMetrics {
   readonly queueSeconds = new Histogram(LATENCY_BUCKETS);
   readonly inferenceSeconds = new Histogram(LATENCY_BUCKETS);
   inputsTotal = 0;
+  inFlight = 0;
   tokensTotal = 0;
   rejectedQueueFull = 0;
 
@@ -51,9 +52,10 @@ export class ServerMetrics {
   }
 
   /** Requests counted for a status (all routes), for tests and the load report. */
-  requestsWithStatus(status: number): number {
+  requestsWithStatus(status: number, route?: string): number {
     let n = 0;
-    for (const [key, v] of this.requests) if (key.endsWith(`status="${status}"`)) n += v;
+    for (const [key, v] of this.requests)
+      if (key.endsWith(`status="${status}"`) && (route === undefined || key.startsWith(`route="${route}"`))) n += v;
     return n;
   }
 
@@ -75,6 +77,8 @@ export class ServerMetrics {
     out.push(...this.inferenceSeconds.render("embed_inference_duration_seconds"));
     head("embed_batch_size", "histogram", "Inputs per model batch (dynamic batching merges requests).");
     out.push(...this.batchSize.render("embed_batch_size"));
+    head("embed_requests_in_flight", "gauge", "Embedding requests received (body read) and not yet answered.");
+    out.push(`embed_requests_in_flight ${this.inFlight}`);
     head("embed_queue_depth", "gauge", "Inputs waiting for a model batch.");
     out.push(`embed_queue_depth ${this.queueDepth()}`);
     head("embed_queue_rejections_total", "counter", "Requests answered 429 because the queue was full.");

@@ -17,7 +17,8 @@
  * nothing to another model), decoded to text and embedded like text.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { backendInfo } from "../backend";
 import type { Embeddings } from "../model/types";
@@ -196,10 +197,21 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     }
   });
 
+  const isEmbeddings = (route: string | undefined) => route === "/v1/embeddings" || route === "/embeddings";
+  const inFlight = new WeakSet<FastifyRequest>();
+  app.addHook("preHandler", async (req) => {
+    if (!isEmbeddings(req.routeOptions.url)) return;
+    inFlight.add(req);
+    metrics.inFlight++;
+  });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     metrics.countRequest(route, reply.statusCode);
-    if (route === "/v1/embeddings" || route === "/embeddings") metrics.latency.observe(reply.elapsedTime / 1000);
+    if (isEmbeddings(route)) metrics.latency.observe(reply.elapsedTime / 1000);
+    if (inFlight.delete(req)) metrics.inFlight--;
+  });
+  app.addHook("onRequestAbort", async (req) => {
+    if (inFlight.delete(req)) metrics.inFlight--;
   });
 
   const requireModel = (): { m: ServableModel; b: DynamicBatcher } => {
@@ -481,6 +493,11 @@ function typeName(v: unknown): string {
 export function defaultModelName(spec: string): string {
   const s = spec.trim().replace(/[\\/]+$/, "");
   if (s === "offline" || s === "offline-bert") return s;
+  if (existsSync(s)) {
+    // train's output: models/policy/best -> "policy-best" (a bare "best" says nothing)
+    const name = basename(s);
+    return name === "best" || name === "final" ? `${basename(dirname(resolve(s)))}-${name}` : name;
+  }
   if (/^[\w.-]+\/[\w.@-]+$/.test(s) && !s.startsWith(".")) return s.split("@")[0];
   return basename(s);
 }
