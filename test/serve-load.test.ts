@@ -145,7 +145,8 @@ test("2,000 requests at concurrency 32: zero errors, malformed ones interleaved,
 });
 
 test("SIGTERM: requests in flight finish with 200, then the process exits 0", { timeout: 180_000 }, async () => {
-  const { child, url, exited } = await startServer();
+  // Small model batches: the server yields between them, so it answers the /metrics polls below while busy.
+  const { child, url, exited } = await startServer(["--max-batch-size", "8"]);
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   const body = (i: number) =>
