@@ -38,6 +38,10 @@ export interface CourseConfig {
   onnxThreads: number | undefined;
   /** Model the notebooks use (COURSE_MODEL): a Hub id, a local folder, or "offline" for the embedded default. */
   model: string;
+  /** Hugging Face Hub endpoint for publishing (HF_ENDPOINT, as in Python's huggingface_hub). */
+  hfEndpoint: string;
+  /** Bearer key the embedding server requires (COURSE_SERVE_API_KEY; `serve --api-key` overrides it). */
+  serveApiKey: string | undefined;
   /** OpenAI-compatible endpoint for question generation and RAG (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL). */
   llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined };
 }
@@ -100,6 +104,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
     onnx: env.COURSE_ONNX === undefined || env.COURSE_ONNX.trim() === "" || flag(env.COURSE_ONNX),
     onnxThreads: parseThreads(env.COURSE_ONNX_THREADS),
     model: nonEmpty(env.COURSE_MODEL) ?? "offline",
+    hfEndpoint: (nonEmpty(env.HF_ENDPOINT) ?? "https://huggingface.co").replace(/\/+$/, ""),
+    serveApiKey: nonEmpty(env.COURSE_SERVE_API_KEY),
     llm: {
       baseUrl: nonEmpty(env.OPENAI_BASE_URL),
       apiKey: nonEmpty(env.OPENAI_API_KEY),

@@ -40,7 +40,7 @@ export type { LeakReport, SplitFractions, SplitOptions } from "./split";
 export { chunkDocument, chunkFolder, type ChunkOptions, type ChunkReport } from "./chunk";
 export { chatJson, LlmError, type ChatMessage, type LlmOptions } from "./llm";
 export { generateQuestions, type GenerateOptions, type GenerateReport, type Prices } from "./generate";
-export { generateOffline, type OfflineOptions } from "./template-generator";
+export { generateOffline, OFFLINE_GENERATOR, type OfflineOptions } from "./template-generator";
 export { dedupePairs, filterPairs, filterReportFrame, type FilterOptions, type FilterReport } from "./filters";
 export { exportForReview, importReview, type Decision, type ReviewResult } from "./review";
 export { appendJsonl, readJsonl, writeJsonl, type JsonlOptions } from "./jsonl";

@@ -1,0 +1,100 @@
+/**
+ * `serve`: the model behind an OpenAI-compatible API (src/serve). Listens at once (/health says 503 until
+ * the model is loaded); SIGTERM / SIGINT stop accepting, finish requests in flight, and exit 0.
+ */
+import type { Command } from "commander";
+import { config } from "../env";
+import { emit, nonNegativeInt, note, positiveInt, UsageError, withJson, type JsonOption } from "./common";
+
+interface ServeOpts extends JsonOption {
+  model: string;
+  modelName?: string;
+  alias: string[];
+  port: number;
+  host: string;
+  apiKey?: string;
+  maxInputs: number;
+  maxInputTokens: number;
+  longInputs: string;
+  maxBodyBytes: number;
+  maxBatchTokens: number;
+  maxBatchSize: number;
+  maxQueue: number;
+}
+
+export function registerServe(program: Command): void {
+  withJson(
+    program
+      .command("serve")
+      .description(
+        "Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.",
+      )
+      .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", config.model)
+      .option("--model-name <id>", "the id clients send as `model` (default: from --model)")
+      .option("--alias <id...>", "further ids accepted as `model` (e.g. text-embedding-3-small)", [])
+      .option("-p, --port <n>", "port (0: any free port)", nonNegativeInt("--port"), 8080)
+      .option("--host <addr>", "address to bind (0.0.0.0 for every interface)", "127.0.0.1")
+      .option("--api-key <key>", "require Authorization: Bearer <key> (default: COURSE_SERVE_API_KEY)")
+      .option("--max-inputs <n>", "inputs per request", positiveInt("--max-inputs"), 2048)
+      .option("--max-input-tokens <n>", "tokens per input", positiveInt("--max-input-tokens"), 8192)
+      .option("--long-inputs <mode>", "inputs over the limit: truncate or reject", "truncate")
+      .option("--max-body-bytes <n>", "request body limit", positiveInt("--max-body-bytes"), 8 * 1024 * 1024)
+      .option("--max-batch-tokens <n>", "padded tokens per model batch", positiveInt("--max-batch-tokens"), 16_384)
+      .option("--max-batch-size <n>", "inputs per model batch", positiveInt("--max-batch-size"), 256)
+      .option("--max-queue <n>", "inputs allowed to wait before 429", positiveInt("--max-queue"), 8192),
+  ).action(async (opts: ServeOpts) => {
+    if (opts.longInputs !== "truncate" && opts.longInputs !== "reject")
+      throw new UsageError(`--long-inputs ${opts.longInputs}: expected truncate or reject.`);
+    const { loadModel } = await import("../model/index");
+    const { createEmbeddingServer, defaultModelName, inferencePathOf } = await import("../serve/index");
+    const server = createEmbeddingServer({
+      model: loadModel(opts.model),
+      modelName: opts.modelName ?? defaultModelName(opts.model),
+      aliases: opts.alias,
+      apiKey: opts.apiKey ?? config.serveApiKey,
+      maxInputs: opts.maxInputs,
+      maxInputTokens: opts.maxInputTokens,
+      onLongInput: opts.longInputs,
+      maxBodyBytes: opts.maxBodyBytes,
+      maxBatchTokens: opts.maxBatchTokens,
+      maxBatchSize: opts.maxBatchSize,
+      maxQueuedInputs: opts.maxQueue,
+    });
+    const url = await server.listen(opts.port, opts.host);
+    note(opts, `listening on ${url} (loading ${opts.model} ...)`);
+    const model = await server.ready.catch(async (err: Error) => {
+      await server.close();
+      throw new Error(`could not load the model: ${err.message}`);
+    });
+    emit(
+      opts,
+      [
+        `serving ${opts.modelName ?? defaultModelName(opts.model)} (${model.dim}-d, ${inferencePathOf(model)}) at ${url}/v1/embeddings`,
+        "Ctrl-C or SIGTERM stops after the requests in flight",
+      ],
+      {
+        ok: true,
+        event: "ready",
+        url,
+        model: opts.modelName ?? defaultModelName(opts.model),
+        dimensions: model.dim,
+        inferencePath: inferencePathOf(model),
+        pid: process.pid,
+      },
+    );
+    await new Promise<void>((done) => {
+      const stop = (signal: string) => {
+        note(opts, `${signal}: finishing requests in flight ...`);
+        server.close().then(done, done);
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+    });
+    const served = server.metrics.requestsWithStatus(200, "/v1/embeddings");
+    emit(opts, `stopped after ${served} successful requests`, {
+      ok: true,
+      event: "stopped",
+      successfulRequests: served,
+    });
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * src/serve: the model behind an OpenAI-compatible HTTP API (the last step of the pipeline:
+ * data -> model -> train -> eval/retrieval -> serve).
+ *
+ *   createEmbeddingServer({ model, apiKey?, limits... })  fastify app: /v1/embeddings, /v1/models, /info, /health, /metrics
+ *   DynamicBatcher                                        merges concurrent requests into model batches under a token budget
+ *   ServerMetrics                                         Prometheus text exposition
+ *   ApiError                                              errors in OpenAI's shape with their HTTP status
+ */
+export {
+  createEmbeddingServer,
+  defaultModelName,
+  inferencePathOf,
+  parseEmbeddingRequest,
+  prepareInputs,
+  toBase64,
+  truncateAndNormalize,
+  type EmbeddingServer,
+  type ServableModel,
+  type ServerOptions,
+} from "./server";
+export { DynamicBatcher, QueueFullError, type BatchEncoder, type BatcherOptions } from "./batcher";
+export { Histogram, metricValue, ServerMetrics } from "./metrics";
+export { ApiError, badRequest, toApiError, type ApiErrorType, type OpenAIErrorBody } from "./errors";
