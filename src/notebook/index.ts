@@ -19,3 +19,12 @@ export {
   COURSE_SYSTEMS, defaultResultsPath, formatInterval, readResults, recordResult, recordResults, recordTiming, resultRow, resultsMarkdown,
   resultsTable, RESULT_METRICS, updateResults, withLock, type RecordOptions, type ResultRow, type ResultsFile, type TimingRow,
 } from "./results";
+export {
+  buildCourseData, corpusTable, costTable, courseCorpus, DEFAULT_PRICES, documentSplit, estimateGenerationCost, examplesTable, filterTable,
+  generateCourseQuestions, lengthFigure, loadCourseData, reviewRoundTrip, reviewTable, splitTable,
+  type CostEstimate, type CourseCorpus, type CourseData, type CourseDataInfo, type GenerationResult, type ReviewRoundTrip,
+} from "./course-data";
+export {
+  corpusEntries, courseIndex, courseRetrievers, evaluateAndRecord, failureCases, failureTraits, fineTune, inBatchFigure, mostChanged, queryTraits,
+  sideBySide, type CourseSystem, type FineTuned, type FineTuneRecipe,
+} from "./course-eval";
