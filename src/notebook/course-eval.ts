@@ -350,3 +350,13 @@ export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame 
     value: ["MultipleNegativesRankingLoss (cosine)", String(rows), ...entries.map(([, v]) => String(v)), String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps)],
   });
 }
+
+/**
+ * The course's fine-tuning recipe for a model. A StaticEmbedding (the offline default) trains its token
+ * table only, so it takes a large learning rate and big batches cheaply; a Transformer takes the usual
+ * sentence-transformers settings (lr 2e-5, warm-up 10%), with batches small enough for a CPU.
+ */
+export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
+  if (model.staticEmbedding) return { epochs: 1, batchSize: 64, learningRate: 1e-2, warmupRatio: 0.1, scale: 20, evalSteps: 5 };
+  return { epochs: 1, batchSize: 16, learningRate: 2e-5, warmupRatio: 0.1, scale: 20, evalSteps: 20 };
+}

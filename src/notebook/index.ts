@@ -26,5 +26,5 @@ export {
 } from "./course-data";
 export {
   corpusEntries, courseIndex, courseRetrievers, evaluateAndRecord, failureCases, failureTraits, fineTune, inBatchFigure, mostChanged, queryTraits,
-  readTrainingHistory, recipeTable, sampleBatch, sideBySide, tripletFigure, type CourseSystem, type FineTuned, type FineTuneRecipe,
+  courseRecipe, readTrainingHistory, recipeTable, sampleBatch, sideBySide, tripletFigure, type CourseSystem, type FineTuned, type FineTuneRecipe,
 } from "./course-eval";
