@@ -16,7 +16,7 @@ export {
 } from "./course";
 export { canonicalJson, filesKey, inputsKey, MANIFEST, readManifest, reuseOrBuild, reuseOrComputeJson, type Artefact, type ArtefactManifest, type ArtefactOptions } from "./artefacts";
 export {
-  COURSE_SYSTEMS, defaultResultsPath, recordComparison, type ComparisonRow, formatInterval, readResults, recordResult, recordResults, recordTiming, resultRow, resultsMarkdown,
+  COURSE_SYSTEMS, courseResultsMarkdown, defaultResultsPath, recordComparison, type ComparisonRow, formatInterval, readResults, recordResult, recordResults, recordTiming, resultRow, resultsMarkdown,
   resultsTable, RESULT_METRICS, TABLE_METRICS, updateResults, withLock, type RecordOptions, type ResultRow, type ResultsFile, type TimingRow,
 } from "./results";
 export {

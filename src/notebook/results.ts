@@ -256,3 +256,33 @@ export function resultsMarkdown(filter: { dataset?: string; split?: string; mode
   for (const row of df.toRecords()) lines.push(`| ${cols.map((c) => String(row[c])).join(" | ")} |`);
   return lines.join("\n");
 }
+
+const SHOWN: readonly string[] = ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10"];
+const NAMES: Record<string, string> = { "accuracy@1": "Hit@1", "accuracy@5": "Hit@5", "mrr@10": "MRR@10", "ndcg@10": "NDCG@10" };
+
+/**
+ * The course run's results for a README: per dataset and test split, each system's Hit@1, Hit@5, MRR@10 and
+ * NDCG@10 with 95% CIs; the paired fine-tuned - base differences; the notebooks' times.
+ */
+export function courseResultsMarkdown(file: ResultsFile): string {
+  const lines: string[] = [];
+  const datasets = [...new Set(file.results.map((r) => r.dataset))].sort();
+  for (const dataset of datasets) {
+    const rows = file.results.filter((r) => r.dataset === dataset && r.split === "test").sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
+    if (rows.length === 0) continue;
+    lines.push(`**${dataset}**, test split (${rows[0].queries} held-out questions), mean [95% CI]:`, "");
+    lines.push(`| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`, `|---|---|${SHOWN.map(() => "---").join("|")}|`);
+    for (const r of rows) lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
+    for (const c of file.comparisons.filter((x) => x.dataset === dataset && x.split === "test")) {
+      const d = c.differences["ndcg@10"];
+      const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
+      if (d) lines.push("", `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${sign(d.estimate)}, paired 95% CI [${sign(d.low)}, ${sign(d.high)}]; ${c.improved} questions improved, ${c.worsened} worsened.`);
+    }
+    lines.push("");
+  }
+  if (file.timings.length > 0) {
+    const total = file.timings.reduce((s, t) => s + t.seconds, 0);
+    lines.push(`Notebook times (wall clock): ${file.timings.map((t) => `${t.notebook.slice(0, 2)} ${t.seconds.toFixed(0)} s${t.status === "failed" ? " (failed)" : ""}`).join(", ")}; total ${(total / 60).toFixed(1)} min.`);
+  }
+  return lines.join("\n").trim();
+}
