@@ -370,11 +370,16 @@ export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame 
 }
 
 /**
- * The course's fine-tuning recipe for a model. A StaticEmbedding (the offline default) trains its token
- * table only, so it takes a large learning rate and big batches cheaply; a Transformer takes the usual
- * sentence-transformers settings (lr 2e-5, warm-up 10%), with batches small enough for a CPU.
+ * The course's fine-tuning recipe for a model.
+ *
+ * StaticEmbedding (the offline default): one token table, cheap steps. Chosen on the policy-handbook DEV split
+ * (never the test split) from lr 1e-2 / 3e-3 / 1e-3 / 5e-4 x 1 / 3 / 6 epochs, batch 64, on the course's train
+ * pairs (measured 2026-12-02): lr 1e-2 overwrote what pretraining taught (dev NDCG@10 0.586 -> 0.536); lr 1e-3
+ * for 3 epochs gave 0.586 -> 0.627 (paired 95% CI of the gain +0.022 to +0.060); more epochs or a lower rate
+ * gave the same. Transformer: the usual sentence-transformers settings (lr 2e-5, warm-up 10%), batches small
+ * enough for a CPU.
  */
 export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
-  if (model.staticEmbedding) return { epochs: 1, batchSize: 64, learningRate: 1e-2, warmupRatio: 0.1, scale: 20, evalSteps: 5 };
+  if (model.staticEmbedding) return { epochs: 3, batchSize: 64, learningRate: 1e-3, warmupRatio: 0.1, scale: 20, evalSteps: 11 };
   return { epochs: 1, batchSize: 16, learningRate: 2e-5, warmupRatio: 0.1, scale: 20, evalSteps: 20 };
 }
