@@ -30,11 +30,11 @@ export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine
 
 /** Metrics results.json keeps (sentence-transformers' names). */
 export const RESULT_METRICS = [
-  "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "map@100",
+  "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "precision@5", "map@100",
 ] as const;
 
 /** The metrics results tables show by default. */
-export const TABLE_METRICS: readonly string[] = ["accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10"];
+export const TABLE_METRICS: readonly string[] = ["accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@5"];
 
 export interface ResultRow {
   dataset: string;
