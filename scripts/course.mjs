@@ -4,11 +4,12 @@
 //   npm run course -- 02 03             only the notebooks whose file names start with these prefixes
 //   npm run course -- path/to/x.ipynb   a notebook given by its path
 //   npm run course -- --no-html         skip the HTML export
+//   npm run course -- --readme          also write the measured results table into README.md
 // Executed notebooks (signed, so their charts render in the Notebook UI) and HTML exports go to
 // reports/ (COURSE_REPORTS_DIR). Exit code 0 when every notebook ran; otherwise the runner has named
 // the notebook, the cell and the error.
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, renameSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { root, setup } from "./setup.mjs";
 
@@ -29,10 +30,23 @@ if (notebooks.length === 0) {
   process.exit(2);
 }
 const out = resolve(process.env.COURSE_REPORTS_DIR || join(root, "reports"));
+if (prefixes.length === 0 && existsSync(join(out, "results.json"))) {
+  // A whole-course run starts a fresh results.json (the previous one is kept beside it); a partial run adds to it.
+  renameSync(join(out, "results.json"), join(out, "results.previous.json"));
+  console.log(`[course] previous results moved to ${join(out, "results.previous.json")}`);
+}
 console.log(`[course] running ${notebooks.length} notebook(s) -> ${out}`);
 const res = spawnSync(
   env.python,
   [join(root, "scripts", "run_notebooks.py"), "--out", out, ...(args.includes("--no-html") ? ["--no-html"] : []), ...notebooks],
   { cwd: root, stdio: "inherit" },
 );
+if (res.status === 0 && existsSync(join(out, "results.json"))) {
+  // The measured results as markdown (reports/results.md); `--readme` also puts them into README.md.
+  console.log("\n[course] results of this run:\n");
+  spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts", "results-table.ts"), join(out, "results.json"), ...(args.includes("--readme") ? ["--readme"] : [])], {
+    cwd: root,
+    stdio: "inherit",
+  });
+}
 process.exit(res.status ?? 1);
