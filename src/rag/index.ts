@@ -1,0 +1,21 @@
+/**
+ * src/rag: the fine-tuned model inside the TypeScript RAG stack people use (LangChain.js).
+ *
+ *   SentenceTransformer ──SentenceTransformerEmbeddings (LangChain Embeddings)──▶ FaissStore (RagVectorStore)
+ *     question ──search──▶ top-k contexts ──buildRagPrompt──▶ chat messages ──answerQuestion──▶ answer
+ *       (ChatOpenAI on any OpenAI-compatible endpoint, or the offline extractive answer)
+ *   base vs fine-tuned: compareContexts ──▶ contextsTable (side by side), ragReportTable / writeRagReport (CSV)
+ *
+ * In a notebook: `import { ... } from "./src/rag/index"` (tslab resolves files, not folder indexes).
+ */
+export { SentenceTransformerEmbeddings, modelPrompts, matrixRows, type SentenceTransformerEmbeddingsOptions } from "./embeddings";
+export { RagVectorStore, IndexRetriever, cosineFromSquaredL2, type ContextSource, type IndexRetrieverInput, type RetrievedContext } from "./vector-store";
+export { buildRagPrompt, DEFAULT_RAG_SYSTEM, type RagPrompt, type RagPromptOptions } from "./prompt";
+export {
+  answerQuestion, citedIds, describeAnswerMode, explainLlmError, extractiveAnswer, EXTRACTIVE_GENERATOR, resolveRagLlm, sentences,
+  type AnswerOptions, type RagAnswer, type RagLlmOptions,
+} from "./answer";
+export {
+  compareContexts, contextsTable, firstHitRank, outcome, outcomeTable, ragQuestions, ragReportTable, ragSummaryTable, writeRagReport,
+  type Outcome, type RagComparison, type RagQuestion,
+} from "./compare";
