@@ -98,6 +98,42 @@ def execute(path, timeout, kernel):
     return nb, failure
 
 
+def record_timing(out, notebook, seconds, status):
+    """Adds this notebook's time to OUT/results.json under the lock src/notebook/results.ts uses."""
+    import json
+    path = os.path.join(out, "results.json")
+    lock = path + ".lock"
+    started = time.time()
+    while True:
+        try:
+            os.mkdir(lock)
+            break
+        except FileExistsError:
+            try:
+                if time.time() - os.stat(lock).st_mtime > 60:
+                    os.rmdir(lock)
+            except OSError:
+                pass
+            if time.time() - started > 30:
+                print(f"warning: {lock} is held; timing of {notebook} not recorded", file=sys.stderr)
+                return
+            time.sleep(0.05)
+    try:
+        data = {"version": 1, "results": [], "timings": []}
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        timings = [t for t in data.get("timings", []) if t.get("notebook") != notebook]
+        timings.append({"notebook": notebook, "seconds": round(seconds, 1), "status": status,
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        data["timings"] = sorted(timings, key=lambda t: t["notebook"])
+        atomic_write(path, json.dumps(data, indent=1) + "\n")
+    except (OSError, ValueError) as err:
+        print(f"warning: could not record the timing in {path}: {err}", file=sys.stderr)
+    finally:
+        os.rmdir(lock)
+
+
 def export_html(nb, out_html):
     from nbconvert import HTMLExporter
     body, _ = HTMLExporter().from_notebook_node(nb)
@@ -114,6 +150,8 @@ def main():
     ap.add_argument("--no-html", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    # The kernels write reports/results.json (src/notebook/results.ts) next to the executed notebooks.
+    os.environ["COURSE_REPORTS_DIR"] = os.path.abspath(args.out)
     notary = NotebookNotary()
     summary = []
     for path in args.notebooks:
@@ -135,6 +173,7 @@ def main():
         if not args.no_html:
             export_html(nb, os.path.join(args.out, name + ".html"))
         elapsed = time.time() - started
+        record_timing(args.out, name, elapsed, "failed" if failure else "ok")
         if failure:
             print(f"\nFAILED: {path}, code cell [{failure['number']}] (cell {failure['index'] + 1} of "
                   f"{len(nb.cells)} in the file, counting markdown cells) after {elapsed:.1f} s", file=sys.stderr)
@@ -147,7 +186,11 @@ def main():
             return 1
         summary.append((path, elapsed))
         print(f"[{name}] done in {elapsed:.1f} s -> {out_nb}", flush=True)
-    print(f"\n{len(summary)} notebook(s) executed, 0 failed; outputs in {args.out}")
+    print("\nper-notebook times (wall clock):")
+    for path, elapsed in summary:
+        print(f"  {os.path.basename(path):40s} {elapsed:7.1f} s")
+    print(f"  {'total':40s} {sum(e for _, e in summary):7.1f} s")
+    print(f"\n{len(summary)} notebook(s) executed, 0 failed; outputs in {args.out} (timings also in results.json)")
     return 0
 
 

@@ -36,6 +36,22 @@ export interface CourseConfig {
   model: string;
   /** OpenAI-compatible endpoint for question generation and RAG (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL). */
   llm: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined };
+  /** Course settings set in the environment; each overrides the value a notebook's first cell picks. */
+  course: CourseEnv;
+}
+
+/** What the environment says about the course's choices (undefined: not set, the notebook's value holds). */
+export interface CourseEnv {
+  /** COURSE_DATASET: a shipped dataset name (policy-handbook, vet-clinic) or a folder of documents. */
+  dataset: string | undefined;
+  /** COURSE_MODEL: "offline", a Hub id or a local model folder. */
+  model: string | undefined;
+  /** COURSE_LLM=none turns the LLM off even when OPENAI_BASE_URL / OPENAI_API_KEY are set. */
+  llmOff: boolean;
+  /** COURSE_RUNS_DIR: where run artefacts (datasets, models, indexes) go; default <repo>/runs. */
+  runsDir: string | undefined;
+  /** COURSE_SEED: the seed of every random choice in the notebooks. */
+  seed: number | undefined;
 }
 
 const TRUE = new Set(["1", "true", "yes", "on"]);
@@ -67,6 +83,13 @@ function parseBackend(value: string | undefined): BackendName | undefined {
   throw new Error(`COURSE_BACKEND=${value}: expected one of auto, tensorflow, wasm, cpu.`);
 }
 
+function parseSeed(value: string | undefined): number | undefined {
+  const v = nonEmpty(value);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new Error(`COURSE_SEED=${value}: expected a whole number such as 42.`);
+  return Number(v);
+}
+
 /** Reads the configuration from an environment (process.env by default). Pure: call it again after changing env. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
   const repoRoot = findRepoRoot();
@@ -90,6 +113,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
       baseUrl: nonEmpty(env.OPENAI_BASE_URL),
       apiKey: nonEmpty(env.OPENAI_API_KEY),
       model: nonEmpty(env.COURSE_LLM_MODEL),
+    },
+    course: {
+      dataset: nonEmpty(env.COURSE_DATASET),
+      model: nonEmpty(env.COURSE_MODEL),
+      llmOff: ["none", "off", "0", "false", "no"].includes(nonEmpty(env.COURSE_LLM)?.toLowerCase() ?? ""),
+      runsDir: nonEmpty(env.COURSE_RUNS_DIR) ? resolve(env.COURSE_RUNS_DIR as string) : undefined,
+      seed: parseSeed(env.COURSE_SEED),
     },
   };
 }

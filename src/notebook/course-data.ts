@@ -1,0 +1,390 @@
+/**
+ * The course's data, built by notebook 1 and read by every later one.
+ *
+ *   courseCorpus        the dataset's passages: a shipped / BEIR corpus as it is, or the user's documents chunked
+ *   generateCourseQuestions   LLM questions when one is configured (resumable), else the offline template generator;
+ *                       both saved as an artefact keyed by the chunks and options, with the LLM's cost (measured or estimated)
+ *   reviewRoundTrip     export a review sheet; read back the reviewed one when the participant saved it
+ *   buildCourseData     split by source document, leak check, save the BEIR folder, point runs/<dataset>/course-data.json at it
+ *   loadCourseData      what notebooks 2-6 start from: train pairs and the dev / test splits for evaluation
+ *
+ * Which queries are held out: a shipped dataset (policy-handbook, vet-clinic) comes with questions people
+ * wrote, split by source document; the course evaluates on those dev / test queries (never generated ones)
+ * and keeps every generated question of a dev / test document out of training. A folder of the user's
+ * documents has no such questions: its documents are split 70/15/15 and the generated questions of the
+ * held-out documents are the evaluation queries.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import pl from "nodejs-polars";
+import { writeFileAtomic } from "../files";
+import { loadBeirDataset, passageText, toIRSplit, trainingPairs, writeBeir, type BeirDataset, type BeirFiles, type QrelRow } from "../data/beir";
+import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk";
+import { filterPairs, type FilterReport } from "../data/filters";
+import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
+import { readJsonl } from "../data/jsonl";
+import { exportForReview, importReview, type ReviewResult } from "../data/review";
+import { assertNoLeak, splitByDocument, type LeakReport } from "../data/split";
+import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
+import { SPLIT_NAMES, type Chunk, type IRSplit, type PairRow, type SplitName } from "../data/types";
+import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
+import { checkLlm, type Course } from "./course";
+
+export interface CourseCorpus {
+  chunks: Chunk[];
+  /** Source document ids, sorted. */
+  documents: string[];
+  /** Shipped / BEIR datasets: the dataset with its human-written queries and splits. */
+  human?: BeirDataset;
+  /** Documents folder: what chunkFolder reported. */
+  chunkReport?: ChunkReport;
+  /** Hash of the passages (id, title, text), for artefact keys. */
+  key: string;
+}
+
+const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
+
+/** The dataset's passages: a shipped / BEIR corpus as it ships (one section per passage), or the user's documents chunked. */
+export function courseCorpus(course: Course, options: ChunkOptions = {}): CourseCorpus {
+  let chunks: Chunk[];
+  let human: BeirDataset | undefined;
+  let chunkReport: ChunkReport | undefined;
+  if (course.dataset.kind === "documents") {
+    ({ chunks, report: chunkReport } = chunkFolder(course.dataset.dir, options));
+    if (chunks.length === 0) {
+      throw new Error(`Dataset setting COURSE_DATASET=${course.dataset.dir}: chunking found no text in ${course.dataset.files.length} document(s). Fix: check that the files hold text (UTF-8), or set COURSE_DATASET=policy-handbook.`);
+    }
+  } else {
+    human = loadBeirDataset(course.dataset.dir);
+    chunks = [...human.corpus].map(([_id, d]) => ({ _id, doc_id: d.docId, title: d.title, text: d.text }));
+  }
+  const documents = [...new Set(chunks.map((c) => c.doc_id))].sort();
+  const key = inputsKey(chunks.map((c) => [c._id, c.doc_id, c.title, c.text]));
+  return { chunks, documents, human, chunkReport, key };
+}
+
+/** Documents, passages and words per passage. */
+export function corpusTable(corpus: CourseCorpus): pl.DataFrame {
+  const lengths = corpus.chunks.map((c) => words(c.text)).sort((a, b) => a - b);
+  const median = lengths[Math.floor((lengths.length - 1) / 2)];
+  return pl.DataFrame({
+    documents: [corpus.documents.length],
+    passages: [corpus.chunks.length],
+    "words/passage min": [lengths[0]],
+    "words/passage median": [median],
+    "words/passage max": [lengths[lengths.length - 1]],
+    "human-written queries": [corpus.human ? corpus.human.queries.size : 0],
+  });
+}
+
+/** Prices used for estimates when none are given: gpt-4o-mini's list price (USD per million tokens) in 2025. */
+export const DEFAULT_PRICES: Prices & { model: string } = { model: "gpt-4o-mini", inputPerMillion: 0.15, outputPerMillion: 0.6 };
+
+export interface CostEstimate {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  usd: number;
+  prices: Prices & { model?: string };
+  /** "measured" (token usage the endpoint reported) or "estimated" (characters / 4, ~20 tokens per question). */
+  basis: "measured" | "estimated";
+}
+
+/**
+ * What generating the questions with an LLM costs: one request per passage with the default prompt.
+ * Tokens are estimated as characters / 4 (the usual rule of thumb for English with GPT tokenizers) and
+ * ~20 output tokens per question plus the JSON around them.
+ */
+export function estimateGenerationCost(chunks: readonly Chunk[], options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {}): CostEstimate {
+  const n = options.questionsPerChunk ?? 3;
+  const prices = options.prices ?? DEFAULT_PRICES;
+  let promptChars = 0;
+  for (const c of chunks) for (const m of defaultPrompt(c, n, 0)) promptChars += m.content.length + 8;
+  const promptTokens = Math.round(promptChars / 4);
+  const completionTokens = chunks.length * (10 + 20 * n);
+  const usd = (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
+  return { requests: chunks.length, promptTokens, completionTokens, usd, prices, basis: "estimated" };
+}
+
+export function costTable(cost: CostEstimate): pl.DataFrame {
+  return pl.DataFrame({
+    basis: [cost.basis],
+    requests: [cost.requests],
+    "prompt tokens": [cost.promptTokens],
+    "completion tokens": [cost.completionTokens],
+    prices: [`${cost.prices.model ?? "given"}: $${cost.prices.inputPerMillion} / $${cost.prices.outputPerMillion} per M tokens in / out`],
+    "cost USD": [Number(cost.usd.toFixed(4))],
+  });
+}
+
+export interface GenerationResult {
+  rows: PairRow[];
+  /** "offline template generator" or "llm:<model>". */
+  generator: string;
+  artefact: Artefact;
+  cost: CostEstimate;
+  report?: GenerateReport;
+}
+
+/**
+ * Questions for every passage: with the course's LLM when one is configured (checked first; an interrupted
+ * run resumes from the rows already written), else the offline template generator. Saved under
+ * runs/<dataset>/generated/ and reused while the passages and options are unchanged.
+ */
+export async function generateCourseQuestions(
+  course: Course,
+  corpus: CourseCorpus,
+  options: { questionsPerChunk?: number; prices?: Prices & { model?: string }; concurrency?: number } = {},
+): Promise<GenerationResult> {
+  const n = options.questionsPerChunk ?? 3;
+  const llm = course.llm;
+  if (llm) console.log(await checkLlm(course));
+  const generator = llm ? `llm:${llm.model}` : OFFLINE_GENERATOR;
+  const inputs = { corpus: corpus.key, questionsPerChunk: n, generator, baseUrl: llm?.baseUrl, seed: course.seed };
+  let report: GenerateReport | undefined;
+  const artefact = await reuseOrBuild({ root: course.datasetDir, name: "generated/questions", inputs, verb: "generated" }, async (folder) => {
+    const out = join(folder, "rows.jsonl");
+    if (llm) {
+      report = await generateQuestions(corpus.chunks, {
+        out, questionsPerChunk: n, concurrency: options.concurrency, prices: options.prices ?? DEFAULT_PRICES,
+        llm: { baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: llm.model, seed: course.seed },
+      });
+      if (report.stopped || report.failed.length > 0) {
+        throw new Error(
+          `LLM setting OPENAI_BASE_URL=${llm.baseUrl} (model ${llm.model}): generation stopped (${report.stopped ?? `${report.failed.length} passage(s) failed, e.g. ${report.failed[0].reason}`}). ` +
+            `The ${report.rowsWritten} rows written are kept; run the cell again to continue, or set COURSE_LLM=none.`,
+        );
+      }
+      writeFileAtomic(join(folder, "report.json"), JSON.stringify(report, null, 1));
+    } else {
+      const rows = generateOffline(corpus.chunks, { questionsPerChunk: n, seed: course.seed });
+      writeFileAtomic(out, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    }
+  });
+  const rows = readJsonl(join(artefact.path, "rows.jsonl")).records.map((r) => r.value as PairRow);
+  const reportPath = join(artefact.path, "report.json");
+  if (!report && existsSync(reportPath)) report = JSON.parse(readFileSync(reportPath, "utf8")) as GenerateReport;
+  const prices = options.prices ?? DEFAULT_PRICES;
+  const cost: CostEstimate =
+    report && report.usage.promptTokens > 0
+      ? {
+          requests: report.requests, promptTokens: report.usage.promptTokens, completionTokens: report.usage.completionTokens, prices, basis: "measured",
+          usd: (report.usage.promptTokens * prices.inputPerMillion + report.usage.completionTokens * prices.outputPerMillion) / 1e6,
+        }
+      : estimateGenerationCost(corpus.chunks, { questionsPerChunk: n, prices });
+  return { rows, generator, artefact, cost, report };
+}
+
+/** A few generated rows: question, the passage it should find (shortened), how it was made. */
+export function examplesTable(rows: readonly PairRow[], count = 8, seed = 42): pl.DataFrame {
+  const step = Math.max(1, Math.floor(rows.length / count));
+  const picked = Array.from({ length: Math.min(count, rows.length) }, (_, i) => rows[(i * step + (seed % step)) % rows.length]);
+  return pl.DataFrame({
+    question: picked.map((r) => r.anchor),
+    passage: picked.map((r) => (r.positive.length > 140 ? `${r.positive.slice(0, 137)}...` : r.positive)),
+    "made by": picked.map((r) => [r.generator ?? "", r.template ? `template ${String(r.template)}` : "", r.rewrites ? `rewrites: ${String(r.rewrites)}` : ""].filter(Boolean).join("; ")),
+  });
+}
+
+/** What each filter removed. */
+export function filterTable(report: FilterReport): pl.DataFrame {
+  const names = Object.keys(report.removed);
+  return pl.DataFrame({
+    step: ["generated", ...names.map((n) => `removed: ${n.replace(/_/g, " ")}`), "kept"],
+    rows: [report.total, ...names.map((n) => report.removed[n as keyof FilterReport["removed"]]), report.kept],
+  });
+}
+
+
+
+export interface ReviewRoundTrip {
+  /** The sheet written for review. */
+  sheet: string;
+  /** Where a reviewed sheet is read from (the participant saves it there). */
+  reviewedPath: string;
+  /** True when a reviewed sheet was found and read. */
+  reviewed: boolean;
+  result: ReviewResult;
+  /** Rows that go on: accepted and fixed, plus pending ones unless `strict`. */
+  rows: PairRow[];
+  note: string;
+}
+
+/**
+ * Writes runs/<dataset>/review/sheet-<key>.csv and reads back runs/<dataset>/review/reviewed.csv when the
+ * participant saved one (decision column: accept / reject / fix with edited_anchor). Without a reviewed
+ * sheet the exported one is read back: every row pending, all kept, which the note says. Reviewed rows
+ * that are not among the current rows (the data changed since) are reported, not used.
+ */
+export function reviewRoundTrip(course: Course, rows: readonly PairRow[], options: { strict?: boolean } = {}): ReviewRoundTrip {
+  const dir = join(course.datasetDir, "review");
+  const sheet = join(dir, `sheet-${inputsKey(rows.map((r) => [r.anchor, r.positive_id]))}.csv`);
+  if (!existsSync(sheet)) exportForReview(rows, sheet);
+  const reviewedPath = join(dir, "reviewed.csv");
+  const reviewed = existsSync(reviewedPath);
+  const result = importReview(reviewed ? reviewedPath : sheet);
+  const kept = options.strict ? result.accepted : [...result.accepted, ...result.pending];
+  const rel = (p: string) => relative(course.runsDir, p);
+  const note = reviewed
+    ? `read the reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
+    : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ` +
+      `To review, fill its decision column (accept / reject / fix + edited_anchor) and save it as runs/${rel(reviewedPath)}.`;
+  return { sheet, reviewedPath, reviewed, result, rows: kept, note };
+}
+
+export function reviewTable(r: ReviewRoundTrip): pl.DataFrame {
+  return pl.DataFrame({
+    decision: ["accept", "fix", "reject", "pending"],
+    rows: [r.result.counts.accept, r.result.counts.fix, r.result.counts.reject, r.result.counts.pending],
+  });
+}
+
+/** Where each source document goes: a shipped dataset's own split (so its held-out queries stay held out), else 70/15/15. */
+export function documentSplit(course: Course, corpus: CourseCorpus): Map<string, SplitName> {
+  const out = new Map<string, SplitName>();
+  if (corpus.human) {
+    for (const split of SPLIT_NAMES) {
+      if (!corpus.human.qrels.has(split)) continue;
+      const ir = toIRSplit(corpus.human, split);
+      for (const ids of ir.relevant.values()) for (const id of ids) out.set(ir.corpus.get(id)?.docId as string, split);
+    }
+    // Documents no human query points to: put them in train (no held-out query can be about them).
+    for (const d of corpus.documents) if (!out.has(d)) out.set(d, "train");
+    return out;
+  }
+  return splitByDocument(corpus.chunks.map((c) => c.doc_id), { seed: course.seed });
+}
+
+export interface CourseDataInfo {
+  dataset: string;
+  /** The BEIR folder. */
+  dir: string;
+  key: string;
+  /** Queries per split and where they come from. */
+  splits: { split: string; queries: number; documents: number; source: string }[];
+  generator: string;
+  /** Training rows that come from generated questions and from human-written train queries. */
+  trainRows: { generated: number; human: number };
+  created: string;
+}
+
+/**
+ * Splits by source document, checks for leaks and saves the course dataset (BEIR layout) under
+ * runs/<dataset>/data/; runs/<dataset>/course-data.json points notebooks 2-6 at it.
+ *
+ * Splits: train = generated questions of train documents (+ the human-written train queries of a shipped
+ * dataset, when `humanTrain`); dev / test = the human-written dev / test queries of a shipped dataset, or
+ * the generated questions of dev / test documents for a documents folder.
+ */
+export async function buildCourseData(
+  course: Course,
+  corpus: CourseCorpus,
+  rows: readonly PairRow[],
+  options: { generator: string; humanTrain?: boolean },
+): Promise<{ info: CourseDataInfo; leaks: LeakReport; artefact: Artefact }> {
+  const humanTrain = options.humanTrain ?? true;
+  const split = documentSplit(course, corpus);
+  const inputs = { corpus: corpus.key, rows: inputsKey(rows.map((r) => [r.anchor, r.positive_id])), humanTrain, seed: course.seed, split: [...split].sort() };
+  let leaks: LeakReport | undefined;
+  const artefact = await reuseOrBuild({ root: course.datasetDir, name: "data/course", inputs, verb: "built" }, (folder) => {
+    const queries: { _id: string; text: string }[] = [];
+    const qrels: Record<string, QrelRow[]> = { train: [], dev: [], test: [] };
+    const byId = new Map(corpus.chunks.map((c) => [c._id, c]));
+    rows.forEach((r, i) => {
+      const chunk = byId.get(String(r.positive_id));
+      if (!chunk) throw new Error(`generated row ${i + 1}: positive_id "${String(r.positive_id)}" is not a passage of ${course.dataset.name}; generate the questions again.`);
+      const s = split.get(chunk.doc_id) as SplitName;
+      if (corpus.human && s !== "train") return; // held-out documents: evaluated on the human-written queries only
+      const id = `gen-${i}`;
+      queries.push({ _id: id, text: r.anchor });
+      qrels[s].push({ queryId: id, corpusId: chunk._id, score: 1 });
+    });
+    if (corpus.human) {
+      for (const [id, text] of corpus.human.queries) queries.push({ _id: id, text });
+      for (const s of SPLIT_NAMES) {
+        if (s === "train" && !humanTrain) continue;
+        for (const q of corpus.human.qrels.get(s) ?? []) qrels[s].push(q);
+      }
+    }
+    const files: BeirFiles = { corpus: corpus.chunks, queries, qrels };
+    writeBeir(folder, files);
+    const ds = loadBeirDataset(folder); // validates and runs assertNoLeak
+    leaks = ds.leaks;
+    const info: CourseDataInfo = {
+      dataset: course.dataset.name, dir: folder, key: "",
+      splits: SPLIT_NAMES.map((s) => {
+        const ir = toIRSplit(ds, s);
+        const generated = [...ir.queries.keys()].filter((q) => q.startsWith("gen-")).length;
+        const source = generated === 0 ? "human-written" : generated === ir.queries.size ? options.generator : `${options.generator} + human-written`;
+        return { split: s, queries: ir.queries.size, documents: new Set([...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.docId))).size, source };
+      }),
+      generator: options.generator,
+      trainRows: { generated: qrels.train.filter((q) => q.queryId.startsWith("gen-")).length, human: qrels.train.filter((q) => !q.queryId.startsWith("gen-")).length },
+      created: new Date().toISOString(),
+    };
+    writeFileAtomic(join(folder, "course-data.json"), JSON.stringify(info, null, 1));
+  });
+  const info = JSON.parse(readFileSync(join(artefact.path, "course-data.json"), "utf8")) as CourseDataInfo;
+  info.dir = artefact.path;
+  info.key = artefact.key;
+  if (!leaks) leaks = loadBeirDataset(artefact.path).leaks as LeakReport;
+  writeFileAtomic(join(course.datasetDir, "course-data.json"), JSON.stringify({ path: relative(course.datasetDir, artefact.path), key: artefact.key }, null, 1));
+  return { info, leaks, artefact };
+}
+
+export function splitTable(info: CourseDataInfo, leaks: LeakReport): pl.DataFrame {
+  return pl.DataFrame({
+    split: info.splits.map((s) => s.split),
+    queries: info.splits.map((s) => s.queries),
+    "source documents": info.splits.map((s) => s.documents),
+    "queries from": info.splits.map((s) => s.source),
+    "shared documents with other splits": info.splits.map(() => 0),
+    "leak check": info.splits.map((s) => (leaks.splits.some((l) => l.split === s.split) ? "passed" : "not checked")),
+  });
+}
+
+export interface CourseData {
+  info: CourseDataInfo;
+  dataset: BeirDataset;
+  /** (anchor, positive) training rows, passages embedded as "title\ntext". */
+  train: PairRow[];
+  dev: IRSplit;
+  test: IRSplit;
+  /** Hash of the dataset folder's files, for the keys of artefacts built from it. */
+  key: string;
+}
+
+/** The course dataset notebook 1 built for this dataset; an error saying to run notebook 1 when there is none. */
+export function loadCourseData(course: Course): CourseData {
+  const pointer = join(course.datasetDir, "course-data.json");
+  if (!existsSync(pointer)) {
+    throw new Error(`No course data for dataset "${course.dataset.name}" yet (${pointer} is missing). Fix: run notebook 01_synthetic_data first (npm run course -- 01).`);
+  }
+  const { path } = JSON.parse(readFileSync(pointer, "utf8")) as { path: string };
+  const dir = join(course.datasetDir, path);
+  const dataset = loadBeirDataset(dir);
+  const info = JSON.parse(readFileSync(join(dir, "course-data.json"), "utf8")) as CourseDataInfo;
+  info.dir = dir;
+  const train = trainingPairs(toIRSplit(dataset, "train"));
+  const files = ["corpus.jsonl", "queries.jsonl", ...SPLIT_NAMES.map((s) => join("qrels", `${s}.tsv`))].map((f) => join(dir, f));
+  return { info, dataset, train, dev: toIRSplit(dataset, "dev"), test: toIRSplit(dataset, "test"), key: filesKey(files) };
+}
+
+/** Words per question and per passage: the data behind the length charts. */
+export function lengthFigure(rows: readonly PairRow[], chunks: readonly Chunk[], title: string) {
+  return {
+    data: [
+      { type: "histogram", x: rows.map((r) => words(r.anchor)), name: "questions", opacity: 0.75, xbins: { size: 1 } },
+      { type: "histogram", x: chunks.map((c) => words(passageText({ title: c.title, text: c.text, docId: c.doc_id }))), name: "passages", opacity: 0.75, xaxis: "x2", yaxis: "y2" },
+    ],
+    layout: {
+      title: { text: title },
+      grid: { rows: 1, columns: 2, pattern: "independent" },
+      xaxis: { title: { text: "words per question" } },
+      xaxis2: { title: { text: "words per passage (title + text)" } },
+      yaxis: { title: { text: "count" } },
+      height: 380,
+      bargap: 0.05,
+    },
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * Evaluation and fine-tuning steps the course notebooks share (notebooks 2-6):
+ *
+ *   courseIndex           a model's corpus embeddings in a vector index (faiss when it loads), saved and reused
+ *   courseRetrievers      BM25, the dense model, and their hybrid (reciprocal rank fusion) over the same corpus
+ *   evaluateAndRecord     InformationRetrievalEvaluator on a split, each result recorded in reports/results.json
+ *   failureCases / failureTraits   queries whose relevant passage ranks low, and what they have in common
+ *   inBatchFigure         notebook 3's heat map: one batch's similarity matrix, positives on the diagonal
+ *   fineTune              MNRL training saved as an artefact (resumes from checkpoints, reused when unchanged)
+ *   sideBySide            the same queries' top passages from two systems
+ */
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import type { CorpusDoc, IRSplit, PairRow } from "../data/types";
+import { DEFAULT_ABBREVIATIONS } from "../data/template-generator";
+import { InformationRetrievalEvaluator, type IRResult } from "../eval/ir-evaluator";
+import { loadModel, type SentenceTransformer } from "../model/index";
+import { BM25Retriever, tokenize } from "../retrieval/bm25";
+import { DenseRetriever } from "../retrieval/dense";
+import { HybridRetriever } from "../retrieval/hybrid";
+import type { Retriever } from "../retrieval/types";
+import { VectorIndex } from "../retrieval/vector-index";
+import { MultipleNegativesRankingLoss } from "../train/losses/index";
+import { train, type TrainResult } from "../train/trainer";
+import { inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
+import { modelLabel, type Course } from "./course";
+import type { CourseData } from "./course-data";
+import type { PlotlyFigure } from "./display";
+import { recordResult, type ResultRow } from "./results";
+
+/** Corpus entries in the order every retriever indexes them. */
+export function corpusEntries(split: IRSplit): { _id: string; title: string; text: string }[] {
+  return [...split.corpus].map(([_id, d]) => ({ _id, title: d.title, text: d.text }));
+}
+
+/**
+ * The model's corpus embeddings in a vector index, saved under <runDir>/indexes/<name>-<key> and reused
+ * while the data and the model are unchanged. `modelKey` identifies the weights (the model spec for a
+ * pretrained model, the training artefact's key for a fine-tuned one).
+ */
+export async function courseIndex(
+  course: Course,
+  data: CourseData,
+  model: SentenceTransformer,
+  options: { name: string; modelKey: string },
+): Promise<{ retriever: DenseRetriever; artefact: Artefact }> {
+  const docs = corpusEntries(data.test);
+  let built: DenseRetriever | undefined;
+  const artefact = await reuseOrBuild(
+    { root: course.runDir, name: `indexes/${options.name}`, inputs: { data: data.key, model: options.modelKey }, verb: "embedded and indexed" },
+    async (folder) => {
+      built = await DenseRetriever.build(model, docs);
+      built.index.save(join(folder, "index"));
+    },
+  );
+  const retriever = built ?? new DenseRetriever(model, VectorIndex.load(join(artefact.path, "index")));
+  return { retriever, artefact };
+}
+
+export interface CourseSystem {
+  /** One of the course systems: "BM25", "base", "fine-tuned", "hard-negative fine-tuned", "hybrid". */
+  system: string;
+  /** Which model produced it ("-" for BM25). */
+  model: string;
+  retriever: Retriever;
+}
+
+/** BM25, the dense retriever and their hybrid (RRF, k = 60) over the same corpus, labelled for tables. */
+export function courseRetrievers(data: CourseData, dense: DenseRetriever, options: { system?: string; model: string }): CourseSystem[] {
+  const bm25 = new BM25Retriever(corpusEntries(data.test), { name: "BM25" });
+  const system = options.system ?? "base";
+  return [
+    { system: "BM25", model: "-", retriever: bm25 },
+    { system, model: options.model, retriever: dense },
+    { system: "hybrid", model: options.model, retriever: new HybridRetriever([bm25, dense], { name: `hybrid (BM25 + ${system})` }) },
+  ];
+}
+
+/** Evaluates each system on the split and records it in results.json; results keyed by system. */
+export async function evaluateAndRecord(
+  course: Course,
+  split: IRSplit,
+  systems: readonly CourseSystem[],
+  options: { notebook: string; splitName?: string },
+): Promise<{ results: Map<string, IRResult>; rows: ResultRow[] }> {
+  const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${course.dataset.name}-${split.split}` });
+  const results = new Map<string, IRResult>();
+  const rows: ResultRow[] = [];
+  for (const s of systems) {
+    const r = await evaluator.evaluate(s.retriever);
+    const labelled: IRResult = { ...r, system: s.model === "-" ? s.system : `${s.system} · ${s.model}` };
+    results.set(s.system, labelled);
+    rows.push(recordResult(labelled, { dataset: course.dataset.name, split: options.splitName ?? split.split, system: s.system, model: s.model, notebook: options.notebook, path: course.resultsPath }));
+  }
+  return { results, rows };
+}
+
+const short = (s: string, n = 110) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
+
+/** Queries whose first relevant passage ranks below `minRank` (or is not in the top 10), worst first, with the texts. */
+export function failureCases(result: IRResult, split: IRSplit, options: { minRank?: number; count?: number } = {}): pl.DataFrame {
+  const minRank = options.minRank ?? 4;
+  const failures = result.perQuery
+    .filter((q) => q.firstRelevantRank === null || q.firstRelevantRank >= minRank)
+    .sort((a, b) => (b.firstRelevantRank ?? 1e9) - (a.firstRelevantRank ?? 1e9))
+    .slice(0, options.count ?? 8);
+  const title = (id: string | undefined) => (id ? (split.corpus.get(id) as CorpusDoc).title : "");
+  return pl.DataFrame({
+    query: failures.map((q) => q.query),
+    "relevant passage": failures.map((q) => short(`${title(q.relevant[0])}: ${(split.corpus.get(q.relevant[0]) as CorpusDoc).text}`)),
+    "rank of relevant": failures.map((q) => (q.firstRelevantRank === null ? "not in top 10" : String(q.firstRelevantRank))),
+    "ranked first instead": failures.map((q) => title(q.hits[0]?.id)),
+  });
+}
+
+const ABBREVIATIONS = new Set(Object.keys(DEFAULT_ABBREVIATIONS).map((a) => a.toLowerCase()));
+
+/**
+ * Traits of a query against its relevant passage, the usual reasons a generic model misses:
+ * - abbreviation: the query has an abbreviation (in the course's list, or a 2-5 letter all-caps word);
+ * - paraphrase: fewer than 30% of its content words (stop words dropped) appear in the passage;
+ * - unknown word: a query word that appears nowhere in the corpus (typos, jargon the corpus spells otherwise);
+ * - short: three words or fewer.
+ */
+export function queryTraits(query: string, passage: string, vocabulary: ReadonlySet<string>): string[] {
+  const traits: string[] = [];
+  const raw = query.split(/[^A-Za-z0-9()'-]+/).filter(Boolean);
+  if (raw.some((w) => ABBREVIATIONS.has(w.toLowerCase()) || /^[A-Z]{2,5}s?$/.test(w))) traits.push("abbreviation");
+  const q = tokenize(query);
+  const p = new Set(tokenize(passage));
+  if (q.length > 0 && q.filter((w) => p.has(w)).length / q.length < 0.3) traits.push("paraphrase (little word overlap)");
+  if (q.some((w) => !vocabulary.has(w))) traits.push("unknown word (typo or jargon)");
+  if (raw.length <= 3) traits.push("short (3 words or fewer)");
+  return traits;
+}
+
+/**
+ * How common each trait is among the failures (first relevant rank >= minRank or missing) and among all
+ * queries, with Hit@1 of the queries that have it: a trait far more frequent among failures is what
+ * the model has not learned.
+ */
+export function failureTraits(result: IRResult, split: IRSplit, options: { minRank?: number } = {}): pl.DataFrame {
+  const minRank = options.minRank ?? 4;
+  const vocabulary = new Set<string>();
+  for (const d of split.corpus.values()) for (const w of tokenize(`${d.title} ${d.text}`)) vocabulary.add(w);
+  const names = ["abbreviation", "paraphrase (little word overlap)", "unknown word (typo or jargon)", "short (3 words or fewer)"];
+  const stats = names.map(() => ({ failures: 0, all: 0, hits: 0 }));
+  let failures = 0;
+  for (const q of result.perQuery) {
+    const passage = q.relevant.map((id) => { const d = split.corpus.get(id) as CorpusDoc; return `${d.title} ${d.text}`; }).join(" ");
+    const traits = queryTraits(q.query, passage, vocabulary);
+    const failed = q.firstRelevantRank === null || q.firstRelevantRank >= minRank;
+    if (failed) failures++;
+    names.forEach((n, i) => {
+      if (!traits.includes(n)) return;
+      stats[i].all++;
+      if (failed) stats[i].failures++;
+      if (q.firstRelevantRank === 1) stats[i].hits++;
+    });
+  }
+  const n = result.perQuery.length;
+  return pl.DataFrame({
+    trait: names,
+    "share of failures": stats.map((s) => (failures ? Number((s.failures / failures).toFixed(3)) : 0)),
+    "share of all queries": stats.map((s) => Number((s.all / n).toFixed(3))),
+    "Hit@1 with the trait": stats.map((s) => (s.all ? Number((s.hits / s.all).toFixed(3)) : 0)),
+    queries: stats.map((s) => s.all),
+  });
+}
+
+/**
+ * One batch as MNRL sees it: S_ij = cos(anchor_i, positive_j). Row i's positive is column i; every other
+ * column is an in-batch negative. Returns the heat map and the batch's loss with scale 20.
+ */
+export async function inBatchFigure(model: SentenceTransformer, rows: readonly PairRow[], options: { scale?: number; title?: string } = {}): Promise<{ figure: PlotlyFigure; loss: number; correct: number }> {
+  const scale = options.scale ?? 20;
+  const a = await model.encode(rows.map((r) => r.anchor));
+  const p = await model.encode(rows.map((r) => r.positive));
+  const unit = (e: typeof a, i: number) => {
+    const v = e.data.subarray(i * e.dim, (i + 1) * e.dim);
+    const norm = Math.max(Math.hypot(...v), 1e-12);
+    return Array.from(v, (x) => x / norm);
+  };
+  const A = rows.map((_, i) => unit(a, i));
+  const P = rows.map((_, i) => unit(p, i));
+  const S = A.map((ai) => P.map((pj) => ai.reduce((s, x, t) => s + x * pj[t], 0)));
+  let loss = 0;
+  let correct = 0;
+  S.forEach((row, i) => {
+    const z = row.map((x) => x * scale);
+    const max = Math.max(...z);
+    loss += -(z[i] - max - Math.log(z.reduce((s, x) => s + Math.exp(x - max), 0)));
+    if (row.indexOf(Math.max(...row)) === i) correct++;
+  });
+  loss /= rows.length;
+  const labels = rows.map((r, i) => `${i + 1}. ${short(r.anchor, 28)}`);
+  const passages = rows.map((r, i) => `${i + 1}. ${short(r.positive.split("\n")[0], 28)}`);
+  const figure: PlotlyFigure = {
+    data: [{ type: "heatmap", z: S, x: passages, y: labels, colorscale: "Viridis", zmin: Math.min(0, ...S.flat()), zmax: 1, text: S.map((r) => r.map((x) => x.toFixed(2))), texttemplate: "%{text}", hovertemplate: "question %{y}<br>passage %{x}<br>cosine %{z:.3f}<extra></extra>" }],
+    layout: {
+      title: { text: options.title ?? `One batch of ${rows.length}: cosine(question i, passage j), ${modelLabel(model)}` },
+      xaxis: { title: { text: "passage (the positive of question j)" }, tickangle: -30 },
+      yaxis: { title: { text: "question" }, autorange: "reversed" },
+      height: 560, margin: { l: 230, b: 170 },
+    },
+  };
+  return { figure, loss, correct };
+}
+
+/** Fine-tuning settings the course passes to train(). */
+export interface FineTuneRecipe {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  warmupRatio: number;
+  /** MNRL scale (20 = temperature 0.05). */
+  scale: number;
+  /** Evaluate on the dev split every N steps (and at the end). */
+  evalSteps: number;
+  maxSteps?: number;
+  weightDecay?: number;
+  seed?: number;
+}
+
+export interface FineTuned {
+  model: SentenceTransformer;
+  artefact: Artefact;
+  /** Present when this run trained (absent when the saved model was reused). */
+  result?: TrainResult;
+  /** history.json of the training run (reused runs included). */
+  historyPath: string;
+}
+
+/**
+ * Fine-tunes `baseSpec` with MultipleNegativesRankingLoss on the course's train pairs, evaluating on the
+ * dev split, saved under <runDir>/models/<name>-<key>. Same data, base model and recipe: the saved model
+ * is reused. An interrupted run continues from its last checkpoint when the cell runs again.
+ */
+export async function fineTune(
+  course: Course,
+  data: CourseData,
+  baseSpec: string,
+  recipe: FineTuneRecipe,
+  options: { name?: string; rows?: readonly PairRow[]; loss?: string; loadBase?: (spec: string) => Promise<SentenceTransformer> } = {},
+): Promise<FineTuned> {
+  const rows = options.rows ?? data.train;
+  const name = options.name ?? "mnrl";
+  let result: TrainResult | undefined;
+  const inputs = { data: data.key, rows: inputsKey(rows.map((r) => [r.anchor, r.positive, r.negative ?? ""])), base: baseSpec, recipe, loss: options.loss ?? "MultipleNegativesRankingLoss" };
+  const artefact = await reuseOrBuild({ root: course.runDir, name: `models/${name}`, inputs, verb: "trained" }, async (folder) => {
+    const model = await (options.loadBase ?? loadModel)(baseSpec);
+    const evaluator = InformationRetrievalEvaluator.fromSplit(data.dev, { name: `${course.dataset.name}-dev` });
+    result = await train(model, [...rows], {
+      loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
+      epochs: recipe.epochs, batchSize: recipe.batchSize, learningRate: recipe.learningRate, warmupRatio: recipe.warmupRatio,
+      weightDecay: recipe.weightDecay, maxSteps: recipe.maxSteps, seed: recipe.seed ?? course.seed,
+      batchSampler: "no_duplicates", evaluator, evalSteps: recipe.evalSteps, outputDir: folder, resumeFrom: "auto",
+    });
+  });
+  const model = await loadModel(join(artefact.path, "final"));
+  return { model, artefact, result, historyPath: join(artefact.path, "history.json") };
+}
+
+/** The top `k` passage titles of two systems for the same queries, with the relevant passage's rank in each. */
+export function sideBySide(baseline: IRResult, candidate: IRResult, split: IRSplit, queryIds: readonly string[], k = 3): pl.DataFrame {
+  const title = (id: string) => `${id === undefined ? "" : (split.corpus.get(id) as CorpusDoc).title}`;
+  const rows = queryIds.map((id) => {
+    const b = baseline.perQuery.find((q) => q.queryId === id);
+    const c = candidate.perQuery.find((q) => q.queryId === id);
+    if (!b || !c) throw new Error(`sideBySide: query "${id}" was not evaluated by both systems.`);
+    const list = (q: typeof b) => q.hits.slice(0, k).map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${short(title(h.id), 60)}`).join("\n");
+    const rank = (q: typeof b) => (q.firstRelevantRank === null ? "-" : String(q.firstRelevantRank));
+    return { query: b.query, [`${baseline.system} (rank)`]: rank(b), [`${baseline.system} top ${k}`]: list(b), [`${candidate.system} (rank)`]: rank(c), [`${candidate.system} top ${k}`]: list(c) };
+  });
+  return pl.DataFrame(rows);
+}
+
+/** Query ids whose first relevant rank changed the most between two systems (improved first, then worsened). */
+export function mostChanged(baseline: IRResult, candidate: IRResult, count = 4): string[] {
+  const r = (x: number | null) => x ?? 11;
+  const deltas = baseline.perQuery.map((q, i) => ({ id: q.queryId, d: r(q.firstRelevantRank) - r(candidate.perQuery[i].firstRelevantRank) }));
+  const improved = deltas.filter((x) => x.d > 0).sort((a, b) => b.d - a.d).slice(0, Math.ceil(count / 2));
+  const worsened = deltas.filter((x) => x.d < 0).sort((a, b) => a.d - b.d).slice(0, Math.floor(count / 2));
+  return [...improved, ...worsened].map((x) => x.id);
+}

@@ -1,0 +1,215 @@
+/**
+ * reports/results.json: what the course run measured, one file every notebook adds to.
+ *
+ *   { "version": 1,
+ *     "results": [ { dataset, split, system, model, queries, metrics: { "ndcg@10": {estimate, low, high}, ... },
+ *                    notebook, updated } ],
+ *     "timings": [ { notebook, seconds, finished } ] }
+ *
+ * A result row is keyed by (dataset, split, system, model): recording it again replaces it, so a
+ * rerun updates the table instead of growing it. `system` is one of the course's systems (BM25, base,
+ * fine-tuned, hard-negative fine-tuned, hybrid, or any other name); `model` says which embedding model
+ * produced the number ("offline (embedded offline default)", "BAAI/bge-small-en-v1.5", "-" for BM25).
+ * Intervals are 95% percentile-bootstrap intervals over the queries (src/eval/compare: bootstrapCI).
+ *
+ * Writers take a lock (a folder next to the file, as the Python runner does) and write the whole file
+ * atomically (temp file + rename), so a reader never sees half a file and two writers never lose each
+ * other's rows.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import pl from "nodejs-polars";
+import { config } from "../env";
+import { writeFileAtomic } from "../files";
+import { bootstrapCI, type BootstrapOptions, type Interval } from "../eval/compare";
+import type { IRResult } from "../eval/ir-evaluator";
+
+/** The systems the course compares, in the order tables show them. */
+export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine-tuned", "hybrid"] as const;
+
+/** Metrics results.json keeps (sentence-transformers' names). */
+export const RESULT_METRICS = [
+  "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "map@100",
+] as const;
+
+export interface ResultRow {
+  dataset: string;
+  split: string;
+  system: string;
+  model: string;
+  queries: number;
+  metrics: Record<string, Interval>;
+  notebook?: string;
+  /** ISO time recorded. */
+  updated: string;
+}
+
+export interface TimingRow {
+  notebook: string;
+  seconds: number;
+  /** ISO time the notebook finished. */
+  finished: string;
+  status?: "ok" | "failed";
+}
+
+export interface ResultsFile {
+  version: 1;
+  results: ResultRow[];
+  timings: TimingRow[];
+}
+
+/** reports/results.json (COURSE_REPORTS_DIR). */
+export function defaultResultsPath(): string {
+  return join(config.reportsDir, "results.json");
+}
+
+/** Reads the results file; an absent file is an empty one. A damaged file is an error naming it. */
+export function readResults(path: string = defaultResultsPath()): ResultsFile {
+  if (!existsSync(path)) return { version: 1, results: [], timings: [] };
+  let parsed: Partial<ResultsFile>;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<ResultsFile>;
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message}); move it away and rerun the notebooks to write it again.`);
+  }
+  return { version: 1, results: Array.isArray(parsed.results) ? parsed.results : [], timings: Array.isArray(parsed.timings) ? parsed.timings : [] };
+}
+
+const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  Atomics.wait(sleepBuffer, 0, 0, ms);
+}
+
+/** Runs `fn` holding `<path>.lock` (a folder: mkdir is atomic). A lock older than 60 s is taken as stale. */
+export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
+  const lock = `${path}.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 60_000) rmdirSync(lock);
+      } catch {
+        // another writer released or removed it meanwhile
+      }
+      if (Date.now() - t0 > timeoutMs) throw new Error(`${lock}: held by another writer for ${timeoutMs / 1000} s; if no notebook is running, remove that folder.`);
+      sleepMs(50);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+/** Read, change, write back atomically under the lock. */
+export function updateResults(change: (file: ResultsFile) => void, path: string = defaultResultsPath()): ResultsFile {
+  return withLock(path, () => {
+    const file = readResults(path);
+    change(file);
+    writeFileAtomic(path, `${JSON.stringify(file, null, 1)}\n`);
+    return file;
+  });
+}
+
+const sameRow = (a: ResultRow, b: Pick<ResultRow, "dataset" | "split" | "system" | "model">) =>
+  a.dataset === b.dataset && a.split === b.split && a.system === b.system && a.model === b.model;
+
+/** Adds result rows, replacing rows with the same (dataset, split, system, model). */
+export function recordResults(rows: readonly ResultRow[], path: string = defaultResultsPath()): ResultsFile {
+  return updateResults((file) => {
+    for (const row of rows) {
+      file.results = file.results.filter((r) => !sameRow(r, row));
+      file.results.push(row);
+    }
+  }, path);
+}
+
+export interface RecordOptions extends BootstrapOptions {
+  dataset: string;
+  split: string;
+  /** One of COURSE_SYSTEMS (or another name). */
+  system: string;
+  /** The embedding model's label; "-" for BM25. */
+  model: string;
+  notebook?: string;
+  path?: string;
+}
+
+/** The row for one evaluated system: every RESULT_METRICS value with its 95% bootstrap interval. */
+export function resultRow(result: IRResult, options: RecordOptions): ResultRow {
+  const ci = bootstrapCI(result, options);
+  const metrics: Record<string, Interval> = {};
+  for (const m of RESULT_METRICS) if (ci[m]) metrics[m] = ci[m];
+  return {
+    dataset: options.dataset, split: options.split, system: options.system, model: options.model,
+    queries: result.perQuery.length, metrics, notebook: options.notebook, updated: new Date().toISOString(),
+  };
+}
+
+/** Records one evaluated system in results.json and returns its row. */
+export function recordResult(result: IRResult, options: RecordOptions): ResultRow {
+  const row = resultRow(result, options);
+  recordResults([row], options.path);
+  return row;
+}
+
+/** Records how long a notebook took (the course runner calls this; replaces that notebook's earlier timing). */
+export function recordTiming(notebook: string, seconds: number, status: "ok" | "failed" = "ok", path: string = defaultResultsPath()): ResultsFile {
+  return updateResults((file) => {
+    file.timings = file.timings.filter((t) => t.notebook !== notebook);
+    file.timings.push({ notebook, seconds, finished: new Date().toISOString(), status });
+    file.timings.sort((a, b) => (a.notebook < b.notebook ? -1 : 1));
+  }, path);
+}
+
+const systemOrder = (s: string) => {
+  const i = (COURSE_SYSTEMS as readonly string[]).indexOf(s);
+  return i < 0 ? COURSE_SYSTEMS.length : i;
+};
+
+/** "0.612 [0.571, 0.655]" */
+export function formatInterval(i: Interval | undefined, digits = 3): string {
+  return i ? `${i.estimate.toFixed(digits)} [${i.low.toFixed(digits)}, ${i.high.toFixed(digits)}]` : "";
+}
+
+/**
+ * The results as a table, one row per (dataset, split, system, model), each metric "estimate [low, high]".
+ * Filter by dataset / split / model; rows in course order (BM25, base, fine-tuned, hard-negative, hybrid).
+ */
+export function resultsTable(
+  filter: { dataset?: string; split?: string; model?: string } = {},
+  options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {},
+): pl.DataFrame {
+  const file = options.file ?? readResults(options.path);
+  const metrics = options.metrics ?? ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10", "recall@10"];
+  const rows = file.results
+    .filter((r) => (!filter.dataset || r.dataset === filter.dataset) && (!filter.split || r.split === filter.split))
+    .filter((r) => !filter.model || r.model === filter.model || r.model === "-")
+    .sort((a, b) => a.dataset.localeCompare(b.dataset) || a.split.localeCompare(b.split) || systemOrder(a.system) - systemOrder(b.system));
+  const columns: Record<string, (string | number)[]> = { dataset: [], split: [], system: [], model: [], queries: [] };
+  for (const m of metrics) columns[m] = [];
+  for (const r of rows) {
+    columns.dataset.push(r.dataset);
+    columns.split.push(r.split);
+    columns.system.push(r.system);
+    columns.model.push(r.model);
+    columns.queries.push(r.queries);
+    for (const m of metrics) columns[m].push(formatInterval(r.metrics[m]));
+  }
+  return pl.DataFrame(columns);
+}
+
+/** A markdown table of the results (for the README and reports). */
+export function resultsMarkdown(filter: { dataset?: string; split?: string; model?: string } = {}, options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {}): string {
+  const df = resultsTable(filter, options);
+  const cols = df.columns;
+  const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`];
+  for (const row of df.toRecords()) lines.push(`| ${cols.map((c) => String(row[c])).join(" | ")} |`);
+  return lines.join("\n");
+}
