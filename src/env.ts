@@ -52,6 +52,8 @@ export interface CourseEnv {
   runsDir: string | undefined;
   /** COURSE_SEED: the seed of every random choice in the notebooks. */
   seed: number | undefined;
+  /** COURSE_CONFIG: the shared settings file every notebook's first cell reads; default <repo>/course.config.json. */
+  configFile: string;
 }
 
 const TRUE = new Set(["1", "true", "yes", "on"]);
@@ -120,6 +122,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
       llmOff: ["none", "off", "0", "false", "no"].includes(nonEmpty(env.COURSE_LLM)?.toLowerCase() ?? ""),
       runsDir: nonEmpty(env.COURSE_RUNS_DIR) ? resolve(env.COURSE_RUNS_DIR as string) : undefined,
       seed: parseSeed(env.COURSE_SEED),
+      configFile: resolve(nonEmpty(env.COURSE_CONFIG) ?? join(repoRoot, "course.config.json")),
     },
   };
 }

@@ -9,6 +9,7 @@
  *   fineTune              MNRL training saved as an artefact (resumes from checkpoints, reused when unchanged)
  *   sideBySide            the same queries' top passages from two systems
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import type { CorpusDoc, IRSplit, PairRow } from "../data/types";
@@ -22,6 +23,8 @@ import type { Retriever } from "../retrieval/types";
 import { VectorIndex } from "../retrieval/vector-index";
 import { MultipleNegativesRankingLoss } from "../train/losses/index";
 import { train, type TrainResult } from "../train/trainer";
+import type { HistoryEntry } from "../train/history";
+import { rngFor, shuffled } from "../random";
 import { inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
 import { modelLabel, type Course } from "./course";
 import type { CourseData } from "./course-data";
@@ -282,4 +285,68 @@ export function mostChanged(baseline: IRResult, candidate: IRResult, count = 4):
   const improved = deltas.filter((x) => x.d > 0).sort((a, b) => b.d - a.d).slice(0, Math.ceil(count / 2));
   const worsened = deltas.filter((x) => x.d < 0).sort((a, b) => a.d - b.d).slice(0, Math.floor(count / 2));
   return [...improved, ...worsened].map((x) => x.id);
+}
+
+/** Cosine of each triplet's anchor with its positive and with its negative, as grouped bars. */
+export async function tripletFigure(model: SentenceTransformer, rows: readonly PairRow[]): Promise<{ figure: PlotlyFigure; correct: number }> {
+  const withNegative = rows.filter((r) => typeof r.negative === "string");
+  const texts = withNegative.flatMap((r) => [r.anchor, r.positive, r.negative as string]);
+  const e = await model.encode(texts);
+  const vec = (i: number) => e.data.subarray(i * e.dim, (i + 1) * e.dim);
+  const cos = (i: number, j: number) => {
+    const a = vec(i);
+    const b = vec(j);
+    let ab = 0, aa = 0, bb = 0;
+    for (let t = 0; t < e.dim; t++) { ab += a[t] * b[t]; aa += a[t] * a[t]; bb += b[t] * b[t]; }
+    return ab / Math.max(Math.sqrt(aa * bb), 1e-12);
+  };
+  const pos = withNegative.map((_, i) => cos(3 * i, 3 * i + 1));
+  const neg = withNegative.map((_, i) => cos(3 * i, 3 * i + 2));
+  const labels = withNegative.map((r, i) => `${i + 1}. ${short(r.anchor, 32)}`);
+  const correct = pos.filter((p, i) => p > neg[i]).length;
+  return {
+    correct,
+    figure: {
+      data: [
+        { type: "bar", name: "cos(anchor, positive)", x: labels, y: pos },
+        { type: "bar", name: "cos(anchor, negative)", x: labels, y: neg },
+      ],
+      layout: {
+        title: { text: `Tutorial triplets, ${modelLabel(model)}: positive above negative for ${correct} of ${withNegative.length}` },
+        barmode: "group", yaxis: { title: { text: "cosine similarity" } }, xaxis: { tickangle: -30 }, height: 460, margin: { b: 150 },
+      },
+    },
+  };
+}
+
+/** `n` rows with distinct positives, picked with a seed: one batch as the no-duplicates sampler would make it. */
+export function sampleBatch(rows: readonly PairRow[], n: number, seed = 42): PairRow[] {
+  const order = shuffled(rows.map((_, i) => i), rngFor(seed, "sampleBatch"));
+  const seen = new Set<string>();
+  const out: PairRow[] = [];
+  for (const i of order) {
+    const r = rows[i];
+    if (seen.has(r.positive) || seen.has(r.anchor)) continue;
+    seen.add(r.positive);
+    seen.add(r.anchor);
+    out.push(r);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+/** The training history a fine-tuning run saved (history.json). */
+export function readTrainingHistory(tuned: FineTuned): HistoryEntry[] {
+  if (!existsSync(tuned.historyPath)) throw new Error(`${tuned.historyPath} is missing: the training run did not finish; run the training cell again (it resumes).`);
+  return (JSON.parse(readFileSync(tuned.historyPath, "utf8")) as { entries: HistoryEntry[] }).entries;
+}
+
+/** The recipe as a two-column table. */
+export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame {
+  const entries = Object.entries(recipe).filter(([, v]) => v !== undefined);
+  const steps = Math.ceil(rows / recipe.batchSize) * recipe.epochs;
+  return pl.DataFrame({
+    setting: ["loss", "training pairs", ...entries.map(([k]) => k), "optimizer steps"],
+    value: ["MultipleNegativesRankingLoss (cosine)", String(rows), ...entries.map(([, v]) => String(v)), String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps)],
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * The course's one configuration, read by the first cell of every notebook:
  *
- *   const course = courseSetup({ dataset: "policy-handbook", model: "offline", llm: "none" });
+ *   const course = courseSetup();          // course.config.json, overridden by environment variables
+ *   const course = courseSetup({ model: "BAAI/bge-small-en-v1.5" });   // or a choice for this notebook only
  *
  * - dataset: a shipped dataset ("policy-handbook", default; "vet-clinic"), a BEIR folder
  *   (corpus.jsonl + queries.jsonl + qrels/), or a folder of the user's own documents (.md, .txt).
@@ -10,6 +11,7 @@
  * - llm: "none", or an OpenAI-compatible endpoint { baseUrl, model, apiKey? } (OpenAI, Ollama's /v1, vLLM).
  *   By default the endpoint in OPENAI_BASE_URL / OPENAI_API_KEY / COURSE_LLM_MODEL, when set.
  *
+ * Precedence: environment variable > the cell's argument > course.config.json (COURSE_CONFIG) > default.
  * Environment variables override what the cell picks (COURSE_DATASET, COURSE_MODEL, COURSE_LLM=none,
  * OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL, COURSE_SEED, COURSE_RUNS_DIR), so `npm run course`
  * reruns every notebook on another model or dataset without editing them.
@@ -20,7 +22,7 @@
  * Run artefacts go to runs/<dataset>/ (model-independent: the generated data) and
  * runs/<dataset>/<model>/ (embeddings, indexes, fine-tuned models), see ./artefacts.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import pl from "nodejs-polars";
 import { config, type CourseConfig } from "../env";
@@ -59,7 +61,35 @@ export interface DatasetChoice {
 }
 
 /** Where a setting's value came from. */
-export type SettingSource = "environment" | "notebook" | "default";
+export type SettingSource = "environment" | "notebook" | "config file" | "default";
+
+const CONFIG_KEYS = ["dataset", "model", "llm", "seed"];
+
+/**
+ * The shared settings file (course.config.json, or COURSE_CONFIG): the same choices for every notebook.
+ * Absent: no choices. Unknown keys or wrong types are errors naming the file and the key.
+ */
+export function readCourseConfigFile(path: string): CourseChoices {
+  if (!existsSync(path)) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message}). Fix the file, or delete it to use the defaults.`);
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`${path}: expected an object such as {"dataset": "policy-handbook", "model": "offline", "llm": "none"}.`);
+  const v = value as Record<string, unknown>;
+  for (const k of Object.keys(v)) {
+    if (k.startsWith("//") || k === "$comment") continue;
+    if (!CONFIG_KEYS.includes(k)) throw new Error(`${path}: unknown setting "${k}"; the settings are ${CONFIG_KEYS.join(", ")}.`);
+  }
+  for (const k of ["dataset", "model"]) if (v[k] !== undefined && typeof v[k] !== "string") throw new Error(`${path}: "${k}" must be a string.`);
+  if (v.seed !== undefined && !Number.isInteger(v.seed)) throw new Error(`${path}: "seed" must be a whole number.`);
+  const llm = v.llm;
+  if (llm !== undefined && llm !== "none" && llm !== "env" && (typeof llm !== "object" || llm === null || Array.isArray(llm)))
+    throw new Error(`${path}: "llm" must be "none", "env" or {"baseUrl": "...", "model": "..."}.`);
+  return { dataset: v.dataset as string | undefined, model: v.model as string | undefined, llm: llm as CourseChoices["llm"], seed: v.seed as number | undefined };
+}
 
 export interface Course {
   dataset: DatasetChoice;
@@ -99,7 +129,9 @@ function listDocuments(dir: string, prefix = ""): { documents: string[]; others:
 }
 
 function where(source: SettingSource, env: string, cell: string): string {
-  return source === "environment" ? `${env} (environment variable)` : source === "notebook" ? `${cell} in the first cell` : `the default ${cell}`;
+  if (source === "environment") return `${env} (environment variable)`;
+  if (source === "config file") return `${cell} in ${basename(config.course.configFile)}`;
+  return source === "notebook" ? `${cell} in the first cell` : `the default ${cell}`;
 }
 
 /** Resolves the dataset setting; throws a message naming the setting and the fix. */
@@ -135,11 +167,12 @@ export function resolveDataset(value: string, source: SettingSource, cfg: Course
   return { name: slug(basename(dir)), kind: "documents", dir, files: documents };
 }
 
-function resolveLlm(choices: CourseChoices, cfg: CourseConfig): { llm: LlmEndpoint | null; source: SettingSource } {
+function resolveLlm(choices: CourseChoices, file: CourseChoices, cfg: CourseConfig): { llm: LlmEndpoint | null; source: SettingSource } {
   const env = cfg.llm;
   if (cfg.course.llmOff) return { llm: null, source: "environment" };
   const envSet = env.baseUrl !== undefined || env.apiKey !== undefined || env.model !== undefined;
-  const cell = choices.llm ?? "env";
+  const cellSource: SettingSource = choices.llm !== undefined ? "notebook" : "config file";
+  const cell = choices.llm ?? file.llm ?? "env";
   if (envSet) {
     // The environment names an endpoint: it wins over the cell, missing parts filled from the cell.
     const c = typeof cell === "object" ? cell : {};
@@ -153,9 +186,10 @@ function resolveLlm(choices: CourseChoices, cfg: CourseConfig): { llm: LlmEndpoi
     }
     return { llm: { baseUrl, model, apiKey: env.apiKey ?? c.apiKey }, source: "environment" };
   }
-  if (cell === "none" || cell === "env") return { llm: null, source: cell === "none" ? "notebook" : "default" };
-  if (!cell.model) throw new Error(`LLM setting llm in the first cell: give a model name, e.g. { baseUrl: "http://localhost:11434/v1", model: "llama3.1" }, or llm: "none".`);
-  return { llm: { baseUrl: cell.baseUrl ?? "https://api.openai.com/v1", model: cell.model, apiKey: cell.apiKey }, source: "notebook" };
+  if (cell === "none") return { llm: null, source: cellSource };
+  if (cell === "env") return { llm: null, source: "default" };
+  if (!cell.model) throw new Error(`LLM setting llm (${cellSource === "notebook" ? "first cell" : cfg.course.configFile}): give a model name, e.g. { "baseUrl": "http://localhost:11434/v1", "model": "llama3.1" }, or "none".`);
+  return { llm: { baseUrl: cell.baseUrl ?? "https://api.openai.com/v1", model: cell.model, apiKey: cell.apiKey }, source: cellSource };
 }
 
 /**
@@ -163,13 +197,14 @@ function resolveLlm(choices: CourseChoices, cfg: CourseConfig): { llm: LlmEndpoi
  * (a bad one stops this cell); the model and the LLM are checked by the cells that first use them.
  */
 export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = config): Course {
-  const pick = <T>(envValue: T | undefined, cellValue: T | undefined, fallback: T): [T, SettingSource] =>
-    envValue !== undefined ? [envValue, "environment"] : cellValue !== undefined ? [cellValue, "notebook"] : [fallback, "default"];
-  const [datasetValue, datasetSource] = pick(cfg.course.dataset, choices.dataset, DEFAULT_DATASET);
-  const [model, modelSource] = pick(cfg.course.model, choices.model, "offline");
-  const [seed, seedSource] = pick(cfg.course.seed, choices.seed, DEFAULT_SEED);
+  const file = readCourseConfigFile(cfg.course.configFile);
+  const pick = <T>(envValue: T | undefined, cellValue: T | undefined, fileValue: T | undefined, fallback: T): [T, SettingSource] =>
+    envValue !== undefined ? [envValue, "environment"] : cellValue !== undefined ? [cellValue, "notebook"] : fileValue !== undefined ? [fileValue, "config file"] : [fallback, "default"];
+  const [datasetValue, datasetSource] = pick(cfg.course.dataset, choices.dataset, file.dataset, DEFAULT_DATASET);
+  const [model, modelSource] = pick(cfg.course.model, choices.model, file.model, "offline");
+  const [seed, seedSource] = pick(cfg.course.seed, choices.seed, file.seed, DEFAULT_SEED);
   const dataset = resolveDataset(datasetValue, datasetSource, cfg);
-  const { llm, source: llmSource } = resolveLlm(choices, cfg);
+  const { llm, source: llmSource } = resolveLlm(choices, file, cfg);
   const runsDir = cfg.course.runsDir ?? join(cfg.repoRoot, "runs");
   const datasetDir = join(runsDir, dataset.name);
   return {

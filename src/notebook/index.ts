@@ -11,7 +11,7 @@
 export { displayBundle, escapeHtml, inNotebook, plotBundle, plotlyLoaderBundle, showMarkdown, showPlot, showTable, tableBundle, type MimeBundle, type PlotlyFigure, type TableOptions } from "./display";
 export { environmentReport, environmentTable, faissAvailable, measureMatMul, type EnvironmentRow, type MatMulTiming } from "./environment";
 export {
-  checkLlm, courseModel, courseSetup, courseTable, DEFAULT_DATASET, DEFAULT_SEED, DOCUMENT_EXTENSIONS, modelLabel, resolveDataset, slug,
+  checkLlm, courseModel, readCourseConfigFile, courseSetup, courseTable, DEFAULT_DATASET, DEFAULT_SEED, DOCUMENT_EXTENSIONS, modelLabel, resolveDataset, slug,
   type Course, type CourseChoices, type DatasetChoice, type LlmEndpoint, type SettingSource,
 } from "./course";
 export { canonicalJson, filesKey, inputsKey, MANIFEST, readManifest, reuseOrBuild, reuseOrComputeJson, type Artefact, type ArtefactManifest, type ArtefactOptions } from "./artefacts";
@@ -26,5 +26,5 @@ export {
 } from "./course-data";
 export {
   corpusEntries, courseIndex, courseRetrievers, evaluateAndRecord, failureCases, failureTraits, fineTune, inBatchFigure, mostChanged, queryTraits,
-  sideBySide, type CourseSystem, type FineTuned, type FineTuneRecipe,
+  readTrainingHistory, recipeTable, sampleBatch, sideBySide, tripletFigure, type CourseSystem, type FineTuned, type FineTuneRecipe,
 } from "./course-eval";

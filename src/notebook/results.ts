@@ -25,7 +25,7 @@ import { bootstrapCI, type BootstrapOptions, type Interval } from "../eval/compa
 import type { IRResult } from "../eval/ir-evaluator";
 
 /** The systems the course compares, in the order tables show them. */
-export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine-tuned", "hybrid"] as const;
+export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine-tuned", "hybrid", "hybrid (fine-tuned)"] as const;
 
 /** Metrics results.json keeps (sentence-transformers' names). */
 export const RESULT_METRICS = [
