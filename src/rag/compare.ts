@@ -11,6 +11,8 @@ import pl from "nodejs-polars";
 import { mulberry32, shuffled } from "../random";
 import type { IRSplit } from "../data/types";
 import { writeReport } from "../eval/report";
+import type { PlotlyFigure } from "../notebook/display";
+import type { RagAnswer } from "./answer";
 import type { ContextSource, RetrievedContext } from "./vector-store";
 
 export interface RagQuestion {
@@ -52,6 +54,21 @@ export async function compareContexts(questions: RagQuestion[], sources: Context
   const contexts: RetrievedContext[][][] = [];
   for (const s of sources) contexts.push(await s.search(texts, k));
   return { k, systems: names, questions, contexts };
+}
+
+/** The same comparison with only the top `k` contexts per question (k <= comparison.k). */
+export function atK(comparison: RagComparison, k: number): RagComparison {
+  if (!Number.isInteger(k) || k < 1 || k > comparison.k) throw new Error(`atK: k=${k} must be an integer in 1..${comparison.k} (the depth retrieved).`);
+  return { ...comparison, k, contexts: comparison.contexts.map((sys) => sys.map((row) => row.slice(0, k))) };
+}
+
+/** Index of the first question with the given outcome (two systems), else 0: a telling example for a notebook. */
+export function exampleQuestion(comparison: RagComparison, wanted: Outcome = "fixed"): number {
+  if (comparison.systems.length !== 2) return 0;
+  const i = comparison.questions.findIndex((q, n) =>
+    outcome(firstHitRank(comparison.contexts[0][n], q.relevant) !== null, firstHitRank(comparison.contexts[1][n], q.relevant) !== null) === wanted,
+  );
+  return i < 0 ? 0 : i;
 }
 
 /** 1-based rank of the first relevant context, null when none of the top k is relevant. */
@@ -132,6 +149,46 @@ export function outcomeTable(comparison: RagComparison): pl.DataFrame {
   return pl.DataFrame({
     [`${comparison.systems[1]} vs ${comparison.systems[0]}`]: names,
     questions: names.map((o) => outs.filter((x) => x === o).length),
+  });
+}
+
+/** Hit rate at k = 1..comparison.k per system: how many passages the prompt needs to contain the answer. */
+export function hitRateByK(comparison: RagComparison): { k: number[]; rates: Record<string, number[]> } {
+  const ks = Array.from({ length: comparison.k }, (_, i) => i + 1);
+  const rates: Record<string, number[]> = {};
+  comparison.systems.forEach((name, s) => {
+    const ranks = comparison.questions.map((q, i) => firstHitRank(comparison.contexts[s][i], q.relevant));
+    rates[name] = ks.map((k) => ranks.filter((r) => r !== null && r <= k).length / ranks.length);
+  });
+  return { k: ks, rates };
+}
+
+/** hitRateByK as a line chart, one line per system. */
+export function hitRateFigure(comparison: RagComparison, options: { title?: string } = {}): PlotlyFigure {
+  const h = hitRateByK(comparison);
+  return {
+    data: comparison.systems.map((name) => ({ type: "scatter", mode: "lines+markers", name, x: h.k, y: h.rates[name] })),
+    layout: {
+      title: { text: options.title ?? `Questions whose answer passage is in the prompt (${comparison.questions.length} questions)` },
+      xaxis: { title: { text: "passages put in the prompt (k)" }, dtick: 1 },
+      yaxis: { title: { text: "hit rate@k" }, range: [0, 1.02] },
+      height: 400, legend: { orientation: "h", y: -0.2 },
+    },
+  };
+}
+
+/** The answers each system's contexts led to for one question, side by side with the contexts' ids. */
+export function answersTable(comparison: RagComparison, questionIndex: number, answers: readonly RagAnswer[]): pl.DataFrame {
+  const q = comparison.questions[questionIndex];
+  if (!q) throw new Error(`answersTable: question ${questionIndex} out of range 0..${comparison.questions.length - 1}.`);
+  if (answers.length !== comparison.systems.length) throw new Error(`answersTable: ${answers.length} answers for ${comparison.systems.length} systems; give one per system.`);
+  const contexts = comparison.contexts.map((sys) => sys[questionIndex]);
+  return pl.DataFrame({
+    system: comparison.systems,
+    "contexts (✓ answers it)": contexts.map((row) => row.map((c) => (q.relevant.includes(c.id) ? `${c.id} ✓` : c.id)).join(", ")),
+    "cites a relevant passage": answers.map((a) => a.citations.some((id) => q.relevant.includes(id))),
+    answer: answers.map((a) => a.answer),
+    "answered by": answers.map((a) => a.generator),
   });
 }
 

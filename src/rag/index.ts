@@ -10,12 +10,12 @@
  */
 export { SentenceTransformerEmbeddings, modelPrompts, matrixRows, type SentenceTransformerEmbeddingsOptions } from "./embeddings";
 export { RagVectorStore, IndexRetriever, cosineFromSquaredL2, type ContextSource, type IndexRetrieverInput, type RetrievedContext } from "./vector-store";
-export { buildRagPrompt, DEFAULT_RAG_SYSTEM, type RagPrompt, type RagPromptOptions } from "./prompt";
+export { buildRagPrompt, DEFAULT_RAG_SYSTEM, promptMarkdown, type RagPrompt, type RagPromptOptions } from "./prompt";
 export {
   answerQuestion, citedIds, describeAnswerMode, explainLlmError, extractiveAnswer, EXTRACTIVE_GENERATOR, resolveRagLlm, sentences,
   type AnswerOptions, type RagAnswer, type RagLlmOptions,
 } from "./answer";
 export {
-  compareContexts, contextsTable, firstHitRank, outcome, outcomeTable, ragQuestions, ragReportTable, ragSummaryTable, writeRagReport,
+  answersTable, atK, compareContexts, contextsTable, exampleQuestion, hitRateByK, hitRateFigure, firstHitRank, outcome, outcomeTable, ragQuestions, ragReportTable, ragSummaryTable, writeRagReport,
   type Outcome, type RagComparison, type RagQuestion,
 } from "./compare";

@@ -45,3 +45,12 @@ export function buildRagPrompt(question: string, contexts: readonly RetrievedCon
   const chars = messages.reduce((s, m) => s + m.content.length, 0);
   return { messages, chars, estimatedTokens: Math.ceil(chars / 4) };
 }
+
+/** The prompt as markdown for a notebook: each message in a fenced block under its role. */
+export function promptMarkdown(prompt: RagPrompt): string {
+  const fence = (t: string) => "```text\n" + t.replace(/```/g, "` ` `") + "\n```";
+  return [
+    ...prompt.messages.map((m) => `**${m.role}**\n\n${fence(m.content)}`),
+    `${prompt.chars.toLocaleString("en-US")} characters, about ${prompt.estimatedTokens.toLocaleString("en-US")} tokens (characters / 4, an estimate).`,
+  ].join("\n\n");
+}
