@@ -5,14 +5,14 @@
  * finished `models/<name>-<key>` artefact trained from this dataset's data and this base model) instead of
  * training again, and says which one it took. None yet: an error telling to run notebook 3.
  * courseFaissStore: the corpus in LangChain's FaissStore, saved in the run folder and reused.
+ * This module imports no LangChain types (src/rag/types only): src/notebook/index, which every notebook
+ * imports, stays quick for tslab to type-check.
  * courseAnswerOptions / courseReportPath: the course's LLM setting for answers; where reports go.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadModel, type SentenceTransformer } from "../model/index";
-import type { AnswerOptions } from "../rag/answer";
-import type { SentenceTransformerEmbeddings } from "../rag/embeddings";
-import { RagVectorStore } from "../rag/vector-store";
+import type { AnswerOptions, ContextSource } from "../rag/types";
 import { readManifest, reuseOrBuild, type Artefact, type ArtefactManifest } from "./artefacts";
 import { slug, type Course } from "./course";
 import type { CourseData } from "./course-data";
@@ -58,6 +58,26 @@ export async function loadFineTuned(course: Course, data: CourseData, options: {
   };
 }
 
+/** What courseFaissStore needs of a SentenceTransformerEmbeddings (src/rag/embeddings). */
+export interface StoreEmbeddings {
+  readonly queryPrompt: string;
+  readonly documentPrompt: string;
+  readonly normalize: boolean;
+}
+
+/** A RagVectorStore (src/rag/vector-store) as the course helpers use it. */
+export interface CourseStore extends ContextSource {
+  readonly size: number;
+  save(directory: string): Promise<void>;
+}
+
+interface StoreModule {
+  RagVectorStore: {
+    build(embeddings: StoreEmbeddings, corpus: CourseData["test"]["corpus"], options: { name: string }): Promise<CourseStore>;
+    load(directory: string, embeddings: StoreEmbeddings, options: { name: string }): Promise<CourseStore>;
+  };
+}
+
 /**
  * The model's corpus in LangChain's FaissStore, saved under <runDir>/rag/faiss-<name>-<key> and reused while
  * the data and the model are unchanged (`modelKey`: the model spec, or the fine-tuning artefact's key).
@@ -65,11 +85,14 @@ export async function loadFineTuned(course: Course, data: CourseData, options: {
 export async function courseFaissStore(
   course: Course,
   data: CourseData,
-  embeddings: SentenceTransformerEmbeddings,
+  embeddings: StoreEmbeddings,
   options: { name: string; modelKey: string },
-): Promise<{ store: RagVectorStore; artefact: Artefact }> {
+): Promise<{ store: CourseStore; artefact: Artefact }> {
+  // Loaded here, not imported: a static import would make tslab type-check LangChain in every notebook.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { RagVectorStore } = require("../rag/vector-store") as StoreModule;
   const inputs = { data: data.key, model: options.modelKey, queryPrompt: embeddings.queryPrompt, documentPrompt: embeddings.documentPrompt, normalize: embeddings.normalize };
-  let built: RagVectorStore | undefined;
+  let built: CourseStore | undefined;
   const artefact = await reuseOrBuild({ root: course.runDir, name: `rag/faiss-${options.name}`, inputs, verb: "embedded into FaissStore" }, async (folder) => {
     built = await RagVectorStore.build(embeddings, data.test.corpus, { name: options.name });
     await built.save(join(folder, "store"));

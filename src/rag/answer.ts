@@ -15,29 +15,10 @@
 import { ChatOpenAI } from "@langchain/openai";
 import { config } from "../env";
 import { ENGLISH_STOP_WORDS, tokenize } from "../retrieval/bm25";
-import { buildRagPrompt, type RagPromptOptions } from "./prompt";
-import type { RetrievedContext } from "./vector-store";
+import { buildRagPrompt } from "./prompt";
+import type { AnswerOptions, RagLlmOptions, RagPromptOptions, RetrievedContext } from "./types";
 
-export interface RagLlmOptions {
-  /** Default: config.llm.baseUrl (OPENAI_BASE_URL). */
-  baseUrl?: string;
-  /** Default: config.llm.apiKey (OPENAI_API_KEY); local servers need none. */
-  apiKey?: string;
-  /** Default: config.llm.model (COURSE_LLM_MODEL). */
-  model?: string;
-  /** Default 0: the same question gets the same answer where the server allows it. */
-  temperature?: number;
-  /** Per request, default 60 s. */
-  timeoutMs?: number;
-  /** Retries of failed requests (default 2; connection failures are reported after them). */
-  maxRetries?: number;
-}
-
-export interface AnswerOptions extends RagPromptOptions {
-  /** "auto" (default): the LLM when configured, else extractive. "llm" requires one; "extractive" never calls one. */
-  mode?: "auto" | "llm" | "extractive";
-  llm?: RagLlmOptions;
-}
+export type { AnswerOptions, RagLlmOptions } from "./types";
 
 export interface RagAnswer {
   question: string;
@@ -164,7 +145,8 @@ export async function answerQuestion(question: string, contexts: readonly Retrie
     throw explainLlmError(err, llm.baseUrl, llm.model);
   }
   const text = typeof reply.content === "string" ? reply.content : JSON.stringify(reply.content);
-  const usage = reply.usage_metadata;
+  // Typed loosely on purpose: tslab's bundled TypeScript resolves LangChain's message types as unknown.
+  const usage = reply.usage_metadata as { input_tokens: number; output_tokens: number } | undefined;
   return {
     question,
     answer: text,

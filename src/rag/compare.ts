@@ -13,7 +13,7 @@ import type { IRSplit } from "../data/types";
 import { writeReport } from "../eval/report";
 import type { PlotlyFigure } from "../notebook/display";
 import type { RagAnswer } from "./answer";
-import type { ContextSource, RetrievedContext } from "./vector-store";
+import type { ContextSource, RetrievedContext } from "./types";
 
 export interface RagQuestion {
   id: string;
@@ -190,6 +190,22 @@ export function answersTable(comparison: RagComparison, questionIndex: number, a
     answer: answers.map((a) => a.answer),
     "answered by": answers.map((a) => a.generator),
   });
+}
+
+/** One sentence from the measured counts: how often each system put an answering passage in the prompt. */
+export function describeComparison(comparison: RagComparison): string {
+  const { questions, systems, contexts, k } = comparison;
+  const hits = systems.map((_, s) => questions.filter((q, i) => firstHitRank(contexts[s][i], q.relevant) !== null).length);
+  const parts = systems.map((name, s) => `${name} ${hits[s]} (${((100 * hits[s]) / questions.length).toFixed(1)}%)`);
+  let text = `With k = ${k} passages, a passage that answers the question reached the prompt for: ${parts.join(", ")} of ${questions.length} questions.`;
+  if (systems.length === 2) {
+    const outs = questions.map((q, i) => outcome(firstHitRank(contexts[0][i], q.relevant) !== null, firstHitRank(contexts[1][i], q.relevant) !== null));
+    const fixed = outs.filter((o) => o === "fixed").length;
+    const broken = outs.filter((o) => o === "broken").length;
+    text += ` ${systems[1]} fixed ${fixed} of ${systems[0]}'s misses and broke ${broken} of its hits` +
+      (fixed > broken ? ": a net gain." : fixed < broken ? ": a net loss on this split." : ": no net change.");
+  }
+  return text;
 }
 
 /** Writes ragReportTable to .csv (or .parquet), atomically. */

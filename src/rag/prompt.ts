@@ -6,14 +6,9 @@
  * that notebook 6 can price it.
  */
 import type { ChatMessage } from "../data/llm";
-import type { RetrievedContext } from "./vector-store";
+import type { RagPromptOptions, RetrievedContext } from "./types";
 
-export interface RagPromptOptions {
-  /** Longest passage text kept, in characters (default 1200). */
-  maxCharsPerContext?: number;
-  /** Replaces the default system message. */
-  system?: string;
-}
+export type { RagPromptOptions } from "./types";
 
 export interface RagPrompt {
   messages: ChatMessage[];

@@ -20,29 +20,13 @@ import { FaissStore } from "@langchain/community/vectorstores/faiss";
 import { replaceFolder } from "../files";
 import { checkK, documentText, toCorpusEntries, type CorpusInput, type Retriever } from "../retrieval/types";
 import type { SentenceTransformerEmbeddings } from "./embeddings";
+import type { ContextSource, RetrievedContext } from "./types";
 
-/** One retrieved passage with its corpus id, 1-based rank and cosine similarity. */
-export interface RetrievedContext {
-  id: string;
-  title: string;
-  /** The passage as stored ("title\ntext" when it has a title). */
-  text: string;
-  rank: number;
-  /** Cosine similarity (higher = closer). */
-  score: number;
-  /** FaissStore's squared L2 distance, when the hit came from FaissStore. */
-  distance?: number;
-}
+export type { ContextSource, RetrievedContext } from "./types";
 
 /** Squared L2 distance between unit vectors -> cosine similarity. */
 export function cosineFromSquaredL2(distance: number): number {
   return 1 - distance / 2;
-}
-
-/** What side-by-side comparisons need: a label and top-k contexts for many questions. */
-export interface ContextSource {
-  readonly name: string;
-  search(questions: string[], k: number): Promise<RetrievedContext[][]>;
 }
 
 function corpusDocuments(corpus: CorpusInput, who: string): Document[] {
@@ -155,7 +139,7 @@ export interface IndexRetrieverInput extends BaseRetrieverInput {
  */
 export class IndexRetriever extends BaseRetriever implements ContextSource {
   lc_namespace = ["ts_embedding_finetune", "rag"];
-  override name: string;
+  override name = "index retriever";
   readonly retriever: Retriever;
   readonly k: number;
   private readonly docs: Map<string, { title: string; text: string }>;
