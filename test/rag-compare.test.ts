@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IRSplit } from "../src/data";
 import {
-  compareContexts, contextsTable, firstHitRank, outcomeTable, ragQuestions, ragReportTable, ragSummaryTable, writeRagReport,
+  atK, compareContexts, contextsTable, describeComparison, exampleQuestion, hitRateByK, firstHitRank, outcomeTable, ragQuestions, ragReportTable, ragSummaryTable, writeRagReport,
   type ContextSource, type RagQuestion, type RetrievedContext,
 } from "../src/rag";
 
@@ -104,4 +104,21 @@ test("ragQuestions: seeded sample of a split's questions with their relevant ids
   const two = ragQuestions(split, { count: 2, seed: 7 });
   assert.equal(two.length, 2);
   assert.deepEqual(ragQuestions(split, { count: 2, seed: 7 }), two);
+});
+
+test("hit rate by k, atK, the example question and the sentence describing the comparison", async () => {
+  const cmp = await compareContexts(questions, [base, tuned], 2);
+  assert.deepEqual(hitRateByK(cmp), { k: [1, 2], rates: { base: [0.5, 0.5], "fine-tuned": [0.25, 0.5] } });
+  const one = atK(cmp, 1);
+  assert.equal(one.k, 1);
+  assert.deepEqual(one.contexts[1].map((r) => r.map((c) => c.id)), [["d5"], ["d9"], ["d7"], ["d8"]]);
+  assert.throws(() => atK(cmp, 3), /k=3 must be an integer in 1\.\.2/);
+  assert.equal(exampleQuestion(cmp, "fixed"), 1);
+  assert.equal(exampleQuestion(cmp, "broken"), 2);
+  assert.equal(
+    describeComparison(cmp),
+    "With k = 2 passages, a passage that answers the question reached the prompt for: base 2 (50.0%), fine-tuned 2 (50.0%) of 4 questions. " +
+      "fine-tuned fixed 1 of base's misses and broke 1 of its hits: no net change.",
+  );
+  assert.match(describeComparison(one), /base 2 \(50\.0%\), fine-tuned 1 \(25\.0%\).*fixed 1 .* broke 2 .*net loss/);
 });
