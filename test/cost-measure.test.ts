@@ -9,7 +9,7 @@ import type { Embedder, Embeddings } from "../src/model";
 import { loadModel } from "../src/model";
 import { VectorIndex } from "../src/retrieval";
 import { writeHistory } from "../src/train";
-import { defaultDims, dimensionFigure, encodePath, encodeThroughput, matryoshkaCurve, percentile, searchLatency, sizeOnDisk, trainingTime, truncateEmbeddings } from "../src/cost";
+import { defaultDims, dimensionFigure, dimensionTable, meanTokens, encodePath, encodeThroughput, matryoshkaCurve, percentile, searchLatency, sizeOnDisk, trainingTime, truncateEmbeddings } from "../src/cost";
 
 test("truncateEmbeddings keeps the first d coordinates and re-normalises", () => {
   const e: Embeddings = { count: 2, dim: 3, data: Float32Array.from([3, 4, 12, 0, 0, 5]) };
@@ -55,8 +55,11 @@ test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d ra
   assert.equal(rows[2].indexBytes - rows[1].indexBytes, 3 * 4, "one more float32 per vector, three vectors");
   const low = rows[0].metrics["ndcg@10"];
   assert.ok(low.low <= low.estimate && low.estimate <= low.high);
-  const fig = dimensionFigure(rows);
+  const fig = dimensionFigure([{ name: "lookup", rows }]);
   assert.deepEqual(fig.data[0].x, [1, 2, 3]);
+  assert.equal(fig.data[0].name, "lookup: ndcg@10");
+  const table = dimensionTable([{ name: "lookup", rows }]).toRecords();
+  assert.deepEqual(table[2], { model: "lookup", dimensions: 3, "ndcg@10": 1, "95% CI": "[1.000, 1.000]", "of full size": "100.0%", "bytes per vector": 12, "index on disk (KB)": Number((rows[2].indexBytes / 1024).toFixed(1)) });
   await assert.rejects(matryoshkaCurve(lookup, split, { dims: [5] }), /dimension 5 must be an integer in 1\.\.3/);
 });
 
@@ -94,6 +97,8 @@ test("encodeThroughput and searchLatency measure the real model and index, and n
   assert.ok(t.tokensPerSecond > t.textsPerSecond, "several tokens per text");
   assert.match(t.path, /^StaticEmbedding: .*tfjs \w+ backend/);
   assert.equal(encodePath(model), t.path);
+  // "parental leave" -> parental, leave: 2 WordPiece tokens; "WFH" -> w ##f ##h: 3.
+  assert.equal(meanTokens(model, ["parental leave", "WFH"]), 2.5);
   const e = await model.encode(texts);
   const index = VectorIndex.fromVectors(texts.map((_, i) => `d${i}`), e);
   const s = searchLatency(index, e, 5);

@@ -1,7 +1,7 @@
 // The ROI calculator against hand-computed values, and the break-even figures built from it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { breakEvenFigure, cumulativeCosts, roi, volumeFigure } from "../src/cost";
+import { breakEvenFigure, cumulativeCosts, llmSavingPerMonth, passagesToMatch, roi, roiTable, volumeFigure } from "../src/cost";
 
 const near = (a: number | null, b: number, eps = 1e-9) => assert.ok(a !== null && Math.abs(a - b) < eps, `${a} vs ${b}`);
 
@@ -41,6 +41,8 @@ test("roi: bad inputs name the field", () => {
   assert.throws(() => roi({ ...ok, queriesPerMonth: -1 }), /queriesPerMonth=-1 must be a finite number >= 0/);
   assert.throws(() => roi({ ...ok, apiPricePerMillionTokens: Number.NaN }), /apiPricePerMillionTokens=NaN/);
   assert.throws(() => roi({ ...ok, llmSavingPerMonth: Number.POSITIVE_INFINITY }), /llmSavingPerMonth/);
+  // A negative LLM saving (the candidate needs more passages) is a cost, not an error.
+  near(roi({ ...ok, llmSavingPerMonth: -2 }).monthlySaving, 1e-6 - 1 - 2);
 });
 
 test("cumulative costs cross at the break-even month; the figures mark it", () => {
@@ -62,4 +64,24 @@ test("cumulative costs cross at the break-even month; the figures mark it", () =
   assert.equal(vol.data.length, 3);
   assert.match(JSON.stringify(vol.layout), /equal at 7,500,000 queries\/month/);
   assert.throws(() => cumulativeCosts(input, 0), /months=0/);
+});
+
+test("passages to match the baseline's hit rate, and the LLM input it saves", () => {
+  const base = [0.4, 0.5, 0.6, 0.65, 0.7];
+  assert.equal(passagesToMatch(base, [0.55, 0.62, 0.7, 0.75, 0.8], 5), 3);
+  assert.equal(passagesToMatch(base, [0.3, 0.4, 0.5, 0.55, 0.6], 5), null);
+  assert.equal(passagesToMatch(base, [0.3, 0.4, 0.5, 0.55, 0.6], 2), 3);
+  assert.throws(() => passagesToMatch(base, base, 6), /k=6 must be an integer in 1\.\.5/);
+  // 1M queries x 2 passages x 250 tokens x $0.15 / 1M = $75 a month.
+  near(llmSavingPerMonth({ queriesPerMonth: 1e6, baselinePassages: 5, candidatePassages: 3, tokensPerPassage: 250, llmPricePerMillionInputTokens: 0.15 }), 75);
+  near(llmSavingPerMonth({ queriesPerMonth: 1e6, baselinePassages: 3, candidatePassages: 5, tokensPerPassage: 250, llmPricePerMillionInputTokens: 0.15 }), -75);
+  assert.throws(() => llmSavingPerMonth({ queriesPerMonth: -1, baselinePassages: 1, candidatePassages: 1, tokensPerPassage: 1, llmPricePerMillionInputTokens: 1 }), /queriesPerMonth=-1/);
+});
+
+test("roiTable: inputs with their sources, then the computed outputs", () => {
+  const input = { queriesPerMonth: 10e6, tokensPerQuery: 20, apiPricePerMillionTokens: 0.02, hardwareCostPerMonth: 3, oneTimeCost: 6 };
+  const rows = roiTable(input, roi(input), { tokensPerQuery: { source: "measured", note: "test questions" } }).toRecords();
+  assert.deepEqual(rows[1], { item: "tokens per query", value: "20.0", source: "measured", note: "test questions" });
+  assert.deepEqual(rows[0], { item: "queries per month", value: "10,000,000", source: "assumed", note: "" });
+  assert.deepEqual(rows.slice(6).map((r) => r.value), ["$4.00", "$1.00", "6.0 months", "7,500,000 queries/month"]);
 });

@@ -58,20 +58,20 @@ export function volumeFigure(input: RoiInput, options: { minQueries?: number; ma
   };
 }
 
-/** The metric (with bootstrap whiskers) against the dimension kept, and the index size on disk. */
-export function dimensionFigure(rows: readonly DimensionRow[], options: { metric?: string; title?: string } = {}): PlotlyFigure {
-  if (rows.length === 0) throw new Error("dimensionFigure: no rows; run matryoshkaCurve first.");
+/** The metric (with bootstrap whiskers) against the dimension kept, one line per model, and the index size on disk. */
+export function dimensionFigure(series: readonly { name: string; rows: readonly DimensionRow[] }[], options: { metric?: string; title?: string } = {}): PlotlyFigure {
+  if (series.length === 0 || series.some((s) => s.rows.length === 0)) throw new Error("dimensionFigure: no rows; run matryoshkaCurve first.");
   const metric = options.metric ?? "ndcg@10";
-  const x = rows.map((r) => r.dim);
-  const y = rows.map((r) => r.metrics[metric]?.estimate);
-  if (y.some((v) => typeof v !== "number")) throw new Error(`dimensionFigure: rows have no metric "${metric}".`);
+  for (const s of series) if (s.rows.some((r) => typeof r.metrics[metric]?.estimate !== "number")) throw new Error(`dimensionFigure: "${s.name}" has no metric "${metric}".`);
+  const first = series[0].rows;
+  const x = first.map((r) => r.dim);
   return {
     data: [
-      {
-        type: "scatter", mode: "lines+markers", name: metric, x, y,
-        error_y: { type: "data", symmetric: false, array: rows.map((r) => r.metrics[metric].high - r.metrics[metric].estimate), arrayminus: rows.map((r) => r.metrics[metric].estimate - r.metrics[metric].low) },
-      },
-      { type: "bar", name: "index on disk (KB)", x, y: rows.map((r) => r.indexBytes / 1024), yaxis: "y2", opacity: 0.35 },
+      ...series.map((s) => ({
+        type: "scatter", mode: "lines+markers", name: `${s.name}: ${metric}`, x: s.rows.map((r) => r.dim), y: s.rows.map((r) => r.metrics[metric].estimate),
+        error_y: { type: "data", symmetric: false, array: s.rows.map((r) => r.metrics[metric].high - r.metrics[metric].estimate), arrayminus: s.rows.map((r) => r.metrics[metric].estimate - r.metrics[metric].low) },
+      })),
+      { type: "bar", name: "index on disk (KB)", x, y: first.map((r) => r.indexBytes / 1024), yaxis: "y2", opacity: 0.3, marker: { color: "#888" } },
     ],
     layout: {
       title: { text: options.title ?? `${metric} and storage against embedding dimension` },

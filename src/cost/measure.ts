@@ -123,3 +123,9 @@ export function trainingTime(historyPath: string): TrainingTime {
     evaluations: entries.filter((e) => e.kind === "eval").length,
   };
 }
+
+/** Mean tokens per text as the model's tokenizer counts them (special tokens excluded). */
+export function meanTokens(model: SentenceTransformer, texts: readonly string[]): number {
+  if (texts.length === 0) throw new Error("meanTokens: no texts.");
+  return texts.reduce((s, t) => s + model.tokenizer.encodeContent(t).length, 0) / texts.length;
+}

@@ -27,7 +27,7 @@ export interface RoiInput {
   oneTimeCost: number;
   /** Document tokens (re-)embedded per month through the API (new and changed documents); default 0. */
   documentTokensPerMonth?: number;
-  /** $ per month saved on chat-model input by sending fewer passages; default 0. */
+  /** $ per month saved on chat-model input by sending fewer passages (negative: more passages); default 0. */
   llmSavingPerMonth?: number;
 }
 
@@ -47,6 +47,8 @@ function check(input: RoiInput): void {
   for (const f of fields) {
     const v = input[f];
     if (v === undefined && (f === "documentTokensPerMonth" || f === "llmSavingPerMonth")) continue;
+    // A worse retriever needs MORE passages: the LLM "saving" may then be negative (a cost).
+    if (f === "llmSavingPerMonth" && typeof v === "number" && Number.isFinite(v)) continue;
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`roi: ${f}=${String(v)} must be a finite number >= 0.`);
   }
 }
@@ -79,4 +81,34 @@ export function cumulativeCosts(input: RoiInput, months: number): { month: numbe
     // The LLM saving lowers the self-hosted line: it is money the fine-tuned retriever saves each month.
     selfHosted: month.map((m) => input.oneTimeCost + m * (r.selfHostedCostPerMonth - llm)),
   };
+}
+
+/**
+ * How many passages the candidate needs to put the answer in the prompt as often as the baseline does with
+ * `k`: the smallest k' with candidate hit rate@k' >= baseline hit rate@k. `rates[i]` is the hit rate at
+ * k = i + 1. Null when the candidate never gets there within its list.
+ */
+export function passagesToMatch(baselineRates: readonly number[], candidateRates: readonly number[], k: number): number | null {
+  if (!Number.isInteger(k) || k < 1 || k > baselineRates.length) throw new Error(`passagesToMatch: k=${k} must be an integer in 1..${baselineRates.length}.`);
+  const target = baselineRates[k - 1];
+  const i = candidateRates.findIndex((r) => r >= target - 1e-12);
+  return i < 0 ? null : i + 1;
+}
+
+export interface LlmSavingInput {
+  queriesPerMonth: number;
+  /** Passages the baseline puts in each prompt, and the passages the candidate needs for the same hit rate. */
+  baselinePassages: number;
+  candidatePassages: number;
+  tokensPerPassage: number;
+  /** Chat model input price, $ per million tokens. */
+  llmPricePerMillionInputTokens: number;
+}
+
+/** $ per month saved (negative: spent) on chat-model input when each prompt carries fewer (more) passages. */
+export function llmSavingPerMonth(input: LlmSavingInput): number {
+  for (const [k, v] of Object.entries(input))
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`llmSavingPerMonth: ${k}=${String(v)} must be a finite number >= 0.`);
+  const tokens = (input.baselinePassages - input.candidatePassages) * input.tokensPerPassage;
+  return (input.queriesPerMonth * tokens * input.llmPricePerMillionInputTokens) / 1e6;
 }
