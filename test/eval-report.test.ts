@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { InformationRetrievalEvaluator } from "../src/eval/ir-evaluator";
-import { compareSystems } from "../src/eval/compare";
+import { compareSystems, describeComparison } from "../src/eval/compare";
 import { comparisonTable, metricsTable, perQueryReport, writeReport } from "../src/eval/report";
 import { differenceFigure, metricBars, metricBarsFigure } from "../src/eval/charts";
 
@@ -91,4 +91,28 @@ test("figures: grouped bars with asymmetric whiskers, and paired differences", (
   const diff = differenceFigure(compareSystems(lexical, dense, { resamples: 200 }), { metrics: ["mrr@4"] });
   assert.ok(Math.abs((diff.data[0].y as number[])[0] - (5 / 6 - 4 / 9)) < 1e-12);
   assert.ok(JSON.stringify(diff)); // plain data, serialisable for Plotly.newPlot
+});
+
+test("one model evaluated before and after (the README flow): comparisons label both sides; tables say how to name", async () => {
+  // The README evaluates the same model object twice (before and after train), so both results carry one name.
+  const retriever = { name: "offline (embedded offline default)", scoreFunction: "cosine", ids: ["w", "x", "y", "z"],
+    retrieve: async (queries: string[]) => queries.map((_, i) => hits(["wxyz", "wzxy", "wxy"][i])) };
+  const base = await ev.evaluate(retriever);
+  const tuned = ev.score(base.system, "cosine", [hits("xwyz"), hits("xywz"), hits("zwxy")]);
+  const cmp = compareSystems(base, tuned, { resamples: 200 });
+  const df = comparisonTable(cmp);
+  assert.deepEqual(df.columns, [
+    "metric", "offline (embedded offline default) (baseline)", "offline (embedded offline default) (candidate)",
+    "difference", "difference low", "difference high", "significant",
+  ]);
+  const mrr = df.filter(pl.col("metric").eq(pl.lit("mrr@4"))).toRecords()[0] as Record<string, number>;
+  assert.ok(Math.abs(mrr["offline (embedded offline default) (baseline)"] - 4 / 9) < 1e-12);
+  assert.ok(Math.abs(mrr["offline (embedded offline default) (candidate)"] - 5 / 6) < 1e-12);
+  assert.match(describeComparison(cmp, "mrr@4"), /^offline \(embedded offline default\) \(candidate\) vs offline \(embedded offline default\) \(baseline\) on 3 queries/);
+  for (const f of [() => metricsTable([base, tuned]), () => perQueryReport([base, tuned])])
+    assert.throws(f, /both named "offline \(embedded offline default\)".*evaluator\.evaluate\(model, \{ name: /);
+  // The way out the message gives works, for a retriever as for a model.
+  const named = await ev.evaluate(retriever, { name: "before training" });
+  assert.equal(named.system, "before training");
+  assert.deepEqual(metricsTable([named, tuned]).columns, ["metric", "before training", "offline (embedded offline default)"]);
 });

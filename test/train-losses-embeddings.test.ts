@@ -138,3 +138,23 @@ test("bad batches and options give errors that name the problem", () => {
   const opaque = { name: "OpaqueLoss", config: () => ({}), lossAndGrads: () => ({ loss: 0, grads: new Map() }) };
   assert.throws(() => new MatryoshkaLoss(opaque, { matryoshkaDims: [8] }), /OpaqueLoss does not expose lossFromEmbeddings/);
 });
+
+test("MNRL near loss 0 keeps float32's relative precision (issue 9 item 12: no logSumExp(S) - S_ii cancellation)", () => {
+  // Anchor i equals its positive (S_ii = 20); the other positives are at cosine ~0.53-0.55 from it, so each row
+  // loses ~exp(20 * (0.54 - 1)) ~ 1e-4. Entries are float32 values so the float64 reference sees the same input.
+  const n = 6;
+  const anchors: Matrix = Array.from({ length: n }, (_, i) => {
+    const angle = i * 0.93 + 0.017 * i * i; // consecutive directions ~57 degrees apart, in a plane plus a tilt
+    return [Math.cos(angle), Math.sin(angle), 0.05 * i].map(Math.fround);
+  });
+  const columns = [anchors, anchors.map((r) => r.slice())];
+  const expected = mnrlReference(columns);
+  assert.ok(expected > 1e-5 && expected < 1e-3, `the case is near 0 (loss ${expected})`);
+  const { value, grads } = valueAndEmbeddingGrads(new MultipleNegativesRankingLoss(), columns);
+  const relative = Math.abs(value - expected) / expected;
+  assert.ok(relative < 2e-5, `loss ${value} vs float64 ${expected}: relative error ${relative.toExponential(2)}`);
+  // The gradients stay those of the float64 loss.
+  const numeric = numericGradient((cols) => mnrlReference(cols), columns);
+  const scaleOf = Math.max(...numeric.flat(2).map(Math.abs));
+  assertMatricesClose(grads, numeric, scaleOf * 1e-3, "MNRL gradient near 0");
+});

@@ -30,7 +30,7 @@
  */
 export * from "./types";
 export { appendJsonl, readJsonl, writeJsonl, type JsonlOptions, type JsonlRecord, type JsonlResult } from "./jsonl";
-export { writeFileAtomic } from "../files";
+export { writeFileAtomic, SaveError } from "../files";
 export { buildBeir, loadBeir, loadBeirDataset, passageText, toIRSplit, trainingPairs, writeBeir, type BeirDataset, type BeirFiles, type LoadBeirOptions, type QrelRow } from "./beir";
 export { pairsToDataFrame, readPairs, writePairs, type ReadPairsResult } from "./pairs";
 export { assertNoLeak, DEFAULT_FRACTIONS, documentsOf, splitByDocument, splitRows, type LeakReport, type SplitFractions, type SplitOptions } from "./split";

@@ -169,9 +169,13 @@ export function compareSystems(
   }));
   const count = (c: RankChange) => ranks.filter((r) => r.change === c).length;
   const { resamples, seed, confidence } = resolve(options);
+  // Two results of one name (the same model evaluated before and after a change) still get two labels.
+  const same = baseline.system === candidate.system;
+  const baselineLabel = same ? `${baseline.system} (baseline)` : baseline.system;
+  const candidateLabel = same ? `${candidate.system} (candidate)` : candidate.system;
   const out: SystemComparison = {
-    baseline: baseline.system,
-    candidate: candidate.system,
+    baseline: baselineLabel,
+    candidate: candidateLabel,
     queries: n,
     improved: count("improved"),
     worsened: count("worsened"),
@@ -186,7 +190,7 @@ export function compareSystems(
     })),
     method:
       `paired percentile bootstrap over ${n} queries: ${resamples} resamples (seed ${seed}), ` +
-      `${Math.round(confidence * 1000) / 10}% interval of the mean per-query difference (${candidate.system} - ${baseline.system})`,
+      `${Math.round(confidence * 1000) / 10}% interval of the mean per-query difference (${candidateLabel} - ${baselineLabel})`,
   };
   if (options.perSystem) {
     out.baselineIntervals = bootstrapCI(baseline, options);

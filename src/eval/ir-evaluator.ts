@@ -170,7 +170,7 @@ export class InformationRetrievalEvaluator {
 
   /**
    * Evaluates a retriever over this corpus, or an embedder (indexed here: exact cosine unless
-   * `dense` says otherwise).
+   * `dense` says otherwise). `{ name }` labels the result (default: the model's or retriever's name).
    */
   async evaluate(system: Retriever | Embedder, dense: DenseRetrieverOptions = {}): Promise<IRResult> {
     const retriever = isEmbedder(system) ? await DenseRetriever.build(system, this.corpus, dense) : system;
@@ -179,7 +179,8 @@ export class InformationRetrievalEvaluator {
     const t0 = performance.now();
     const rankings = await retriever.retrieve(this.queries.map((q) => q.text), this.depth);
     const seconds = (performance.now() - t0) / 1000;
-    return this.score(retriever.name, retriever.scoreFunction, rankings, seconds);
+    // `name` labels the result for any system (a retriever too), so that two runs of one model can be told apart.
+    return this.score(dense.name ?? retriever.name, retriever.scoreFunction, rankings, seconds);
   }
 
   /**

@@ -23,7 +23,11 @@ function checkSystems(results: IRResult[], who: string): void {
   if (results.length === 0) throw new Error(`${who}: give at least one result.`);
   const seen = new Set<string>();
   for (const r of results) {
-    if (seen.has(r.system)) throw new Error(`${who}: two results are both named "${r.system}"; give the retrievers distinct names.`);
+    if (seen.has(r.system))
+      throw new Error(
+        `${who}: two results are both named "${r.system}" (a result takes its model's or retriever's name), so their ` +
+          `columns would collide. Name them when evaluating: evaluator.evaluate(model, { name: "${r.system} fine-tuned" }).`,
+      );
     seen.add(r.system);
   }
 }

@@ -19,10 +19,10 @@
  * writeModelFolder writes into a temp folder beside the target and renames it into place only once complete,
  * so a crash never leaves a half-written model where a good one was.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { readTransformerConfig, transformerConfigToJson } from "./config";
-import { replaceFolder, writeFileAtomic } from "../files";
+import { checkFolderTarget, cleanStaleTemporaries, lockTarget, replaceFolder, saveError, writeFileAtomic } from "../files";
 import { readSafetensors, writeSafetensors } from "./safetensors";
 import { Tokenizer, readTokenizerFiles } from "./tokenizer";
 import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";
@@ -181,15 +181,68 @@ function writeJson(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
 
-/** Writes the sentence-transformers layout, atomically replacing `folder` once the new one is complete. */
-export function writeModelFolder(folder: string, model: ModelFolder): void {
+/** Files save() writes at the top of a model folder, and in its module sub-folders (`1_Pooling`, ...). */
+const MODEL_FILES = new Set([
+  "modules.json", "config_sentence_transformers.json", "config.json", "model.safetensors", "tokenizer.json",
+  "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentence_bert_config.json",
+]);
+const MODULE_FOLDER = /^\d+_(Pooling|Normalize|StaticEmbedding)$/;
+
+/**
+ * True when `dir` is a model folder as save() writes it: modules.json is there and every other entry, in the
+ * module sub-folders too, is a file save() writes. Replacing such a folder loses nothing but the old model. A
+ * README.md, notes or any other file makes the folder "not ours", and save() refuses it without `overwrite`.
+ */
+export function isSavedModelFolder(dir: string): boolean {
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (!entries.some((e) => e.name === "modules.json" && e.isFile())) return false;
+  return entries.every((e) => {
+    if (e.isFile()) return MODEL_FILES.has(e.name);
+    if (!e.isDirectory() || !MODULE_FOLDER.test(e.name)) return false;
+    return readdirSync(join(dir, e.name), { withFileTypes: true }).every((f) => f.isFile() && MODEL_FILES.has(f.name));
+  });
+}
+
+export interface WriteModelOptions {
+  /** Replace `folder` even when it is a file or a folder that is not a saved model (its content is deleted). */
+  overwrite?: boolean;
+}
+
+/**
+ * Writes the sentence-transformers layout into a temp folder beside `folder`, then swaps it in atomically.
+ * Never destroys what it does not own: a file at `folder`, or a non-empty folder that is not a saved model
+ * (isSavedModelFolder), is refused unless `overwrite` is set. A lock beside the target makes a second save to
+ * the same folder at the same time refuse; temporaries left by a killed save are removed first. Disk-full,
+ * read-only and permission failures say what failed and that the previous model is intact.
+ */
+export function writeModelFolder(folder: string, model: ModelFolder, options: WriteModelOptions = {}): void {
   const target = resolve(folder);
-  mkdirSync(dirname(target), { recursive: true });
-  const stamp = `${process.pid}-${Date.now()}`;
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${stamp}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+  const what = "the model";
+  const hadPrevious = checkFolderTarget(target, {
+    what: "a model folder",
+    overwrite: options.overwrite,
+    isOurs: isSavedModelFolder,
+    oursRule: "a saved model folder holds modules.json and only the files save() writes",
+  });
+  let release: () => void;
   try {
+    release = lockTarget(target, what);
+  } catch (err) {
+    throw saveError(err, what, target, hadPrevious);
+  }
+  try {
+    cleanStaleTemporaries(target);
+    writeModelFolderUnlocked(target, model, hadPrevious);
+  } finally {
+    release();
+  }
+}
+
+function writeModelFolderUnlocked(target: string, model: ModelFolder, hadPrevious: boolean): void {
+  const stamp = `${process.pid}-${Date.now().toString(36)}`;
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${stamp}`);
+  try {
+    mkdirSync(tmp);
     const modules: ModuleEntry[] = [];
     const first = model.first;
     if (first.kind === "transformer") {
@@ -227,9 +280,9 @@ export function writeModelFolder(folder: string, model: ModelFolder): void {
       similarity_fn_name: "cosine",
       ...model.stConfig,
     });
+    replaceFolder(tmp, target);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw saveError(err, "the model", target, hadPrevious);
   }
-  replaceFolder(tmp, target);
 }

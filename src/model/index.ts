@@ -9,8 +9,8 @@ export { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBert
 export type { TokenizerFiles, TokenizerOptions, EncodedText } from "./tokenizer";
 export { readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, SafetensorsError } from "./safetensors";
 export { parseTransformerConfig, readTransformerConfig, transformerConfigToJson, SUPPORTED_ARCHITECTURES } from "./config";
-export { readModelFolder, writeModelFolder, meanPooling } from "./folder";
-export type { ModelFolder, TransformerModule, StaticModule } from "./folder";
+export { readModelFolder, writeModelFolder, isSavedModelFolder, meanPooling } from "./folder";
+export type { ModelFolder, TransformerModule, StaticModule, WriteModelOptions } from "./folder";
 export { resolveHubModel, cachedSnapshot, parseHubId, repoCacheFolder } from "./hub";
 export type { HubOptions, HubModel } from "./hub";
 export { TransformerEncoder } from "./encoder";

@@ -24,7 +24,7 @@ import { backendInfo, initBackend, tf } from "../backend";
 import { config as courseConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
 import { enableNativeMatMul, nativeMatMulInfo } from "./native-matmul";
-import { readModelFolder, writeModelFolder, type ModelFolder } from "./folder";
+import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
 import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
@@ -231,9 +231,12 @@ export class SentenceTransformer implements Embedder {
     return { first, pooling: this.pooling, normalize: this.normalize, stConfig: this.stConfig };
   }
 
-  /** Writes the sentence-transformers folder layout (atomic: the target is replaced only once complete). */
-  async save(folder: string): Promise<void> {
-    writeModelFolder(folder, this.toFolder());
+  /**
+   * Writes the sentence-transformers folder layout (atomic: the target is replaced only once complete). A folder
+   * that is not a saved model (other files in it), or a file, at `folder` is refused unless `overwrite: true`.
+   */
+  async save(folder: string, options: WriteModelOptions = {}): Promise<void> {
+    writeModelFolder(folder, this.toFolder(), options);
   }
 
   dispose(): void {

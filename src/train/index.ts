@@ -21,7 +21,9 @@
  *   checkpoints/   checkpoint-NNNNNN/ (weights, AdamW state, trainer_state.json); the last keepCheckpoints kept
  *   history.json   { entries: [...] }: per step loss / lr / grad norm, per evaluation the metrics
  */
-export { train, namedParameters, splitFrozen, TrainingDivergedError, type TrainOptions, type TrainResult, type TrainEvaluator, type FreezeOptions } from "./trainer";
+export { train, TrainingDivergedError, type TrainResult } from "./trainer";
+export type { FreezeOptions, TrainEvaluator, TrainOptions } from "./options";
+export { namedParameters, splitFrozen } from "./parameters";
 export { prepareTrainingData, textColumns, type TrainingData } from "./training-data";
 export { AdamW, clipGradNorm, gradNormOf, noWeightDecay, type AdamWOptions, type AdamWParamState, type NamedParameter } from "./optimizer";
 export { learningRateAt, linearWarmupDecayFactor, warmupStepsFor, type LinearSchedule } from "./schedule";
