@@ -56,7 +56,7 @@ test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d ra
   const low = rows[0].metrics["ndcg@10"];
   assert.ok(low.low <= low.estimate && low.estimate <= low.high);
   const fig = dimensionFigure([{ name: "lookup", rows }]);
-  assert.deepEqual(fig.data[0].x, [1, 2, 3]);
+  assert.deepEqual(fig.data[0].x, ["1", "2", "3"]);
   assert.equal(fig.data[0].name, "lookup: ndcg@10");
   const table = dimensionTable([{ name: "lookup", rows }]).toRecords();
   assert.deepEqual(table[2], { model: "lookup", dimensions: 3, "ndcg@10": 1, "95% CI": "[1.000, 1.000]", "of full size": "100.0%", "bytes per vector": 12, "index on disk (KB)": Number((rows[2].indexBytes / 1024).toFixed(1)) });

@@ -62,6 +62,8 @@ test("cumulative costs cross at the break-even month; the figures mark it", () =
   assert.match(JSON.stringify(never.layout), /never pays back/);
   const vol = volumeFigure(input);
   assert.equal(vol.data.length, 3);
+  assert.equal(vol.data[2].name, "your volume: USD 4.00 vs USD 3.00 a month");
+  assert.ok(!JSON.stringify([fig, vol]).includes("$"), "no dollar signs for MathJax to typeset");
   assert.match(JSON.stringify(vol.layout), /equal at 7,500,000 queries\/month/);
   assert.throws(() => cumulativeCosts(input, 0), /months=0/);
 });
@@ -84,4 +86,6 @@ test("roiTable: inputs with their sources, then the computed outputs", () => {
   assert.deepEqual(rows[1], { item: "tokens per query", value: "20.0", source: "measured", note: "test questions" });
   assert.deepEqual(rows[0], { item: "queries per month", value: "10,000,000", source: "assumed", note: "" });
   assert.deepEqual(rows.slice(6).map((r) => r.value), ["$4.00", "$1.00", "6.0 months", "7,500,000 queries/month"]);
+  const worse = roiTable({ ...input, llmSavingPerMonth: -29.5 }, roi({ ...input, llmSavingPerMonth: -29.5 }), {}).toRecords();
+  assert.equal(worse[5].value, "-$29.50");
 });

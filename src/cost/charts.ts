@@ -6,7 +6,8 @@ import type { PlotlyFigure } from "../notebook/display";
 import { cumulativeCosts, roi, type RoiInput } from "./roi";
 import type { DimensionRow } from "./matryoshka";
 
-const money = (x: number) => (Math.abs(x) >= 100 ? `$${x.toFixed(0)}` : `$${x.toFixed(2)}`);
+// No "$" in chart text: MathJax on the page (nbconvert HTML, the Notebook UI) would typeset "$0.14 vs $30" as math.
+const money = (x: number) => `${x < 0 ? "-" : ""}USD ${Math.abs(x) >= 100 ? Math.abs(x).toFixed(0) : Math.abs(x).toFixed(2)}`;
 
 /** Cumulative cost of the hosted API and of fine-tuning + self-hosting, month by month, with the break-even. */
 export function breakEvenFigure(input: RoiInput, options: { months?: number; title?: string; apiLabel?: string; selfLabel?: string } = {}): PlotlyFigure {
@@ -27,7 +28,7 @@ export function breakEvenFigure(input: RoiInput, options: { months?: number; tit
     layout: {
       title: { text: options.title ?? (r.breakEvenMonths === null ? "Cumulative cost: self-hosting never pays back at this volume" : "Cumulative cost and break-even") },
       xaxis: { title: { text: "months" } },
-      yaxis: { title: { text: "cumulative cost ($)" }, rangemode: "tozero" },
+      yaxis: { title: { text: "cumulative cost (USD)" }, rangemode: "tozero" },
       shapes, annotations, height: 400, legend: { orientation: "h", y: -0.2 },
     },
   };
@@ -52,7 +53,7 @@ export function volumeFigure(input: RoiInput, options: { minQueries?: number; ma
     layout: {
       title: { text: options.title ?? "Monthly cost against query volume" },
       xaxis: { type: "log", title: { text: "queries per month" } },
-      yaxis: { type: "log", title: { text: "cost per month ($)" } },
+      yaxis: { type: "log", title: { text: "cost per month (USD)" } },
       annotations, height: 400, legend: { orientation: "h", y: -0.25 },
     },
   };
@@ -64,18 +65,20 @@ export function dimensionFigure(series: readonly { name: string; rows: readonly 
   const metric = options.metric ?? "ndcg@10";
   for (const s of series) if (s.rows.some((r) => typeof r.metrics[metric]?.estimate !== "number")) throw new Error(`dimensionFigure: "${s.name}" has no metric "${metric}".`);
   const first = series[0].rows;
-  const x = first.map((r) => r.dim);
+  // Categories, not a log axis: bars on a log axis get uneven widths.
+  const cat = (d: number) => `${d}`;
+  const x = first.map((r) => cat(r.dim));
   return {
     data: [
       ...series.map((s) => ({
-        type: "scatter", mode: "lines+markers", name: `${s.name}: ${metric}`, x: s.rows.map((r) => r.dim), y: s.rows.map((r) => r.metrics[metric].estimate),
+        type: "scatter", mode: "lines+markers", name: `${s.name}: ${metric}`, x: s.rows.map((r) => cat(r.dim)), y: s.rows.map((r) => r.metrics[metric].estimate),
         error_y: { type: "data", symmetric: false, array: s.rows.map((r) => r.metrics[metric].high - r.metrics[metric].estimate), arrayminus: s.rows.map((r) => r.metrics[metric].estimate - r.metrics[metric].low) },
       })),
       { type: "bar", name: "index on disk (KB)", x, y: first.map((r) => r.indexBytes / 1024), yaxis: "y2", opacity: 0.3, marker: { color: "#888" } },
     ],
     layout: {
       title: { text: options.title ?? `${metric} and storage against embedding dimension` },
-      xaxis: { title: { text: "dimensions kept (first d, re-normalised)" }, type: "log", tickvals: x, ticktext: x.map(String) },
+      xaxis: { title: { text: "dimensions kept (first d, re-normalised)" }, type: "category" },
       yaxis: { title: { text: `${metric} (95% bootstrap interval)` }, rangemode: "tozero" },
       yaxis2: { title: { text: "index size (KB)" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false },
       height: 420, legend: { orientation: "h", y: -0.25 },

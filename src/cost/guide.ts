@@ -63,7 +63,7 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
       rule: "queries per month above the break-even volume",
       thisRun:
         input.breakEvenQueriesPerMonth === null
-          ? "the API costs nothing per query: never"
+          ? "no volume: per query, self-hosting saves nothing"
           : `${input.queriesPerMonth.toLocaleString("en-US")} vs break-even ${Math.round(input.breakEvenQueriesPerMonth).toLocaleString("en-US")}`,
       pointsTo: input.breakEvenQueriesPerMonth !== null && input.queriesPerMonth >= input.breakEvenQueriesPerMonth ? "fine-tune" : "neutral",
     },

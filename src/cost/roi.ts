@@ -38,7 +38,7 @@ export interface RoiResult {
   monthlySaving: number;
   /** Months until the one-time cost is paid back; null when it never is (saving <= 0). */
   breakEvenMonths: number | null;
-  /** Queries per month at which the monthly costs are equal; null when the API is free per query. */
+  /** Queries per month at which the monthly costs are equal; null when self-hosting saves nothing per query. */
   breakEvenQueriesPerMonth: number | null;
 }
 

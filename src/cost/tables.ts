@@ -44,7 +44,7 @@ export type InputSource = "measured" | "assumed" | "computed";
 
 /** The ROI inputs and outputs in one table, each with where it came from. */
 export function roiTable(input: RoiInput, result: RoiResult, sources: Partial<Record<keyof RoiInput, { source: InputSource; note?: string }>>): pl.DataFrame {
-  const money = (x: number) => `$${fmt(x, x !== 0 && Math.abs(x) < 1 ? 4 : 2)}`;
+  const money = (x: number) => `${x < 0 ? "-" : ""}$${fmt(Math.abs(x), x !== 0 && Math.abs(x) < 1 ? 4 : 2)}`;
   const src = (k: keyof RoiInput) => sources[k] ?? { source: "assumed" as InputSource };
   const rows: [string, string, InputSource, string][] = [
     ["queries per month", input.queriesPerMonth.toLocaleString("en-US"), src("queriesPerMonth").source, src("queriesPerMonth").note ?? ""],
