@@ -4,11 +4,12 @@
 //   npm run course -- 02 03             only the notebooks whose file names start with these prefixes
 //   npm run course -- path/to/x.ipynb   a notebook given by its path
 //   npm run course -- --no-html         skip the HTML export
+//   npm run course -- --readme          also write the measured results table into README.md
 // Executed notebooks (signed, so their charts render in the Notebook UI) and HTML exports go to
 // reports/ (COURSE_REPORTS_DIR). Exit code 0 when every notebook ran; otherwise the runner has named
 // the notebook, the cell and the error.
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { root, setup } from "./setup.mjs";
 
@@ -35,4 +36,12 @@ const res = spawnSync(
   [join(root, "scripts", "run_notebooks.py"), "--out", out, ...(args.includes("--no-html") ? ["--no-html"] : []), ...notebooks],
   { cwd: root, stdio: "inherit" },
 );
+if (res.status === 0 && existsSync(join(out, "results.json"))) {
+  // The measured results as markdown (reports/results.md); `--readme` also puts them into README.md.
+  console.log("\n[course] results of this run:\n");
+  spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts", "results-table.ts"), join(out, "results.json"), ...(args.includes("--readme") ? ["--readme"] : [])], {
+    cwd: root,
+    stdio: "inherit",
+  });
+}
 process.exit(res.status ?? 1);

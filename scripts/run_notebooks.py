@@ -119,7 +119,7 @@ def record_timing(out, notebook, seconds, status):
                 return
             time.sleep(0.05)
     try:
-        data = {"version": 1, "results": [], "timings": []}
+        data = {"version": 1, "results": [], "comparisons": [], "timings": []}
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)

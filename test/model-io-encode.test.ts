@@ -20,7 +20,7 @@ const TEXTS = [
 ];
 
 test("static model: rows equal a hand computation of normalize(mean of token vectors), in input order", async () => {
-  const m = offlineModel("offline");
+  const m = offlineModel("offline-random");
   const e = await m.encode(TEXTS, { batchSize: 3 });
   assert.equal(e.count, TEXTS.length);
   assert.equal(e.dim, 256);

@@ -46,7 +46,7 @@ test("load(save(m)) gives bit-identical embeddings and Python's folder layout", 
 test("save replaces an existing folder atomically and leaves no temp folders", async () => {
   const root = mkdtempSync(join(tmpdir(), "folder-atomic-"));
   const target = join(root, "model");
-  const m = offlineModel("offline");
+  const m = offlineModel("offline-random");
   // A folder save() wrote (issue 9: a folder that is not ours is refused, see model-io-save.test.ts), holding a
   // stale file of an older save: the new save replaces the whole folder.
   await m.save(target);

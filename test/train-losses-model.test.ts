@@ -228,7 +228,7 @@ test("GradCache bounds memory: the cached loss's peak tensor memory does not gro
 });
 
 test("on a StaticEmbedding model: cached == plain, and only the rows of tokens in the batch get gradient", () => {
-  const staticModel = offlineModel("offline");
+  const staticModel = offlineModel("offline-random");
   try {
     const variables = staticModel.trainableVariables();
     const plain = new MultipleNegativesRankingLoss().lossAndGrads(staticModel, batch, variables);

@@ -220,7 +220,7 @@ test("terminal progress rewrites one line and ends it with a newline", async () 
 
 test("a static model (StaticEmbedding) trains its embedding table; freezing it is an error", async () => {
   const { offlineModel } = await import("../src/model/sentence-transformer");
-  const model = offlineModel("offline");
+  const model = offlineModel("offline-random");
   const before = Float32Array.from(model.trainableVariables()[0].dataSync());
   const r = await train(model, tinyPairs(8), { loss: mnrl(), batchSize: 4, learningRate: 1e-2, ...quiet });
   assert.deepEqual(r.trainedParameters, ["embedding.weight"]);

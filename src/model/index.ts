@@ -3,7 +3,10 @@
  * built from (tokenizer, safetensors, Hub cache, folder layout, encoder, pooling) for training and teaching.
  */
 export * from "./types";
-export { SentenceTransformer, loadModel, offlineModel, fromModelFolder, OFFLINE_HINT } from "./sentence-transformer";
+export { SentenceTransformer, loadModel, offlineModel, fromModelFolder, OFFLINE_HINT, OFFLINE_MODEL_NAMES } from "./sentence-transformer";
+export type { OfflineModelName } from "./sentence-transformer";
+export { OFFLINE_MODEL_FILE, OFFLINE_PRETRAIN_RECIPE, readOfflineModelFile } from "./offline-pretrained";
+export type { OfflinePretrainRecipe } from "./offline-pretrained";
 export type { ModelInput, EncodeStats, LoadOptions, SentenceTransformerParts } from "./sentence-transformer";
 export { Tokenizer, offlineBertTokenizer, offlineBertTokenizerFiles, offlineBertVocab, readTokenizerFiles, wordPieceTokenizerJson } from "./tokenizer";
 export type { TokenizerFiles, TokenizerOptions, EncodedText } from "./tokenizer";

