@@ -12,7 +12,6 @@
  * Failures name the setting to fix: an unreachable endpoint (OPENAI_BASE_URL, or start the server), a
  * rejected key (OPENAI_API_KEY), an unknown model or path (COURSE_LLM_MODEL / OPENAI_BASE_URL).
  */
-import { ChatOpenAI } from "@langchain/openai";
 import { config } from "../env";
 import { ENGLISH_STOP_WORDS, tokenize } from "../retrieval/bm25";
 import { buildRagPrompt } from "./prompt";
@@ -34,6 +33,28 @@ export interface RagAnswer {
   /** The prompt's estimated tokens (characters / 4). */
   promptTokensEstimate: number;
   seconds: number;
+}
+
+/** What this module uses of LangChain's ChatOpenAI (@langchain/openai). */
+interface ChatModel {
+  invoke(messages: { role: string; content: string }[]): Promise<{ content: unknown; usage_metadata?: { input_tokens: number; output_tokens: number } }>;
+}
+type ChatOpenAIClass = new (fields: {
+  model: string;
+  apiKey: string;
+  temperature: number;
+  timeout: number;
+  maxRetries: number;
+  configuration: { baseURL: string };
+}) => ChatModel;
+
+/**
+ * LangChain's ChatOpenAI, loaded on first use: importing it statically would make tslab type-check the OpenAI
+ * SDK's declarations (~430 files) in every cell that imports src/rag, LLM or not.
+ */
+function chatOpenAI(): ChatOpenAIClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("@langchain/openai") as { ChatOpenAI: ChatOpenAIClass }).ChatOpenAI;
 }
 
 export const EXTRACTIVE_GENERATOR = "offline extractive answer (no LLM)";
@@ -128,6 +149,7 @@ export async function answerQuestion(question: string, contexts: readonly Retrie
   if (!llm.baseUrl) throw new Error("answerQuestion(mode: \"llm\"): no endpoint; set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama).");
   if (!llm.model) throw new Error("answerQuestion(mode: \"llm\"): no model; set COURSE_LLM_MODEL (e.g. gpt-4o-mini, llama3.1).");
   const prompt = buildRagPrompt(question, contexts, options);
+  const ChatOpenAI = chatOpenAI();
   const chat = new ChatOpenAI({
     model: llm.model,
     // Local servers (Ollama, vLLM) take no key, but the client insists on one.
@@ -138,15 +160,14 @@ export async function answerQuestion(question: string, contexts: readonly Retrie
     configuration: { baseURL: llm.baseUrl },
   });
   const t0 = performance.now();
-  let reply: Awaited<ReturnType<ChatOpenAI["invoke"]>>;
+  let reply: Awaited<ReturnType<ChatModel["invoke"]>>;
   try {
     reply = await chat.invoke(prompt.messages.map((m) => ({ role: m.role, content: m.content })));
   } catch (err) {
     throw explainLlmError(err, llm.baseUrl, llm.model);
   }
   const text = typeof reply.content === "string" ? reply.content : JSON.stringify(reply.content);
-  // Typed loosely on purpose: tslab's bundled TypeScript resolves LangChain's message types as unknown.
-  const usage = reply.usage_metadata as { input_tokens: number; output_tokens: number } | undefined;
+  const usage = reply.usage_metadata;
   return {
     question,
     answer: text,
