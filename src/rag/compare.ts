@@ -202,7 +202,7 @@ export function describeComparison(comparison: RagComparison): string {
     const outs = questions.map((q, i) => outcome(firstHitRank(contexts[0][i], q.relevant) !== null, firstHitRank(contexts[1][i], q.relevant) !== null));
     const fixed = outs.filter((o) => o === "fixed").length;
     const broken = outs.filter((o) => o === "broken").length;
-    text += ` ${systems[1]} fixed ${fixed} of ${systems[0]}'s misses and broke ${broken} of its hits` +
+    text += ` Against ${systems[0]}, ${systems[1]} fixed ${fixed} misses and broke ${broken} hits` +
       (fixed > broken ? ": a net gain." : fixed < broken ? ": a net loss on this split." : ": no net change.");
   }
   return text;
