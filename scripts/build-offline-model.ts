@@ -10,7 +10,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../src/files";
 import {
-  buildOfflinePretrained, offlineModelBytes, OFFLINE_MODEL_FILE, OFFLINE_PRETRAIN_RECIPE, readOfflineModelFile, repositoryRoot, tableChecksum,
+  buildOfflinePretrained,
+  offlineModelBytes,
+  OFFLINE_MODEL_FILE,
+  OFFLINE_PRETRAIN_RECIPE,
+  readOfflineModelFile,
+  repositoryRoot,
+  tableChecksum,
 } from "../src/model/offline-pretrained";
 
 async function main(): Promise<void> {
@@ -24,12 +30,16 @@ async function main(): Promise<void> {
   const result = await buildOfflinePretrained({ ...OFFLINE_PRETRAIN_RECIPE }, log);
   const bytes = offlineModelBytes(result);
   const sha = tableChecksum(bytes);
-  log(`built in ${result.seconds.toFixed(1)} s (training ${result.trainSeconds.toFixed(1)} s, backend ${result.backend}); table sha256 ${sha}`);
+  log(
+    `built in ${result.seconds.toFixed(1)} s (training ${result.trainSeconds.toFixed(1)} s, backend ${result.backend}); table sha256 ${sha}`,
+  );
   if (check) {
     const committed = join(repositoryRoot(), OFFLINE_MODEL_FILE);
     const expected = existsSync(committed) ? readOfflineModelFile(committed).metadata.table_sha256 : undefined;
     if (expected !== sha) {
-      console.error(`[build-offline-model] CHECK FAILED: the rebuilt table (sha256 ${sha}) differs from ${committed} (${expected ?? "missing"}).`);
+      console.error(
+        `[build-offline-model] CHECK FAILED: the rebuilt table (sha256 ${sha}) differs from ${committed} (${expected ?? "missing"}).`,
+      );
       process.exit(1);
     }
     log(`check passed: the recipe reproduces ${OFFLINE_MODEL_FILE}`);

@@ -9,7 +9,7 @@
 // reports/ (COURSE_REPORTS_DIR). Exit code 0 when every notebook ran; otherwise the runner has named
 // the notebook, the cell and the error.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, renameSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { root, setup } from "./setup.mjs";
 
@@ -30,6 +30,11 @@ if (notebooks.length === 0) {
   process.exit(2);
 }
 const out = resolve(process.env.COURSE_REPORTS_DIR || join(root, "reports"));
+if (prefixes.length === 0 && existsSync(join(out, "results.json"))) {
+  // A whole-course run starts a fresh results.json (the previous one is kept beside it); a partial run adds to it.
+  renameSync(join(out, "results.json"), join(out, "results.previous.json"));
+  console.log(`[course] previous results moved to ${join(out, "results.previous.json")}`);
+}
 console.log(`[course] running ${notebooks.length} notebook(s) -> ${out}`);
 const res = spawnSync(
   env.python,

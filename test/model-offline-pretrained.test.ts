@@ -6,7 +6,12 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  float32ToFloat16, OFFLINE_MODEL_FILE, readOfflineModelFile, repositoryRoot, serializeOfflineModel, tableChecksum,
+  float32ToFloat16,
+  OFFLINE_MODEL_FILE,
+  readOfflineModelFile,
+  repositoryRoot,
+  serializeOfflineModel,
+  tableChecksum,
 } from "../src/model/offline-pretrained";
 import { float16ToFloat32, parseSafetensors } from "../src/model/safetensors";
 import { loadModel, offlineModel } from "../src/model/sentence-transformer";
@@ -25,12 +30,25 @@ test('loadModel("offline") is the pretrained model read from the shipped file; "
   assert.ok(Buffer.from(table.data.buffer).equals(Buffer.from(file.table.data.buffer)));
   assert.match(file.metadata.recipe, /"learningRate"/);
   // Pretraining taught it relatedness that random vectors lack: synonyms score above unrelated pairs on average.
-  const related = [["physician", "doctor"], ["car", "automobile"], ["sick", "ill"], ["begin", "start"], ["purchase", "buy"]];
-  const unrelated = [["physician", "bicycle"], ["car", "pepper"], ["sick", "library"], ["begin", "ocean"], ["purchase", "tooth"]];
+  const related = [
+    ["physician", "doctor"],
+    ["car", "automobile"],
+    ["sick", "ill"],
+    ["begin", "start"],
+    ["purchase", "buy"],
+  ];
+  const unrelated = [
+    ["physician", "bicycle"],
+    ["car", "pepper"],
+    ["sick", "library"],
+    ["begin", "ocean"],
+    ["purchase", "tooth"],
+  ];
   const meanCos = async (model: typeof m, pairs: string[][]) => {
     const e = await model.encode(pairs.flat());
     let s = 0;
-    for (let p = 0; p < pairs.length; p++) for (let k = 0; k < e.dim; k++) s += e.data[2 * p * e.dim + k] * e.data[(2 * p + 1) * e.dim + k];
+    for (let p = 0; p < pairs.length; p++)
+      for (let k = 0; k < e.dim; k++) s += e.data[2 * p * e.dim + k] * e.data[(2 * p + 1) * e.dim + k];
     return s / pairs.length;
   };
   const gapPretrained = (await meanCos(m, related)) - (await meanCos(m, unrelated));
@@ -43,7 +61,10 @@ test('loadModel("offline") is the pretrained model read from the shipped file; "
 
 test("a missing or corrupt offline model file is an error that says how to rebuild it", () => {
   const dir = mkdtempSync(join(tmpdir(), "offline-model-"));
-  assert.throws(() => readOfflineModelFile(join(dir, "none.safetensors")), /is missing; rebuild it with `npm run build-offline-model`/);
+  assert.throws(
+    () => readOfflineModelFile(join(dir, "none.safetensors")),
+    /is missing; rebuild it with `npm run build-offline-model`/,
+  );
   const truncated = join(dir, "truncated.safetensors");
   writeFileSync(truncated, readFileSync(shipped).subarray(0, 5000));
   assert.throws(() => readOfflineModelFile(truncated), /is corrupt .*npm run build-offline-model/);
@@ -53,13 +74,25 @@ test("a missing or corrupt offline model file is an error that says how to rebui
   bytes[bytes.length - 3] ^= 0x01;
   writeFileSync(flipped, bytes);
   assert.throws(() => readOfflineModelFile(flipped), /is corrupt \(its table's SHA-256 .*npm run build-offline-model/);
-  assert.throws(() => offlineModel("offline-typo" as "offline"), /unknown embedded model; choose one of offline, offline-random, offline-bert/);
+  assert.throws(
+    () => offlineModel("offline-typo" as "offline"),
+    /unknown embedded model; choose one of offline, offline-random, offline-bert/,
+  );
 });
 
 test("float32ToFloat16 rounds to nearest even and round-trips through the reader's float16ToFloat32", () => {
   const cases: [number, number][] = [
-    [0, 0x0000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [70000, 0x7c00], [0.1, 0x2e66], [5.960464477539063e-8, 0x0001],
-    [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [2 ** -25, 0x0000], [6.097555160522461e-5, 0x03ff],
+    [0, 0x0000],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [65504, 0x7bff],
+    [70000, 0x7c00],
+    [0.1, 0x2e66],
+    [5.960464477539063e-8, 0x0001],
+    [1 + 2 ** -11, 0x3c00],
+    [1 + 3 * 2 ** -11, 0x3c02],
+    [2 ** -25, 0x0000],
+    [6.097555160522461e-5, 0x03ff],
   ];
   for (const [x, bits] of cases) assert.equal(float32ToFloat16(x), bits, `float32ToFloat16(${x})`);
   for (let bits = 0; bits < 0x7c00; bits += 97) assert.equal(float32ToFloat16(float16ToFloat32(bits)), bits);
@@ -88,10 +121,17 @@ test("WordNet data lines: lemmas, definition, examples and hypernym pointers", (
   assert.deepEqual(s.examples, ["the dog barked all night"]);
   assert.deepEqual(s.hypernyms, ["n02085998", "n01320032"]);
   assert.equal(parseDataLine("  1 This software and database is being provided"), null);
-  const adj = parseDataLine('00001740 00 a 01 able(a) 0 000 | having the necessary means; "able to swim"') as WordNetSynset;
+  const adj = parseDataLine(
+    '00001740 00 a 01 able(a) 0 000 | having the necessary means; "able to swim"',
+  ) as WordNetSynset;
   assert.deepEqual(adj.lemmas, ["able"]);
-  assert.deepEqual(splitGloss('to rest; "take a break"; "a nap"'), { definition: "to rest", examples: ["take a break", "a nap"] });
-  const pairs = wordnetPairs([s, { ...s, id: "n02085998", lemmas: ["canine", "canid"], examples: [], hypernyms: [] }], { seed: 1 });
+  assert.deepEqual(splitGloss('to rest; "take a break"; "a nap"'), {
+    definition: "to rest",
+    examples: ["take a break", "a nap"],
+  });
+  const pairs = wordnetPairs([s, { ...s, id: "n02085998", lemmas: ["canine", "canid"], examples: [], hypernyms: [] }], {
+    seed: 1,
+  });
   const kinds = pairs.map((p) => `${p.kind}:${p.anchor}->${p.positive.slice(0, 12)}`).sort();
   assert.ok(kinds.includes("synonym:dog->domestic dog"));
   assert.ok(kinds.includes("lemma-hypernym:dog->canine: a me"));

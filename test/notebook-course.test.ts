@@ -77,7 +77,8 @@ test("courseSetup: a bad dataset names the setting and the fix", () => {
 test("courseModel: a bad model id names COURSE_MODEL and the fix", async () => {
   const course = courseSetup({}, cfg({ COURSE_MODEL: "./no/such/model-folder" }));
   await assert.rejects(courseModel(course), /Model setting COURSE_MODEL=\.\/no\/such\/model-folder \(environment variable\) could not be loaded.*Fix: set COURSE_MODEL/s);
-  assert.equal(modelLabel("offline"), "offline (embedded offline default)");
+  assert.equal(modelLabel("offline"), "offline (embedded default)");
+  assert.equal(modelLabel(await courseModel(courseSetup({}, cfg()))), "offline (embedded default)");
   assert.equal(slug("BAAI/bge-small-en-v1.5"), "BAAI--bge-small-en-v1.5");
 });
 

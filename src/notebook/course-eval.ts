@@ -282,16 +282,21 @@ export async function fineTune(
   return { model, artefact, result, historyPath: join(artefact.path, "history.json") };
 }
 
-/** The top `k` passage titles of two systems for the same queries, with the relevant passage's rank in each. */
+/**
+ * The top `k` passage titles of two systems for the same queries (a relevant one marked ✔), with the rank of
+ * the first relevant passage in each ("-": not in the searched depth). Columns are named by the course system
+ * ("base", "fine-tuned"); the caption should name the model.
+ */
 export function sideBySide(baseline: IRResult, candidate: IRResult, split: IRSplit, queryIds: readonly string[], k = 3): pl.DataFrame {
-  const title = (id: string) => `${id === undefined ? "" : (split.corpus.get(id) as CorpusDoc).title}`;
+  const title = (id: string) => (split.corpus.get(id) as CorpusDoc).title;
+  const name = (r: IRResult) => r.system.split(" · ")[0];
   const rows = queryIds.map((id) => {
     const b = baseline.perQuery.find((q) => q.queryId === id);
     const c = candidate.perQuery.find((q) => q.queryId === id);
     if (!b || !c) throw new Error(`sideBySide: query "${id}" was not evaluated by both systems.`);
-    const list = (q: typeof b) => q.hits.slice(0, k).map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${short(title(h.id), 60)}`).join("\n");
+    const list = (q: typeof b) => q.hits.slice(0, k).map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${short(title(h.id), 48)}`).join("  ");
     const rank = (q: typeof b) => (q.firstRelevantRank === null ? "-" : String(q.firstRelevantRank));
-    return { query: b.query, [`${baseline.system} (rank)`]: rank(b), [`${baseline.system} top ${k}`]: list(b), [`${candidate.system} (rank)`]: rank(c), [`${candidate.system} top ${k}`]: list(c) };
+    return { query: b.query, [`${name(baseline)}: rank`]: rank(b), [`${name(baseline)}: top ${k}`]: list(b), [`${name(candidate)}: rank`]: rank(c), [`${name(candidate)}: top ${k}`]: list(c) };
   });
   return pl.DataFrame(rows);
 }

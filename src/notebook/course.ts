@@ -215,10 +215,18 @@ export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = con
   };
 }
 
-/** The label numbers carry: "offline (embedded offline default)" or the Hub id / folder given. */
+const EMBEDDED = ["offline", "offline-random", "offline-bert"];
+
+/**
+ * The label numbers carry: "offline (embedded default)" for the embedded models (model.describe() says what
+ * they are), else the Hub id or the folder as given. The same for a spec and for the model loaded from it.
+ */
 export function modelLabel(model: string | SentenceTransformer): string {
-  if (typeof model !== "string") return model.isOfflineDefault ? model.name : model.source.startsWith("hub:") ? model.source.slice(4).split("@")[0] : model.name;
-  return model === "offline" ? "offline (embedded offline default)" : model;
+  if (typeof model !== "string") {
+    if (model.isOfflineDefault) return `${model.name.split(" (")[0]} (embedded default)`;
+    return model.source.startsWith("hub:") ? model.source.slice(4).split("@")[0] : model.name;
+  }
+  return EMBEDDED.includes(model.trim()) ? `${model.trim()} (embedded default)` : model;
 }
 
 /** The settings as a table for the first cell: setting, value, where it came from, how to change it. */

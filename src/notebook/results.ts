@@ -10,7 +10,7 @@
  * A result row is keyed by (dataset, split, system, model): recording it again replaces it, so a
  * rerun updates the table instead of growing it. `system` is one of the course's systems (BM25, base,
  * fine-tuned, hard-negative fine-tuned, hybrid, or any other name); `model` says which embedding model
- * produced the number ("offline (embedded offline default)", "BAAI/bge-small-en-v1.5", "-" for BM25).
+ * produced the number ("offline (embedded default)", "BAAI/bge-small-en-v1.5", "-" for BM25).
  * Intervals are 95% percentile-bootstrap intervals over the queries (src/eval/compare: bootstrapCI).
  *
  * Writers take a lock (a folder next to the file, as the Python runner does) and write the whole file
@@ -30,11 +30,11 @@ export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine
 
 /** Metrics results.json keeps (sentence-transformers' names). */
 export const RESULT_METRICS = [
-  "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "map@100",
+  "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "precision@5", "map@100",
 ] as const;
 
 /** The metrics results tables show by default. */
-export const TABLE_METRICS: readonly string[] = ["accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10"];
+export const TABLE_METRICS: readonly string[] = ["accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@5"];
 
 export interface ResultRow {
   dataset: string;

@@ -31,4 +31,6 @@ export { defaultBatches, epochBatches, epochPermutation, noDuplicatesBatches, no
 export { checkpointName, latestCheckpoint, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type TrainerState } from "./checkpoint";
 export { evaluations, trainingCurvesFigure, trainSteps, writeHistory, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
 export { autoProgress, formatProgress, LineProgress, NotebookProgress, progressHtml, TerminalProgress, type ProgressReporter, type ProgressState } from "./progress";
+export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./offline-recipe";
+export { staticMnrlLossAndGrads, trainStaticMnrl, type SparseStaticOptions, type SparseStaticResult } from "./sparse-static";
 export * from "./losses/index"; // tslab resolves no folder imports: name the index file

@@ -16,7 +16,7 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
     charts: [/^Test split: BM25, .* and hybrid \(95% CI\)$/],
   },
   "03_mnrl_finetuning": {
-    tables: [/^Settings of this run$/, /^Fine-tuning recipe for /, /^paired percentile bootstrap over \d+ queries/, /test split: every system so far, mean \[95% CI\]$/, /^Base vs fine-tuned: top 3 passages$/],
+    tables: [/^Settings of this run$/, /^Fine-tuning recipe for /, /^paired percentile bootstrap over \d+ queries/, /test split: every system so far, mean \[95% CI\]$/, /^Base vs fine-tuned \(.*\): top 3 passages$/],
     charts: [/^One batch of 8: cosine\(question i, passage j\)/, /^Training loss and dev NDCG@10, /, /^Fine-tuned − base on the test split, /],
   },
   "05_rag_integration": {

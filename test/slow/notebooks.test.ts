@@ -76,3 +76,21 @@ test("the fine-tuned model beats the base model on the held-out test split (pair
   t.diagnostic(line);
   assert.ok(d.low > 0, `fine-tuning did not beat the base model: ${line}`);
 });
+
+test("a bad setting stops the first cell that uses it; the runner names the notebook, the cell and the fix", async () => {
+  const python = await jupyterReady();
+  const nb = join(root, "notebooks", "02_baseline_evaluation.ipynb");
+  if (!existsSync(nb)) return;
+  const empty = mkdtempSync(join(tmpdir(), "no-documents-"));
+  const before = process.env.COURSE_DATASET;
+  process.env.COURSE_DATASET = empty;
+  try {
+    const res = runNotebooks(python, mkdtempSync(join(tmpdir(), "bad-")), [nb], ["--no-html"]);
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /FAILED: .*02_baseline_evaluation\.ipynb, code cell \[1\]/);
+    assert.match(res.stderr, /COURSE_DATASET=.*no-documents-.*holds no documents.*Fix: put your documents there/s);
+  } finally {
+    if (before === undefined) delete process.env.COURSE_DATASET;
+    else process.env.COURSE_DATASET = before;
+  }
+});
