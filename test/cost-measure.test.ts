@@ -9,7 +9,20 @@ import type { Embedder, Embeddings } from "../src/model";
 import { loadModel } from "../src/model";
 import { VectorIndex } from "../src/retrieval";
 import { writeHistory } from "../src/train";
-import { defaultDims, dimensionFigure, dimensionTable, meanTokens, encodePath, encodeThroughput, matryoshkaCurve, percentile, searchLatency, sizeOnDisk, trainingTime, truncateEmbeddings } from "../src/cost";
+import {
+  defaultDims,
+  dimensionFigure,
+  dimensionTable,
+  meanTokens,
+  encodePath,
+  encodeThroughput,
+  matryoshkaCurve,
+  percentile,
+  searchLatency,
+  sizeOnDisk,
+  trainingTime,
+  truncateEmbeddings,
+} from "../src/cost";
 
 test("truncateEmbeddings keeps the first d coordinates and re-normalises", () => {
   const e: Embeddings = { count: 2, dim: 3, data: Float32Array.from([3, 4, 12, 0, 0, 5]) };
@@ -24,8 +37,12 @@ test("truncateEmbeddings keeps the first d coordinates and re-normalises", () =>
 
 /** A lookup-table embedder: the first coordinate separates nothing, the second and third do. */
 const table: Record<string, number[]> = {
-  "doc a": [1, 1, 0], "doc b": [1, 0, 1], "doc c": [1, -1, 0],
-  "q a": [1, 0.9, 0.1], "q b": [1, 0.1, 0.9], "q c": [1, -0.8, 0.2],
+  "doc a": [1, 1, 0],
+  "doc b": [1, 0, 1],
+  "doc c": [1, -1, 0],
+  "q a": [1, 0.9, 0.1],
+  "q b": [1, 0.1, 0.9],
+  "q c": [1, -0.8, 0.2],
 };
 const lookup: Embedder = {
   name: "lookup",
@@ -35,14 +52,29 @@ const lookup: Embedder = {
 };
 const split: IRSplit = {
   split: "test",
-  queries: new Map([["qa", "q a"], ["qb", "q b"], ["qc", "q c"]]),
-  corpus: new Map([["a", { title: "", text: "doc a", docId: "a" }], ["b", { title: "", text: "doc b", docId: "b" }], ["c", { title: "", text: "doc c", docId: "c" }]]),
-  relevant: new Map([["qa", new Set(["a"])], ["qb", new Set(["b"])], ["qc", new Set(["c"])]]),
+  queries: new Map([
+    ["qa", "q a"],
+    ["qb", "q b"],
+    ["qc", "q c"],
+  ]),
+  corpus: new Map([
+    ["a", { title: "", text: "doc a", docId: "a" }],
+    ["b", { title: "", text: "doc b", docId: "b" }],
+    ["c", { title: "", text: "doc c", docId: "c" }],
+  ]),
+  relevant: new Map([
+    ["qa", new Set(["a"])],
+    ["qb", new Set(["b"])],
+    ["qc", new Set(["c"])],
+  ]),
 };
 
 test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d rank every query right", async () => {
   const rows = await matryoshkaCurve(lookup, split, { dims: [1, 2], resamples: 200 });
-  assert.deepEqual(rows.map((r) => r.dim), [1, 2, 3]);
+  assert.deepEqual(
+    rows.map((r) => r.dim),
+    [1, 2, 3],
+  );
   // 1-d: every vector is [1]: all ties, corpus order a, b, c -> only qa at rank 1.
   assert.ok(Math.abs(rows[0].metrics["accuracy@1"].estimate - 1 / 3) < 1e-12);
   // 2-d: q b = (1, 0.1) has cos 0.995 with b = (1, 0) and 0.774 with a = (1, 1): b first; q a -> a, q c -> c.
@@ -50,7 +82,10 @@ test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d ra
   assert.equal(rows[2].metrics["accuracy@1"].estimate, 1);
   assert.equal(rows[2].relativeToFull, 1);
   assert.ok(rows[0].relativeToFull < 1);
-  assert.deepEqual(rows.map((r) => r.bytesPerVector), [4, 8, 12]);
+  assert.deepEqual(
+    rows.map((r) => r.bytesPerVector),
+    [4, 8, 12],
+  );
   assert.ok(rows[0].indexBytes < rows[1].indexBytes && rows[1].indexBytes < rows[2].indexBytes);
   assert.equal(rows[2].indexBytes - rows[1].indexBytes, 3 * 4, "one more float32 per vector, three vectors");
   const low = rows[0].metrics["ndcg@10"];
@@ -59,7 +94,15 @@ test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d ra
   assert.deepEqual(fig.data[0].x, ["1", "2", "3"]);
   assert.equal(fig.data[0].name, "lookup: ndcg@10");
   const table = dimensionTable([{ name: "lookup", rows }]).toRecords();
-  assert.deepEqual(table[2], { model: "lookup", dimensions: 3, "ndcg@10": 1, "95% CI": "[1.000, 1.000]", "of full size": "100.0%", "bytes per vector": 12, "index on disk (KB)": Number((rows[2].indexBytes / 1024).toFixed(1)) });
+  assert.deepEqual(table[2], {
+    model: "lookup",
+    dimensions: 3,
+    "ndcg@10": 1,
+    "95% CI": "[1.000, 1.000]",
+    "of full size": "100.0%",
+    "bytes per vector": 12,
+    "index on disk (KB)": Number((rows[2].indexBytes / 1024).toFixed(1)),
+  });
   await assert.rejects(matryoshkaCurve(lookup, split, { dims: [5] }), /dimension 5 must be an integer in 1\.\.3/);
 });
 
@@ -100,7 +143,10 @@ test("encodeThroughput and searchLatency measure the real model and index, and n
   // "parental leave" -> parental, leave: 2 WordPiece tokens; "WFH" -> w ##f ##h: 3.
   assert.equal(meanTokens(model, ["parental leave", "WFH"]), 2.5);
   const e = await model.encode(texts);
-  const index = VectorIndex.fromVectors(texts.map((_, i) => `d${i}`), e);
+  const index = VectorIndex.fromVectors(
+    texts.map((_, i) => `d${i}`),
+    e,
+  );
   const s = searchLatency(index, e, 5);
   assert.equal(s.queries, 64);
   assert.ok(s.medianMs > 0 && s.p95Ms >= s.medianMs && s.batchQueriesPerSecond > 0);

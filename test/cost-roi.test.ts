@@ -1,13 +1,28 @@
 // The ROI calculator against hand-computed values, and the break-even figures built from it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { breakEvenFigure, cumulativeCosts, llmSavingPerMonth, passagesToMatch, roi, roiTable, volumeFigure } from "../src/cost";
+import {
+  breakEvenFigure,
+  cumulativeCosts,
+  llmSavingPerMonth,
+  passagesToMatch,
+  roi,
+  roiTable,
+  volumeFigure,
+} from "../src/cost";
 
-const near = (a: number | null, b: number, eps = 1e-9) => assert.ok(a !== null && Math.abs(a - b) < eps, `${a} vs ${b}`);
+const near = (a: number | null, b: number, eps = 1e-9) =>
+  assert.ok(a !== null && Math.abs(a - b) < eps, `${a} vs ${b}`);
 
 test("roi: 10M queries of 20 tokens at $0.02 / 1M tokens against a $3 / month machine", () => {
   // API: 10e6 * 20 * 0.02 / 1e6 = $4 a month; saving 4 - 3 = $1; $6 one-time -> 6 months.
-  const r = roi({ queriesPerMonth: 10e6, tokensPerQuery: 20, apiPricePerMillionTokens: 0.02, hardwareCostPerMonth: 3, oneTimeCost: 6 });
+  const r = roi({
+    queriesPerMonth: 10e6,
+    tokensPerQuery: 20,
+    apiPricePerMillionTokens: 0.02,
+    hardwareCostPerMonth: 3,
+    oneTimeCost: 6,
+  });
   near(r.apiCostPerMonth, 4);
   near(r.selfHostedCostPerMonth, 3);
   near(r.monthlySaving, 1);
@@ -17,7 +32,13 @@ test("roi: 10M queries of 20 tokens at $0.02 / 1M tokens against a $3 / month ma
 });
 
 test("roi: below the break-even volume self-hosting never pays back", () => {
-  const r = roi({ queriesPerMonth: 1e6, tokensPerQuery: 20, apiPricePerMillionTokens: 0.02, hardwareCostPerMonth: 3, oneTimeCost: 6 });
+  const r = roi({
+    queriesPerMonth: 1e6,
+    tokensPerQuery: 20,
+    apiPricePerMillionTokens: 0.02,
+    hardwareCostPerMonth: 3,
+    oneTimeCost: 6,
+  });
   near(r.apiCostPerMonth, 0.4);
   near(r.monthlySaving, -2.6);
   assert.equal(r.breakEvenMonths, null);
@@ -25,19 +46,39 @@ test("roi: below the break-even volume self-hosting never pays back", () => {
 
 test("roi: document re-embedding and an LLM saving count on the API side / as savings", () => {
   // API: 1e6*10*1e-6*1 = 10 + documents 2e6 tokens * 1e-6 = 2 -> 12; hardware 10; LLM saving 3 -> 5 a month; 20 / 5 = 4 months.
-  const r = roi({ queriesPerMonth: 1e6, tokensPerQuery: 10, apiPricePerMillionTokens: 1, hardwareCostPerMonth: 10, oneTimeCost: 20, documentTokensPerMonth: 2e6, llmSavingPerMonth: 3 });
+  const r = roi({
+    queriesPerMonth: 1e6,
+    tokensPerQuery: 10,
+    apiPricePerMillionTokens: 1,
+    hardwareCostPerMonth: 10,
+    oneTimeCost: 20,
+    documentTokensPerMonth: 2e6,
+    llmSavingPerMonth: 3,
+  });
   near(r.apiCostPerMonth, 12);
   near(r.monthlySaving, 5);
   near(r.breakEvenMonths, 4);
   // Per query: 1e-5 API + 3e-6 LLM; (10 - 2) / 1.3e-5 = 615,384.6 queries.
   near(r.breakEvenQueriesPerMonth, 8 / 1.3e-5, 1e-6);
-  const free = roi({ queriesPerMonth: 5, tokensPerQuery: 10, apiPricePerMillionTokens: 0, hardwareCostPerMonth: 1, oneTimeCost: 0 });
+  const free = roi({
+    queriesPerMonth: 5,
+    tokensPerQuery: 10,
+    apiPricePerMillionTokens: 0,
+    hardwareCostPerMonth: 1,
+    oneTimeCost: 0,
+  });
   assert.equal(free.breakEvenQueriesPerMonth, null);
   assert.equal(free.breakEvenMonths, null);
 });
 
 test("roi: bad inputs name the field", () => {
-  const ok = { queriesPerMonth: 1, tokensPerQuery: 1, apiPricePerMillionTokens: 1, hardwareCostPerMonth: 1, oneTimeCost: 1 };
+  const ok = {
+    queriesPerMonth: 1,
+    tokensPerQuery: 1,
+    apiPricePerMillionTokens: 1,
+    hardwareCostPerMonth: 1,
+    oneTimeCost: 1,
+  };
   assert.throws(() => roi({ ...ok, queriesPerMonth: -1 }), /queriesPerMonth=-1 must be a finite number >= 0/);
   assert.throws(() => roi({ ...ok, apiPricePerMillionTokens: Number.NaN }), /apiPricePerMillionTokens=NaN/);
   assert.throws(() => roi({ ...ok, llmSavingPerMonth: Number.POSITIVE_INFINITY }), /llmSavingPerMonth/);
@@ -46,7 +87,13 @@ test("roi: bad inputs name the field", () => {
 });
 
 test("cumulative costs cross at the break-even month; the figures mark it", () => {
-  const input = { queriesPerMonth: 10e6, tokensPerQuery: 20, apiPricePerMillionTokens: 0.02, hardwareCostPerMonth: 3, oneTimeCost: 6 };
+  const input = {
+    queriesPerMonth: 10e6,
+    tokensPerQuery: 20,
+    apiPricePerMillionTokens: 0.02,
+    hardwareCostPerMonth: 3,
+    oneTimeCost: 6,
+  };
   const c = cumulativeCosts(input, 12);
   assert.deepEqual(c.month.slice(0, 3), [0, 1, 2]);
   near(c.api[6], 24);
@@ -75,17 +122,60 @@ test("passages to match the baseline's hit rate, and the LLM input it saves", ()
   assert.equal(passagesToMatch(base, [0.3, 0.4, 0.5, 0.55, 0.6], 2), 3);
   assert.throws(() => passagesToMatch(base, base, 6), /k=6 must be an integer in 1\.\.5/);
   // 1M queries x 2 passages x 250 tokens x $0.15 / 1M = $75 a month.
-  near(llmSavingPerMonth({ queriesPerMonth: 1e6, baselinePassages: 5, candidatePassages: 3, tokensPerPassage: 250, llmPricePerMillionInputTokens: 0.15 }), 75);
-  near(llmSavingPerMonth({ queriesPerMonth: 1e6, baselinePassages: 3, candidatePassages: 5, tokensPerPassage: 250, llmPricePerMillionInputTokens: 0.15 }), -75);
-  assert.throws(() => llmSavingPerMonth({ queriesPerMonth: -1, baselinePassages: 1, candidatePassages: 1, tokensPerPassage: 1, llmPricePerMillionInputTokens: 1 }), /queriesPerMonth=-1/);
+  near(
+    llmSavingPerMonth({
+      queriesPerMonth: 1e6,
+      baselinePassages: 5,
+      candidatePassages: 3,
+      tokensPerPassage: 250,
+      llmPricePerMillionInputTokens: 0.15,
+    }),
+    75,
+  );
+  near(
+    llmSavingPerMonth({
+      queriesPerMonth: 1e6,
+      baselinePassages: 3,
+      candidatePassages: 5,
+      tokensPerPassage: 250,
+      llmPricePerMillionInputTokens: 0.15,
+    }),
+    -75,
+  );
+  assert.throws(
+    () =>
+      llmSavingPerMonth({
+        queriesPerMonth: -1,
+        baselinePassages: 1,
+        candidatePassages: 1,
+        tokensPerPassage: 1,
+        llmPricePerMillionInputTokens: 1,
+      }),
+    /queriesPerMonth=-1/,
+  );
 });
 
 test("roiTable: inputs with their sources, then the computed outputs", () => {
-  const input = { queriesPerMonth: 10e6, tokensPerQuery: 20, apiPricePerMillionTokens: 0.02, hardwareCostPerMonth: 3, oneTimeCost: 6 };
-  const rows = roiTable(input, roi(input), { tokensPerQuery: { source: "measured", note: "test questions" } }).toRecords();
+  const input = {
+    queriesPerMonth: 10e6,
+    tokensPerQuery: 20,
+    apiPricePerMillionTokens: 0.02,
+    hardwareCostPerMonth: 3,
+    oneTimeCost: 6,
+  };
+  const rows = roiTable(input, roi(input), {
+    tokensPerQuery: { source: "measured", note: "test questions" },
+  }).toRecords();
   assert.deepEqual(rows[1], { item: "tokens per query", value: "20.0", source: "measured", note: "test questions" });
   assert.deepEqual(rows[0], { item: "queries per month", value: "10,000,000", source: "assumed", note: "" });
-  assert.deepEqual(rows.slice(6).map((r) => r.value), ["$4.00", "$1.00", "6.0 months", "7,500,000 queries/month"]);
-  const worse = roiTable({ ...input, llmSavingPerMonth: -29.5 }, roi({ ...input, llmSavingPerMonth: -29.5 }), {}).toRecords();
+  assert.deepEqual(
+    rows.slice(6).map((r) => r.value),
+    ["$4.00", "$1.00", "6.0 months", "7,500,000 queries/month"],
+  );
+  const worse = roiTable(
+    { ...input, llmSavingPerMonth: -29.5 },
+    roi({ ...input, llmSavingPerMonth: -29.5 }),
+    {},
+  ).toRecords();
   assert.equal(worse[5].value, "-$29.50");
 });

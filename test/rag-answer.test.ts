@@ -4,15 +4,39 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { answerQuestion, buildRagPrompt, citedIds, describeAnswerMode, extractiveAnswer, sentences, type RetrievedContext } from "../src/rag";
+import {
+  answerQuestion,
+  buildRagPrompt,
+  citedIds,
+  describeAnswerMode,
+  extractiveAnswer,
+  sentences,
+  type RetrievedContext,
+} from "../src/rag";
 
 const contexts: RetrievedContext[] = [
-  { id: "leave#3", title: "Leave > Sick leave", text: "Leave > Sick leave\nSick leave is paid for ten days a year. A doctor's note is needed after three days.", rank: 1, score: 0.61 },
-  { id: "leave#7", title: "Leave > Parental leave", text: "Leave > Parental leave\nParental leave lasts sixteen weeks at full pay. It can start before the birth.", rank: 2, score: 0.58 },
+  {
+    id: "leave#3",
+    title: "Leave > Sick leave",
+    text: "Leave > Sick leave\nSick leave is paid for ten days a year. A doctor's note is needed after three days.",
+    rank: 1,
+    score: 0.61,
+  },
+  {
+    id: "leave#7",
+    title: "Leave > Parental leave",
+    text: "Leave > Parental leave\nParental leave lasts sixteen weeks at full pay. It can start before the birth.",
+    rank: 2,
+    score: 0.58,
+  },
 ];
 const question = "How many weeks does parental leave last?";
 
-interface Seen { url: string; auth: string | undefined; body: { model: string; messages: { role: string; content: string }[]; temperature: number } }
+interface Seen {
+  url: string;
+  auth: string | undefined;
+  body: { model: string; messages: { role: string; content: string }[]; temperature: number };
+}
 
 /** An OpenAI-compatible stand-in: answers chat/completions with `reply` (or `status`), records requests. */
 async function standIn(reply: string, status = 200): Promise<{ server: Server; baseUrl: string; seen: Seen[] }> {
@@ -25,11 +49,16 @@ async function standIn(reply: string, status = 200): Promise<{ server: Server; b
       res.statusCode = status;
       res.setHeader("content-type", "application/json");
       if (status !== 200) return res.end(JSON.stringify({ error: { message: "nope", type: "invalid_request_error" } }));
-      res.end(JSON.stringify({
-        id: "chatcmpl-1", object: "chat.completion", created: 1, model: "tiny",
-        choices: [{ index: 0, message: { role: "assistant", content: reply }, finish_reason: "stop" }],
-        usage: { prompt_tokens: 123, completion_tokens: 9, total_tokens: 132 },
-      }));
+      res.end(
+        JSON.stringify({
+          id: "chatcmpl-1",
+          object: "chat.completion",
+          created: 1,
+          model: "tiny",
+          choices: [{ index: 0, message: { role: "assistant", content: reply }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 123, completion_tokens: 9, total_tokens: 132 },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -79,7 +108,10 @@ test("an unreachable endpoint names OPENAI_BASE_URL and the fix", async () => {
   await assert.rejects(
     answerQuestion(question, contexts, { llm: { baseUrl, model: "tiny", maxRetries: 0 } }),
     (err: Error) => {
-      assert.match(err.message, new RegExp(`Cannot reach the LLM endpoint OPENAI_BASE_URL=${baseUrl.replace(/[.]/g, "\\.")}`));
+      assert.match(
+        err.message,
+        new RegExp(`Cannot reach the LLM endpoint OPENAI_BASE_URL=${baseUrl.replace(/[.]/g, "\\.")}`),
+      );
       assert.match(err.message, /ollama serve.*unset it to use the offline extractive answer/);
       return true;
     },
@@ -90,9 +122,18 @@ test("a rejected key names OPENAI_API_KEY; a 404 names COURSE_LLM_MODEL", async 
   const denied = await standIn("", 401);
   const missing = await standIn("", 404);
   try {
-    await assert.rejects(answerQuestion(question, contexts, { llm: { baseUrl: denied.baseUrl, model: "tiny", maxRetries: 0 } }), /HTTP 401.*set OPENAI_API_KEY/);
-    await assert.rejects(answerQuestion(question, contexts, { llm: { baseUrl: missing.baseUrl, model: "nope", maxRetries: 0 } }), /404 for model "nope".*COURSE_LLM_MODEL/);
-    await assert.rejects(answerQuestion(question, contexts, { mode: "llm", llm: { baseUrl: "", model: "x" } }), /set OPENAI_BASE_URL/);
+    await assert.rejects(
+      answerQuestion(question, contexts, { llm: { baseUrl: denied.baseUrl, model: "tiny", maxRetries: 0 } }),
+      /HTTP 401.*set OPENAI_API_KEY/,
+    );
+    await assert.rejects(
+      answerQuestion(question, contexts, { llm: { baseUrl: missing.baseUrl, model: "nope", maxRetries: 0 } }),
+      /404 for model "nope".*COURSE_LLM_MODEL/,
+    );
+    await assert.rejects(
+      answerQuestion(question, contexts, { mode: "llm", llm: { baseUrl: "", model: "x" } }),
+      /set OPENAI_BASE_URL/,
+    );
   } finally {
     denied.server.close();
     missing.server.close();
@@ -102,7 +143,10 @@ test("a rejected key names OPENAI_API_KEY; a 404 names COURSE_LLM_MODEL", async 
 test("without an LLM: the extractive answer quotes the best-matching sentence and says what it is", async () => {
   const a = await answerQuestion(question, contexts, { llm: { baseUrl: "", model: "" } });
   assert.equal(a.mode, "extractive");
-  assert.match(a.answer, /^\[offline extractive answer, no LLM\] "Parental leave lasts sixteen weeks at full pay\." \[2\]/);
+  assert.match(
+    a.answer,
+    /^\[offline extractive answer, no LLM\] "Parental leave lasts sixteen weeks at full pay\." \[2\]/,
+  );
   assert.deepEqual(a.citations, ["leave#7"]);
   assert.equal(a.usage, undefined);
   const { seconds: _s, ...direct } = extractiveAnswer(question, contexts);

@@ -21,13 +21,25 @@ test("embedDocuments / embedQuery return encode()'s vectors, row for row", async
 
 test("normalize: true rescales a model without Normalize; false keeps its raw vectors", async () => {
   const base = await loadModel("offline");
-  const raw = new SentenceTransformer({ name: "raw", source: "test", tokenizer: base.tokenizer, staticEmbedding: base.staticEmbedding, normalize: false });
+  const raw = new SentenceTransformer({
+    name: "raw",
+    source: "test",
+    tokenizer: base.tokenizer,
+    staticEmbedding: base.staticEmbedding,
+    normalize: false,
+  });
   const unnormalised = matrixRows(await raw.encode(texts));
-  assert.ok(Math.abs(Math.hypot(...unnormalised[0]) - 1) > 1e-3, "the raw model is not unit length (else this test proves nothing)");
+  assert.ok(
+    Math.abs(Math.hypot(...unnormalised[0]) - 1) > 1e-3,
+    "the raw model is not unit length (else this test proves nothing)",
+  );
   const v = await new SentenceTransformerEmbeddings({ model: raw }).embedQuery(texts[0]);
   const n = Math.hypot(...unnormalised[0]);
   v.forEach((x, i) => assert.ok(Math.abs(x - unnormalised[0][i] / n) < 1e-6));
-  assert.deepEqual(await new SentenceTransformerEmbeddings({ model: raw, normalize: false }).embedQuery(texts[0]), unnormalised[0]);
+  assert.deepEqual(
+    await new SentenceTransformerEmbeddings({ model: raw, normalize: false }).embedQuery(texts[0]),
+    unnormalised[0],
+  );
 });
 
 test("prompts: query gets prompts.query, documents the first of document / passage / corpus", async () => {
@@ -36,13 +48,23 @@ test("prompts: query gets prompts.query, documents the first of document / passa
   assert.deepEqual(modelPrompts({ query: "q: ", document: "d: ", passage: "p: " }), { query: "q: ", document: "d: " });
   const base = await loadModel("offline");
   const prompted = new SentenceTransformer({
-    name: "prompted", source: "test", tokenizer: base.tokenizer, staticEmbedding: base.staticEmbedding, normalize: true,
+    name: "prompted",
+    source: "test",
+    tokenizer: base.tokenizer,
+    staticEmbedding: base.staticEmbedding,
+    normalize: true,
     stConfig: { prompts: { query: "query: search for ", passage: "passage: " } },
   });
   assert.deepEqual(prompted.prompts, { query: "query: search for ", passage: "passage: " });
   const emb = new SentenceTransformerEmbeddings({ model: prompted });
-  assert.deepEqual(await emb.embedQuery("parental leave"), matrixRows(await prompted.encode(["query: search for parental leave"]))[0]);
-  assert.deepEqual(await emb.embedDocuments(["parental leave"]), matrixRows(await prompted.encode(["passage: parental leave"])));
+  assert.deepEqual(
+    await emb.embedQuery("parental leave"),
+    matrixRows(await prompted.encode(["query: search for parental leave"]))[0],
+  );
+  assert.deepEqual(
+    await emb.embedDocuments(["parental leave"]),
+    matrixRows(await prompted.encode(["passage: parental leave"])),
+  );
   assert.notDeepEqual(await emb.embedQuery("parental leave"), matrixRows(await prompted.encode(["parental leave"]))[0]);
   const off = new SentenceTransformerEmbeddings({ model: prompted, queryPrompt: "" });
   assert.deepEqual(await off.embedQuery("parental leave"), matrixRows(await prompted.encode(["parental leave"]))[0]);
@@ -52,7 +74,12 @@ test("a model that pools without its prompt is refused when a prompt would apply
   const base = await loadModel("offline-bert");
   const pooling = { ...(base.pooling as NonNullable<typeof base.pooling>), include_prompt: false };
   const m = new SentenceTransformer({
-    name: "instructor-like", source: "test", tokenizer: base.tokenizer, encoder: base.encoder, pooling, normalize: true,
+    name: "instructor-like",
+    source: "test",
+    tokenizer: base.tokenizer,
+    encoder: base.encoder,
+    pooling,
+    normalize: true,
     stConfig: { prompts: { query: "Represent the question: " } },
   });
   assert.throws(() => new SentenceTransformerEmbeddings({ model: m }), /include_prompt false.*queryPrompt: ""/);

@@ -20,7 +20,9 @@ test("cosineFromSquaredL2: unit vectors at 0, 90 and 180 degrees", () => {
   assert.equal(cosineFromSquaredL2(4), -1);
 });
 
-test("FaissStore ranks as the exact cosine index and gives back its cosines", { skip: !faiss && "faiss-node not built" }, async () => {
+test("FaissStore ranks as the exact cosine index and gives back its cosines", {
+  skip: !faiss && "faiss-node not built",
+}, async () => {
   const model = await loadModel("offline");
   const emb = new SentenceTransformerEmbeddings({ model });
   const store = await RagVectorStore.build(emb, split.corpus, { name: "offline in FaissStore" });
@@ -35,17 +37,23 @@ test("FaissStore ranks as the exact cosine index and gives back its cosines", { 
       assert.ok(Math.abs(c.score - (1 - (c.distance as number) / 2)) < 1e-12);
       // Same document at the same rank unless two scores tie to float precision (faiss orders ties arbitrarily).
       const ref = reference[q][i];
-      if (c.id !== ref.id) assert.ok(Math.abs(c.score - ref.score) < 1e-5, `query ${q} rank ${i + 1}: ${c.id} vs ${ref.id}`);
+      if (c.id !== ref.id)
+        assert.ok(Math.abs(c.score - ref.score) < 1e-5, `query ${q} rank ${i + 1}: ${c.id} vs ${ref.id}`);
       assert.ok(Math.abs(c.score - ref.score) < 1e-5, `cosine ${c.score} vs ${ref.score}`);
     });
     assert.ok(split.corpus.has(row[0].id));
     assert.ok(row[0].text.includes(split.corpus.get(row[0].id)!.text));
   });
   const docs = await store.asRetriever(3).invoke(questions[0]);
-  assert.deepEqual(docs.map((d) => d.metadata.id), ours[0].slice(0, 3).map((c) => c.id));
+  assert.deepEqual(
+    docs.map((d) => d.metadata.id),
+    ours[0].slice(0, 3).map((c) => c.id),
+  );
 });
 
-test("save / load round trip: same hits, and a store from another model's dimension is refused", { skip: !faiss && "faiss-node not built" }, async () => {
+test("save / load round trip: same hits, and a store from another model's dimension is refused", {
+  skip: !faiss && "faiss-node not built",
+}, async () => {
   const model = await loadModel("offline");
   const emb = new SentenceTransformerEmbeddings({ model });
   const store = await RagVectorStore.build(emb, split.corpus);
@@ -69,8 +77,17 @@ test("IndexRetriever: a LangChain retriever over the project's index", async () 
   assert.equal(retriever.name, "offline (project index)");
   const docs = await retriever.invoke(questions[1]);
   const [hits] = await dense.retrieve([questions[1]], 3);
-  assert.deepEqual(docs.map((d) => d.metadata.id), hits.map((h) => h.id));
-  assert.deepEqual(docs.map((d) => d.metadata.score), hits.map((h) => h.score));
+  assert.deepEqual(
+    docs.map((d) => d.metadata.id),
+    hits.map((h) => h.id),
+  );
+  assert.deepEqual(
+    docs.map((d) => d.metadata.score),
+    hits.map((h) => h.score),
+  );
   assert.ok(docs[0].pageContent.includes(split.corpus.get(hits[0].id)!.text));
-  assert.throws(() => new IndexRetriever({ retriever: dense, corpus: new Map([...split.corpus].slice(0, 5)) }), /not in the corpus given/);
+  assert.throws(
+    () => new IndexRetriever({ retriever: dense, corpus: new Map([...split.corpus].slice(0, 5)) }),
+    /not in the corpus given/,
+  );
 });

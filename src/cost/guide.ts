@@ -56,7 +56,8 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
       question: "Is there enough training data?",
       rule: ">= 1,000 pairs is comfortable; < 300 is thin",
       thisRun: `${input.trainingPairs.toLocaleString("en-US")} pairs`,
-      pointsTo: input.trainingPairs >= 1000 ? "fine-tune" : input.trainingPairs < 300 ? "do not fine-tune (yet)" : "neutral",
+      pointsTo:
+        input.trainingPairs >= 1000 ? "fine-tune" : input.trainingPairs < 300 ? "do not fine-tune (yet)" : "neutral",
     },
     {
       question: "Does the volume pay for self-hosting?",
@@ -65,7 +66,10 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
         input.breakEvenQueriesPerMonth === null
           ? "no volume: per query, self-hosting saves nothing"
           : `${input.queriesPerMonth.toLocaleString("en-US")} vs break-even ${Math.round(input.breakEvenQueriesPerMonth).toLocaleString("en-US")}`,
-      pointsTo: input.breakEvenQueriesPerMonth !== null && input.queriesPerMonth >= input.breakEvenQueriesPerMonth ? "fine-tune" : "neutral",
+      pointsTo:
+        input.breakEvenQueriesPerMonth !== null && input.queriesPerMonth >= input.breakEvenQueriesPerMonth
+          ? "fine-tune"
+          : "neutral",
     },
     {
       question: "How fast does it pay back?",

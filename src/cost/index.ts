@@ -10,9 +10,34 @@
  *
  * In a notebook: `import { ... } from "./src/cost/index"` (tslab resolves files, not folder indexes).
  */
-export { encodePath, encodeThroughput, meanTokens, percentile, searchLatency, sizeOnDisk, trainingTime, type EncodeThroughput, type SearchLatency, type TrainingTime } from "./measure";
-export { cumulativeCosts, llmSavingPerMonth, passagesToMatch, roi, type LlmSavingInput, type RoiInput, type RoiResult } from "./roi";
-export { defaultDims, matryoshkaCurve, truncateEmbeddings, type DimensionRow, type MatryoshkaOptions } from "./matryoshka";
+export {
+  encodePath,
+  encodeThroughput,
+  meanTokens,
+  percentile,
+  searchLatency,
+  sizeOnDisk,
+  trainingTime,
+  type EncodeThroughput,
+  type SearchLatency,
+  type TrainingTime,
+} from "./measure";
+export {
+  cumulativeCosts,
+  llmSavingPerMonth,
+  passagesToMatch,
+  roi,
+  type LlmSavingInput,
+  type RoiInput,
+  type RoiResult,
+} from "./roi";
+export {
+  defaultDims,
+  matryoshkaCurve,
+  truncateEmbeddings,
+  type DimensionRow,
+  type MatryoshkaOptions,
+} from "./matryoshka";
 export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
 export { decisionGuide, decisionTable, type DecisionInputs, type DecisionRow, type Direction } from "./guide";
 export { dimensionTable, measurementsTable, roiTable, type InputSource, type RunMeasurements } from "./tables";

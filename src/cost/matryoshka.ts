@@ -20,7 +20,8 @@ import { documentText } from "../retrieval/types";
 
 /** The first `dim` coordinates of every row, rescaled to unit length (zero rows stay zero). */
 export function truncateEmbeddings(e: Embeddings, dim: number): Embeddings {
-  if (!Number.isInteger(dim) || dim < 1 || dim > e.dim) throw new Error(`truncateEmbeddings: dim=${dim} must be an integer in 1..${e.dim}.`);
+  if (!Number.isInteger(dim) || dim < 1 || dim > e.dim)
+    throw new Error(`truncateEmbeddings: dim=${dim} must be an integer in 1..${e.dim}.`);
   const data = new Float32Array(e.count * dim);
   for (let i = 0; i < e.count; i++) {
     let sq = 0;
@@ -60,25 +61,43 @@ export interface MatryoshkaOptions {
 }
 
 /** Evaluates the model's embeddings truncated to each dimension on `split` (encoded once, at full size). */
-export async function matryoshkaCurve(model: Embedder, split: IRSplit, options: MatryoshkaOptions = {}): Promise<DimensionRow[]> {
+export async function matryoshkaCurve(
+  model: Embedder,
+  split: IRSplit,
+  options: MatryoshkaOptions = {},
+): Promise<DimensionRow[]> {
   const evaluator = InformationRetrievalEvaluator.fromSplit(split);
   const docs = await model.encode(evaluator.corpus.map(documentText), { batchSize: options.batchSize });
-  const queries = await model.encode(evaluator.queries.map((q) => q.text), { batchSize: options.batchSize });
+  const queries = await model.encode(
+    evaluator.queries.map((q) => q.text),
+    { batchSize: options.batchSize },
+  );
   const dims = [...new Set([...(options.dims ?? defaultDims(docs.dim)), docs.dim])].sort((a, b) => a - b); // full size always included
-  for (const d of dims) if (!Number.isInteger(d) || d < 1 || d > docs.dim) throw new Error(`matryoshkaCurve: dimension ${d} must be an integer in 1..${docs.dim} (the model's size).`);
+  for (const d of dims)
+    if (!Number.isInteger(d) || d < 1 || d > docs.dim)
+      throw new Error(`matryoshkaCurve: dimension ${d} must be an integer in 1..${docs.dim} (the model's size).`);
   const metric = options.metric ?? "ndcg@10";
   const ids = evaluator.corpus.map((d) => d._id);
   const dir = mkdtempSync(join(tmpdir(), "matryoshka-"));
   const rows: DimensionRow[] = [];
   try {
     for (const dim of dims) {
-      const retriever = DenseRetriever.fromEmbeddings(model, ids, truncateEmbeddings(docs, dim), { implementation: "auto" });
+      const retriever = DenseRetriever.fromEmbeddings(model, ids, truncateEmbeddings(docs, dim), {
+        implementation: "auto",
+      });
       const hits = retriever.retrieveByVectors(truncateEmbeddings(queries, dim), evaluator.depth);
       const result = evaluator.score(`${model.name} @ ${dim}d`, "cosine", hits);
-      if (!(metric in result.values)) throw new Error(`matryoshkaCurve: no metric "${metric}" (have ${result.metricNames.join(", ")}).`);
+      if (!(metric in result.values))
+        throw new Error(`matryoshkaCurve: no metric "${metric}" (have ${result.metricNames.join(", ")}).`);
       const file = join(dir, `index-${dim}.bin`);
       retriever.index.save(file);
-      rows.push({ dim, metrics: bootstrapCI(result, { resamples: options.resamples, seed: options.seed }), bytesPerVector: 4 * dim, indexBytes: statSync(file).size, relativeToFull: 0 });
+      rows.push({
+        dim,
+        metrics: bootstrapCI(result, { resamples: options.resamples, seed: options.seed }),
+        bytesPerVector: 4 * dim,
+        indexBytes: statSync(file).size,
+        relativeToFull: 0,
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,11 @@ export function encodePath(model: SentenceTransformer): string {
   const backend = b ? `tfjs ${b.name} backend (${b.package})` : "tfjs backend not initialised";
   if (model.staticEmbedding) return `StaticEmbedding: token-vector lookup and mean on the ${backend}`;
   const native = b && b.name !== "tensorflow" ? nativeMatMulInfo() : undefined;
-  const blas = native ? (native.active ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)` : ", matrix products in tfjs") : "";
+  const blas = native
+    ? native.active
+      ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)`
+      : ", matrix products in tfjs"
+    : "";
   return `Transformer forward pass on the ${backend}${blas}`;
 }
 
@@ -40,7 +44,11 @@ export interface EncodeThroughput {
 }
 
 /** Times model.encode(texts) after a warm-up batch. */
-export async function encodeThroughput(model: SentenceTransformer, texts: string[], options: { batchSize?: number } = {}): Promise<EncodeThroughput> {
+export async function encodeThroughput(
+  model: SentenceTransformer,
+  texts: string[],
+  options: { batchSize?: number } = {},
+): Promise<EncodeThroughput> {
   if (texts.length === 0) throw new Error("encodeThroughput: give at least one text.");
   const batchSize = options.batchSize ?? 32;
   await model.encode(texts.slice(0, batchSize), { batchSize });
@@ -48,7 +56,14 @@ export async function encodeThroughput(model: SentenceTransformer, texts: string
   await model.encode(texts, { batchSize });
   const seconds = (performance.now() - t0) / 1000;
   const tokens = model.lastEncodeStats?.tokens ?? 0;
-  return { texts: texts.length, seconds, textsPerSecond: texts.length / seconds, tokensPerSecond: tokens / seconds, batchSize, path: encodePath(model) };
+  return {
+    texts: texts.length,
+    seconds,
+    textsPerSecond: texts.length / seconds,
+    tokensPerSecond: tokens / seconds,
+    batchSize,
+    path: encodePath(model),
+  };
 }
 
 export interface SearchLatency {
@@ -75,7 +90,11 @@ export function percentile(values: readonly number[], q: number): number {
 /** Latency of index.search for each query alone (after 3 warm-up searches) and for all at once. */
 export function searchLatency(index: VectorIndex, queries: Embeddings, k = 10): SearchLatency {
   if (queries.count === 0) throw new Error("searchLatency: no queries.");
-  const row = (i: number): Embeddings => ({ count: 1, dim: queries.dim, data: queries.data.subarray(i * queries.dim, (i + 1) * queries.dim) });
+  const row = (i: number): Embeddings => ({
+    count: 1,
+    dim: queries.dim,
+    data: queries.data.subarray(i * queries.dim, (i + 1) * queries.dim),
+  });
   for (let i = 0; i < Math.min(3, queries.count); i++) index.search(row(i), k);
   const times: number[] = [];
   for (let i = 0; i < queries.count; i++) {
@@ -87,8 +106,12 @@ export function searchLatency(index: VectorIndex, queries: Embeddings, k = 10): 
   index.search(queries, k);
   const batchSeconds = (performance.now() - t0) / 1000;
   return {
-    queries: queries.count, k, medianMs: percentile(times, 0.5), p95Ms: percentile(times, 0.95),
-    batchQueriesPerSecond: queries.count / Math.max(batchSeconds, 1e-9), implementation: `${index.implementation} ${index.kind}`,
+    queries: queries.count,
+    k,
+    medianMs: percentile(times, 0.5),
+    p95Ms: percentile(times, 0.95),
+    batchQueriesPerSecond: queries.count / Math.max(batchSeconds, 1e-9),
+    implementation: `${index.implementation} ${index.kind}`,
   };
 }
 
@@ -111,7 +134,8 @@ export interface TrainingTime {
 
 /** The fine-tuning run's time from its history.json ({ entries: [...] }, written by train()). */
 export function trainingTime(historyPath: string): TrainingTime {
-  if (!existsSync(historyPath)) throw new Error(`trainingTime: ${historyPath} is missing; fine-tune first (notebook 03).`);
+  if (!existsSync(historyPath))
+    throw new Error(`trainingTime: ${historyPath} is missing; fine-tune first (notebook 03).`);
   const parsed = JSON.parse(readFileSync(historyPath, "utf8")) as { entries?: HistoryEntry[] };
   const entries = parsed.entries;
   if (!Array.isArray(entries) || entries.length === 0) throw new Error(`trainingTime: ${historyPath} has no entries.`);

@@ -43,13 +43,22 @@ export interface RoiResult {
 }
 
 function check(input: RoiInput): void {
-  const fields: (keyof RoiInput)[] = ["queriesPerMonth", "tokensPerQuery", "apiPricePerMillionTokens", "hardwareCostPerMonth", "oneTimeCost", "documentTokensPerMonth", "llmSavingPerMonth"];
+  const fields: (keyof RoiInput)[] = [
+    "queriesPerMonth",
+    "tokensPerQuery",
+    "apiPricePerMillionTokens",
+    "hardwareCostPerMonth",
+    "oneTimeCost",
+    "documentTokensPerMonth",
+    "llmSavingPerMonth",
+  ];
   for (const f of fields) {
     const v = input[f];
     if (v === undefined && (f === "documentTokensPerMonth" || f === "llmSavingPerMonth")) continue;
     // A worse retriever needs MORE passages: the LLM "saving" may then be negative (a cost).
     if (f === "llmSavingPerMonth" && typeof v === "number" && Number.isFinite(v)) continue;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`roi: ${f}=${String(v)} must be a finite number >= 0.`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+      throw new Error(`roi: ${f}=${String(v)} must be a finite number >= 0.`);
   }
 }
 
@@ -65,13 +74,18 @@ export function roi(input: RoiInput): RoiResult {
   const breakEvenMonths = monthlySaving > 0 ? input.oneTimeCost / monthlySaving : null;
   const perQuery = input.tokensPerQuery * perToken;
   const llmPerQuery = input.queriesPerMonth > 0 ? llmSaving / input.queriesPerMonth : 0;
-  const breakEvenQueriesPerMonth = perQuery + llmPerQuery > 0 ? Math.max(0, (selfHostedCostPerMonth - documentCost) / (perQuery + llmPerQuery)) : null;
+  const breakEvenQueriesPerMonth =
+    perQuery + llmPerQuery > 0 ? Math.max(0, (selfHostedCostPerMonth - documentCost) / (perQuery + llmPerQuery)) : null;
   return { apiCostPerMonth, selfHostedCostPerMonth, monthlySaving, breakEvenMonths, breakEvenQueriesPerMonth };
 }
 
 /** Cumulative cost of each option after 0..months months (month 0: the one-time cost only). */
-export function cumulativeCosts(input: RoiInput, months: number): { month: number[]; api: number[]; selfHosted: number[] } {
-  if (!Number.isInteger(months) || months < 1) throw new Error(`cumulativeCosts: months=${months} must be a positive integer.`);
+export function cumulativeCosts(
+  input: RoiInput,
+  months: number,
+): { month: number[]; api: number[]; selfHosted: number[] } {
+  if (!Number.isInteger(months) || months < 1)
+    throw new Error(`cumulativeCosts: months=${months} must be a positive integer.`);
   const r = roi(input);
   const month = Array.from({ length: months + 1 }, (_, m) => m);
   const llm = input.llmSavingPerMonth ?? 0;
@@ -88,8 +102,13 @@ export function cumulativeCosts(input: RoiInput, months: number): { month: numbe
  * `k`: the smallest k' with candidate hit rate@k' >= baseline hit rate@k. `rates[i]` is the hit rate at
  * k = i + 1. Null when the candidate never gets there within its list.
  */
-export function passagesToMatch(baselineRates: readonly number[], candidateRates: readonly number[], k: number): number | null {
-  if (!Number.isInteger(k) || k < 1 || k > baselineRates.length) throw new Error(`passagesToMatch: k=${k} must be an integer in 1..${baselineRates.length}.`);
+export function passagesToMatch(
+  baselineRates: readonly number[],
+  candidateRates: readonly number[],
+  k: number,
+): number | null {
+  if (!Number.isInteger(k) || k < 1 || k > baselineRates.length)
+    throw new Error(`passagesToMatch: k=${k} must be an integer in 1..${baselineRates.length}.`);
   const target = baselineRates[k - 1];
   const i = candidateRates.findIndex((r) => r >= target - 1e-12);
   return i < 0 ? null : i + 1;
@@ -108,7 +127,8 @@ export interface LlmSavingInput {
 /** $ per month saved (negative: spent) on chat-model input when each prompt carries fewer (more) passages. */
 export function llmSavingPerMonth(input: LlmSavingInput): number {
   for (const [k, v] of Object.entries(input))
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new Error(`llmSavingPerMonth: ${k}=${String(v)} must be a finite number >= 0.`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+      throw new Error(`llmSavingPerMonth: ${k}=${String(v)} must be a finite number >= 0.`);
   const tokens = (input.baselinePassages - input.candidatePassages) * input.tokensPerPassage;
   return (input.queriesPerMonth * tokens * input.llmPricePerMillionInputTokens) / 1e6;
 }

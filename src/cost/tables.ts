@@ -18,19 +18,44 @@ export interface RunMeasurements {
   passages: number;
 }
 
-const fmt = (x: number, digits = 2) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (x: number, digits = 2) =>
+  x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** One row per measured quantity: value, unit, and how it was measured. */
 export function measurementsTable(m: RunMeasurements): pl.DataFrame {
   const rows: [string, string, string][] = [
-    ["fine-tuning time", `${fmt(m.training.seconds, 1)} s`, `history.json: ${m.training.steps} steps, ${m.training.examples.toLocaleString("en-US")} examples, ${m.training.evaluations} dev evaluations included`],
-    ["training speed", `${fmt(m.training.examples / Math.max(m.training.seconds, 1e-9), 1)} examples/s`, "examples / fine-tuning time"],
-    ["embedding speed", `${fmt(m.encode.textsPerSecond, 1)} passages/s`, `encode() of ${m.encode.texts} passages, batch ${m.encode.batchSize}, after a warm-up batch; ${m.encode.path}`],
+    [
+      "fine-tuning time",
+      `${fmt(m.training.seconds, 1)} s`,
+      `history.json: ${m.training.steps} steps, ${m.training.examples.toLocaleString("en-US")} examples, ${m.training.evaluations} dev evaluations included`,
+    ],
+    [
+      "training speed",
+      `${fmt(m.training.examples / Math.max(m.training.seconds, 1e-9), 1)} examples/s`,
+      "examples / fine-tuning time",
+    ],
+    [
+      "embedding speed",
+      `${fmt(m.encode.textsPerSecond, 1)} passages/s`,
+      `encode() of ${m.encode.texts} passages, batch ${m.encode.batchSize}, after a warm-up batch; ${m.encode.path}`,
+    ],
     ["token throughput", `${fmt(m.encode.tokensPerSecond, 0)} tokens/s`, "real (non-padding) tokens in the same run"],
-    ["search latency, median", `${fmt(m.latency.medianMs, 3)} ms`, `one query at a time, top ${m.latency.k} of ${m.passages} passages, ${m.latency.queries} queries, ${m.latency.implementation}`],
+    [
+      "search latency, median",
+      `${fmt(m.latency.medianMs, 3)} ms`,
+      `one query at a time, top ${m.latency.k} of ${m.passages} passages, ${m.latency.queries} queries, ${m.latency.implementation}`,
+    ],
     ["search latency, 95th percentile", `${fmt(m.latency.p95Ms, 3)} ms`, "same runs"],
-    ["batched search", `${fmt(m.latency.batchQueriesPerSecond, 0)} queries/s`, `all ${m.latency.queries} queries in one call`],
-    ["index size on disk", `${fmt(m.indexBytes / 1024, 1)} KB`, `the saved index file (float32 vectors + ids) for ${m.passages} passages`],
+    [
+      "batched search",
+      `${fmt(m.latency.batchQueriesPerSecond, 0)} queries/s`,
+      `all ${m.latency.queries} queries in one call`,
+    ],
+    [
+      "index size on disk",
+      `${fmt(m.indexBytes / 1024, 1)} KB`,
+      `the saved index file (float32 vectors + ids) for ${m.passages} passages`,
+    ],
     ["per passage", `${fmt(m.indexBytes / m.passages, 0)} bytes`, "index size / passages"],
   ];
   return pl.DataFrame({
@@ -43,26 +68,70 @@ export function measurementsTable(m: RunMeasurements): pl.DataFrame {
 export type InputSource = "measured" | "assumed" | "computed";
 
 /** The ROI inputs and outputs in one table, each with where it came from. */
-export function roiTable(input: RoiInput, result: RoiResult, sources: Partial<Record<keyof RoiInput, { source: InputSource; note?: string }>>): pl.DataFrame {
+export function roiTable(
+  input: RoiInput,
+  result: RoiResult,
+  sources: Partial<Record<keyof RoiInput, { source: InputSource; note?: string }>>,
+): pl.DataFrame {
   const money = (x: number) => `${x < 0 ? "-" : ""}$${fmt(Math.abs(x), x !== 0 && Math.abs(x) < 1 ? 4 : 2)}`;
   const src = (k: keyof RoiInput) => sources[k] ?? { source: "assumed" as InputSource };
   const rows: [string, string, InputSource, string][] = [
-    ["queries per month", input.queriesPerMonth.toLocaleString("en-US"), src("queriesPerMonth").source, src("queriesPerMonth").note ?? ""],
+    [
+      "queries per month",
+      input.queriesPerMonth.toLocaleString("en-US"),
+      src("queriesPerMonth").source,
+      src("queriesPerMonth").note ?? "",
+    ],
     ["tokens per query", fmt(input.tokensPerQuery, 1), src("tokensPerQuery").source, src("tokensPerQuery").note ?? ""],
-    ["API price per 1M tokens", money(input.apiPricePerMillionTokens), src("apiPricePerMillionTokens").source, src("apiPricePerMillionTokens").note ?? ""],
-    ["self-hosting, per month", money(input.hardwareCostPerMonth), src("hardwareCostPerMonth").source, src("hardwareCostPerMonth").note ?? ""],
+    [
+      "API price per 1M tokens",
+      money(input.apiPricePerMillionTokens),
+      src("apiPricePerMillionTokens").source,
+      src("apiPricePerMillionTokens").note ?? "",
+    ],
+    [
+      "self-hosting, per month",
+      money(input.hardwareCostPerMonth),
+      src("hardwareCostPerMonth").source,
+      src("hardwareCostPerMonth").note ?? "",
+    ],
     ["one-time cost", money(input.oneTimeCost), src("oneTimeCost").source, src("oneTimeCost").note ?? ""],
-    ["LLM input saved per month", money(input.llmSavingPerMonth ?? 0), src("llmSavingPerMonth").source, src("llmSavingPerMonth").note ?? ""],
+    [
+      "LLM input saved per month",
+      money(input.llmSavingPerMonth ?? 0),
+      src("llmSavingPerMonth").source,
+      src("llmSavingPerMonth").note ?? "",
+    ],
     ["API cost per month", money(result.apiCostPerMonth), "computed", "queries x tokens x price"],
     ["monthly saving", money(result.monthlySaving), "computed", "API - self-hosting + LLM saving"],
-    ["break-even", result.breakEvenMonths === null ? "never" : `${fmt(result.breakEvenMonths, 1)} months`, "computed", "one-time cost / monthly saving"],
-    ["break-even volume", result.breakEvenQueriesPerMonth === null ? "none" : `${Math.round(result.breakEvenQueriesPerMonth).toLocaleString("en-US")} queries/month`, "computed", "where the monthly costs are equal"],
+    [
+      "break-even",
+      result.breakEvenMonths === null ? "never" : `${fmt(result.breakEvenMonths, 1)} months`,
+      "computed",
+      "one-time cost / monthly saving",
+    ],
+    [
+      "break-even volume",
+      result.breakEvenQueriesPerMonth === null
+        ? "none"
+        : `${Math.round(result.breakEvenQueriesPerMonth).toLocaleString("en-US")} queries/month`,
+      "computed",
+      "where the monthly costs are equal",
+    ],
   ];
-  return pl.DataFrame({ item: rows.map((r) => r[0]), value: rows.map((r) => r[1]), source: rows.map((r) => r[2]), note: rows.map((r) => r[3]) });
+  return pl.DataFrame({
+    item: rows.map((r) => r[0]),
+    value: rows.map((r) => r[1]),
+    source: rows.map((r) => r[2]),
+    note: rows.map((r) => r[3]),
+  });
 }
 
 /** Storage against dimension for one or more models: metric [95% CI], share of the full metric, sizes. */
-export function dimensionTable(series: readonly { name: string; rows: readonly DimensionRow[] }[], metric = "ndcg@10"): pl.DataFrame {
+export function dimensionTable(
+  series: readonly { name: string; rows: readonly DimensionRow[] }[],
+  metric = "ndcg@10",
+): pl.DataFrame {
   const flat = series.flatMap((s) => s.rows.map((r) => ({ s, r })));
   return pl.DataFrame({
     model: flat.map(({ s }) => s.name),

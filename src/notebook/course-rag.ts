@@ -32,7 +32,11 @@ export interface SavedFineTune {
  * The newest finished fine-tuning artefact `models/<name>-*` of this run whose inputs are this dataset's
  * data (data.key) and this base model (course.model); loads its `final/` model.
  */
-export async function loadFineTuned(course: Course, data: CourseData, options: { name?: string; notebook?: string } = {}): Promise<SavedFineTune> {
+export async function loadFineTuned(
+  course: Course,
+  data: CourseData,
+  options: { name?: string; notebook?: string } = {},
+): Promise<SavedFineTune> {
   const name = options.name ?? "mnrl";
   const notebook = options.notebook ?? "03_mnrl_finetuning";
   const dir = join(course.runDir, "models");
@@ -53,7 +57,11 @@ export async function loadFineTuned(course: Course, data: CourseData, options: {
   const a = found[0];
   const model = await loadModel(join(a.path, "final"));
   return {
-    model, path: a.path, label: a.label, manifest: a.manifest, historyPath: join(a.path, "history.json"),
+    model,
+    path: a.path,
+    label: a.label,
+    manifest: a.manifest,
+    historyPath: join(a.path, "history.json"),
     message: `loaded ${a.label}/final (fine-tuned by notebook ${notebook.slice(0, 2)} at ${a.manifest.created.slice(0, 16).replace("T", " ")} UTC in ${a.manifest.seconds.toFixed(1)} s)`,
   };
 }
@@ -73,7 +81,11 @@ export interface CourseStore extends ContextSource {
 
 interface StoreModule {
   RagVectorStore: {
-    build(embeddings: StoreEmbeddings, corpus: CourseData["test"]["corpus"], options: { name: string }): Promise<CourseStore>;
+    build(
+      embeddings: StoreEmbeddings,
+      corpus: CourseData["test"]["corpus"],
+      options: { name: string },
+    ): Promise<CourseStore>;
     load(directory: string, embeddings: StoreEmbeddings, options: { name: string }): Promise<CourseStore>;
   };
 }
@@ -91,19 +103,30 @@ export async function courseFaissStore(
   // Loaded here, not imported: a static import would make tslab type-check LangChain in every notebook.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RagVectorStore } = require("../rag/vector-store") as StoreModule;
-  const inputs = { data: data.key, model: options.modelKey, queryPrompt: embeddings.queryPrompt, documentPrompt: embeddings.documentPrompt, normalize: embeddings.normalize };
+  const inputs = {
+    data: data.key,
+    model: options.modelKey,
+    queryPrompt: embeddings.queryPrompt,
+    documentPrompt: embeddings.documentPrompt,
+    normalize: embeddings.normalize,
+  };
   let built: CourseStore | undefined;
-  const artefact = await reuseOrBuild({ root: course.runDir, name: `rag/faiss-${options.name}`, inputs, verb: "embedded into FaissStore" }, async (folder) => {
-    built = await RagVectorStore.build(embeddings, data.test.corpus, { name: options.name });
-    await built.save(join(folder, "store"));
-  });
+  const artefact = await reuseOrBuild(
+    { root: course.runDir, name: `rag/faiss-${options.name}`, inputs, verb: "embedded into FaissStore" },
+    async (folder) => {
+      built = await RagVectorStore.build(embeddings, data.test.corpus, { name: options.name });
+      await built.save(join(folder, "store"));
+    },
+  );
   const store = built ?? (await RagVectorStore.load(join(artefact.path, "store"), embeddings, { name: options.name }));
   return { store, artefact };
 }
 
 /** Answer options from the course's LLM setting: the configured endpoint, or the offline extractive answer. */
 export function courseAnswerOptions(course: Course): AnswerOptions {
-  return course.llm ? { mode: "llm", llm: { baseUrl: course.llm.baseUrl, model: course.llm.model, apiKey: course.llm.apiKey } } : { mode: "extractive" };
+  return course.llm
+    ? { mode: "llm", llm: { baseUrl: course.llm.baseUrl, model: course.llm.model, apiKey: course.llm.apiKey } }
+    : { mode: "extractive" };
 }
 
 /** A report file for this dataset and model in the reports folder: reports/<stem>-<dataset>-<model>.<ext>. */

@@ -37,7 +37,9 @@ export interface RagAnswer {
 
 /** What this module uses of LangChain's ChatOpenAI (@langchain/openai). */
 interface ChatModel {
-  invoke(messages: { role: string; content: string }[]): Promise<{ content: unknown; usage_metadata?: { input_tokens: number; output_tokens: number } }>;
+  invoke(
+    messages: { role: string; content: string }[],
+  ): Promise<{ content: unknown; usage_metadata?: { input_tokens: number; output_tokens: number } }>;
 }
 type ChatOpenAIClass = new (fields: {
   model: string;
@@ -60,7 +62,12 @@ function chatOpenAI(): ChatOpenAIClass {
 export const EXTRACTIVE_GENERATOR = "offline extractive answer (no LLM)";
 
 /** The LLM settings after defaults from src/env.ts; `configured` is false when URL or model is missing. */
-export function resolveRagLlm(llm: RagLlmOptions = {}): { configured: boolean; baseUrl?: string; apiKey?: string; model?: string } {
+export function resolveRagLlm(llm: RagLlmOptions = {}): {
+  configured: boolean;
+  baseUrl?: string;
+  apiKey?: string;
+  model?: string;
+} {
   const baseUrl = (llm.baseUrl ?? config.llm.baseUrl)?.replace(/\/+$/, "");
   const model = llm.model ?? config.llm.model;
   return { configured: Boolean(baseUrl && model), baseUrl, apiKey: llm.apiKey ?? config.llm.apiKey, model };
@@ -83,7 +90,11 @@ export function sentences(text: string): string[] {
 }
 
 /** The offline extractive answer (see the header comment). */
-export function extractiveAnswer(question: string, contexts: readonly RetrievedContext[], options: RagPromptOptions = {}): RagAnswer {
+export function extractiveAnswer(
+  question: string,
+  contexts: readonly RetrievedContext[],
+  options: RagPromptOptions = {},
+): RagAnswer {
   const t0 = performance.now();
   const prompt = buildRagPrompt(question, contexts, options);
   const wanted = new Set(tokenize(question, ENGLISH_STOP_WORDS));
@@ -117,7 +128,11 @@ export function explainLlmError(err: unknown, baseUrl: string, model: string): E
   const kind = e?.constructor?.name ?? e?.name ?? "";
   const where = `the LLM endpoint OPENAI_BASE_URL=${baseUrl}`;
   let message: string;
-  if (kind === "APIConnectionError" || kind === "APIConnectionTimeoutError" || /ECONNREFUSED|ENOTFOUND|fetch failed|Connection error|timed? ?out/i.test(e?.message ?? ""))
+  if (
+    kind === "APIConnectionError" ||
+    kind === "APIConnectionTimeoutError" ||
+    /ECONNREFUSED|ENOTFOUND|fetch failed|Connection error|timed? ?out/i.test(e?.message ?? "")
+  )
     message =
       `Cannot reach ${where} (${e?.message ?? kind}). Start the server (for Ollama: \`ollama serve\`, base URL ` +
       `http://localhost:11434/v1), fix OPENAI_BASE_URL, or unset it to use the offline extractive answer.`;
@@ -142,12 +157,21 @@ export function citedIds(answer: string, contexts: readonly RetrievedContext[]):
 }
 
 /** Answers one question from its contexts: LLM when configured (or mode "llm"), else extractive. */
-export async function answerQuestion(question: string, contexts: readonly RetrievedContext[], options: AnswerOptions = {}): Promise<RagAnswer> {
+export async function answerQuestion(
+  question: string,
+  contexts: readonly RetrievedContext[],
+  options: AnswerOptions = {},
+): Promise<RagAnswer> {
   const mode = options.mode ?? "auto";
   const llm = resolveRagLlm(options.llm);
-  if (mode === "extractive" || (mode === "auto" && !llm.configured)) return extractiveAnswer(question, contexts, options);
-  if (!llm.baseUrl) throw new Error("answerQuestion(mode: \"llm\"): no endpoint; set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama).");
-  if (!llm.model) throw new Error("answerQuestion(mode: \"llm\"): no model; set COURSE_LLM_MODEL (e.g. gpt-4o-mini, llama3.1).");
+  if (mode === "extractive" || (mode === "auto" && !llm.configured))
+    return extractiveAnswer(question, contexts, options);
+  if (!llm.baseUrl)
+    throw new Error(
+      'answerQuestion(mode: "llm"): no endpoint; set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama).',
+    );
+  if (!llm.model)
+    throw new Error('answerQuestion(mode: "llm"): no model; set COURSE_LLM_MODEL (e.g. gpt-4o-mini, llama3.1).');
   const prompt = buildRagPrompt(question, contexts, options);
   const ChatOpenAI = chatOpenAI();
   const chat = new ChatOpenAI({

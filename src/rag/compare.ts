@@ -39,17 +39,27 @@ export type Outcome = "fixed" | "broken" | "both hit" | "both miss";
  */
 export function ragQuestions(split: IRSplit, options: { count?: number; seed?: number } = {}): RagQuestion[] {
   const ids = [...split.queries.keys()].filter((id) => (split.relevant.get(id)?.size ?? 0) > 0);
-  const chosen = options.count === undefined ? ids : shuffled(ids, mulberry32(options.seed ?? 42)).slice(0, options.count);
-  return chosen.map((id) => ({ id, question: split.queries.get(id) as string, relevant: [...(split.relevant.get(id) as Set<string>)] }));
+  const chosen =
+    options.count === undefined ? ids : shuffled(ids, mulberry32(options.seed ?? 42)).slice(0, options.count);
+  return chosen.map((id) => ({
+    id,
+    question: split.queries.get(id) as string,
+    relevant: [...(split.relevant.get(id) as Set<string>)],
+  }));
 }
 
 /** Retrieves the top-k contexts of every question from every source. */
-export async function compareContexts(questions: RagQuestion[], sources: ContextSource[], k: number): Promise<RagComparison> {
+export async function compareContexts(
+  questions: RagQuestion[],
+  sources: ContextSource[],
+  k: number,
+): Promise<RagComparison> {
   if (sources.length === 0) throw new Error("compareContexts: give at least one context source.");
   if (questions.length === 0) throw new Error("compareContexts: no questions.");
   const names = sources.map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined) throw new Error(`compareContexts: two sources are both named "${dup}"; give them distinct names.`);
+  if (dup !== undefined)
+    throw new Error(`compareContexts: two sources are both named "${dup}"; give them distinct names.`);
   const texts = questions.map((q) => q.question);
   const contexts: RetrievedContext[][][] = [];
   for (const s of sources) contexts.push(await s.search(texts, k));
@@ -58,17 +68,22 @@ export async function compareContexts(questions: RagQuestion[], sources: Context
 
 /** The same comparison with only the top `k` contexts per question (k <= comparison.k). */
 export function atK(comparison: RagComparison, k: number): RagComparison {
-  if (!Number.isInteger(k) || k < 1 || k > comparison.k) throw new Error(`atK: k=${k} must be an integer in 1..${comparison.k} (the depth retrieved).`);
+  if (!Number.isInteger(k) || k < 1 || k > comparison.k)
+    throw new Error(`atK: k=${k} must be an integer in 1..${comparison.k} (the depth retrieved).`);
   return { ...comparison, k, contexts: comparison.contexts.map((sys) => sys.map((row) => row.slice(0, k))) };
 }
 
 /** Index of the first question with the given outcome (two systems), else 0: a telling example for a notebook. */
 export function exampleQuestion(comparison: RagComparison, wanted: Outcome = "fixed"): number {
   if (comparison.systems.length !== 2) return 0;
-  const i = comparison.questions.findIndex((q, n) =>
-    outcome(firstHitRank(comparison.contexts[0][n], q.relevant) !== null, firstHitRank(comparison.contexts[1][n], q.relevant) !== null) === wanted,
+  const i = comparison.questions.findIndex(
+    (q, n) =>
+      outcome(
+        firstHitRank(comparison.contexts[0][n], q.relevant) !== null,
+        firstHitRank(comparison.contexts[1][n], q.relevant) !== null,
+      ) === wanted,
   );
-  return i < 0 ? 0 : i;
+  return Math.max(i, 0);
 }
 
 /** 1-based rank of the first relevant context, null when none of the top k is relevant. */
@@ -89,9 +104,14 @@ function snippet(text: string, chars: number): string {
 }
 
 /** One question's contexts side by side: one row per rank, id / score / relevant? / text per system. */
-export function contextsTable(comparison: RagComparison, questionIndex: number, options: { chars?: number } = {}): pl.DataFrame {
+export function contextsTable(
+  comparison: RagComparison,
+  questionIndex: number,
+  options: { chars?: number } = {},
+): pl.DataFrame {
   const q = comparison.questions[questionIndex];
-  if (!q) throw new Error(`contextsTable: question ${questionIndex} out of range 0..${comparison.questions.length - 1}.`);
+  if (!q)
+    throw new Error(`contextsTable: question ${questionIndex} out of range 0..${comparison.questions.length - 1}.`);
   const chars = options.chars ?? 90;
   const columns: Record<string, (string | number)[]> = { rank: Array.from({ length: comparison.k }, (_, i) => i + 1) };
   comparison.systems.forEach((name, s) => {
@@ -140,7 +160,8 @@ export function ragSummaryTable(comparison: RagComparison): pl.DataFrame {
 
 /** Two systems: how many questions the second fixed, broke, or left as they were. */
 export function outcomeTable(comparison: RagComparison): pl.DataFrame {
-  if (comparison.systems.length !== 2) throw new Error(`outcomeTable: needs exactly two systems (got ${comparison.systems.length}).`);
+  if (comparison.systems.length !== 2)
+    throw new Error(`outcomeTable: needs exactly two systems (got ${comparison.systems.length}).`);
   const { questions, contexts } = comparison;
   const outs = questions.map((q, i) =>
     outcome(firstHitRank(contexts[0][i], q.relevant) !== null, firstHitRank(contexts[1][i], q.relevant) !== null),
@@ -167,25 +188,45 @@ export function hitRateByK(comparison: RagComparison): { k: number[]; rates: Rec
 export function hitRateFigure(comparison: RagComparison, options: { title?: string } = {}): PlotlyFigure {
   const h = hitRateByK(comparison);
   return {
-    data: comparison.systems.map((name) => ({ type: "scatter", mode: "lines+markers", name, x: h.k, y: h.rates[name] })),
+    data: comparison.systems.map((name) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name,
+      x: h.k,
+      y: h.rates[name],
+    })),
     layout: {
-      title: { text: options.title ?? `Questions whose answer passage is in the prompt (${comparison.questions.length} questions)` },
+      title: {
+        text:
+          options.title ?? `Questions whose answer passage is in the prompt (${comparison.questions.length} questions)`,
+      },
       xaxis: { title: { text: "passages put in the prompt (k)" }, dtick: 1 },
       yaxis: { title: { text: "hit rate@k" }, range: [0, 1.02] },
-      height: 400, legend: { orientation: "h", y: -0.2 },
+      height: 400,
+      legend: { orientation: "h", y: -0.2 },
     },
   };
 }
 
 /** The answers each system's contexts led to for one question, side by side with the contexts' ids. */
-export function answersTable(comparison: RagComparison, questionIndex: number, answers: readonly RagAnswer[]): pl.DataFrame {
+export function answersTable(
+  comparison: RagComparison,
+  questionIndex: number,
+  answers: readonly RagAnswer[],
+): pl.DataFrame {
   const q = comparison.questions[questionIndex];
-  if (!q) throw new Error(`answersTable: question ${questionIndex} out of range 0..${comparison.questions.length - 1}.`);
-  if (answers.length !== comparison.systems.length) throw new Error(`answersTable: ${answers.length} answers for ${comparison.systems.length} systems; give one per system.`);
+  if (!q)
+    throw new Error(`answersTable: question ${questionIndex} out of range 0..${comparison.questions.length - 1}.`);
+  if (answers.length !== comparison.systems.length)
+    throw new Error(
+      `answersTable: ${answers.length} answers for ${comparison.systems.length} systems; give one per system.`,
+    );
   const contexts = comparison.contexts.map((sys) => sys[questionIndex]);
   return pl.DataFrame({
     system: comparison.systems,
-    "contexts (✓ answers it)": contexts.map((row) => row.map((c) => (q.relevant.includes(c.id) ? `${c.id} ✓` : c.id)).join(", ")),
+    "contexts (✓ answers it)": contexts.map((row) =>
+      row.map((c) => (q.relevant.includes(c.id) ? `${c.id} ✓` : c.id)).join(", "),
+    ),
     "cites a relevant passage": answers.map((a) => a.citations.some((id) => q.relevant.includes(id))),
     answer: answers.map((a) => a.answer),
     "answered by": answers.map((a) => a.generator),
@@ -195,14 +236,19 @@ export function answersTable(comparison: RagComparison, questionIndex: number, a
 /** One sentence from the measured counts: how often each system put an answering passage in the prompt. */
 export function describeComparison(comparison: RagComparison): string {
   const { questions, systems, contexts, k } = comparison;
-  const hits = systems.map((_, s) => questions.filter((q, i) => firstHitRank(contexts[s][i], q.relevant) !== null).length);
+  const hits = systems.map(
+    (_, s) => questions.filter((q, i) => firstHitRank(contexts[s][i], q.relevant) !== null).length,
+  );
   const parts = systems.map((name, s) => `${name} ${hits[s]} (${((100 * hits[s]) / questions.length).toFixed(1)}%)`);
   let text = `With k = ${k} passages, a passage that answers the question reached the prompt for: ${parts.join(", ")} of ${questions.length} questions.`;
   if (systems.length === 2) {
-    const outs = questions.map((q, i) => outcome(firstHitRank(contexts[0][i], q.relevant) !== null, firstHitRank(contexts[1][i], q.relevant) !== null));
+    const outs = questions.map((q, i) =>
+      outcome(firstHitRank(contexts[0][i], q.relevant) !== null, firstHitRank(contexts[1][i], q.relevant) !== null),
+    );
     const fixed = outs.filter((o) => o === "fixed").length;
     const broken = outs.filter((o) => o === "broken").length;
-    text += ` Against ${systems[0]}, ${systems[1]} fixed ${fixed} misses and broke ${broken} hits` +
+    text +=
+      ` Against ${systems[0]}, ${systems[1]} fixed ${fixed} misses and broke ${broken} hits` +
       (fixed > broken ? ": a net gain." : fixed < broken ? ": a net loss on this split." : ": no net change.");
   }
   return text;

@@ -54,7 +54,9 @@ export class SentenceTransformerEmbeddings extends Embeddings {
     const { model, batchSize, normalize, queryPrompt, documentPrompt, ...params } = options;
     super(params);
     if (!model || typeof model.encode !== "function")
-      throw new TypeError("SentenceTransformerEmbeddings: options.model must be a SentenceTransformer (from loadModel).");
+      throw new TypeError(
+        "SentenceTransformerEmbeddings: options.model must be a SentenceTransformer (from loadModel).",
+      );
     this.model = model;
     this.batchSize = batchSize ?? 32;
     this.normalize = normalize ?? true;

@@ -9,14 +9,42 @@
  * In a notebook: `import { ... } from "./src/rag/index"` (tslab resolves files, not folder indexes).
  */
 export * from "./types";
-export { SentenceTransformerEmbeddings, modelPrompts, matrixRows, type SentenceTransformerEmbeddingsOptions } from "./embeddings";
+export {
+  SentenceTransformerEmbeddings,
+  modelPrompts,
+  matrixRows,
+  type SentenceTransformerEmbeddingsOptions,
+} from "./embeddings";
 export { RagVectorStore, IndexRetriever, cosineFromSquaredL2, type IndexRetrieverInput } from "./vector-store";
 export { buildRagPrompt, DEFAULT_RAG_SYSTEM, promptMarkdown, type RagPrompt } from "./prompt";
 export {
-  answerQuestion, citedIds, describeAnswerMode, explainLlmError, extractiveAnswer, EXTRACTIVE_GENERATOR, resolveRagLlm, sentences,
+  answerQuestion,
+  citedIds,
+  describeAnswerMode,
+  explainLlmError,
+  extractiveAnswer,
+  EXTRACTIVE_GENERATOR,
+  resolveRagLlm,
+  sentences,
   type RagAnswer,
 } from "./answer";
 export {
-  answersTable, atK, compareContexts, contextsTable, describeComparison, exampleQuestion, hitRateByK, hitRateFigure, firstHitRank, outcome, outcomeTable, ragQuestions, ragReportTable, ragSummaryTable, writeRagReport,
-  type Outcome, type RagComparison, type RagQuestion,
+  answersTable,
+  atK,
+  compareContexts,
+  contextsTable,
+  describeComparison,
+  exampleQuestion,
+  hitRateByK,
+  hitRateFigure,
+  firstHitRank,
+  outcome,
+  outcomeTable,
+  ragQuestions,
+  ragReportTable,
+  ragSummaryTable,
+  writeRagReport,
+  type Outcome,
+  type RagComparison,
+  type RagQuestion,
 } from "./compare";

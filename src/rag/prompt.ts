@@ -23,11 +23,16 @@ export const DEFAULT_RAG_SYSTEM =
   "If the passages do not contain the answer, say that you cannot answer from them.";
 
 /** Builds the chat messages for one question and its retrieved contexts (best first). */
-export function buildRagPrompt(question: string, contexts: readonly RetrievedContext[], options: RagPromptOptions = {}): RagPrompt {
+export function buildRagPrompt(
+  question: string,
+  contexts: readonly RetrievedContext[],
+  options: RagPromptOptions = {},
+): RagPrompt {
   if (typeof question !== "string" || question.trim() === "") throw new Error("buildRagPrompt: the question is empty.");
   if (contexts.length === 0) throw new Error("buildRagPrompt: no contexts; retrieve at least one passage (k >= 1).");
   const max = options.maxCharsPerContext ?? 1200;
-  if (!Number.isInteger(max) || max < 1) throw new Error(`buildRagPrompt: maxCharsPerContext=${max} must be a positive integer.`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new Error(`buildRagPrompt: maxCharsPerContext=${max} must be a positive integer.`);
   const passages = contexts.map((c, i) => {
     const text = c.text.length > max ? `${c.text.slice(0, max).trimEnd()} ...` : c.text;
     return `[${i + 1}] (id ${c.id})\n${text}`;

@@ -56,7 +56,11 @@ export class RagVectorStore implements ContextSource {
   }
 
   /** Embeds the corpus with `embeddings.embedDocuments` and stores it in a new FaissStore. */
-  static async build(embeddings: SentenceTransformerEmbeddings, corpus: CorpusInput, options: { name?: string } = {}): Promise<RagVectorStore> {
+  static async build(
+    embeddings: SentenceTransformerEmbeddings,
+    corpus: CorpusInput,
+    options: { name?: string } = {},
+  ): Promise<RagVectorStore> {
     const docs = corpusDocuments(corpus, "RagVectorStore.build");
     let store: FaissStore;
     try {
@@ -69,7 +73,11 @@ export class RagVectorStore implements ContextSource {
   }
 
   /** Reads a store written by save(); `embeddings` must be the model that built it. */
-  static async load(directory: string, embeddings: SentenceTransformerEmbeddings, options: { name?: string } = {}): Promise<RagVectorStore> {
+  static async load(
+    directory: string,
+    embeddings: SentenceTransformerEmbeddings,
+    options: { name?: string } = {},
+  ): Promise<RagVectorStore> {
     for (const f of ["faiss.index", "docstore.json"])
       if (!existsSync(join(directory, f)))
         throw new Error(`RagVectorStore.load: ${join(directory, f)} is missing; build the store again and save() it.`);
@@ -77,7 +85,9 @@ export class RagVectorStore implements ContextSource {
     const dim = store.index.getDimension();
     const probe = await embeddings.embedQuery("dimension check");
     if (probe.length !== dim)
-      throw new Error(`RagVectorStore.load: ${directory} holds ${dim}-d vectors but ${embeddings.name} gives ${probe.length}-d; rebuild it with this model.`);
+      throw new Error(
+        `RagVectorStore.load: ${directory} holds ${dim}-d vectors but ${embeddings.name} gives ${probe.length}-d; rebuild it with this model.`,
+      );
     return new RagVectorStore(options.name ?? embeddings.name, store, embeddings);
   }
 
@@ -149,9 +159,17 @@ export class IndexRetriever extends BaseRetriever implements ContextSource {
     this.retriever = fields.retriever;
     this.name = fields.retriever.name;
     this.k = fields.k ?? 4;
-    this.docs = new Map(toCorpusEntries(fields.corpus, "IndexRetriever (corpus)").map((r) => [r._id, { title: r.title ?? "", text: documentText(r) }]));
+    this.docs = new Map(
+      toCorpusEntries(fields.corpus, "IndexRetriever (corpus)").map((r) => [
+        r._id,
+        { title: r.title ?? "", text: documentText(r) },
+      ]),
+    );
     for (const id of this.retriever.ids)
-      if (!this.docs.has(id)) throw new Error(`IndexRetriever: the retriever indexes "${id}", which is not in the corpus given; build both from the same corpus.`);
+      if (!this.docs.has(id))
+        throw new Error(
+          `IndexRetriever: the retriever indexes "${id}", which is not in the corpus given; build both from the same corpus.`,
+        );
   }
 
   async search(questions: string[], k: number): Promise<RetrievedContext[][]> {
@@ -166,6 +184,9 @@ export class IndexRetriever extends BaseRetriever implements ContextSource {
 
   override async _getRelevantDocuments(query: string): Promise<Document[]> {
     const [hits] = await this.search([query], this.k);
-    return hits.map((h) => new Document({ pageContent: h.text, metadata: { id: h.id, title: h.title, score: h.score, rank: h.rank } }));
+    return hits.map(
+      (h) =>
+        new Document({ pageContent: h.text, metadata: { id: h.id, title: h.title, score: h.score, rank: h.rank } }),
+    );
   }
 }
