@@ -78,6 +78,12 @@ function clock(iso: string): string {
   return today ? hm : `${d.toISOString().slice(0, 10)} ${hm}`;
 }
 
+/** The path relative to the working directory when it lies below it, else absolute. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
+}
+
 /** The manifest of a finished artefact folder, or undefined. */
 export function readManifest(folder: string): ArtefactManifest | undefined {
   const file = join(folder, MANIFEST);
@@ -126,7 +132,7 @@ export async function reuseOrBuild(options: ArtefactOptions, build: (folder: str
     const seconds = (performance.now() - t0) / 1000;
     const manifest: ArtefactManifest = { name: options.name, key, inputs: options.inputs, created: new Date().toISOString(), seconds, verb };
     writeFileAtomic(join(path, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    artefact = { path, label, key, reused: false, manifest, message: `${verb} ${label} in ${seconds.toFixed(1)} s (saved under ${relative(process.cwd(), path) || path})` };
+    artefact = { path, label, key, reused: false, manifest, message: `${verb} ${label} in ${seconds.toFixed(1)} s (saved under ${shortPath(path)})` };
   }
   if (options.log !== false) console.log(artefact.message);
   return artefact;
