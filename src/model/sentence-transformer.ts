@@ -157,6 +157,17 @@ export class SentenceTransformer implements Embedder {
     return pooledDimension(this.pooling as PoolingConfig);
   }
 
+  /**
+   * The named prompts of config_sentence_transformers.json (e.g. {"query": "Represent this sentence for searching
+   * relevant passages: "}); empty when the model has none. Python prepends prompts[name] to each text in
+   * encode(prompt_name=...), encode_query and encode_document; src/rag's LangChain Embeddings does the same.
+   */
+  get prompts(): Readonly<Record<string, string>> {
+    const raw = this.stConfig.prompts;
+    if (!raw || typeof raw !== "object") return {};
+    return Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
+  }
+
   /** Longest input in tokens (Infinity for a static model, which never truncates). */
   get maxSeqLength(): number {
     return this.tokenizer.maxSeqLength;

@@ -181,7 +181,8 @@ export function tableBundle(df: pl.DataFrame, options: TableOptions = {}): MimeB
     .join("\n");
   const footer = df.height > shown ? `<p><em>${df.height - shown} more rows not shown (${df.height} x ${columns.length})</em></p>` : "";
   const caption = options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : "";
-  const html = `<table class="course-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${footer}`;
+  // tex2jax_ignore: MathJax (nbconvert's HTML, the Notebook UI) would typeset "$1,800 ... $4,000" in a cell as math.
+  const html = `<div class="tex2jax_ignore"><table class="course-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${footer}</div>`;
 
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
   const line = (vals: string[]) => vals.map((v, j) => (numeric[j] ? v.padStart(widths[j]) : v.padEnd(widths[j]))).join("  ");

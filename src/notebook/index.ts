@@ -28,3 +28,4 @@ export {
   corpusEntries, courseIndex, courseRetrievers, evaluateAndRecord, failureCases, failureTraits, fineTune, inBatchFigure, mostChanged, queryTraits,
   courseRecipe, readTrainingHistory, recipeTable, sampleBatch, sideBySide, tripletFigure, tunedRetrievers, type CourseSystem, type FineTuned, type FineTuneRecipe,
 } from "./course-eval";
+export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned, type SavedFineTune } from "./course-rag";

@@ -19,6 +19,20 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
     tables: [/^Settings of this run$/, /^Fine-tuning recipe for /, /^paired percentile bootstrap over \d+ queries/, /test split: every system so far, mean \[95% CI\]$/, /^Base vs fine-tuned \(.*\): top 3 passages$/],
     charts: [/^One batch of 8: cosine\(question i, passage j\)/, /^Training loss and dev NDCG@10, /, /^Fine-tuned − base on the test split, /],
   },
+  "05_rag_integration": {
+    tables: [
+      /^Settings of this run$/, /^Top 3 passages: base = .*, fine-tuned = /, /^Answers from each model's top 3 passages \(/,
+      /rag_compare_report-.*\.csv \(first 8 of \d+ questions\)$/, /^Hit rate@3 on \d+ test questions \(/, /^Which questions changed$/,
+    ],
+    charts: [/^Answer passage in the prompt, by k \(\d+ test questions, /],
+  },
+  "06_cost_analysis": {
+    tables: [
+      /^Settings of this run$/, /^Measured on this machine, this run/, /^Return on fine-tuning /,
+      /^NDCG@10 on the test split against dimensions kept \(95% bootstrap CI\)/, /^Decision guide applied to .* \(test split, \d+ questions\)$/,
+    ],
+    charts: [/^Cumulative cost/, /^Monthly cost against query volume$/, /^NDCG@10 and storage against dimension \(/],
+  },
 };
 
 interface Output {

@@ -54,6 +54,16 @@ for (const name of notebooks) {
   });
 }
 
+test("notebook 05 wrote the per-query RAG report: one row per test question, hit or miss for both models", (t) => {
+  if (!notebooks.includes("05_rag_integration.ipynb") || failed.length > 0) return t.skip("notebook 05 did not run");
+  const csv = readdirSync(out).find((f) => /^rag_compare_report-.*\.csv$/.test(f));
+  assert.ok(csv, `no rag_compare_report-*.csv in ${out}`);
+  const lines = readFileSync(join(out, csv), "utf8").trim().split("\n");
+  assert.equal(lines[0], "query_id,question,relevant_ids,base ids,base scores,base hit@3,base rank,fine-tuned ids,fine-tuned scores,fine-tuned hit@3,fine-tuned rank,outcome");
+  assert.ok(lines.length > 20, `${lines.length - 1} rows`);
+  for (const line of lines.slice(1)) assert.match(line, /,(hit|miss),\d*,[^,]*,[^,]*,(hit|miss),\d*,(fixed|broken|both hit|both miss)$/);
+});
+
 test("the fine-tuned model beats the base model on the held-out test split (paired 95% CI above 0)", (t) => {
   const path = join(out, "results.json");
   if (!existsSync(path) || !notebooks.includes("03_mnrl_finetuning.ipynb")) return t.skip("notebook 03 did not run");

@@ -1,0 +1,107 @@
+/**
+ * A short decision guide applied to this run's numbers: five questions, each answered from a measured
+ * value, each pointing towards fine-tuning, against it, or neither. The questions follow the usual
+ * reasoning (is there headroom, is the gain real, is there enough data, does the volume pay for
+ * self-hosting, how fast does it pay back); the thresholds are rules of thumb, stated in the table so a
+ * reader can disagree with them.
+ */
+import pl from "nodejs-polars";
+import type { Interval } from "../eval/compare";
+
+export type Direction = "fine-tune" | "do not fine-tune (yet)" | "neutral";
+
+export interface DecisionInputs {
+  /** Metric name shown, e.g. "NDCG@10 on the held-out split". */
+  metricName: string;
+  /** The base model's value of that metric. */
+  baseMetric: number;
+  /** Fine-tuned minus base, with its paired 95% bootstrap interval. */
+  gain: Interval;
+  /** Training pairs used. */
+  trainingPairs: number;
+  queriesPerMonth: number;
+  /** From roi(): the volume at which self-hosting costs the same as the API (null: never). */
+  breakEvenQueriesPerMonth: number | null;
+  /** From roi(): months to pay back the one-time cost (null: never). */
+  breakEvenMonths: number | null;
+}
+
+export interface DecisionRow {
+  question: string;
+  rule: string;
+  thisRun: string;
+  pointsTo: Direction;
+}
+
+const f3 = (x: number) => x.toFixed(3);
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
+
+/** The five questions answered from the inputs, and a one-paragraph verdict. */
+export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; verdict: string } {
+  const g = input.gain;
+  const rows: DecisionRow[] = [
+    {
+      question: "Is there headroom?",
+      rule: "base >= 0.85: little to gain; < 0.70: a lot",
+      thisRun: `base ${input.metricName} ${f3(input.baseMetric)}`,
+      pointsTo: input.baseMetric >= 0.85 ? "do not fine-tune (yet)" : input.baseMetric < 0.7 ? "fine-tune" : "neutral",
+    },
+    {
+      question: "Is the gain real on held-out queries?",
+      rule: "the 95% interval of fine-tuned - base must exclude 0",
+      thisRun: `${signed(g.estimate)} [${signed(g.low)}, ${signed(g.high)}]`,
+      pointsTo: g.low > 0 ? "fine-tune" : g.high < 0 ? "do not fine-tune (yet)" : "neutral",
+    },
+    {
+      question: "Is there enough training data?",
+      rule: ">= 1,000 pairs is comfortable; < 300 is thin",
+      thisRun: `${input.trainingPairs.toLocaleString("en-US")} pairs`,
+      pointsTo:
+        input.trainingPairs >= 1000 ? "fine-tune" : input.trainingPairs < 300 ? "do not fine-tune (yet)" : "neutral",
+    },
+    {
+      question: "Does the volume pay for self-hosting?",
+      rule: "queries per month above the break-even volume",
+      thisRun:
+        input.breakEvenQueriesPerMonth === null
+          ? "no volume: per query, self-hosting saves nothing"
+          : `${input.queriesPerMonth.toLocaleString("en-US")} vs break-even ${Math.round(input.breakEvenQueriesPerMonth).toLocaleString("en-US")}`,
+      pointsTo:
+        input.breakEvenQueriesPerMonth !== null && input.queriesPerMonth >= input.breakEvenQueriesPerMonth
+          ? "fine-tune"
+          : "neutral",
+    },
+    {
+      question: "How fast does it pay back?",
+      rule: "within 12 months",
+      thisRun: input.breakEvenMonths === null ? "never at this volume" : `${input.breakEvenMonths.toFixed(1)} months`,
+      pointsTo: input.breakEvenMonths === null ? "neutral" : input.breakEvenMonths <= 12 ? "fine-tune" : "neutral",
+    },
+  ];
+  let verdict: string;
+  if (g.low > 0) {
+    const pays = input.breakEvenMonths !== null && input.breakEvenMonths <= 12;
+    verdict =
+      `Fine-tuning helps here: ${input.metricName} ${signed(g.estimate)} with an interval above zero. ` +
+      (pays
+        ? "At this volume self-hosting also pays back within a year, so quality and cost point the same way."
+        : "On cost alone self-hosting does not pay back within a year at this volume: fine-tune for quality, and weigh serving it yourself against a hosted fine-tuned endpoint.");
+  } else if (g.high < 0) {
+    verdict = `Fine-tuning made retrieval worse here (${signed(g.estimate)}, interval below zero): keep the base model and look at the training data and learning rate first.`;
+  } else {
+    verdict =
+      `The gain is not demonstrated (${signed(g.estimate)}, interval [${signed(g.low)}, ${signed(g.high)}] contains 0). ` +
+      "Collect more or better training pairs (harder negatives, real user questions) or a larger test split before paying for it.";
+  }
+  return { rows, verdict };
+}
+
+/** The guide as a table. */
+export function decisionTable(rows: readonly DecisionRow[]): pl.DataFrame {
+  return pl.DataFrame({
+    question: rows.map((r) => r.question),
+    "rule of thumb": rows.map((r) => r.rule),
+    "this run": rows.map((r) => r.thisRun),
+    "points to": rows.map((r) => r.pointsTo),
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * src/cost: what fine-tuning costs and when it pays, from numbers measured in the run.
+ *
+ *   measured   encodeThroughput (+ encodePath), searchLatency, sizeOnDisk, trainingTime (history.json)
+ *   roi        roi(): API vs fine-tune + self-host, break-even months and volume; cumulativeCosts
+ *   storage    matryoshkaCurve: metric vs embedding dimension (truncate + re-normalise, evaluated), truncateEmbeddings
+ *   charts     breakEvenFigure, volumeFigure, dimensionFigure (Plotly objects for showPlot)
+ *   tables     measurementsTable, roiTable, dimensionTable (polars, for showTable)
+ *   guide      decisionGuide / decisionTable: when fine-tuning pays, applied to this run's numbers
+ *
+ * In a notebook: `import { ... } from "./src/cost/index"` (tslab resolves files, not folder indexes).
+ */
+export {
+  encodePath,
+  encodeThroughput,
+  meanTokens,
+  percentile,
+  searchLatency,
+  sizeOnDisk,
+  trainingTime,
+  type EncodeThroughput,
+  type SearchLatency,
+  type TrainingTime,
+} from "./measure";
+export {
+  cumulativeCosts,
+  llmSavingPerMonth,
+  passagesToMatch,
+  roi,
+  type LlmSavingInput,
+  type RoiInput,
+  type RoiResult,
+} from "./roi";
+export {
+  defaultDims,
+  matryoshkaCurve,
+  truncateEmbeddings,
+  type DimensionRow,
+  type MatryoshkaOptions,
+} from "./matryoshka";
+export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
+export { decisionGuide, decisionTable, type DecisionInputs, type DecisionRow, type Direction } from "./guide";
+export { dimensionTable, measurementsTable, roiTable, type InputSource, type RunMeasurements } from "./tables";

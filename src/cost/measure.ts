@@ -1,0 +1,155 @@
+/**
+ * Numbers notebook 6 measures in this run, each with what it measured:
+ *
+ * - encodeThroughput: texts per second through model.encode (after one warm-up batch, so start-up costs
+ *   such as backend initialisation and kernel compilation are not counted), and the encode path that ran
+ *   (the tfjs backend, native BLAS matrix products or not, static lookup or Transformer);
+ * - searchLatency: one query at a time against the index (the online case), median and 95th percentile
+ *   in milliseconds, plus the batched throughput;
+ * - sizeOnDisk: bytes of a file or of every file under a folder;
+ * - trainingTime: wall-clock seconds and steps of a fine-tuning run, from its history.json.
+ * Timings on a shared machine are noisy; the notebook says so next to them.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { backendInfo } from "../backend";
+import type { SentenceTransformer } from "../model/sentence-transformer";
+import { nativeMatMulInfo } from "../model/native-matmul";
+import type { Embeddings } from "../model/types";
+import type { VectorIndex } from "../retrieval/vector-index";
+import type { HistoryEntry } from "../train/history";
+
+/** Which code computed the embeddings: model kind, tfjs backend, BLAS or not. */
+export function encodePath(model: SentenceTransformer): string {
+  const b = backendInfo();
+  const backend = b ? `tfjs ${b.name} backend (${b.package})` : "tfjs backend not initialised";
+  if (model.staticEmbedding) return `StaticEmbedding: token-vector lookup and mean on the ${backend}`;
+  const native = b && b.name !== "tensorflow" ? nativeMatMulInfo() : undefined;
+  const blas = native
+    ? native.active
+      ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)`
+      : ", matrix products in tfjs"
+    : "";
+  return `Transformer forward pass on the ${backend}${blas}`;
+}
+
+export interface EncodeThroughput {
+  texts: number;
+  seconds: number;
+  textsPerSecond: number;
+  /** Real (non-padding) tokens per second, as encode() counted them. */
+  tokensPerSecond: number;
+  batchSize: number;
+  path: string;
+}
+
+/** Times model.encode(texts) after a warm-up batch. */
+export async function encodeThroughput(
+  model: SentenceTransformer,
+  texts: string[],
+  options: { batchSize?: number } = {},
+): Promise<EncodeThroughput> {
+  if (texts.length === 0) throw new Error("encodeThroughput: give at least one text.");
+  const batchSize = options.batchSize ?? 32;
+  await model.encode(texts.slice(0, batchSize), { batchSize });
+  const t0 = performance.now();
+  await model.encode(texts, { batchSize });
+  const seconds = (performance.now() - t0) / 1000;
+  const tokens = model.lastEncodeStats?.tokens ?? 0;
+  return {
+    texts: texts.length,
+    seconds,
+    textsPerSecond: texts.length / seconds,
+    tokensPerSecond: tokens / seconds,
+    batchSize,
+    path: encodePath(model),
+  };
+}
+
+export interface SearchLatency {
+  queries: number;
+  k: number;
+  /** Per single-query search, milliseconds. */
+  medianMs: number;
+  p95Ms: number;
+  /** All queries in one call, queries per second. */
+  batchQueriesPerSecond: number;
+  implementation: string;
+}
+
+/** Percentile by linear interpolation between order statistics (numpy's default). */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) throw new Error("percentile: no values.");
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/** Latency of index.search for each query alone (after 3 warm-up searches) and for all at once. */
+export function searchLatency(index: VectorIndex, queries: Embeddings, k = 10): SearchLatency {
+  if (queries.count === 0) throw new Error("searchLatency: no queries.");
+  const row = (i: number): Embeddings => ({
+    count: 1,
+    dim: queries.dim,
+    data: queries.data.subarray(i * queries.dim, (i + 1) * queries.dim),
+  });
+  for (let i = 0; i < Math.min(3, queries.count); i++) index.search(row(i), k);
+  const times: number[] = [];
+  for (let i = 0; i < queries.count; i++) {
+    const t0 = performance.now();
+    index.search(row(i), k);
+    times.push(performance.now() - t0);
+  }
+  const t0 = performance.now();
+  index.search(queries, k);
+  const batchSeconds = (performance.now() - t0) / 1000;
+  return {
+    queries: queries.count,
+    k,
+    medianMs: percentile(times, 0.5),
+    p95Ms: percentile(times, 0.95),
+    batchQueriesPerSecond: queries.count / Math.max(batchSeconds, 1e-9),
+    implementation: `${index.implementation} ${index.kind}`,
+  };
+}
+
+/** Bytes of a file, or of all files under a folder. */
+export function sizeOnDisk(path: string): number {
+  if (!existsSync(path)) throw new Error(`sizeOnDisk: ${path} does not exist.`);
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, name) => sum + sizeOnDisk(join(path, name)), 0);
+}
+
+export interface TrainingTime {
+  /** Training wall-clock seconds at the last logged step (summed over resumed runs, as the trainer counts). */
+  seconds: number;
+  steps: number;
+  /** Examples seen (sum of batch sizes). */
+  examples: number;
+  evaluations: number;
+}
+
+/** The fine-tuning run's time from its history.json ({ entries: [...] }, written by train()). */
+export function trainingTime(historyPath: string): TrainingTime {
+  if (!existsSync(historyPath))
+    throw new Error(`trainingTime: ${historyPath} is missing; fine-tune first (notebook 03).`);
+  const parsed = JSON.parse(readFileSync(historyPath, "utf8")) as { entries?: HistoryEntry[] };
+  const entries = parsed.entries;
+  if (!Array.isArray(entries) || entries.length === 0) throw new Error(`trainingTime: ${historyPath} has no entries.`);
+  const steps = entries.filter((e) => e.kind === "train");
+  return {
+    seconds: Math.max(...entries.map((e) => e.seconds)),
+    steps: steps.length === 0 ? 0 : Math.max(...steps.map((e) => e.step)),
+    examples: steps.reduce((s, e) => s + (e.kind === "train" ? e.batchSize : 0), 0),
+    evaluations: entries.filter((e) => e.kind === "eval").length,
+  };
+}
+
+/** Mean tokens per text as the model's tokenizer counts them (special tokens excluded). */
+export function meanTokens(model: SentenceTransformer, texts: readonly string[]): number {
+  if (texts.length === 0) throw new Error("meanTokens: no texts.");
+  return texts.reduce((s, t) => s + model.tokenizer.encodeContent(t).length, 0) / texts.length;
+}

@@ -1,0 +1,135 @@
+/**
+ * What notebooks 5 (RAG) and 6 (cost) share.
+ *
+ * loadFineTuned: they build on the model notebook 3 fine-tuned; this finds it in the run folder (the newest
+ * finished `models/<name>-<key>` artefact trained from this dataset's data and this base model) instead of
+ * training again, and says which one it took. None yet: an error telling to run notebook 3.
+ * courseFaissStore: the corpus in LangChain's FaissStore, saved in the run folder and reused.
+ * This module imports no LangChain types (src/rag/types only): src/notebook/index, which every notebook
+ * imports, stays quick for tslab to type-check.
+ * courseAnswerOptions / courseReportPath: the course's LLM setting for answers; where reports go.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { loadModel, type SentenceTransformer } from "../model/index";
+import type { AnswerOptions, ContextSource } from "../rag/types";
+import { readManifest, reuseOrBuild, type Artefact, type ArtefactManifest } from "./artefacts";
+import { slug, type Course } from "./course";
+import type { CourseData } from "./course-data";
+
+export interface SavedFineTune {
+  model: SentenceTransformer;
+  /** The artefact folder, e.g. runs/policy-handbook/offline/models/mnrl-3fa2c1d09b7e. */
+  path: string;
+  label: string;
+  manifest: ArtefactManifest;
+  historyPath: string;
+  /** One line for the notebook: which model was loaded and when it was trained. */
+  message: string;
+}
+
+/**
+ * The newest finished fine-tuning artefact `models/<name>-*` of this run whose inputs are this dataset's
+ * data (data.key) and this base model (course.model); loads its `final/` model.
+ */
+export async function loadFineTuned(
+  course: Course,
+  data: CourseData,
+  options: { name?: string; notebook?: string } = {},
+): Promise<SavedFineTune> {
+  const name = options.name ?? "mnrl";
+  const notebook = options.notebook ?? "03_mnrl_finetuning";
+  const dir = join(course.runDir, "models");
+  const found = (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((f) => f.startsWith(`${name}-`))
+    .map((f) => ({ label: `models/${f}`, path: join(dir, f), manifest: readManifest(join(dir, f)) }))
+    .filter((a): a is { label: string; path: string; manifest: ArtefactManifest } => {
+      const inputs = a.manifest?.inputs as { data?: string; base?: string } | undefined;
+      return inputs?.data === data.key && inputs?.base === course.model && existsSync(join(a.path, "final"));
+    })
+    .sort((a, b) => b.manifest.created.localeCompare(a.manifest.created));
+  if (found.length === 0) {
+    throw new Error(
+      `No fine-tuned "${name}" model for dataset "${course.dataset.name}" and model "${course.model}" in ${dir}. ` +
+        `Fix: run notebook ${notebook} first (npm run course -- ${notebook.slice(0, 2)}); it saves the model this notebook loads.`,
+    );
+  }
+  const a = found[0];
+  const model = await loadModel(join(a.path, "final"));
+  return {
+    model,
+    path: a.path,
+    label: a.label,
+    manifest: a.manifest,
+    historyPath: join(a.path, "history.json"),
+    message: `loaded ${a.label}/final (fine-tuned by notebook ${notebook.slice(0, 2)} at ${a.manifest.created.slice(0, 16).replace("T", " ")} UTC in ${a.manifest.seconds.toFixed(1)} s)`,
+  };
+}
+
+/** What courseFaissStore needs of a SentenceTransformerEmbeddings (src/rag/embeddings). */
+export interface StoreEmbeddings {
+  readonly queryPrompt: string;
+  readonly documentPrompt: string;
+  readonly normalize: boolean;
+}
+
+/** A RagVectorStore (src/rag/vector-store) as the course helpers use it. */
+export interface CourseStore extends ContextSource {
+  readonly size: number;
+  save(directory: string): Promise<void>;
+}
+
+interface StoreModule {
+  RagVectorStore: {
+    build(
+      embeddings: StoreEmbeddings,
+      corpus: CourseData["test"]["corpus"],
+      options: { name: string },
+    ): Promise<CourseStore>;
+    load(directory: string, embeddings: StoreEmbeddings, options: { name: string }): Promise<CourseStore>;
+  };
+}
+
+/**
+ * The model's corpus in LangChain's FaissStore, saved under <runDir>/rag/faiss-<name>-<key> and reused while
+ * the data and the model are unchanged (`modelKey`: the model spec, or the fine-tuning artefact's key).
+ */
+export async function courseFaissStore(
+  course: Course,
+  data: CourseData,
+  embeddings: StoreEmbeddings,
+  options: { name: string; modelKey: string },
+): Promise<{ store: CourseStore; artefact: Artefact }> {
+  // Loaded here, not imported: a static import would make tslab type-check LangChain in every notebook.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { RagVectorStore } = require("../rag/vector-store") as StoreModule;
+  const inputs = {
+    data: data.key,
+    model: options.modelKey,
+    queryPrompt: embeddings.queryPrompt,
+    documentPrompt: embeddings.documentPrompt,
+    normalize: embeddings.normalize,
+  };
+  let built: CourseStore | undefined;
+  const artefact = await reuseOrBuild(
+    { root: course.runDir, name: `rag/faiss-${options.name}`, inputs, verb: "embedded into FaissStore" },
+    async (folder) => {
+      built = await RagVectorStore.build(embeddings, data.test.corpus, { name: options.name });
+      await built.save(join(folder, "store"));
+    },
+  );
+  const store = built ?? (await RagVectorStore.load(join(artefact.path, "store"), embeddings, { name: options.name }));
+  return { store, artefact };
+}
+
+/** Answer options from the course's LLM setting: the configured endpoint, or the offline extractive answer. */
+export function courseAnswerOptions(course: Course): AnswerOptions {
+  return course.llm
+    ? { mode: "llm", llm: { baseUrl: course.llm.baseUrl, model: course.llm.model, apiKey: course.llm.apiKey } }
+    : { mode: "extractive" };
+}
+
+/** A report file for this dataset and model in the reports folder: reports/<stem>-<dataset>-<model>.<ext>. */
+export function courseReportPath(course: Course, stem: string, ext = "csv"): string {
+  return join(dirname(course.resultsPath), `${stem}-${course.dataset.name}-${slug(course.model)}.${ext}`);
+}
