@@ -8,7 +8,7 @@ import type { IRSplit } from "../src/data";
 import type { Embedder, Embeddings } from "../src/model";
 import { loadModel } from "../src/model";
 import { VectorIndex } from "../src/retrieval";
-import { writeHistory } from "../src/train";
+import { writeHistory } from "../src/train/history";
 import {
   defaultDims,
   dimensionFigure,
@@ -58,9 +58,9 @@ const split: IRSplit = {
     ["qc", "q c"],
   ]),
   corpus: new Map([
-    ["a", { title: "", text: "doc a", docId: "a" }],
-    ["b", { title: "", text: "doc b", docId: "b" }],
-    ["c", { title: "", text: "doc c", docId: "c" }],
+    ["a", { _id: "a", title: "", text: "doc a", doc_id: "a" }],
+    ["b", { _id: "b", title: "", text: "doc b", doc_id: "b" }],
+    ["c", { _id: "c", title: "", text: "doc c", doc_id: "c" }],
   ]),
   relevant: new Map([
     ["qa", new Set(["a"])],

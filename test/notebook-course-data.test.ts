@@ -10,7 +10,7 @@ import { readConfig } from "../src/env";
 import { tf } from "../src/backend";
 import { filterPairs } from "../src/data/index";
 import { loadModel } from "../src/model/index";
-import { multipleNegativesRankingFromEmbeddings } from "../src/train/index";
+import { multipleNegativesRankingFromEmbeddings } from "../src/train/losses/multiple-negatives-ranking";
 import { courseSetup } from "../src/notebook/course";
 import { buildCourseData, courseCorpus, estimateGenerationCost, generateCourseQuestions, loadCourseData, reviewRoundTrip } from "../src/notebook/course-data";
 import { inBatchFigure, queryTraits, sampleBatch } from "../src/notebook/course-eval";
@@ -71,7 +71,7 @@ test("a documents folder goes through the whole notebook-1 pipeline without leak
   const data = loadCourseData(course);
   assert.equal(data.train.length, built.info.splits.find((s) => s.split === "train")?.queries);
   const trainDocs = new Set(data.train.map((r) => r.doc_id));
-  for (const ids of data.test.relevant.values()) for (const id of ids) assert.ok(!trainDocs.has(data.test.corpus.get(id)?.docId), "a test document is in train");
+  for (const ids of data.test.relevant.values()) for (const id of ids) assert.ok(!trainDocs.has(data.test.corpus.get(id)?.doc_id), "a test document is in train");
 });
 
 test("a shipped dataset keeps its human-written dev / test queries as the held-out splits", async () => {

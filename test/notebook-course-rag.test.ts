@@ -15,7 +15,7 @@ import {
   type Course,
   type CourseData,
 } from "../src/notebook";
-import { loadFaiss } from "../src/retrieval";
+import { loadFaiss } from "../src/retrieval/faiss";
 import { SentenceTransformerEmbeddings } from "../src/rag";
 
 function fakeCourse(runDir: string, llm: Course["llm"] = null): Course {

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../src/model";
 import { loadShippedSplit } from "../src/data";
-import { DenseRetriever, loadFaiss } from "../src/retrieval";
+import { DenseRetriever } from "../src/retrieval";
+import { loadFaiss } from "../src/retrieval/faiss";
 import { cosineFromSquaredL2, IndexRetriever, RagVectorStore, SentenceTransformerEmbeddings } from "../src/rag";
 
 const faiss = loadFaiss().module !== undefined;

@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { backendInfo } from "../backend";
 import type { SentenceTransformer } from "../model/sentence-transformer";
-import { nativeMatMulInfo } from "../model/native-matmul";
+import { nativeMatMulInfo } from "../native/kernels";
 import type { Embeddings } from "../model/types";
 import type { VectorIndex } from "../retrieval/vector-index";
 import type { HistoryEntry } from "../train/history";

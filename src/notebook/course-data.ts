@@ -26,12 +26,12 @@ import { readJsonl } from "../data/jsonl";
 import { exportForReview, importReview, type ReviewResult } from "../data/review";
 import { assertNoLeak, splitByDocument, type LeakReport } from "../data/split";
 import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
-import { SPLIT_NAMES, type Chunk, type IRSplit, type PairRow, type SplitName } from "../data/types";
+import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
 import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
 import { checkLlm, type Course } from "./course";
 
 export interface CourseCorpus {
-  chunks: Chunk[];
+  chunks: CorpusRow[];
   /** Source document ids, sorted. */
   documents: string[];
   /** Shipped / BEIR datasets: the dataset with its human-written queries and splits. */
@@ -46,7 +46,7 @@ const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
 
 /** The dataset's passages: a shipped / BEIR corpus as it ships (one section per passage), or the user's documents chunked. */
 export function courseCorpus(course: Course, options: ChunkOptions = {}): CourseCorpus {
-  let chunks: Chunk[];
+  let chunks: CorpusRow[];
   let human: BeirDataset | undefined;
   let chunkReport: ChunkReport | undefined;
   if (course.dataset.kind === "documents") {
@@ -56,7 +56,7 @@ export function courseCorpus(course: Course, options: ChunkOptions = {}): Course
     }
   } else {
     human = loadBeirDataset(course.dataset.dir);
-    chunks = [...human.corpus].map(([_id, d]) => ({ _id, doc_id: d.docId, title: d.title, text: d.text }));
+    chunks = [...human.corpus].map(([_id, d]) => ({ _id, doc_id: d.doc_id, title: d.title, text: d.text }));
   }
   const documents = [...new Set(chunks.map((c) => c.doc_id))].sort();
   const key = inputsKey(chunks.map((c) => [c._id, c.doc_id, c.title, c.text]));
@@ -95,7 +95,7 @@ export interface CostEstimate {
  * Tokens are estimated as characters / 4 (the usual rule of thumb for English with GPT tokenizers) and
  * ~20 output tokens per question plus the JSON around them.
  */
-export function estimateGenerationCost(chunks: readonly Chunk[], options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {}): CostEstimate {
+export function estimateGenerationCost(chunks: readonly CorpusRow[], options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {}): CostEstimate {
   const n = options.questionsPerChunk ?? 3;
   const prices = options.prices ?? DEFAULT_PRICES;
   let promptChars = 0;
@@ -247,7 +247,7 @@ export function documentSplit(course: Course, corpus: CourseCorpus): Map<string,
     for (const split of SPLIT_NAMES) {
       if (!corpus.human.qrels.has(split)) continue;
       const ir = toIRSplit(corpus.human, split);
-      for (const ids of ir.relevant.values()) for (const id of ids) out.set(ir.corpus.get(id)?.docId as string, split);
+      for (const ids of ir.relevant.values()) for (const id of ids) out.set(ir.corpus.get(id)?.doc_id as string, split);
     }
     // Documents no human query points to: put them in train (no held-out query can be about them).
     for (const d of corpus.documents) if (!out.has(d)) out.set(d, "train");
@@ -312,7 +312,7 @@ export async function buildCourseData(
     const ds = loadBeirDataset(folder); // validates and runs assertNoLeak
     leaks = ds.leaks;
     const irs = SPLIT_NAMES.map((s) => toIRSplit(ds, s));
-    const docsOf = irs.map((ir) => new Set([...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.docId as string))));
+    const docsOf = irs.map((ir) => new Set([...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.doc_id as string))));
     const info: CourseDataInfo = {
       dataset: course.dataset.name, dir: folder, key: "",
       splits: irs.map((ir, i) => {
@@ -374,11 +374,11 @@ export function loadCourseData(course: Course): CourseData {
 }
 
 /** Words per question and per passage: the data behind the length charts. */
-export function lengthFigure(rows: readonly PairRow[], chunks: readonly Chunk[], title: string) {
+export function lengthFigure(rows: readonly PairRow[], chunks: readonly CorpusRow[], title: string) {
   return {
     data: [
       { type: "histogram", x: rows.map((r) => words(r.anchor)), name: "questions", opacity: 0.75, xbins: { size: 1 } },
-      { type: "histogram", x: chunks.map((c) => words(passageText({ title: c.title, text: c.text, docId: c.doc_id }))), name: "passages", opacity: 0.75, xaxis: "x2", yaxis: "y2" },
+      { type: "histogram", x: chunks.map((c) => words(passageText(c))), name: "passages", opacity: 0.75, xaxis: "x2", yaxis: "y2" },
     ],
     layout: {
       title: { text: title },

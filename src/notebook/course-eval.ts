@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pl from "nodejs-polars";
-import type { CorpusDoc, IRSplit, PairRow } from "../data/types";
+import type { CorpusRow, IRSplit, PairRow } from "../data/types";
 import { DEFAULT_ABBREVIATIONS } from "../data/template-generator";
 import { InformationRetrievalEvaluator, type IRResult } from "../eval/ir-evaluator";
 import { loadModel, type SentenceTransformer } from "../model/index";
@@ -122,10 +122,10 @@ export function failureCases(result: IRResult, split: IRSplit, options: { minRan
     .filter((q) => q.firstRelevantRank === null || q.firstRelevantRank >= minRank)
     .sort((a, b) => (b.firstRelevantRank ?? 1e9) - (a.firstRelevantRank ?? 1e9))
     .slice(0, options.count ?? 8);
-  const title = (id: string | undefined) => (id ? (split.corpus.get(id) as CorpusDoc).title : "");
+  const title = (id: string | undefined) => (id ? (split.corpus.get(id) as CorpusRow).title : "");
   return pl.DataFrame({
     query: failures.map((q) => q.query),
-    "relevant passage": failures.map((q) => short(`${title(q.relevant[0])}: ${(split.corpus.get(q.relevant[0]) as CorpusDoc).text}`)),
+    "relevant passage": failures.map((q) => short(`${title(q.relevant[0])}: ${(split.corpus.get(q.relevant[0]) as CorpusRow).text}`)),
     "rank of relevant": failures.map((q) => (q.firstRelevantRank === null ? "not in top 10" : String(q.firstRelevantRank))),
     "ranked first instead": failures.map((q) => title(q.hits[0]?.id)),
   });
@@ -169,7 +169,7 @@ export function failureTraits(result: IRResult, split: IRSplit, options: { minRa
   const stats = names.map(() => ({ failures: 0, all: 0, hits: 0 }));
   let failures = 0;
   for (const q of result.perQuery) {
-    const passage = q.relevant.map((id) => { const d = split.corpus.get(id) as CorpusDoc; return `${d.title} ${d.text}`; }).join(" ");
+    const passage = q.relevant.map((id) => { const d = split.corpus.get(id) as CorpusRow; return `${d.title} ${d.text}`; }).join(" ");
     const traits = queryTraits(q.query, passage, vocabulary);
     const failed = q.firstRelevantRank === null || q.firstRelevantRank >= minRank;
     if (failed) failures++;
@@ -289,7 +289,7 @@ export async function fineTune(
  * ("base", "fine-tuned"); the caption should name the model.
  */
 export function sideBySide(baseline: IRResult, candidate: IRResult, split: IRSplit, queryIds: readonly string[], k = 3): pl.DataFrame {
-  const title = (id: string) => (split.corpus.get(id) as CorpusDoc).title;
+  const title = (id: string) => (split.corpus.get(id) as CorpusRow).title;
   const name = (r: IRResult) => r.system.split(" · ")[0];
   const rows = queryIds.map((id) => {
     const b = baseline.perQuery.find((q) => q.queryId === id);
