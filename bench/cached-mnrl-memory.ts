@@ -49,17 +49,33 @@ function wasmHeapBytes(): number | undefined {
 
 /** Seeded texts of whole words from the vocabulary, each longer than `tokens` word pieces. */
 function makeTexts(n: number, tokens: number, seed: number): string[] {
-  const words = offlineBertVocab().slice(1996).filter((w) => /^[a-z]{3,}$/.test(w));
+  const words = offlineBertVocab()
+    .slice(1996)
+    .filter((w) => /^[a-z]{3,}$/.test(w));
   const rand = mulberry32(seed);
-  return Array.from({ length: n }, () => Array.from({ length: tokens + 8 }, () => words[Math.floor(rand() * words.length)]).join(" "));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: tokens + 8 }, () => words[Math.floor(rand() * words.length)]).join(" "),
+  );
 }
 
 async function main(): Promise<void> {
   const backend = await initBackend();
-  const model = randomBert({ hiddenSize: 384, numHiddenLayers: 6, numAttentionHeads: 12, intermediateSize: 1536, maxSeqLength: seq, seed: 42, initializerRange: 0.02 });
+  const model = randomBert({
+    hiddenSize: 384,
+    numHiddenLayers: 6,
+    numAttentionHeads: 12,
+    intermediateSize: 1536,
+    maxSeqLength: seq,
+    seed: 42,
+    initializerRange: 0.02,
+  });
   if (flags["no-native"]) disableNativeMatMul();
   const native = nativeMatMulInfo();
-  const batch: TrainingBatch = { columns: ["anchor", "positive"], texts: [makeTexts(pairs, seq, 1), makeTexts(pairs, seq, 2)], size: pairs };
+  const batch: TrainingBatch = {
+    columns: ["anchor", "positive"],
+    texts: [makeTexts(pairs, seq, 1), makeTexts(pairs, seq, 2)],
+    size: pairs,
+  };
   const tokenized = model.tokenize(batch.texts[0].slice(0, 1));
   const seqLen = tokenized.kind === "transformer" ? tokenized.batch.seqLen : 0;
   const heapBefore = wasmHeapBytes();
@@ -71,14 +87,19 @@ async function main(): Promise<void> {
       const m = tf.memory();
       peakTensorBytes = Math.max(peakTensorBytes, m.numBytes);
       peakTensors = Math.max(peakTensors, m.numTensors);
-      if (!json) process.stdout.write(`\r  mini-batch ${done}/${total}, wasm heap ${((wasmHeapBytes() ?? 0) / MiB).toFixed(0)} MiB   `);
+      if (!json)
+        process.stdout.write(
+          `\r  mini-batch ${done}/${total}, wasm heap ${((wasmHeapBytes() ?? 0) / MiB).toFixed(0)} MiB   `,
+        );
     },
   });
   const variables = model.trainableVariables();
   const started = performance.now();
   const result = loss.lossAndGrads(model, batch, variables);
   const seconds = (performance.now() - started) / 1000;
-  const gradNorm = Math.sqrt([...result.grads.values()].reduce((s, g) => s + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]), 0));
+  const gradNorm = Math.sqrt(
+    [...result.grads.values()].reduce((s, g) => s + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]), 0),
+  );
   const after = tf.memory();
   peakTensorBytes = Math.max(peakTensorBytes, after.numBytes);
   for (const g of result.grads.values()) g.dispose();
@@ -107,9 +128,15 @@ async function main(): Promise<void> {
     `CachedMultipleNegativesRankingLoss, ${pairs} pairs at seq ${seqLen}, mini-batch ${miniBatch}, MiniLM-L6-sized random BERT ` +
       `(${report.parameters.toLocaleString("en-US")} parameters), backend ${backend.name} (${native.reason}):`,
   );
-  console.log(`  loss ${report.loss}, gradient norm ${report.grad_norm}, ${report.seconds} s for one loss+gradient computation`);
-  console.log(`  wasm heap ${report.wasm_heap_mb_before} MiB before, ${report.peak_heap_mb} MiB after (peak; wasm32 limit 4096 MiB)`);
-  console.log(`  tf.memory() peak seen between mini-batches: ${report.peak_tf_tensor_mb} MiB in ${report.peak_tf_tensors} tensors`);
+  console.log(
+    `  loss ${report.loss}, gradient norm ${report.grad_norm}, ${report.seconds} s for one loss+gradient computation`,
+  );
+  console.log(
+    `  wasm heap ${report.wasm_heap_mb_before} MiB before, ${report.peak_heap_mb} MiB after (peak; wasm32 limit 4096 MiB)`,
+  );
+  console.log(
+    `  tf.memory() peak seen between mini-batches: ${report.peak_tf_tensor_mb} MiB in ${report.peak_tf_tensors} tensors`,
+  );
   console.log(`  process peak RSS ${report.max_rss_mb} MiB, RSS now ${report.rss_mb_after} MiB`);
   if (json) console.log(JSON.stringify(report));
 }

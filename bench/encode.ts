@@ -33,7 +33,12 @@ import { numberArg } from "./lib/cli";
 import { mulberry32 } from "../src/random";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { disableNativeMatMul, enableNativeMatMul, nativeMatMulInfo, setNativeMatMulThreads } from "../src/native/kernels";
+import {
+  disableNativeMatMul,
+  enableNativeMatMul,
+  nativeMatMulInfo,
+  setNativeMatMulThreads,
+} from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import { buildOnnxModel } from "../src/model/onnx-graph";
@@ -91,18 +96,28 @@ function toBatch(rows: number[][]): TokenizedBatch {
   return { inputIds, attentionMask, tokenTypeIds: new Int32Array(B * S), batchSize: B, seqLen: S, truncated: 0 };
 }
 
-function torchBench(batches: number[][][], torchThreads: number | undefined): { seconds: number; version: string; threads: number } | null {
+function torchBench(
+  batches: number[][][],
+  torchThreads: number | undefined,
+): { seconds: number; version: string; threads: number } | null {
   const dir = mkdtempSync(join(tmpdir(), "bench-encode-"));
   try {
     const spec = join(dir, "spec.json");
     writeFileSync(spec, JSON.stringify({ config: raw, batches }));
-    const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_encode.py"), spec, String(torchThreads ?? 0)], { encoding: "utf8" });
+    const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_encode.py"), spec, String(torchThreads ?? 0)], {
+      encoding: "utf8",
+    });
     if (res.status !== 0) {
       const why = (res.stderr || String(res.error ?? "")).trim().split("\n").pop();
       console.log(`PyTorch: not measured (${why}); install with apt-get install -y python3-torch`);
       return null;
     }
-    const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as { sentences: number; seconds: number; torch_version: string; threads: number };
+    const out = JSON.parse(res.stdout.trim().split("\n").pop()!) as {
+      sentences: number;
+      seconds: number;
+      torch_version: string;
+      threads: number;
+    };
     return { seconds: out.seconds, version: out.torch_version, threads: out.threads };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -133,9 +148,16 @@ async function main(): Promise<void> {
   const native = nativeMatMulInfo();
   const pooling = poolingConfig(config.hiddenSize, "mean");
   const ort = onnxRuntimeInfo();
-  const onnxBytes = withOnnx && ort.available
-    ? buildOnnxModel({ config, weights: encoder.toWeightMap(), pooling, normalize: true, name: "bench MiniLM-L6-sized BERT" })
-    : undefined;
+  const onnxBytes =
+    withOnnx && ort.available
+      ? buildOnnxModel({
+          config,
+          weights: encoder.toWeightMap(),
+          pooling,
+          normalize: true,
+          name: "bench MiniLM-L6-sized BERT",
+        })
+      : undefined;
   if (withOnnx && !ort.available) console.log(`ONNX Runtime: not measured (${ort.reason})`);
 
   const encodeBatch = (batchRows: number[][]): Float32Array => {
@@ -195,9 +217,15 @@ async function main(): Promise<void> {
     const tfjsSeconds = tfjsRun();
     if (onnxBytes) onnxRuns.push(await onnxRun(n));
     if (torchRuns.length > 0) torchOnce();
-    const torch: (Timing & { version: string; threads: number }) | null = torchRuns.length === 2
-      ? { seconds: mean(torchRuns.map((t) => t.seconds)), runs: torchRuns.map((t) => t.seconds), version: torchRuns[0].version, threads: torchRuns[0].threads }
-      : null;
+    const torch: (Timing & { version: string; threads: number }) | null =
+      torchRuns.length === 2
+        ? {
+            seconds: mean(torchRuns.map((t) => t.seconds)),
+            runs: torchRuns.map((t) => t.seconds),
+            version: torchRuns[0].version,
+            threads: torchRuns[0].threads,
+          }
+        : null;
     const onnx: Timing | null = onnxRuns.length === 2 ? { seconds: mean(onnxRuns), runs: onnxRuns } : null;
     return { tfjsSeconds, torch, onnx };
   };
@@ -253,10 +281,16 @@ async function main(): Promise<void> {
   console.log(`backend: ${result.backend} (${backend.notes.join("; ")})`);
   console.log(`matrix products: ${native.reason}${native.active ? `, ${native.threads} BLAS thread(s)` : ""}`);
   const line = (label: string, r: Awaited<ReturnType<typeof round4>>, n: number) => {
-    console.log(`${label}, ${n} thread(s): tfjs ${round(r.tfjsSeconds)} s` +
-      (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds)} s` : "") +
-      (r.torch ? `, PyTorch ${r.torch.version} ${round(r.torch.seconds)} s; tfjs ${round(r.tfjsSeconds / r.torch.seconds, 2)}x PyTorch's time` +
-        (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds / r.torch.seconds, 2)}x (${round(r.torch.seconds / r.onnx.seconds, 2)}x faster)` : "") : ""));
+    console.log(
+      `${label}, ${n} thread(s): tfjs ${round(r.tfjsSeconds)} s` +
+        (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds)} s` : "") +
+        (r.torch
+          ? `, PyTorch ${r.torch.version} ${round(r.torch.seconds)} s; tfjs ${round(r.tfjsSeconds / r.torch.seconds, 2)}x PyTorch's time` +
+            (r.onnx
+              ? `, ONNX Runtime ${round(r.onnx.seconds / r.torch.seconds, 2)}x (${round(r.torch.seconds / r.onnx.seconds, 2)}x faster)`
+              : "")
+          : ""),
+    );
   };
   console.log(`${done} sentences (${tokens} tokens, batch ${batchSize})`);
   line("encode", main1, threads);
@@ -266,10 +300,36 @@ async function main(): Promise<void> {
 
 /** Synthetic texts of 5-40 words from a seed (the offline-bert vocabulary covers them). */
 function makeTexts(n: number, seed: number): string[] {
-  const words = ["policy", "leave", "expense", "report", "travel", "days", "approval", "remote", "work", "contractor", "safety", "lab",
-    "glasses", "invoice", "receipt", "manager", "benefits", "salary", "holiday", "training", "security", "laptop", "office", "team"];
+  const words = [
+    "policy",
+    "leave",
+    "expense",
+    "report",
+    "travel",
+    "days",
+    "approval",
+    "remote",
+    "work",
+    "contractor",
+    "safety",
+    "lab",
+    "glasses",
+    "invoice",
+    "receipt",
+    "manager",
+    "benefits",
+    "salary",
+    "holiday",
+    "training",
+    "security",
+    "laptop",
+    "office",
+    "team",
+  ];
   const rand = mulberry32(seed);
-  return Array.from({ length: n }, () => Array.from({ length: 5 + Math.floor(rand() * 36) }, () => words[Math.floor(rand() * words.length)]).join(" "));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: 5 + Math.floor(rand() * 36) }, () => words[Math.floor(rand() * words.length)]).join(" "),
+  );
 }
 
 /** Resident memory while SentenceTransformer.encode embeds `n` texts on ONNX Runtime. */
@@ -290,7 +350,8 @@ async function memoryRun(n: number): Promise<void> {
     onProgress: (done, total) => {
       const rss = process.memoryUsage().rss;
       rssPeak = Math.max(rssPeak, rss);
-      if (done === total || done % Math.max(batchSize, Math.floor(total / 10 / batchSize) * batchSize) === 0) samples.push({ done, rss_mb: mb(rss) });
+      if (done === total || done % Math.max(batchSize, Math.floor(total / 10 / batchSize) * batchSize) === 0)
+        samples.push({ done, rss_mb: mb(rss) });
     },
   });
   const seconds = (performance.now() - start) / 1000;
@@ -309,8 +370,10 @@ async function memoryRun(n: number): Promise<void> {
     rss_mb_growth: mb(rssPeak - rssStart),
     rss_samples: samples,
   };
-  console.log(`${n} texts on ${result.runtime} in ${result.seconds} s; output matrix ${result.output_mb} MB; ` +
-    `resident memory ${result.rss_mb_start} MB before, ${result.rss_mb_peak} MB peak (+${result.rss_mb_growth} MB)`);
+  console.log(
+    `${n} texts on ${result.runtime} in ${result.seconds} s; output matrix ${result.output_mb} MB; ` +
+      `resident memory ${result.rss_mb_start} MB before, ${result.rss_mb_peak} MB peak (+${result.rss_mb_growth} MB)`,
+  );
   model.dispose();
   if (json) console.log(JSON.stringify(result));
 }

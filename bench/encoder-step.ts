@@ -27,11 +27,22 @@ const pairs = numberArg(args, "--pairs", 16);
 const seq = numberArg(args, "--seq", 64);
 const steps = numberArg(args, "--steps", 2);
 const threads = numberArg(args, "--threads", 1);
-const raw = { model_type: "bert", vocab_size: 30522, hidden_size: 384, num_hidden_layers: 6, num_attention_heads: 12, intermediate_size: 1536 };
+const raw = {
+  model_type: "bert",
+  vocab_size: 30522,
+  hidden_size: 384,
+  num_hidden_layers: 6,
+  num_attention_heads: 12,
+  intermediate_size: 1536,
+};
 
 function rows(seed: number): number[][] {
   const rand = mulberry32(seed);
-  return Array.from({ length: pairs }, () => [101, ...Array.from({ length: seq - 2 }, () => 1996 + Math.floor(rand() * 28000)), 102]);
+  return Array.from({ length: pairs }, () => [
+    101,
+    ...Array.from({ length: seq - 2 }, () => 1996 + Math.floor(rand() * 28000)),
+    102,
+  ]);
 }
 
 function batchOf(r: number[][]): TokenizedBatch {
@@ -77,8 +88,25 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), "bench-step-"));
     try {
       const spec = join(dir, "spec.json");
-      writeFileSync(spec, JSON.stringify({ config: { ...raw, hidden_act: "gelu", max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0 }, anchors, positives, steps }));
-      const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_encoder_step.py"), spec, String(threads)], { encoding: "utf8" });
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          config: {
+            ...raw,
+            hidden_act: "gelu",
+            max_position_embeddings: 512,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            pad_token_id: 0,
+          },
+          anchors,
+          positives,
+          steps,
+        }),
+      );
+      const res = spawnSync("/usr/bin/python3", [join(__dirname, "torch_encoder_step.py"), spec, String(threads)], {
+        encoding: "utf8",
+      });
       if (res.status === 0) torch = JSON.parse(res.stdout.trim().split("\n").pop()!);
       else console.log(`PyTorch: not measured (${(res.stderr || String(res.error ?? "")).trim().split("\n").pop()})`);
     } finally {
@@ -96,8 +124,13 @@ async function main(): Promise<void> {
     torch_threads: torch?.threads ?? null,
     slowdown_vs_torch: torch ? Number((seconds / torch.seconds_per_step).toFixed(2)) : null,
   };
-  console.log(`backend ${backend.name}, ${native.reason}; ${pairs} pairs x ${seq} tokens: ${result.seconds_per_step} s/step`);
-  if (torch) console.log(`PyTorch ${torch.torch_version} (${torch.threads} threads): ${result.torch_seconds_per_step} s/step; slowdown ${result.slowdown_vs_torch}x`);
+  console.log(
+    `backend ${backend.name}, ${native.reason}; ${pairs} pairs x ${seq} tokens: ${result.seconds_per_step} s/step`,
+  );
+  if (torch)
+    console.log(
+      `PyTorch ${torch.torch_version} (${torch.threads} threads): ${result.torch_seconds_per_step} s/step; slowdown ${result.slowdown_vs_torch}x`,
+    );
   if (args.includes("--json")) console.log(JSON.stringify(result));
 }
 

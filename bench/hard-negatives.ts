@@ -32,14 +32,17 @@ const nQueries = numberArg(argv, "--queries", 10000);
 const nPassages = numberArg(argv, "--passages", 10000);
 const say = (s: string) => console.log(s);
 
-
 async function comparison(): Promise<Record<string, unknown>> {
   const train = loadShippedSplit("policy-handbook", "train");
   const test = loadShippedSplit("policy-handbook", "test");
   const t0 = performance.now();
   const c = await compareNegatives({
-    pairs: trainingPairs(train), evaluator: InformationRetrievalEvaluator.fromSplit(test, { name: "policy-test" }),
-    steps, learningRate, onWarning: () => {}, onLog: say,
+    pairs: trainingPairs(train),
+    evaluator: InformationRetrievalEvaluator.fromSplit(test, { name: "policy-test" }),
+    steps,
+    learningRate,
+    onWarning: () => {},
+    onLog: say,
   });
   const seconds = (performance.now() - t0) / 1000;
   describeNegativesComparison(c).forEach(say);
@@ -51,9 +54,24 @@ async function comparison(): Promise<Record<string, unknown>> {
     const base = r.vsBase.differences.find((d) => d.metric === "ndcg@10")!;
     const inBatch = r.vsInBatch?.differences.find((d) => d.metric === "ndcg@10");
     conditions[r.condition] = {
-      ndcg_at_10: ndcg(r.result), rows: r.rows, train_seconds: r.trainSeconds, mining_seconds: r.mining?.seconds ?? null,
-      vs_base: { diff: base.estimate, ci95: [base.low, base.high], improved: r.vsBase.improved, worsened: r.vsBase.worsened },
-      vs_in_batch: inBatch ? { diff: inBatch.estimate, ci95: [inBatch.low, inBatch.high], improved: r.vsInBatch!.improved, worsened: r.vsInBatch!.worsened } : null,
+      ndcg_at_10: ndcg(r.result),
+      rows: r.rows,
+      train_seconds: r.trainSeconds,
+      mining_seconds: r.mining?.seconds ?? null,
+      vs_base: {
+        diff: base.estimate,
+        ci95: [base.low, base.high],
+        improved: r.vsBase.improved,
+        worsened: r.vsBase.worsened,
+      },
+      vs_in_batch: inBatch
+        ? {
+            diff: inBatch.estimate,
+            ci95: [inBatch.low, inBatch.high],
+            improved: r.vsInBatch!.improved,
+            worsened: r.vsInBatch!.worsened,
+          }
+        : null,
     };
   }
   return { model: c.model, test_queries: c.base.perQuery.length, settings: c.settings, seconds, conditions };
@@ -61,7 +79,9 @@ async function comparison(): Promise<Record<string, unknown>> {
 
 function syntheticTexts(): { pairs: { anchor: string; positive: string }[]; passages: string[] } {
   const split = loadShippedSplit("policy-handbook", "train");
-  const sentences = [...split.corpus.values()].flatMap((d) => d.text.split(/(?<=[.!?])\s+/)).filter((s) => s.split(" ").length >= 6);
+  const sentences = [...split.corpus.values()]
+    .flatMap((d) => d.text.split(/(?<=[.!?])\s+/))
+    .filter((s) => s.split(" ").length >= 6);
   const rng = rngFor(42, "bench-hard-negatives");
   const seen = new Set<string>();
   const passages: string[] = [];
@@ -90,9 +110,15 @@ async function speed(): Promise<Record<string, unknown>> {
   // The floor: encode both, one exact search to the depth mining uses (rangeMax 4 + 1 positive).
   const t0 = performance.now();
   const corpusEmb = await model.encode(passages, { batchSize: 32, normalize: true });
-  const queryEmb = await model.encode(pairs.map((p) => p.anchor), { batchSize: 32, normalize: true });
+  const queryEmb = await model.encode(
+    pairs.map((p) => p.anchor),
+    { batchSize: 32, normalize: true },
+  );
   const t1 = performance.now();
-  const index = VectorIndex.fromVectors(passages.map((_, i) => String(i)), corpusEmb);
+  const index = VectorIndex.fromVectors(
+    passages.map((_, i) => String(i)),
+    corpusEmb,
+  );
   index.searchPositions(queryEmb, 5);
   const t2 = performance.now();
   const mined = await mineHardNegatives(pairs, model, { corpus: passages, numNegatives: 3, onWarning: () => {} });
@@ -105,8 +131,15 @@ async function speed(): Promise<Record<string, unknown>> {
       `encode + one search: ${floor.toFixed(2)} s (encode ${((t1 - t0) / 1000).toFixed(2)} s, search ${((t2 - t1) / 1000).toFixed(2)} s); ratio ${(mining / floor).toFixed(2)} (target <= 2)`,
   );
   return {
-    queries: nQueries, passages: passages.length, index: index.describe(), mining_seconds: mining, encode_plus_search_seconds: floor,
-    encode_seconds: (t1 - t0) / 1000, search_seconds: (t2 - t1) / 1000, ratio: mining / floor, rows: mined.report.rows,
+    queries: nQueries,
+    passages: passages.length,
+    index: index.describe(),
+    mining_seconds: mining,
+    encode_plus_search_seconds: floor,
+    encode_seconds: (t1 - t0) / 1000,
+    search_seconds: (t2 - t1) / 1000,
+    ratio: mining / floor,
+    rows: mined.report.rows,
   };
 }
 

@@ -91,7 +91,8 @@ const docRow = (i: number) => docs.data.subarray(i * dim, (i + 1) * dim);
 const queryRow = (i: number) => queries.data.subarray(i * dim, (i + 1) * dim);
 const sample = Array.from({ length: Math.min(200, nQueries) }, (_, i) => i);
 const sameTopic = (i: number) => {
-  for (let j = (source[i] + 1) % nDocs; j !== source[i]; j = (j + 1) % nDocs) if (docTopic[j] === docTopic[source[i]]) return j;
+  for (let j = (source[i] + 1) % nDocs; j !== source[i]; j = (j + 1) % nDocs)
+    if (docTopic[j] === docTopic[source[i]]) return j;
   return source[i];
 };
 const cosines = {
@@ -180,7 +181,9 @@ const lookup: Embedder = {
   name: "precomputed",
   async encode(texts: string[]): Promise<Embeddings> {
     const data = new Float32Array(texts.length * dim);
-    texts.forEach((t, i) => data.set(queries.data.subarray(Number(t.slice(1)) * dim, (Number(t.slice(1)) + 1) * dim), i * dim));
+    texts.forEach((t, i) =>
+      data.set(queries.data.subarray(Number(t.slice(1)) * dim, (Number(t.slice(1)) + 1) * dim), i * dim),
+    );
     return { count: texts.length, dim, data };
   },
 };
@@ -201,14 +204,24 @@ async function main(): Promise<void> {
 
   const fmt = (x: unknown) => (typeof x === "number" ? x.toFixed(3) : String(x));
   console.log(`search benchmark: ${nQueries} queries x ${nDocs} docs x ${dim} dims, top-${k} (${result.vectors})`);
-  console.log(`  mean cosines: query-source ${fmt(cosines.query_source)}, query-same-topic doc ${fmt(cosines.query_same_topic_doc)}, random document pairs ${fmt(cosines.random_doc_pairs)}`);
+  console.log(
+    `  mean cosines: query-source ${fmt(cosines.query_source)}, query-same-topic doc ${fmt(cosines.query_same_topic_doc)}, random document pairs ${fmt(cosines.random_doc_pairs)}`,
+  );
   console.log(`  ${faissStatus.reason}`);
-  console.log(`  faiss IndexFlatIP   add ${fmt(result.faiss_add_s)} s, search ${fmt(result.faiss_s)} s (median of 3; runs ${((result.faiss_runs_s as number[]) ?? []).map(fmt).join(", ")})`);
-  console.log(`  TypeScript exact    search ${fmt(result.fallback_s)} s; same top-${k} ids as faiss for ${result.identical_queries ?? "n/a"} of ${nQueries} queries`);
+  console.log(
+    `  faiss IndexFlatIP   add ${fmt(result.faiss_add_s)} s, search ${fmt(result.faiss_s)} s (median of 3; runs ${((result.faiss_runs_s as number[]) ?? []).map(fmt).join(", ")})`,
+  );
+  console.log(
+    `  TypeScript exact    search ${fmt(result.fallback_s)} s; same top-${k} ids as faiss for ${result.identical_queries ?? "n/a"} of ${nQueries} queries`,
+  );
   console.log(`  HNSW32              build ${fmt(result.hnsw_build_s)} s (efConstruction 40)`);
   for (const row of (result.hnsw_sweep as { efSearch: number; search_s: number; recall_at_10: number }[]) ?? [])
-    console.log(`    efSearch ${String(row.efSearch).padStart(3)}       search ${fmt(row.search_s)} s, recall@10 vs exact ${fmt(row.recall_at_10)}${row.efSearch === 16 ? " (faiss default)" : ""}`);
-  console.log(`  evaluator           ${fmt(result.evaluate_s)} s for ${nQueries} queries at depth ${evaluation.depth} (${result.evaluate_implementation}), cosine_ndcg@10 ${fmt(result["cosine_ndcg@10"])}`);
+    console.log(
+      `    efSearch ${String(row.efSearch).padStart(3)}       search ${fmt(row.search_s)} s, recall@10 vs exact ${fmt(row.recall_at_10)}${row.efSearch === 16 ? " (faiss default)" : ""}`,
+    );
+  console.log(
+    `  evaluator           ${fmt(result.evaluate_s)} s for ${nQueries} queries at depth ${evaluation.depth} (${result.evaluate_implementation}), cosine_ndcg@10 ${fmt(result["cosine_ndcg@10"])}`,
+  );
   if (json) console.log(JSON.stringify(result));
 }
 

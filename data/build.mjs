@@ -78,7 +78,11 @@ function splitDocuments(docIds, seed = SPLIT_SEED) {
 }
 
 const wordCount = (s) => s.split(/\s+/).filter(Boolean).length;
-const normQuery = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+const normQuery = (s) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim();
 
 // Parses one source document into its chunks and queries.
 function parseDocument(file, docId) {
@@ -118,10 +122,16 @@ function parseDocument(file, docId) {
   if (sections.length === 0) fail(file, `no "## " sections`);
   const chunks = sections.map((s, i) => {
     const id = `${docId}-${String(i + 1).padStart(2, "0")}`;
-    const text = s.paragraphs.filter((p) => p.length).map((p) => p.join(" ")).join("\n");
+    const text = s.paragraphs
+      .filter((p) => p.length)
+      .map((p) => p.join(" "))
+      .join("\n");
     const n = wordCount(text);
     if (n < MIN_WORDS || n > MAX_WORDS)
-      fail(`${file} line ${s.line}`, `section "${s.heading}" has ${n} words; keep sections within ${MIN_WORDS}-${MAX_WORDS} words`);
+      fail(
+        `${file} line ${s.line}`,
+        `section "${s.heading}" has ${n} words; keep sections within ${MIN_WORDS}-${MAX_WORDS} words`,
+      );
     return { _id: id, title: `${title} — ${s.heading}`, text, doc_id: docId };
   });
   const queries = [];
@@ -130,10 +140,18 @@ function parseDocument(file, docId) {
       const rel = new Set([i + 1]);
       for (const n of q.also) {
         if (!Number.isInteger(n) || n < 1 || n > sections.length)
-          fail(`${file} line ${q.line}`, `Q+${q.also.join(",")}: section ${n} does not exist (document has ${sections.length})`);
+          fail(
+            `${file} line ${q.line}`,
+            `Q+${q.also.join(",")}: section ${n} does not exist (document has ${sections.length})`,
+          );
         rel.add(n);
       }
-      queries.push({ text: q.text, relevant: [...rel].sort((a, b) => a - b).map((n) => chunks[n - 1]._id), docId, where: `${file} line ${q.line}` });
+      queries.push({
+        text: q.text,
+        relevant: [...rel].sort((a, b) => a - b).map((n) => chunks[n - 1]._id),
+        docId,
+        where: `${file} line ${q.line}`,
+      });
     }
   });
   return { title, chunks, queries };
@@ -143,13 +161,16 @@ function parseDocument(file, docId) {
 function buildDataset(name) {
   const srcDir = join(DATA_DIR, name, "source");
   if (!existsSync(srcDir)) fail(srcDir, "missing source folder");
-  const files = readdirSync(srcDir).filter((f) => f.endsWith(".md")).sort();
+  const files = readdirSync(srcDir)
+    .filter((f) => f.endsWith(".md"))
+    .sort();
   if (files.length === 0) fail(srcDir, "no .md source documents");
   const corpus = [];
   const allQueries = [];
   for (const f of files) {
     const docId = f.replace(/\.md$/, "");
-    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(docId)) fail(join(srcDir, f), `file name must be a lowercase doc id like "hr-leave.md"`);
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(docId))
+      fail(join(srcDir, f), `file name must be a lowercase doc id like "hr-leave.md"`);
     const doc = parseDocument(join(srcDir, f), docId);
     corpus.push(...doc.chunks);
     allQueries.push(...doc.queries);
@@ -179,25 +200,32 @@ function buildDataset(name) {
 function verifyDataset(name, files) {
   const where = (f) => `data/${name}/${f}`;
   const parseJsonl = (f) =>
-    files.get(f).trimEnd().split("\n").map((l, i) => {
-      try {
-        return JSON.parse(l);
-      } catch (e) {
-        fail(`${where(f)} line ${i + 1}`, `not JSON (${e.message})`);
-      }
-    });
+    files
+      .get(f)
+      .trimEnd()
+      .split("\n")
+      .map((l, i) => {
+        try {
+          return JSON.parse(l);
+        } catch (e) {
+          fail(`${where(f)} line ${i + 1}`, `not JSON (${e.message})`);
+        }
+      });
   const corpus = parseJsonl("corpus.jsonl");
   const queries = parseJsonl("queries.jsonl");
   const chunkDoc = new Map();
   corpus.forEach((c, i) => {
     for (const k of ["_id", "title", "text", "doc_id"])
-      if (typeof c[k] !== "string" || c[k] === "") fail(`${where("corpus.jsonl")} line ${i + 1}`, `missing field "${k}"`);
+      if (typeof c[k] !== "string" || c[k] === "")
+        fail(`${where("corpus.jsonl")} line ${i + 1}`, `missing field "${k}"`);
     if (chunkDoc.has(c._id)) fail(`${where("corpus.jsonl")} line ${i + 1}`, `duplicate _id ${c._id}`);
     chunkDoc.set(c._id, c.doc_id);
   });
   const queryIds = new Set();
   queries.forEach((q, i) => {
-    for (const k of ["_id", "text"]) if (typeof q[k] !== "string" || q[k] === "") fail(`${where("queries.jsonl")} line ${i + 1}`, `missing field "${k}"`);
+    for (const k of ["_id", "text"])
+      if (typeof q[k] !== "string" || q[k] === "")
+        fail(`${where("queries.jsonl")} line ${i + 1}`, `missing field "${k}"`);
     if (queryIds.has(q._id)) fail(`${where("queries.jsonl")} line ${i + 1}`, `duplicate _id ${q._id}`);
     queryIds.add(q._id);
   });
@@ -207,7 +235,8 @@ function verifyDataset(name, files) {
   for (const s of SPLITS) {
     const f = `qrels/${s}.tsv`;
     const lines = files.get(f).trimEnd().split("\n");
-    if (lines[0] !== "query-id\tcorpus-id\tscore") fail(`${where(f)} line 1`, `header must be "query-id<TAB>corpus-id<TAB>score"`);
+    if (lines[0] !== "query-id\tcorpus-id\tscore")
+      fail(`${where(f)} line 1`, `header must be "query-id<TAB>corpus-id<TAB>score"`);
     lines.slice(1).forEach((l, i) => {
       const [qid, cid, score, extra] = l.split("\t");
       const at = `${where(f)} line ${i + 2}`;
@@ -219,12 +248,18 @@ function verifyDataset(name, files) {
       pairs[s]++;
     });
   }
-  for (const [a, b] of [["train", "dev"], ["train", "test"], ["dev", "test"]]) {
-    for (const d of docsOf[a]) if (docsOf[b].has(d)) fail(where("qrels"), `document ${d} has relevant chunks in both ${a} and ${b}`);
+  for (const [a, b] of [
+    ["train", "dev"],
+    ["train", "test"],
+    ["dev", "test"],
+  ]) {
+    for (const d of docsOf[a])
+      if (docsOf[b].has(d)) fail(where("qrels"), `document ${d} has relevant chunks in both ${a} and ${b}`);
     for (const q of queriesOf[a]) if (queriesOf[b].has(q)) fail(where("qrels"), `query ${q} is in both ${a} and ${b}`);
   }
   const judged = SPLITS.reduce((n, s) => n + queriesOf[s].size, 0);
-  if (judged !== queries.length) fail(where("qrels"), `${queries.length - judged} queries have no relevant chunk in any split`);
+  if (judged !== queries.length)
+    fail(where("qrels"), `${queries.length - judged} queries have no relevant chunk in any split`);
   const words = corpus.map((c) => wordCount(c.text)).sort((a, b) => a - b);
   const chunksOf = {};
   for (const s of SPLITS) chunksOf[s] = corpus.filter((c) => docsOf[s].has(c.doc_id)).length;
@@ -232,9 +267,19 @@ function verifyDataset(name, files) {
     documents: new Set(corpus.map((c) => c.doc_id)).size,
     chunks: corpus.length,
     queries: queries.length,
-    words: { min: words[0], median: words[Math.floor(words.length / 2)], max: words.at(-1), total: words.reduce((a, b) => a + b, 0) },
+    words: {
+      min: words[0],
+      median: words[Math.floor(words.length / 2)],
+      max: words.at(-1),
+      total: words.reduce((a, b) => a + b, 0),
+    },
     multiRelevant: countMulti(files),
-    splits: Object.fromEntries(SPLITS.map((s) => [s, { documents: docsOf[s].size, chunks: chunksOf[s], queries: queriesOf[s].size, pairs: pairs[s] }])),
+    splits: Object.fromEntries(
+      SPLITS.map((s) => [
+        s,
+        { documents: docsOf[s].size, chunks: chunksOf[s], queries: queriesOf[s].size, pairs: pairs[s] },
+      ]),
+    ),
   };
 }
 
@@ -249,7 +294,10 @@ function countMulti(files) {
 }
 
 function statsMarkdown(st) {
-  const rows = SPLITS.map((s) => `| ${s} | ${st.splits[s].documents} | ${st.splits[s].chunks} | ${st.splits[s].queries} | ${st.splits[s].pairs} |`);
+  const rows = SPLITS.map(
+    (s) =>
+      `| ${s} | ${st.splits[s].documents} | ${st.splits[s].chunks} | ${st.splits[s].queries} | ${st.splits[s].pairs} |`,
+  );
   return [
     `- documents: ${st.documents}; chunks (corpus.jsonl): ${st.chunks}; queries (queries.jsonl): ${st.queries}`,
     `- words per chunk: min ${st.words.min}, median ${st.words.median}, max ${st.words.max}; ${st.words.total} words in all`,
@@ -271,7 +319,8 @@ function withStats(readme, file, stats) {
 function verifyTriplets() {
   const f = join(DATA_DIR, TRIPLETS.name, "triplets.jsonl");
   const lines = readFileSync(f, "utf8").trimEnd().split("\n");
-  if (lines.length < TRIPLETS.min || lines.length > TRIPLETS.max) fail(f, `${lines.length} triplets, expected ${TRIPLETS.min}-${TRIPLETS.max}`);
+  if (lines.length < TRIPLETS.min || lines.length > TRIPLETS.max)
+    fail(f, `${lines.length} triplets, expected ${TRIPLETS.min}-${TRIPLETS.max}`);
   lines.forEach((l, i) => {
     let row;
     try {
@@ -279,7 +328,8 @@ function verifyTriplets() {
     } catch (e) {
       fail(`${f} line ${i + 1}`, `not JSON (${e.message})`);
     }
-    for (const k of ["anchor", "positive", "negative"]) if (typeof row[k] !== "string" || row[k].trim() === "") fail(`${f} line ${i + 1}`, `missing field "${k}"`);
+    for (const k of ["anchor", "positive", "negative"])
+      if (typeof row[k] !== "string" || row[k].trim() === "") fail(`${f} line ${i + 1}`, `missing field "${k}"`);
     if (row.positive === row.negative) fail(`${f} line ${i + 1}`, "positive and negative are identical");
   });
   return lines.length;
@@ -315,7 +365,9 @@ function main() {
     }
     // The course needs at least MIN_CHUNKS / MIN_QUERIES per dataset; --check fails below that.
     if (stats.chunks < MIN_CHUNKS || stats.queries < MIN_QUERIES) {
-      console.error(`data/${name}: ${stats.chunks} chunks and ${stats.queries} queries; the minimum is ${MIN_CHUNKS} and ${MIN_QUERIES}`);
+      console.error(
+        `data/${name}: ${stats.chunks} chunks and ${stats.queries} queries; the minimum is ${MIN_CHUNKS} and ${MIN_QUERIES}`,
+      );
       if (check) stale++;
     }
     const s = stats.splits;
@@ -324,7 +376,8 @@ function main() {
         SPLITS.map((k) => `${k} ${s[k].documents} docs / ${s[k].queries} queries`).join(", "),
     );
   }
-  if (existsSync(join(DATA_DIR, TRIPLETS.name, "triplets.jsonl"))) console.log(`${TRIPLETS.name}: ${verifyTriplets()} triplets`);
+  if (existsSync(join(DATA_DIR, TRIPLETS.name, "triplets.jsonl")))
+    console.log(`${TRIPLETS.name}: ${verifyTriplets()} triplets`);
   if (stale) process.exit(1);
 }
 

@@ -8,7 +8,9 @@ import { spawnSync } from "node:child_process";
 const root = join(import.meta.dirname, "..");
 const [name, ...rest] = process.argv.slice(2);
 const available = existsSync(join(root, "bench"))
-  ? readdirSync(join(root, "bench")).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3))
+  ? readdirSync(join(root, "bench"))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => f.slice(0, -3))
   : [];
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join("|") || "name"}> [--json]`);

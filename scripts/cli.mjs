@@ -4,6 +4,10 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
-const res = spawnSync(process.execPath, ["--import", "tsx", join(root, "src", "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+const res = spawnSync(
+  process.execPath,
+  ["--import", "tsx", join(root, "src", "cli", "main.ts"), ...process.argv.slice(2)],
+  { stdio: "inherit" },
+);
 if (res.signal) process.kill(process.pid, res.signal);
 process.exit(res.status ?? 1);

@@ -23,8 +23,12 @@ if (!env.ok) {
 const dir = join(root, "notebooks");
 const paths = prefixes.filter((p) => p.endsWith(".ipynb")).map((p) => resolve(p));
 const names = prefixes.filter((p) => !p.endsWith(".ipynb"));
-let notebooks = readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort().map((f) => join(dir, f));
-if (prefixes.length > 0) notebooks = [...notebooks.filter((f) => names.some((p) => basename(f).startsWith(p))), ...paths];
+let notebooks = readdirSync(dir)
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort()
+  .map((f) => join(dir, f));
+if (prefixes.length > 0)
+  notebooks = [...notebooks.filter((f) => names.some((p) => basename(f).startsWith(p))), ...paths];
 if (notebooks.length === 0) {
   console.error(`[course] no notebooks match ${prefixes.join(", ") || "notebooks/*.ipynb"}`);
   process.exit(2);
@@ -38,15 +42,31 @@ if (prefixes.length === 0 && existsSync(join(out, "results.json"))) {
 console.log(`[course] running ${notebooks.length} notebook(s) -> ${out}`);
 const res = spawnSync(
   env.python,
-  [join(root, "scripts", "run_notebooks.py"), "--out", out, ...(args.includes("--no-html") ? ["--no-html"] : []), ...notebooks],
+  [
+    join(root, "scripts", "run_notebooks.py"),
+    "--out",
+    out,
+    ...(args.includes("--no-html") ? ["--no-html"] : []),
+    ...notebooks,
+  ],
   { cwd: root, stdio: "inherit" },
 );
 if (res.status === 0 && existsSync(join(out, "results.json"))) {
   // The measured results as markdown (reports/results.md); `--readme` also puts them into README.md.
   console.log("\n[course] results of this run:\n");
-  spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts", "results-table.ts"), join(out, "results.json"), ...(args.includes("--readme") ? ["--readme"] : [])], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(root, "scripts", "results-table.ts"),
+      join(out, "results.json"),
+      ...(args.includes("--readme") ? ["--readme"] : []),
+    ],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
 }
 process.exit(res.status ?? 1);

@@ -12,5 +12,11 @@ if (!connectionFile) {
   process.exit(2);
 }
 process.chdir(root);
-process.argv = [process.argv[0], path.join(root, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", connectionFile];
+process.argv = [
+  process.argv[0],
+  path.join(root, "node_modules", "tslab", "bin", "tslab"),
+  "kernel",
+  "--config-path",
+  connectionFile,
+];
 require(path.join(root, "node_modules", "tslab", "dist", "main.js")).main();

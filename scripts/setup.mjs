@@ -30,8 +30,20 @@ const APT_FAISS = ["build-essential", "cmake", "libfaiss-dev", "libopenblas-dev"
 const log = (msg) => console.log(`[setup] ${msg}`);
 
 function run(cmd, args, opts = {}) {
-  const res = spawnSync(cmd, args, { cwd: opts.cwd ?? root, stdio: opts.quiet ? "pipe" : "inherit", encoding: "utf8", timeout: opts.timeout, env: { ...process.env, ...opts.env } });
-  return { ok: res.status === 0, status: res.status, stdout: res.stdout ?? "", stderr: res.stderr ?? "", error: res.error };
+  const res = spawnSync(cmd, args, {
+    cwd: opts.cwd ?? root,
+    stdio: opts.quiet ? "pipe" : "inherit",
+    encoding: "utf8",
+    timeout: opts.timeout,
+    env: { ...process.env, ...opts.env },
+  });
+  return {
+    ok: res.status === 0,
+    status: res.status,
+    stdout: res.stdout ?? "",
+    stderr: res.stderr ?? "",
+    error: res.error,
+  };
 }
 
 /** Loads a module in a child process, so that a native addon that crashes cannot take us down. */
@@ -42,17 +54,25 @@ function loads(moduleName) {
 
 /** The command a person runs to install Debian packages here, or undefined without apt. */
 function aptCommand(packages) {
-  return hasApt ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${packages.join(" ")}` : undefined;
+  return hasApt
+    ? `${isRoot ? "" : "sudo "}apt-get install -y --no-install-recommends ${packages.join(" ")}`
+    : undefined;
 }
 
 function aptInstall(packages, why) {
   const cmd = aptCommand(packages);
   if (!(isRoot && hasApt)) return { ok: false, cmd };
   log(`installing ${why} with apt: ${packages.join(" ")}`);
-  let res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { quiet: true, env: { DEBIAN_FRONTEND: "noninteractive" } });
+  let res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], {
+    quiet: true,
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+  });
   if (!res.ok) {
     run("apt-get", ["update"], { quiet: true });
-    res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { quiet: true, env: { DEBIAN_FRONTEND: "noninteractive" } });
+    res = run("apt-get", ["install", "-y", "--no-install-recommends", ...packages], {
+      quiet: true,
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+    });
   }
   if (!res.ok) log(`apt-get failed:\n${res.stderr.trim().split("\n").slice(-5).join("\n")}`);
   return { ok: res.ok, cmd };
@@ -61,7 +81,9 @@ function aptInstall(packages, why) {
 function checkNode() {
   const [major, minor] = process.versions.node.split(".").map(Number);
   if (major < 20 || (major === 20 && minor < 19)) {
-    throw new Error(`Node ${process.versions.node} is too old: the course needs Node >= 20.19 (require() of ES modules). Install Node 20.19+, 22 or 24 LTS.`);
+    throw new Error(
+      `Node ${process.versions.node} is too old: the course needs Node >= 20.19 (require() of ES modules). Install Node 20.19+, 22 or 24 LTS.`,
+    );
   }
 }
 
@@ -71,9 +93,16 @@ function npmDependencies(check) {
   const missing = wanted.filter((name) => !existsSync(join(root, "node_modules", name, "package.json")));
   if (missing.length === 0) return undefined;
   if (check) return `npm dependencies missing (${missing.join(", ")}); run: npm ci`;
-  log(`npm dependencies missing (${missing.join(", ")}): running npm ${existsSync(join(root, "package-lock.json")) ? "ci" : "install"}`);
-  const res = run(process.platform === "win32" ? "npm.cmd" : "npm", [existsSync(join(root, "package-lock.json")) ? "ci" : "install"]);
-  if (!res.ok) throw new Error("npm install failed (see above). Check that the npm registry is reachable, then run `npm run setup` again.");
+  log(
+    `npm dependencies missing (${missing.join(", ")}): running npm ${existsSync(join(root, "package-lock.json")) ? "ci" : "install"}`,
+  );
+  const res = run(process.platform === "win32" ? "npm.cmd" : "npm", [
+    existsSync(join(root, "package-lock.json")) ? "ci" : "install",
+  ]);
+  if (!res.ok)
+    throw new Error(
+      "npm install failed (see above). Check that the npm registry is reachable, then run `npm run setup` again.",
+    );
   return undefined;
 }
 
@@ -86,11 +115,17 @@ function faissHeaders() {
 
 function buildFaissFromSystem(pkgDir) {
   let headers = faissHeaders();
-  if (!headers || !existsSync("/usr/bin/cmake") && !existsSync("/usr/local/bin/cmake") && !existsSync("/opt/homebrew/bin/cmake")) {
+  if (
+    !headers ||
+    (!existsSync("/usr/bin/cmake") && !existsSync("/usr/local/bin/cmake") && !existsSync("/opt/homebrew/bin/cmake"))
+  ) {
     const res = process.platform === "linux" ? aptInstall(APT_FAISS, "faiss (to build faiss-node)") : { ok: false };
     headers = faissHeaders();
     if (!res.ok || !headers) {
-      const how = process.platform === "darwin" ? "brew install faiss cmake libomp" : res.cmd ?? "install faiss (libfaiss-dev), cmake and a C++ compiler";
+      const how =
+        process.platform === "darwin"
+          ? "brew install faiss cmake libomp"
+          : (res.cmd ?? "install faiss (libfaiss-dev), cmake and a C++ compiler");
       return { ok: false, why: `faiss headers or cmake not found; run: ${how}` };
     }
   }
@@ -109,7 +144,11 @@ function buildFaissFromSystem(pkgDir) {
   log(`building faiss-node against the system faiss (${headers})`);
   const cmakeJs = join(root, "node_modules", "cmake-js", "bin", "cmake-js");
   const res = run(process.execPath, [cmakeJs, "compile", "--directory", pkgDir], { quiet: true, timeout: 600_000 });
-  if (!res.ok) return { ok: false, why: `cmake-js build failed:\n${(res.stdout + res.stderr).trim().split("\n").slice(-15).join("\n")}` };
+  if (!res.ok)
+    return {
+      ok: false,
+      why: `cmake-js build failed:\n${(res.stdout + res.stderr).trim().split("\n").slice(-15).join("\n")}`,
+    };
   return { ok: true };
 }
 
@@ -127,7 +166,9 @@ function faiss(check) {
   const built = buildFaissFromSystem(pkgDir);
   if (!built.ok) return built;
   const loaded = loads("faiss-node");
-  return loaded.ok ? { ok: true, how: "built against the system faiss" } : { ok: false, why: `built, but it does not load: ${loaded.why}` };
+  return loaded.ok
+    ? { ok: true, how: "built against the system faiss" }
+    : { ok: false, why: `built, but it does not load: ${loaded.why}` };
 }
 
 /** Builds build/native-matmul.node when it is missing or older than its source (optional: tfjs works without it). */
@@ -137,11 +178,22 @@ function nativeMatMul(check) {
   const state = run(process.execPath, ["--import", "tsx", "-e", probe], { quiet: true });
   if (state.ok && state.stdout.trim() === "ok") return { ok: true, how: "already built" };
   if (check) return { ok: false, why: "not built; run: npm run setup" };
-  const hasBlas = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h", "/usr/include/openblas/cblas.h"].some((p) => existsSync(p));
-  if (process.platform === "linux" && !hasBlas) aptInstall(["build-essential", "libopenblas-dev"], "BLAS (for the native matrix-product addon)");
-  const build = run(process.execPath, ["--import", "tsx", "-e", `require(${mod}).buildNativeMatMul()`], { quiet: true, timeout: 300_000 });
+  const hasBlas = [
+    "/usr/include/cblas.h",
+    "/usr/include/x86_64-linux-gnu/cblas.h",
+    "/usr/include/aarch64-linux-gnu/cblas.h",
+    "/usr/include/openblas/cblas.h",
+  ].some((p) => existsSync(p));
+  if (process.platform === "linux" && !hasBlas)
+    aptInstall(["build-essential", "libopenblas-dev"], "BLAS (for the native matrix-product addon)");
+  const build = run(process.execPath, ["--import", "tsx", "-e", `require(${mod}).buildNativeMatMul()`], {
+    quiet: true,
+    timeout: 300_000,
+  });
   if (!build.ok) {
-    const why = (build.stderr.match(/buildNativeMatMul: [\s\S]*/) ?? [build.stderr.trim().split("\n").slice(-3).join(" ")])[0];
+    const why = (build.stderr.match(/buildNativeMatMul: [\s\S]*/) ?? [
+      build.stderr.trim().split("\n").slice(-3).join(" "),
+    ])[0];
     return { ok: false, why: why.slice(0, 600) };
   }
   return { ok: true, how: "built" };
@@ -151,17 +203,30 @@ function tfjsNative(gpu, check) {
   const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
   if (gpu && !existsSync(join(root, "node_modules", pkg, "package.json"))) {
     log(`installing ${pkg} (not saved to package.json)`);
-    const res = run(process.platform === "win32" ? "npm.cmd" : "npm", ["install", "--no-save", "--ignore-scripts", `${pkg}@4.22.0`]);
+    const res = run(process.platform === "win32" ? "npm.cmd" : "npm", [
+      "install",
+      "--no-save",
+      "--ignore-scripts",
+      `${pkg}@4.22.0`,
+    ]);
     if (!res.ok) return { ok: false, why: `npm install ${pkg} failed` };
   }
-  if (!existsSync(join(root, "node_modules", pkg, "package.json"))) return { ok: false, why: `${pkg} is not installed (optional)` };
+  if (!existsSync(join(root, "node_modules", pkg, "package.json")))
+    return { ok: false, why: `${pkg} is not installed (optional)` };
   if (loads(pkg).ok) return { ok: true };
   if (check) return { ok: false, why: `${pkg}'s libtensorflow is not installed; npm run setup tries to download it` };
   log(`${pkg}: downloading libtensorflow (its install script)`);
-  const res = run(process.execPath, [join(root, "node_modules", pkg, "scripts", "install.js"), ...(gpu ? ["gpu", "download"] : [])], { quiet: true, timeout: 600_000, cwd: join(root, "node_modules", pkg) });
+  const res = run(
+    process.execPath,
+    [join(root, "node_modules", pkg, "scripts", "install.js"), ...(gpu ? ["gpu", "download"] : [])],
+    { quiet: true, timeout: 600_000, cwd: join(root, "node_modules", pkg) },
+  );
   if (res.ok && loads(pkg).ok) return { ok: true };
   const why = (res.stderr.match(/Error: .*/) ?? [res.stderr.trim().split("\n").pop() ?? "install script failed"])[0];
-  return { ok: false, why: `${why.slice(0, 200)} — using the wasm backend instead (see environment.md to install it behind a mirror)` };
+  return {
+    ok: false,
+    why: `${why.slice(0, 200)} — using the wasm backend instead (see environment.md to install it behind a mirror)`,
+  };
 }
 
 /**
@@ -169,7 +234,9 @@ function tfjsNative(gpu, check) {
  * it), else /usr/bin/python3, then python3 on PATH.
  */
 export function findJupyterPython() {
-  const candidates = process.env.COURSE_JUPYTER_PYTHON ? [process.env.COURSE_JUPYTER_PYTHON] : ["/usr/bin/python3", "python3"];
+  const candidates = process.env.COURSE_JUPYTER_PYTHON
+    ? [process.env.COURSE_JUPYTER_PYTHON]
+    : ["/usr/bin/python3", "python3"];
   for (const py of candidates) {
     const res = spawnSync(py, ["-c", "import nbclient, nbconvert, nbformat, jupyter_client"], { stdio: "ignore" });
     if (res.status === 0) return py;
@@ -180,12 +247,20 @@ export function findJupyterPython() {
 function jupyter(check) {
   let py = findJupyterPython();
   if (py) return { ok: true, python: py };
-  const res = process.platform === "linux" && !check ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)") : { ok: false, cmd: aptCommand(APT_JUPYTER) };
+  const res =
+    process.platform === "linux" && !check
+      ? aptInstall(APT_JUPYTER, "Jupyter (nbclient, nbconvert)")
+      : { ok: false, cmd: aptCommand(APT_JUPYTER) };
   py = findJupyterPython();
   if (py) return { ok: true, python: py };
   const how = res.cmd ?? "python3 -m pip install --user nbclient nbconvert nbformat notebook";
-  const which = process.env.COURSE_JUPYTER_PYTHON ? `COURSE_JUPYTER_PYTHON=${process.env.COURSE_JUPYTER_PYTHON}` : "python3";
-  return { ok: false, why: `Jupyter's nbclient/nbconvert not found for ${which}; run: ${how} (or set COURSE_JUPYTER_PYTHON to a python that has them)` };
+  const which = process.env.COURSE_JUPYTER_PYTHON
+    ? `COURSE_JUPYTER_PYTHON=${process.env.COURSE_JUPYTER_PYTHON}`
+    : "python3";
+  return {
+    ok: false,
+    why: `Jupyter's nbclient/nbconvert not found for ${which}; run: ${how} (or set COURSE_JUPYTER_PYTHON to a python that has them)`,
+  };
 }
 
 /** Writes the kernelspec that starts tslab from the repository root, so that cells can `import ... from "./src/..."`. */
@@ -208,13 +283,18 @@ export function writeKernelspec() {
 function notebookUi(python) {
   const has = spawnSync(python, ["-c", "import notebook"], { stdio: "ignore" }).status === 0;
   if (has) return "ok";
-  if (process.platform === "linux" && aptInstall(APT_NOTEBOOK_UI, "the Jupyter Notebook UI").ok) return "installed with apt";
+  if (process.platform === "linux" && aptInstall(APT_NOTEBOOK_UI, "the Jupyter Notebook UI").ok)
+    return "installed with apt";
   const how = aptCommand(APT_NOTEBOOK_UI) ?? "python3 -m pip install --user notebook (or jupyterlab)";
   return `not installed (needed only to open the notebooks interactively): ${how}`;
 }
 
 function registerUserKernel(python, dir) {
-  const res = run(python, ["-m", "jupyter_client.kernelspecapp", "install", "--user", "--replace", "--name", KERNEL_NAME, dir], { quiet: true });
+  const res = run(
+    python,
+    ["-m", "jupyter_client.kernelspecapp", "install", "--user", "--replace", "--name", KERNEL_NAME, dir],
+    { quiet: true },
+  );
   return res.ok ? { ok: true } : { ok: false, why: res.stderr.trim().split("\n").pop() };
 }
 
@@ -229,9 +309,17 @@ export function setup(argv = []) {
     return { ok: false, python: undefined };
   }
   const f = faiss(check);
-  log(f.ok ? `faiss-node: ok (${f.how})` : `faiss-node: NOT available — exact search uses the TypeScript fallback. ${f.why}`);
+  log(
+    f.ok
+      ? `faiss-node: ok (${f.how})`
+      : `faiss-node: NOT available — exact search uses the TypeScript fallback. ${f.why}`,
+  );
   const n = nativeMatMul(check);
-  log(n.ok ? `native BLAS matrix products: ok (${n.how})` : `native BLAS matrix products: NOT available — slower wasm/cpu products. ${n.why}`);
+  log(
+    n.ok
+      ? `native BLAS matrix products: ok (${n.how})`
+      : `native BLAS matrix products: NOT available — slower wasm/cpu products. ${n.why}`,
+  );
   const t = tfjsNative(gpu, check);
   log(t.ok ? `tfjs native backend: ok` : `tfjs native backend: not available (${t.why})`);
   const j = jupyter(check);
@@ -244,7 +332,11 @@ export function setup(argv = []) {
     if (!argv.includes("--headless")) log(`jupyter notebook UI: ${notebookUi(j.python)}`);
     if (!argv.includes("--no-user-kernel")) {
       const r = registerUserKernel(j.python, dir);
-      log(r.ok ? `kernel "${KERNEL_NAME}" registered for this user (jupyter notebook / lab / VS Code)` : `could not register the kernel for this user: ${r.why}`);
+      log(
+        r.ok
+          ? `kernel "${KERNEL_NAME}" registered for this user (jupyter notebook / lab / VS Code)`
+          : `could not register the kernel for this user: ${r.why}`,
+      );
     }
   }
   if (problems.length > 0) {

@@ -22,7 +22,12 @@ function walk(dir) {
   });
 }
 
-let files = named.length > 0 ? named : walk(join(root, "test")).map((p) => relative(root, p)).sort();
+let files =
+  named.length > 0
+    ? named
+    : walk(join(root, "test"))
+        .map((p) => relative(root, p))
+        .sort();
 if (unitOnly) files = files.filter((f) => !f.split(/[\\/]/).includes("slow"));
 // Slow tests (notebooks, headless browser) run last so that a broken unit shows up first.
 files.sort((a, b) => Number(a.includes("slow")) - Number(b.includes("slow")) || a.localeCompare(b));
@@ -31,18 +36,17 @@ if (files.length === 0) {
   process.exit(1);
 }
 if (named.length === 0) {
-  // "lint": biome's lint rules only, until the tree has been formatted once; then "check" (lint rules +
-  // the formatter's check, the same as `npm run lint`).
+  // biome check: lint rules + the formatter's check, the same as `npm run lint`.
   const biome = join(root, "node_modules", "@biomejs", "biome", "bin", "biome");
-  const lint = spawnSync(process.execPath, [biome, "lint"], { cwd: root, stdio: "inherit" });
+  const lint = spawnSync(process.execPath, [biome, "check"], { cwd: root, stdio: "inherit" });
   if (lint.status !== 0) {
     console.error("Lint failed (see above). `npm run lint` shows the same; `npm run format` fixes formatting.");
     process.exit(lint.status ?? 1);
   }
 }
-const res = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=1", ...files],
-  { cwd: root, stdio: "inherit", env: process.env },
-);
+const res = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], {
+  cwd: root,
+  stdio: "inherit",
+  env: process.env,
+});
 process.exit(res.status ?? 1);

@@ -59,7 +59,8 @@ function removeEmscriptenHandlers(before: Map<ProcessEvent, Set<unknown>>): void
     for (const listener of listenersOf(event)) {
       if (before.get(event)?.has(listener)) continue;
       const source = Function.prototype.toString.call(listener);
-      if (/ExitStatus|throw reason/.test(source)) process.removeListener(event, listener as (...args: unknown[]) => void);
+      if (/ExitStatus|throw reason/.test(source))
+        process.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
 }

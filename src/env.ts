@@ -81,7 +81,8 @@ export function findRepoRoot(start: string = __dirname): string {
   for (;;) {
     if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "src"))) return dir;
     const parent = resolve(dir, "..");
-    if (parent === dir) throw new Error(`Cannot find the repository root above ${start} (no package.json next to src/).`);
+    if (parent === dir)
+      throw new Error(`Cannot find the repository root above ${start} (no package.json next to src/).`);
     dir = parent;
   }
 }
@@ -97,7 +98,8 @@ function parseThreads(value: string | undefined): number | undefined {
   const v = nonEmpty(value);
   if (v === undefined || v.toLowerCase() === "auto") return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`COURSE_ONNX_THREADS=${value}: expected a positive integer or auto.`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`COURSE_ONNX_THREADS=${value}: expected a positive integer or auto.`);
   return n;
 }
 
@@ -111,7 +113,9 @@ function parseSeed(value: string | undefined): number | undefined {
 /** Reads the configuration from an environment (process.env by default). Pure: call it again after changing env. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
   const repoRoot = findRepoRoot();
-  const hfHome = resolve(nonEmpty(env.HF_HOME) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), ".cache"), "huggingface"));
+  const hfHome = resolve(
+    nonEmpty(env.HF_HOME) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), ".cache"), "huggingface"),
+  );
   const hfHubCache = resolve(nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE) ?? join(hfHome, "hub"));
   let hfToken = nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN);
   const tokenFile = join(hfHome, "token");
@@ -125,7 +129,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
     offline: flag(env.HF_HUB_OFFLINE) || flag(env.COURSE_OFFLINE),
     hfToken,
     backend: parseBackend(env.COURSE_BACKEND),
-    nativeMatMul: env.COURSE_NATIVE_MATMUL === undefined || env.COURSE_NATIVE_MATMUL.trim() === "" || flag(env.COURSE_NATIVE_MATMUL),
+    nativeMatMul:
+      env.COURSE_NATIVE_MATMUL === undefined ||
+      env.COURSE_NATIVE_MATMUL.trim() === "" ||
+      flag(env.COURSE_NATIVE_MATMUL),
     onnx: env.COURSE_ONNX === undefined || env.COURSE_ONNX.trim() === "" || flag(env.COURSE_ONNX),
     onnxThreads: parseThreads(env.COURSE_ONNX_THREADS),
     model: nonEmpty(env.COURSE_MODEL) ?? "offline",

@@ -4,7 +4,18 @@
  * and durable appends. Below every area (data, model, train, eval, retrieval): it imports nothing of them.
  */
 import {
-  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -18,14 +29,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch {
     // absent (or unreadable: the write below reports why)
   }
-  if (!existed && existsSync(path)) throw new Error(`${path} is a folder; give a file path to write to (a folder is never replaced).`);
+  if (!existed && existsSync(path))
+    throw new Error(`${path} is a folder; give a file path to write to (a folder is never replaced).`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw saveError(err, "the file", path, existed);
   }
   cleanStaleTemporaries(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = join(
+    dir,
+    `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   try {
     const fd = openSync(tmp, "w");
     try {
@@ -109,7 +124,13 @@ export class SaveError extends Error {
  * Wraps an outside-reason fs error of a save: what was being written, where, the reason, whether the previous
  * version at `target` is intact, and what to do. `previousIntact` is false only when nothing was at `target`.
  */
-export function saveError(err: unknown, what: string, target: string, hadPrevious: boolean, previousNote?: string): unknown {
+export function saveError(
+  err: unknown,
+  what: string,
+  target: string,
+  hadPrevious: boolean,
+  previousNote?: string,
+): unknown {
   const e = (err instanceof SaveError ? err.cause : err) as NodeJS.ErrnoException;
   if (!e || typeof e.code !== "string" || !(e.code in IO_FAILURES)) return err;
   const { reason, fix } = IO_FAILURES[e.code];
@@ -117,7 +138,11 @@ export function saveError(err: unknown, what: string, target: string, hadPreviou
   const previous =
     previousNote ?? (hadPrevious ? `The previous version at ${target} is intact.` : `Nothing was left at ${target}.`);
   return new SaveError(
-    `Saving ${what} to ${target} failed: ${reason} (${e.code})${where}. ${previous} To fix: ${fix}.`, e.code, target, e);
+    `Saving ${what} to ${target} failed: ${reason} (${e.code})${where}. ${previous} To fix: ${fix}.`,
+    e.code,
+    target,
+    e,
+  );
 }
 
 /** False when no process with this id runs (a process we may not signal still counts as running). */
@@ -249,7 +274,8 @@ export function checkFolderTarget(target: string, options: FolderTarget): boolea
   }
   if (options.overwrite) return true;
   const way = "Choose another path, or pass { overwrite: true } to replace it";
-  if (!stat.isDirectory()) throw new Error(`${target} is a file, not a folder; saving ${options.what} there would replace it. ${way}.`);
+  if (!stat.isDirectory())
+    throw new Error(`${target} is a file, not a folder; saving ${options.what} there would replace it. ${way}.`);
   const entries = readdirSync(target);
   if (entries.length === 0 || options.isOurs(target)) return true;
   const shown = entries.slice(0, 5).join(", ") + (entries.length > 5 ? `, ... (${entries.length} entries)` : "");

@@ -14,7 +14,13 @@ test("the best available backend is chosen and reported", async () => {
   // On a machine without tfjs-node the notes say why the native backend was skipped.
   if (info.name !== "tensorflow") assert.ok(info.notes.some((n) => n.includes("@tensorflow/tfjs-node")));
   // The chosen backend computes: [[1,2],[3,4]] x [[5],[6]] = [[17],[39]].
-  const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
+  const y = tf.matMul(
+    tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]),
+    tf.tensor2d([[5], [6]]),
+  );
   assert.deepEqual(await y.array(), [[17], [39]]);
 });
 
@@ -28,7 +34,8 @@ test("a forced backend is used, and forcing one that cannot load is an error", a
   } catch {
     nativeLoads = false;
   }
-  if (!nativeLoads) await assert.rejects(initBackend("tensorflow"), /COURSE_BACKEND=tensorflow: that backend could not be loaded/);
+  if (!nativeLoads)
+    await assert.rejects(initBackend("tensorflow"), /COURSE_BACKEND=tensorflow: that backend could not be loaded/);
 });
 
 // Plain scripts in a child process, as a course participant runs them (node --import tsx script.ts).
@@ -41,7 +48,12 @@ function runChild(scenario: string, options: { env?: Record<string, string>; pre
   const env = { ...process.env, COURSE_BACKEND: "", ...options.env };
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", timeout: 120_000, env });
   const last = r.stdout.trim().split("\n").pop() ?? "";
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, result: last.startsWith("{") ? JSON.parse(last) : undefined };
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    result: last.startsWith("{") ? JSON.parse(last) : undefined,
+  };
 }
 
 test("two loadModel calls at once (Promise.all) initialise the backend once and stay on wasm", () => {

@@ -5,7 +5,14 @@ import { jaccard, longestCommonRun, shingles, words } from "../src/data/text";
 import type { PairRow } from "../src/data/types";
 
 test("text measures against hand computation", () => {
-  assert.deepEqual(words("Don’t forget: PTO/WFH per-diem, 2024!"), ["don't", "forget", "pto", "wfh", "per-diem", "2024"]);
+  assert.deepEqual(words("Don’t forget: PTO/WFH per-diem, 2024!"), [
+    "don't",
+    "forget",
+    "pto",
+    "wfh",
+    "per-diem",
+    "2024",
+  ]);
   // 6 bigrams each, 5 shared: 5 / 7.
   const a = shingles(words("how many pto days do i get"));
   const b = shingles(words("how many pto days do i have"));
@@ -30,14 +37,32 @@ test("each filter removes what it should and is counted once", () => {
     row("how much money do i get for food abroad", "other#0"),
   ];
   const { kept, removed, report } = filterPairs(rows);
-  assert.deepEqual(kept.map((r) => r.anchor), [rows[0].anchor, rows[1].anchor, rows[8].anchor]);
-  assert.deepEqual(report, { total: 9, kept: 3, removed: { exact_duplicate: 2, too_short: 1, too_long: 1, copies_chunk: 1, near_duplicate: 1 } });
-  assert.deepEqual(removed.map((r) => r.filter), ["exact_duplicate", "too_short", "too_long", "copies_chunk", "near_duplicate", "exact_duplicate"]);
-  assert.deepEqual(filterReportFrame(report).toRecords().map((r) => `${r.filter}=${JSON.stringify(r.rows)}`), ["exact_duplicate=2", "too_short=1", "too_long=1", "copies_chunk=1", "near_duplicate=1", "kept=3"]);
+  assert.deepEqual(
+    kept.map((r) => r.anchor),
+    [rows[0].anchor, rows[1].anchor, rows[8].anchor],
+  );
+  assert.deepEqual(report, {
+    total: 9,
+    kept: 3,
+    removed: { exact_duplicate: 2, too_short: 1, too_long: 1, copies_chunk: 1, near_duplicate: 1 },
+  });
+  assert.deepEqual(
+    removed.map((r) => r.filter),
+    ["exact_duplicate", "too_short", "too_long", "copies_chunk", "near_duplicate", "exact_duplicate"],
+  );
+  assert.deepEqual(
+    filterReportFrame(report)
+      .toRecords()
+      .map((r) => `${r.filter}=${JSON.stringify(r.rows)}`),
+    ["exact_duplicate=2", "too_short=1", "too_long=1", "copies_chunk=1", "near_duplicate=1", "kept=3"],
+  );
 });
 
 test("near-duplicate scope and thresholds are options", () => {
-  const rows = [row("what is the per diem rate for meals in europe"), row("what is the per diem rate for meals in europe please", "other#0")];
+  const rows = [
+    row("what is the per diem rate for meals in europe"),
+    row("what is the per diem rate for meals in europe please", "other#0"),
+  ];
   assert.equal(filterPairs(rows).kept.length, 2);
   assert.equal(filterPairs(rows, { nearDuplicateScope: "all" }).report.removed.near_duplicate, 1);
   assert.equal(filterPairs(rows, { nearDuplicateScope: "all", nearDuplicate: 0.95 }).kept.length, 2);

@@ -12,13 +12,15 @@ import type { CorpusRow } from "../src/data/types";
 
 test("schema validator names the path of every error", () => {
   const schema = questionSchema(2, 1);
-  assert.deepEqual(validateJson({ questions: [{ question: "ok question", paraphrases: ["p1 p2"] }, { question: 5 }] }, schema), [
-    "$.questions[1]: missing property \"paraphrases\"",
-    "$.questions[1].question: expected string, got integer",
-  ]);
+  assert.deepEqual(
+    validateJson({ questions: [{ question: "ok question", paraphrases: ["p1 p2"] }, { question: 5 }] }, schema),
+    ['$.questions[1]: missing property "paraphrases"', "$.questions[1].question: expected string, got integer"],
+  );
   assert.deepEqual(validateJson({ questions: [] }, schema), ["$.questions: 0 items, expected at least 2"]);
   assert.deepEqual(validateJson([1], schema), ["$: expected object, got array"]);
-  assert.deepEqual(validateJson("x", { enum: ["accept", "reject"] }), ['$: expected one of ["accept","reject"], got "x"']);
+  assert.deepEqual(validateJson("x", { enum: ["accept", "reject"] }), [
+    '$: expected one of ["accept","reject"], got "x"',
+  ]);
 });
 
 test("Retry-After, backoff and fenced JSON", () => {
@@ -43,7 +45,12 @@ let inFlight = 0;
 let maxInFlight = 0;
 
 function answer(title: string, n: number) {
-  return { questions: Array.from({ length: n }, (_, i) => ({ question: `${title} question ${i}`, paraphrases: [`${title} paraphrase ${i}`] })) };
+  return {
+    questions: Array.from({ length: n }, (_, i) => ({
+      question: `${title} question ${i}`,
+      paraphrases: [`${title} paraphrase ${i}`],
+    })),
+  };
 }
 
 function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
@@ -70,21 +77,35 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const usage = { prompt_tokens: 100, completion_tokens: 20 };
     const content = (c: string) => JSON.stringify({ choices: [{ message: { role: "assistant", content: c } }], usage });
     switch (action) {
-      case "ok": return reply(res, 200, content(JSON.stringify(answer(title, 2))));
-      case "fenced": return reply(res, 200, content("```json\n" + JSON.stringify(answer(title, 2)) + "\n```"));
-      case "429": return reply(res, 429, "{}", { "retry-after": "2" });
-      case "500": return reply(res, 500, "oops");
-      case "badbody": return reply(res, 200, "<html>gateway</html>");
-      case "notjson": return reply(res, 200, content("Sure! Here are some questions: ..."));
-      case "schema": return reply(res, 200, content(JSON.stringify({ questions: [{ question: "only one", paraphrases: ["x y z"] }] })));
-      case "401": return reply(res, 401, '{"error": "invalid api key"}');
+      case "ok":
+        return reply(res, 200, content(JSON.stringify(answer(title, 2))));
+      case "fenced":
+        return reply(res, 200, content("```json\n" + JSON.stringify(answer(title, 2)) + "\n```"));
+      case "429":
+        return reply(res, 429, "{}", { "retry-after": "2" });
+      case "500":
+        return reply(res, 500, "oops");
+      case "badbody":
+        return reply(res, 200, "<html>gateway</html>");
+      case "notjson":
+        return reply(res, 200, content("Sure! Here are some questions: ..."));
+      case "schema":
+        return reply(
+          res,
+          200,
+          content(JSON.stringify({ questions: [{ question: "only one", paraphrases: ["x y z"] }] })),
+        );
+      case "401":
+        return reply(res, 401, '{"error": "invalid api key"}');
       case "hang": // never answers: the client must time out (and then closes the connection)
         res.on("close", () => inFlight--);
         return;
     }
   });
 });
-const ready = new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`)));
+const ready = new Promise<string>((resolve) =>
+  server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`)),
+);
 after(() => {
   server.closeAllConnections();
   server.close();
@@ -101,10 +122,25 @@ test("retries 429 (Retry-After), 5xx, bad bodies, non-JSON answers and timeouts;
   scripts.set("D", ["schema"]);
   scripts.set("E", ["ok"]);
   const delays: number[] = [];
-  const llm = { baseUrl, model: "tiny-llm", apiKey: "test-key", timeoutMs: 1000, maxRetries: 3, sleep: async (ms: number) => void delays.push(ms) };
+  const llm = {
+    baseUrl,
+    model: "tiny-llm",
+    apiKey: "test-key",
+    timeoutMs: 1000,
+    maxRetries: 3,
+    sleep: async (ms: number) => void delays.push(ms),
+  };
   const chunks = ["A", "B", "C", "D", "E"].map(chunk);
   const progress: number[] = [];
-  const report = await generateQuestions(chunks, { out, questionsPerChunk: 2, paraphrases: 1, concurrency: 2, llm, prices: { inputPerMillion: 0.15, outputPerMillion: 0.6 }, onProgress: (d) => progress.push(d) });
+  const report = await generateQuestions(chunks, {
+    out,
+    questionsPerChunk: 2,
+    paraphrases: 1,
+    concurrency: 2,
+    llm,
+    prices: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+    onProgress: (d) => progress.push(d),
+  });
 
   assert.equal(report.generated, 4);
   assert.equal(report.rowsWritten, 16);
@@ -124,17 +160,34 @@ test("retries 429 (Retry-After), 5xx, bad bodies, non-JSON answers and timeouts;
   assert.ok(delays.includes(2000), `Retry-After honoured: ${delays}`);
   assert.equal(report.failed.length, 1);
   assert.equal(report.failed[0].chunkId, "D");
-  assert.match(report.failed[0].reason, /gave up after 4 attempts; last: answer does not match the schema: \$\.questions: 1 items, expected at least 2/);
+  assert.match(
+    report.failed[0].reason,
+    /gave up after 4 attempts; last: answer does not match the schema: \$\.questions: 1 items, expected at least 2/,
+  );
   assert.equal(maxInFlight, 2, "the concurrency limit is reached and not exceeded");
   assert.deepEqual(progress, [1, 2, 3, 4, 5]);
-  assert.deepEqual(seen[0], { title: seen[0].title, auth: "Bearer test-key", model: "tiny-llm", responseFormat: { type: "json_object" } });
+  assert.deepEqual(seen[0], {
+    title: seen[0].title,
+    auth: "Bearer test-key",
+    model: "tiny-llm",
+    responseFormat: { type: "json_object" },
+  });
 
-  const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(out, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 16);
   const a = lines.filter((r) => r.positive_id === "A");
-  assert.deepEqual(a.map((r) => [r.anchor, r.kind, r.chunk_rows]), [
-    ["A question 0", "question", 4], ["A paraphrase 0", "paraphrase", 4], ["A question 1", "question", 4], ["A paraphrase 1", "paraphrase", 4],
-  ]);
+  assert.deepEqual(
+    a.map((r) => [r.anchor, r.kind, r.chunk_rows]),
+    [
+      ["A question 0", "question", 4],
+      ["A paraphrase 0", "paraphrase", 4],
+      ["A question 1", "question", 4],
+      ["A paraphrase 1", "paraphrase", 4],
+    ],
+  );
   assert.equal(a[0].positive, "A\nText of passage A.");
   assert.equal(a[0].generator, "llm:tiny-llm");
   assert.equal(a[1].paraphrase_of, "A question 0");
@@ -154,7 +207,10 @@ test("retries 429 (Retry-After), 5xx, bad bodies, non-JSON answers and timeouts;
   const resumed = await generateQuestions(chunks, { out, questionsPerChunk: 2, paraphrases: 1, llm });
   assert.deepEqual(resumed.resume, { rowsFound: 19, truncatedTail: true, incompleteChunksDropped: 1 });
   assert.deepEqual([resumed.alreadyDone, resumed.generated], [4, 1]);
-  const final = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const final = readFileSync(out, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(final.length, 20);
   for (const id of ["A", "B", "C", "D", "E"]) assert.equal(final.filter((r) => r.positive_id === id).length, 4, id);
   assert.deepEqual(final.slice(0, 4), lines.filter((r) => r.positive_id !== "B").slice(0, 4));
@@ -164,12 +220,20 @@ test("a non-retryable error (401) stops the run without retries", async () => {
   const baseUrl = await ready;
   const out = join(mkdtempSync(join(tmpdir(), "gen-")), "q.jsonl");
   scripts.set("F", ["401"]);
-  const report = await generateQuestions(["F", "G"].map(chunk), { out, questionsPerChunk: 2, concurrency: 1, llm: { baseUrl, model: "m", sleep: async () => {} } });
+  const report = await generateQuestions(["F", "G"].map(chunk), {
+    out,
+    questionsPerChunk: 2,
+    concurrency: 1,
+    llm: { baseUrl, model: "m", sleep: async () => {} },
+  });
   assert.equal(report.requests, 1);
   assert.equal(report.retries, 0);
   assert.equal(report.generated, 0);
   assert.match(report.stopped ?? "", /HTTP 401 \(check OPENAI_API_KEY\)/);
   assert.equal(attempts.get("G"), undefined);
   await assert.rejects(generateQuestions([], { out, llm: { model: "m", baseUrl: "" } }), /set OPENAI_BASE_URL/);
-  await assert.rejects(generateQuestions(["F", "G", "F"].map(chunk), { out, llm: { baseUrl, model: "m" } }), /chunks line 3: duplicate chunk id "F"/);
+  await assert.rejects(
+    generateQuestions(["F", "G", "F"].map(chunk), { out, llm: { baseUrl, model: "m" } }),
+    /chunks line 3: duplicate chunk id "F"/,
+  );
 });

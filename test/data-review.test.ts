@@ -28,10 +28,34 @@ test("CSV: RFC 4180 quoting round-trips; records know the line they start on", (
 });
 
 const generated: PairRow[] = [
-  { anchor: "how much pto per month", positive: "Leave\nStaff accrue 1.5 days of PTO per month.", positive_id: "leave#0", doc_id: "leave", generator: "llm:m" },
-  { anchor: "sso what", positive: "IT\nSSO is required, with MFA.", positive_id: "it#0", doc_id: "it", generator: "llm:m" },
-  { anchor: "per diem, meals", positive: 'Travel\nPer diem is 60 USD ("meals").', positive_id: "travel#0", doc_id: "travel", generator: "llm:m" },
-  { anchor: "irrelevant", positive: "Travel\nBook 14 days ahead.", positive_id: "travel#1", doc_id: "travel", generator: "llm:m" },
+  {
+    anchor: "how much pto per month",
+    positive: "Leave\nStaff accrue 1.5 days of PTO per month.",
+    positive_id: "leave#0",
+    doc_id: "leave",
+    generator: "llm:m",
+  },
+  {
+    anchor: "sso what",
+    positive: "IT\nSSO is required, with MFA.",
+    positive_id: "it#0",
+    doc_id: "it",
+    generator: "llm:m",
+  },
+  {
+    anchor: "per diem, meals",
+    positive: 'Travel\nPer diem is 60 USD ("meals").',
+    positive_id: "travel#0",
+    doc_id: "travel",
+    generator: "llm:m",
+  },
+  {
+    anchor: "irrelevant",
+    positive: "Travel\nBook 14 days ahead.",
+    positive_id: "travel#1",
+    doc_id: "travel",
+    generator: "llm:m",
+  },
 ];
 
 function review(decisions: [string, string][]): string {
@@ -50,7 +74,12 @@ function review(decisions: [string, string][]): string {
 }
 
 test("review round trip: accept, fix (edit applied, original kept), reject, pending", () => {
-  const file = review([["accept", ""], ["Fix ", "how do i set up single sign-on"], ["reject", ""], ["", ""]]);
+  const file = review([
+    ["accept", ""],
+    ["Fix ", "how do i set up single sign-on"],
+    ["reject", ""],
+    ["", ""],
+  ]);
   const result = importReview(file);
   assert.deepEqual(result.counts, { accept: 1, reject: 1, fix: 1, pending: 1 });
   assert.deepEqual(result.accepted, [
@@ -63,18 +92,26 @@ test("review round trip: accept, fix (edit applied, original kept), reject, pend
 
 test("invalid decisions are all reported with their line numbers", () => {
   // Every positive holds a line break (title, then text) inside quotes, so records start on lines 2, 4, 6, 8.
-  const file = review([["maybe", ""], ["fix", ""], ["accept", "edited anyway"], ["", "an edit"]]);
+  const file = review([
+    ["maybe", ""],
+    ["fix", ""],
+    ["accept", "edited anyway"],
+    ["", "an edit"],
+  ]);
   try {
     importReview(file);
     assert.fail("expected an error");
   } catch (err) {
     assert.ok(err instanceof DataError);
-    assert.deepEqual(err.issues.map((i) => `${i.line}: ${i.reason}`), [
-      '2: unknown decision "maybe"; use accept, reject or fix (or leave it empty)',
-      "4: decision fix needs the corrected question in edited_anchor",
-      '6: edited_anchor is filled but decision is accept; write "fix" to use the edit',
-      '8: edited_anchor is filled but decision is empty; write "fix" to use the edit',
-    ]);
+    assert.deepEqual(
+      err.issues.map((i) => `${i.line}: ${i.reason}`),
+      [
+        '2: unknown decision "maybe"; use accept, reject or fix (or leave it empty)',
+        "4: decision fix needs the corrected question in edited_anchor",
+        '6: edited_anchor is filled but decision is accept; write "fix" to use the edit',
+        '8: edited_anchor is filled but decision is empty; write "fix" to use the edit',
+      ],
+    );
   }
   const noHeader = join(mkdtempSync(join(tmpdir(), "review-")), "r.csv");
   writeFileSync(noHeader, "anchor,positive\nq,p\n");
@@ -82,9 +119,17 @@ test("invalid decisions are all reported with their line numbers", () => {
 });
 
 test("exporting over a sheet that holds decisions (a reviewer's work) is refused; an untouched sheet is replaced", () => {
-  const file = review([["accept", ""], ["", ""], ["reject", ""], ["", ""]]);
+  const file = review([
+    ["accept", ""],
+    ["", ""],
+    ["reject", ""],
+    ["", ""],
+  ]);
   const before = readFileSync(file, "utf8");
-  assert.throws(() => exportForReview(generated, file), /already holds 2 review decisions, which exporting would overwrite\. Import it first \(importReview\), choose another path, or pass \{ overwrite: true \}/);
+  assert.throws(
+    () => exportForReview(generated, file),
+    /already holds 2 review decisions, which exporting would overwrite\. Import it first \(importReview\), choose another path, or pass \{ overwrite: true \}/,
+  );
   assert.equal(readFileSync(file, "utf8"), before);
   exportForReview(generated, file, { overwrite: true });
   assert.equal(importReview(file).counts.pending, 4);

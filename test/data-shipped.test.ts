@@ -24,9 +24,15 @@ for (const name of names) {
     const docs = splits.map(documentsOf);
     for (let a = 0; a < 3; a++) {
       assert.ok(splits[a].relevant.size > 0, `${name}/${splits[a].split} has queries`);
-      for (let b = a + 1; b < 3; b++) assert.deepEqual([...docs[a]].filter((d) => docs[b].has(d)), [], `${splits[a].split}/${splits[b].split} share documents`);
+      for (let b = a + 1; b < 3; b++)
+        assert.deepEqual(
+          [...docs[a]].filter((d) => docs[b].has(d)),
+          [],
+          `${splits[a].split}/${splits[b].split} share documents`,
+        );
     }
-    for (const s of splits) for (const [q, ids] of s.relevant) for (const id of ids) assert.ok(ds.corpus.has(id) && ds.queries.has(q));
+    for (const s of splits)
+      for (const [q, ids] of s.relevant) for (const id of ids) assert.ok(ds.corpus.has(id) && ds.queries.has(q));
     // Every query is used by some split.
     const used = new Set(splits.flatMap((s) => [...s.relevant.keys()]));
     assert.equal(used.size, ds.queries.size, `${name}: queries without qrels`);

@@ -26,13 +26,27 @@ test("rows are split by document; the 85/15 split has no dev rows", () => {
   const trainDocs = new Set(parts.train.map((r) => r.doc_id));
   assert.ok(parts.test.every((r) => !trainDocs.has(r.doc_id)));
   assert.throws(() => splitRows([{ doc_id: "a" }, { doc_id: "" }]), /rows line 2: missing "doc_id"/);
-  assert.throws(() => splitByDocument(["a"], { fractions: { train: 0.8, dev: 0.1, test: 0.2 } }), /must sum to 1, got 1.1/);
-  assert.throws(() => splitByDocument(["a", "a", "b"]), /2 source document\(s\) cannot fill 3 splits \(train, dev, test\)/);
-  assert.deepEqual([...splitByDocument(["a", "a", "b"], { fractions: { train: 0.5, dev: 0, test: 0.5 } }).values()].sort(), ["test", "train"]);
+  assert.throws(
+    () => splitByDocument(["a"], { fractions: { train: 0.8, dev: 0.1, test: 0.2 } }),
+    /must sum to 1, got 1.1/,
+  );
+  assert.throws(
+    () => splitByDocument(["a", "a", "b"]),
+    /2 source document\(s\) cannot fill 3 splits \(train, dev, test\)/,
+  );
+  assert.deepEqual(
+    [...splitByDocument(["a", "a", "b"], { fractions: { train: 0.5, dev: 0, test: 0.5 } }).values()].sort(),
+    ["test", "train"],
+  );
 });
 
 function split(name: string, relevant: Record<string, string[]>, corpus: Map<string, CorpusRow>): IRSplit {
-  return { split: name, queries: new Map(Object.keys(relevant).map((q) => [q, q])), corpus, relevant: new Map(Object.entries(relevant).map(([q, ids]) => [q, new Set(ids)])) };
+  return {
+    split: name,
+    queries: new Map(Object.keys(relevant).map((q) => [q, q])),
+    corpus,
+    relevant: new Map(Object.entries(relevant).map(([q, ids]) => [q, new Set(ids)])),
+  };
 }
 
 test("assertNoLeak finds a chunk of a test document in train, and a query in two splits", () => {
@@ -46,6 +60,12 @@ test("assertNoLeak finds a chunk of a test document in train, and a query in two
     { split: "train", queries: 1, passages: 2, documents: 1 },
     { split: "test", queries: 1, passages: 1, documents: 1 },
   ]);
-  assert.throws(() => assertNoLeak([split("train", { q1: ["a#0"] }, corpus), split("test", { q2: ["a#1"] }, corpus)]), /split train\/test: 1 source document\(s\) in both splits, e.g. a/);
-  assert.throws(() => assertNoLeak([split("train", { q1: ["a#0"] }, corpus), split("dev", { q1: ["b#0"] }, corpus)]), /1 query id\(s\) in both splits, e.g. q1/);
+  assert.throws(
+    () => assertNoLeak([split("train", { q1: ["a#0"] }, corpus), split("test", { q2: ["a#1"] }, corpus)]),
+    /split train\/test: 1 source document\(s\) in both splits, e.g. a/,
+  );
+  assert.throws(
+    () => assertNoLeak([split("train", { q1: ["a#0"] }, corpus), split("dev", { q1: ["b#0"] }, corpus)]),
+    /1 query id\(s\) in both splits, e.g. q1/,
+  );
 });

@@ -7,6 +7,9 @@ import { join } from "node:path";
 
 test("shipped datasets are reproducible from their sources", () => {
   const root = join(__dirname, "..");
-  const res = spawnSync(process.execPath, [join(root, "data", "build.mjs"), "--check"], { cwd: root, encoding: "utf8" });
+  const res = spawnSync(process.execPath, [join(root, "data", "build.mjs"), "--check"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   assert.equal(res.status, 0, res.stdout + res.stderr);
 });

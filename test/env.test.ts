@@ -38,7 +38,10 @@ test("token comes from HF_TOKEN, else from $HF_HOME/token", () => {
 test("COURSE_BACKEND is validated with the accepted values in the message", () => {
   assert.equal(readConfig({ COURSE_BACKEND: "wasm" }).backend, "wasm");
   assert.equal(readConfig({ COURSE_BACKEND: "auto" }).backend, undefined);
-  assert.throws(() => readConfig({ COURSE_BACKEND: "cuda" }), /COURSE_BACKEND=cuda: expected one of auto, tensorflow, wasm, cpu/);
+  assert.throws(
+    () => readConfig({ COURSE_BACKEND: "cuda" }),
+    /COURSE_BACKEND=cuda: expected one of auto, tensorflow, wasm, cpu/,
+  );
 });
 
 test("model defaults to the embedded offline model; data and reports under the repo", () => {

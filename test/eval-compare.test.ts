@@ -19,10 +19,16 @@ function twoSystems(): { evaluator: InformationRetrievalEvaluator; baseline: IRR
   const rank = (ids: string[]): SearchHit[] => ids.map((id, r) => ({ id, score: 10 - r }));
   // relevant at ranks: baseline 1, 3, not retrieved, 2; candidate 1, 1, 2, 4
   const baseline = evaluator.score("base", "cosine", [
-    rank(["d1", "d2", "d3"]), rank(["d1", "d3", "d2"]), rank(["d1", "d2", "d4", "d5"]), rank(["d1", "d4", "d2"]),
+    rank(["d1", "d2", "d3"]),
+    rank(["d1", "d3", "d2"]),
+    rank(["d1", "d2", "d4", "d5"]),
+    rank(["d1", "d4", "d2"]),
   ]);
   const candidate = evaluator.score("tuned", "cosine", [
-    rank(["d1", "d2", "d3"]), rank(["d2", "d1", "d3"]), rank(["d1", "d3", "d2"]), rank(["d1", "d2", "d3", "d4"]),
+    rank(["d1", "d2", "d3"]),
+    rank(["d2", "d1", "d3"]),
+    rank(["d1", "d3", "d2"]),
+    rank(["d1", "d2", "d3", "d4"]),
   ]);
   return { evaluator, baseline, candidate };
 }
@@ -68,9 +74,15 @@ test("paired comparison: rank changes and metric differences by hand", () => {
   const { baseline, candidate } = twoSystems();
   const cmp = compareSystems(baseline, candidate, { perSystem: true });
   // q1 1 -> 1 unchanged, q2 3 -> 1 improved, q3 none -> 2 improved, q4 2 -> 4 worsened
-  assert.deepEqual(cmp.ranks.map((r) => [r.baselineRank, r.candidateRank, r.change]), [
-    [1, 1, "unchanged"], [3, 1, "improved"], [null, 2, "improved"], [2, 4, "worsened"],
-  ]);
+  assert.deepEqual(
+    cmp.ranks.map((r) => [r.baselineRank, r.candidateRank, r.change]),
+    [
+      [1, 1, "unchanged"],
+      [3, 1, "improved"],
+      [null, 2, "improved"],
+      [2, 4, "worsened"],
+    ],
+  );
   assert.deepEqual([cmp.improved, cmp.worsened, cmp.unchanged], [2, 1, 1]);
   // MRR@10: baseline (1 + 1/3 + 0 + 1/2)/4 = 0.458333, candidate (1 + 1 + 1/2 + 1/4)/4 = 0.6875
   const mrr = cmp.differences.find((d) => d.metric === "mrr@10")!;
@@ -82,7 +94,10 @@ test("paired comparison: rank changes and metric differences by hand", () => {
   const acc = cmp.differences.find((d) => d.metric === "accuracy@1")!;
   assert.equal(acc.estimate, 0.25);
   assert.equal(acc.low, 0); // a resample without q2 has mean 0; P = (3/4)^4 = 0.32 > 2.5%
-  assert.deepEqual(cmp.differences.map((d) => d.metric), ["accuracy@1", "precision@1", "recall@1", "ndcg@10", "mrr@10", "map@10"]);
+  assert.deepEqual(
+    cmp.differences.map((d) => d.metric),
+    ["accuracy@1", "precision@1", "recall@1", "ndcg@10", "mrr@10", "map@10"],
+  );
   assert.deepEqual(cmp.candidateIntervals, bootstrapCI(candidate));
   assert.match(cmp.method, /paired percentile bootstrap over 4 queries: 1000 resamples \(seed 42\), 95% interval/);
   assert.equal(
@@ -95,7 +110,12 @@ test("paired comparison: rank changes and metric differences by hand", () => {
 
 test("comparison refuses results from different query sets", () => {
   const { baseline } = twoSystems();
-  const other = new InformationRetrievalEvaluator({ queries: { q9: "x" }, corpus, relevantDocs: { q9: ["d1"] }, ...cutoffs });
+  const other = new InformationRetrievalEvaluator({
+    queries: { q9: "x" },
+    corpus,
+    relevantDocs: { q9: ["d1"] },
+    ...cutoffs,
+  });
   const r = other.score("other", "cosine", [[{ id: "d1", score: 1 }]]);
   assert.throws(() => compareSystems(baseline, r), /"base" has 4 queries, "other" 1/);
 });

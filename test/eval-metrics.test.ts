@@ -40,7 +40,12 @@ function fixedRetriever(byText: Map<string, string[]>): Retriever {
     scoreFunction: "cosine",
     ids: corpus.map((d) => d._id),
     async retrieve(texts: string[], k: number): Promise<SearchHit[][]> {
-      return texts.map((t) => byText.get(t)!.slice(0, k).map((id, r) => ({ id, score: 1 - r / 10 })));
+      return texts.map((t) =>
+        byText
+          .get(t)!
+          .slice(0, k)
+          .map((id, r) => ({ id, score: 1 - r / 10 })),
+      );
     },
   };
 }
@@ -67,7 +72,10 @@ test("every metric on hand-computed rankings (multi-relevant, misses, dropped qu
   close(q1["ndcg@5"], 0.6240505200038379, "q1 ndcg@5");
   close(q1["map@5"], 0.45, "q1 map@5");
   close(r.perQuery[2].metrics["map@5"], 0.48333333333333334, "q3 map@5");
-  assert.deepEqual(r.perQuery.map((q) => q.firstRelevantRank), [2, 1, 1, null]);
+  assert.deepEqual(
+    r.perQuery.map((q) => q.firstRelevantRank),
+    [2, 1, 1, null],
+  );
   const expected: Record<string, number> = {
     "toy_cosine_accuracy@1": 0.5, // (0 + 1 + 1 + 0) / 4
     "toy_cosine_accuracy@3": 0.75,
@@ -90,10 +98,21 @@ test("every metric on hand-computed rankings (multi-relevant, misses, dropped qu
 
 test("defaults: Python's cut-offs and key names; depth clamps to a small corpus; precision still divides by k", () => {
   assert.deepEqual(metricNames(DEFAULT_CUTOFFS), [
-    "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10",
-    "precision@1", "precision@3", "precision@5", "precision@10",
-    "recall@1", "recall@3", "recall@5", "recall@10",
-    "ndcg@10", "mrr@10", "map@100",
+    "accuracy@1",
+    "accuracy@3",
+    "accuracy@5",
+    "accuracy@10",
+    "precision@1",
+    "precision@3",
+    "precision@5",
+    "precision@10",
+    "recall@1",
+    "recall@3",
+    "recall@5",
+    "recall@10",
+    "ndcg@10",
+    "mrr@10",
+    "map@100",
   ]);
   const ev = new InformationRetrievalEvaluator({
     queries: { a: "query a" },
@@ -101,7 +120,13 @@ test("defaults: Python's cut-offs and key names; depth clamps to a small corpus;
     relevantDocs: { a: new Set(["y", "z"]) },
   });
   assert.equal(ev.depth, 3);
-  const r = ev.score("given", "cosine", [[{ id: "y", score: 3 }, { id: "x", score: 2 }, { id: "z", score: 1 }]]);
+  const r = ev.score("given", "cosine", [
+    [
+      { id: "y", score: 3 },
+      { id: "x", score: 2 },
+      { id: "z", score: 1 },
+    ],
+  ]);
   assert.equal(r.primaryMetric, "cosine_ndcg@10");
   assert.equal(r.metrics["cosine_precision@10"], 0.2); // 2 hits / 10, though only 3 documents exist
   assert.equal(r.metrics["cosine_recall@10"], 1);
@@ -123,12 +148,23 @@ test("ties: equal scores rank in corpus order, so a relevant document tied behin
   // "ab" and "ba" have the same vector; query "a" scores both 1/sqrt(2), "c" scores 0.
   const ev = new InformationRetrievalEvaluator({
     queries: [{ _id: "q", text: "a" }],
-    corpus: [{ _id: "first", text: "ab" }, { _id: "second", text: "ba" }, { _id: "other", text: "c" }],
+    corpus: [
+      { _id: "first", text: "ab" },
+      { _id: "second", text: "ba" },
+      { _id: "other", text: "c" },
+    ],
     relevantDocs: { q: ["second"] },
-    mrrAtK: [10], ndcgAtK: [10], accuracyAtK: [1, 2], precisionRecallAtK: [1], mapAtK: [10],
+    mrrAtK: [10],
+    ndcgAtK: [10],
+    accuracyAtK: [1, 2],
+    precisionRecallAtK: [1],
+    mapAtK: [10],
   });
   const r = await ev.evaluate(letters);
-  assert.deepEqual(r.perQuery[0].hits.map((h) => h.id), ["first", "second", "other"]);
+  assert.deepEqual(
+    r.perQuery[0].hits.map((h) => h.id),
+    ["first", "second", "other"],
+  );
   assert.equal(r.metrics["cosine_accuracy@1"], 0);
   assert.equal(r.metrics["cosine_accuracy@2"], 1);
   assert.equal(r.metrics["cosine_mrr@10"], 0.5);
@@ -148,12 +184,18 @@ test("fromSplit takes src/data's IRSplit (Maps); titled passages are embedded as
   const ev = InformationRetrievalEvaluator.fromSplit(
     {
       split: "test",
-      queries: new Map([["q1", "a"], ["q2", "c"]]),
+      queries: new Map([
+        ["q1", "a"],
+        ["q2", "c"],
+      ]),
       corpus: new Map([
         ["p1", { _id: "p1", doc_id: "h1", title: "Leave", text: "bb" }],
         ["p2", { _id: "p2", doc_id: "h1", title: "", text: "a c" }],
       ]),
-      relevant: new Map([["q1", new Set(["p2"])], ["q2", new Set<string>()]]),
+      relevant: new Map([
+        ["q1", new Set(["p2"])],
+        ["q2", new Set<string>()],
+      ]),
     },
     { name: "policy-test", accuracyAtK: [1], precisionRecallAtK: [1], mrrAtK: [2], ndcgAtK: [2], mapAtK: [2] },
   );
@@ -165,27 +207,76 @@ test("fromSplit takes src/data's IRSplit (Maps); titled passages are embedded as
 
 test("bad input: unknown ids, duplicates, empty corpus, no relevant queries, foreign retriever", async () => {
   const base = { queries: { q1: "x" }, corpus: { d1: "a", d2: "b" } };
-  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q9: ["d1"] } }), /query id "q9" is not among the 1 queries/);
-  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: ["d7"] } }), /query "q1" names corpus id "d7", which is not in the corpus/);
   assert.throws(
-    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: [{ queryId: "q1", corpusId: "d1", score: 1 }, { queryId: "q1", corpusId: "d8", score: 0 }] }),
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q9: ["d1"] } }),
+    /query id "q9" is not among the 1 queries/,
+  );
+  assert.throws(
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: ["d7"] } }),
+    /query "q1" names corpus id "d7", which is not in the corpus/,
+  );
+  assert.throws(
+    () =>
+      new InformationRetrievalEvaluator({
+        ...base,
+        relevantDocs: [
+          { queryId: "q1", corpusId: "d1", score: 1 },
+          { queryId: "q1", corpusId: "d8", score: 0 },
+        ],
+      }),
     /query "q1" names corpus id "d8"/,
   );
-  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: [{ queryId: "q2", corpusId: "d1", score: 0 }] }), /query id "q2" is not among/);
   assert.throws(
-    () => new InformationRetrievalEvaluator({ ...base, queries: [{ _id: "q1", text: "x" }, { _id: "q1", text: "y" }], relevantDocs: { q1: ["d1"] } }),
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: [{ queryId: "q2", corpusId: "d1", score: 0 }] }),
+    /query id "q2" is not among/,
+  );
+  assert.throws(
+    () =>
+      new InformationRetrievalEvaluator({
+        ...base,
+        queries: [
+          { _id: "q1", text: "x" },
+          { _id: "q1", text: "y" },
+        ],
+        relevantDocs: { q1: ["d1"] },
+      }),
     /queries: duplicate id "q1" at entry 1/,
   );
   assert.throws(
-    () => new InformationRetrievalEvaluator({ ...base, corpus: [{ _id: "d1", text: "a" }, { _id: "d1", text: "b" }], relevantDocs: { q1: ["d1"] } }),
+    () =>
+      new InformationRetrievalEvaluator({
+        ...base,
+        corpus: [
+          { _id: "d1", text: "a" },
+          { _id: "d1", text: "b" },
+        ],
+        relevantDocs: { q1: ["d1"] },
+      }),
     /corpus: duplicate id "d1" at entry 1/,
   );
   assert.throws(() => new InformationRetrievalEvaluator({ ...base, corpus: {}, relevantDocs: {} }), /corpus is empty/);
-  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: [] } }), /none of the 1 queries has a relevant document/);
-  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: "d1" as unknown as string[] } }), /must map to a list or set/);
-  assert.throws(() => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: ["d1"] }, mapAtK: [0] }), /k=0 must be a positive integer/);
+  assert.throws(
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: [] } }),
+    /none of the 1 queries has a relevant document/,
+  );
+  assert.throws(
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: "d1" as unknown as string[] } }),
+    /must map to a list or set/,
+  );
+  assert.throws(
+    () => new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: ["d1"] }, mapAtK: [0] }),
+    /k=0 must be a positive integer/,
+  );
   const ev = new InformationRetrievalEvaluator({ ...base, relevantDocs: { q1: ["d1"] } });
-  const foreign: Retriever = { name: "foreign", scoreFunction: "dot", ids: ["d1"], retrieve: async () => [[{ id: "d1", score: 1 }]] };
+  const foreign: Retriever = {
+    name: "foreign",
+    scoreFunction: "dot",
+    ids: ["d1"],
+    retrieve: async () => [[{ id: "d1", score: 1 }]],
+  };
   await assert.rejects(ev.evaluate(foreign), /foreign indexes 1 documents but the evaluator's corpus has 2/);
-  assert.throws(() => ev.score("s", "dot", [[{ id: "zz", score: 1 }]]), /query "q1" retrieved "zz", which is not in the evaluator's corpus/);
+  assert.throws(
+    () => ev.score("s", "dot", [[{ id: "zz", score: 1 }]]),
+    /query "q1" retrieved "zz", which is not in the evaluator's corpus/,
+  );
 });

@@ -20,11 +20,17 @@ test("a full disk while writing a dataset file: the error names the file and the
     err.code = "ENOSPC";
     throw err;
   });
-  assert.throws(() => writeJsonl(path, [{ anchor: "b", positive: "q" }]), (err: Error) => {
-    assert.ok(err instanceof SaveError);
-    assert.equal(err.message, `Saving the file to ${path} failed: no space left on the device (ENOSPC). The previous version at ${path} is intact. To fix: free some disk space, or save to another disk.`);
-    return true;
-  });
+  assert.throws(
+    () => writeJsonl(path, [{ anchor: "b", positive: "q" }]),
+    (err: Error) => {
+      assert.ok(err instanceof SaveError);
+      assert.equal(
+        err.message,
+        `Saving the file to ${path} failed: no space left on the device (ENOSPC). The previous version at ${path} is intact. To fix: free some disk space, or save to another disk.`,
+      );
+      return true;
+    },
+  );
   t.mock.restoreAll();
   assert.equal(readFileSync(path, "utf8"), before);
   assert.deepEqual(readdirSync(dir), ["train.jsonl"]);
@@ -37,13 +43,20 @@ test("temp files of a killed writer are removed by the next write of the same fi
   writeFileSync(join(dir, `.other.jsonl.${dead}.abc123.tmp`), "partial");
   writeFileSync(join(dir, `.data.jsonl.${process.ppid}.abc123.tmp`), "a live writer's");
   writeFileAtomic(join(dir, "data.jsonl"), "x\n");
-  assert.deepEqual(readdirSync(dir).sort(), [`.data.jsonl.${process.ppid}.abc123.tmp`, `.other.jsonl.${dead}.abc123.tmp`, "data.jsonl"]);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    `.data.jsonl.${process.ppid}.abc123.tmp`,
+    `.other.jsonl.${dead}.abc123.tmp`,
+    "data.jsonl",
+  ]);
 });
 
 test("saving under a path that goes through a file names it", async () => {
   const dir = mkdtempSync(join(tmpdir(), "files-notdir-"));
   writeFileSync(join(dir, "models"), "a file");
   const m = offlineModel("offline");
-  await assert.rejects(m.save(join(dir, "models", "policy")), /Saving a model folder to .*models\/policy failed: a part of the path is a file, not a folder \(ENOTDIR\)/);
+  await assert.rejects(
+    m.save(join(dir, "models", "policy")),
+    /Saving a model folder to .*models\/policy failed: a part of the path is a file, not a folder \(ENOTDIR\)/,
+  );
   m.dispose();
 });

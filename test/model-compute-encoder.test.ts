@@ -14,7 +14,10 @@ before(async () => {
   await initBackend();
 });
 
-function tinyConfig(architecture: "bert" | "roberta", hiddenAct: TransformerConfig["hiddenAct"] = "gelu"): TransformerConfig {
+function tinyConfig(
+  architecture: "bert" | "roberta",
+  hiddenAct: TransformerConfig["hiddenAct"] = "gelu",
+): TransformerConfig {
   return {
     architecture,
     vocabSize: 40,
@@ -146,10 +149,16 @@ test("missing and misshaped weights are named with the expected shape; extras su
   const weights = randomWeights(config, 1);
   const missing = new Map(weights);
   missing.delete("encoder.layer.1.intermediate.dense.weight");
-  assert.throws(() => new TransformerEncoder(config, missing), /missing weight "encoder\.layer\.1\.intermediate\.dense\.weight" \(expected shape \[24,16\]\)/);
+  assert.throws(
+    () => new TransformerEncoder(config, missing),
+    /missing weight "encoder\.layer\.1\.intermediate\.dense\.weight" \(expected shape \[24,16\]\)/,
+  );
   const wrong = new Map(weights);
   wrong.set("encoder.layer.0.attention.self.key.weight", { shape: [16, 8], data: new Float32Array(128) });
-  assert.throws(() => new TransformerEncoder(config, wrong), /"encoder\.layer\.0\.attention\.self\.key\.weight" has shape \[16,8\], expected \[16,16\]/);
+  assert.throws(
+    () => new TransformerEncoder(config, wrong),
+    /"encoder\.layer\.0\.attention\.self\.key\.weight" has shape \[16,8\], expected \[16,16\]/,
+  );
 
   const withExtras = new Map(weights);
   withExtras.set("pooler.dense.weight", { shape: [16, 16], data: new Float32Array(256).fill(0.5) });
@@ -166,7 +175,14 @@ test("missing and misshaped weights are named with the expected shape; extras su
 test("an empty batch gives an empty [0, 0, hidden] tensor; a wrong-length batch names the field", () => {
   const config = tinyConfig("bert");
   const encoder = new TransformerEncoder(config, randomWeights(config, 1));
-  const empty = { inputIds: new Int32Array(0), attentionMask: new Int32Array(0), tokenTypeIds: new Int32Array(0), batchSize: 0, seqLen: 0, truncated: 0 };
+  const empty = {
+    inputIds: new Int32Array(0),
+    attentionMask: new Int32Array(0),
+    tokenTypeIds: new Int32Array(0),
+    batchSize: 0,
+    seqLen: 0,
+    truncated: 0,
+  };
   assert.deepEqual(encoder.forward(empty).shape, [0, 0, 16]);
   const bad = { ...paddedBatch(config), attentionMask: new Int32Array(5) };
   assert.throws(() => encoder.forward(bad), /batch\.attentionMask has 5 entries, expected batchSize\*seqLen = 21/);
@@ -232,8 +248,14 @@ test("gradients through the whole encoder match finite differences of the float6
     return s;
   };
   const encoder = new TransformerEncoder(config, weights);
-  const maskR = tf.mul(tf.tensor3d(Float32Array.from(R), [3, 7, H]), tf.tensor3d(Float32Array.from(batch.attentionMask), [3, 7, 1]));
-  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(encoder.forward(batch), maskR)) as tf.Scalar, encoder.trainableVariables());
+  const maskR = tf.mul(
+    tf.tensor3d(Float32Array.from(R), [3, 7, H]),
+    tf.tensor3d(Float32Array.from(batch.attentionMask), [3, 7, 1]),
+  );
+  const { grads } = tf.variableGrads(
+    () => tf.sum(tf.mul(encoder.forward(batch), maskR)) as tf.Scalar,
+    encoder.trainableVariables(),
+  );
   const byName = new Map([...encoder.variables].map(([name, v]) => [name, grads[v.name]]));
   const probes: [string, number][] = [
     ["embeddings.word_embeddings.weight", batch.inputIds[2] * H + 3],
@@ -258,7 +280,10 @@ test("gradients through the whole encoder match finite differences of the float6
     // Central difference on the float32-rounded perturbation actually applied.
     const numeric = (refLoss(plus) - refLoss(minus)) / (up[index] - down[index]);
     const analytic = byName.get(name)!.dataSync()[index];
-    assert.ok(Math.abs(analytic - numeric) < 2e-3 * Math.max(1, Math.abs(numeric)), `${name}[${index}]: tfjs ${analytic}, finite difference ${numeric}`);
+    assert.ok(
+      Math.abs(analytic - numeric) < 2e-3 * Math.max(1, Math.abs(numeric)),
+      `${name}[${index}]: tfjs ${analytic}, finite difference ${numeric}`,
+    );
   }
   encoder.dispose();
 });

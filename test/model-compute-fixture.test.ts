@@ -21,10 +21,9 @@ interface FixtureModel {
   cls_pooled: number[][];
 }
 
-const fixture = JSON.parse(readFileSync(join(__dirname, "fixtures", "model-compute", "bert-tiny-torch.json"), "utf8")) as Record<
-  "bert" | "roberta",
-  FixtureModel
->;
+const fixture = JSON.parse(
+  readFileSync(join(__dirname, "fixtures", "model-compute", "bert-tiny-torch.json"), "utf8"),
+) as Record<"bert" | "roberta", FixtureModel>;
 
 before(async () => {
   await initBackend();

@@ -27,7 +27,12 @@ before(async () => {
 after(() => disableNativeMatMul());
 
 /** C = op(A) op(B) for row-major batched arrays, float64, with size-1 batch broadcasting. */
-function referenceMatMul(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): { data: Float64Array; shape: number[] } {
+function referenceMatMul(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transA: boolean,
+  transB: boolean,
+): { data: Float64Array; shape: number[] } {
   const A = a.dataSync();
   const Bv = b.dataSync();
   const ra = a.rank;
@@ -39,8 +44,12 @@ function referenceMatMul(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: bo
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
   const rank = Math.max(outerA.length, outerB.length);
-  const padA = Array(rank - outerA.length).fill(1).concat(outerA);
-  const padB = Array(rank - outerB.length).fill(1).concat(outerB);
+  const padA = Array(rank - outerA.length)
+    .fill(1)
+    .concat(outerA);
+  const padB = Array(rank - outerB.length)
+    .fill(1)
+    .concat(outerB);
   const outer = padA.map((d, i) => Math.max(d, padB[i]));
   const batch = outer.reduce((x, y) => x * y, 1);
   /** Flat batch index into an operand with dims `dims` for output batch index t. */
@@ -63,7 +72,8 @@ function referenceMatMul(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: bo
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += A[oa + (transA ? p * m + i : i * k + p)] * Bv[ob + (transB ? j * k + p : p * n + j)];
+        for (let p = 0; p < k; p++)
+          s += A[oa + (transA ? p * m + i : i * k + p)] * Bv[ob + (transB ? j * k + p : p * n + j)];
         out[t * m * n + i * n + j] = s;
       }
   }
@@ -93,8 +103,14 @@ for (const backendName of ["wasm", "cpu"] as const) {
     assert.ok(nativeMatMulActive());
     const rand = mulberry32(3);
     for (const [label, sa, sb, ta, tb] of cases) {
-      const a = tf.tensor(Float32Array.from({ length: sa.reduce((x, y) => x * y, 1) }, () => rand() * 2 - 1), sa);
-      const b = tf.tensor(Float32Array.from({ length: sb.reduce((x, y) => x * y, 1) }, () => rand() * 2 - 1), sb);
+      const a = tf.tensor(
+        Float32Array.from({ length: sa.reduce((x, y) => x * y, 1) }, () => rand() * 2 - 1),
+        sa,
+      );
+      const b = tf.tensor(
+        Float32Array.from({ length: sb.reduce((x, y) => x * y, 1) }, () => rand() * 2 - 1),
+        sb,
+      );
       const ours = tf.matMul(a, b, ta, tb);
       const ref = referenceMatMul(a, b, ta, tb);
       assert.deepEqual(ours.shape, ref.shape, label);
@@ -106,8 +122,14 @@ for (const backendName of ["wasm", "cpu"] as const) {
     }
     // tf.fused.matMul with a bias runs in the BLAS kernel; with an activation it is left to tfjs
     // (whose wasm _FusedMatMul is wrong with transposeB = true, tfjs 4.22: so the relu case is NN).
-    const a = tf.tensor2d(Float32Array.from({ length: 12 }, () => rand() * 2 - 1), [3, 4]);
-    const w = tf.tensor2d(Float32Array.from({ length: 20 }, () => rand() * 2 - 1), [5, 4]);
+    const a = tf.tensor2d(
+      Float32Array.from({ length: 12 }, () => rand() * 2 - 1),
+      [3, 4],
+    );
+    const w = tf.tensor2d(
+      Float32Array.from({ length: 20 }, () => rand() * 2 - 1),
+      [5, 4],
+    );
     const bias = tf.tensor1d([1, -2, 3, -4, 5]);
     const ref = referenceMatMul(a, w, false, true).data.map((v, i) => v + bias.dataSync()[i % 5]);
     for (const activation of ["linear", "relu"] as const) {
@@ -146,10 +168,16 @@ test("fused native GELU and LayerNorm: values and gradients equal the tfjs-ops v
     return;
   }
   const rand = mulberry32(8);
-  const x = tf.tensor2d(Float32Array.from({ length: 6 * 10 }, () => rand() * 6 - 3), [6, 10]);
+  const x = tf.tensor2d(
+    Float32Array.from({ length: 6 * 10 }, () => rand() * 6 - 3),
+    [6, 10],
+  );
   const gamma = tf.tensor1d(Float32Array.from({ length: 10 }, () => 0.5 + rand()));
   const beta = tf.tensor1d(Float32Array.from({ length: 10 }, () => rand() - 0.5));
-  const R = tf.tensor2d(Float32Array.from({ length: 60 }, () => rand() * 2 - 1), [6, 10]); // loss = sum(R * f(x))
+  const R = tf.tensor2d(
+    Float32Array.from({ length: 60 }, () => rand() * 2 - 1),
+    [6, 10],
+  ); // loss = sum(R * f(x))
   const run = () => {
     const geluValue = gelu(x).dataSync().slice();
     const lnValue = layerNorm(x, gamma, beta, 1e-5).dataSync().slice();

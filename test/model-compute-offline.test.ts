@@ -58,8 +58,14 @@ test("offline static model: deterministic per seed, unit-scaled rows, lexical co
   const c = offlineStaticModel({ seed: 7 });
   const wa = a.weights.get("embedding.weight")!;
   assert.deepEqual(wa.shape, [OFFLINE_VOCAB_SIZE, 256]);
-  assert.deepEqual(Array.from(wa.data.subarray(0, 20_000)), Array.from(b.weights.get("embedding.weight")!.data.subarray(0, 20_000)));
-  assert.notDeepEqual(Array.from(wa.data.subarray(512, 520)), Array.from(c.weights.get("embedding.weight")!.data.subarray(512, 520)));
+  assert.deepEqual(
+    Array.from(wa.data.subarray(0, 20_000)),
+    Array.from(b.weights.get("embedding.weight")!.data.subarray(0, 20_000)),
+  );
+  assert.notDeepEqual(
+    Array.from(wa.data.subarray(512, 520)),
+    Array.from(c.weights.get("embedding.weight")!.data.subarray(512, 520)),
+  );
   const rowNorm = (id: number) => Math.hypot(...wa.data.subarray(id * 256, (id + 1) * 256));
   assert.equal(rowNorm(101), 0);
   assert.ok(Math.abs(rowNorm(12436) - 1) < 1e-5); // "vacation": weight 1, unit vector
@@ -98,8 +104,16 @@ test("offline BERT: BERT-Tiny shape, Hugging Face init statistics, runs through 
   const std = Math.sqrt(q.reduce((s, v) => s + (v - mean) ** 2, 0) / q.length);
   assert.ok(Math.abs(std - 0.02) < 0.001, `std ${std}`);
   assert.ok(Math.abs(mean) < 0.001, `mean ${mean}`);
-  assert.deepEqual(Array.from(m.weights.get("encoder.layer.1.output.LayerNorm.weight")!.data.subarray(0, 3)), [1, 1, 1]);
-  assert.ok(m.weights.get("embeddings.word_embeddings.weight")!.data.subarray(0, 128).every((v) => v === 0)); // [PAD] row
+  assert.deepEqual(
+    Array.from(m.weights.get("encoder.layer.1.output.LayerNorm.weight")!.data.subarray(0, 3)),
+    [1, 1, 1],
+  );
+  assert.ok(
+    m.weights
+      .get("embeddings.word_embeddings.weight")!
+      .data.subarray(0, 128)
+      .every((v) => v === 0),
+  ); // [PAD] row
   assert.deepEqual(
     Array.from(offlineBertModel().weights.get("encoder.layer.0.attention.self.query.weight")!.data.subarray(0, 5)),
     Array.from(q.subarray(0, 5)),

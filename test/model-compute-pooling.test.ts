@@ -15,17 +15,36 @@ before(async () => {
 const tokens = () =>
   tf.tensor3d(
     [
-      [[1, 2], [3, 4], [5, 6]],
-      [[-1, 0], [2, -2], [4, 1]],
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      [
+        [-1, 0],
+        [2, -2],
+        [4, 1],
+      ],
     ],
     [2, 3, 2],
   );
-const mask = () => tf.tensor2d([[1, 1, 0], [1, 1, 1]], [2, 3], "int32");
+const mask = () =>
+  tf.tensor2d(
+    [
+      [1, 1, 0],
+      [1, 1, 1],
+    ],
+    [2, 3],
+    "int32",
+  );
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {
   assert.equal(actual.length, expected.length, `length ${actual.length} vs ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `index ${i}: ${actual[i]} vs ${expected[i]} (all: ${Array.from(actual)})`);
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tol,
+      `index ${i}: ${actual[i]} vs ${expected[i]} (all: ${Array.from(actual)})`,
+    );
   }
 }
 
@@ -70,7 +89,16 @@ test("several modes are concatenated in sentence-transformers' order (cls, max, 
 });
 
 test("max pooling keeps negative maxima (padding set to -1e9, not 0) and lasttoken with left padding", () => {
-  const x = tf.tensor3d([[[0, 0], [-3, -1], [-2, -5]]], [1, 3, 2]);
+  const x = tf.tensor3d(
+    [
+      [
+        [0, 0],
+        [-3, -1],
+        [-2, -5],
+      ],
+    ],
+    [1, 3, 2],
+  );
   const leftPadded = tf.tensor2d([[0, 1, 1]], [1, 3], "int32");
   close(pool(x, leftPadded, poolingConfig(2, "max")).dataSync(), [-2, -1]);
   close(pool(x, leftPadded, poolingConfig(2, "lasttoken")).dataSync(), [-2, -5]);
@@ -81,11 +109,23 @@ test("max pooling keeps negative maxima (padding set to -1e9, not 0) and lasttok
 test("pooling config errors name the file and field", () => {
   const none = { ...poolingConfig(2, "mean"), pooling_mode_mean_tokens: false };
   assert.throws(() => pool(tokens(), mask(), none), /1_Pooling\/config\.json: no pooling mode is true/);
-  assert.throws(() => pool(tokens(), mask(), poolingConfig(3, "mean")), /word_embedding_dimension is 3 but the token embeddings have 2/);
+  assert.throws(
+    () => pool(tokens(), mask(), poolingConfig(3, "mean")),
+    /word_embedding_dimension is 3 but the token embeddings have 2/,
+  );
 });
 
 test("l2Normalize: unit rows, zero row stays zero (eps 1e-12)", () => {
-  const out = l2Normalize(tf.tensor2d([[3, 4], [0, 0], [-1e-3, 0]], [3, 2]));
+  const out = l2Normalize(
+    tf.tensor2d(
+      [
+        [3, 4],
+        [0, 0],
+        [-1e-3, 0],
+      ],
+      [3, 2],
+    ),
+  );
   close(out.dataSync(), [0.6, 0.8, 0, 0, -1, 0]);
 });
 
@@ -111,7 +151,10 @@ test("StaticEmbedding gradient: d(sum of embedding . r)/dE[id] = r * (count of i
   const table = { shape: [3, 2], data: Float32Array.from([0, 0, 0, 0, 0, 0]) };
   const model = new StaticEmbedding(table);
   const r = tf.tensor2d([[1, 2]], [1, 2]);
-  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward([[1, 1, 2, 0]]), r)) as tf.Scalar, [model.embedding]);
+  const { grads } = tf.variableGrads(
+    () => tf.sum(tf.mul(model.forward([[1, 1, 2, 0]]), r)) as tf.Scalar,
+    [model.embedding],
+  );
   // text length 4: id 1 twice -> 2/4 * r, id 2 once -> 1/4 * r, id 0 once -> 1/4 * r
   close(grads[model.embedding.name].dataSync(), [0.25, 0.5, 0.5, 1, 0.25, 0.5]);
   model.dispose();

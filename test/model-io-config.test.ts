@@ -45,7 +45,14 @@ test("all-MiniLM-L6-v2's config.json", () => {
 });
 
 test("RoBERTa defaults: pad_token_id 1 when absent", () => {
-  const c = parseTransformerConfig({ model_type: "roberta", vocab_size: 50265, hidden_size: 768, max_position_embeddings: 514, type_vocab_size: 1, layer_norm_eps: 1e-5 });
+  const c = parseTransformerConfig({
+    model_type: "roberta",
+    vocab_size: 50265,
+    hidden_size: 768,
+    max_position_embeddings: 514,
+    type_vocab_size: 1,
+    layer_norm_eps: 1e-5,
+  });
   assert.equal(c.architecture, "roberta");
   assert.equal(c.padTokenId, 1);
   assert.equal(c.maxPositionEmbeddings, 514);
@@ -57,16 +64,37 @@ test("unsupported architectures and bad fields are refused naming the file", () 
   const dir = mkdtempSync(join(tmpdir(), "cfg-"));
   const path = join(dir, "config.json");
   writeFileSync(path, JSON.stringify({ model_type: "t5", architectures: ["T5EncoderModel"] }));
-  assert.throws(() => readTransformerConfig(path), (err: Error) => {
-    assert.ok(err.message.startsWith(path), err.message);
-    assert.match(err.message, /model_type "t5" \(architectures: T5EncoderModel\) is not supported\. Supported architectures: bert, roberta/);
-    return true;
-  });
-  assert.throws(() => parseTransformerConfig({ ...MINILM, position_embedding_type: "relative_key" }, "x/config.json"), /^Error: x\/config\.json: position_embedding_type "relative_key"/);
-  assert.throws(() => parseTransformerConfig({ ...MINILM, hidden_act: "swish" }, "x/config.json"), /x\/config\.json: hidden_act "swish" is not supported/);
-  assert.throws(() => parseTransformerConfig({ ...MINILM, num_attention_heads: 5 }, "c.json"), /c\.json: hidden_size 384 is not a multiple of num_attention_heads 5/);
-  assert.throws(() => parseTransformerConfig({ ...MINILM, hidden_size: "384" }, "c.json"), /c\.json: "hidden_size" must be an integer/);
+  assert.throws(
+    () => readTransformerConfig(path),
+    (err: Error) => {
+      assert.ok(err.message.startsWith(path), err.message);
+      assert.match(
+        err.message,
+        /model_type "t5" \(architectures: T5EncoderModel\) is not supported\. Supported architectures: bert, roberta/,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseTransformerConfig({ ...MINILM, position_embedding_type: "relative_key" }, "x/config.json"),
+    /^Error: x\/config\.json: position_embedding_type "relative_key"/,
+  );
+  assert.throws(
+    () => parseTransformerConfig({ ...MINILM, hidden_act: "swish" }, "x/config.json"),
+    /x\/config\.json: hidden_act "swish" is not supported/,
+  );
+  assert.throws(
+    () => parseTransformerConfig({ ...MINILM, num_attention_heads: 5 }, "c.json"),
+    /c\.json: hidden_size 384 is not a multiple of num_attention_heads 5/,
+  );
+  assert.throws(
+    () => parseTransformerConfig({ ...MINILM, hidden_size: "384" }, "c.json"),
+    /c\.json: "hidden_size" must be an integer/,
+  );
   writeFileSync(path, "{ not json");
-  assert.throws(() => readTransformerConfig(path), new RegExp(`^Error: ${path.replace(/[/.]/g, "\\$&")}: not valid JSON`));
+  assert.throws(
+    () => readTransformerConfig(path),
+    new RegExp(`^Error: ${path.replace(/[/.]/g, "\\$&")}: not valid JSON`),
+  );
   assert.throws(() => readTransformerConfig(join(dir, "nope.json")), /nope\.json: missing config\.json/);
 });

@@ -76,7 +76,11 @@ test("progress, stats and truncation count for 50,000-character texts", async ()
   } finally {
     console.warn = warn;
   }
-  assert.deepEqual(calls, [[2, 5], [4, 5], [5, 5]]);
+  assert.deepEqual(calls, [
+    [2, 5],
+    [4, 5],
+    [5, 5],
+  ]);
   const s = m.lastEncodeStats!;
   assert.equal(s.texts, 5);
   assert.equal(s.batches, 3);
@@ -98,7 +102,11 @@ test("bad arguments are named; empty input gives an empty matrix; no tensors lea
   const before = tf.memory().numTensors;
   const many = Array.from({ length: 300 }, (_, i) => `policy question number ${i} about leave`);
   await m.encode(many, { batchSize: 64 });
-  assert.equal(tf.memory().numTensors, before, "encode releases every tensor it makes (memory stays bounded by one batch)");
+  assert.equal(
+    tf.memory().numTensors,
+    before,
+    "encode releases every tensor it makes (memory stays bounded by one batch)",
+  );
   m.dispose();
 });
 
@@ -151,7 +159,10 @@ test("texts that encode to the zero vector are counted and reported once per cal
   assert.deepEqual(zero, [true, false, true, true, true, false]);
   assert.equal(m.lastEncodeStats!.zeroVectors, 4);
   assert.equal(warnings.length, 1, "one warning for the call, not one per batch");
-  assert.match(warnings[0], /^offline \(embedded offline default\): 4 of 6 texts were encoded as the zero vector \(2 empty or blank, 2 with no token the vocabulary knows\), e\.g\. texts\[0\] "", texts\[2\] "   ", texts\[3\] "☃☃ ✓", \.\.\./);
+  assert.match(
+    warnings[0],
+    /^offline \(embedded offline default\): 4 of 6 texts were encoded as the zero vector \(2 empty or blank, 2 with no token the vocabulary knows\), e\.g\. texts\[0\] "", texts\[2\] "   ", texts\[3\] "☃☃ ✓", \.\.\./,
+  );
   await m.encode(["policy leave"]);
   assert.equal(m.lastEncodeStats!.zeroVectors, 0);
   m.dispose();

@@ -10,7 +10,14 @@ import { readModelFolder } from "../src/model/folder";
 import { readSafetensors, writeSafetensors } from "../src/model/safetensors";
 import { TINY_CONFIG, randomWeights, writeTinyBert } from "./fixtures/model-io/tiny-bert";
 
-const TEXTS = ["How many PTO days do I get?", "", "   ", "Remote work policy for contractors " + "and employees ".repeat(40), "日本語 🤗", "Hello, world!"];
+const TEXTS = [
+  "How many PTO days do I get?",
+  "",
+  "   ",
+  "Remote work policy for contractors " + "and employees ".repeat(40),
+  "日本語 🤗",
+  "Hello, world!",
+];
 
 test("load(save(m)) gives bit-identical embeddings and Python's folder layout", async () => {
   const root = mkdtempSync(join(tmpdir(), "folder-"));
@@ -23,14 +30,35 @@ test("load(save(m)) gives bit-identical embeddings and Python's folder layout", 
   assert.equal(m.lastEncodeStats?.truncated, 1);
   await m.save(join(root, "saved"));
   const files = readdirSync(join(root, "saved")).sort();
-  for (const f of ["1_Pooling", "2_Normalize", "config.json", "config_sentence_transformers.json", "model.safetensors", "modules.json", "sentence_bert_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"])
+  for (const f of [
+    "1_Pooling",
+    "2_Normalize",
+    "config.json",
+    "config_sentence_transformers.json",
+    "model.safetensors",
+    "modules.json",
+    "sentence_bert_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+  ])
     assert.ok(files.includes(f), `saved folder has ${f}`);
-  assert.deepEqual(JSON.parse(readFileSync(join(root, "saved", "modules.json"), "utf8")).map((x: { type: string; path: string }) => [x.path, x.type]), [
-    ["", "sentence_transformers.models.Transformer"],
-    ["1_Pooling", "sentence_transformers.models.Pooling"],
-    ["2_Normalize", "sentence_transformers.models.Normalize"],
-  ]);
-  assert.deepEqual(JSON.parse(readFileSync(join(root, "saved", "sentence_bert_config.json"), "utf8")), { max_seq_length: 16, do_lower_case: false });
+  assert.deepEqual(
+    JSON.parse(readFileSync(join(root, "saved", "modules.json"), "utf8")).map((x: { type: string; path: string }) => [
+      x.path,
+      x.type,
+    ]),
+    [
+      ["", "sentence_transformers.models.Transformer"],
+      ["1_Pooling", "sentence_transformers.models.Pooling"],
+      ["2_Normalize", "sentence_transformers.models.Normalize"],
+    ],
+  );
+  assert.deepEqual(JSON.parse(readFileSync(join(root, "saved", "sentence_bert_config.json"), "utf8")), {
+    max_seq_length: 16,
+    do_lower_case: false,
+  });
   // Weights written back unchanged, extra weights (pooler.*) kept.
   const before = readSafetensors(join(root, "tiny", "model.safetensors")).tensors;
   const after = readSafetensors(join(root, "saved", "model.safetensors")).tensors;
@@ -86,12 +114,19 @@ test("bad folders: errors name the file", async () => {
 
   const badArch = mk("bad-arch");
   writeFileSync(join(badArch, "config.json"), JSON.stringify({ ...TINY_CONFIG, model_type: "gpt2" }));
-  await assert.rejects(loadModel(badArch), (e: Error) => e.message.includes(join(badArch, "config.json")) && /Supported architectures: bert, roberta/.test(e.message));
+  await assert.rejects(
+    loadModel(badArch),
+    (e: Error) =>
+      e.message.includes(join(badArch, "config.json")) && /Supported architectures: bert, roberta/.test(e.message),
+  );
 
   const corrupt = mk("corrupt");
   const bytes = readFileSync(join(corrupt, "model.safetensors"));
   writeFileSync(join(corrupt, "model.safetensors"), bytes.subarray(0, bytes.length - 100));
-  await assert.rejects(loadModel(corrupt), (e: Error) => e.message.startsWith(join(corrupt, "model.safetensors")) && /truncated/.test(e.message));
+  await assert.rejects(
+    loadModel(corrupt),
+    (e: Error) => e.message.startsWith(join(corrupt, "model.safetensors")) && /truncated/.test(e.message),
+  );
 
   const binOnly = mk("bin-only");
   rmSync(join(binOnly, "model.safetensors"));
@@ -99,12 +134,18 @@ test("bad folders: errors name the file", async () => {
   await assert.rejects(loadModel(binOnly), /model\.safetensors: missing\. The folder has pytorch_model\.bin/);
 
   const dense = mk("dense");
-  writeFileSync(join(dense, "modules.json"), JSON.stringify([
-    { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
-    { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
-    { idx: 2, name: "2", path: "2_Dense", type: "sentence_transformers.models.Dense" },
-  ]));
-  await assert.rejects(loadModel(dense), (e: Error) => e.message.includes(join(dense, "modules.json")) && /Dense/.test(e.message));
+  writeFileSync(
+    join(dense, "modules.json"),
+    JSON.stringify([
+      { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
+      { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
+      { idx: 2, name: "2", path: "2_Dense", type: "sentence_transformers.models.Dense" },
+    ]),
+  );
+  await assert.rejects(
+    loadModel(dense),
+    (e: Error) => e.message.includes(join(dense, "modules.json")) && /Dense/.test(e.message),
+  );
 
   const tooLong = mk("too-long");
   writeFileSync(join(tooLong, "sentence_bert_config.json"), JSON.stringify({ max_seq_length: 100 }));
@@ -115,11 +156,20 @@ test("bad folders: errors name the file", async () => {
 
 test("a RoBERTa folder: <s> ... </s> tokenizer, pad id 1, positions after the pad id", async () => {
   const root = mkdtempSync(join(tmpdir(), "folder-roberta-"));
-  const raw = { ...TINY_CONFIG, model_type: "roberta", architectures: ["RobertaModel"], vocab_size: 23, max_position_embeddings: 18, type_vocab_size: 1, pad_token_id: 1 };
+  const raw = {
+    ...TINY_CONFIG,
+    model_type: "roberta",
+    architectures: ["RobertaModel"],
+    vocab_size: 23,
+    max_position_embeddings: 18,
+    type_vocab_size: 1,
+    pad_token_id: 1,
+  };
   writeFileSync(join(root, "config.json"), JSON.stringify(raw));
   writeSafetensors(join(root, "model.safetensors"), randomWeights(3, raw));
   const fixture = join(__dirname, "fixtures", "model-io", "roberta-tiny");
-  for (const f of ["tokenizer.json", "tokenizer_config.json"]) writeFileSync(join(root, f), readFileSync(join(fixture, f)));
+  for (const f of ["tokenizer.json", "tokenizer_config.json"])
+    writeFileSync(join(root, f), readFileSync(join(fixture, f)));
   const m = await loadModel(root);
   // 18 position embeddings minus pad id 1 minus 1: 16 usable positions (RoBERTa counts from pad + 1).
   assert.equal(m.maxSeqLength, 16);

@@ -4,7 +4,17 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -47,14 +57,28 @@ before(async () => {
     const revision = url.pathname.match(/^\/api\/models\/test-org\/tiny-model\/revision\/([^/]+)$/);
     if (req.method === "GET" && revision) {
       if (revision[1] !== "main" && revision[1] !== COMMIT) return json(404, { error: "Revision Not Found" });
-      return json(200, { _id: "1", id: REPO, sha: COMMIT, private: false, downloads: 0, likes: 0, lastModified: "2024-01-01T00:00:00.000Z", siblings: [...files.keys()].map((rfilename) => ({ rfilename })) });
+      return json(200, {
+        _id: "1",
+        id: REPO,
+        sha: COMMIT,
+        private: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: "2024-01-01T00:00:00.000Z",
+        siblings: [...files.keys()].map((rfilename) => ({ rfilename })),
+      });
     }
     if (req.method === "POST" && url.pathname === `/api/models/${REPO}/paths-info/${COMMIT}`) {
       let body = "";
       req.on("data", (c) => (body += c));
       req.on("end", () => {
         const paths = (JSON.parse(body) as { paths: string[] }).paths;
-        json(200, paths.filter((p) => files.has(p)).map((p) => ({ type: "file", path: p, oid: oid(files.get(p)!), size: files.get(p)!.length })));
+        json(
+          200,
+          paths
+            .filter((p) => files.has(p))
+            .map((p) => ({ type: "file", path: p, oid: oid(files.get(p)!), size: files.get(p)!.length })),
+        );
       });
       return;
     }
@@ -71,7 +95,11 @@ before(async () => {
       if (range) {
         const start = Number(range[1]);
         const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1;
-        res.writeHead(206, { ...headers, "Content-Range": `bytes ${start}-${end}/${data.length}`, "Content-Length": end - start + 1 });
+        res.writeHead(206, {
+          ...headers,
+          "Content-Range": `bytes ${start}-${end}/${data.length}`,
+          "Content-Length": end - start + 1,
+        });
         return res.end(data.subarray(start, end + 1));
       }
       res.writeHead(200, { ...headers, "Content-Length": data.length });
@@ -89,7 +117,10 @@ after(() => {
 });
 
 test("Hub ids parse, with an optional @revision", () => {
-  assert.deepEqual(parseHubId("sentence-transformers/all-MiniLM-L6-v2"), { repo: "sentence-transformers/all-MiniLM-L6-v2", revision: "main" });
+  assert.deepEqual(parseHubId("sentence-transformers/all-MiniLM-L6-v2"), {
+    repo: "sentence-transformers/all-MiniLM-L6-v2",
+    revision: "main",
+  });
   assert.deepEqual(parseHubId("BAAI/bge-small-en-v1.5@v2"), { repo: "BAAI/bge-small-en-v1.5", revision: "v2" });
   assert.throws(() => parseHubId("a/b/c"), /not a Hub model id/);
 });
@@ -108,7 +139,15 @@ test("download once into Python's cache layout, then serve from the cache", asyn
     assert.equal(first.folder, join(storage, "snapshots", COMMIT));
     // The files a sentence-transformers model needs, and nothing else (no README, no pytorch_model.bin).
     const got = listFiles(first.folder).sort();
-    assert.deepEqual(got, ["1_Pooling/config.json", "config.json", "model.safetensors", "modules.json", "sentence_bert_config.json", "tokenizer.json", "tokenizer_config.json"]);
+    assert.deepEqual(got, [
+      "1_Pooling/config.json",
+      "config.json",
+      "model.safetensors",
+      "modules.json",
+      "sentence_bert_config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+    ]);
     // Snapshot entries are symlinks into blobs/, named by the file's etag, as huggingface_hub lays them out.
     const link = join(first.folder, "1_Pooling", "config.json");
     assert.ok(lstatSync(link).isSymbolicLink());
@@ -122,7 +161,11 @@ test("download once into Python's cache layout, then serve from the cache", asyn
     requests.length = 0;
     const second = await resolveHubModel(REPO, { cacheDir, hubUrl });
     assert.equal(second.folder, first.folder);
-    assert.deepEqual(requests.filter((r) => !r.includes("/revision/")), [], "nothing downloaded twice");
+    assert.deepEqual(
+      requests.filter((r) => !r.includes("/revision/")),
+      [],
+      "nothing downloaded twice",
+    );
 
     // Offline: found through refs/main, no network at all.
     requests.length = 0;
@@ -159,16 +202,31 @@ test("download once into Python's cache layout, then serve from the cache", asyn
 
 test("offline with no cached copy, unknown revisions and gated models give errors that say what to do", async () => {
   const cacheDir = mkdtempSync(join(tmpdir(), "hub-empty-"));
-  await assert.rejects(resolveHubModel("sentence-transformers/all-MiniLM-L6-v2", { cacheDir, offline: true }), (e: Error) => {
-    assert.match(e.message, /Model "sentence-transformers\/all-MiniLM-L6-v2" \(revision main\) is not in the Hugging Face cache/);
-    assert.match(e.message, /run once with network access/);
-    assert.match(e.message, /copy a saved model folder/);
-    assert.match(e.message, /loadModel\("offline"\)/);
-    return true;
-  });
-  await assert.rejects(resolveHubModel(REPO, { cacheDir, hubUrl: "http://127.0.0.1:9" }), /not in the Hugging Face cache.*The Hub could not be reached/s);
-  await assert.rejects(resolveHubModel(`${REPO}@nope`, { cacheDir, hubUrl }), /HTTP 404 — the id or revision does not exist/);
+  await assert.rejects(
+    resolveHubModel("sentence-transformers/all-MiniLM-L6-v2", { cacheDir, offline: true }),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /Model "sentence-transformers\/all-MiniLM-L6-v2" \(revision main\) is not in the Hugging Face cache/,
+      );
+      assert.match(e.message, /run once with network access/);
+      assert.match(e.message, /copy a saved model folder/);
+      assert.match(e.message, /loadModel\("offline"\)/);
+      return true;
+    },
+  );
+  await assert.rejects(
+    resolveHubModel(REPO, { cacheDir, hubUrl: "http://127.0.0.1:9" }),
+    /not in the Hugging Face cache.*The Hub could not be reached/s,
+  );
+  await assert.rejects(
+    resolveHubModel(`${REPO}@nope`, { cacheDir, hubUrl }),
+    /HTTP 404 — the id or revision does not exist/,
+  );
   await assert.rejects(resolveHubModel("private-org/secret", { cacheDir, hubUrl }), /HTTP 401.*set HF_TOKEN/s);
-  await assert.rejects(resolveHubModel(REPO, { cacheDir, hubUrl, token: "bad" }), /Hub model "test-org\/tiny-model" \(revision main\): Your access token must start with 'hf_'/);
+  await assert.rejects(
+    resolveHubModel(REPO, { cacheDir, hubUrl, token: "bad" }),
+    /Hub model "test-org\/tiny-model" \(revision main\): Your access token must start with 'hf_'/,
+  );
   assert.equal(existsSync(join(cacheDir, "models--sentence-transformers--all-MiniLM-L6-v2")), false);
 });

@@ -91,7 +91,10 @@ test("round trip through a file is exact and the write is atomic (no temp file l
   const raw = readFileSync(path);
   const n = Number(raw.readBigUInt64LE(0));
   assert.equal(n % 8, 0);
-  assert.match(raw.subarray(8, 8 + n).toString(), /^\{"__metadata__":\{"format":"pt"\},"a\.bias":\{"dtype":"F32","shape":\[3\],"data_offsets":\[0,12\]\},"scalar"/);
+  assert.match(
+    raw.subarray(8, 8 + n).toString(),
+    /^\{"__metadata__":\{"format":"pt"\},"a\.bias":\{"dtype":"F32","shape":\[3\],"data_offsets":\[0,12\]\},"scalar"/,
+  );
 });
 
 test("corrupt and truncated files give errors that name the file and the problem", () => {
@@ -99,7 +102,11 @@ test("corrupt and truncated files give errors that name the file and the problem
   const good = Buffer.from(bytes(PY_F32_ZEROS));
   const cases: [string, Buffer, RegExp][] = [
     ["short.safetensors", good.subarray(0, 5), /shorter than the 8-byte header length/],
-    ["truncated.safetensors", good.subarray(0, good.length - 4), /data block is 12 bytes but the tensors need 16 \(file truncated\)/],
+    [
+      "truncated.safetensors",
+      good.subarray(0, good.length - 4),
+      /data block is 12 bytes but the tensors need 16 \(file truncated\)/,
+    ],
     ["cut-header.safetensors", good.subarray(0, 40), /header length 64 runs past the end/],
     ["huge-header.safetensors", Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), good.subarray(8)]), /exceeds/],
     ["not-json.safetensors", Buffer.from(good).fill(0x41, 9, 12), /not valid UTF-8 JSON|does not start/],
@@ -112,11 +119,14 @@ test("corrupt and truncated files give errors that name the file and the problem
   for (const [name, data, re] of cases) {
     const p = join(dir, name);
     writeFileSync(p, data);
-    assert.throws(() => readSafetensors(p), (err: Error) => {
-      assert.ok(err.message.startsWith(p), `${name}: message should start with the path: ${err.message}`);
-      assert.match(err.message, re, name);
-      return true;
-    });
+    assert.throws(
+      () => readSafetensors(p),
+      (err: Error) => {
+        assert.ok(err.message.startsWith(p), `${name}: message should start with the path: ${err.message}`);
+        assert.match(err.message, re, name);
+        return true;
+      },
+    );
   }
   assert.throws(() => readSafetensors(join(dir, "missing.safetensors")), /missing\.safetensors: cannot read/);
 });

@@ -68,7 +68,11 @@ test("save onto a file is refused; an empty folder is used", async () => {
   m.dispose();
 });
 
-for (const [code, call] of [["ENOSPC", "writeSync"], ["EROFS", "mkdirSync"], ["EACCES", "renameSync"]] as const) {
+for (const [code, call] of [
+  ["ENOSPC", "writeSync"],
+  ["EROFS", "mkdirSync"],
+  ["EACCES", "renameSync"],
+] as const) {
   test(`${code} during a save names the model folder, the reason and keeps the previous version`, async (t) => {
     const root = mkdtempSync(join(tmpdir(), `save-${code}-`));
     const target = join(root, "model");
@@ -90,7 +94,10 @@ for (const [code, call] of [["ENOSPC", "writeSync"], ["EROFS", "mkdirSync"], ["E
     await assert.rejects(m.save(target), (err: Error) => {
       assert.ok(err instanceof SaveError, `a SaveError, got ${err.name}: ${err.message}`);
       assert.equal((err as SaveError).code, code);
-      assert.match(err.message, new RegExp(`^Saving the model to ${resolve(target).replace(/[/.]/g, "\\$&")} failed: .*\\(${code}\\)`));
+      assert.match(
+        err.message,
+        new RegExp(`^Saving the model to ${resolve(target).replace(/[/.]/g, "\\$&")} failed: .*\\(${code}\\)`),
+      );
       assert.match(err.message, /The previous version at .* is intact\. To fix: /);
       return true;
     });
@@ -118,7 +125,10 @@ test("a save killed with SIGKILL leaves the old model whole; the next save remov
   const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8" });
   assert.equal(child.signal, "SIGKILL", child.stderr);
   const left = readdirSync(root).filter((n) => n !== "model");
-  assert.ok(left.some((n) => n.startsWith(".model.tmp-")), `the kill left a temporary: ${left}`);
+  assert.ok(
+    left.some((n) => n.startsWith(".model.tmp-")),
+    `the kill left a temporary: ${left}`,
+  );
   assert.ok((await embeddingsOf(target)).equals(before), "the old model is whole after the kill");
   await m.save(target);
   assert.deepEqual(readdirSync(root), ["model"]);
@@ -130,7 +140,12 @@ test("stale temporaries: only dead owners' are removed; a set-aside old version 
   const target = join(root, "model");
   const dead = deadPid();
   const live = process.ppid;
-  for (const name of [`.model.tmp-${dead}-abc`, `.model.tmp-${live}-abc`, `.other.tmp-${dead}-abc`, `.model.old-${dead}-abd`])
+  for (const name of [
+    `.model.tmp-${dead}-abc`,
+    `.model.tmp-${live}-abc`,
+    `.other.tmp-${dead}-abc`,
+    `.model.old-${dead}-abd`,
+  ])
     mkdirSync(join(root, name));
   writeFileSync(join(root, `.model.old-${dead}-abd`, "modules.json"), "[]");
   writeFileSync(join(root, `.model.${dead}.x1y2.tmp`), "partial");
@@ -145,7 +160,10 @@ test("a second save to the same folder while one runs is refused; a dead owner's
   const target = join(root, "model");
   const m = offlineModel("offline");
   writeFileSync(join(root, ".model.lock"), `${process.ppid}\n`);
-  await assert.rejects(m.save(target), new RegExp(`being written by process ${process.ppid} right now .*Wait for it to finish`));
+  await assert.rejects(
+    m.save(target),
+    new RegExp(`being written by process ${process.ppid} right now .*Wait for it to finish`),
+  );
   assert.equal(existsSync(target), false);
   writeFileSync(join(root, ".model.lock"), `${deadPid()}\n`);
   await m.save(target);

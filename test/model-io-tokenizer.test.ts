@@ -38,7 +38,11 @@ const KNOWN: [string, number[], string][] = [
   ["Test sentence with [MASK].", [101, 3231, 6251, 2007, 103, 1012, 102], "b"],
   ["Here is some text to encode", [101, 2182, 2003, 2070, 3793, 2000, 4372, 16044, 102], "c"],
   ["Hello there friend!", [101, 7592, 2045, 2767, 999, 102], "d"],
-  ["I don't sleep cuz sleep is the cousin of death.", [101, 1045, 2123, 1005, 1056, 3637, 12731, 2480, 3637, 2003, 1996, 5542, 1997, 2331, 1012, 102], "d"],
+  [
+    "I don't sleep cuz sleep is the cousin of death.",
+    [101, 1045, 2123, 1005, 1056, 3637, 12731, 2480, 3637, 2003, 1996, 5542, 1997, 2331, 1012, 102],
+    "d",
+  ],
   ["hello?goodbye", [101, 7592, 1029, 9119, 102], "d"],
   ["hello\ngoodbye", [101, 7592, 9119, 102], "d"],
   ["poof deleon", [101, 13433, 11253, 3972, 10242, 102], "d"],
@@ -78,7 +82,10 @@ test("batches are padded to their longest member with mask and token types", () 
   const b = tok.encodeBatch(["Hello, world!", "hello?goodbye", ""]);
   assert.equal(b.batchSize, 3);
   assert.equal(b.seqLen, 6);
-  assert.deepEqual([...b.inputIds], [101, 7592, 1010, 2088, 999, 102, 101, 7592, 1029, 9119, 102, 0, 101, 102, 0, 0, 0, 0]);
+  assert.deepEqual(
+    [...b.inputIds],
+    [101, 7592, 1010, 2088, 999, 102, 101, 7592, 1029, 9119, 102, 0, 101, 102, 0, 0, 0, 0],
+  );
   assert.deepEqual([...b.attentionMask], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0]);
   assert.deepEqual([...b.tokenTypeIds], new Array(18).fill(0));
   assert.equal(b.truncated, 0);
@@ -97,7 +104,10 @@ test("empty, whitespace-only, non-Latin and emoji texts encode", () => {
 
 test("casing: tokenizer_config do_lower_case and sentence_bert_config do_lower_case are honoured", () => {
   const files = offlineBertTokenizerFiles();
-  const cased = new Tokenizer({ ...files, tokenizerConfig: { ...files.tokenizerConfig, do_lower_case: false } }, { maxSeqLength: 16 });
+  const cased = new Tokenizer(
+    { ...files, tokenizerConfig: { ...files.tokenizerConfig, do_lower_case: false } },
+    { maxSeqLength: 16 },
+  );
   // Without lower-casing, no piece of the uncased vocabulary starts with "H", so WordPiece fails on the whole word
   // and emits [UNK], as Python's BertTokenizerFast(do_lower_case=False) does.
   assert.deepEqual(cased.encode("Hello").ids, [101, 100, 102]);
@@ -110,7 +120,11 @@ test("RoBERTa-style byte-level BPE: <s> ... </s>, pad id 1, truncation keeps </s
   const tok = Tokenizer.fromFolder(ROBERTA_TINY, { maxSeqLength: 4 });
   assert.equal(tok.padTokenId, 1);
   assert.deepEqual(tok.encode("hello world"), { ids: [0, 17, 22, 2], truncated: false });
-  assert.deepEqual(tok.encode("  hello world  "), { ids: [0, 17, 22, 2], truncated: false }, "surrounding whitespace stripped");
+  assert.deepEqual(
+    tok.encode("  hello world  "),
+    { ids: [0, 17, 22, 2], truncated: false },
+    "surrounding whitespace stripped",
+  );
   assert.deepEqual(tok.encode("hello world hello world!"), { ids: [0, 17, 22, 2], truncated: true });
   assert.deepEqual(tok.encode("hello hello"), { ids: [0, 17, 9, 2], truncated: true });
   const b = tok.encodeBatch(["hello", "hello world"]);
@@ -120,7 +134,10 @@ test("RoBERTa-style byte-level BPE: <s> ... </s>, pad id 1, truncation keeps </s
 
 test("a missing tokenizer file is an error naming the file", () => {
   const dir = mkdtempSync(join(tmpdir(), "tok-missing-"));
-  assert.throws(() => Tokenizer.fromFolder(dir, { maxSeqLength: 8 }), (err: Error) => err.message.includes(join(dir, "tokenizer.json")) && /missing/.test(err.message));
+  assert.throws(
+    () => Tokenizer.fromFolder(dir, { maxSeqLength: 8 }),
+    (err: Error) => err.message.includes(join(dir, "tokenizer.json")) && /missing/.test(err.message),
+  );
 });
 
 test("a folder with only vocab.txt + tokenizer_config.json gets a WordPiece tokenizer built from it", () => {
@@ -130,8 +147,14 @@ test("a folder with only vocab.txt + tokenizer_config.json gets a WordPiece toke
   const tok = Tokenizer.fromFolder(dir, { maxSeqLength: 64 });
   for (const [text, ids, src] of KNOWN) assert.deepEqual(tok.encode(text).ids, ids, `${JSON.stringify(text)} [${src}]`);
   // A cased vocabulary file with do_lower_case false keeps case: "Hello" is a piece only when it is in the vocab.
-  writeFileSync(join(dir, "vocab.txt"), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello", "hello", "##s"].join("\n") + "\n");
-  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ do_lower_case: false, tokenizer_class: "BertTokenizer" }));
+  writeFileSync(
+    join(dir, "vocab.txt"),
+    ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello", "hello", "##s"].join("\n") + "\n",
+  );
+  writeFileSync(
+    join(dir, "tokenizer_config.json"),
+    JSON.stringify({ do_lower_case: false, tokenizer_class: "BertTokenizer" }),
+  );
   const cased = Tokenizer.fromFolder(dir, { maxSeqLength: 8 });
   assert.deepEqual(cased.encode("Hello hellos HELLO").ids, [2, 5, 6, 7, 1, 3]);
 });

@@ -22,7 +22,9 @@ interface FixtureModel {
   token_type_ids: number[][];
   mean_pooled: number[][];
 }
-const fixture = JSON.parse(readFileSync(join(__dirname, "fixtures", "model-compute", "bert-tiny-torch.json"), "utf8")) as Record<"bert" | "roberta", FixtureModel>;
+const fixture = JSON.parse(
+  readFileSync(join(__dirname, "fixtures", "model-compute", "bert-tiny-torch.json"), "utf8"),
+) as Record<"bert" | "roberta", FixtureModel>;
 
 function writeFolder(dir: string, fx: FixtureModel): void {
   mkdirSync(join(dir, "1_Pooling"), { recursive: true });
@@ -30,25 +32,38 @@ function writeFolder(dir: string, fx: FixtureModel): void {
   const weights: WeightMap = new Map();
   for (const [name, w] of Object.entries(fx.weights)) {
     const bytes = Buffer.from(w.float32_base64, "base64");
-    weights.set(name, { shape: w.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) });
+    weights.set(name, {
+      shape: w.shape,
+      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
+    });
   }
   writeSafetensors(join(dir, "model.safetensors"), weights);
   if (fx.config.model_type === "roberta") {
-    for (const f of ["tokenizer.json", "tokenizer_config.json"]) writeFileSync(join(dir, f), readFileSync(join(__dirname, "fixtures", "model-io", "roberta-tiny", f)));
+    for (const f of ["tokenizer.json", "tokenizer_config.json"])
+      writeFileSync(join(dir, f), readFileSync(join(__dirname, "fixtures", "model-io", "roberta-tiny", f)));
   } else {
     const t = offlineBertTokenizerFiles();
     writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(t.tokenizerJson));
     writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(t.tokenizerConfig));
   }
   writeFileSync(join(dir, "sentence_bert_config.json"), JSON.stringify({ max_seq_length: 16, do_lower_case: false }));
-  writeFileSync(join(dir, "modules.json"), JSON.stringify([
-    { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
-    { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
-  ]));
-  writeFileSync(join(dir, "1_Pooling", "config.json"), JSON.stringify({
-    word_embedding_dimension: fx.config.hidden_size, pooling_mode_cls_token: false, pooling_mode_mean_tokens: true,
-    pooling_mode_max_tokens: false, pooling_mode_mean_sqrt_len_tokens: false,
-  }));
+  writeFileSync(
+    join(dir, "modules.json"),
+    JSON.stringify([
+      { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
+      { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
+    ]),
+  );
+  writeFileSync(
+    join(dir, "1_Pooling", "config.json"),
+    JSON.stringify({
+      word_embedding_dimension: fx.config.hidden_size,
+      pooling_mode_cls_token: false,
+      pooling_mode_mean_tokens: true,
+      pooling_mode_max_tokens: false,
+      pooling_mode_mean_sqrt_len_tokens: false,
+    }),
+  );
 }
 
 function embed(m: SentenceTransformer, fx: FixtureModel): Float32Array {
@@ -82,7 +97,10 @@ for (const arch of ["bert", "roberta"] as const) {
     assert.ok(maxErr < 1e-4, `max |ours - torch| = ${maxErr}`);
     await m.save(join(root, "saved"));
     const again = await loadModel(join(root, "saved"));
-    assert.ok(Buffer.from(embed(again, fx).buffer).equals(Buffer.from(got.buffer)), "bit-identical after save + reload");
+    assert.ok(
+      Buffer.from(embed(again, fx).buffer).equals(Buffer.from(got.buffer)),
+      "bit-identical after save + reload",
+    );
     const before = tf.memory().numTensors;
     embed(again, fx);
     assert.equal(tf.memory().numTensors, before, "forward + pool leave no tensors behind");

@@ -88,7 +88,7 @@ test("float32ToFloat16 rounds to nearest even and round-trips through the reader
     [65504, 0x7bff],
     [70000, 0x7c00],
     [0.1, 0x2e66],
-    [5.960464477539063e-8, 0x0001],
+    [2 ** -24, 0x0001],
     [1 + 2 ** -11, 0x3c00],
     [1 + 3 * 2 ** -11, 0x3c02],
     [2 ** -25, 0x0000],

@@ -12,7 +12,14 @@ import { filterPairs } from "../src/data/index";
 import { loadModel } from "../src/model/index";
 import { multipleNegativesRankingFromEmbeddings } from "../src/train/losses/multiple-negatives-ranking";
 import { courseSetup } from "../src/notebook/course";
-import { buildCourseData, courseCorpus, estimateGenerationCost, generateCourseQuestions, loadCourseData, reviewRoundTrip } from "../src/notebook/course-data";
+import {
+  buildCourseData,
+  courseCorpus,
+  estimateGenerationCost,
+  generateCourseQuestions,
+  loadCourseData,
+  reviewRoundTrip,
+} from "../src/notebook/course-data";
 import { inBatchFigure, queryTraits, sampleBatch } from "../src/notebook/course-eval";
 
 const TOPICS = ["Parking", "Travel", "Laptops", "Holidays", "Payroll", "Badges", "Printing", "Lockers"];
@@ -21,7 +28,12 @@ function documentsFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), "docs-"));
   mkdirSync(join(dir, "hr"));
   TOPICS.forEach((t, i) => {
-    const body = [1, 2].map((k) => `## ${t} rule ${k}\nThe ${t.toLowerCase()} policy section ${k} says employees file a ${t.toLowerCase()} request in the portal within ${k + i} business days, and their manager approves it or asks for changes.\n`).join("\n");
+    const body = [1, 2]
+      .map(
+        (k) =>
+          `## ${t} rule ${k}\nThe ${t.toLowerCase()} policy section ${k} says employees file a ${t.toLowerCase()} request in the portal within ${k + i} business days, and their manager approves it or asks for changes.\n`,
+      )
+      .join("\n");
     writeFileSync(join(dir, i % 2 ? "hr" : ".", `${t.toLowerCase()}.md`), `# ${t} policy\n\n${body}`);
   });
   return dir;
@@ -29,7 +41,10 @@ function documentsFolder(): string {
 
 test("a documents folder goes through the whole notebook-1 pipeline without leaks, and notebook 2 can load it", async () => {
   const runs = mkdtempSync(join(tmpdir(), "runs-"));
-  const course = courseSetup({ dataset: documentsFolder() }, readConfig({ COURSE_CONFIG: join(runs, "none.json"), COURSE_RUNS_DIR: runs }));
+  const course = courseSetup(
+    { dataset: documentsFolder() },
+    readConfig({ COURSE_CONFIG: join(runs, "none.json"), COURSE_RUNS_DIR: runs }),
+  );
   const corpus = courseCorpus(course);
   assert.equal(corpus.documents.length, 8);
   assert.equal(corpus.chunks.length, 16);
@@ -56,7 +71,10 @@ test("a documents folder goes through the whole notebook-1 pipeline without leak
   writeFileSync(first.reviewedPath, lines.join("\n"));
   const second = reviewRoundTrip(course, kept);
   assert.equal(second.reviewed, true);
-  assert.deepEqual([second.result.counts.reject, second.result.counts.fix, second.result.counts.pending], [1, 1, kept.length - 2]);
+  assert.deepEqual(
+    [second.result.counts.reject, second.result.counts.fix, second.result.counts.pending],
+    [1, 1, kept.length - 2],
+  );
   assert.equal(second.rows.length, kept.length - 1);
   assert.ok(second.rows.some((r) => r.anchor === "where do i file it"));
   assert.match(second.note, /1 fixed, 1 rejected/);
@@ -71,7 +89,8 @@ test("a documents folder goes through the whole notebook-1 pipeline without leak
   const data = loadCourseData(course);
   assert.equal(data.train.length, built.info.splits.find((s) => s.split === "train")?.queries);
   const trainDocs = new Set(data.train.map((r) => r.doc_id));
-  for (const ids of data.test.relevant.values()) for (const id of ids) assert.ok(!trainDocs.has(data.test.corpus.get(id)?.doc_id), "a test document is in train");
+  for (const ids of data.test.relevant.values())
+    for (const id of ids) assert.ok(!trainDocs.has(data.test.corpus.get(id)?.doc_id), "a test document is in train");
 });
 
 test("a shipped dataset keeps its human-written dev / test queries as the held-out splits", async () => {
@@ -83,14 +102,25 @@ test("a shipped dataset keeps its human-written dev / test queries as the held-o
   const byName = Object.fromEntries(built.info.splits.map((s) => [s.split, s]));
   assert.equal(byName.dev.source, "human-written");
   assert.equal(byName.test.source, "human-written");
-  assert.equal(byName.test.queries, corpus.human?.qrels.get("test")?.length !== undefined ? new Set(corpus.human?.qrels.get("test")?.map((q) => q.queryId)).size : -1);
+  assert.equal(
+    byName.test.queries,
+    corpus.human?.qrels.get("test")?.length !== undefined
+      ? new Set(corpus.human?.qrels.get("test")?.map((q) => q.queryId)).size
+      : -1,
+  );
   assert.equal(built.info.trainRows.human, corpus.human?.qrels.get("train")?.length);
-  assert.ok(built.info.trainRows.generated > 0 && built.info.trainRows.generated < gen.rows.length, "generated questions of dev/test documents are left out");
+  assert.ok(
+    built.info.trainRows.generated > 0 && built.info.trainRows.generated < gen.rows.length,
+    "generated questions of dev/test documents are left out",
+  );
 });
 
 test("estimateGenerationCost: tokens from characters / 4 and ~20 per question, priced per million", () => {
   const chunks = [{ _id: "a#0", doc_id: "a", title: "T", text: "x".repeat(400) }];
-  const c = estimateGenerationCost(chunks, { questionsPerChunk: 3, prices: { inputPerMillion: 1, outputPerMillion: 2 } });
+  const c = estimateGenerationCost(chunks, {
+    questionsPerChunk: 3,
+    prices: { inputPerMillion: 1, outputPerMillion: 2 },
+  });
   assert.equal(c.requests, 1);
   assert.equal(c.completionTokens, 70);
   assert.ok(c.promptTokens > 100 && c.promptTokens < 400, `prompt tokens ${c.promptTokens}`);
@@ -99,15 +129,27 @@ test("estimateGenerationCost: tokens from characters / 4 and ~20 per question, p
 
 test("queryTraits: abbreviation, paraphrase, word not in the corpus, short", () => {
   const vocab = new Set(["paid", "time", "off", "accrual", "days", "year", "pto", "vacation"]);
-  assert.deepEqual(queryTraits("PTO days", "paid time off PTO accrual days", vocab), ["abbreviation", "short (3 words or fewer)"]);
-  assert.deepEqual(queryTraits("vacaton days accrual per year", "paid time off accrual days year", vocab), ["word not in the corpus (typo, slang)"]);
-  assert.deepEqual(queryTraits("holiday leave allowance for my first year", "paid time off accrual days year", vocab), ["paraphrase (little word overlap)", "word not in the corpus (typo, slang)"]);
+  assert.deepEqual(queryTraits("PTO days", "paid time off PTO accrual days", vocab), [
+    "abbreviation",
+    "short (3 words or fewer)",
+  ]);
+  assert.deepEqual(queryTraits("vacaton days accrual per year", "paid time off accrual days year", vocab), [
+    "word not in the corpus (typo, slang)",
+  ]);
+  assert.deepEqual(queryTraits("holiday leave allowance for my first year", "paid time off accrual days year", vocab), [
+    "paraphrase (little word overlap)",
+    "word not in the corpus (typo, slang)",
+  ]);
 });
 
 test("inBatchFigure: the heat map's loss is MultipleNegativesRankingLoss of that batch", async () => {
   const model = await loadModel("offline-random");
   const rows = sampleBatch(
-    ["pto accrual", "parking permit", "laptop refresh", "per diem", "badge lost"].map((t, i) => ({ anchor: `question about ${t}`, positive: `passage ${i}: the ${t} rules`, doc_id: String(i) })),
+    ["pto accrual", "parking permit", "laptop refresh", "per diem", "badge lost"].map((t, i) => ({
+      anchor: `question about ${t}`,
+      positive: `passage ${i}: the ${t} rules`,
+      doc_id: String(i),
+    })),
     4,
     7,
   );
@@ -115,7 +157,14 @@ test("inBatchFigure: the heat map's loss is MultipleNegativesRankingLoss of that
   const { loss, figure, correct } = await inBatchFigure(model, rows);
   const a = await model.encode(rows.map((r) => r.anchor));
   const p = await model.encode(rows.map((r) => r.positive));
-  const ref = tf.tidy(() => multipleNegativesRankingFromEmbeddings([tf.tensor2d(a.data, [a.count, a.dim]), tf.tensor2d(p.data, [p.count, p.dim])], 20, "cos_sim").dataSync()[0]);
+  const ref = tf.tidy(
+    () =>
+      multipleNegativesRankingFromEmbeddings(
+        [tf.tensor2d(a.data, [a.count, a.dim]), tf.tensor2d(p.data, [p.count, p.dim])],
+        20,
+        "cos_sim",
+      ).dataSync()[0],
+  );
   assert.ok(Math.abs(loss - ref) < 1e-4, `heat map loss ${loss} vs MNRL ${ref}`);
   const z = (figure.data[0] as { z: number[][] }).z;
   assert.equal(z.length, 4);

@@ -28,7 +28,13 @@ test("courseSetup: defaults, the cell's choices, and the environment overriding 
   assert.equal(cell.sources.model, "notebook");
   assert.ok(cell.runDir.endsWith(join("vet-clinic", "BAAI--bge-small-en-v1.5")));
 
-  const env = cfg({ COURSE_DATASET: "policy-handbook", COURSE_MODEL: "sentence-transformers/all-MiniLM-L6-v2", OPENAI_BASE_URL: "http://localhost:11434/v1", COURSE_LLM_MODEL: "llama3.1", COURSE_SEED: "5" });
+  const env = cfg({
+    COURSE_DATASET: "policy-handbook",
+    COURSE_MODEL: "sentence-transformers/all-MiniLM-L6-v2",
+    OPENAI_BASE_URL: "http://localhost:11434/v1",
+    COURSE_LLM_MODEL: "llama3.1",
+    COURSE_SEED: "5",
+  });
   const over = courseSetup({ dataset: "vet-clinic", model: "offline", llm: "none" }, env);
   assert.equal(over.dataset.name, "policy-handbook");
   assert.equal(over.model, "sentence-transformers/all-MiniLM-L6-v2");
@@ -42,29 +48,54 @@ test("courseSetup: defaults, the cell's choices, and the environment overriding 
 test("course.config.json: shared by every notebook, below the cell and the environment; bad keys named", () => {
   const dir = tmp();
   const file = join(dir, "course.config.json");
-  writeFileSync(file, JSON.stringify({ "//": "comment", dataset: "vet-clinic", model: "BAAI/bge-small-en-v1.5", llm: { baseUrl: "http://localhost:11434/v1", model: "llama3.1" } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      "//": "comment",
+      dataset: "vet-clinic",
+      model: "BAAI/bge-small-en-v1.5",
+      llm: { baseUrl: "http://localhost:11434/v1", model: "llama3.1" },
+    }),
+  );
   const fromFile = courseSetup({}, readConfig({ COURSE_CONFIG: file }));
   assert.equal(fromFile.dataset.name, "vet-clinic");
   assert.equal(fromFile.model, "BAAI/bge-small-en-v1.5");
   assert.deepEqual(fromFile.llm, { baseUrl: "http://localhost:11434/v1", model: "llama3.1", apiKey: undefined });
-  assert.deepEqual(fromFile.sources, { dataset: "config file", model: "config file", llm: "config file", seed: "default" });
+  assert.deepEqual(fromFile.sources, {
+    dataset: "config file",
+    model: "config file",
+    llm: "config file",
+    seed: "default",
+  });
   const cellWins = courseSetup({ model: "offline", llm: "none" }, readConfig({ COURSE_CONFIG: file }));
   assert.equal(cellWins.model, "offline");
   assert.equal(cellWins.llm, null);
-  const envWins = courseSetup({}, readConfig({ COURSE_CONFIG: file, COURSE_DATASET: "policy-handbook", COURSE_LLM: "none" }));
+  const envWins = courseSetup(
+    {},
+    readConfig({ COURSE_CONFIG: file, COURSE_DATASET: "policy-handbook", COURSE_LLM: "none" }),
+  );
   assert.equal(envWins.dataset.name, "policy-handbook");
   assert.equal(envWins.llm, null);
   writeFileSync(file, JSON.stringify({ datset: "vet-clinic" }));
-  assert.throws(() => courseSetup({}, readConfig({ COURSE_CONFIG: file })), /course.config.json: unknown setting "datset"/);
+  assert.throws(
+    () => courseSetup({}, readConfig({ COURSE_CONFIG: file })),
+    /course.config.json: unknown setting "datset"/,
+  );
   writeFileSync(file, "{ not json");
   assert.throws(() => courseSetup({}, readConfig({ COURSE_CONFIG: file })), /not valid JSON/);
 });
 
 test("courseSetup: a bad dataset names the setting and the fix", () => {
-  assert.throws(() => courseSetup({}, cfg({ COURSE_DATASET: "no-such-dataset" })), /COURSE_DATASET=no-such-dataset.*neither a shipped dataset.*Fix: set COURSE_DATASET/s);
+  assert.throws(
+    () => courseSetup({}, cfg({ COURSE_DATASET: "no-such-dataset" })),
+    /COURSE_DATASET=no-such-dataset.*neither a shipped dataset.*Fix: set COURSE_DATASET/s,
+  );
   const empty = tmp();
   writeFileSync(join(empty, "slides.pdf"), "x");
-  assert.throws(() => courseSetup({ dataset: empty }, cfg({})), /dataset: ".*" in the first cell: the folder .* holds no documents .*found 1 other file.*Fix/s);
+  assert.throws(
+    () => courseSetup({ dataset: empty }, cfg({})),
+    /dataset: ".*" in the first cell: the folder .* holds no documents .*found 1 other file.*Fix/s,
+  );
   const docs = tmp();
   mkdirSync(join(docs, "hr"));
   for (const f of ["a.md", "b.txt", "hr/c.md"]) writeFileSync(join(docs, f), "# T\nsome text here\n");
@@ -76,7 +107,10 @@ test("courseSetup: a bad dataset names the setting and the fix", () => {
 
 test("courseModel: a bad model id names COURSE_MODEL and the fix", async () => {
   const course = courseSetup({}, cfg({ COURSE_MODEL: "./no/such/model-folder" }));
-  await assert.rejects(courseModel(course), /Model setting COURSE_MODEL=\.\/no\/such\/model-folder \(environment variable\) could not be loaded.*Fix: set COURSE_MODEL/s);
+  await assert.rejects(
+    courseModel(course),
+    /Model setting COURSE_MODEL=\.\/no\/such\/model-folder \(environment variable\) could not be loaded.*Fix: set COURSE_MODEL/s,
+  );
   assert.equal(modelLabel("offline"), "offline (embedded default)");
   assert.equal(modelLabel(await courseModel(courseSetup({}, cfg()))), "offline (embedded default)");
   assert.equal(slug("BAAI/bge-small-en-v1.5"), "BAAI--bge-small-en-v1.5");
@@ -86,8 +120,13 @@ test("checkLlm: unreachable endpoint and wrong key are named, no LLM is fine", a
   const none = courseSetup({}, cfg({}));
   assert.match(await checkLlm(none), /offline template generator/);
   const course = courseSetup({ llm: { baseUrl: "http://127.0.0.1:9/v1", model: "m" } }, cfg({}));
-  const refused: typeof fetch = async () => { throw new TypeError("fetch failed"); };
-  await assert.rejects(checkLlm(course, refused), /OPENAI_BASE_URL=http:\/\/127.0.0.1:9\/v1: .* is unreachable.*COURSE_LLM=none/s);
+  const refused: typeof fetch = async () => {
+    throw new TypeError("fetch failed");
+  };
+  await assert.rejects(
+    checkLlm(course, refused),
+    /OPENAI_BASE_URL=http:\/\/127.0.0.1:9\/v1: .* is unreachable.*COURSE_LLM=none/s,
+  );
   const denied: typeof fetch = async () => new Response("{}", { status: 401 });
   await assert.rejects(checkLlm(course, denied), /OPENAI_API_KEY.*HTTP 401/);
   const ok: typeof fetch = async () => new Response("{}", { status: 200 });
@@ -97,11 +136,20 @@ test("checkLlm: unreachable endpoint and wrong key are named, no LLM is fine", a
 test("reuseOrBuild: same inputs reuse the folder and say so; other inputs build a new one", async () => {
   const root = tmp();
   let builds = 0;
-  const build = (folder: string) => { builds++; writeFileSync(join(folder, "x.txt"), String(builds)); };
-  const a = await reuseOrBuild({ root, name: "models/mnrl", inputs: { lr: 0.01, data: "abc" }, verb: "trained", log: false }, build);
+  const build = (folder: string) => {
+    builds++;
+    writeFileSync(join(folder, "x.txt"), String(builds));
+  };
+  const a = await reuseOrBuild(
+    { root, name: "models/mnrl", inputs: { lr: 0.01, data: "abc" }, verb: "trained", log: false },
+    build,
+  );
   assert.equal(a.reused, false);
   assert.equal(a.label, `models/mnrl-${inputsKey({ data: "abc", lr: 0.01 })}`);
-  const b = await reuseOrBuild({ root, name: "models/mnrl", inputs: { data: "abc", lr: 0.01 }, verb: "trained", log: false }, build);
+  const b = await reuseOrBuild(
+    { root, name: "models/mnrl", inputs: { data: "abc", lr: 0.01 }, verb: "trained", log: false },
+    build,
+  );
   assert.equal(b.reused, true);
   assert.equal(builds, 1);
   assert.match(b.message, /^reused models\/mnrl-[0-9a-f]{12} \(trained \d\d:\d\d, same data and options\)$/);
@@ -110,15 +158,26 @@ test("reuseOrBuild: same inputs reuse the folder and say so; other inputs build 
   assert.notEqual(c.path, a.path);
   assert.equal(readFileSync(join(a.path, "x.txt"), "utf8"), "1"); // the earlier artefact is kept
   // An interrupted build (no manifest) is built again in the same folder.
-  await assert.rejects(reuseOrBuild({ root, name: "x", inputs: 1, log: false }, () => { throw new Error("interrupted"); }));
-  const d = await reuseOrBuild({ root, name: "x", inputs: 1, log: false }, (f) => { assert.ok(existsSync(f)); });
+  await assert.rejects(
+    reuseOrBuild({ root, name: "x", inputs: 1, log: false }, () => {
+      throw new Error("interrupted");
+    }),
+  );
+  const d = await reuseOrBuild({ root, name: "x", inputs: 1, log: false }, (f) => {
+    assert.ok(existsSync(f));
+  });
   assert.equal(d.reused, false);
 });
 
 test("results.json: rows replaced by (dataset, split, system, model), timings kept, table in course order", () => {
   const path = join(tmp(), "results.json");
   const row = (system: string, model: string, ndcg: number): ResultRow => ({
-    dataset: "policy-handbook", split: "test", system, model, queries: 190, updated: "t",
+    dataset: "policy-handbook",
+    split: "test",
+    system,
+    model,
+    queries: 190,
+    updated: "t",
     metrics: { "ndcg@10": { estimate: ndcg, low: ndcg - 0.05, high: ndcg + 0.05 } },
   });
   recordResults([row("fine-tuned", "offline", 0.6), row("BM25", "-", 0.5)], path);
@@ -128,9 +187,19 @@ test("results.json: rows replaced by (dataset, split, system, model), timings ke
   const file = readResults(path);
   assert.equal(file.results.length, 3);
   assert.equal(file.results.find((r) => r.system === "fine-tuned")?.metrics["ndcg@10"].estimate, 0.65);
-  assert.deepEqual(file.timings.map((t) => [t.notebook, t.seconds]), [["01_synthetic_data", 10]]);
-  const table = resultsTable({ dataset: "policy-handbook", split: "test", model: "offline" }, { path, metrics: ["ndcg@10"] });
+  assert.deepEqual(
+    file.timings.map((t) => [t.notebook, t.seconds]),
+    [["01_synthetic_data", 10]],
+  );
+  const table = resultsTable(
+    { dataset: "policy-handbook", split: "test", model: "offline" },
+    { path, metrics: ["ndcg@10"] },
+  );
   assert.deepEqual(table.getColumn("system").toArray(), ["BM25", "base", "fine-tuned"]);
-  assert.deepEqual(table.getColumn("ndcg@10").toArray(), ["0.500 [0.450, 0.550]", "0.550 [0.500, 0.600]", "0.650 [0.600, 0.700]"]);
+  assert.deepEqual(table.getColumn("ndcg@10").toArray(), [
+    "0.500 [0.450, 0.550]",
+    "0.550 [0.500, 0.600]",
+    "0.650 [0.600, 0.700]",
+  ]);
   assert.ok(!existsSync(`${path}.lock`));
 });

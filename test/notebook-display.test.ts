@@ -16,7 +16,9 @@ test("a chart bundle carries plotly JSON, an HTML div with newPlot, and a text s
 });
 
 test("text inside a chart cannot close the script tag", () => {
-  const html = plotBundle({ data: [{ type: "bar", name: "</script><img src=x onerror=alert(1)>", x: [1], y: [1] }] })["text/html"] as string;
+  const html = plotBundle({ data: [{ type: "bar", name: "</script><img src=x onerror=alert(1)>", x: [1], y: [1] }] })[
+    "text/html"
+  ] as string;
   assert.equal(html.match(/<\/script>/g)?.length, 1, "only the bundle's own closing tag");
   assert.ok(html.includes("\\u003c/script\\u003e"));
 });
@@ -47,7 +49,14 @@ test("tables: escaped HTML, fixed decimals, numeric columns right-aligned, long 
   assert.match(html, /1 more rows not shown \(3 x 2\)/);
   assert.equal(
     b["text/plain"],
-    ["Scores", "metric          value", "-------------  ------", "<b>mrr@10</b>  0.1235", "ndcg@10             1", "... 1 more rows (3 x 2)"].join("\n"),
+    [
+      "Scores",
+      "metric          value",
+      "-------------  ------",
+      "<b>mrr@10</b>  0.1235",
+      "ndcg@10             1",
+      "... 1 more rows (3 x 2)",
+    ].join("\n"),
   );
 });
 

@@ -27,7 +27,10 @@ test("BM25 scores equal a hand computation (k1 = 1.2, b = 0.75, Lucene idf)", as
   //   d1 tf 1, |d| 3: 1*2.2 / (1 + 1.2*(0.25 + 0.75*3/2.25)) = 2.2/2.5 = 0.88        -> 0.88 ln 2 = 0.609970
   //   d2 tf 2, |d| 3: 2*2.2 / (2 + 1.5) = 1.257143                                     -> 0.871385
   const [cat] = await bm25.retrieve(["cat"], 4);
-  assert.deepEqual(cat.map((h) => h.id), ["d2", "d1", "d3", "d4"]); // zero scores keep corpus order
+  assert.deepEqual(
+    cat.map((h) => h.id),
+    ["d2", "d1", "d3", "d4"],
+  ); // zero scores keep corpus order
   close(cat[0].score, 0.871385, "d2");
   close(cat[1].score, 0.60997, "d1");
   assert.equal(cat[2].score, 0);
@@ -35,13 +38,23 @@ test("BM25 scores equal a hand computation (k1 = 1.2, b = 0.75, Lucene idf)", as
   //   d3 dog tf 1, |d| 2: 2.2 / (1 + 1.2*(0.25 + 0.75*2/2.25)) = 2.2/2.1 = 1.047619 -> 1.047619 ln 2 = 0.726154
   //   d4 bird tf 1, |d| 1: 2.2 / (1 + 1.2*(0.25 + 0.75/2.25)) = 2.2/1.7 -> 1.294118 * 1.203973 = 1.558083
   const [dogBird] = await bm25.retrieve(["dog bird"], 3);
-  assert.deepEqual(dogBird.map((h) => h.id), ["d4", "d3", "d2"]);
+  assert.deepEqual(
+    dogBird.map((h) => h.id),
+    ["d4", "d3", "d2"],
+  );
   close(dogBird[0].score, 1.558083, "d4");
   close(dogBird[1].score, 0.726154, "d3");
   close(dogBird[2].score, 0.60997, "d2");
   await assert.rejects(bm25.retrieve(["cat"], 5), /k=5 is larger than the corpus \(4 documents\)/);
   assert.throws(() => new BM25Retriever([]), /corpus is empty/);
-  assert.throws(() => new BM25Retriever([{ _id: "a", text: "x" }, { _id: "a", text: "y" }]), /duplicate id "a"/);
+  assert.throws(
+    () =>
+      new BM25Retriever([
+        { _id: "a", text: "x" },
+        { _id: "a", text: "y" },
+      ]),
+    /duplicate id "a"/,
+  );
 });
 
 function fixed(name: string, order: string[]): Retriever {
@@ -59,18 +72,34 @@ test("reciprocal rank fusion equals a hand computation, ties in corpus order", a
   // d1: 1/61 + 1/62 = 0.032522, d3: 1/63 + 1/61 = 0.032266, d2: 1/62 + 1/64 = 0.031754, d4: 1/64 + 1/63 = 0.031498
   const rrf = new HybridRetriever([fixed("A", ["d1", "d2", "d3", "d4"]), fixed("B", ["d3", "d1", "d4", "d2"])]);
   const [hits] = await rrf.retrieve(["q"], 4);
-  assert.deepEqual(hits.map((h) => h.id), ["d1", "d3", "d2", "d4"]);
+  assert.deepEqual(
+    hits.map((h) => h.id),
+    ["d1", "d3", "d2", "d4"],
+  );
   close(hits[0].score, 1 / 61 + 1 / 62, "d1");
   assert.equal(rrf.name, "RRF(A + B)");
   // d2 and d1 tie exactly (1/61 + 1/62 each): corpus order puts d1 first.
   const tie = new HybridRetriever([fixed("A", ["d2", "d1", "d3", "d4"]), fixed("B", ["d1", "d2", "d4", "d3"])]);
-  assert.deepEqual((await tie.retrieve(["q"], 2))[0].map((h) => h.id), ["d1", "d2"]);
+  assert.deepEqual(
+    (await tie.retrieve(["q"], 2))[0].map((h) => h.id),
+    ["d1", "d2"],
+  );
   // depth 2: A gives d1, d2; B gives d3, d1 -> d1 = 1/61 + 1/62, d3 = 1/61, d2 = 1/62; d4 absent
-  const shallow = new HybridRetriever([fixed("A", ["d1", "d2", "d3", "d4"]), fixed("B", ["d3", "d1", "d4", "d2"])], { depth: 2 });
-  assert.deepEqual((await shallow.retrieve(["q"], 2))[0].map((h) => h.id), ["d1", "d3"]);
+  const shallow = new HybridRetriever([fixed("A", ["d1", "d2", "d3", "d4"]), fixed("B", ["d3", "d1", "d4", "d2"])], {
+    depth: 2,
+  });
+  assert.deepEqual(
+    (await shallow.retrieve(["q"], 2))[0].map((h) => h.id),
+    ["d1", "d3"],
+  );
   // weights: B counts 3x -> d3 = 1/63 + 3/61 beats d1 = 1/61 + 3/62
-  const weighted = new HybridRetriever([fixed("A", ["d1", "d2", "d3", "d4"]), fixed("B", ["d3", "d1", "d4", "d2"])], { weights: [1, 3] });
-  assert.deepEqual((await weighted.retrieve(["q"], 1))[0].map((h) => h.id), ["d3"]);
+  const weighted = new HybridRetriever([fixed("A", ["d1", "d2", "d3", "d4"]), fixed("B", ["d3", "d1", "d4", "d2"])], {
+    weights: [1, 3],
+  });
+  assert.deepEqual(
+    (await weighted.retrieve(["q"], 1))[0].map((h) => h.id),
+    ["d3"],
+  );
   const other: Retriever = { ...fixed("C", ["d1"]), ids: ["d1", "d2", "d3", "x"] };
   assert.throws(() => new HybridRetriever([fixed("A", []), other]), /"C" indexes a different corpus/);
 });
@@ -81,7 +110,11 @@ test("BM25 and hybrid go through the same evaluator", async () => {
     queries: { q1: "cat", q2: "barks" },
     corpus,
     relevantDocs: { q1: ["d1"], q2: ["d3"] },
-    accuracyAtK: [1], precisionRecallAtK: [1], mrrAtK: [4], ndcgAtK: [4], mapAtK: [4],
+    accuracyAtK: [1],
+    precisionRecallAtK: [1],
+    mrrAtK: [4],
+    ndcgAtK: [4],
+    mapAtK: [4],
   });
   const r = await ev.evaluate(bm25);
   // q1 "cat": d2 ranks first, d1 second -> MRR 1/2; q2 "barks": d3 first -> 1.
@@ -90,6 +123,9 @@ test("BM25 and hybrid go through the same evaluator", async () => {
   const hybrid = await ev.evaluate(new HybridRetriever([bm25, fixed("A", ["d1", "d3", "d2", "d4"])]));
   // q1: bm25 d2,d1,d3,d4 + A d1,d3,d2,d4 -> d1 = 1/62 + 1/61 is first -> 1.
   // q2: bm25 d3,d1,d2,d4 + A d1,d3,d2,d4 -> d1 and d3 both 1/61 + 1/62: the tie goes to d1 (earlier) -> d3 at rank 2 -> 1/2.
-  assert.deepEqual(hybrid.perQuery.map((q) => q.firstRelevantRank), [1, 2]);
+  assert.deepEqual(
+    hybrid.perQuery.map((q) => q.firstRelevantRank),
+    [1, 2],
+  );
   assert.equal(hybrid.metrics["rrf_mrr@4"], 0.75);
 });

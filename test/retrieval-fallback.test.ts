@@ -30,11 +30,17 @@ test("without faiss-node the index falls back to TypeScript, says why, and still
      try { VectorIndex.create(2, { implementation: "faiss" }); } catch (e) { forced = (e as Error).message; }
      console.log(JSON.stringify({ implementation: index.implementation, notes: index.notes, hits, forced }));`,
   );
-  const run = spawnSync(process.execPath, ["--require", blocker, "--import", "tsx", script], { encoding: "utf8", cwd: resolve(__dirname, "..") });
+  const run = spawnSync(process.execPath, ["--require", blocker, "--import", "tsx", script], {
+    encoding: "utf8",
+    cwd: resolve(__dirname, ".."),
+  });
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout.trim().split("\n").pop()!);
   assert.equal(out.implementation, "typescript");
-  assert.match(out.notes[0], /faiss-node not usable \(Cannot find module 'faiss-node'\); using the TypeScript exact search/);
+  assert.match(
+    out.notes[0],
+    /faiss-node not usable \(Cannot find module 'faiss-node'\); using the TypeScript exact search/,
+  );
   assert.match(out.notes[1], /HNSW needs faiss-node: this index searches exactly instead/);
   assert.deepEqual(out.hits, ["b", "c"]); // scores 1 and 0.8
   assert.match(out.forced, /implementation "faiss" requested but faiss-node not usable/);

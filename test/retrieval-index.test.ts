@@ -39,19 +39,34 @@ function bruteForce(docs: Embeddings, queries: Embeddings, k: number): number[][
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `doc${i}`);
 
 test("hand example: ties go to the earlier document, in both implementations", () => {
-  const docs = [[1, 0], [0, 1], [1, 1], [1, 0]];
+  const docs = [
+    [1, 0],
+    [0, 1],
+    [1, 1],
+    [1, 0],
+  ];
   // query [1, 0] scores 1, 0, 1, 1: doc0, doc2, doc3 tie; doc1 last.
   for (const implementation of faissAvailable ? (["typescript", "faiss"] as const) : (["typescript"] as const)) {
     const index = VectorIndex.create(2, { implementation });
     index.add(["a", "b", "c", "d"], docs);
     assert.equal(index.implementation, implementation);
-    assert.deepEqual(index.search([[1, 0]], 2), [[{ id: "a", score: 1 }, { id: "c", score: 1 }]]);
-    assert.deepEqual(index.search([[1, 0]], 4)[0].map((h) => h.id), ["a", "c", "d", "b"]);
+    assert.deepEqual(index.search([[1, 0]], 2), [
+      [
+        { id: "a", score: 1 },
+        { id: "c", score: 1 },
+      ],
+    ]);
+    assert.deepEqual(
+      index.search([[1, 0]], 4)[0].map((h) => h.id),
+      ["a", "c", "d", "b"],
+    );
     assert.deepEqual(index.search([[0, 2]], 1), [[{ id: "b", score: 2 }]]);
   }
 });
 
-test("TypeScript fallback gives the same ids and scores as faiss IndexFlatIP and as a brute-force sort", { skip: !faissAvailable && "faiss-node not loadable" }, () => {
+test("TypeScript fallback gives the same ids and scores as faiss IndexFlatIP and as a brute-force sort", {
+  skip: !faissAvailable && "faiss-node not loadable",
+}, () => {
   const docs = integerVectors(300, 12, 1);
   const queries = integerVectors(41, 12, 2); // 41: exercises the 4-query blocks' remainder and faiss's BLAS path (>= 20 queries)
   const k = 15;
@@ -64,7 +79,9 @@ test("TypeScript fallback gives the same ids and scores as faiss IndexFlatIP and
   assert.deepEqual(Array.from(a.indices), bruteForce(docs, queries, k).flat());
 });
 
-test("flat index bytes equal faiss's own serialisation of IndexFlatIP", { skip: !faissAvailable && "faiss-node not loadable" }, () => {
+test("flat index bytes equal faiss's own serialisation of IndexFlatIP", {
+  skip: !faissAvailable && "faiss-node not loadable",
+}, () => {
   const faiss = loadFaiss().module!;
   const docs = integerVectors(7, 5, 8);
   const native = new faiss.IndexFlatIP(5);
@@ -84,10 +101,26 @@ test("incremental add equals one add; duplicate ids and wrong dimensions are nam
     assert.equal(parts.size, 100);
     assert.deepEqual(parts.search(queries, 7), whole.search(queries, 7));
     assert.throws(() => parts.add(["doc3"], [[0, 0, 0, 0, 0, 1]]), /duplicate id "doc3".*index \(position 3\)/);
-    assert.throws(() => parts.add(["x", "x"], [[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0]]), /duplicate id "x" at entry 1/);
+    assert.throws(
+      () =>
+        parts.add(
+          ["x", "x"],
+          [
+            [1, 0, 0, 0, 0, 0],
+            [0, 1, 0, 0, 0, 0],
+          ],
+        ),
+      /duplicate id "x" at entry 1/,
+    );
     assert.throws(() => parts.add(["y"], [[1, 2, 3]]), /vector 0 has dimension 3, the index has 6/);
-    assert.throws(() => parts.search({ count: 1, dim: 5, data: new Float32Array(5) }, 3), /dimension 5, the index has 6/);
-    assert.throws(() => parts.add(["z"], [[0, 0, NaN, 0, 0, 0]]), /vector 0 has a non-finite value \(NaN\) at position 2/);
+    assert.throws(
+      () => parts.search({ count: 1, dim: 5, data: new Float32Array(5) }, 3),
+      /dimension 5, the index has 6/,
+    );
+    assert.throws(
+      () => parts.add(["z"], [[0, 0, NaN, 0, 0, 0]]),
+      /vector 0 has a non-finite value \(NaN\) at position 2/,
+    );
     assert.throws(() => parts.search(queries, 101), /k=101 is larger than the corpus \(100 documents\)/);
     assert.throws(() => VectorIndex.create(6, { implementation }).search(queries, 1), /corpus is empty/);
     assert.equal(parts.size, 100, "failed adds must not change the index");
@@ -118,7 +151,9 @@ test("save/load round-trips ids, vectors and results, atomically", () => {
   assert.ok(!existsSync(join(dir, "missing.vindex")));
 });
 
-test("HNSW recall against exact search on clustered vectors", { skip: !faissAvailable && "faiss-node not loadable" }, () => {
+test("HNSW recall against exact search on clustered vectors", {
+  skip: !faissAvailable && "faiss-node not loadable",
+}, () => {
   const rng = mulberry32(7);
   const dim = 32;
   const centres = Array.from({ length: 20 }, () => Array.from({ length: dim }, () => rng() * 2 - 1));
@@ -137,17 +172,27 @@ test("HNSW recall against exact search on clustered vectors", { skip: !faissAvai
   assert.throws(() => flat.setEfSearch(32), /only HNSW indexes have efSearch/);
 });
 
-test("HNSW parameters are read from and patched into faiss's serialisation", { skip: !faissAvailable && "faiss-node not loadable" }, () => {
+test("HNSW parameters are read from and patched into faiss's serialisation", {
+  skip: !faissAvailable && "faiss-node not loadable",
+}, () => {
   const faiss = loadFaiss().module!;
   const fresh = faiss.Index.fromFactory(4, "HNSW8,Flat", faiss.MetricType.METRIC_INNER_PRODUCT);
   assert.deepEqual(readHnswParams(fresh.toBuffer()), { efConstruction: 40, efSearch: 16 }); // faiss's documented defaults
-  const index = VectorIndex.fromVectors(ids(30), integerVectors(30, 4, 9), { kind: "hnsw", hnswM: 8, efConstruction: 60, efSearch: 24 });
+  const index = VectorIndex.fromVectors(ids(30), integerVectors(30, 4, 9), {
+    kind: "hnsw",
+    hnswM: 8,
+    efConstruction: 60,
+    efSearch: 24,
+  });
   const dir = mkdtempSync(join(tmpdir(), "hnsw-"));
   index.save(join(dir, "h.vindex"));
   const back = VectorIndex.load(join(dir, "h.vindex"));
   assert.equal(back.efSearch, 24);
   assert.equal(back.efConstruction, 60);
-  assert.throws(() => withHnswParams(new faiss.IndexFlatIP(4).toBuffer(), { efSearch: 8 }), /starts with "IxFI", not "IHNf"/);
+  assert.throws(
+    () => withHnswParams(new faiss.IndexFlatIP(4).toBuffer(), { efSearch: 8 }),
+    /starts with "IxFI", not "IHNf"/,
+  );
   assert.throws(() => withHnswParams(fresh.toBuffer(), { efSearch: 0 }), /efSearch=0 must be a positive integer/);
 });
 
@@ -168,16 +213,34 @@ const letterCounts: Embedder = {
 
 test("DenseRetriever: cosine vs dot on a hand-computed example", async () => {
   // docs: "aaaa" = (4,0,0), "ab" = (1,1,0), "c" = (0,0,1); query "a" = (1,0,0)
-  const corpus = [{ _id: "d1", text: "aaaa" }, { _id: "d2", text: "ab" }, { _id: "d3", text: "c" }];
+  const corpus = [
+    { _id: "d1", text: "aaaa" },
+    { _id: "d2", text: "ab" },
+    { _id: "d3", text: "c" },
+  ];
   const cosine = await DenseRetriever.build(letterCounts, corpus);
   const [hits] = await cosine.retrieve(["a"], 3);
-  assert.deepEqual(hits.map((h) => h.id), ["d1", "d2", "d3"]);
+  assert.deepEqual(
+    hits.map((h) => h.id),
+    ["d1", "d2", "d3"],
+  );
   assert.ok(Math.abs(hits[0].score - 1) < 1e-6 && Math.abs(hits[1].score - Math.SQRT1_2) < 1e-6 && hits[2].score === 0);
   // dot: "ab" with query "abbb" = (1,3,0): d1 -> 4, d2 -> 4 (tie: d1 first), d3 -> 0
   const dot = await DenseRetriever.build(letterCounts, corpus, { scoreFunction: "dot" });
-  assert.deepEqual(await dot.retrieve(["abbb"], 2), [[{ id: "d1", score: 4 }, { id: "d2", score: 4 }]]);
+  assert.deepEqual(await dot.retrieve(["abbb"], 2), [
+    [
+      { id: "d1", score: 4 },
+      { id: "d2", score: 4 },
+    ],
+  ]);
   await assert.rejects(dot.retrieve(["a"], 4), /k=4 is larger than the corpus \(3 documents\)/);
-  await assert.rejects(DenseRetriever.build(letterCounts, [{ _id: "x", text: "a" }, { _id: "x", text: "b" }]), /duplicate id "x"/);
+  await assert.rejects(
+    DenseRetriever.build(letterCounts, [
+      { _id: "x", text: "a" },
+      { _id: "x", text: "b" },
+    ]),
+    /duplicate id "x"/,
+  );
   await assert.rejects(DenseRetriever.build(letterCounts, []), /corpus is empty/);
 });
 
@@ -186,7 +249,10 @@ test("save never replaces a file that is not a vector index, unless asked to", (
   const path = join(dir, "corpus.jsonl");
   writeFileSync(path, '{"_id": "d1"}\n');
   const index = VectorIndex.fromVectors(ids(20), integerVectors(20, 4, 1), { kind: "flat" });
-  assert.throws(() => index.save(path), /corpus\.jsonl exists and is not a vector index file .*pass \{ overwrite: true \}/);
+  assert.throws(
+    () => index.save(path),
+    /corpus\.jsonl exists and is not a vector index file .*pass \{ overwrite: true \}/,
+  );
   assert.equal(readFileSync(path, "utf8"), '{"_id": "d1"}\n');
   const own = join(dir, "a.vindex");
   index.save(own);

@@ -32,7 +32,10 @@ class Counting extends MultipleNegativesRankingLoss {
 
 test("a string (or other non-number) where a number belongs is named with what it got", async () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ learningRate: "2e-5" }, /train: learningRate must be a number, got a string \("2e-5"\) \(write learningRate: 2e-5, without quotes\)\.$/],
+    [
+      { learningRate: "2e-5" },
+      /train: learningRate must be a number, got a string \("2e-5"\) \(write learningRate: 2e-5, without quotes\)\.$/,
+    ],
     [{ batchSize: "32" }, /batchSize must be a number, got a string \("32"\)/],
     [{ epochs: null }, /epochs must be a number, got null/],
     [{ warmupRatio: "0.1" }, /warmupRatio must be a number, got a string/],
@@ -45,7 +48,11 @@ test("a string (or other non-number) where a number belongs is named with what i
   ];
   for (const [opts, re] of cases) {
     const loss = new Counting();
-    await assert.rejects(train(tinyModel(), tinyPairs(8), { loss, ...quiet, ...opts } as never), re, JSON.stringify(opts));
+    await assert.rejects(
+      train(tinyModel(), tinyPairs(8), { loss, ...quiet, ...opts } as never),
+      re,
+      JSON.stringify(opts),
+    );
     assert.equal(loss.steps, 0);
   }
 });
@@ -57,7 +64,12 @@ test("batchSize 1 with an in-batch-negatives loss on pairs is refused with the r
   );
   // With a hard negative there is something to contrast; TripletLoss has no in-batch negatives.
   const triplets = tinyPairs(6).map((r, i) => ({ ...r, negative: `unrelated text number ${i}` }));
-  const r1 = await train(tinyModel(), triplets, { loss: new MultipleNegativesRankingLoss(), batchSize: 1, maxSteps: 2, ...quiet });
+  const r1 = await train(tinyModel(), triplets, {
+    loss: new MultipleNegativesRankingLoss(),
+    batchSize: 1,
+    maxSteps: 2,
+    ...quiet,
+  });
   assert.ok(r1.history.some((h) => h.kind === "train" && h.loss > 0));
   const r2 = await train(tinyModel(), triplets, { loss: new TripletLoss(), batchSize: 1, maxSteps: 2, ...quiet });
   assert.equal(r2.steps, 2);
@@ -66,14 +78,26 @@ test("batchSize 1 with an in-batch-negatives loss on pairs is refused with the r
 test("a last batch of one pair is skipped by default and the run says so; dropLast: false keeps it", async () => {
   const warnings: string[] = [];
   const r = await train(tinyModel(), tinyPairs(17), {
-    loss: new MultipleNegativesRankingLoss(), batchSize: 4, learningRate: 1e-3, progress: false, onWarning: (w) => warnings.push(w),
+    loss: new MultipleNegativesRankingLoss(),
+    batchSize: 4,
+    learningRate: 1e-3,
+    progress: false,
+    onWarning: (w) => warnings.push(w),
   });
   const sizes = r.history.flatMap((h) => (h.kind === "train" ? [h.batchSize] : []));
   assert.deepEqual(sizes, [4, 4, 4, 4]);
   assert.equal(r.totalSteps, 4);
   assert.ok(sizes.length > 0 && r.history.every((h) => h.kind !== "train" || h.loss > 0));
-  assert.match(warnings.join("\n"), /17 pairs at batchSize 4 leave a last batch of a single pair, which has no in-batch negative for MultipleNegativesRankingLoss \(loss 0, nothing learned\); skipped \(dropLast "auto"; dropLast: false keeps it\)/);
-  const kept = await train(tinyModel(), tinyPairs(17), { loss: new MultipleNegativesRankingLoss(), batchSize: 4, dropLast: false, ...quiet });
+  assert.match(
+    warnings.join("\n"),
+    /17 pairs at batchSize 4 leave a last batch of a single pair, which has no in-batch negative for MultipleNegativesRankingLoss \(loss 0, nothing learned\); skipped \(dropLast "auto"; dropLast: false keeps it\)/,
+  );
+  const kept = await train(tinyModel(), tinyPairs(17), {
+    loss: new MultipleNegativesRankingLoss(),
+    batchSize: 4,
+    dropLast: false,
+    ...quiet,
+  });
   const keptSizes = kept.history.flatMap((h) => (h.kind === "train" ? [h.batchSize] : []));
   assert.deepEqual(keptSizes, [4, 4, 4, 4, 1]);
 });
@@ -83,12 +107,18 @@ test("a bad outputDir fails before the first step, naming it", async () => {
   const file = join(root, "out.txt");
   writeFileSync(file, "mine");
   const loss = new Counting();
-  await assert.rejects(train(tinyModel(), tinyPairs(8), { loss, batchSize: 4, outputDir: file, ...quiet }), new RegExp(`outputDir ${file.replace(/[/.]/g, "\\$&")}: is a file, not a folder`));
+  await assert.rejects(
+    train(tinyModel(), tinyPairs(8), { loss, batchSize: 4, outputDir: file, ...quiet }),
+    new RegExp(`outputDir ${file.replace(/[/.]/g, "\\$&")}: is a file, not a folder`),
+  );
   // final/ holding someone's files: model.save would refuse after training, so the run refuses now.
   const out = join(root, "run");
   mkdirSync(join(out, "final"), { recursive: true });
   writeFileSync(join(out, "final", "notes.txt"), "keep");
-  await assert.rejects(train(tinyModel(), tinyPairs(8), { loss, batchSize: 4, outputDir: out, ...quiet }), /final\/ exists and is not a model folder the trainer wrote/);
+  await assert.rejects(
+    train(tinyModel(), tinyPairs(8), { loss, batchSize: 4, outputDir: out, ...quiet }),
+    /final\/ exists and is not a model folder the trainer wrote/,
+  );
   assert.equal(readFileSync(join(out, "final", "notes.txt"), "utf8"), "keep");
   assert.equal(loss.steps, 0, "no step ran");
 });
@@ -105,7 +135,10 @@ test("an outputDir that cannot be written fails before the first step (EACCES in
     return real(...args);
   });
   const loss = new Counting();
-  await assert.rejects(train(tinyModel(), tinyPairs(8), { loss, batchSize: 4, outputDir: out, ...quiet }), /outputDir .*run: cannot be created or written \(EACCES: permission denied.*give a folder you can write to/);
+  await assert.rejects(
+    train(tinyModel(), tinyPairs(8), { loss, batchSize: 4, outputDir: out, ...quiet }),
+    /outputDir .*run: cannot be created or written \(EACCES: permission denied.*give a folder you can write to/,
+  );
   assert.equal(loss.steps, 0);
 });
 
@@ -118,10 +151,18 @@ test("two trainings into one outputDir at the same time: the second refuses; use
   ]);
   assert.equal(first.status, "fulfilled");
   assert.equal(second.status, "rejected");
-  assert.match(String((second as PromiseRejectedResult).reason), /is being written by this process right now \(a training run; lock .*\.run\.lock\)/);
+  assert.match(
+    String((second as PromiseRejectedResult).reason),
+    /is being written by this process right now \(a training run; lock .*\.run\.lock\)/,
+  );
   // The lock is released: a new run into the same folder starts over and keeps a user's file in checkpoints/.
   writeFileSync(join(out, "checkpoints", "my-notes.txt"), "keep");
-  await train(tinyModel(), tinyPairs(16), { loss: new MultipleNegativesRankingLoss(), ...opts, learningRate: 2e-3, resumeFrom: false });
+  await train(tinyModel(), tinyPairs(16), {
+    loss: new MultipleNegativesRankingLoss(),
+    ...opts,
+    learningRate: 2e-3,
+    resumeFrom: false,
+  });
   assert.equal(readFileSync(join(out, "checkpoints", "my-notes.txt"), "utf8"), "keep");
   assert.deepEqual(readdirSync(join(out, "..")).sort(), ["run"]);
 });
@@ -131,16 +172,34 @@ test("a trained model's name says so, after save / load too; the README flow's t
   const model = await loadModel("offline");
   assert.equal(model.name, "offline (embedded offline default)");
   // The README flow without explicit names: evaluate, train, evaluate the same model object again.
-  const testEval = InformationRetrievalEvaluator.fromSplit(loadShippedSplit("policy-handbook", "test"), { name: "policy-test" });
+  const testEval = InformationRetrievalEvaluator.fromSplit(loadShippedSplit("policy-handbook", "test"), {
+    name: "policy-test",
+  });
   const base = await testEval.evaluate(model);
-  await train(model, tinyPairs(8), { loss: new MultipleNegativesRankingLoss(), batchSize: 4, outputDir: out, ...quiet });
+  await train(model, tinyPairs(8), {
+    loss: new MultipleNegativesRankingLoss(),
+    batchSize: 4,
+    outputDir: out,
+    ...quiet,
+  });
   assert.equal(model.name, "offline + fine-tuned");
   const tuned = await testEval.evaluate(model);
-  assert.deepEqual(metricsTable([base, tuned]).columns, ["metric", "offline (embedded offline default)", "offline + fine-tuned"]);
+  assert.deepEqual(metricsTable([base, tuned]).columns, [
+    "metric",
+    "offline (embedded offline default)",
+    "offline + fine-tuned",
+  ]);
   assert.ok(perQueryReport([base, tuned]).columns.includes("offline + fine-tuned rank"));
   const cmp = compareSystems(base, tuned, { resamples: 100 });
-  assert.deepEqual(comparisonTable(cmp).columns.slice(0, 3), ["metric", "offline (embedded offline default)", "offline + fine-tuned"]);
-  assert.match(describeComparison(cmp), /^offline \+ fine-tuned vs offline \(embedded offline default\) on \d+ queries/);
+  assert.deepEqual(comparisonTable(cmp).columns.slice(0, 3), [
+    "metric",
+    "offline (embedded offline default)",
+    "offline + fine-tuned",
+  ]);
+  assert.match(
+    describeComparison(cmp),
+    /^offline \+ fine-tuned vs offline \(embedded offline default\) on \d+ queries/,
+  );
   const reloaded = await loadModel(join(out, "final"));
   assert.equal(reloaded.name, "policy/final");
   assert.ok(existsSync(join(out, "final", "modules.json")));
@@ -160,11 +219,20 @@ test("a checkpoint that cannot be written (ENOSPC injected) names the checkpoint
     }
     return real(...args);
   });
-  const err = await train(tinyModel(), tinyPairs(16), { loss: new MultipleNegativesRankingLoss(), batchSize: 4, checkpointSteps: 1, outputDir: out, ...quiet }).then(
+  const err = await train(tinyModel(), tinyPairs(16), {
+    loss: new MultipleNegativesRankingLoss(),
+    batchSize: 4,
+    checkpointSteps: 1,
+    outputDir: out,
+    ...quiet,
+  }).then(
     () => assert.fail("expected a failure"),
     (e: Error) => e,
   );
-  assert.match(err.message, /^Saving checkpoint checkpoint-000002 to .*checkpoint-000002 failed: no space left on the device \(ENOSPC\)\. The earlier checkpoint .*checkpoint-000001 is intact\. To fix: free some disk space/);
+  assert.match(
+    err.message,
+    /^Saving checkpoint checkpoint-000002 to .*checkpoint-000002 failed: no space left on the device \(ENOSPC\)\. The earlier checkpoint .*checkpoint-000001 is intact\. To fix: free some disk space/,
+  );
   t.mock.restoreAll();
   assert.deepEqual(readdirSync(join(out, "checkpoints")), ["checkpoint-000001"]);
 });

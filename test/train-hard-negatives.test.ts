@@ -5,7 +5,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Embedder, Embeddings } from "../src/model/types";
 import { loadFaiss } from "../src/retrieval/faiss";
-import { describeMining, falseNegativesTable, mineHardNegatives, miningFiltersTable, miningPresets, miningStatsTable, scoreHistogramFigure, semiHardNegatives, type MineHardNegativesOptions } from "../src/train";
+import {
+  describeMining,
+  falseNegativesTable,
+  mineHardNegatives,
+  miningFiltersTable,
+  miningPresets,
+  miningStatsTable,
+  scoreHistogramFigure,
+  semiHardNegatives,
+  type MineHardNegativesOptions,
+} from "../src/train";
 
 /** cos(query q1, passage) for each passage; q1 = e1, a passage with cosine c is (c, sqrt(1 - c^2), 0, 0). */
 const COS: Record<string, number> = { P: 0.8, A: 0.95, B: 0.78, C: 0.72, G: 0.6, D: 0.5, E: 0.2, F: -0.3 };
@@ -24,7 +34,8 @@ class FakeEmbedder implements Embedder {
       else if (t in COS) {
         data[i * dim] = COS[t];
         data[i * dim + 1] = Math.sqrt(1 - COS[t] ** 2);
-      } else if (t.startsWith("other")) data[i * dim + 3] = 1; // orthogonal to both queries
+      } else if (t.startsWith("other"))
+        data[i * dim + 3] = 1; // orthogonal to both queries
       else throw new Error(`FakeEmbedder: unknown text ${t}`);
     });
     return Promise.resolve({ count: texts.length, dim, data });
@@ -41,14 +52,20 @@ async function negatives(options: MineHardNegativesOptions, p = pairs): Promise<
 
 test("no filter: the top candidates after removing the positive, rangeMax defaulting to rangeMin + numNegatives + 1", async () => {
   const r = await mineHardNegatives(pairs, new FakeEmbedder(), { corpus, numNegatives: 3 });
-  assert.deepEqual(r.rows.map((x) => x.negative), ["A", "B", "C"]);
+  assert.deepEqual(
+    r.rows.map((x) => x.negative),
+    ["A", "B", "C"],
+  );
   assert.deepEqual(r.columns, ["anchor", "positive", "negative"]);
   assert.equal(r.report.options.rangeMax, 4);
   assert.equal(r.report.options.searchDepth, 5);
   assert.equal(r.report.removed.positive, 1);
   assert.deepEqual(r.report.rows, 3);
   assert.ok(Math.abs(r.report.positiveScores[0] - 0.8) < 1e-6);
-  assert.deepEqual(r.report.negativeScores.map((s) => Math.round(s * 100) / 100), [0.95, 0.78, 0.72]);
+  assert.deepEqual(
+    r.report.negativeScores.map((s) => Math.round(s * 100) / 100),
+    [0.95, 0.78, 0.72],
+  );
 });
 
 test("each filter keeps exactly the expected candidates", async () => {
@@ -63,7 +80,10 @@ test("each filter keeps exactly the expected candidates", async () => {
   assert.deepEqual(await negatives({ minScore: 0.55, numNegatives: 4 }), ["A", "B", "C", "G"]);
   // rangeMin 2: the two most similar survivors (A, B) are skipped.
   const ranged = await mineHardNegatives(pairs, new FakeEmbedder(), { corpus, rangeMin: 2 });
-  assert.deepEqual(ranged.rows.map((x) => x.negative), ["C", "G", "D"]);
+  assert.deepEqual(
+    ranged.rows.map((x) => x.negative),
+    ["C", "G", "D"],
+  );
   assert.equal(ranged.report.skippedByRangeMin, 2);
   // rangeMax 3 with rangeMin 1 leaves ranks 1..2 of the survivors: B, C.
   assert.deepEqual(await negatives({ rangeMin: 1, rangeMax: 3, numNegatives: 2 }), ["B", "C"]);
@@ -71,12 +91,23 @@ test("each filter keeps exactly the expected candidates", async () => {
   assert.deepEqual(await negatives({ absoluteMargin: 0.05, rangeMin: 1, numNegatives: 2 }), ["G", "D"]);
   // semi-hard: in [0.8 - 0.1, 0.8]: B and C only; asking for 3 gives 2 and a warning with counts.
   const warnings: string[] = [];
-  const semi = await mineHardNegatives(pairs, new FakeEmbedder(), { corpus, ...semiHardNegatives(0.1), numNegatives: 3, onWarning: (m) => warnings.push(m) });
-  assert.deepEqual(semi.rows.map((x) => x.negative), ["B", "C"]);
+  const semi = await mineHardNegatives(pairs, new FakeEmbedder(), {
+    corpus,
+    ...semiHardNegatives(0.1),
+    numNegatives: 3,
+    onWarning: (m) => warnings.push(m),
+  });
+  assert.deepEqual(
+    semi.rows.map((x) => x.negative),
+    ["B", "C"],
+  );
   assert.equal(semi.report.removed.absoluteMargin, 1);
   assert.equal(semi.report.removed.semiHardMargin, 4);
   assert.equal(semi.report.pairsWithFewerNegatives, 1);
-  assert.match(warnings.join("\n"), /could not find enough negatives for 1 of 3 possible triplets \(33\.33%; 1 of 1 pairs got fewer than 3\)\. Consider adjusting the rangeMax, absoluteMargin and semiHardMargin parameters/);
+  assert.match(
+    warnings.join("\n"),
+    /could not find enough negatives for 1 of 3 possible triplets \(33\.33%; 1 of 1 pairs got fewer than 3\)\. Consider adjusting the rangeMax, absoluteMargin and semiHardMargin parameters/,
+  );
   // NV-Retriever preset: at most 95% of 0.8 = 0.76: A and B are dropped.
   assert.deepEqual(await negatives({ ...miningPresets.hard, numNegatives: 2 }), ["C", "G"]);
 });
@@ -91,7 +122,11 @@ test("random sampling: seeded, reproducible, never a positive, sorted by score; 
     assert.equal(new Set(n).size, 3);
     assert.ok(!n.includes("P"), "the positive is never a negative");
     const scores = n.map((t) => COS[t]);
-    assert.deepEqual(scores, [...scores].sort((x, y) => y - x), "sampled negatives are sorted by score");
+    assert.deepEqual(
+      scores,
+      [...scores].sort((x, y) => y - x),
+      "sampled negatives are sorted by score",
+    );
     n.forEach((t) => seen.add(t));
   }
   assert.deepEqual([...seen].sort(), ["A", "B", "C", "D", "E", "F", "G"], "every non-positive passage can be drawn");
@@ -107,23 +142,42 @@ test("repeated queries: every positive of the query is excluded, the margin uses
     { anchor: "q1", positive: "B" },
   ];
   // The given corpus lists P twice: deduplicated, it is still q1's positive.
-  const r = await mineHardNegatives(dup, new FakeEmbedder(), { corpus: [...corpus, "P", "other1", "other2"], numNegatives: 2, outputFormat: "n-tuple" });
+  const r = await mineHardNegatives(dup, new FakeEmbedder(), {
+    corpus: [...corpus, "P", "other1", "other2"],
+    numNegatives: 2,
+    outputFormat: "n-tuple",
+  });
   const q1 = r.rows.filter((x) => x.anchor === "q1");
-  assert.deepEqual(q1.map((x) => x.positive), ["P", "B"], "grouped by query, positives in order");
+  assert.deepEqual(
+    q1.map((x) => x.positive),
+    ["P", "B"],
+    "grouped by query, positives in order",
+  );
   for (const row of q1) assert.deepEqual([row.negative_1, row.negative_2], ["A", "C"]);
   assert.deepEqual(r.columns, ["anchor", "positive", "negative_1", "negative_2"]);
   assert.equal(r.report.uniqueQueries, 2);
   assert.equal(r.report.maxPositivesPerQuery, 2);
   assert.equal(r.report.corpusDuplicatesRemoved, 1);
   // absoluteMargin 0 against min(0.8, 0.78) = 0.78 removes A only (B is a positive).
-  const m = await mineHardNegatives(dup.slice(0, 1).concat(dup.slice(2)), new FakeEmbedder(), { corpus, absoluteMargin: 0, numNegatives: 2 });
-  assert.deepEqual(m.rows.map((x) => `${x.positive}:${x.negative}`), ["P:C", "P:G", "B:C", "B:G"]);
+  const m = await mineHardNegatives(dup.slice(0, 1).concat(dup.slice(2)), new FakeEmbedder(), {
+    corpus,
+    absoluteMargin: 0,
+    numNegatives: 2,
+  });
+  assert.deepEqual(
+    m.rows.map((x) => `${x.positive}:${x.negative}`),
+    ["P:C", "P:G", "B:C", "B:G"],
+  );
   assert.equal(m.report.removed.positive, 2);
   assert.equal(m.report.removed.absoluteMargin, 1);
 });
 
 test("output formats: labeled-pair gives each positive label 1, then the query's negatives label 0", async () => {
-  const r = await mineHardNegatives(pairs, new FakeEmbedder(), { corpus, numNegatives: 2, outputFormat: "labeled-pair" });
+  const r = await mineHardNegatives(pairs, new FakeEmbedder(), {
+    corpus,
+    numNegatives: 2,
+    outputFormat: "labeled-pair",
+  });
   assert.deepEqual(r.rows, [
     { anchor: "q1", positive: "P", label: 1 },
     { anchor: "q1", positive: "A", label: 0 },
@@ -134,7 +188,10 @@ test("output formats: labeled-pair gives each positive label 1, then the query's
   const semi = { corpus, ...semiHardNegatives(0.1), outputFormat: "n-tuple" as const, onWarning: () => {} };
   const two = await mineHardNegatives(pairs, new FakeEmbedder(), { ...semi, numNegatives: 2 });
   assert.deepEqual(two.rows, [{ anchor: "q1", positive: "P", negative_1: "B", negative_2: "C" }]);
-  await assert.rejects(mineHardNegatives(pairs, new FakeEmbedder(), { ...semi, numNegatives: 3 }), /no rows could be generated/);
+  await assert.rejects(
+    mineHardNegatives(pairs, new FakeEmbedder(), { ...semi, numNegatives: 3 }),
+    /no rows could be generated/,
+  );
 });
 
 test("the report: false negatives with texts and outcomes, filter counts, statistics, histogram", async () => {
@@ -144,13 +201,28 @@ test("the report: false negatives with texts and outcomes, filter counts, statis
     { ...plain.report.falseNegatives[0], positiveScore: 0, candidateScore: 0 },
     { query: "q1", positive: "P", positiveScore: 0, candidate: "A", candidateScore: 0, rank: 1, outcome: "negative" },
   );
-  const margin = await mineHardNegatives(pairs, new FakeEmbedder(), { corpus, numNegatives: 3, relativeMargin: 0.05, falseNegativeMargin: 0.05 });
-  assert.deepEqual(margin.report.falseNegatives.map((f) => `${f.candidate}:${f.outcome}`), ["A:relativeMargin", "B:relativeMargin"]);
+  const margin = await mineHardNegatives(pairs, new FakeEmbedder(), {
+    corpus,
+    numNegatives: 3,
+    relativeMargin: 0.05,
+    falseNegativeMargin: 0.05,
+  });
+  assert.deepEqual(
+    margin.report.falseNegatives.map((f) => `${f.candidate}:${f.outcome}`),
+    ["A:relativeMargin", "B:relativeMargin"],
+  );
   assert.equal(margin.report.outcomes.negative, 3);
   assert.equal(margin.report.outcomes.positive, 1);
   assert.equal(margin.report.outcomes.relativeMargin, 2);
   const filters = miningFiltersTable(margin.report).toRecords();
-  assert.deepEqual(filters.map((f) => [f.filter, f.removed]), [["the query's positives", 1], ["relativeMargin", 2], ["rangeMin", 0]]);
+  assert.deepEqual(
+    filters.map((f) => [f.filter, f.removed]),
+    [
+      ["the query's positives", 1],
+      ["relativeMargin", 2],
+      ["rangeMin", 0],
+    ],
+  );
   const stats = miningStatsTable(margin.report).toRecords();
   assert.equal(stats[0].metric, "Count");
   assert.equal(stats[0].negative, 3);
@@ -158,31 +230,79 @@ test("the report: false negatives with texts and outcomes, filter counts, statis
   assert.ok(Math.abs((stats[1].difference as number) - (0.8 - (0.72 + 0.6 + 0.5) / 3)) < 1e-6);
   assert.equal(falseNegativesTable(margin.report).height, 2);
   assert.equal(scoreHistogramFigure(margin.report).data.length, 2);
-  assert.match(describeMining(margin.report).join("\n"), /Skipped 2 potential negatives \(.*\) due to the relativeMargin of 0.05/);
+  assert.match(
+    describeMining(margin.report).join("\n"),
+    /Skipped 2 potential negatives \(.*\) due to the relativeMargin of 0.05/,
+  );
 });
 
-test("faiss and the TypeScript fallback mine the same negatives", { skip: loadFaiss().module ? false : "faiss-node not loadable" }, async () => {
+test("faiss and the TypeScript fallback mine the same negatives", {
+  skip: loadFaiss().module ? false : "faiss-node not loadable",
+}, async () => {
   const opts = { numNegatives: 3, relativeMargin: 0.05 };
-  assert.deepEqual(await negatives({ ...opts, implementation: "faiss" }), await negatives({ ...opts, implementation: "typescript" }));
+  assert.deepEqual(
+    await negatives({ ...opts, implementation: "faiss" }),
+    await negatives({ ...opts, implementation: "typescript" }),
+  );
 });
 
 test("bad input: clear errors, or a warning with counts where mining can go on", async () => {
   const e = new FakeEmbedder();
   const warnings: string[] = [];
-  const r = await mineHardNegatives([{ anchor: "q1", positive: "P" }, { anchor: "q2", positive: "other1" }], e, { corpus: ["A", "B", "C", "D"], numNegatives: 1, onWarning: (m) => warnings.push(m) });
-  assert.match(warnings[0], /2 of 2 pairs have a positive that is not in the given corpus \(2 distinct texts\); they were added/);
+  const r = await mineHardNegatives(
+    [
+      { anchor: "q1", positive: "P" },
+      { anchor: "q2", positive: "other1" },
+    ],
+    e,
+    { corpus: ["A", "B", "C", "D"], numNegatives: 1, onWarning: (m) => warnings.push(m) },
+  );
+  assert.match(
+    warnings[0],
+    /2 of 2 pairs have a positive that is not in the given corpus \(2 distinct texts\); they were added/,
+  );
   assert.equal(r.report.positivesAddedToCorpus, 2);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, numNegatives: 8 }), /numNegatives 8 is larger than the candidates a query can have: the corpus holds 8 distinct passages.*at most 7/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, rangeMin: 3, rangeMax: 3 }), /rank range \[rangeMin 3, rangeMax 3\) is empty/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, rangeMin: 5, rangeMax: 2 }), /is reversed; rangeMax must be larger than rangeMin/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, rangeMin: 6, numNegatives: 3, rangeMax: 50 }), /rank range \[6, 8\) holds 2 ranks \(rangeMax clamped to the 8 corpus passages\), fewer than numNegatives 3/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, relativeMargin: 1 }), /relativeMargin is 1; it must be in \[0, 1\)/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, absoluteMargin: -0.1 }), /absoluteMargin is -0.1; it must be a finite number >= 0/);
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, numNegatives: 8 }),
+    /numNegatives 8 is larger than the candidates a query can have: the corpus holds 8 distinct passages.*at most 7/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, rangeMin: 3, rangeMax: 3 }),
+    /rank range \[rangeMin 3, rangeMax 3\) is empty/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, rangeMin: 5, rangeMax: 2 }),
+    /is reversed; rangeMax must be larger than rangeMin/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, rangeMin: 6, numNegatives: 3, rangeMax: 50 }),
+    /rank range \[6, 8\) holds 2 ranks \(rangeMax clamped to the 8 corpus passages\), fewer than numNegatives 3/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, relativeMargin: 1 }),
+    /relativeMargin is 1; it must be in \[0, 1\)/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, absoluteMargin: -0.1 }),
+    /absoluteMargin is -0.1; it must be a finite number >= 0/,
+  );
   await assert.rejects(mineHardNegatives(pairs, e, { corpus, absoluteMargin: Number.NaN }), /absoluteMargin is NaN/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, minScore: 0.9, maxScore: 0.5 }), /minScore 0.9 is above maxScore 0.5/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, numNegatives: 0 }), /numNegatives is 0; it must be an integer >= 1/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, samplingStrategy: "hardest" as "top" }), /samplingStrategy "hardest"/);
-  await assert.rejects(mineHardNegatives(pairs, e, { corpus, outputFormat: "labeled-list" as "triplet" }), /outputFormat "labeled-list"/);
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, minScore: 0.9, maxScore: 0.5 }),
+    /minScore 0.9 is above maxScore 0.5/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, numNegatives: 0 }),
+    /numNegatives is 0; it must be an integer >= 1/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, samplingStrategy: "hardest" as "top" }),
+    /samplingStrategy "hardest"/,
+  );
+  await assert.rejects(
+    mineHardNegatives(pairs, e, { corpus, outputFormat: "labeled-list" as "triplet" }),
+    /outputFormat "labeled-list"/,
+  );
   await assert.rejects(mineHardNegatives([], e, { corpus }), /no rows/);
   await assert.rejects(mineHardNegatives([{ anchor: "q1" }], e, { corpus }), /row 0: missing field "positive"/);
   await assert.rejects(mineHardNegatives(pairs, e, { corpus, minScore: 0.99 }), /no rows could be generated/);

@@ -9,21 +9,44 @@ import { synonymTask, tinyModel } from "./fixtures/train/tiny";
 
 test("fine-tuning raises NDCG@10 and Accuracy@1 on held-out queries", async () => {
   const task = synonymTask(3);
-  const evaluator = new InformationRetrievalEvaluator({ queries: task.queries, corpus: task.docs, relevantDocs: task.qrels, name: "synonyms" });
+  const evaluator = new InformationRetrievalEvaluator({
+    queries: task.queries,
+    corpus: task.docs,
+    relevantDocs: task.qrels,
+    name: "synonyms",
+  });
   const trainAnchors = new Set(task.train.map((r) => r.anchor));
-  assert.ok(task.queries.every((q) => !trainAnchors.has(q.text)), "evaluation queries are not training anchors");
+  assert.ok(
+    task.queries.every((q) => !trainAnchors.has(q.text)),
+    "evaluation queries are not training anchors",
+  );
   const model = tinyModel(7);
   const before = await evaluator.evaluate(model);
   const result = await train(model, task.train, {
-    loss: new MultipleNegativesRankingLoss({ scale: 20 }), epochs: 3, batchSize: 16, learningRate: 1e-3, warmupRatio: 0.1,
-    evaluator, evalSteps: 9, seed: 1, progress: false,
+    loss: new MultipleNegativesRankingLoss({ scale: 20 }),
+    epochs: 3,
+    batchSize: 16,
+    learningRate: 1e-3,
+    warmupRatio: 0.1,
+    evaluator,
+    evalSteps: 9,
+    seed: 1,
+    progress: false,
   });
   const after = await evaluator.evaluate(model);
   const ndcg = "synonyms_cosine_ndcg@10";
   const acc1 = "synonyms_cosine_accuracy@1";
-  console.log(`NDCG@10 ${before.metrics[ndcg].toFixed(3)} -> ${after.metrics[ndcg].toFixed(3)}, Accuracy@1 ${before.metrics[acc1].toFixed(3)} -> ${after.metrics[acc1].toFixed(3)} in ${result.steps} steps`);
-  assert.ok(after.metrics[ndcg] > before.metrics[ndcg] + 0.25, `NDCG@10 ${before.metrics[ndcg]} -> ${after.metrics[ndcg]}`);
-  assert.ok(after.metrics[acc1] > before.metrics[acc1] + 0.25, `Accuracy@1 ${before.metrics[acc1]} -> ${after.metrics[acc1]}`);
+  console.log(
+    `NDCG@10 ${before.metrics[ndcg].toFixed(3)} -> ${after.metrics[ndcg].toFixed(3)}, Accuracy@1 ${before.metrics[acc1].toFixed(3)} -> ${after.metrics[acc1].toFixed(3)} in ${result.steps} steps`,
+  );
+  assert.ok(
+    after.metrics[ndcg] > before.metrics[ndcg] + 0.25,
+    `NDCG@10 ${before.metrics[ndcg]} -> ${after.metrics[ndcg]}`,
+  );
+  assert.ok(
+    after.metrics[acc1] > before.metrics[acc1] + 0.25,
+    `Accuracy@1 ${before.metrics[acc1]} -> ${after.metrics[acc1]}`,
+  );
   // The trainer's own evaluations agree with the evaluator: first at step 0, last after the final step.
   const evals = result.history.filter((h) => h.kind === "eval");
   assert.equal(evals[0].step, 0);
@@ -35,5 +58,8 @@ test("fine-tuning raises NDCG@10 and Accuracy@1 on held-out queries", async () =
   const losses = result.history.flatMap((h) => (h.kind === "train" && h.batchSize > 1 ? [h.loss] : []));
   const third = Math.floor(losses.length / 3);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  assert.ok(mean(losses.slice(-third)) < mean(losses.slice(0, third)), `loss ${mean(losses.slice(0, third))} -> ${mean(losses.slice(-third))}`);
+  assert.ok(
+    mean(losses.slice(-third)) < mean(losses.slice(0, third)),
+    `loss ${mean(losses.slice(0, third))} -> ${mean(losses.slice(-third))}`,
+  );
 });

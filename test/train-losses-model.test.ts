@@ -30,9 +30,27 @@ before(async () => {
 const batch: TrainingBatch = {
   columns: ["anchor", "positive", "negative"],
   texts: [
-    ["how many vaccine doses does a puppy need", "is chocolate toxic to cats", "when should a kitten be spayed", "fleas", "what does a dental cleaning cost for an older dog"],
-    ["puppies get three rounds of core vaccines", "chocolate is toxic to dogs and cats", "kittens are usually spayed at five months", "monthly flea prevention", "dental cleaning prices depend on anesthesia and x-rays"],
-    ["senior cats need kidney checks", "heartworm is spread by mosquitoes", "bring the vaccine record to the appointment", "the clinic opens at eight", "grapes can hurt a dog's kidneys"],
+    [
+      "how many vaccine doses does a puppy need",
+      "is chocolate toxic to cats",
+      "when should a kitten be spayed",
+      "fleas",
+      "what does a dental cleaning cost for an older dog",
+    ],
+    [
+      "puppies get three rounds of core vaccines",
+      "chocolate is toxic to dogs and cats",
+      "kittens are usually spayed at five months",
+      "monthly flea prevention",
+      "dental cleaning prices depend on anesthesia and x-rays",
+    ],
+    [
+      "senior cats need kidney checks",
+      "heartworm is spread by mosquitoes",
+      "bring the vaccine record to the appointment",
+      "the clinic opens at eight",
+      "grapes can hurt a dog's kidneys",
+    ],
   ],
   size: 5,
 };
@@ -52,7 +70,11 @@ function nameOf(v: tf.Variable): string {
 }
 
 /** Max over all variables of max |a - b|, and the largest gradient entry seen. */
-function compareGrads(a: LossResult, b: LossResult, variables: tf.Variable[]): { worst: number; worstName: string; largest: number } {
+function compareGrads(
+  a: LossResult,
+  b: LossResult,
+  variables: tf.Variable[],
+): { worst: number; worstName: string; largest: number } {
   let worst = 0;
   let worstName = "";
   let largest = 0;
@@ -79,7 +101,12 @@ test("MNRL value on a BERT equals the float64 loss of its embeddings; variable g
   assert.ok(Math.abs(result.loss - reference) < 1e-4, `loss ${result.loss} vs float64 ${reference}`);
   assert.equal(result.grads.size, variables.length);
   // Central differences on the largest-gradient coordinate of a few variables (float32 forward, so h is not tiny).
-  const checked = ["encoder.layer.0.attention.self.query.weight", "encoder.layer.1.output.dense.weight", "embeddings.LayerNorm.weight", "embeddings.word_embeddings.weight"];
+  const checked = [
+    "encoder.layer.0.attention.self.query.weight",
+    "encoder.layer.1.output.dense.weight",
+    "embeddings.LayerNorm.weight",
+    "embeddings.word_embeddings.weight",
+  ];
   const h = 1e-2;
   for (const name of checked) {
     const v = (model.encoder as NonNullable<typeof model.encoder>).variables.get(name) as tf.Variable;
@@ -92,13 +119,18 @@ test("MNRL value on a BERT equals the float64 loss of its embeddings; variable g
       const data = original.slice();
       data[k] += delta;
       v.assign(tf.tensor(data, v.shape));
-      const value = tf.tidy(() => loss.lossFromEmbeddings(batch.texts.map((col) => model.forward(model.tokenize(col)))).dataSync()[0]);
+      const value = tf.tidy(
+        () => loss.lossFromEmbeddings(batch.texts.map((col) => model.forward(model.tokenize(col)))).dataSync()[0],
+      );
       return value;
     };
     const numeric = (at(h) - at(-h)) / (2 * h);
     v.assign(tf.tensor(original, v.shape));
     assert.ok(Math.abs(flat[k]) > 1e-3, `${name}: largest gradient ${flat[k]} too small to test`);
-    assert.ok(Math.abs(numeric - flat[k]) <= 0.005 * Math.abs(flat[k]) + 1e-4, `${name}[${k}]: analytic ${flat[k]} vs finite difference ${numeric}`);
+    assert.ok(
+      Math.abs(numeric - flat[k]) <= 0.005 * Math.abs(flat[k]) + 1e-4,
+      `${name}[${k}]: analytic ${flat[k]} vs finite difference ${numeric}`,
+    );
   }
   disposeResult(result);
 });
@@ -122,13 +154,23 @@ test("CachedMultipleNegativesRankingLoss equals MNRL (value and every variable's
 test("CachedMultipleNegativesSymmetricRankingLoss equals MultipleNegativesSymmetricRankingLoss (value and every gradient)", () => {
   const variables = model.trainableVariables();
   const plain = new MultipleNegativesSymmetricRankingLoss().lossAndGrads(model, batch, variables);
-  const cached = new CachedMultipleNegativesSymmetricRankingLoss({ miniBatchSize: 3 }).lossAndGrads(model, batch, variables);
+  const cached = new CachedMultipleNegativesSymmetricRankingLoss({ miniBatchSize: 3 }).lossAndGrads(
+    model,
+    batch,
+    variables,
+  );
   const mnrl = new MultipleNegativesRankingLoss().lossAndGrads(model, batch, variables);
-  assert.ok(Math.abs(plain.loss - mnrl.loss) > 1e-3, "the symmetric loss must differ from MNRL for the comparison to mean anything");
+  assert.ok(
+    Math.abs(plain.loss - mnrl.loss) > 1e-3,
+    "the symmetric loss must differ from MNRL for the comparison to mean anything",
+  );
   assert.ok(Math.abs(cached.loss - plain.loss) < 1e-5, `cached ${cached.loss} vs plain ${plain.loss}`);
   const { worst, worstName } = compareGrads(cached, plain, variables);
   assert.ok(worst < 1e-5, `gradient of ${worstName} differs by ${worst}`);
-  assert.throws(() => new CachedMultipleNegativesSymmetricRankingLoss({ scale: -2 }), /^Error: CachedMultipleNegativesSymmetricRankingLoss: scale is -2/);
+  assert.throws(
+    () => new CachedMultipleNegativesSymmetricRankingLoss({ scale: -2 }),
+    /^Error: CachedMultipleNegativesSymmetricRankingLoss: scale is -2/,
+  );
   [plain, cached, mnrl].forEach(disposeResult);
 });
 
@@ -149,7 +191,10 @@ test("the cached loss does not leak tensors and gives zeros for a variable the m
 test("MatryoshkaLoss runs one forward per column and equals the weighted sum of MNRL on truncated embeddings", () => {
   const dims = [32, 16, 8];
   const weights = [1, 0.5, 2];
-  const loss = new MatryoshkaLoss(new MultipleNegativesRankingLoss(), { matryoshkaDims: dims, matryoshkaWeights: weights });
+  const loss = new MatryoshkaLoss(new MultipleNegativesRankingLoss(), {
+    matryoshkaDims: dims,
+    matryoshkaWeights: weights,
+  });
   const variables = model.trainableVariables();
   const forward = model.forward.bind(model);
   let calls = 0;
@@ -178,7 +223,11 @@ test("MatryoshkaLoss runs one forward per column and equals the weighted sum of 
   const partResults = parts.map(([l]) => l.lossAndGrads(model, batch, variables));
   console.warn = warn;
   const sumGrads = new Map<tf.Variable, tf.Tensor>();
-  for (const v of variables) sumGrads.set(v, tf.tidy(() => tf.addN(partResults.map((r, i) => tf.mul(r.grads.get(v) as tf.Tensor, parts[i][1])))));
+  for (const v of variables)
+    sumGrads.set(
+      v,
+      tf.tidy(() => tf.addN(partResults.map((r, i) => tf.mul(r.grads.get(v) as tf.Tensor, parts[i][1])))),
+    );
   const sumLoss = partResults.reduce((s, r, i) => s + parts[i][1] * r.loss, 0);
   assert.ok(Math.abs(sumLoss - result.loss) < 1e-4, `sum of parts ${sumLoss} vs ${result.loss}`);
   const { worst, worstName } = compareGrads(result, { loss: sumLoss, grads: sumGrads }, variables);
@@ -193,7 +242,11 @@ test("MatryoshkaLoss over the cached loss equals it over the plain loss", () => 
   const variables = model.trainableVariables();
   const pairs: TrainingBatch = { columns: ["anchor", "positive"], texts: batch.texts.slice(0, 2), size: 5 };
   const plain = new MatryoshkaLoss(new MultipleNegativesRankingLoss(), options).lossAndGrads(model, pairs, variables);
-  const cached = new MatryoshkaLoss(new CachedMultipleNegativesRankingLoss({ miniBatchSize: 2 }), options).lossAndGrads(model, pairs, variables);
+  const cached = new MatryoshkaLoss(new CachedMultipleNegativesRankingLoss({ miniBatchSize: 2 }), options).lossAndGrads(
+    model,
+    pairs,
+    variables,
+  );
   assert.ok(Math.abs(cached.loss - plain.loss) < 1e-5, `cached ${cached.loss} vs plain ${plain.loss}`);
   const { worst, worstName } = compareGrads(cached, plain, variables);
   assert.ok(worst < 1e-5, `gradient of ${worstName} differs by ${worst}`);
@@ -206,7 +259,10 @@ test("GradCache bounds memory: the cached loss's peak tensor memory does not gro
   const sentence = "the clinic offers vaccines dental care and surgery for dogs and cats every day of the week";
   const pairsOf = (n: number): TrainingBatch => ({
     columns: ["anchor", "positive"],
-    texts: [Array.from({ length: n }, (_, i) => `question ${i} ${sentence}`), Array.from({ length: n }, (_, i) => `answer ${i} ${sentence} ${sentence}`)],
+    texts: [
+      Array.from({ length: n }, (_, i) => `question ${i} ${sentence}`),
+      Array.from({ length: n }, (_, i) => `answer ${i} ${sentence} ${sentence}`),
+    ],
     size: n,
   });
   /** tf.profile's peakBytes: the most tensor memory alive at once during one loss+gradient computation. */
@@ -220,11 +276,25 @@ test("GradCache bounds memory: the cached loss's peak tensor memory does not gro
   };
   const cached = new CachedMultipleNegativesRankingLoss({ miniBatchSize: 4 });
   const plain = new MultipleNegativesRankingLoss();
-  const [cached8, cached32, plain8, plain32] = [await peak(cached, 8), await peak(cached, 32), await peak(plain, 8), await peak(plain, 32)];
+  const [cached8, cached32, plain8, plain32] = [
+    await peak(cached, 8),
+    await peak(cached, 32),
+    await peak(plain, 8),
+    await peak(plain, 32),
+  ];
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  assert.ok(plain32 > 2 * plain8, `plain loss: ${mib(plain8)} at 8 pairs, ${mib(plain32)} at 32 (expected to grow with the batch)`);
-  assert.ok(cached32 < 1.05 * cached8, `cached loss: ${mib(cached8)} at 8 pairs, ${mib(cached32)} at 32 (expected flat)`);
-  assert.ok(cached32 < plain8, `cached at 32 pairs (${mib(cached32)}) should need less than plain at 8 (${mib(plain8)})`);
+  assert.ok(
+    plain32 > 2 * plain8,
+    `plain loss: ${mib(plain8)} at 8 pairs, ${mib(plain32)} at 32 (expected to grow with the batch)`,
+  );
+  assert.ok(
+    cached32 < 1.05 * cached8,
+    `cached loss: ${mib(cached8)} at 8 pairs, ${mib(cached32)} at 32 (expected flat)`,
+  );
+  assert.ok(
+    cached32 < plain8,
+    `cached at 32 pairs (${mib(cached32)}) should need less than plain at 8 (${mib(plain8)})`,
+  );
 });
 
 test("on a StaticEmbedding model: cached == plain, and only the rows of tokens in the batch get gradient", () => {
@@ -232,7 +302,11 @@ test("on a StaticEmbedding model: cached == plain, and only the rows of tokens i
   try {
     const variables = staticModel.trainableVariables();
     const plain = new MultipleNegativesRankingLoss().lossAndGrads(staticModel, batch, variables);
-    const cached = new CachedMultipleNegativesRankingLoss({ miniBatchSize: 2 }).lossAndGrads(staticModel, batch, variables);
+    const cached = new CachedMultipleNegativesRankingLoss({ miniBatchSize: 2 }).lossAndGrads(
+      staticModel,
+      batch,
+      variables,
+    );
     assert.ok(Math.abs(cached.loss - plain.loss) < 1e-5, `cached ${cached.loss} vs plain ${plain.loss}`);
     const table = plain.grads.get(variables[0]) as tf.Tensor2D;
     const diff = tf.tidy(() => maxAbs(tf.sub(table, cached.grads.get(variables[0]) as tf.Tensor)));
@@ -253,12 +327,27 @@ test("on a StaticEmbedding model: cached == plain, and only the rows of tokens i
 test("model-dependent errors: a Matryoshka dim larger than the embedding; a triplet loss given pairs", () => {
   const variables = model.trainableVariables();
   const tooLarge = new MatryoshkaLoss(new MultipleNegativesRankingLoss(), { matryoshkaDims: [64, 32] });
-  assert.throws(() => tooLarge.lossAndGrads(model, batch, variables), /matryoshkaDims 64 exceed the embedding dimension 32 of model/);
+  assert.throws(
+    () => tooLarge.lossAndGrads(model, batch, variables),
+    /matryoshkaDims 64 exceed the embedding dimension 32 of model/,
+  );
   const pairs: TrainingBatch = { columns: ["anchor", "positive"], texts: batch.texts.slice(0, 2), size: 5 };
-  assert.throws(() => new TripletLoss().lossAndGrads(model, pairs, variables), /TripletLoss: the batch has 2 column\(s\) \(anchor, positive\)/);
-  assert.throws(() => new MultipleNegativesRankingLoss().lossAndGrads(model, batch, []), /no variables to differentiate/);
+  assert.throws(
+    () => new TripletLoss().lossAndGrads(model, pairs, variables),
+    /TripletLoss: the batch has 2 column\(s\) \(anchor, positive\)/,
+  );
+  assert.throws(
+    () => new MultipleNegativesRankingLoss().lossAndGrads(model, batch, []),
+    /no variables to differentiate/,
+  );
   const unrelated = tf.variable(tf.zeros([2]), true);
-  assert.throws(() => new MultipleNegativesRankingLoss().lossAndGrads(model, batch, [unrelated]), /none of the 1 variables passed affects the loss/);
-  assert.throws(() => new CachedMultipleNegativesRankingLoss({ miniBatchSize: 4 }).lossAndGrads(model, batch, [unrelated]), /none of the 1 variables passed affects the loss/);
+  assert.throws(
+    () => new MultipleNegativesRankingLoss().lossAndGrads(model, batch, [unrelated]),
+    /none of the 1 variables passed affects the loss/,
+  );
+  assert.throws(
+    () => new CachedMultipleNegativesRankingLoss({ miniBatchSize: 4 }).lossAndGrads(model, batch, [unrelated]),
+    /none of the 1 variables passed affects the loss/,
+  );
   unrelated.dispose();
 });

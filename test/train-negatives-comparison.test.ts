@@ -18,32 +18,63 @@ test("compareNegatives: same steps and seed per run, paired comparisons, cached 
   const test_ = loadShippedSplit("policy-handbook", "test");
   const pairs = trainingPairs(train).slice(0, 32);
   const queries = new Map([...test_.queries].slice(0, 40));
-  const evaluator = new InformationRetrievalEvaluator({ queries, corpus: test_.corpus, relevantDocs: new Map([...test_.relevant].filter(([q]) => queries.has(q))) });
+  const evaluator = new InformationRetrievalEvaluator({
+    queries,
+    corpus: test_.corpus,
+    relevantDocs: new Map([...test_.relevant].filter(([q]) => queries.has(q))),
+  });
   const dir = mkdtempSync(join(tmpdir(), "negatives-"));
   try {
     const opts = {
-      model: async () => offlineModel("offline"), pairs, evaluator, conditions: ["in-batch", "labeled-pairs"] as const,
-      steps: 1, batchSize: 8, cacheDir: dir, onLog: () => {}, onWarning: () => {},
+      model: async () => offlineModel("offline"),
+      pairs,
+      evaluator,
+      conditions: ["in-batch", "labeled-pairs"] as const,
+      steps: 1,
+      batchSize: 8,
+      cacheDir: dir,
+      onLog: () => {},
+      onWarning: () => {},
     };
     const first = await compareNegatives({ ...opts, conditions: [...opts.conditions] });
-    assert.deepEqual(first.runs.map((r) => [r.condition, r.steps, r.cached]), [["in-batch", 1, false], ["labeled-pairs", 1, false]]);
-    assert.deepEqual(first.runs.map((r) => r.loss), ["MultipleNegativesRankingLoss", "CoSENTLoss"]);
+    assert.deepEqual(
+      first.runs.map((r) => [r.condition, r.steps, r.cached]),
+      [
+        ["in-batch", 1, false],
+        ["labeled-pairs", 1, false],
+      ],
+    );
+    assert.deepEqual(
+      first.runs.map((r) => r.loss),
+      ["MultipleNegativesRankingLoss", "CoSENTLoss"],
+    );
     assert.equal(first.settings.learningRate, 1e-3, "static model: the static learning rate");
     assert.equal(first.runs[0].rows, 32);
     // labelled pairs: each pair's positive (label 1) plus the negatives found (label 0).
-    assert.ok(first.runs[1].mining && first.runs[1].mining.rows === first.runs[1].rows && first.runs[1].rows > 32 && first.runs[1].miningReport);
+    assert.ok(
+      first.runs[1].mining &&
+        first.runs[1].mining.rows === first.runs[1].rows &&
+        first.runs[1].rows > 32 &&
+        first.runs[1].miningReport,
+    );
     assert.equal(first.runs[0].vsInBatch, undefined);
     assert.equal(first.runs[1].vsInBatch?.queries, evaluator.queries.length);
     assert.equal(first.runs[1].vsBase.baseline, "base model");
     assert.equal(readdirSync(dir).length, 2);
     const again = await compareNegatives({ ...opts, conditions: [...opts.conditions] });
     assert.ok(again.runs.every((r) => r.cached));
-    assert.deepEqual(again.runs.map((r) => r.result.values["ndcg@10"]), first.runs.map((r) => r.result.values["ndcg@10"]));
+    assert.deepEqual(
+      again.runs.map((r) => r.result.values["ndcg@10"]),
+      first.runs.map((r) => r.result.values["ndcg@10"]),
+    );
     const table = negativesComparisonTable(again);
     assert.deepEqual(table.getColumn("run").toArray(), ["base model", "in-batch", "labeled-pairs"]);
     assert.equal(negativesComparisonFigure(again).data.length, 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  await assert.rejects(compareNegatives({ pairs, evaluator, conditions: ["hardest" as "hard"] }), /unknown condition "hardest"/);
+  await assert.rejects(
+    compareNegatives({ pairs, evaluator, conditions: ["hardest" as "hard"] }),
+    /unknown condition "hardest"/,
+  );
 });

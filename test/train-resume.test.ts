@@ -51,7 +51,10 @@ test("SIGKILL mid-run, then resume: final weights and history equal an uninterru
     const resumed = runToEnd(killedDir);
     assert.equal(resumed.steps, 24);
     assert.match(resumed.resumedFrom ?? "", /checkpoint-0000\d\d$/);
-    assert.ok(readdirSync(ckDir).every((n) => !n.startsWith(".tmp-")), "no temp folders left");
+    assert.ok(
+      readdirSync(ckDir).every((n) => !n.startsWith(".tmp-")),
+      "no temp folders left",
+    );
 
     // 3. The same run without interruption.
     const clean = runToEnd(cleanDir);
@@ -60,7 +63,12 @@ test("SIGKILL mid-run, then resume: final weights and history equal an uninterru
     const a = readFileSync(join(killedDir, "final", "model.safetensors"));
     const b = readFileSync(join(cleanDir, "final", "model.safetensors"));
     assert.ok(a.equals(b), "final weights are bit-identical");
-    assert.ok(readFileSync(join(killedDir, "best", "model.safetensors")).equals(readFileSync(join(cleanDir, "best", "model.safetensors"))), "best model identical");
+    assert.ok(
+      readFileSync(join(killedDir, "best", "model.safetensors")).equals(
+        readFileSync(join(cleanDir, "best", "model.safetensors")),
+      ),
+      "best model identical",
+    );
     assert.deepEqual(historyWithoutTimes(killedDir), historyWithoutTimes(cleanDir));
     const initial = readFileSync(join(cleanDir, "checkpoints", "checkpoint-000024", "model.safetensors"));
     assert.ok(initial.length > 1000);

@@ -43,7 +43,13 @@ export interface LoadBeirOptions extends JsonlOptions {
   checkLeaks?: boolean;
 }
 
-function loadCorpus(path: string, options: JsonlOptions, skipped: DataIssue[], errors: DataIssue[], emptyIds: Set<string>): Map<string, CorpusRow> {
+function loadCorpus(
+  path: string,
+  options: JsonlOptions,
+  skipped: DataIssue[],
+  errors: DataIssue[],
+  emptyIds: Set<string>,
+): Map<string, CorpusRow> {
   const { records, skipped: bad } = readJsonl(path, options);
   skipped.push(...bad);
   const corpus = new Map<string, CorpusRow>();
@@ -53,12 +59,18 @@ function loadCorpus(path: string, options: JsonlOptions, skipped: DataIssue[], e
     if (id === undefined) continue;
     const text = stringField(rec, "text", path, errors, { allowEmpty: true });
     const title = rec.value.title === undefined || rec.value.title === null ? "" : rec.value.title;
-    if (typeof title !== "string") errors.push({ file: path, line: rec.line, reason: 'field "title" must be a string' });
+    if (typeof title !== "string")
+      errors.push({ file: path, line: rec.line, reason: 'field "title" must be a string' });
     const docIdRaw = rec.value.doc_id ?? id;
     const docId = typeof docIdRaw === "number" ? String(docIdRaw) : docIdRaw;
-    if (typeof docId !== "string" || docId === "") errors.push({ file: path, line: rec.line, reason: 'field "doc_id" must be a non-empty string' });
+    if (typeof docId !== "string" || docId === "")
+      errors.push({ file: path, line: rec.line, reason: 'field "doc_id" must be a non-empty string' });
     if (firstLine.has(id) || emptyIds.has(id)) {
-      errors.push({ file: path, line: rec.line, reason: `duplicate _id "${id}" (first on line ${firstLine.get(id) ?? "?"}); ids must be unique` });
+      errors.push({
+        file: path,
+        line: rec.line,
+        reason: `duplicate _id "${id}" (first on line ${firstLine.get(id) ?? "?"}); ids must be unique`,
+      });
       continue;
     }
     firstLine.set(id, rec.line);
@@ -73,7 +85,13 @@ function loadCorpus(path: string, options: JsonlOptions, skipped: DataIssue[], e
   return corpus;
 }
 
-function loadQueries(path: string, options: JsonlOptions, skipped: DataIssue[], errors: DataIssue[], emptyIds: Set<string>): Map<string, string> {
+function loadQueries(
+  path: string,
+  options: JsonlOptions,
+  skipped: DataIssue[],
+  errors: DataIssue[],
+  emptyIds: Set<string>,
+): Map<string, string> {
   const { records, skipped: bad } = readJsonl(path, options);
   skipped.push(...bad);
   const queries = new Map<string, string>();
@@ -83,7 +101,11 @@ function loadQueries(path: string, options: JsonlOptions, skipped: DataIssue[], 
     if (id === undefined) continue;
     const text = stringField(rec, "text", path, errors, { allowEmpty: true });
     if (firstLine.has(id)) {
-      errors.push({ file: path, line: rec.line, reason: `duplicate _id "${id}" (first on line ${firstLine.get(id)}); ids must be unique` });
+      errors.push({
+        file: path,
+        line: rec.line,
+        reason: `duplicate _id "${id}" (first on line ${firstLine.get(id)}); ids must be unique`,
+      });
       continue;
     }
     firstLine.set(id, rec.line);
@@ -102,7 +124,12 @@ function loadQueries(path: string, options: JsonlOptions, skipped: DataIssue[], 
 export function parseQrels(
   text: string,
   file: string,
-  known: { queries: Map<string, string>; corpus: Map<string, CorpusRow>; emptyQueries?: Set<string>; emptyDocs?: Set<string> },
+  known: {
+    queries: Map<string, string>;
+    corpus: Map<string, CorpusRow>;
+    emptyQueries?: Set<string>;
+    emptyDocs?: Set<string>;
+  },
   skipped: DataIssue[],
   errors: DataIssue[],
 ): QrelRow[] {
@@ -115,7 +142,10 @@ export function parseQrels(
     if (i === 0 && cols[0].trim().toLowerCase() === "query-id") continue;
     const where = { file, line: i + 1 };
     if (cols.length !== 3) {
-      errors.push({ ...where, reason: `expected 3 tab-separated columns (query-id, corpus-id, score), got ${cols.length}` });
+      errors.push({
+        ...where,
+        reason: `expected 3 tab-separated columns (query-id, corpus-id, score), got ${cols.length}`,
+      });
       continue;
     }
     const [queryId, corpusId, scoreText] = cols.map((c) => c.trim());
@@ -125,7 +155,10 @@ export function parseQrels(
       continue;
     }
     if (known.emptyQueries?.has(queryId) || known.emptyDocs?.has(corpusId)) {
-      skipped.push({ ...where, reason: `names an empty ${known.emptyQueries?.has(queryId) ? `query "${queryId}"` : `document "${corpusId}"`} that was skipped` });
+      skipped.push({
+        ...where,
+        reason: `names an empty ${known.emptyQueries?.has(queryId) ? `query "${queryId}"` : `document "${corpusId}"`} that was skipped`,
+      });
       continue;
     }
     let ok = true;
@@ -151,10 +184,16 @@ export function loadBeirDataset(dir: string, options: LoadBeirOptions = {}): Bei
   const corpus = loadCorpus(join(dir, "corpus.jsonl"), options, skipped, errors, emptyDocs);
   const queries = loadQueries(join(dir, "queries.jsonl"), options, skipped, errors, emptyQueries);
   const qrelsDir = join(dir, "qrels");
-  if (!existsSync(qrelsDir)) errors.push({ file: qrelsDir, reason: "missing qrels folder (expected qrels/train.tsv, qrels/dev.tsv, qrels/test.tsv)" });
+  if (!existsSync(qrelsDir))
+    errors.push({
+      file: qrelsDir,
+      reason: "missing qrels folder (expected qrels/train.tsv, qrels/dev.tsv, qrels/test.tsv)",
+    });
   const qrels = new Map<string, QrelRow[]>();
   if (existsSync(qrelsDir)) {
-    for (const name of readdirSync(qrelsDir).filter((n) => n.endsWith(".tsv")).sort()) {
+    for (const name of readdirSync(qrelsDir)
+      .filter((n) => n.endsWith(".tsv"))
+      .sort()) {
       const file = join(qrelsDir, name);
       let text: string;
       try {
@@ -164,7 +203,10 @@ export function loadBeirDataset(dir: string, options: LoadBeirOptions = {}): Bei
         else throw err;
         continue;
       }
-      qrels.set(name.slice(0, -4), parseQrels(text, file, { queries, corpus, emptyQueries, emptyDocs }, skipped, errors));
+      qrels.set(
+        name.slice(0, -4),
+        parseQrels(text, file, { queries, corpus, emptyQueries, emptyDocs }, skipped, errors),
+      );
     }
   }
   if (errors.length > 0) throw new DataError(errors);
@@ -176,7 +218,13 @@ export function loadBeirDataset(dir: string, options: LoadBeirOptions = {}): Bei
 /** One split of a loaded dataset in the evaluator's form (score > 0 counts as relevant). */
 export function toIRSplit(dataset: BeirDataset, split: string): IRSplit {
   const rows = dataset.qrels.get(split);
-  if (rows === undefined) throw new DataError([{ file: join(dataset.dir, "qrels", `${split}.tsv`), reason: `no such split; found ${[...dataset.qrels.keys()].join(", ") || "none"}` }]);
+  if (rows === undefined)
+    throw new DataError([
+      {
+        file: join(dataset.dir, "qrels", `${split}.tsv`),
+        reason: `no such split; found ${[...dataset.qrels.keys()].join(", ") || "none"}`,
+      },
+    ]);
   const relevant = new Map<string, Set<string>>();
   for (const r of rows) {
     if (r.score <= 0) continue;
@@ -205,7 +253,13 @@ export function trainingPairs(split: IRSplit, options: { withTitle?: boolean } =
   for (const [queryId, ids] of split.relevant) {
     for (const id of ids) {
       const doc = split.corpus.get(id) as CorpusRow;
-      rows.push({ anchor: split.queries.get(queryId) as string, positive: passageText(doc, options.withTitle ?? true), query_id: queryId, positive_id: id, doc_id: doc.doc_id });
+      rows.push({
+        anchor: split.queries.get(queryId) as string,
+        positive: passageText(doc, options.withTitle ?? true),
+        query_id: queryId,
+        positive_id: id,
+        doc_id: doc.doc_id,
+      });
     }
   }
   return rows;
@@ -219,7 +273,10 @@ export interface BeirFiles {
 
 /** Writes a BEIR folder; every file is written atomically. */
 export function writeBeir(dir: string, data: BeirFiles): void {
-  writeFileAtomic(join(dir, "corpus.jsonl"), toJsonl(data.corpus.map((c) => ({ _id: c._id, title: c.title, text: c.text, doc_id: c.doc_id }))));
+  writeFileAtomic(
+    join(dir, "corpus.jsonl"),
+    toJsonl(data.corpus.map((c) => ({ _id: c._id, title: c.title, text: c.text, doc_id: c.doc_id }))),
+  );
   writeFileAtomic(join(dir, "queries.jsonl"), toJsonl(data.queries.map((q) => ({ _id: q._id, text: q.text }))));
   for (const [split, rows] of Object.entries(data.qrels)) {
     if (!rows) continue;
@@ -232,17 +289,23 @@ export function writeBeir(dir: string, data: BeirFiles): void {
  * A BEIR dataset from chunks and generated (anchor, positive_id) rows: query ids q0, q1, ... in row
  * order, splits by source document (see splitByDocument). Rows naming an unknown chunk are errors.
  */
-export function buildBeir(chunks: readonly CorpusRow[], rows: readonly PairRow[], options: SplitOptions = {}): BeirFiles {
+export function buildBeir(
+  chunks: readonly CorpusRow[],
+  rows: readonly PairRow[],
+  options: SplitOptions = {},
+): BeirFiles {
   const byId = new Map(chunks.map((c) => [c._id, c]));
   const errors: DataIssue[] = [];
   const located = rows.map((r, i) => {
     const chunk = typeof r.positive_id === "string" ? byId.get(r.positive_id) : undefined;
-    if (!chunk) errors.push({ file: "rows", line: i + 1, reason: `positive_id "${String(r.positive_id)}" is not a chunk id` });
+    if (!chunk)
+      errors.push({ file: "rows", line: i + 1, reason: `positive_id "${String(r.positive_id)}" is not a chunk id` });
     return { row: r, queryId: `q${i}`, doc_id: chunk?.doc_id, corpusId: chunk?._id ?? "" };
   });
   if (errors.length > 0) throw new DataError(errors);
   const parts = splitRows(located, options);
   const qrels: Record<string, QrelRow[]> = {};
-  for (const [split, items] of Object.entries(parts)) qrels[split] = items.map((x) => ({ queryId: x.queryId, corpusId: x.corpusId, score: 1 }));
+  for (const [split, items] of Object.entries(parts))
+    qrels[split] = items.map((x) => ({ queryId: x.queryId, corpusId: x.corpusId, score: 1 }));
   return { corpus: chunks, queries: located.map((x) => ({ _id: x.queryId, text: x.row.anchor })), qrels };
 }

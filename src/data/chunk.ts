@@ -91,7 +91,12 @@ export function markdownSections(markdown: string): Section[] {
     }
     // Setext: a text line underlined with === (level 1) or --- (level 2), directly after text.
     const next = lines[i + 1];
-    if (next !== undefined && line.trim() !== "" && /^ {0,3}(=+|-+)[ \t]*$/.test(next) && (body.length === 0 || body[body.length - 1].trim() === "")) {
+    if (
+      next !== undefined &&
+      line.trim() !== "" &&
+      /^ {0,3}(=+|-+)[ \t]*$/.test(next) &&
+      (body.length === 0 || body[body.length - 1].trim() === "")
+    ) {
       open(next.trim()[0] === "=" ? 1 : 2, line);
       i++;
       continue;
@@ -127,29 +132,44 @@ function checkOptions(options: ChunkOptions): { size: number; overlap: number; c
   const size = options.size ?? 200;
   const overlap = options.overlap ?? Math.min(40, Math.floor(size / 5));
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`chunk size must be a positive integer, got ${size}`);
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= size) throw new RangeError(`chunk overlap must be an integer in [0, size), got ${overlap} with size ${size}`);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= size)
+    throw new RangeError(`chunk overlap must be an integer in [0, size), got ${overlap} with size ${size}`);
   if (unit === "tokens") {
     const count = options.countTokens;
-    if (!count) throw new Error('chunk unit "tokens" needs options.countTokens, e.g. (t) => tokenizer.encode(t).length');
+    if (!count)
+      throw new Error('chunk unit "tokens" needs options.countTokens, e.g. (t) => tokenizer.encode(t).length');
     return { size, overlap, cost: (w) => Math.max(1, count(w)) };
   }
   return { size, overlap, cost: () => 1 };
 }
 
 /** Chunks one document's text; markdown headings make sections, plain text is one section. */
-export function chunkDocument(docId: string, text: string, options: ChunkOptions & { markdown?: boolean; fallbackTitle?: string } = {}): CorpusRow[] {
+export function chunkDocument(
+  docId: string,
+  text: string,
+  options: ChunkOptions & { markdown?: boolean; fallbackTitle?: string } = {},
+): CorpusRow[] {
   const { size, overlap, cost } = checkOptions(options);
   const normalized = text.replace(/\r\n?/g, "\n").replace(/\f/g, "\n");
-  const sections = options.markdown ?? true ? markdownSections(normalized) : [{ path: [], body: normalized }];
+  const sections = (options.markdown ?? true) ? markdownSections(normalized) : [{ path: [], body: normalized }];
   const chunks: CorpusRow[] = [];
   for (const section of sections) {
     const words = [...section.body.matchAll(/\S+/g)];
     if (words.length === 0) continue;
     const title = section.path.filter((p) => p !== "").join(" > ") || (options.fallbackTitle ?? docId);
-    for (const [a, b] of windows(words.map((w) => cost(w[0])), size, overlap)) {
+    for (const [a, b] of windows(
+      words.map((w) => cost(w[0])),
+      size,
+      overlap,
+    )) {
       const from = words[a].index as number;
       const last = words[b - 1];
-      chunks.push({ _id: `${docId}#${chunks.length}`, doc_id: docId, title, text: section.body.slice(from, (last.index as number) + last[0].length) });
+      chunks.push({
+        _id: `${docId}#${chunks.length}`,
+        doc_id: docId,
+        title,
+        text: section.body.slice(from, (last.index as number) + last[0].length),
+      });
     }
   }
   return chunks;
@@ -176,7 +196,14 @@ export function chunkFolder(dir: string, options: ChunkOptions = {}): { chunks: 
     throw new DataError([{ file: dir, reason: `cannot list the folder (${(err as Error).message})` }]);
   }
   const extensions = (options.extensions ?? [".md", ".markdown", ".txt"]).map((e) => e.toLowerCase());
-  const report: ChunkReport = { files: files.length, documents: 0, chunks: 0, emptyDocuments: [], unreadable: [], ignored: [] };
+  const report: ChunkReport = {
+    files: files.length,
+    documents: 0,
+    chunks: 0,
+    emptyDocuments: [],
+    unreadable: [],
+    ignored: [],
+  };
   const chunks: CorpusRow[] = [];
   for (const file of files) {
     const ext = extname(file).toLowerCase();
@@ -194,7 +221,11 @@ export function chunkFolder(dir: string, options: ChunkOptions = {}): { chunks: 
     }
     const docId = relative(dir, file).split(sep).join("/");
     const base = docId.split("/").pop() as string;
-    const docChunks = chunkDocument(docId, text, { ...options, markdown: ext !== ".txt", fallbackTitle: base.slice(0, base.length - ext.length) });
+    const docChunks = chunkDocument(docId, text, {
+      ...options,
+      markdown: ext !== ".txt",
+      fallbackTitle: base.slice(0, base.length - ext.length),
+    });
     if (docChunks.length === 0) {
       report.emptyDocuments.push({ file, reason: "empty document (no text outside headings); skipped" });
       continue;

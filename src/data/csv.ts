@@ -7,13 +7,19 @@
 import { DataError } from "./types";
 
 function quote(field: string, delimiter: string): string {
-  return field.includes(delimiter) || /["\r\n]/.test(field) || /^\s|\s$/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
+  return field.includes(delimiter) || /["\r\n]/.test(field) || /^\s|\s$/.test(field)
+    ? `"${field.replace(/"/g, '""')}"`
+    : field;
 }
 
 /** A CSV document: header, then one record per row (missing values as empty fields). */
 export function toCsv(columns: readonly string[], rows: readonly Record<string, unknown>[], delimiter = ","): string {
   const cell = (v: unknown) => quote(v === undefined || v === null ? "" : String(v), delimiter);
-  return [columns.map(cell).join(delimiter), ...rows.map((r) => columns.map((c) => cell(r[c])).join(delimiter))].join("\r\n") + "\r\n";
+  return (
+    [columns.map(cell).join(delimiter), ...rows.map((r) => columns.map((c) => cell(r[c])).join(delimiter))].join(
+      "\r\n",
+    ) + "\r\n"
+  );
 }
 
 export interface CsvRecord {
@@ -44,21 +50,48 @@ export function parseCsv(text: string, file: string): { header: string[]; record
   while (i < src.length) {
     const c = src[i];
     if (quoted) {
-      if (c === '"' && src[i + 1] === '"') { field += '"'; i += 2; continue; }
-      if (c === '"') { quoted = false; i++; continue; }
+      if (c === '"' && src[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') {
+        quoted = false;
+        i++;
+        continue;
+      }
       if (c === "\n") line++;
       field += c;
       i++;
       continue;
     }
-    if (c === '"' && field === "") { quoted = true; quoteLine = line; i++; continue; }
-    if (c === delimiter) { fields.push(field); field = ""; i++; continue; }
-    if (c === "\r" && src[i + 1] === "\n") { i++; continue; }
-    if (c === "\n") { endRecord(); line++; start = line; i++; continue; }
+    if (c === '"' && field === "") {
+      quoted = true;
+      quoteLine = line;
+      i++;
+      continue;
+    }
+    if (c === delimiter) {
+      fields.push(field);
+      field = "";
+      i++;
+      continue;
+    }
+    if (c === "\r" && src[i + 1] === "\n") {
+      i++;
+      continue;
+    }
+    if (c === "\n") {
+      endRecord();
+      line++;
+      start = line;
+      i++;
+      continue;
+    }
     field += c;
     i++;
   }
-  if (quoted) throw new DataError([{ file, line: quoteLine, reason: "a quoted field is never closed (a missing \")" }]);
+  if (quoted) throw new DataError([{ file, line: quoteLine, reason: 'a quoted field is never closed (a missing ")' }]);
   if (field !== "" || fields.length > 0) endRecord();
   if (records.length === 0) throw new DataError([{ file, reason: "empty file: expected a header line" }]);
   const [head, ...rest] = records;

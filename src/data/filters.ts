@@ -59,7 +59,8 @@ export function filterPairs(rows: readonly PairRow[], options: FilterOptions = {
     else if (qWords.length < minWords) filter = "too_short";
     else if (qWords.length > maxWords) filter = "too_long";
     else if (longestCommonRun(qWords, words(row.positive)) >= maxCopied) filter = "copies_chunk";
-    else if ((keptShingles.get(group) ?? []).some((other) => jaccard(sh, other) >= threshold)) filter = "near_duplicate";
+    else if ((keptShingles.get(group) ?? []).some((other) => jaccard(sh, other) >= threshold))
+      filter = "near_duplicate";
     if (filter) {
       counts[filter]++;
       removed.push({ row, filter });

@@ -72,15 +72,27 @@ export function questionSchema(questions: number, paraphrases: number): JsonSche
       paraphrases: { type: "array", items: { type: "string", minLength: 3 }, minItems: paraphrases },
     },
   };
-  return { type: "object", required: ["questions"], properties: { questions: { type: "array", items: item, minItems: questions } } };
+  return {
+    type: "object",
+    required: ["questions"],
+    properties: { questions: { type: "array", items: item, minItems: questions } },
+  };
 }
 
 /** The default prompt: questions people would really type, not sentences copied from the passage. */
 export function defaultPrompt(chunk: CorpusRow, questions: number, paraphrases: number): ChatMessage[] {
-  const para = paraphrases > 0 ? ` For each question also write ${paraphrases} paraphrase(s): the same need in other words.` : "";
-  const shape = paraphrases > 0 ? '{"questions": [{"question": "...", "paraphrases": ["..."]}]}' : '{"questions": [{"question": "..."}]}';
+  const para =
+    paraphrases > 0 ? ` For each question also write ${paraphrases} paraphrase(s): the same need in other words.` : "";
+  const shape =
+    paraphrases > 0
+      ? '{"questions": [{"question": "...", "paraphrases": ["..."]}]}'
+      : '{"questions": [{"question": "..."}]}';
   return [
-    { role: "system", content: "You write the search queries that real users type to find a passage in a knowledge base. You answer with JSON only." },
+    {
+      role: "system",
+      content:
+        "You write the search queries that real users type to find a passage in a knowledge base. You answer with JSON only.",
+    },
     {
       role: "user",
       content:
@@ -99,16 +111,38 @@ function answerRows(chunk: CorpusRow, answer: Answer, n: number, p: number, gene
   const positive = passageText(chunk);
   const rows: PairRow[] = [];
   for (const [i, q] of answer.questions.slice(0, n).entries()) {
-    rows.push({ anchor: q.question.trim(), positive, positive_id: chunk._id, doc_id: chunk.doc_id, generator, kind: "question", question_index: i });
+    rows.push({
+      anchor: q.question.trim(),
+      positive,
+      positive_id: chunk._id,
+      doc_id: chunk.doc_id,
+      generator,
+      kind: "question",
+      question_index: i,
+    });
     for (const para of (q.paraphrases ?? []).slice(0, p)) {
-      rows.push({ anchor: para.trim(), positive, positive_id: chunk._id, doc_id: chunk.doc_id, generator, kind: "paraphrase", question_index: i, paraphrase_of: q.question.trim() });
+      rows.push({
+        anchor: para.trim(),
+        positive,
+        positive_id: chunk._id,
+        doc_id: chunk.doc_id,
+        generator,
+        kind: "paraphrase",
+        question_index: i,
+        paraphrase_of: q.question.trim(),
+      });
     }
   }
   return rows.map((r) => ({ ...r, chunk_rows: rows.length }));
 }
 
 /** Reads what an interrupted run left in `out`: ids of complete chunks; repairs the file for appending. */
-export function resumeState(out: string): { done: Set<string>; rowsFound: number; truncatedTail: boolean; incompleteChunksDropped: number } {
+export function resumeState(out: string): {
+  done: Set<string>;
+  rowsFound: number;
+  truncatedTail: boolean;
+  incompleteChunksDropped: number;
+} {
   if (!existsSync(out)) return { done: new Set(), rowsFound: 0, truncatedTail: false, incompleteChunksDropped: 0 };
   const { records, truncatedTail } = readJsonl(out, { tolerateTruncatedTail: true });
   if (truncatedTail) repairJsonlTail(out);
@@ -116,19 +150,29 @@ export function resumeState(out: string): { done: Set<string>; rowsFound: number
   for (const r of records) {
     const id = r.value.positive_id;
     const want = r.value.chunk_rows;
-    if (typeof id !== "string" || typeof want !== "number") throw new Error(`${out} line ${r.line}: not a generation row (needs "positive_id" and "chunk_rows"); use another output file.`);
+    if (typeof id !== "string" || typeof want !== "number")
+      throw new Error(
+        `${out} line ${r.line}: not a generation row (needs "positive_id" and "chunk_rows"); use another output file.`,
+      );
     const c = counts.get(id) ?? { have: 0, want };
     c.have++;
     counts.set(id, c);
   }
   const incomplete = new Set([...counts].filter(([, c]) => c.have < c.want).map(([id]) => id));
-  if (incomplete.size > 0) writeJsonl(out, records.filter((r) => !incomplete.has(r.value.positive_id as string)).map((r) => r.value));
+  if (incomplete.size > 0)
+    writeJsonl(
+      out,
+      records.filter((r) => !incomplete.has(r.value.positive_id as string)).map((r) => r.value),
+    );
   const done = new Set([...counts.keys()].filter((id) => !incomplete.has(id)));
   return { done, rowsFound: records.length, truncatedTail, incompleteChunksDropped: incomplete.size };
 }
 
 /** Generates questions for every chunk not yet done in `options.out`; see the header for the guarantees. */
-export async function generateQuestions(chunks: readonly CorpusRow[], options: GenerateOptions): Promise<GenerateReport> {
+export async function generateQuestions(
+  chunks: readonly CorpusRow[],
+  options: GenerateOptions,
+): Promise<GenerateReport> {
   const n = options.questionsPerChunk ?? 3;
   const p = options.paraphrases ?? 0;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
@@ -138,7 +182,12 @@ export async function generateQuestions(chunks: readonly CorpusRow[], options: G
   const seen = new Map<string, number>();
   const duplicates: DataIssue[] = [];
   chunks.forEach((c, i) => {
-    if (seen.has(c._id)) duplicates.push({ file: "chunks", line: i + 1, reason: `duplicate chunk id "${c._id}" (first at ${(seen.get(c._id) as number) + 1}); ids must be unique to resume` });
+    if (seen.has(c._id))
+      duplicates.push({
+        file: "chunks",
+        line: i + 1,
+        reason: `duplicate chunk id "${c._id}" (first at ${(seen.get(c._id) as number) + 1}); ids must be unique to resume`,
+      });
     else seen.set(c._id, i);
   });
   if (duplicates.length > 0) throw new DataError(duplicates);
@@ -154,7 +203,11 @@ export async function generateQuestions(chunks: readonly CorpusRow[], options: G
     retries: 0,
     retryReasons: {},
     usage: { promptTokens: 0, completionTokens: 0 },
-    resume: { rowsFound: state.rowsFound, truncatedTail: state.truncatedTail, incompleteChunksDropped: state.incompleteChunksDropped },
+    resume: {
+      rowsFound: state.rowsFound,
+      truncatedTail: state.truncatedTail,
+      incompleteChunksDropped: state.incompleteChunksDropped,
+    },
   };
   const account = (usage: TokenUsage, retries: { reason: string }[]) => {
     report.usage.promptTokens += usage.promptTokens;
@@ -189,7 +242,10 @@ export async function generateQuestions(chunks: readonly CorpusRow[], options: G
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
   if (options.prices) {
-    report.costUsd = (report.usage.promptTokens * options.prices.inputPerMillion + report.usage.completionTokens * options.prices.outputPerMillion) / 1e6;
+    report.costUsd =
+      (report.usage.promptTokens * options.prices.inputPerMillion +
+        report.usage.completionTokens * options.prices.outputPerMillion) /
+      1e6;
   }
   return report;
 }

@@ -17,11 +17,19 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     const b = bytes[i];
     let need: number;
     let min: number;
-    if (b < 0x80) { i++; continue; }
-    else if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
-    else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
-    else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
-    else return i;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else return i;
     let cp = b & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
       const c = bytes[i + k];
@@ -43,7 +51,13 @@ export function decodeUtf8(bytes: Uint8Array, file: string): string {
     const at = firstInvalidUtf8(bytes);
     let line = 1;
     for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
-    throw new DataError([{ file, line, reason: `not valid UTF-8 (byte 0x${(bytes[at] ?? 0).toString(16)} at offset ${at}); re-save the file as UTF-8` }]);
+    throw new DataError([
+      {
+        file,
+        line,
+        reason: `not valid UTF-8 (byte 0x${(bytes[at] ?? 0).toString(16)} at offset ${at}); re-save the file as UTF-8`,
+      },
+    ]);
   }
 }
 
@@ -97,7 +111,11 @@ export function parseJsonl(bytes: Uint8Array, file: string, options: JsonlOption
     try {
       text = strictUtf8.decode(raw);
     } catch {
-      issues.push({ file, line, reason: `not valid UTF-8 (byte offset ${firstInvalidUtf8(raw)} in the line); re-save the file as UTF-8` });
+      issues.push({
+        file,
+        line,
+        reason: `not valid UTF-8 (byte offset ${firstInvalidUtf8(raw)} in the line); re-save the file as UTF-8`,
+      });
       continue;
     }
     if (text.trim() === "") continue;
@@ -165,7 +183,13 @@ export function repairJsonlTail(path: string): "ok" | "terminated" | "truncated"
 }
 
 /** A required string field of a JSONL record, or an issue naming the field. */
-export function stringField(rec: JsonlRecord, field: string, file: string, issues: DataIssue[], options: { allowEmpty?: boolean; coerceNumber?: boolean } = {}): string | undefined {
+export function stringField(
+  rec: JsonlRecord,
+  field: string,
+  file: string,
+  issues: DataIssue[],
+  options: { allowEmpty?: boolean; coerceNumber?: boolean } = {},
+): string | undefined {
   let v = rec.value[field];
   if (options.coerceNumber && typeof v === "number") v = String(v);
   if (v === undefined || v === null) {

@@ -86,7 +86,10 @@ export interface ResolvedLlm extends Required<Omit<LlmOptions, "apiKey" | "fetch
 export function resolveLlm(options: LlmOptions = {}): ResolvedLlm {
   const baseUrl = options.baseUrl ?? config.llm.baseUrl;
   const model = options.model ?? config.llm.model;
-  if (!baseUrl) throw new Error("No LLM endpoint: set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama) or pass llm.baseUrl.");
+  if (!baseUrl)
+    throw new Error(
+      "No LLM endpoint: set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama) or pass llm.baseUrl.",
+    );
   if (!model) throw new Error("No LLM model: set COURSE_LLM_MODEL (e.g. gpt-4o-mini, llama3.1) or pass llm.model.");
   return {
     baseUrl: baseUrl.replace(/\/+$/, ""),
@@ -142,15 +145,40 @@ async function attempt<T>(llm: ResolvedLlm, body: string, schema: JsonSchema, us
   try {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (llm.apiKey) headers.authorization = `Bearer ${llm.apiKey}`;
-    const res = await llm.fetch(`${llm.baseUrl}/chat/completions`, { method: "POST", headers, body, signal: controller.signal });
+    const res = await llm.fetch(`${llm.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers,
+      body,
+      signal: controller.signal,
+    });
     const text = await res.text();
-    if (res.status === 429) return { ok: false, retryable: true, status: 429, reason: "HTTP 429 (rate limited)", retryAfterMs: parseRetryAfter(res.headers.get("retry-after")) };
+    if (res.status === 429)
+      return {
+        ok: false,
+        retryable: true,
+        status: 429,
+        reason: "HTTP 429 (rate limited)",
+        retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+      };
     if (res.status >= 500) return { ok: false, retryable: true, status: res.status, reason: `HTTP ${res.status}` };
     if (!res.ok) {
-      const hint = res.status === 401 || res.status === 403 ? " (check OPENAI_API_KEY)" : res.status === 404 ? " (check OPENAI_BASE_URL, which should end in /v1, and COURSE_LLM_MODEL)" : "";
-      return { ok: false, retryable: false, status: res.status, reason: `HTTP ${res.status}${hint}: ${text.slice(0, 200)}` };
+      const hint =
+        res.status === 401 || res.status === 403
+          ? " (check OPENAI_API_KEY)"
+          : res.status === 404
+            ? " (check OPENAI_BASE_URL, which should end in /v1, and COURSE_LLM_MODEL)"
+            : "";
+      return {
+        ok: false,
+        retryable: false,
+        status: res.status,
+        reason: `HTTP ${res.status}${hint}: ${text.slice(0, 200)}`,
+      };
     }
-    let parsed: { choices?: { message?: { content?: unknown } }[]; usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } };
+    let parsed: {
+      choices?: { message?: { content?: unknown } }[];
+      usage?: { prompt_tokens?: unknown; completion_tokens?: unknown };
+    };
     try {
       parsed = JSON.parse(text);
     } catch {
@@ -159,7 +187,8 @@ async function attempt<T>(llm: ResolvedLlm, body: string, schema: JsonSchema, us
     if (typeof parsed.usage?.prompt_tokens === "number") usage.promptTokens += parsed.usage.prompt_tokens;
     if (typeof parsed.usage?.completion_tokens === "number") usage.completionTokens += parsed.usage.completion_tokens;
     const content = parsed.choices?.[0]?.message?.content;
-    if (typeof content !== "string") return { ok: false, retryable: true, reason: "malformed response (no choices[0].message.content)" };
+    if (typeof content !== "string")
+      return { ok: false, retryable: true, reason: "malformed response (no choices[0].message.content)" };
     let value: unknown;
     try {
       value = extractJson(content);
@@ -167,7 +196,12 @@ async function attempt<T>(llm: ResolvedLlm, body: string, schema: JsonSchema, us
       return { ok: false, retryable: true, reason: "answer is not JSON" };
     }
     const errors = validateJson(value, schema);
-    if (errors.length > 0) return { ok: false, retryable: true, reason: `answer does not match the schema: ${errors.slice(0, 3).join("; ")}` };
+    if (errors.length > 0)
+      return {
+        ok: false,
+        retryable: true,
+        reason: `answer does not match the schema: ${errors.slice(0, 3).join("; ")}`,
+      };
     return { ok: true, value: value as T, retryable: false, reason: "" };
   } catch (err) {
     if (controller.signal.aborted) return { ok: false, retryable: true, reason: `timeout after ${llm.timeoutMs} ms` };
@@ -181,10 +215,20 @@ async function attempt<T>(llm: ResolvedLlm, body: string, schema: JsonSchema, us
  * Sends `messages` and returns the answer parsed as JSON and valid against `schema`, retrying as
  * described above; throws LlmError when no attempt succeeded. `key` names the jitter stream.
  */
-export async function chatJson<T>(messages: ChatMessage[], schema: JsonSchema, options: LlmOptions = {}, key = ""): Promise<ChatResult<T>> {
+export async function chatJson<T>(
+  messages: ChatMessage[],
+  schema: JsonSchema,
+  options: LlmOptions = {},
+  key = "",
+): Promise<ChatResult<T>> {
   const llm = resolveLlm(options);
   const rng = rngFor(llm.seed, `chatJson\u0000${key}`);
-  const body = JSON.stringify({ model: llm.model, messages, temperature: llm.temperature, ...(llm.jsonMode ? { response_format: { type: "json_object" } } : {}) });
+  const body = JSON.stringify({
+    model: llm.model,
+    messages,
+    temperature: llm.temperature,
+    ...(llm.jsonMode ? { response_format: { type: "json_object" } } : {}),
+  });
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   const retries: Retry[] = [];
   for (let k = 0; ; k++) {
@@ -194,7 +238,10 @@ export async function chatJson<T>(messages: ChatMessage[], schema: JsonSchema, o
       const why = result.retryable ? `gave up after ${k + 1} attempts; last: ${result.reason}` : result.reason;
       throw new LlmError(`${llm.baseUrl}/chat/completions: ${why}`, result.retryable, usage, retries, result.status);
     }
-    const delayMs = result.retryAfterMs !== undefined ? Math.min(result.retryAfterMs, llm.maxRetryAfterMs) : backoffMs(k + 1, llm, rng);
+    const delayMs =
+      result.retryAfterMs !== undefined
+        ? Math.min(result.retryAfterMs, llm.maxRetryAfterMs)
+        : backoffMs(k + 1, llm, rng);
     retries.push({ attempt: k + 1, reason: result.reason, delayMs });
     await llm.sleep(delayMs);
   }

@@ -17,18 +17,34 @@ import { DataError, type DataIssue, type PairRow } from "./types";
 
 /** The negative columns of a header, in order; throws when they are not `negative` or `negative_1..n`. */
 export function negativeColumns(columns: readonly string[], file = "columns"): string[] {
-  const numbered = columns.filter((c) => /^negative_\d+$/.test(c)).sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
+  const numbered = columns
+    .filter((c) => /^negative_\d+$/.test(c))
+    .sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
   if (columns.includes("negative") && numbered.length > 0) {
-    throw new DataError([{ file, reason: `both "negative" and "${numbered[0]}": use "negative" for one negative or negative_1..negative_n for several` }]);
+    throw new DataError([
+      {
+        file,
+        reason: `both "negative" and "${numbered[0]}": use "negative" for one negative or negative_1..negative_n for several`,
+      },
+    ]);
   }
   numbered.forEach((c, i) => {
-    if (c !== `negative_${i + 1}`) throw new DataError([{ file, reason: `column "negative_${i + 1}" is missing before "${c}": number negatives negative_1..negative_n` }]);
+    if (c !== `negative_${i + 1}`)
+      throw new DataError([
+        {
+          file,
+          reason: `column "negative_${i + 1}" is missing before "${c}": number negatives negative_1..negative_n`,
+        },
+      ]);
   });
   return columns.includes("negative") ? ["negative"] : numbered;
 }
 
 /** Checks rows read from `file` (records with their line numbers); returns the valid ones and the issues. */
-export function validatePairs(records: readonly { line: number; value: Record<string, unknown> }[], file: string): { rows: PairRow[]; issues: DataIssue[] } {
+export function validatePairs(
+  records: readonly { line: number; value: Record<string, unknown> }[],
+  file: string,
+): { rows: PairRow[]; issues: DataIssue[] } {
   const columns = new Set<string>();
   for (const r of records) for (const k of Object.keys(r.value)) columns.add(k);
   const negatives = negativeColumns([...columns], file);
@@ -74,8 +90,13 @@ export function readPairs(path: string, options: { onInvalid?: "error" | "skip" 
     } catch (err) {
       throw new DataError([{ file: path, reason: `not a readable Parquet file (${(err as Error).message})` }]);
     }
-    for (const c of ["anchor", "positive"]) if (!df.columns.includes(c)) throw new DataError([{ file: path, reason: `missing column "${c}" (columns: ${df.columns.join(", ")})` }]);
-    records = df.toRecords().map((value, i) => ({ line: i + 1, value: Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) }));
+    for (const c of ["anchor", "positive"])
+      if (!df.columns.includes(c))
+        throw new DataError([{ file: path, reason: `missing column "${c}" (columns: ${df.columns.join(", ")})` }]);
+    records = df.toRecords().map((value, i) => ({
+      line: i + 1,
+      value: Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)),
+    }));
   } else {
     const parsed = parseJsonl(readFileSync(path), path, { onInvalid: "skip" });
     records = parsed.records;
@@ -95,7 +116,12 @@ function columnOrder(rows: readonly PairRow[]): string[] {
   for (const r of rows) for (const k of Object.keys(r)) if (r[k] !== undefined) seen.add(k);
   const all = [...seen];
   const negatives = negativeColumns(all);
-  return ["anchor", "positive", ...negatives, ...all.filter((c) => c !== "anchor" && c !== "positive" && !negatives.includes(c))];
+  return [
+    "anchor",
+    "positive",
+    ...negatives,
+    ...all.filter((c) => c !== "anchor" && c !== "positive" && !negatives.includes(c)),
+  ];
 }
 
 /** A polars DataFrame of the rows (missing optional values are null), for notebooks and Parquet. */
@@ -113,8 +139,24 @@ export function pairsToDataFrame(rows: readonly PairRow[]): pl.DataFrame {
 
 /** Writes rows to .jsonl or .parquet atomically; every row must have anchor and positive. */
 export function writePairs(path: string, rows: readonly PairRow[]): void {
-  const { issues } = validatePairs(rows.map((value, i) => ({ line: i + 1, value: value as Record<string, unknown> })), "rows");
-  if (issues.length > 0) throw new DataError(issues.map((i) => ({ ...i, reason: `${i.reason} (not written to ${path})` })));
+  const { issues } = validatePairs(
+    rows.map((value, i) => ({ line: i + 1, value: value as Record<string, unknown> })),
+    "rows",
+  );
+  if (issues.length > 0)
+    throw new DataError(issues.map((i) => ({ ...i, reason: `${i.reason} (not written to ${path})` })));
   if (isParquet(path)) writeFileAtomic(path, pairsToDataFrame(rows).writeParquet());
-  else writeFileAtomic(path, toJsonl(rows.map((r) => Object.fromEntries(columnOrder([r]).filter((c) => r[c] !== undefined).map((c) => [c, r[c]])))));
+  else
+    writeFileAtomic(
+      path,
+      toJsonl(
+        rows.map((r) =>
+          Object.fromEntries(
+            columnOrder([r])
+              .filter((c) => r[c] !== undefined)
+              .map((c) => [c, r[c]]),
+          ),
+        ),
+      ),
+    );
 }

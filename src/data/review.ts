@@ -21,7 +21,11 @@ export type Decision = (typeof DECISIONS)[number];
  * Writes the review sheet atomically; returns its columns. A sheet at `path` that already holds decisions (a
  * reviewer's work), or a file that is not a review sheet, is refused unless `overwrite: true`.
  */
-export function exportForReview(rows: readonly PairRow[], path: string, options: { overwrite?: boolean } = {}): string[] {
+export function exportForReview(
+  rows: readonly PairRow[],
+  path: string,
+  options: { overwrite?: boolean } = {},
+): string[] {
   if (!options.overwrite && existsSync(path) && statSync(path).isFile()) {
     let decided: number;
     try {
@@ -39,7 +43,13 @@ export function exportForReview(rows: readonly PairRow[], path: string, options:
   }
   const columns = ["decision", "edited_anchor", "anchor", "positive"];
   for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k) && r[k] !== undefined) columns.push(k);
-  writeFileAtomic(path, toCsv(columns, rows.map((r) => ({ ...r, decision: "", edited_anchor: "" }))));
+  writeFileAtomic(
+    path,
+    toCsv(
+      columns,
+      rows.map((r) => ({ ...r, decision: "", edited_anchor: "" })),
+    ),
+  );
   return columns;
 }
 
@@ -54,12 +64,28 @@ export interface ReviewResult {
 export function importReview(path: string): ReviewResult {
   const { header, records } = parseCsv(readTextFile(path), path);
   const missing = ["decision", "edited_anchor", "anchor", "positive"].filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new DataError([{ file: path, line: 1, reason: `missing column(s) ${missing.map((c) => `"${c}"`).join(", ")}; export the sheet with exportForReview and keep its header` }]);
+  if (missing.length > 0)
+    throw new DataError([
+      {
+        file: path,
+        line: 1,
+        reason: `missing column(s) ${missing.map((c) => `"${c}"`).join(", ")}; export the sheet with exportForReview and keep its header`,
+      },
+    ]);
   const issues: DataIssue[] = [];
-  const result: ReviewResult = { accepted: [], rejected: [], pending: [], counts: { accept: 0, reject: 0, fix: 0, pending: 0 } };
+  const result: ReviewResult = {
+    accepted: [],
+    rejected: [],
+    pending: [],
+    counts: { accept: 0, reject: 0, fix: 0, pending: 0 },
+  };
   for (const rec of records) {
     if (rec.fields.length !== header.length) {
-      issues.push({ file: path, line: rec.line, reason: `${rec.fields.length} fields, the header has ${header.length}` });
+      issues.push({
+        file: path,
+        line: rec.line,
+        reason: `${rec.fields.length} fields, the header has ${header.length}`,
+      });
       continue;
     }
     const cells: Record<string, string> = {};
@@ -67,13 +93,23 @@ export function importReview(path: string): ReviewResult {
     const decision = cells.decision.trim().toLowerCase();
     const edited = cells.edited_anchor.trim();
     const row: PairRow = { anchor: cells.anchor, positive: cells.positive };
-    for (const h of header) if (!["decision", "edited_anchor", "anchor", "positive"].includes(h) && cells[h] !== "") row[h] = cells[h];
+    for (const h of header)
+      if (!["decision", "edited_anchor", "anchor", "positive"].includes(h) && cells[h] !== "") row[h] = cells[h];
     if (row.anchor.trim() === "" || row.positive.trim() === "") {
-      issues.push({ file: path, line: rec.line, reason: `empty ${row.anchor.trim() === "" ? "anchor" : "positive"}; do not edit these columns, use decision fix + edited_anchor` });
+      issues.push({
+        file: path,
+        line: rec.line,
+        reason: `empty ${row.anchor.trim() === "" ? "anchor" : "positive"}; do not edit these columns, use decision fix + edited_anchor`,
+      });
       continue;
     }
     if (decision === "") {
-      if (edited !== "") issues.push({ file: path, line: rec.line, reason: 'edited_anchor is filled but decision is empty; write "fix" to use the edit' });
+      if (edited !== "")
+        issues.push({
+          file: path,
+          line: rec.line,
+          reason: 'edited_anchor is filled but decision is empty; write "fix" to use the edit',
+        });
       else {
         result.pending.push(row);
         result.counts.pending++;
@@ -81,7 +117,11 @@ export function importReview(path: string): ReviewResult {
       continue;
     }
     if (!(DECISIONS as readonly string[]).includes(decision)) {
-      issues.push({ file: path, line: rec.line, reason: `unknown decision "${cells.decision}"; use accept, reject or fix (or leave it empty)` });
+      issues.push({
+        file: path,
+        line: rec.line,
+        reason: `unknown decision "${cells.decision}"; use accept, reject or fix (or leave it empty)`,
+      });
       continue;
     }
     if (decision === "fix" && edited === "") {
@@ -89,7 +129,11 @@ export function importReview(path: string): ReviewResult {
       continue;
     }
     if (decision !== "fix" && edited !== "") {
-      issues.push({ file: path, line: rec.line, reason: `edited_anchor is filled but decision is ${decision}; write "fix" to use the edit` });
+      issues.push({
+        file: path,
+        line: rec.line,
+        reason: `edited_anchor is filled but decision is ${decision}; write "fix" to use the edit`,
+      });
       continue;
     }
     result.counts[decision as Decision]++;

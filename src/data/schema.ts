@@ -24,7 +24,8 @@ function typeOf(value: unknown): JsonType | "undefined" {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
-  if (typeof value === "string" || typeof value === "boolean" || typeof value === "object") return typeof value as JsonType;
+  if (typeof value === "string" || typeof value === "boolean" || typeof value === "object")
+    return typeof value as JsonType;
   return "undefined";
 }
 
@@ -35,15 +36,21 @@ export function validateJson(value: unknown, schema: JsonSchema, path = "$"): st
   if (schema.type !== undefined && !(schema.type === actual || (schema.type === "number" && actual === "integer"))) {
     return [`${path}: expected ${schema.type}, got ${actual}`];
   }
-  if (schema.enum !== undefined && !schema.enum.includes(value as string)) errors.push(`${path}: expected one of ${JSON.stringify(schema.enum)}, got ${JSON.stringify(value)}`);
+  if (schema.enum !== undefined && !schema.enum.includes(value as string))
+    errors.push(`${path}: expected one of ${JSON.stringify(schema.enum)}, got ${JSON.stringify(value)}`);
   if (typeof value === "string") {
-    if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength} characters`);
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength} characters`);
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      errors.push(`${path}: shorter than ${schema.minLength} characters`);
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      errors.push(`${path}: longer than ${schema.maxLength} characters`);
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${path}: ${value.length} items, expected at least ${schema.minItems}`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) errors.push(`${path}: ${value.length} items, expected at most ${schema.maxItems}`);
-    if (schema.items) value.forEach((v, i) => errors.push(...validateJson(v, schema.items as JsonSchema, `${path}[${i}]`)));
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      errors.push(`${path}: ${value.length} items, expected at least ${schema.minItems}`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      errors.push(`${path}: ${value.length} items, expected at most ${schema.maxItems}`);
+    if (schema.items)
+      value.forEach((v, i) => errors.push(...validateJson(v, schema.items as JsonSchema, `${path}[${i}]`)));
   }
   if (actual === "object") {
     const obj = value as Record<string, unknown>;

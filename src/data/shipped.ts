@@ -21,7 +21,9 @@ export function shippedDatasets(dataDir: string = config.dataDir): string[] {
 function datasetDir(name: string, dataDir: string): string {
   const dir = join(dataDir, name);
   if (!existsSync(join(dir, "corpus.jsonl"))) {
-    throw new Error(`No dataset "${name}" in ${dataDir}; available: ${shippedDatasets(dataDir).join(", ") || "none"} (set COURSE_DATA_DIR to use another folder).`);
+    throw new Error(
+      `No dataset "${name}" in ${dataDir}; available: ${shippedDatasets(dataDir).join(", ") || "none"} (set COURSE_DATA_DIR to use another folder).`,
+    );
   }
   return dir;
 }
@@ -52,24 +54,32 @@ export function loadIndependentQueries(name: string, dataDir: string = config.da
   if (!existsSync(file)) throw new Error(`${file}: missing; dataset "${name}" has no independent queries.`);
   const queries = new Map<string, string>();
   const relevant = new Map<string, Set<string>>();
-  readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    const where = `${file}:${i + 1}`;
-    let row: { _id?: unknown; text?: unknown; relevant?: unknown };
-    try {
-      row = JSON.parse(line);
-    } catch (err) {
-      throw new Error(`${where}: not valid JSON (${(err as Error).message})`);
-    }
-    if (typeof row._id !== "string" || row._id === "") throw new Error(`${where}: field _id must be a non-empty string`);
-    if (queries.has(row._id)) throw new Error(`${where}: duplicate _id "${row._id}"`);
-    if (typeof row.text !== "string" || row.text.trim() === "") throw new Error(`${where}: field text must be a non-empty string`);
-    if (!Array.isArray(row.relevant) || row.relevant.length === 0 || row.relevant.some((id) => typeof id !== "string"))
-      throw new Error(`${where}: field relevant must be a non-empty list of corpus ids`);
-    for (const id of row.relevant as string[])
-      if (!dataset.corpus.has(id)) throw new Error(`${where}: relevant id "${id}" is not in ${name}/corpus.jsonl`);
-    queries.set(row._id, row.text);
-    relevant.set(row._id, new Set(row.relevant as string[]));
-  });
+  readFileSync(file, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (line.trim() === "") return;
+      const where = `${file}:${i + 1}`;
+      let row: { _id?: unknown; text?: unknown; relevant?: unknown };
+      try {
+        row = JSON.parse(line);
+      } catch (err) {
+        throw new Error(`${where}: not valid JSON (${(err as Error).message})`);
+      }
+      if (typeof row._id !== "string" || row._id === "")
+        throw new Error(`${where}: field _id must be a non-empty string`);
+      if (queries.has(row._id)) throw new Error(`${where}: duplicate _id "${row._id}"`);
+      if (typeof row.text !== "string" || row.text.trim() === "")
+        throw new Error(`${where}: field text must be a non-empty string`);
+      if (
+        !Array.isArray(row.relevant) ||
+        row.relevant.length === 0 ||
+        row.relevant.some((id) => typeof id !== "string")
+      )
+        throw new Error(`${where}: field relevant must be a non-empty list of corpus ids`);
+      for (const id of row.relevant as string[])
+        if (!dataset.corpus.has(id)) throw new Error(`${where}: relevant id "${id}" is not in ${name}/corpus.jsonl`);
+      queries.set(row._id, row.text);
+      relevant.set(row._id, new Set(row.relevant as string[]));
+    });
   return { split: "independent", queries, corpus: dataset.corpus, relevant };
 }

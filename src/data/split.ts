@@ -28,9 +28,11 @@ export const DEFAULT_FRACTIONS: SplitFractions = { train: 0.7, dev: 0.15, test: 
 
 function checkFractions(f: SplitFractions): void {
   const values = SPLIT_NAMES.map((s) => f[s]);
-  if (values.some((v) => !Number.isFinite(v) || v < 0)) throw new RangeError(`split fractions must be numbers >= 0, got ${JSON.stringify(f)}`);
+  if (values.some((v) => !Number.isFinite(v) || v < 0))
+    throw new RangeError(`split fractions must be numbers >= 0, got ${JSON.stringify(f)}`);
   const sum = values.reduce((a, b) => a + b, 0);
-  if (Math.abs(sum - 1) > 1e-6) throw new RangeError(`split fractions must sum to 1, got ${sum} from ${JSON.stringify(f)}`);
+  if (Math.abs(sum - 1) > 1e-6)
+    throw new RangeError(`split fractions must sum to 1, got ${sum} from ${JSON.stringify(f)}`);
 }
 
 /**
@@ -45,7 +47,9 @@ export function splitByDocument(docIds: readonly string[], options: SplitOptions
   // Sort before shuffling so that the input order does not change the outcome.
   const wanted = SPLIT_NAMES.filter((s) => fractions[s] > 0);
   if (weight.size < wanted.length) {
-    throw new RangeError(`${weight.size} source document(s) cannot fill ${wanted.length} splits (${wanted.join(", ")}) without sharing a document; add documents or set a fraction to 0`);
+    throw new RangeError(
+      `${weight.size} source document(s) cannot fill ${wanted.length} splits (${wanted.join(", ")}) without sharing a document; add documents or set a fraction to 0`,
+    );
   }
   const docs = shuffled([...weight.keys()].sort(), rngFor(options.seed ?? 42, "splitByDocument"));
   const total = docIds.length;
@@ -69,10 +73,23 @@ export function splitByDocument(docIds: readonly string[], options: SplitOptions
 }
 
 /** Splits rows by their `doc_id` (rows without one are an error: they cannot be split leak-free). */
-export function splitRows<T extends { doc_id?: string | number | boolean | null }>(rows: readonly T[], options: SplitOptions = {}): Record<SplitName, T[]> {
+export function splitRows<T extends { doc_id?: string | number | boolean | null }>(
+  rows: readonly T[],
+  options: SplitOptions = {},
+): Record<SplitName, T[]> {
   const missing = rows.findIndex((r) => typeof r.doc_id !== "string" || r.doc_id === "");
-  if (missing >= 0) throw new DataError([{ file: "rows", line: missing + 1, reason: 'missing "doc_id": every row needs its source document to be split without leaks' }]);
-  const assignment = splitByDocument(rows.map((r) => r.doc_id as string), options);
+  if (missing >= 0)
+    throw new DataError([
+      {
+        file: "rows",
+        line: missing + 1,
+        reason: 'missing "doc_id": every row needs its source document to be split without leaks',
+      },
+    ]);
+  const assignment = splitByDocument(
+    rows.map((r) => r.doc_id as string),
+    options,
+  );
   const out: Record<SplitName, T[]> = { train: [], dev: [], test: [] };
   for (const r of rows) out[assignment.get(r.doc_id as string) as SplitName].push(r);
   return out;
@@ -101,11 +118,17 @@ export function assertNoLeak(splits: readonly IRSplit[]): LeakReport {
     for (let b = a + 1; b < splits.length; b++) {
       const sharedDocs = [...docs[a]].filter((d) => docs[b].has(d));
       if (sharedDocs.length > 0) {
-        issues.push({ file: `split ${splits[a].split}/${splits[b].split}`, reason: `${sharedDocs.length} source document(s) in both splits, e.g. ${sharedDocs.slice(0, 3).join(", ")}; split by document (splitByDocument)` });
+        issues.push({
+          file: `split ${splits[a].split}/${splits[b].split}`,
+          reason: `${sharedDocs.length} source document(s) in both splits, e.g. ${sharedDocs.slice(0, 3).join(", ")}; split by document (splitByDocument)`,
+        });
       }
       const sharedQueries = [...splits[a].relevant.keys()].filter((q) => splits[b].relevant.has(q));
       if (sharedQueries.length > 0) {
-        issues.push({ file: `split ${splits[a].split}/${splits[b].split}`, reason: `${sharedQueries.length} query id(s) in both splits, e.g. ${sharedQueries.slice(0, 3).join(", ")}` });
+        issues.push({
+          file: `split ${splits[a].split}/${splits[b].split}`,
+          reason: `${sharedQueries.length} query id(s) in both splits, e.g. ${sharedQueries.slice(0, 3).join(", ")}`,
+        });
       }
     }
   }

@@ -18,29 +18,73 @@ export const OFFLINE_GENERATOR = "offline template generator";
 
 /** Abbreviation -> long form; used both ways. Extend or replace it with OfflineOptions.abbreviations. */
 export const DEFAULT_ABBREVIATIONS: Readonly<Record<string, string>> = {
-  PTO: "paid time off", WFH: "work from home", NDA: "non-disclosure agreement", SSO: "single sign-on",
-  MFA: "multi-factor authentication", "2FA": "two-factor authentication", HR: "human resources",
-  HSA: "health savings account", FSA: "flexible spending account", VPN: "virtual private network",
-  FMLA: "family and medical leave", PIP: "performance improvement plan", OOO: "out of office",
-  COBRA: "continued health coverage", EAP: "employee assistance program", ID: "identification",
-  NSAID: "non-steroidal anti-inflammatory drug", FeLV: "feline leukemia virus", FIV: "feline immunodeficiency virus",
-  FIP: "feline infectious peritonitis", CBC: "complete blood count", GI: "gastrointestinal", UTI: "urinary tract infection",
+  PTO: "paid time off",
+  WFH: "work from home",
+  NDA: "non-disclosure agreement",
+  SSO: "single sign-on",
+  MFA: "multi-factor authentication",
+  "2FA": "two-factor authentication",
+  HR: "human resources",
+  HSA: "health savings account",
+  FSA: "flexible spending account",
+  VPN: "virtual private network",
+  FMLA: "family and medical leave",
+  PIP: "performance improvement plan",
+  OOO: "out of office",
+  COBRA: "continued health coverage",
+  EAP: "employee assistance program",
+  ID: "identification",
+  NSAID: "non-steroidal anti-inflammatory drug",
+  FeLV: "feline leukemia virus",
+  FIV: "feline immunodeficiency virus",
+  FIP: "feline infectious peritonitis",
+  CBC: "complete blood count",
+  GI: "gastrointestinal",
+  UTI: "urinary tract infection",
 };
 
 /** Jargon -> the word an employee or pet owner would type. */
 export const DEFAULT_LAY_WORDS: Readonly<Record<string, string>> = {
-  reimbursement: "money back", reimbursed: "paid back", reimburse: "pay back", remuneration: "pay",
-  compensation: "pay", terminate: "fire", termination: "firing", commence: "start", eligible: "allowed",
-  eligibility: "who can get", accrue: "earn", accrual: "build up", dependents: "family", dependent: "kid",
-  expenditure: "spending", purchase: "buy", prohibited: "not allowed", mandatory: "required",
-  approximately: "about", equipment: "gear", authentication: "login check", credentials: "password",
-  physician: "doctor", veterinarian: "vet", canine: "dog", feline: "cat", administer: "give",
-  medication: "meds", vaccination: "shots", gastrointestinal: "stomach", emesis: "throwing up",
-  pruritus: "itching", lethargy: "tiredness", anorexia: "not eating", pyrexia: "fever",
+  reimbursement: "money back",
+  reimbursed: "paid back",
+  reimburse: "pay back",
+  remuneration: "pay",
+  compensation: "pay",
+  terminate: "fire",
+  termination: "firing",
+  commence: "start",
+  eligible: "allowed",
+  eligibility: "who can get",
+  accrue: "earn",
+  accrual: "build up",
+  dependents: "family",
+  dependent: "kid",
+  expenditure: "spending",
+  purchase: "buy",
+  prohibited: "not allowed",
+  mandatory: "required",
+  approximately: "about",
+  equipment: "gear",
+  authentication: "login check",
+  credentials: "password",
+  physician: "doctor",
+  veterinarian: "vet",
+  canine: "dog",
+  feline: "cat",
+  administer: "give",
+  medication: "meds",
+  vaccination: "shots",
+  gastrointestinal: "stomach",
+  emesis: "throwing up",
+  pruritus: "itching",
+  lethargy: "tiredness",
+  anorexia: "not eating",
+  pyrexia: "fever",
 };
 
 const STOPWORDS = new Set(
-  ("a an and are as at be been being but by can could do does for from had has have if in into is it its may " +
+  (
+    "a an and are as at be been being but by can could do does for from had has have if in into is it its may " +
     "might must no not of on or our per should so such than that the their them then there these they this " +
     "those to up was we were what when where which while who will with within without would you your yours " +
     "all any each every more most other some only also after before over under about between during through " +
@@ -48,7 +92,8 @@ const STOPWORDS = new Set(
     "year years month months week weeks day days time times plus include includes including new same " +
     "off ahead done right back down out away still even well much many less least first last next often usually " +
     "always never once twice make makes made take takes taken give gives given keep keeps call calls ask asks " +
-    "tell go goes going come comes see sees let lets put puts want wants like").split(" "),
+    "tell go goes going come comes see sees let lets put puts want wants like"
+  ).split(" "),
 );
 
 type Template = { name: string; make: (subject: string, topic: string) => string };
@@ -64,7 +109,10 @@ const TEMPLATES: readonly Template[] = [
   { name: "know_about", make: (s) => `what should i know about ${s}` },
   { name: "limit", make: (s) => `is there a limit on ${s}` },
   { name: "where_info", make: (s) => `where can i find info on ${s}` },
-  { name: "in_topic", make: (s, t) => (t && !t.includes(s) && !s.includes(t) ? `${s} in ${t}` : `question about ${s}`) },
+  {
+    name: "in_topic",
+    make: (s, t) => (t && !t.includes(s) && !s.includes(t) ? `${s} in ${t}` : `question about ${s}`),
+  },
   { name: "how_to", make: (s) => `how do i handle ${s}` },
 ];
 
@@ -90,9 +138,15 @@ export function findAbbreviations(text: string): Record<string, string> {
     // Take as many preceding words as needed for their initials (hyphen parts count) to cover the letters.
     for (let n = 1; n <= Math.min(6, before.length); n++) {
       const phrase = before.slice(before.length - n);
-      const initials = phrase.flatMap((w) => w.split("-")).map((w) => w[0]?.toLowerCase() ?? "").join("");
+      const initials = phrase
+        .flatMap((w) => w.split("-"))
+        .map((w) => w[0]?.toLowerCase() ?? "")
+        .join("");
       if (initials === letters) {
-        found[abbr] = phrase.join(" ").toLowerCase().replace(/[^a-z0-9 -]/g, "");
+        found[abbr] = phrase
+          .join(" ")
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, "");
         break;
       }
     }
@@ -103,21 +157,24 @@ export function findAbbreviations(text: string): Record<string, string> {
 /** Replaces abbreviations by their long forms (whole words, any case). */
 export function expandAbbreviations(text: string, table: Readonly<Record<string, string>>): string {
   let out = text;
-  for (const [abbr, long] of Object.entries(table)) out = out.replace(new RegExp(`(?<![\\w-])${escapeRegExp(abbr)}(?![\\w-])`, "gi"), long);
+  for (const [abbr, long] of Object.entries(table))
+    out = out.replace(new RegExp(`(?<![\\w-])${escapeRegExp(abbr)}(?![\\w-])`, "gi"), long);
   return out;
 }
 
 /** Replaces long forms by their abbreviations (whole words, any case). */
 export function contractAbbreviations(text: string, table: Readonly<Record<string, string>>): string {
   let out = text;
-  for (const [abbr, long] of Object.entries(table)) out = out.replace(new RegExp(`(?<![\\w-])${escapeRegExp(long)}(?![\\w-])`, "gi"), abbr);
+  for (const [abbr, long] of Object.entries(table))
+    out = out.replace(new RegExp(`(?<![\\w-])${escapeRegExp(long)}(?![\\w-])`, "gi"), abbr);
   return out;
 }
 
 /** Replaces jargon by lay words (whole words, any case). */
 export function layRewrite(text: string, lay: Readonly<Record<string, string>>): string {
   let out = text;
-  for (const [term, plain] of Object.entries(lay)) out = out.replace(new RegExp(`(?<![\\w-])${escapeRegExp(term)}(?![\\w-])`, "gi"), plain);
+  for (const [term, plain] of Object.entries(lay))
+    out = out.replace(new RegExp(`(?<![\\w-])${escapeRegExp(term)}(?![\\w-])`, "gi"), plain);
   return out;
 }
 
@@ -168,7 +225,11 @@ export function keyPhrases(text: string, max = 5): string[] {
   const scored = [...freq].map(([p, f]) => {
     const ws = p.split(" ");
     const wordScore = ws.reduce((s, w) => s + (wordFreq.get(w) ?? 0), 0) / ws.length;
-    return { p, score: f * (ws.length === 2 ? 1.5 : 1) + wordScore * 0.5 + (ws.length > 1 && f > 1 ? 1 : 0) + (whole.has(p) ? 2 : 0) };
+    return {
+      p,
+      score:
+        f * (ws.length === 2 ? 1.5 : 1) + wordScore * 0.5 + (ws.length > 1 && f > 1 ? 1 : 0) + (whole.has(p) ? 2 : 0),
+    };
   });
   // Multi-word phrases first: a lone word ("card", "change") is rarely a subject someone asks about.
   const multi = (p: string) => (p.includes(" ") ? 1 : 0);
@@ -200,7 +261,12 @@ export interface OfflineOptions {
 /** The topic a title names: its last heading ("Leave > Carry-over" -> "carry-over"). */
 function topicOf(title: string): string {
   const last = title.split(/\s+(?:>|—|–|-|:)\s+/).pop() ?? "";
-  return last.toLowerCase().replace(/\([^)]*\)/g, "").replace(/[^a-z0-9 '-]/g, " ").replace(/\s+/g, " ").trim();
+  return last
+    .toLowerCase()
+    .replace(/\([^)]*\)/g, "")
+    .replace(/[^a-z0-9 '-]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /** Questions for every chunk from templates and rewrites; rows labelled OFFLINE_GENERATOR. */
@@ -223,7 +289,12 @@ export function generateOffline(chunks: readonly CorpusRow[], options: OfflineOp
       ...(topic ? [{ text: topic, abbreviation: false }] : []),
       ...own.map((a) => ({ text: a, abbreviation: true })),
       ...keyPhrases(chunk.text).map((p) => ({ text: p, abbreviation: false })),
-      ...shuffled(used.filter((a) => !own.includes(a)), rng).slice(0, 1).map((a) => ({ text: a, abbreviation: true })),
+      ...shuffled(
+        used.filter((a) => !own.includes(a)),
+        rng,
+      )
+        .slice(0, 1)
+        .map((a) => ({ text: a, abbreviation: true })),
     ];
     if (subjects.length === 0) continue;
     const made = new Set<string>();
@@ -234,7 +305,8 @@ export function generateOffline(chunks: readonly CorpusRow[], options: OfflineOp
       let q = template.make(subject.text, topic);
       const rewrites: string[] = [];
       if (rng() < (options.abbreviationRate ?? 0.5)) {
-        const swapped = subject.abbreviation || rng() < 0.5 ? expandAbbreviations(q, table) : contractAbbreviations(q, table);
+        const swapped =
+          subject.abbreviation || rng() < 0.5 ? expandAbbreviations(q, table) : contractAbbreviations(q, table);
         if (swapped !== q) rewrites.push(subject.abbreviation ? "abbreviation_expanded" : "abbreviation_contracted");
         q = swapped;
       }
@@ -250,7 +322,10 @@ export function generateOffline(chunks: readonly CorpusRow[], options: OfflineOp
         q = slipped;
       }
       if (rng() < 0.4) q += "?";
-      const key = q.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+      const key = q
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, " ")
+        .trim();
       if (made.has(key)) continue;
       made.add(key);
       rows.push({

@@ -14,7 +14,9 @@ export interface DataIssue {
 
 /** `data/x/queries.jsonl line 17: missing field "text"` */
 export function formatIssue(issue: DataIssue): string {
-  return issue.line === undefined ? `${issue.file}: ${issue.reason}` : `${issue.file} line ${issue.line}: ${issue.reason}`;
+  return issue.line === undefined
+    ? `${issue.file}: ${issue.reason}`
+    : `${issue.file} line ${issue.line}: ${issue.reason}`;
 }
 
 /** A data error that names every problem found (file, line, reason), not only the first one. */

@@ -21,13 +21,25 @@ export interface SystemBars {
 }
 
 /** Grouped bars with optional CI whiskers. `metrics` chooses and orders the groups. */
-export function metricBarsFigure(systems: SystemBars[], metrics: string[], options: { title?: string } = {}): PlotlyFigure {
-  if (systems.length === 0 || metrics.length === 0) throw new Error("metricBarsFigure: give at least one system and one metric.");
+export function metricBarsFigure(
+  systems: SystemBars[],
+  metrics: string[],
+  options: { title?: string } = {},
+): PlotlyFigure {
+  if (systems.length === 0 || metrics.length === 0)
+    throw new Error("metricBarsFigure: give at least one system and one metric.");
   for (const s of systems)
-    for (const m of metrics) if (typeof s.values[m] !== "number") throw new Error(`metricBarsFigure: "${s.name}" has no value for "${m}".`);
+    for (const m of metrics)
+      if (typeof s.values[m] !== "number") throw new Error(`metricBarsFigure: "${s.name}" has no value for "${m}".`);
   const data = systems.map((s) => {
     const y = metrics.map((m) => s.values[m]);
-    const trace: Record<string, unknown> = { type: "bar", name: s.name, x: metrics, y, hovertemplate: "%{x}: %{y:.3f}<extra>" + s.name + "</extra>" };
+    const trace: Record<string, unknown> = {
+      type: "bar",
+      name: s.name,
+      x: metrics,
+      y,
+      hovertemplate: "%{x}: %{y:.3f}<extra>" + s.name + "</extra>",
+    };
     if (s.intervals) {
       const iv = s.intervals;
       trace.error_y = {
@@ -44,7 +56,9 @@ export function metricBarsFigure(systems: SystemBars[], metrics: string[], optio
   return {
     data,
     layout: {
-      title: { text: options.title ?? (hasCI ? "Retrieval metrics (whiskers: 95% bootstrap interval)" : "Retrieval metrics") },
+      title: {
+        text: options.title ?? (hasCI ? "Retrieval metrics (whiskers: 95% bootstrap interval)" : "Retrieval metrics"),
+      },
       barmode: "group",
       xaxis: { title: { text: "metric" } },
       yaxis: { title: { text: "score" }, range: [0, 1.05] },
@@ -54,7 +68,10 @@ export function metricBarsFigure(systems: SystemBars[], metrics: string[], optio
 }
 
 /** metricBarsFigure from evaluator results, with bootstrap whiskers unless `ci` is false. */
-export function metricBars(results: IRResult[], options: { metrics?: string[]; ci?: false | BootstrapOptions; title?: string } = {}): PlotlyFigure {
+export function metricBars(
+  results: IRResult[],
+  options: { metrics?: string[]; ci?: false | BootstrapOptions; title?: string } = {},
+): PlotlyFigure {
   if (results.length === 0) throw new Error("metricBars: give at least one result.");
   const metrics = options.metrics ?? results[0].metricNames;
   const systems = results.map((r) => ({
@@ -66,8 +83,13 @@ export function metricBars(results: IRResult[], options: { metrics?: string[]; c
 }
 
 /** Bars of candidate - baseline per metric with their paired-bootstrap intervals. */
-export function differenceFigure(comparison: SystemComparison, options: { metrics?: string[]; title?: string } = {}): PlotlyFigure {
-  const rows = options.metrics ? comparison.differences.filter((d) => options.metrics!.includes(d.metric)) : comparison.differences;
+export function differenceFigure(
+  comparison: SystemComparison,
+  options: { metrics?: string[]; title?: string } = {},
+): PlotlyFigure {
+  const rows = options.metrics
+    ? comparison.differences.filter((d) => options.metrics!.includes(d.metric))
+    : comparison.differences;
   if (rows.length === 0) throw new Error("differenceFigure: none of the requested metrics is in the comparison.");
   return {
     data: [
@@ -77,11 +99,19 @@ export function differenceFigure(comparison: SystemComparison, options: { metric
         x: rows.map((d) => d.metric),
         y: rows.map((d) => d.estimate),
         marker: { color: rows.map((d) => (!d.significant ? "#9e9e9e" : d.estimate > 0 ? "#2e7d32" : "#c62828")) },
-        error_y: { type: "data", symmetric: false, array: rows.map((d) => d.high - d.estimate), arrayminus: rows.map((d) => d.estimate - d.low), visible: true },
+        error_y: {
+          type: "data",
+          symmetric: false,
+          array: rows.map((d) => d.high - d.estimate),
+          arrayminus: rows.map((d) => d.estimate - d.low),
+          visible: true,
+        },
       },
     ],
     layout: {
-      title: { text: options.title ?? `${comparison.candidate} vs ${comparison.baseline} (${comparison.queries} queries)` },
+      title: {
+        text: options.title ?? `${comparison.candidate} vs ${comparison.baseline} (${comparison.queries} queries)`,
+      },
       xaxis: { title: { text: "metric" } },
       yaxis: { title: { text: "difference" }, zeroline: true },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: "#000", width: 1 } }],

@@ -76,8 +76,10 @@ interface Resolved {
 
 function resolve(options: BootstrapOptions): Resolved {
   const r = { resamples: options.resamples ?? 1000, seed: options.seed ?? 42, confidence: options.confidence ?? 0.95 };
-  if (!Number.isInteger(r.resamples) || r.resamples < 1) throw new Error(`bootstrap: resamples=${r.resamples} must be a positive integer.`);
-  if (!(r.confidence > 0 && r.confidence < 1)) throw new Error(`bootstrap: confidence=${r.confidence} must be between 0 and 1.`);
+  if (!Number.isInteger(r.resamples) || r.resamples < 1)
+    throw new Error(`bootstrap: resamples=${r.resamples} must be a positive integer.`);
+  if (!(r.confidence > 0 && r.confidence < 1))
+    throw new Error(`bootstrap: confidence=${r.confidence} must be between 0 and 1.`);
   return r;
 }
 
@@ -93,12 +95,17 @@ export function quantile(sorted: ArrayLike<number>, p: number): number {
  * Percentile-bootstrap intervals of the mean of each column of per-query values (`columns[m][i]` =
  * value of metric m for query i). All columns share the same resampled queries.
  */
-export function bootstrapMeans(columns: Record<string, ArrayLike<number>>, options: BootstrapOptions = {}): Record<string, Interval> {
+export function bootstrapMeans(
+  columns: Record<string, ArrayLike<number>>,
+  options: BootstrapOptions = {},
+): Record<string, Interval> {
   const { resamples, seed, confidence } = resolve(options);
   const names = Object.keys(columns);
   const n = names.length > 0 ? columns[names[0]].length : 0;
   if (n === 0) throw new Error("bootstrap: no queries to resample.");
-  for (const m of names) if (columns[m].length !== n) throw new Error(`bootstrap: column "${m}" has ${columns[m].length} values, expected ${n}.`);
+  for (const m of names)
+    if (columns[m].length !== n)
+      throw new Error(`bootstrap: column "${m}" has ${columns[m].length} values, expected ${n}.`);
   const rng = mulberry32(seed);
   const stats = names.map(() => new Float64Array(resamples));
   const pick = new Int32Array(n);
@@ -150,15 +157,20 @@ export function compareSystems(
 ): SystemComparison {
   const n = baseline.perQuery.length;
   if (candidate.perQuery.length !== n)
-    throw new Error(`compareSystems: "${baseline.system}" has ${n} queries, "${candidate.system}" ${candidate.perQuery.length}; evaluate both with the same evaluator.`);
+    throw new Error(
+      `compareSystems: "${baseline.system}" has ${n} queries, "${candidate.system}" ${candidate.perQuery.length}; evaluate both with the same evaluator.`,
+    );
   baseline.perQuery.forEach((q, i) => {
     if (candidate.perQuery[i].queryId !== q.queryId)
-      throw new Error(`compareSystems: query ${i} is "${q.queryId}" for "${baseline.system}" but "${candidate.perQuery[i].queryId}" for "${candidate.system}"; evaluate both with the same evaluator.`);
+      throw new Error(
+        `compareSystems: query ${i} is "${q.queryId}" for "${baseline.system}" but "${candidate.perQuery[i].queryId}" for "${candidate.system}"; evaluate both with the same evaluator.`,
+      );
   });
   const metrics = baseline.metricNames.filter((m) => candidate.metricNames.includes(m));
   if (metrics.length === 0) throw new Error("compareSystems: the two results share no metric; use the same cut-offs.");
   const diffs: Record<string, Float64Array> = {};
-  for (const m of metrics) diffs[m] = Float64Array.from(baseline.perQuery, (q, i) => candidate.perQuery[i].metrics[m] - q.metrics[m]);
+  for (const m of metrics)
+    diffs[m] = Float64Array.from(baseline.perQuery, (q, i) => candidate.perQuery[i].metrics[m] - q.metrics[m]);
   const intervals = bootstrapMeans(diffs, options);
   const ranks = baseline.perQuery.map((q, i) => ({
     queryId: q.queryId,
@@ -205,7 +217,10 @@ export function compareSystems(
  */
 export function describeComparison(c: SystemComparison, metric = "ndcg@10"): string {
   const d = c.differences.find((x) => x.metric === metric);
-  if (!d) throw new Error(`describeComparison: no metric "${metric}" (have ${c.differences.map((x) => x.metric).join(", ")}).`);
+  if (!d)
+    throw new Error(
+      `describeComparison: no metric "${metric}" (have ${c.differences.map((x) => x.metric).join(", ")}).`,
+    );
   const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(3)}`;
   const level = c.method.match(/(\d+(?:\.\d+)?)% interval/)?.[1] ?? "95";
   return (

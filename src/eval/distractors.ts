@@ -21,7 +21,12 @@ export interface DistractorOptions {
 }
 
 /** The corpus followed by `n` distractors drawn from `source`. */
-export function addDistractors(corpus: CorpusInput, source: CorpusInput, n: number, options: DistractorOptions = {}): CorpusEntry[] {
+export function addDistractors(
+  corpus: CorpusInput,
+  source: CorpusInput,
+  n: number,
+  options: DistractorOptions = {},
+): CorpusEntry[] {
   if (!Number.isInteger(n) || n < 0) throw new Error(`addDistractors: n=${n} must be a non-negative integer.`);
   const base = toCorpusEntries(corpus, "addDistractors (corpus)");
   const pool = toCorpusEntries(source, "addDistractors (source)");
@@ -37,7 +42,8 @@ export function addDistractors(corpus: CorpusInput, source: CorpusInput, n: numb
   const drawn = shuffled(candidates, rngFor(options.seed ?? 42, "distractors")).slice(0, n);
   const extra = drawn.map((d) => {
     const id = `${prefix}${d._id}`;
-    if (ids.has(id)) throw new Error(`addDistractors: distractor id "${id}" already exists in the corpus; choose another idPrefix.`);
+    if (ids.has(id))
+      throw new Error(`addDistractors: distractor id "${id}" already exists in the corpus; choose another idPrefix.`);
     ids.add(id);
     return { _id: id, title: d.title, text: d.text };
   });

@@ -14,8 +14,23 @@
 import type { Embedder } from "../model/types";
 import type { IRSplit } from "../data/types";
 import { DenseRetriever, type DenseRetrieverOptions } from "../retrieval/dense";
-import { checkUniqueIds, toCorpusEntries, type CorpusEntry, type CorpusInput, type QueryRow, type Retriever, type SearchHit } from "../retrieval/types";
-import { DEFAULT_CUTOFFS, firstRelevantRank, maxCutoff, metricNames, queryMetrics, type MetricCutoffs } from "./metrics";
+import {
+  checkUniqueIds,
+  toCorpusEntries,
+  type CorpusEntry,
+  type CorpusInput,
+  type QueryRow,
+  type Retriever,
+  type SearchHit,
+} from "../retrieval/types";
+import {
+  DEFAULT_CUTOFFS,
+  firstRelevantRank,
+  maxCutoff,
+  metricNames,
+  queryMetrics,
+  type MetricCutoffs,
+} from "./metrics";
 
 /** Queries as BEIR rows, a Map id -> text (src/data's IRSplit) or a plain object (Python's dict). */
 export type QueriesInput = readonly QueryRow[] | ReadonlyMap<string, string> | Readonly<Record<string, string>>;
@@ -28,7 +43,10 @@ export interface QrelInputRow {
 }
 
 /** Relevant documents per query: id -> ids (Map or object, as Python's dict of sets), or qrels rows. */
-export type QrelsInput = ReadonlyMap<string, Iterable<string>> | Readonly<Record<string, Iterable<string>>> | readonly QrelInputRow[];
+export type QrelsInput =
+  | ReadonlyMap<string, Iterable<string>>
+  | Readonly<Record<string, Iterable<string>>>
+  | readonly QrelInputRow[];
 
 export interface IREvaluatorOptions extends Partial<MetricCutoffs> {
   queries: QueriesInput;
@@ -82,7 +100,10 @@ function queryRows(queries: QueriesInput): QueryRow[] {
   if (Array.isArray(queries)) rows = queries.slice();
   else if (queries instanceof Map) rows = [...queries].map(([_id, text]) => ({ _id, text }));
   else rows = Object.entries(queries as Record<string, string>).map(([_id, text]) => ({ _id, text }));
-  checkUniqueIds("queries", rows.map((q) => q._id));
+  checkUniqueIds(
+    "queries",
+    rows.map((q) => q._id),
+  );
   rows.forEach((q, i) => {
     if (typeof q.text !== "string") throw new Error(`queries: query ${i} ("${q._id}") has no text.`);
   });
@@ -101,7 +122,9 @@ function relevantSets(qrels: QrelsInput): { relevant: Map<string, Set<string>>; 
   if (Array.isArray(qrels)) {
     (qrels as readonly QrelInputRow[]).forEach((row, i) => {
       if (typeof row.queryId !== "string" || typeof row.corpusId !== "string")
-        throw new Error(`relevant docs: row ${i} needs string fields queryId and corpusId (got ${JSON.stringify(row)}).`);
+        throw new Error(
+          `relevant docs: row ${i} needs string fields queryId and corpusId (got ${JSON.stringify(row)}).`,
+        );
       if (row.score === undefined || row.score > 0) add(row.queryId, row.corpusId);
       else {
         if (!out.has(row.queryId)) out.set(row.queryId, new Set());
@@ -112,7 +135,9 @@ function relevantSets(qrels: QrelsInput): { relevant: Map<string, Set<string>>; 
     const entries = qrels instanceof Map ? [...qrels] : Object.entries(qrels as Record<string, Iterable<string>>);
     for (const [q, docs] of entries) {
       if (typeof docs === "string" || typeof (docs as Iterable<string>)?.[Symbol.iterator] !== "function")
-        throw new Error(`relevant docs: query "${q}" must map to a list or set of corpus ids (got ${JSON.stringify(docs)}).`);
+        throw new Error(
+          `relevant docs: query "${q}" must map to a list or set of corpus ids (got ${JSON.stringify(docs)}).`,
+        );
       out.set(q, new Set());
       for (const d of docs) add(q, d);
     }
@@ -142,25 +167,41 @@ export class InformationRetrievalEvaluator {
     };
     maxCutoff(this.cutoffs);
     this.corpus = toCorpusEntries(options.corpus);
-    if (this.corpus.length === 0) throw new Error("InformationRetrievalEvaluator: the corpus is empty; give at least one document.");
+    if (this.corpus.length === 0)
+      throw new Error("InformationRetrievalEvaluator: the corpus is empty; give at least one document.");
     this.corpusIds = new Set(this.corpus.map((d) => d._id));
     const all = queryRows(options.queries);
     const queryIds = new Set(all.map((q) => q._id));
     const { relevant, notRelevant } = relevantSets(options.relevantDocs);
     const pairs = [...relevant].flatMap(([q, docs]) => [...docs].map((d): [string, string] => [q, d]));
     for (const q of relevant.keys())
-      if (!queryIds.has(q)) throw new Error(`relevant docs: query id "${q}" is not among the ${queryIds.size} queries; fix the qrels or add the query.`);
+      if (!queryIds.has(q))
+        throw new Error(
+          `relevant docs: query id "${q}" is not among the ${queryIds.size} queries; fix the qrels or add the query.`,
+        );
     for (const [q, d] of [...pairs, ...notRelevant])
-      if (!this.corpusIds.has(d)) throw new Error(`relevant docs: query "${q}" names corpus id "${d}", which is not in the corpus (${this.corpus.length} documents).`);
+      if (!this.corpusIds.has(d))
+        throw new Error(
+          `relevant docs: query "${q}" names corpus id "${d}", which is not in the corpus (${this.corpus.length} documents).`,
+        );
     this.queries = all.filter((q) => (relevant.get(q._id)?.size ?? 0) > 0);
     this.droppedQueryIds = all.filter((q) => (relevant.get(q._id)?.size ?? 0) === 0).map((q) => q._id);
-    if (this.queries.length === 0) throw new Error(`InformationRetrievalEvaluator: none of the ${all.length} queries has a relevant document.`);
+    if (this.queries.length === 0)
+      throw new Error(`InformationRetrievalEvaluator: none of the ${all.length} queries has a relevant document.`);
     this.relevantDocs = relevant;
   }
 
   /** An evaluator for one split loaded by src/data (loadBeir). */
-  static fromSplit(split: IRSplit, options: Partial<MetricCutoffs> & { name?: string } = {}): InformationRetrievalEvaluator {
-    return new InformationRetrievalEvaluator({ ...options, queries: split.queries, corpus: split.corpus, relevantDocs: split.relevant });
+  static fromSplit(
+    split: IRSplit,
+    options: Partial<MetricCutoffs> & { name?: string } = {},
+  ): InformationRetrievalEvaluator {
+    return new InformationRetrievalEvaluator({
+      ...options,
+      queries: split.queries,
+      corpus: split.corpus,
+      relevantDocs: split.relevant,
+    });
   }
 
   /** How deep each query is searched: min(max k, corpus size), as Python. */
@@ -175,9 +216,14 @@ export class InformationRetrievalEvaluator {
   async evaluate(system: Retriever | Embedder, dense: DenseRetrieverOptions = {}): Promise<IRResult> {
     const retriever = isEmbedder(system) ? await DenseRetriever.build(system, this.corpus, dense) : system;
     if (retriever.ids.length !== this.corpus.length)
-      throw new Error(`${retriever.name} indexes ${retriever.ids.length} documents but the evaluator's corpus has ${this.corpus.length}; build it from the same corpus.`);
+      throw new Error(
+        `${retriever.name} indexes ${retriever.ids.length} documents but the evaluator's corpus has ${this.corpus.length}; build it from the same corpus.`,
+      );
     const t0 = performance.now();
-    const rankings = await retriever.retrieve(this.queries.map((q) => q.text), this.depth);
+    const rankings = await retriever.retrieve(
+      this.queries.map((q) => q.text),
+      this.depth,
+    );
     const seconds = (performance.now() - t0) / 1000;
     // `name` labels the result for any system (a retriever too), so that two runs of one model can be told apart.
     return this.score(dense.name ?? retriever.name, retriever.scoreFunction, rankings, seconds);
@@ -189,13 +235,16 @@ export class InformationRetrievalEvaluator {
    */
   score(system: string, scoreFunction: string, rankings: SearchHit[][], retrievalSeconds = 0): IRResult {
     if (rankings.length !== this.queries.length)
-      throw new Error(`${system}: ${rankings.length} rankings for ${this.queries.length} queries; give one per kept query.`);
+      throw new Error(
+        `${system}: ${rankings.length} rankings for ${this.queries.length} queries; give one per kept query.`,
+      );
     const names = metricNames(this.cutoffs);
     const perQuery: QueryResult[] = this.queries.map((q, i) => {
       const hits = rankings[i].slice(0, this.depth);
       const ranked = hits.map((h) => h.id);
       for (const id of ranked)
-        if (!this.corpusIds.has(id)) throw new Error(`${system}: query "${q._id}" retrieved "${id}", which is not in the evaluator's corpus.`);
+        if (!this.corpusIds.has(id))
+          throw new Error(`${system}: query "${q._id}" retrieved "${id}", which is not in the evaluator's corpus.`);
       const relevant = this.relevantDocs.get(q._id)!;
       return {
         queryId: q._id,
@@ -220,7 +269,9 @@ export class InformationRetrievalEvaluator {
       values,
       metricNames: names,
       primaryMetric:
-        this.cutoffs.ndcgAtK.length > 0 ? `${prefix}${scoreFunction}_ndcg@${Math.max(...this.cutoffs.ndcgAtK)}` : `${prefix}${scoreFunction}_${names[0]}`,
+        this.cutoffs.ndcgAtK.length > 0
+          ? `${prefix}${scoreFunction}_ndcg@${Math.max(...this.cutoffs.ndcgAtK)}`
+          : `${prefix}${scoreFunction}_${names[0]}`,
       perQuery,
       droppedQueries: this.droppedQueryIds.length,
       corpusSize: this.corpus.length,

@@ -50,7 +50,8 @@ export function metricNames(c: MetricCutoffs): string[] {
 export function maxCutoff(c: MetricCutoffs): number {
   const all = [...c.accuracyAtK, ...c.precisionRecallAtK, ...c.mrrAtK, ...c.ndcgAtK, ...c.mapAtK];
   if (all.length === 0) throw new Error("metric cut-offs: give at least one k.");
-  for (const k of all) if (!Number.isInteger(k) || k < 1) throw new Error(`metric cut-offs: k=${k} must be a positive integer.`);
+  for (const k of all)
+    if (!Number.isInteger(k) || k < 1) throw new Error(`metric cut-offs: k=${k} must be a positive integer.`);
   return Math.max(...all);
 }
 
@@ -109,7 +110,11 @@ export function averagePrecisionAtK(ranked: readonly string[], relevant: Readonl
 }
 
 /** Every metric of one query, keyed "accuracy@1", ..., "map@100" (order of metricNames). */
-export function queryMetrics(ranked: readonly string[], relevant: ReadonlySet<string>, c: MetricCutoffs): Record<string, number> {
+export function queryMetrics(
+  ranked: readonly string[],
+  relevant: ReadonlySet<string>,
+  c: MetricCutoffs,
+): Record<string, number> {
   if (relevant.size === 0) throw new Error("queryMetrics: a query needs at least one relevant document.");
   const out: Record<string, number> = {};
   for (const k of c.accuracyAtK) out[`accuracy@${k}`] = accuracyAtK(ranked, relevant, k);

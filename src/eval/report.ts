@@ -33,11 +33,16 @@ function checkSystems(results: IRResult[], who: string): void {
 }
 
 /** Metrics of several systems side by side; `ci` adds bootstrap interval columns. */
-export function metricsTable(results: IRResult[], options: { ci?: boolean | BootstrapOptions; metrics?: string[] } = {}): pl.DataFrame {
+export function metricsTable(
+  results: IRResult[],
+  options: { ci?: boolean | BootstrapOptions; metrics?: string[] } = {},
+): pl.DataFrame {
   checkSystems(results, "metricsTable");
   const metrics = options.metrics ?? results[0].metricNames;
   for (const r of results)
-    for (const m of metrics) if (!(m in r.values)) throw new Error(`metricsTable: "${r.system}" has no metric "${m}" (it has ${r.metricNames.join(", ")}).`);
+    for (const m of metrics)
+      if (!(m in r.values))
+        throw new Error(`metricsTable: "${r.system}" has no metric "${m}" (it has ${r.metricNames.join(", ")}).`);
   const columns: Record<string, (string | number)[]> = { metric: metrics };
   for (const r of results) {
     columns[r.system] = metrics.map((m) => r.values[m]);
@@ -64,7 +69,6 @@ export function comparisonTable(comparison: SystemComparison): pl.DataFrame {
   });
 }
 
-
 /**
  * One row per query for every system (same evaluator): query id and text, relevant ids, each
  * system's top-`topK` ids and first-relevant rank; with two systems also the rank change.
@@ -75,8 +79,13 @@ export function perQueryReport(results: IRResult[], options: { topK?: number } =
   if (!Number.isInteger(topK) || topK < 1) throw new Error(`perQueryReport: topK=${topK} must be a positive integer.`);
   const first = results[0];
   for (const r of results.slice(1)) {
-    if (r.perQuery.length !== first.perQuery.length || r.perQuery.some((q, i) => q.queryId !== first.perQuery[i].queryId))
-      throw new Error(`perQueryReport: "${r.system}" was evaluated on other queries than "${first.system}"; use the same evaluator.`);
+    if (
+      r.perQuery.length !== first.perQuery.length ||
+      r.perQuery.some((q, i) => q.queryId !== first.perQuery[i].queryId)
+    )
+      throw new Error(
+        `perQueryReport: "${r.system}" was evaluated on other queries than "${first.system}"; use the same evaluator.`,
+      );
   }
   const columns: Record<string, (string | number | null)[]> = {
     query_id: first.perQuery.map((q) => q.queryId),
@@ -84,11 +93,18 @@ export function perQueryReport(results: IRResult[], options: { topK?: number } =
     relevant_ids: first.perQuery.map((q) => q.relevant.join(SEP)),
   };
   for (const r of results) {
-    columns[`${r.system} top-${topK}`] = r.perQuery.map((q) => q.hits.slice(0, topK).map((h) => h.id).join(SEP));
+    columns[`${r.system} top-${topK}`] = r.perQuery.map((q) =>
+      q.hits
+        .slice(0, topK)
+        .map((h) => h.id)
+        .join(SEP),
+    );
     columns[`${r.system} rank`] = r.perQuery.map((q) => q.firstRelevantRank);
   }
   if (results.length === 2) {
-    columns.change = first.perQuery.map((q, i) => rankChange(q.firstRelevantRank, results[1].perQuery[i].firstRelevantRank));
+    columns.change = first.perQuery.map((q, i) =>
+      rankChange(q.firstRelevantRank, results[1].perQuery[i].firstRelevantRank),
+    );
   }
   // An all-null rank column would get dtype null; give rank columns an explicit numeric type.
   const df = pl.DataFrame(columns);

@@ -14,8 +14,30 @@ const ACTIVATIONS = ["gelu", "gelu_new", "relu"] as const;
 
 /** transformers' BertConfig / RobertaConfig constructor defaults. */
 const DEFAULTS: Record<Architecture, Record<string, number | string>> = {
-  bert: { vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, hidden_act: "gelu", max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0 },
-  roberta: { vocab_size: 50265, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, hidden_act: "gelu", max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 1 },
+  bert: {
+    vocab_size: 30522,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    hidden_act: "gelu",
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+  },
+  roberta: {
+    vocab_size: 50265,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    hidden_act: "gelu",
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 1,
+  },
 };
 
 /** Parses a config.json object; `source` (the file path) is named in every error. */
@@ -33,17 +55,23 @@ export function parseTransformerConfig(raw: Record<string, unknown>, source = "c
   const d = DEFAULTS[architecture];
   const int = (key: string, min: number): number => {
     const v = raw[key] ?? d[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new Error(`${source}: "${key}" must be an integer >= ${min}, found ${JSON.stringify(v)}.`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+      throw new Error(`${source}: "${key}" must be an integer >= ${min}, found ${JSON.stringify(v)}.`);
     return v;
   };
   const positionType = raw.position_embedding_type ?? "absolute";
   if (positionType !== "absolute")
-    throw new Error(`${source}: position_embedding_type ${JSON.stringify(positionType)} is not supported; only "absolute" (what BERT, MiniLM, bge and RoBERTa use).`);
+    throw new Error(
+      `${source}: position_embedding_type ${JSON.stringify(positionType)} is not supported; only "absolute" (what BERT, MiniLM, bge and RoBERTa use).`,
+    );
   const act = raw.hidden_act ?? d.hidden_act;
   if (typeof act !== "string" || !(ACTIVATIONS as readonly string[]).includes(act))
-    throw new Error(`${source}: hidden_act ${JSON.stringify(act)} is not supported; supported: ${ACTIVATIONS.join(", ")}.`);
+    throw new Error(
+      `${source}: hidden_act ${JSON.stringify(act)} is not supported; supported: ${ACTIVATIONS.join(", ")}.`,
+    );
   const eps = raw.layer_norm_eps ?? d.layer_norm_eps;
-  if (typeof eps !== "number" || !(eps > 0)) throw new Error(`${source}: "layer_norm_eps" must be a positive number, found ${JSON.stringify(eps)}.`);
+  if (typeof eps !== "number" || !(eps > 0))
+    throw new Error(`${source}: "layer_norm_eps" must be a positive number, found ${JSON.stringify(eps)}.`);
   const cfg: TransformerConfig = {
     architecture,
     vocabSize: int("vocab_size", 1),
@@ -59,20 +87,26 @@ export function parseTransformerConfig(raw: Record<string, unknown>, source = "c
     raw: { ...raw },
   };
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0)
-    throw new Error(`${source}: hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads ${cfg.numAttentionHeads}.`);
+    throw new Error(
+      `${source}: hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads ${cfg.numAttentionHeads}.`,
+    );
   return cfg;
 }
 
 /** Reads and parses a config.json file. */
 export function readTransformerConfig(path: string): TransformerConfig {
-  if (!existsSync(path)) throw new Error(`${path}: missing config.json (the transformer's architecture); the model folder is incomplete — re-download or re-save it.`);
+  if (!existsSync(path))
+    throw new Error(
+      `${path}: missing config.json (the transformer's architecture); the model folder is incomplete — re-download or re-save it.`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
     throw new Error(`${path}: not valid JSON (${(err as Error).message}).`);
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`${path}: expected a JSON object.`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new Error(`${path}: expected a JSON object.`);
   return parseTransformerConfig(raw as Record<string, unknown>, path);
 }
 

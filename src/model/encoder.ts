@@ -173,14 +173,21 @@ export class TransformerEncoder {
       ["tokenTypeIds", batch.tokenTypeIds],
     ] as const) {
       if (arr.length !== B * S) {
-        throw new Error(`TransformerEncoder.forward: batch.${field} has ${arr.length} entries, expected batchSize*seqLen = ${B * S}`);
+        throw new Error(
+          `TransformerEncoder.forward: batch.${field} has ${arr.length} entries, expected batchSize*seqLen = ${B * S}`,
+        );
       }
     }
     if (B * S === 0) return tf.zeros([B, S, H]) as tf.Tensor3D; // an empty batch
     const positionIds = this.positionIds(batch);
     return tf.tidy(() => {
       const embedded = this.embed(batch, positionIds);
-      let hidden = layerNorm(embedded, this.embeddingNorm[0] as tf.Tensor1D, this.embeddingNorm[1] as tf.Tensor1D, this.config.layerNormEps);
+      let hidden = layerNorm(
+        embedded,
+        this.embeddingNorm[0] as tf.Tensor1D,
+        this.embeddingNorm[1] as tf.Tensor1D,
+        this.config.layerNormEps,
+      );
       // [B, 1, 1, S]: 0 for real keys, MASKED_SCORE for padded keys; broadcast over heads and queries.
       const maskBias = tf.mul(tf.sub(1, tf.tensor(batch.attentionMask, [B, 1, 1, S], "float32")), MASKED_SCORE);
       for (const layer of this.layers) hidden = this.encoderLayer(layer, hidden, maskBias, B, S);
@@ -244,12 +251,20 @@ export class TransformerEncoder {
     // Q K^T per (row, head). The wasm kernel is fast only for un-transposed operands, so K is
     // transposed explicitly to [B, heads, d, S] unless the BLAS matMul (src/native/kernels.ts) is in use.
     const qk = nativeMatMulActive()
-      ? tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(tf.transpose(kRows, [0, 2, 1, 3]), [B * heads, S, d]), false, true)
+      ? tf.matMul(
+          tf.reshape(q, [B * heads, S, d]),
+          tf.reshape(tf.transpose(kRows, [0, 2, 1, 3]), [B * heads, S, d]),
+          false,
+          true,
+        )
       : tf.matMul(tf.reshape(q, [B * heads, S, d]), tf.reshape(tf.transpose(kRows, [0, 2, 3, 1]), [B * heads, d, S]));
     const scores = tf.add(tf.mul(tf.reshape(qk, [B, heads, S, S]), 1 / Math.sqrt(d)), maskBias);
     const probs = tf.softmax(scores, -1);
     const context = tf.matMul(tf.reshape(probs, [B * heads, S, S]), tf.reshape(v, [B * heads, S, d])); // [B*heads, S, d]
-    return tf.reshape(tf.transpose(tf.reshape(context, [B, heads, S, d]), [0, 2, 1, 3]), [B * S, heads * d]) as tf.Tensor2D;
+    return tf.reshape(tf.transpose(tf.reshape(context, [B, heads, S, d]), [0, 2, 1, 3]), [
+      B * S,
+      heads * d,
+    ]) as tf.Tensor2D;
   }
 
   /** Position ids per token, [B*S] row-major; RoBERTa's count only non-pad tokens and start after padding_idx. */
@@ -277,7 +292,9 @@ export class TransformerEncoder {
       }
     } else {
       if (S > max) {
-        throw new Error(`TransformerEncoder: sequence length ${S} exceeds max_position_embeddings ${max}; lower max_seq_length.`);
+        throw new Error(
+          `TransformerEncoder: sequence length ${S} exceeds max_position_embeddings ${max}; lower max_seq_length.`,
+        );
       }
       for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) ids[b * S + s] = s;
     }

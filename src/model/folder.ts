@@ -22,7 +22,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { readTransformerConfig, transformerConfigToJson } from "./config";
-import { checkFolderTarget, cleanStaleTemporaries, lockTarget, replaceFolder, saveError, writeFileAtomic } from "../files";
+import {
+  checkFolderTarget,
+  cleanStaleTemporaries,
+  lockTarget,
+  replaceFolder,
+  saveError,
+  writeFileAtomic,
+} from "../files";
 import { readSafetensors, writeSafetensors } from "./safetensors";
 import { Tokenizer, readTokenizerFiles } from "./tokenizer";
 import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";
@@ -69,7 +76,9 @@ function readJsonFile(path: string): Record<string, unknown> {
   try {
     v = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new Error(`${path}: cannot read JSON (${(err as Error).message}); the model folder is corrupt — re-download or re-save it.`);
+    throw new Error(
+      `${path}: cannot read JSON (${(err as Error).message}); the model folder is corrupt — re-download or re-save it.`,
+    );
   }
   if (typeof v !== "object" || v === null) throw new Error(`${path}: expected a JSON object or list.`);
   return v as Record<string, unknown>;
@@ -77,7 +86,8 @@ function readJsonFile(path: string): Record<string, unknown> {
 
 function moduleType(entry: ModuleEntry, source: string): ModuleType {
   const short = entry.type.replace(MODULE_PREFIX, "").split(".").pop() ?? entry.type;
-  if (short === "Transformer" || short === "Pooling" || short === "Normalize" || short === "StaticEmbedding") return short;
+  if (short === "Transformer" || short === "Pooling" || short === "Normalize" || short === "StaticEmbedding")
+    return short;
   throw new Error(
     `${source}: module ${entry.idx} has type "${entry.type}", which is not supported. Supported module types: ` +
       "Transformer, StaticEmbedding, Pooling, Normalize (the layout of all-MiniLM-L6-v2, bge and static models).",
@@ -90,7 +100,8 @@ function readWeights(dir: string): WeightMap {
   const bin = ["pytorch_model.bin", "model.safetensors.index.json"].find((f) => existsSync(join(dir, f)));
   throw new Error(
     `${st}: missing. ` +
-      (bin ? `The folder has ${bin}, which this library cannot read; convert it with Python: ` +
+      (bin
+        ? `The folder has ${bin}, which this library cannot read; convert it with Python: ` +
           "AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)."
         : "A model folder needs its weights as model.safetensors (re-download or re-save the model)."),
   );
@@ -102,7 +113,10 @@ function readTransformerModule(dir: string): TransformerModule {
   const sentenceBertConfig = existsSync(sbPath) ? readJsonFile(sbPath) : {};
   const tokenizerFiles = readTokenizerFiles(dir);
   // RoBERTa's position ids start at pad_token_id + 1, so it has max_position_embeddings - pad - 1 usable positions.
-  const positions = config.architecture === "roberta" ? config.maxPositionEmbeddings - config.padTokenId - 1 : config.maxPositionEmbeddings;
+  const positions =
+    config.architecture === "roberta"
+      ? config.maxPositionEmbeddings - config.padTokenId - 1
+      : config.maxPositionEmbeddings;
   let maxSeqLength = sentenceBertConfig.max_seq_length;
   if (maxSeqLength === undefined || maxSeqLength === null) {
     // Python: min(max_position_embeddings, tokenizer model_max_length); we also respect RoBERTa's offset.
@@ -112,8 +126,14 @@ function readTransformerModule(dir: string): TransformerModule {
   if (typeof maxSeqLength !== "number" || !Number.isInteger(maxSeqLength) || maxSeqLength < 3)
     throw new Error(`${sbPath}: max_seq_length ${JSON.stringify(maxSeqLength)} must be an integer >= 3.`);
   if (maxSeqLength > positions)
-    throw new Error(`${sbPath}: max_seq_length ${maxSeqLength} exceeds the ${positions} positions the model has (config.json max_position_embeddings); lower it.`);
-  const tokenizer = new Tokenizer(tokenizerFiles, { maxSeqLength, lowerCaseInput: sentenceBertConfig.do_lower_case === true, source: dir });
+    throw new Error(
+      `${sbPath}: max_seq_length ${maxSeqLength} exceeds the ${positions} positions the model has (config.json max_position_embeddings); lower it.`,
+    );
+  const tokenizer = new Tokenizer(tokenizerFiles, {
+    maxSeqLength,
+    lowerCaseInput: sentenceBertConfig.do_lower_case === true,
+    source: dir,
+  });
   return { kind: "transformer", config, weights: readWeights(dir), tokenizer, sentenceBertConfig };
 }
 
@@ -124,28 +144,36 @@ function readStaticModule(dir: string): StaticModule {
 
 function readPooling(dir: string): PoolingConfig {
   const path = join(dir, "config.json");
-  if (!existsSync(path)) throw new Error(`${path}: missing Pooling config (1_Pooling/config.json); re-download or re-save the model.`);
+  if (!existsSync(path))
+    throw new Error(`${path}: missing Pooling config (1_Pooling/config.json); re-download or re-save the model.`);
   const cfg = readJsonFile(path) as unknown as PoolingConfig;
-  if (typeof cfg.word_embedding_dimension !== "number") throw new Error(`${path}: "word_embedding_dimension" missing or not a number.`);
+  if (typeof cfg.word_embedding_dimension !== "number")
+    throw new Error(`${path}: "word_embedding_dimension" missing or not a number.`);
   return cfg;
 }
 
 /** Reads a sentence-transformers folder (or a plain Hugging Face BERT/RoBERTa folder). */
 export function readModelFolder(folder: string): ModelFolder {
   const dir = resolve(folder);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder. Give a model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new Error(
+      `${dir}: not a folder. Give a model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`,
+    );
   const modulesPath = join(dir, "modules.json");
   const stPath = join(dir, "config_sentence_transformers.json");
   const stConfig = existsSync(stPath) ? readJsonFile(stPath) : {};
   if (!existsSync(modulesPath)) {
     if (!existsSync(join(dir, "config.json")))
-      throw new Error(`${modulesPath}: missing (and no config.json either): ${dir} is not a sentence-transformers or Hugging Face model folder.`);
+      throw new Error(
+        `${modulesPath}: missing (and no config.json either): ${dir} is not a sentence-transformers or Hugging Face model folder.`,
+      );
     // Python: "No sentence-transformers model found ... Creating a new one with mean pooling."
     const first = readTransformerModule(dir);
     return { first, pooling: meanPooling(first.config.hiddenSize), normalize: false, stConfig };
   }
   const entries = readJsonFile(modulesPath) as unknown as ModuleEntry[];
-  if (!Array.isArray(entries) || entries.length === 0) throw new Error(`${modulesPath}: expected a non-empty list of modules.`);
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new Error(`${modulesPath}: expected a non-empty list of modules.`);
   const sorted = [...entries].sort((a, b) => a.idx - b.idx);
   const types = sorted.map((e) => moduleType(e, modulesPath));
   let first: TransformerModule | StaticModule | undefined;
@@ -159,7 +187,10 @@ export function readModelFolder(folder: string): ModelFolder {
       else throw new Error(`${modulesPath}: the first module must be Transformer or StaticEmbedding, found ${type}.`);
     } else if (type === "Pooling" && pooling === undefined && !normalize) pooling = readPooling(sub);
     else if (type === "Normalize" && i === sorted.length - 1) normalize = true;
-    else throw new Error(`${modulesPath}: module ${sorted[i].idx} (${type}) in this position is not supported; expected Transformer, Pooling, Normalize or StaticEmbedding, Normalize.`);
+    else
+      throw new Error(
+        `${modulesPath}: module ${sorted[i].idx} (${type}) in this position is not supported; expected Transformer, Pooling, Normalize or StaticEmbedding, Normalize.`,
+      );
   });
   if (first?.kind === "transformer" && pooling === undefined)
     throw new Error(`${modulesPath}: a Transformer module needs a Pooling module after it (1_Pooling).`);
@@ -185,8 +216,16 @@ function writeJson(path: string, value: unknown): void {
 
 /** Files save() writes at the top of a model folder, and in its module sub-folders (`1_Pooling`, ...). */
 const MODEL_FILES = new Set([
-  "modules.json", "config_sentence_transformers.json", "config.json", "model.safetensors", "tokenizer.json",
-  "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentence_bert_config.json", "model.onnx",
+  "modules.json",
+  "config_sentence_transformers.json",
+  "config.json",
+  "model.safetensors",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.txt",
+  "sentence_bert_config.json",
+  "model.onnx",
 ]);
 const MODULE_FOLDER = /^(\d+_(Pooling|Normalize|StaticEmbedding)|onnx)$/; // onnx/: save(folder, { onnx: true })
 

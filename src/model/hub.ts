@@ -48,15 +48,25 @@ export interface HubModel {
 
 const COMMIT = /^[0-9a-f]{40}$/;
 const METADATA_TIMEOUT_MS = 10_000;
-const TRANSFORMER_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "sentence_bert_config.json"];
+const TRANSFORMER_FILES = [
+  "config.json",
+  "model.safetensors",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.txt",
+  "sentence_bert_config.json",
+];
 
 /** "org/name@rev" -> parts; validates the id. */
 export function parseHubId(spec: string, revision?: string): { repo: string; revision: string } {
   const at = spec.lastIndexOf("@");
   const repo = at > 0 ? spec.slice(0, at) : spec;
-  const rev = at > 0 ? spec.slice(at + 1) : revision ?? "main";
+  const rev = at > 0 ? spec.slice(at + 1) : (revision ?? "main");
   if (!/^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/.test(repo) || repo.includes(".."))
-    throw new Error(`"${spec}" is not a Hub model id (expected "org/name" or "org/name@revision", e.g. "sentence-transformers/all-MiniLM-L6-v2").`);
+    throw new Error(
+      `"${spec}" is not a Hub model id (expected "org/name" or "org/name@revision", e.g. "sentence-transformers/all-MiniLM-L6-v2").`,
+    );
   if (!rev || rev.includes("..") || rev.startsWith("/")) throw new Error(`"${spec}": invalid revision "${rev}".`);
   return { repo, revision: rev };
 }
@@ -67,7 +77,11 @@ export function repoCacheFolder(repo: string, cacheDir: string = config.hfHubCac
 }
 
 /** The cached snapshot for a revision, found through refs/<revision> (or the commit itself), or undefined. */
-export function cachedSnapshot(repo: string, revision: string, cacheDir: string = config.hfHubCache): { commit: string; folder: string } | undefined {
+export function cachedSnapshot(
+  repo: string,
+  revision: string,
+  cacheDir: string = config.hfHubCache,
+): { commit: string; folder: string } | undefined {
   const storage = repoCacheFolder(repo, cacheDir);
   let commit: string | undefined;
   if (COMMIT.test(revision)) commit = revision;
@@ -86,7 +100,7 @@ function howToGet(repo: string, revision: string, cacheDir: string): string {
     `Model "${repo}" (revision ${revision}) is not in the Hugging Face cache ${cacheDir}. To get it: ` +
     "(1) run once with network access (unset HF_HUB_OFFLINE / COURSE_OFFLINE) so it downloads into the cache; " +
     "(2) or copy a saved model folder to this machine and pass its path to loadModel(); " +
-    "(3) or use the embedded offline default: loadModel(\"offline\") / COURSE_MODEL=offline."
+    '(3) or use the embedded offline default: loadModel("offline") / COURSE_MODEL=offline.'
   );
 }
 
@@ -99,7 +113,12 @@ function httpStatus(err: unknown): number | undefined {
 function isNetworkError(err: unknown): boolean {
   const cause = (err as { cause?: { code?: unknown } }).cause;
   const name = (err as { name?: unknown }).name;
-  return (err instanceof TypeError && /fetch failed/i.test(err.message)) || typeof cause?.code === "string" || name === "TimeoutError" || name === "AbortError";
+  return (
+    (err instanceof TypeError && /fetch failed/i.test(err.message)) ||
+    typeof cause?.code === "string" ||
+    name === "TimeoutError" ||
+    name === "AbortError"
+  );
 }
 
 /** Resolves a Hub id to a local snapshot folder, downloading what is missing (once). */
@@ -109,7 +128,8 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
   const offline = options.offline ?? config.offline;
   const cached = cachedSnapshot(repo, revision, cacheDir);
   if (offline) {
-    if (!cached) throw new Error(`${howToGet(repo, revision, cacheDir)} (Offline mode is on: HF_HUB_OFFLINE or COURSE_OFFLINE.)`);
+    if (!cached)
+      throw new Error(`${howToGet(repo, revision, cacheDir)} (Offline mode is on: HF_HUB_OFFLINE or COURSE_OFFLINE.)`);
     return { repo, revision, ...cached, online: false };
   }
   const common = { hubUrl: options.hubUrl, accessToken: options.token ?? config.hfToken, fetch: options.fetch };
@@ -118,9 +138,20 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
   try {
     // Like Python's HF_HUB_ETAG_TIMEOUT (10 s): a firewall that drops packets must not hang the notebook.
     const baseFetch = options.fetch ?? fetch;
-    const timedFetch: typeof fetch = (input, init) => baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(options.metadataTimeoutMs ?? METADATA_TIMEOUT_MS) });
-    const info = (await modelInfo({ name: repo, revision, additionalFields: ["sha", "filePaths"], ...common, fetch: timedFetch })) as unknown as { sha?: string; filePaths?: string[] };
-    if (!info.sha || !COMMIT.test(info.sha)) throw new Error(`the Hub answered without a commit hash for ${repo}@${revision}`);
+    const timedFetch: typeof fetch = (input, init) =>
+      baseFetch(input, {
+        ...init,
+        signal: init?.signal ?? AbortSignal.timeout(options.metadataTimeoutMs ?? METADATA_TIMEOUT_MS),
+      });
+    const info = (await modelInfo({
+      name: repo,
+      revision,
+      additionalFields: ["sha", "filePaths"],
+      ...common,
+      fetch: timedFetch,
+    })) as unknown as { sha?: string; filePaths?: string[] };
+    if (!info.sha || !COMMIT.test(info.sha))
+      throw new Error(`the Hub answered without a commit hash for ${repo}@${revision}`);
     commit = info.sha;
     files = new Set(info.filePaths ?? []);
   } catch (err) {
@@ -149,10 +180,15 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
   if (files.has("modules.json")) {
     await fetchFile("modules.json");
     wanted.push("config_sentence_transformers.json");
-    const modules = JSON.parse(readFileSync(join(folder, "modules.json"), "utf8")) as { path?: string; type?: string }[];
+    const modules = JSON.parse(readFileSync(join(folder, "modules.json"), "utf8")) as {
+      path?: string;
+      type?: string;
+    }[];
     for (const m of modules) {
       const p = m.path ? `${m.path}/` : "";
-      const type = String(m.type ?? "").split(".").pop();
+      const type = String(m.type ?? "")
+        .split(".")
+        .pop();
       if (type === "Transformer") wanted.push(...TRANSFORMER_FILES.map((f) => p + f));
       else if (type === "StaticEmbedding") wanted.push(`${p}model.safetensors`, `${p}tokenizer.json`);
       else if (type === "Pooling" || type === "Dense") wanted.push(`${p}config.json`);

@@ -3,7 +3,13 @@
  * from (tokenizer, safetensors, Hub cache, folder layout, encoder, pooling) are importable from their files
  * for training code, tests and teaching.
  */
-export { loadModel, SentenceTransformer, type EncodeStats, type LoadOptions, type ModelInput } from "./sentence-transformer";
+export {
+  loadModel,
+  SentenceTransformer,
+  type EncodeStats,
+  type LoadOptions,
+  type ModelInput,
+} from "./sentence-transformer";
 export type { HubOptions } from "./hub";
 export type { WriteModelOptions } from "./folder";
 export { embeddingRow, type Embedder, type Embeddings, type EncodeOptions } from "./types";

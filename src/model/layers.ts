@@ -32,7 +32,9 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): 
     save([x2, w2]);
     const native = nativeMatMulActive();
     const value = tf.tidy(() =>
-      native ? tf.fused.matMul({ a: x2, b: w2, transposeB: true, bias: b1 }) : tf.add(tf.matMul(x2, tf.transpose(w2)), b1),
+      native
+        ? tf.fused.matMul({ a: x2, b: w2, transposeB: true, bias: b1 })
+        : tf.add(tf.matMul(x2, tf.transpose(w2)), b1),
     ) as tf.Tensor2D;
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
@@ -65,7 +67,10 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
       const r = tf.rsqrt(tf.add(tf.mean(tf.square(centered), axis, true), eps));
       const xhat = tf.mul(centered, r);
       const g = tf.mul(dy, gs);
-      const dx = tf.mul(r, tf.sub(tf.sub(g, tf.mean(g, axis, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), axis, true))));
+      const dx = tf.mul(
+        r,
+        tf.sub(tf.sub(g, tf.mean(g, axis, true)), tf.mul(xhat, tf.mean(tf.mul(g, xhat), axis, true))),
+      );
       return [dx, tf.sum(tf.mul(dy, xhat), rows), tf.sum(dy, rows)];
     };
     return { value: nativeLayerNorm(xIn, gIn, bIn, eps), gradFunc };
@@ -86,7 +91,8 @@ function layerNormOps<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Te
 
 /** Exact GELU, x * Phi(x), Hugging Face's "gelu" (torch.nn.functional.gelu default). */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  if (!nativeMatMulActive()) return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+  if (!nativeMatMulActive())
+    return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
   // One native pass forward; gradient d/dx [x Phi(x)] = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xIn = args[0] as T;
@@ -136,7 +142,9 @@ export function embeddingLookup(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2
   }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const value = tf.tidy(() =>
-      nativeMatMulActive() ? nativeGatherRows(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32")) : tf.gather(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32")),
+      nativeMatMulActive()
+        ? nativeGatherRows(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32"))
+        : tf.gather(args[0] as tf.Tensor2D, tf.tensor1d(ids, "int32")),
     ) as tf.Tensor2D;
     // tf.scatterND sums the rows of repeated ids: exactly the gradient of a gather.
     const gradFunc = (dy: tf.Tensor) => [tf.scatterND(tf.tensor2d(ids, [ids.length, 1], "int32"), dy, [vocab, dim])];

@@ -214,7 +214,7 @@ export function readOfflineModelFile(path: string = join(repositoryRoot(), OFFLI
   metadata: Record<string, string>;
 } {
   if (!existsSync(path)) throw new Error(`offline model: ${path} is missing; ${OFFLINE_REBUILD_HINT}.`);
-  let parsed;
+  let parsed: ReturnType<typeof parseSafetensors>;
   try {
     parsed = parseSafetensors(new Uint8Array(readFileSync(path)), path);
   } catch (err) {

@@ -36,7 +36,10 @@ export function pooledDimension(cfg: PoolingConfig): number {
 }
 
 /** A pooling config with exactly one mode on, e.g. poolingConfig(384, "mean"). */
-export function poolingConfig(dim: number, mode: "cls" | "mean" | "max" | "mean_sqrt_len" | "weightedmean" | "lasttoken"): PoolingConfig {
+export function poolingConfig(
+  dim: number,
+  mode: "cls" | "mean" | "max" | "mean_sqrt_len" | "weightedmean" | "lasttoken",
+): PoolingConfig {
   return {
     word_embedding_dimension: dim,
     pooling_mode_cls_token: mode === "cls",
@@ -71,7 +74,11 @@ export function pool(tokenEmbeddings: tf.Tensor3D, attentionMask: tf.Tensor2D, c
       if (mode === "cls") {
         outputs.push(tf.reshape(tf.slice(tokenEmbeddings, [0, 0, 0], [B, 1, D]), [B, D]));
       } else if (mode === "max") {
-        const masked = tf.where(tf.equal(tf.broadcastTo(mask3, [B, S, D]), 0), tf.fill([B, S, D], -1e9), tokenEmbeddings);
+        const masked = tf.where(
+          tf.equal(tf.broadcastTo(mask3, [B, S, D]), 0),
+          tf.fill([B, S, D], -1e9),
+          tokenEmbeddings,
+        );
         outputs.push(tf.max(masked, 1) as tf.Tensor2D);
       } else if (mode === "mean" || mode === "mean_sqrt_len") {
         const sum = tf.sum(tf.mul(tokenEmbeddings, mask3), 1);
@@ -84,7 +91,11 @@ export function pool(tokenEmbeddings: tf.Tensor3D, attentionMask: tf.Tensor2D, c
       } else {
         // lasttoken: the largest position whose mask is 1; argmax of mask * (1..S) finds it.
         const ranked = tf.mul(mask, tf.reshape(tf.range(1, S + 1, 1, "float32"), [1, S]));
-        const last = tf.where(tf.equal(tf.sum(mask, 1), 0), tf.fill([B], S - 1, "int32"), tf.cast(tf.argMax(ranked, 1), "int32"));
+        const last = tf.where(
+          tf.equal(tf.sum(mask, 1), 0),
+          tf.fill([B], S - 1, "int32"),
+          tf.cast(tf.argMax(ranked, 1), "int32"),
+        );
         const pick = tf.expandDims(tf.mul(tf.cast(tf.oneHot(last, S), "float32"), mask), 2); // [B, S, 1]
         outputs.push(tf.sum(tf.mul(tokenEmbeddings, pick), 1) as tf.Tensor2D);
       }

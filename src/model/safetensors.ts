@@ -21,7 +21,16 @@ import type { HostTensor, WeightMap } from "./types";
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** The Python reference refuses headers above 100 MB; so do we (a corrupt length would otherwise allocate wildly). */
@@ -95,7 +104,9 @@ function widen(dtype: SafetensorsDtype, bytes: Uint8Array, count: number): Float
 }
 
 function fail(source: string, what: string): never {
-  throw new SafetensorsError(`${source}: ${what}. The file is not valid safetensors (truncated download or corrupt copy?); delete it and fetch or save it again.`);
+  throw new SafetensorsError(
+    `${source}: ${what}. The file is not valid safetensors (truncated download or corrupt copy?); delete it and fetch or save it again.`,
+  );
 }
 
 /** Parses a whole safetensors file held in memory. `source` names the file in error messages. */
@@ -103,7 +114,8 @@ export function parseSafetensors(bytes: Uint8Array, source = "<buffer>"): Safete
   if (bytes.length < 8) fail(source, `file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLen > BigInt(MAX_HEADER_BYTES))
+    fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(headerLen);
   if (8 + n > bytes.length) fail(source, `header length ${n} runs past the end of the ${bytes.length}-byte file`);
   let header: unknown;
@@ -115,7 +127,8 @@ export function parseSafetensors(bytes: Uint8Array, source = "<buffer>"): Safete
     if (err instanceof SafetensorsError) throw err;
     fail(source, `header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) fail(source, "header is not a JSON object");
+  if (typeof header !== "object" || header === null || Array.isArray(header))
+    fail(source, "header is not a JSON object");
 
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
@@ -123,7 +136,8 @@ export function parseSafetensors(bytes: Uint8Array, source = "<buffer>"): Safete
   const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, "__metadata__ is not an object");
+      if (typeof value !== "object" || value === null || Array.isArray(value))
+        fail(source, "__metadata__ is not an object");
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== "string") fail(source, `__metadata__.${k} is not a string`);
         metadata[k] = v;
@@ -133,35 +147,58 @@ export function parseSafetensors(bytes: Uint8Array, source = "<buffer>"): Safete
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof info !== "object" || info === null) fail(source, `tensor "${name}": entry is not an object`);
     if (typeof info.dtype !== "string" || !(info.dtype in DTYPE_BYTES))
-      fail(source, `tensor "${name}": unsupported dtype ${JSON.stringify(info.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(", ")})`);
+      fail(
+        source,
+        `tensor "${name}": unsupported dtype ${JSON.stringify(info.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(", ")})`,
+      );
     const dtype = info.dtype as SafetensorsDtype;
     if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       fail(source, `tensor "${name}": shape ${JSON.stringify(info.shape)} is not a list of non-negative integers`);
     const off = info.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0) || off[0] > off[1])
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      off[0] > off[1]
+    )
       fail(source, `tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end] with 0 <= begin <= end`);
     const shape = info.shape as number[];
     const count = shape.reduce((a, b) => a * b, 1);
     const [begin, end] = off as [number, number];
     if (end - begin !== count * DTYPE_BYTES[dtype])
-      fail(source, `tensor "${name}": ${dtype} shape [${shape}] needs ${count * DTYPE_BYTES[dtype]} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        source,
+        `tensor "${name}": ${dtype} shape [${shape}] needs ${count * DTYPE_BYTES[dtype]} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     entries.push({ name, dtype, shape, begin, end });
   }
   // The tensors must tile the data block exactly, as the reference implementation checks.
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const e of sorted) {
-    if (e.begin !== cursor) fail(source, `tensor "${e.name}" starts at byte ${e.begin} of the data block, expected ${cursor} (gap or overlap)`);
+    if (e.begin !== cursor)
+      fail(
+        source,
+        `tensor "${e.name}" starts at byte ${e.begin} of the data block, expected ${cursor} (gap or overlap)`,
+      );
     cursor = e.end;
   }
   if (cursor !== dataLen)
-    fail(source, cursor > dataLen ? `data block is ${dataLen} bytes but the tensors need ${cursor} (file truncated)` : `data block is ${dataLen} bytes but the tensors use only ${cursor}`);
+    fail(
+      source,
+      cursor > dataLen
+        ? `data block is ${dataLen} bytes but the tensors need ${cursor} (file truncated)`
+        : `data block is ${dataLen} bytes but the tensors use only ${cursor}`,
+    );
 
   const tensors: WeightMap = new Map();
   const dtypes = new Map<string, SafetensorsDtype>();
   for (const e of entries) {
     const count = e.shape.reduce((a, b) => a * b, 1);
-    tensors.set(e.name, { shape: e.shape, data: widen(e.dtype, bytes.subarray(dataStart + e.begin, dataStart + e.end), count) });
+    tensors.set(e.name, {
+      shape: e.shape,
+      data: widen(e.dtype, bytes.subarray(dataStart + e.begin, dataStart + e.end), count),
+    });
     dtypes.set(e.name, e.dtype);
   }
   return { tensors, metadata, dtypes };
@@ -190,7 +227,10 @@ export function serializeSafetensors(tensors: WeightMap, metadata: Record<string
   for (const name of names) {
     const t = tensors.get(name) as HostTensor;
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`serializeSafetensors: tensor "${name}" has shape [${t.shape}] (${count} values) but ${t.data.length} values.`);
+    if (count !== t.data.length)
+      throw new Error(
+        `serializeSafetensors: tensor "${name}" has shape [${t.shape}] (${count} values) but ${t.data.length} values.`,
+      );
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + 4 * count] };
     offset += 4 * count;
   }
@@ -211,6 +251,10 @@ export function serializeSafetensors(tensors: WeightMap, metadata: Record<string
 }
 
 /** Writes tensors as an F32 safetensors file, atomically. Metadata defaults to {"format": "pt"} as transformers writes. */
-export function writeSafetensors(path: string, tensors: WeightMap, metadata: Record<string, string> = { format: "pt" }): void {
+export function writeSafetensors(
+  path: string,
+  tensors: WeightMap,
+  metadata: Record<string, string> = { format: "pt" },
+): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

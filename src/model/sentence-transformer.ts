@@ -41,7 +41,15 @@ import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
 import { buildOnnxModel } from "./onnx-graph";
 import { onnxFileStatus, type OnnxFileStatus } from "./onnx-folder";
 import { OnnxEncoder, onnxRuntimeInfo } from "./onnx-session";
-import type { Embedder, Embeddings, EncodeOptions, PoolingConfig, TokenizedBatch, TransformerConfig, WeightMap } from "./types";
+import type {
+  Embedder,
+  Embeddings,
+  EncodeOptions,
+  PoolingConfig,
+  TokenizedBatch,
+  TransformerConfig,
+  WeightMap,
+} from "./types";
 
 /** What tokenize() gives and forward() takes: a padded batch (Transformer) or token id lists (StaticEmbedding). */
 export type ModelInput =
@@ -82,7 +90,8 @@ export interface SaveOptions {
   onnx?: boolean;
 }
 
-export const OFFLINE_HINT = "embedded offline default — set COURSE_MODEL or call loadModel('BAAI/bge-small-en-v1.5') for a Hub model";
+export const OFFLINE_HINT =
+  "embedded offline default — set COURSE_MODEL or call loadModel('BAAI/bge-small-en-v1.5') for a Hub model";
 
 export interface SentenceTransformerParts {
   name: string;
@@ -136,7 +145,8 @@ export class SentenceTransformer implements Embedder {
   constructor(parts: SentenceTransformerParts) {
     if ((parts.encoder === undefined) === (parts.staticEmbedding === undefined))
       throw new Error("SentenceTransformer: give exactly one of encoder (with pooling) or staticEmbedding.");
-    if (parts.encoder && !parts.pooling) throw new Error("SentenceTransformer: a Transformer model needs a pooling config.");
+    if (parts.encoder && !parts.pooling)
+      throw new Error("SentenceTransformer: a Transformer model needs a pooling config.");
     this.name = parts.name;
     this.source = parts.source;
     this.tokenizer = parts.tokenizer;
@@ -148,7 +158,9 @@ export class SentenceTransformer implements Embedder {
     this.stConfig = parts.stConfig ?? {};
     this.sentenceBertConfig = parts.sentenceBertConfig ?? {};
     if (this.encoder && this.pooling && this.pooling.word_embedding_dimension !== this.encoder.config.hiddenSize)
-      throw new Error(`1_Pooling/config.json: word_embedding_dimension ${this.pooling.word_embedding_dimension} differs from config.json hidden_size ${this.encoder.config.hiddenSize}.`);
+      throw new Error(
+        `1_Pooling/config.json: word_embedding_dimension ${this.pooling.word_embedding_dimension} differs from config.json hidden_size ${this.encoder.config.hiddenSize}.`,
+      );
   }
 
   /** Output dimension. */
@@ -165,7 +177,9 @@ export class SentenceTransformer implements Embedder {
   get prompts(): Readonly<Record<string, string>> {
     const raw = this.stConfig.prompts;
     if (!raw || typeof raw !== "object") return {};
-    return Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return Object.fromEntries(
+      Object.entries(raw as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
   }
 
   /** Longest input in tokens (Infinity for a static model, which never truncates). */
@@ -180,7 +194,9 @@ export class SentenceTransformer implements Embedder {
 
   /** Every trainable tfjs variable. */
   trainableVariables(): tf.Variable[] {
-    return this.encoder ? this.encoder.trainableVariables() : (this.staticEmbedding as StaticEmbedding).trainableVariables();
+    return this.encoder
+      ? this.encoder.trainableVariables()
+      : (this.staticEmbedding as StaticEmbedding).trainableVariables();
   }
 
   /** Step 1: texts -> model input (CPU only). */
@@ -194,7 +210,8 @@ export class SentenceTransformer implements Embedder {
     const normalize = options.normalize ?? this.normalize;
     let pooled: tf.Tensor2D;
     if (input.kind === "transformer") {
-      if (!this.encoder) throw new Error("SentenceTransformer.forward: this is a static model; pass tokenize()'s output.");
+      if (!this.encoder)
+        throw new Error("SentenceTransformer.forward: this is a static model; pass tokenize()'s output.");
       const { batch } = input;
       const tokens = this.encoder.forward(batch);
       const mask = tf.tensor2d(batch.attentionMask, [batch.batchSize, batch.seqLen], "float32");
@@ -202,7 +219,8 @@ export class SentenceTransformer implements Embedder {
       tokens.dispose();
       mask.dispose();
     } else {
-      if (!this.staticEmbedding) throw new Error("SentenceTransformer.forward: this is a Transformer model; pass tokenize()'s output.");
+      if (!this.staticEmbedding)
+        throw new Error("SentenceTransformer.forward: this is a Transformer model; pass tokenize()'s output.");
       pooled = this.staticEmbedding.forward(input.ids);
     }
     if (!normalize) return pooled;
@@ -216,12 +234,15 @@ export class SentenceTransformer implements Embedder {
     const asked = options.runtime ?? "auto";
     if (asked !== "auto" && asked !== "tfjs" && asked !== "onnxruntime")
       throw new Error(`encode: runtime "${String(asked)}" must be "auto", "tfjs" or "onnxruntime".`);
-    if (asked === "tfjs") return { runtime: "tfjs", reason: "asked for (runtime: \"tfjs\")" };
+    if (asked === "tfjs") return { runtime: "tfjs", reason: 'asked for (runtime: "tfjs")' };
     const cannot = (why: string): EncodeRuntimeChoice => {
       if (asked === "onnxruntime") throw new Error(`${this.name}: encode on ONNX Runtime is not possible: ${why}.`);
       return { runtime: "tfjs", reason: why };
     };
-    if (!this.encoder) return cannot("a StaticEmbedding model (a table lookup and a mean) has no ONNX graph; it is fast on tfjs already");
+    if (!this.encoder)
+      return cannot(
+        "a StaticEmbedding model (a table lookup and a mean) has no ONNX graph; it is fast on tfjs already",
+      );
     const normalize = options.normalize ?? this.normalize;
     if (this.normalize && !normalize) return cannot("normalize: false on a model whose graph ends with Normalize");
     if (asked === "auto") {
@@ -231,13 +252,25 @@ export class SentenceTransformer implements Embedder {
     const info = onnxRuntimeInfo();
     if (!info.available) return cannot(info.reason);
     if (this.onnxFailure) return cannot(`ONNX Runtime failed for this model earlier (${this.onnxFailure})`);
-    return { runtime: "onnxruntime", reason: asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}` };
+    return {
+      runtime: "onnxruntime",
+      reason: asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}`,
+    };
   }
 
   /** The ONNX graph (onnx/model.onnx contents) of the current weights: last_hidden_state and sentence_embedding. */
   toOnnx(): Uint8Array {
-    if (!this.encoder) throw new Error(`${this.name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already).`);
-    return buildOnnxModel({ config: this.encoder.config, weights: this.encoder.toWeightMap(), pooling: this.pooling as PoolingConfig, normalize: this.normalize, name: this.name });
+    if (!this.encoder)
+      throw new Error(
+        `${this.name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already).`,
+      );
+    return buildOnnxModel({
+      config: this.encoder.config,
+      weights: this.encoder.toWeightMap(),
+      pooling: this.pooling as PoolingConfig,
+      normalize: this.normalize,
+      name: this.name,
+    });
   }
 
   /**
@@ -247,18 +280,27 @@ export class SentenceTransformer implements Embedder {
   async onnxEncoder(options: { threads?: number } = {}): Promise<OnnxEncoder> {
     if (!this.encoder) throw new Error(`${this.name}: a StaticEmbedding model has no ONNX graph.`);
     const dataIds = this.encoder.trainableVariables().map((v) => v.dataId as object);
-    const same = (ids: object[] | undefined) => ids !== undefined && ids.length === dataIds.length && ids.every((id, i) => id === dataIds[i]);
+    const same = (ids: object[] | undefined) =>
+      ids !== undefined && ids.length === dataIds.length && ids.every((id, i) => id === dataIds[i]);
     const current = this.onnxSession;
     if (current && same(current.dataIds)) {
       const enc = await current.encoder;
       if (options.threads === undefined || options.threads === enc.threads) return enc;
     }
     this.onnxSession = undefined;
-    if (current) void current.encoder.then((e) => e.release(), () => undefined);
+    if (current)
+      void current.encoder.then(
+        (e) => e.release(),
+        () => undefined,
+      );
     const fromFile = this.onnxFile?.state === "fresh" && same(this.onnxFileDataIds);
     const bytes = fromFile ? readFileSync((this.onnxFile as OnnxFileStatus).path) : this.toOnnx();
     const encoder = OnnxEncoder.create(bytes, this.dim, options);
-    this.onnxSession = { encoder, dataIds, source: fromFile ? (this.onnxFile as OnnxFileStatus).path : "built from the current weights" };
+    this.onnxSession = {
+      encoder,
+      dataIds,
+      source: fromFile ? (this.onnxFile as OnnxFileStatus).path : "built from the current weights",
+    };
     try {
       return await encoder;
     } catch (err) {
@@ -277,12 +319,20 @@ export class SentenceTransformer implements Embedder {
       this.onnxFile = undefined;
       return undefined;
     }
-    const parts = { config: this.encoder.config, weights, pooling: this.pooling as PoolingConfig, normalize: this.normalize };
+    const parts = {
+      config: this.encoder.config,
+      weights,
+      pooling: this.pooling as PoolingConfig,
+      normalize: this.normalize,
+    };
     this.onnxFile = onnxFileStatus(dir, parts);
-    this.onnxFileDataIds = this.onnxFile.state === "fresh" ? this.encoder.trainableVariables().map((v) => v.dataId as object) : undefined;
+    this.onnxFileDataIds =
+      this.onnxFile.state === "fresh" ? this.encoder.trainableVariables().map((v) => v.dataId as object) : undefined;
     if (this.onnxFile.state === "stale")
-      console.warn(`${this.name}: ${this.onnxFile.reason}. It is not used: encoding builds a graph from model.safetensors. ` +
-        "Refresh the file with exportOnnx(folder) (or save(folder, { onnx: true })).");
+      console.warn(
+        `${this.name}: ${this.onnxFile.reason}. It is not used: encoding builds a graph from model.safetensors. ` +
+          "Refresh the file with exportOnnx(folder) (or save(folder, { onnx: true })).",
+      );
     return this.onnxFile;
   }
 
@@ -290,10 +340,12 @@ export class SentenceTransformer implements Embedder {
   async encode(texts: string[], options: EncodeOptions = {}): Promise<Embeddings> {
     if (!Array.isArray(texts)) throw new TypeError("encode(texts): texts must be an array of strings.");
     texts.forEach((t, i) => {
-      if (typeof t !== "string") throw new TypeError(`encode(texts): texts[${i}] is ${t === null ? "null" : typeof t}, expected a string.`);
+      if (typeof t !== "string")
+        throw new TypeError(`encode(texts): texts[${i}] is ${t === null ? "null" : typeof t}, expected a string.`);
     });
     const batchSize = options.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`encode: batchSize ${batchSize} must be a positive integer.`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`encode: batchSize ${batchSize} must be a positive integer.`);
     await initBackend();
     const started = performance.now();
     let { runtime } = this.encodeRuntime(options);
@@ -314,7 +366,16 @@ export class SentenceTransformer implements Embedder {
     const data = new Float32Array(n * dim);
     // Longest first, as Python does (stable for equal lengths, so the order is deterministic).
     const order = texts.map((_, i) => i).sort((a, b) => texts[b].length - texts[a].length || a - b);
-    const stats: EncodeStats = { texts: n, batches: 0, truncated: 0, zeroVectors: 0, tokens: 0, paddedTokens: 0, seconds: 0, runtime };
+    const stats: EncodeStats = {
+      texts: n,
+      batches: 0,
+      truncated: 0,
+      zeroVectors: 0,
+      tokens: 0,
+      paddedTokens: 0,
+      seconds: 0,
+      runtime,
+    };
     if (session) stats.onnxGraph = this.onnxSession?.source;
     const zeroRows: number[] = [];
     for (let start = 0; start < n; start += batchSize) {
@@ -349,12 +410,17 @@ export class SentenceTransformer implements Embedder {
     stats.seconds = (performance.now() - started) / 1000;
     this.lastEncodeStats = stats;
     if (stats.truncated > 0)
-      console.warn(`${this.name}: ${stats.truncated} of ${n} texts were longer than max_seq_length ${this.maxSeqLength} tokens and were truncated.`);
+      console.warn(
+        `${this.name}: ${stats.truncated} of ${n} texts were longer than max_seq_length ${this.maxSeqLength} tokens and were truncated.`,
+      );
     stats.zeroVectors = zeroRows.length;
     if (zeroRows.length > 0) {
       zeroRows.sort((a, b) => a - b);
       const blank = zeroRows.filter((i) => texts[i].trim() === "").length;
-      const shown = zeroRows.slice(0, 3).map((i) => `texts[${i}] ${JSON.stringify(texts[i].slice(0, 40))}`).join(", ");
+      const shown = zeroRows
+        .slice(0, 3)
+        .map((i) => `texts[${i}] ${JSON.stringify(texts[i].slice(0, 40))}`)
+        .join(", ");
       console.warn(
         `${this.name}: ${zeroRows.length} of ${n} texts were encoded as the zero vector (${blank} empty or blank, ` +
           `${zeroRows.length - blank} with no token the vocabulary knows), e.g. ${shown}${zeroRows.length > 3 ? ", ..." : ""}; ` +
@@ -370,20 +436,29 @@ export class SentenceTransformer implements Embedder {
     let be = backend ? `tfjs backend ${backend.name} (${backend.package})` : "tfjs backend not initialised yet";
     if (backend && backend.name !== "tensorflow") {
       const native = nativeMatMulInfo();
-      be += native.active ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)` : `, matrix products in tfjs (${native.reason})`;
+      be += native.active
+        ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)`
+        : `, matrix products in tfjs (${native.reason})`;
     }
     let what: string;
     if (this.encoder) {
       const c = this.encoder.config;
-      what = `${c.architecture} Transformer (${c.numHiddenLayers} layers, hidden ${c.hiddenSize}, ${this.encoder.parameterCount().toLocaleString("en-US")} parameters), ` +
+      what =
+        `${c.architecture} Transformer (${c.numHiddenLayers} layers, hidden ${c.hiddenSize}, ${this.encoder.parameterCount().toLocaleString("en-US")} parameters), ` +
         `pooling ${poolingModes(this.pooling as PoolingConfig).join("+")}, max_seq_length ${this.maxSeqLength}`;
     } else {
       const s = this.staticEmbedding as StaticEmbedding;
       what = `StaticEmbedding (mean of token vectors, vocabulary ${s.vocabSize})`;
     }
     const choice = this.encodeRuntime();
-    const runs = choice.runtime === "onnxruntime" ? `encodes on ONNX Runtime (${choice.reason})` : `encodes on tfjs (${choice.reason})`;
-    const file = this.onnxFile && this.onnxFile.state !== "fresh" ? `; onnx/model.onnx is ${this.onnxFile.state} and not used` : "";
+    const runs =
+      choice.runtime === "onnxruntime"
+        ? `encodes on ONNX Runtime (${choice.reason})`
+        : `encodes on tfjs (${choice.reason})`;
+    const file =
+      this.onnxFile && this.onnxFile.state !== "fresh"
+        ? `; onnx/model.onnx is ${this.onnxFile.state} and not used`
+        : "";
     const text = `${this.name}: ${what}, ${this.dim}-d${this.normalize ? ", normalised" : ""}; ${runs}${file}; ${be}; from ${this.source}.`;
     return this.isOfflineDefault ? `${text} This is the ${OFFLINE_HINT}.` : text;
   }
@@ -400,7 +475,13 @@ export class SentenceTransformer implements Embedder {
   /** The model as folder data (current weights). */
   toFolder(): ModelFolder {
     const first: ModelFolder["first"] = this.encoder
-      ? { kind: "transformer", config: this.encoder.config, weights: this.encoder.toWeightMap(), tokenizer: this.tokenizer, sentenceBertConfig: this.sentenceBertConfig }
+      ? {
+          kind: "transformer",
+          config: this.encoder.config,
+          weights: this.encoder.toWeightMap(),
+          tokenizer: this.tokenizer,
+          sentenceBertConfig: this.sentenceBertConfig,
+        }
       : { kind: "static", weights: (this.staticEmbedding as StaticEmbedding).toWeightMap(), tokenizer: this.tokenizer };
     return { first, pooling: this.pooling, normalize: this.normalize, stConfig: this.stConfig };
   }
@@ -419,7 +500,11 @@ export class SentenceTransformer implements Embedder {
   dispose(): void {
     const session = this.onnxSession;
     this.onnxSession = undefined;
-    if (session) void session.encoder.then((e) => e.release(), () => undefined);
+    if (session)
+      void session.encoder.then(
+        (e) => e.release(),
+        () => undefined,
+      );
     this.encoder?.dispose();
     this.staticEmbedding?.dispose();
   }
@@ -429,8 +514,16 @@ export class SentenceTransformer implements Embedder {
 export function onnxForFolder(data: ModelFolder, name = "sentence-transformer"): Uint8Array {
   const first = data.first;
   if (first.kind !== "transformer")
-    throw new Error(`${name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already); save it without { onnx: true }.`);
-  return buildOnnxModel({ config: first.config, weights: first.weights, pooling: data.pooling as PoolingConfig, normalize: data.normalize, name });
+    throw new Error(
+      `${name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already); save it without { onnx: true }.`,
+    );
+  return buildOnnxModel({
+    config: first.config,
+    weights: first.weights,
+    pooling: data.pooling as PoolingConfig,
+    normalize: data.normalize,
+    name,
+  });
 }
 
 /** x / max(||x||, 1e-12) row by row, in place (pooling.ts l2Normalize on the host). */
@@ -449,13 +542,24 @@ export function fromModelFolder(folder: ModelFolder, name: string, source: strin
   const first = folder.first;
   if (first.kind === "transformer") {
     return new SentenceTransformer({
-      name, source, tokenizer: first.tokenizer, encoder: new TransformerEncoder(first.config, first.weights),
-      pooling: folder.pooling, normalize: folder.normalize, stConfig: folder.stConfig, sentenceBertConfig: first.sentenceBertConfig,
+      name,
+      source,
+      tokenizer: first.tokenizer,
+      encoder: new TransformerEncoder(first.config, first.weights),
+      pooling: folder.pooling,
+      normalize: folder.normalize,
+      stConfig: folder.stConfig,
+      sentenceBertConfig: first.sentenceBertConfig,
     });
   }
   return new SentenceTransformer({
-    name, source, tokenizer: first.tokenizer, staticEmbedding: new StaticEmbedding(first.weights),
-    pooling: folder.pooling, normalize: folder.normalize, stConfig: folder.stConfig,
+    name,
+    source,
+    tokenizer: first.tokenizer,
+    staticEmbedding: new StaticEmbedding(first.weights),
+    pooling: folder.pooling,
+    normalize: folder.normalize,
+    stConfig: folder.stConfig,
   });
 }
 
@@ -477,23 +581,38 @@ export function offlineModel(which: OfflineModelName = "offline"): SentenceTrans
   if (which === "offline-bert") {
     const m = offlineBertModel();
     return new SentenceTransformer({
-      name: "offline-bert (embedded, random init, not pretrained)", source, tokenizer: offlineBertTokenizer(m.maxSeqLength),
-      encoder: new TransformerEncoder(m.config, m.weights), pooling: m.pooling, normalize: m.normalize, isOfflineDefault: true,
+      name: "offline-bert (embedded, random init, not pretrained)",
+      source,
+      tokenizer: offlineBertTokenizer(m.maxSeqLength),
+      encoder: new TransformerEncoder(m.config, m.weights),
+      pooling: m.pooling,
+      normalize: m.normalize,
+      isOfflineDefault: true,
     });
   }
   if (which === "offline-random") {
     const m = offlineStaticModel();
     return new SentenceTransformer({
-      name: "offline-random (embedded, random lexical vectors, not pretrained)", source, tokenizer: offlineBertTokenizer(Infinity),
-      staticEmbedding: new StaticEmbedding(m.weights), normalize: true, isOfflineDefault: true,
+      name: "offline-random (embedded, random lexical vectors, not pretrained)",
+      source,
+      tokenizer: offlineBertTokenizer(Infinity),
+      staticEmbedding: new StaticEmbedding(m.weights),
+      normalize: true,
+      isOfflineDefault: true,
     });
   }
-  if (which !== "offline") throw new Error(`offlineModel("${which}"): unknown embedded model; choose one of ${OFFLINE_MODEL_NAMES.join(", ")}.`);
+  if (which !== "offline")
+    throw new Error(
+      `offlineModel("${which}"): unknown embedded model; choose one of ${OFFLINE_MODEL_NAMES.join(", ")}.`,
+    );
   const file = readOfflineModelFile();
   return new SentenceTransformer({
     name: "offline (embedded offline default, pretrained on WordNet, not a Hub model)",
     source: `embedded offline default (${OFFLINE_MODEL_FILE}, built by npm run build-offline-model from WordNet 3.1, no download)`,
-    tokenizer: offlineBertTokenizer(Infinity), staticEmbedding: new StaticEmbedding(file.table), normalize: true, isOfflineDefault: true,
+    tokenizer: offlineBertTokenizer(Infinity),
+    staticEmbedding: new StaticEmbedding(file.table),
+    normalize: true,
+    isOfflineDefault: true,
   });
 }
 
@@ -515,19 +634,26 @@ export interface LoadOptions extends HubOptions {
  * Loads a model: "offline" (embedded, pretrained on WordNet) / "offline-random" / "offline-bert" (embedded, random), a local folder, or a Hub id ("org/name", optionally
  * "org/name@revision") downloaded once into the Hugging Face cache. Default: COURSE_MODEL (else "offline").
  */
-export async function loadModel(idOrPath: string = courseConfig.model, options: LoadOptions = {}): Promise<SentenceTransformer> {
+export async function loadModel(
+  idOrPath: string = courseConfig.model,
+  options: LoadOptions = {},
+): Promise<SentenceTransformer> {
   await initBackend(options.backend); // with wasm / cpu, also the native BLAS kernels when built
   const spec = idOrPath.trim();
   if ((OFFLINE_MODEL_NAMES as readonly string[]).includes(spec)) return offlineModel(spec as OfflineModelName);
   const local = resolve(spec);
   if (existsSync(local)) return withOnnxFile(readModelFolder(local), folderModelName(local), local, local);
   if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)
-    throw new Error(`loadModel("${spec}"): no such folder (${local}). Give an existing model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`);
+    throw new Error(
+      `loadModel("${spec}"): no such folder (${local}). Give an existing model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`,
+    );
   let hub: Awaited<ReturnType<typeof resolveHubModel>>;
   try {
     hub = await resolveHubModel(spec, options);
   } catch (err) {
-    throw new Error(`loadModel("${spec}"): there is no folder ${local}, so it was taken as a Hub id. ${(err as Error).message}`);
+    throw new Error(
+      `loadModel("${spec}"): there is no folder ${local}, so it was taken as a Hub id. ${(err as Error).message}`,
+    );
   }
   const name = hub.repo.split("/").pop() as string;
   return withOnnxFile(readModelFolder(hub.folder), name, `hub:${hub.repo}@${hub.commit} (${hub.folder})`, hub.folder);

@@ -28,10 +28,14 @@ export class StaticEmbedding {
     const table = "shape" in weights ? (weights as HostTensor) : (weights as WeightMap).get(STATIC_EMBEDDING_WEIGHT);
     if (table === undefined) {
       const names = [...(weights as WeightMap).keys()].slice(0, 5).join(", ");
-      throw new Error(`StaticEmbedding: missing weight "${STATIC_EMBEDDING_WEIGHT}" [vocab, dim] (found: ${names || "nothing"})`);
+      throw new Error(
+        `StaticEmbedding: missing weight "${STATIC_EMBEDDING_WEIGHT}" [vocab, dim] (found: ${names || "nothing"})`,
+      );
     }
     if (table.shape.length !== 2 || table.data.length !== table.shape[0] * table.shape[1]) {
-      throw new Error(`StaticEmbedding: weight "${STATIC_EMBEDDING_WEIGHT}" must be 2-D [vocab, dim], got [${table.shape}]`);
+      throw new Error(
+        `StaticEmbedding: weight "${STATIC_EMBEDDING_WEIGHT}" must be 2-D [vocab, dim], got [${table.shape}]`,
+      );
     }
     [this.vocabSize, this.dim] = table.shape;
     this.embedding = tf.variable(tf.tensor2d(table.data, [this.vocabSize, this.dim], "float32"), true);
@@ -43,7 +47,8 @@ export class StaticEmbedding {
     if (tokenIds.length > StaticEmbedding.CHUNK) {
       // The averaging matrix below is texts x tokens: keep it small by going through long lists in chunks.
       const parts: tf.Tensor2D[] = [];
-      for (let i = 0; i < tokenIds.length; i += StaticEmbedding.CHUNK) parts.push(this.forward(tokenIds.slice(i, i + StaticEmbedding.CHUNK)));
+      for (let i = 0; i < tokenIds.length; i += StaticEmbedding.CHUNK)
+        parts.push(this.forward(tokenIds.slice(i, i + StaticEmbedding.CHUNK)));
       const out = tf.concat(parts, 0);
       parts.forEach((t) => t.dispose());
       return out;
@@ -57,7 +62,9 @@ export class StaticEmbedding {
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i];
         if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-          throw new RangeError(`StaticEmbedding: text ${b}, token ${i} has id ${id}, outside the vocabulary of ${this.vocabSize}`);
+          throw new RangeError(
+            `StaticEmbedding: text ${b}, token ${i} has id ${id}, outside the vocabulary of ${this.vocabSize}`,
+          );
         }
         flat[offset + i] = id;
         average[b * total + offset + i] = 1 / ids.length;
@@ -71,7 +78,12 @@ export class StaticEmbedding {
   }
 
   toWeightMap(): WeightMap {
-    return new Map([[STATIC_EMBEDDING_WEIGHT, { shape: [this.vocabSize, this.dim], data: Float32Array.from(this.embedding.dataSync()) }]]);
+    return new Map([
+      [
+        STATIC_EMBEDDING_WEIGHT,
+        { shape: [this.vocabSize, this.dim], data: Float32Array.from(this.embedding.dataSync()) },
+      ],
+    ]);
   }
 
   trainableVariables(): tf.Variable[] {

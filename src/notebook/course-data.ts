@@ -18,7 +18,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import pl from "nodejs-polars";
 import { writeFileAtomic } from "../files";
-import { loadBeirDataset, passageText, toIRSplit, trainingPairs, writeBeir, type BeirDataset, type BeirFiles, type QrelRow } from "../data/beir";
+import {
+  loadBeirDataset,
+  passageText,
+  toIRSplit,
+  trainingPairs,
+  writeBeir,
+  type BeirDataset,
+  type BeirFiles,
+  type QrelRow,
+} from "../data/beir";
 import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk";
 import { filterPairs, type FilterReport } from "../data/filters";
 import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
@@ -52,7 +61,9 @@ export function courseCorpus(course: Course, options: ChunkOptions = {}): Course
   if (course.dataset.kind === "documents") {
     ({ chunks, report: chunkReport } = chunkFolder(course.dataset.dir, options));
     if (chunks.length === 0) {
-      throw new Error(`Dataset setting COURSE_DATASET=${course.dataset.dir}: chunking found no text in ${course.dataset.files.length} document(s). Fix: check that the files hold text (UTF-8), or set COURSE_DATASET=policy-handbook.`);
+      throw new Error(
+        `Dataset setting COURSE_DATASET=${course.dataset.dir}: chunking found no text in ${course.dataset.files.length} document(s). Fix: check that the files hold text (UTF-8), or set COURSE_DATASET=policy-handbook.`,
+      );
     }
   } else {
     human = loadBeirDataset(course.dataset.dir);
@@ -78,7 +89,11 @@ export function corpusTable(corpus: CourseCorpus): pl.DataFrame {
 }
 
 /** Prices used for estimates when none are given: gpt-4o-mini's list price (USD per million tokens) in 2025. */
-export const DEFAULT_PRICES: Prices & { model: string } = { model: "gpt-4o-mini", inputPerMillion: 0.15, outputPerMillion: 0.6 };
+export const DEFAULT_PRICES: Prices & { model: string } = {
+  model: "gpt-4o-mini",
+  inputPerMillion: 0.15,
+  outputPerMillion: 0.6,
+};
 
 export interface CostEstimate {
   requests: number;
@@ -95,7 +110,10 @@ export interface CostEstimate {
  * Tokens are estimated as characters / 4 (the usual rule of thumb for English with GPT tokenizers) and
  * ~20 output tokens per question plus the JSON around them.
  */
-export function estimateGenerationCost(chunks: readonly CorpusRow[], options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {}): CostEstimate {
+export function estimateGenerationCost(
+  chunks: readonly CorpusRow[],
+  options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {},
+): CostEstimate {
   const n = options.questionsPerChunk ?? 3;
   const prices = options.prices ?? DEFAULT_PRICES;
   let promptChars = 0;
@@ -113,7 +131,9 @@ export function costTable(cost: CostEstimate): pl.DataFrame {
     "prompt tokens": [cost.promptTokens],
     "completion tokens": [cost.completionTokens],
     // No "$" in table text: the HTML export's MathJax would read "$...$" as a formula.
-    prices: [`${cost.prices.model ?? "given prices"}: USD ${cost.prices.inputPerMillion} in / ${cost.prices.outputPerMillion} out per million tokens`],
+    prices: [
+      `${cost.prices.model ?? "given prices"}: USD ${cost.prices.inputPerMillion} in / ${cost.prices.outputPerMillion} out per million tokens`,
+    ],
     "cost USD": [Number(cost.usd.toFixed(4))],
   });
 }
@@ -143,25 +163,31 @@ export async function generateCourseQuestions(
   const generator = llm ? `llm:${llm.model}` : OFFLINE_GENERATOR;
   const inputs = { corpus: corpus.key, questionsPerChunk: n, generator, baseUrl: llm?.baseUrl, seed: course.seed };
   let report: GenerateReport | undefined;
-  const artefact = await reuseOrBuild({ root: course.datasetDir, name: "generated/questions", inputs, verb: "generated" }, async (folder) => {
-    const out = join(folder, "rows.jsonl");
-    if (llm) {
-      report = await generateQuestions(corpus.chunks, {
-        out, questionsPerChunk: n, concurrency: options.concurrency, prices: options.prices ?? DEFAULT_PRICES,
-        llm: { baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: llm.model, seed: course.seed },
-      });
-      if (report.stopped || report.failed.length > 0) {
-        throw new Error(
-          `LLM setting OPENAI_BASE_URL=${llm.baseUrl} (model ${llm.model}): generation stopped (${report.stopped ?? `${report.failed.length} passage(s) failed, e.g. ${report.failed[0].reason}`}). ` +
-            `The ${report.rowsWritten} rows written are kept; run the cell again to continue, or set COURSE_LLM=none.`,
-        );
+  const artefact = await reuseOrBuild(
+    { root: course.datasetDir, name: "generated/questions", inputs, verb: "generated" },
+    async (folder) => {
+      const out = join(folder, "rows.jsonl");
+      if (llm) {
+        report = await generateQuestions(corpus.chunks, {
+          out,
+          questionsPerChunk: n,
+          concurrency: options.concurrency,
+          prices: options.prices ?? DEFAULT_PRICES,
+          llm: { baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: llm.model, seed: course.seed },
+        });
+        if (report.stopped || report.failed.length > 0) {
+          throw new Error(
+            `LLM setting OPENAI_BASE_URL=${llm.baseUrl} (model ${llm.model}): generation stopped (${report.stopped ?? `${report.failed.length} passage(s) failed, e.g. ${report.failed[0].reason}`}). ` +
+              `The ${report.rowsWritten} rows written are kept; run the cell again to continue, or set COURSE_LLM=none.`,
+          );
+        }
+        writeFileAtomic(join(folder, "report.json"), JSON.stringify(report, null, 1));
+      } else {
+        const rows = generateOffline(corpus.chunks, { questionsPerChunk: n, seed: course.seed });
+        writeFileAtomic(out, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
       }
-      writeFileAtomic(join(folder, "report.json"), JSON.stringify(report, null, 1));
-    } else {
-      const rows = generateOffline(corpus.chunks, { questionsPerChunk: n, seed: course.seed });
-      writeFileAtomic(out, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
-    }
-  });
+    },
+  );
   const rows = readJsonl(join(artefact.path, "rows.jsonl")).records.map((r) => r.value as PairRow);
   const reportPath = join(artefact.path, "report.json");
   if (!report && existsSync(reportPath)) report = JSON.parse(readFileSync(reportPath, "utf8")) as GenerateReport;
@@ -169,8 +195,15 @@ export async function generateCourseQuestions(
   const cost: CostEstimate =
     report && report.usage.promptTokens > 0
       ? {
-          requests: report.requests, promptTokens: report.usage.promptTokens, completionTokens: report.usage.completionTokens, prices, basis: "measured",
-          usd: (report.usage.promptTokens * prices.inputPerMillion + report.usage.completionTokens * prices.outputPerMillion) / 1e6,
+          requests: report.requests,
+          promptTokens: report.usage.promptTokens,
+          completionTokens: report.usage.completionTokens,
+          prices,
+          basis: "measured",
+          usd:
+            (report.usage.promptTokens * prices.inputPerMillion +
+              report.usage.completionTokens * prices.outputPerMillion) /
+            1e6,
         }
       : estimateGenerationCost(corpus.chunks, { questionsPerChunk: n, prices });
   return { rows, generator, artefact, cost, report };
@@ -179,11 +212,22 @@ export async function generateCourseQuestions(
 /** A few generated rows: question, the passage it should find (shortened), how it was made. */
 export function examplesTable(rows: readonly PairRow[], count = 8, seed = 42): pl.DataFrame {
   const step = Math.max(1, Math.floor(rows.length / count));
-  const picked = Array.from({ length: Math.min(count, rows.length) }, (_, i) => rows[(i * step + (seed % step)) % rows.length]);
+  const picked = Array.from(
+    { length: Math.min(count, rows.length) },
+    (_, i) => rows[(i * step + (seed % step)) % rows.length],
+  );
   return pl.DataFrame({
     question: picked.map((r) => r.anchor),
     passage: picked.map((r) => (r.positive.length > 140 ? `${r.positive.slice(0, 137)}...` : r.positive)),
-    "made by": picked.map((r) => [r.generator ?? "", r.template ? `template ${String(r.template)}` : "", r.rewrites ? `rewrites: ${String(r.rewrites)}` : ""].filter(Boolean).join("; ")),
+    "made by": picked.map((r) =>
+      [
+        r.generator ?? "",
+        r.template ? `template ${String(r.template)}` : "",
+        r.rewrites ? `rewrites: ${String(r.rewrites)}` : "",
+      ]
+        .filter(Boolean)
+        .join("; "),
+    ),
   });
 }
 
@@ -195,8 +239,6 @@ export function filterTable(report: FilterReport): pl.DataFrame {
     rows: [report.total, ...names.map((n) => report.removed[n as keyof FilterReport["removed"]]), report.kept],
   });
 }
-
-
 
 export interface ReviewRoundTrip {
   /** The sheet written for review. */
@@ -217,7 +259,11 @@ export interface ReviewRoundTrip {
  * sheet the exported one is read back: every row pending, all kept, which the note says. Reviewed rows
  * that are not among the current rows (the data changed since) are reported, not used.
  */
-export function reviewRoundTrip(course: Course, rows: readonly PairRow[], options: { strict?: boolean } = {}): ReviewRoundTrip {
+export function reviewRoundTrip(
+  course: Course,
+  rows: readonly PairRow[],
+  options: { strict?: boolean } = {},
+): ReviewRoundTrip {
   const dir = join(course.datasetDir, "review");
   const sheet = join(dir, `sheet-${inputsKey(rows.map((r) => [r.anchor, r.positive_id]))}.csv`);
   if (!existsSync(sheet)) exportForReview(rows, sheet);
@@ -253,7 +299,10 @@ export function documentSplit(course: Course, corpus: CourseCorpus): Map<string,
     for (const d of corpus.documents) if (!out.has(d)) out.set(d, "train");
     return out;
   }
-  return splitByDocument(corpus.chunks.map((c) => c.doc_id), { seed: course.seed });
+  return splitByDocument(
+    corpus.chunks.map((c) => c.doc_id),
+    { seed: course.seed },
+  );
 }
 
 export interface CourseDataInfo {
@@ -285,53 +334,89 @@ export async function buildCourseData(
 ): Promise<{ info: CourseDataInfo; leaks: LeakReport; artefact: Artefact }> {
   const humanTrain = options.humanTrain ?? true;
   const split = documentSplit(course, corpus);
-  const inputs = { corpus: corpus.key, rows: inputsKey(rows.map((r) => [r.anchor, r.positive_id])), humanTrain, seed: course.seed, split: [...split].sort() };
+  const inputs = {
+    corpus: corpus.key,
+    rows: inputsKey(rows.map((r) => [r.anchor, r.positive_id])),
+    humanTrain,
+    seed: course.seed,
+    split: [...split].sort(),
+  };
   let leaks: LeakReport | undefined;
-  const artefact = await reuseOrBuild({ root: course.datasetDir, name: "data/course", inputs, verb: "built" }, (folder) => {
-    const queries: { _id: string; text: string }[] = [];
-    const qrels: Record<string, QrelRow[]> = { train: [], dev: [], test: [] };
-    const byId = new Map(corpus.chunks.map((c) => [c._id, c]));
-    rows.forEach((r, i) => {
-      const chunk = byId.get(String(r.positive_id));
-      if (!chunk) throw new Error(`generated row ${i + 1}: positive_id "${String(r.positive_id)}" is not a passage of ${course.dataset.name}; generate the questions again.`);
-      const s = split.get(chunk.doc_id) as SplitName;
-      if (corpus.human && s !== "train") return; // held-out documents: evaluated on the human-written queries only
-      const id = `gen-${i}`;
-      queries.push({ _id: id, text: r.anchor });
-      qrels[s].push({ queryId: id, corpusId: chunk._id, score: 1 });
-    });
-    if (corpus.human) {
-      for (const [id, text] of corpus.human.queries) queries.push({ _id: id, text });
-      for (const s of SPLIT_NAMES) {
-        if (s === "train" && !humanTrain) continue;
-        for (const q of corpus.human.qrels.get(s) ?? []) qrels[s].push(q);
+  const artefact = await reuseOrBuild(
+    { root: course.datasetDir, name: "data/course", inputs, verb: "built" },
+    (folder) => {
+      const queries: { _id: string; text: string }[] = [];
+      const qrels: Record<string, QrelRow[]> = { train: [], dev: [], test: [] };
+      const byId = new Map(corpus.chunks.map((c) => [c._id, c]));
+      rows.forEach((r, i) => {
+        const chunk = byId.get(String(r.positive_id));
+        if (!chunk)
+          throw new Error(
+            `generated row ${i + 1}: positive_id "${String(r.positive_id)}" is not a passage of ${course.dataset.name}; generate the questions again.`,
+          );
+        const s = split.get(chunk.doc_id) as SplitName;
+        if (corpus.human && s !== "train") return; // held-out documents: evaluated on the human-written queries only
+        const id = `gen-${i}`;
+        queries.push({ _id: id, text: r.anchor });
+        qrels[s].push({ queryId: id, corpusId: chunk._id, score: 1 });
+      });
+      if (corpus.human) {
+        for (const [id, text] of corpus.human.queries) queries.push({ _id: id, text });
+        for (const s of SPLIT_NAMES) {
+          if (s === "train" && !humanTrain) continue;
+          for (const q of corpus.human.qrels.get(s) ?? []) qrels[s].push(q);
+        }
       }
-    }
-    const files: BeirFiles = { corpus: corpus.chunks, queries, qrels };
-    writeBeir(folder, files);
-    const ds = loadBeirDataset(folder); // validates and runs assertNoLeak
-    leaks = ds.leaks;
-    const irs = SPLIT_NAMES.map((s) => toIRSplit(ds, s));
-    const docsOf = irs.map((ir) => new Set([...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.doc_id as string))));
-    const info: CourseDataInfo = {
-      dataset: course.dataset.name, dir: folder, key: "",
-      splits: irs.map((ir, i) => {
-        const generated = [...ir.queries.keys()].filter((q) => q.startsWith("gen-")).length;
-        const source = generated === 0 ? "human-written" : generated === ir.queries.size ? options.generator : `${options.generator} + human-written`;
-        const shared = [...docsOf[i]].filter((d) => docsOf.some((other, j) => j !== i && other.has(d))).length;
-        return { split: ir.split, queries: ir.queries.size, documents: docsOf[i].size, source, sharedDocuments: shared };
-      }),
-      generator: options.generator,
-      trainRows: { generated: qrels.train.filter((q) => q.queryId.startsWith("gen-")).length, human: qrels.train.filter((q) => !q.queryId.startsWith("gen-")).length },
-      created: new Date().toISOString(),
-    };
-    writeFileAtomic(join(folder, "course-data.json"), JSON.stringify(info, null, 1));
-  });
+      const files: BeirFiles = { corpus: corpus.chunks, queries, qrels };
+      writeBeir(folder, files);
+      const ds = loadBeirDataset(folder); // validates and runs assertNoLeak
+      leaks = ds.leaks;
+      const irs = SPLIT_NAMES.map((s) => toIRSplit(ds, s));
+      const docsOf = irs.map(
+        (ir) =>
+          new Set(
+            [...ir.relevant.values()].flatMap((ids) => [...ids].map((id) => ds.corpus.get(id)?.doc_id as string)),
+          ),
+      );
+      const info: CourseDataInfo = {
+        dataset: course.dataset.name,
+        dir: folder,
+        key: "",
+        splits: irs.map((ir, i) => {
+          const generated = [...ir.queries.keys()].filter((q) => q.startsWith("gen-")).length;
+          const source =
+            generated === 0
+              ? "human-written"
+              : generated === ir.queries.size
+                ? options.generator
+                : `${options.generator} + human-written`;
+          const shared = [...docsOf[i]].filter((d) => docsOf.some((other, j) => j !== i && other.has(d))).length;
+          return {
+            split: ir.split,
+            queries: ir.queries.size,
+            documents: docsOf[i].size,
+            source,
+            sharedDocuments: shared,
+          };
+        }),
+        generator: options.generator,
+        trainRows: {
+          generated: qrels.train.filter((q) => q.queryId.startsWith("gen-")).length,
+          human: qrels.train.filter((q) => !q.queryId.startsWith("gen-")).length,
+        },
+        created: new Date().toISOString(),
+      };
+      writeFileAtomic(join(folder, "course-data.json"), JSON.stringify(info, null, 1));
+    },
+  );
   const info = JSON.parse(readFileSync(join(artefact.path, "course-data.json"), "utf8")) as CourseDataInfo;
   info.dir = artefact.path;
   info.key = artefact.key;
   if (!leaks) leaks = loadBeirDataset(artefact.path).leaks as LeakReport;
-  writeFileAtomic(join(course.datasetDir, "course-data.json"), JSON.stringify({ path: relative(course.datasetDir, artefact.path), key: artefact.key }, null, 1));
+  writeFileAtomic(
+    join(course.datasetDir, "course-data.json"),
+    JSON.stringify({ path: relative(course.datasetDir, artefact.path), key: artefact.key }, null, 1),
+  );
   return { info, leaks, artefact };
 }
 
@@ -342,7 +427,9 @@ export function splitTable(info: CourseDataInfo, leaks: LeakReport): pl.DataFram
     "source documents": info.splits.map((s) => s.documents),
     "queries from": info.splits.map((s) => s.source),
     "documents shared with another split": info.splits.map((s) => s.sharedDocuments),
-    "leak check (assertNoLeak)": info.splits.map((s) => (leaks.splits.some((l) => l.split === s.split) ? "passed" : "not checked")),
+    "leak check (assertNoLeak)": info.splits.map((s) =>
+      leaks.splits.some((l) => l.split === s.split) ? "passed" : "not checked",
+    ),
   });
 }
 
@@ -361,7 +448,9 @@ export interface CourseData {
 export function loadCourseData(course: Course): CourseData {
   const pointer = join(course.datasetDir, "course-data.json");
   if (!existsSync(pointer)) {
-    throw new Error(`No course data for dataset "${course.dataset.name}" yet (${pointer} is missing). Fix: run notebook 01_synthetic_data first (npm run course -- 01).`);
+    throw new Error(
+      `No course data for dataset "${course.dataset.name}" yet (${pointer} is missing). Fix: run notebook 01_synthetic_data first (npm run course -- 01).`,
+    );
   }
   const { path } = JSON.parse(readFileSync(pointer, "utf8")) as { path: string };
   const dir = join(course.datasetDir, path);
@@ -369,8 +458,17 @@ export function loadCourseData(course: Course): CourseData {
   const info = JSON.parse(readFileSync(join(dir, "course-data.json"), "utf8")) as CourseDataInfo;
   info.dir = dir;
   const train = trainingPairs(toIRSplit(dataset, "train"));
-  const files = ["corpus.jsonl", "queries.jsonl", ...SPLIT_NAMES.map((s) => join("qrels", `${s}.tsv`))].map((f) => join(dir, f));
-  return { info, dataset, train, dev: toIRSplit(dataset, "dev"), test: toIRSplit(dataset, "test"), key: filesKey(files) };
+  const files = ["corpus.jsonl", "queries.jsonl", ...SPLIT_NAMES.map((s) => join("qrels", `${s}.tsv`))].map((f) =>
+    join(dir, f),
+  );
+  return {
+    info,
+    dataset,
+    train,
+    dev: toIRSplit(dataset, "dev"),
+    test: toIRSplit(dataset, "test"),
+    key: filesKey(files),
+  };
 }
 
 /** Words per question and per passage: the data behind the length charts. */
@@ -378,7 +476,14 @@ export function lengthFigure(rows: readonly PairRow[], chunks: readonly CorpusRo
   return {
     data: [
       { type: "histogram", x: rows.map((r) => words(r.anchor)), name: "questions", opacity: 0.75, xbins: { size: 1 } },
-      { type: "histogram", x: chunks.map((c) => words(passageText(c))), name: "passages", opacity: 0.75, xaxis: "x2", yaxis: "y2" },
+      {
+        type: "histogram",
+        x: chunks.map((c) => words(passageText(c))),
+        name: "passages",
+        opacity: 0.75,
+        xaxis: "x2",
+        yaxis: "y2",
+      },
     ],
     layout: {
       title: { text: title },

@@ -51,7 +51,12 @@ export async function courseIndex(
   const docs = corpusEntries(data.test);
   let built: DenseRetriever | undefined;
   const artefact = await reuseOrBuild(
-    { root: course.runDir, name: `indexes/${options.name}`, inputs: { data: data.key, model: options.modelKey }, verb: "embedded and indexed" },
+    {
+      root: course.runDir,
+      name: `indexes/${options.name}`,
+      inputs: { data: data.key, model: options.modelKey },
+      verb: "embedded and indexed",
+    },
     async (folder) => {
       built = await DenseRetriever.build(model, docs);
       built.index.save(join(folder, "index"));
@@ -70,13 +75,21 @@ export interface CourseSystem {
 }
 
 /** BM25, the dense retriever and their hybrid (RRF, k = 60) over the same corpus, labelled for tables. */
-export function courseRetrievers(data: CourseData, dense: DenseRetriever, options: { system?: string; model: string }): CourseSystem[] {
+export function courseRetrievers(
+  data: CourseData,
+  dense: DenseRetriever,
+  options: { system?: string; model: string },
+): CourseSystem[] {
   const bm25 = new BM25Retriever(corpusEntries(data.test), { name: "BM25" });
   const system = options.system ?? "base";
   return [
     { system: "BM25", model: "-", retriever: bm25 },
     { system, model: options.model, retriever: dense },
-    { system: "hybrid", model: options.model, retriever: new HybridRetriever([bm25, dense], { name: `hybrid (BM25 + ${system})` }) },
+    {
+      system: "hybrid",
+      model: options.model,
+      retriever: new HybridRetriever([bm25, dense], { name: `hybrid (BM25 + ${system})` }),
+    },
   ];
 }
 
@@ -84,13 +97,23 @@ export function courseRetrievers(data: CourseData, dense: DenseRetriever, option
  * The systems notebook 3 compares: BM25, the base model, the fine-tuned model and the hybrid of BM25 with
  * the fine-tuned model. `model` labels the model both started from.
  */
-export function tunedRetrievers(data: CourseData, base: DenseRetriever, tuned: DenseRetriever, options: { model: string; system?: string }): CourseSystem[] {
+export function tunedRetrievers(
+  data: CourseData,
+  base: DenseRetriever,
+  tuned: DenseRetriever,
+  options: { model: string; system?: string },
+): CourseSystem[] {
   const [bm25, baseSystem] = courseRetrievers(data, base, { model: options.model });
   const system = options.system ?? "fine-tuned";
   return [
-    bm25, baseSystem,
+    bm25,
+    baseSystem,
     { system, model: options.model, retriever: tuned },
-    { system: `hybrid (${system})`, model: options.model, retriever: new HybridRetriever([bm25.retriever, tuned], { name: `hybrid (BM25 + ${system})` }) },
+    {
+      system: `hybrid (${system})`,
+      model: options.model,
+      retriever: new HybridRetriever([bm25.retriever, tuned], { name: `hybrid (BM25 + ${system})` }),
+    },
   ];
 }
 
@@ -108,7 +131,16 @@ export async function evaluateAndRecord(
     const r = await evaluator.evaluate(s.retriever);
     const labelled: IRResult = { ...r, system: s.model === "-" ? s.system : `${s.system} · ${s.model}` };
     results.set(s.system, labelled);
-    rows.push(recordResult(labelled, { dataset: course.dataset.name, split: options.splitName ?? split.split, system: s.system, model: s.model, notebook: options.notebook, path: course.resultsPath }));
+    rows.push(
+      recordResult(labelled, {
+        dataset: course.dataset.name,
+        split: options.splitName ?? split.split,
+        system: s.system,
+        model: s.model,
+        notebook: options.notebook,
+        path: course.resultsPath,
+      }),
+    );
   }
   return { results, rows };
 }
@@ -116,7 +148,11 @@ export async function evaluateAndRecord(
 const short = (s: string, n = 110) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
 
 /** Queries whose first relevant passage ranks below `minRank` (or is not in the top 10), worst first, with the texts. */
-export function failureCases(result: IRResult, split: IRSplit, options: { minRank?: number; count?: number } = {}): pl.DataFrame {
+export function failureCases(
+  result: IRResult,
+  split: IRSplit,
+  options: { minRank?: number; count?: number } = {},
+): pl.DataFrame {
   const minRank = options.minRank ?? 4;
   const failures = result.perQuery
     .filter((q) => q.firstRelevantRank === null || q.firstRelevantRank >= minRank)
@@ -125,14 +161,34 @@ export function failureCases(result: IRResult, split: IRSplit, options: { minRan
   const title = (id: string | undefined) => (id ? (split.corpus.get(id) as CorpusRow).title : "");
   return pl.DataFrame({
     query: failures.map((q) => q.query),
-    "relevant passage": failures.map((q) => short(`${title(q.relevant[0])}: ${(split.corpus.get(q.relevant[0]) as CorpusRow).text}`)),
-    "rank of relevant": failures.map((q) => (q.firstRelevantRank === null ? "not in top 10" : String(q.firstRelevantRank))),
+    "relevant passage": failures.map((q) =>
+      short(`${title(q.relevant[0])}: ${(split.corpus.get(q.relevant[0]) as CorpusRow).text}`),
+    ),
+    "rank of relevant": failures.map((q) =>
+      q.firstRelevantRank === null ? "not in top 10" : String(q.firstRelevantRank),
+    ),
     "ranked first instead": failures.map((q) => title(q.hits[0]?.id)),
   });
 }
 
 /** Everyday words a handbook rarely uses (it says "your", not "my"): not counted as words missing from the corpus. */
-const EVERYDAY = new Set(["my", "me", "mine", "im", "ive", "got", "get", "gets", "getting", "happens", "happen", "ok", "okay", "pls", "please"]);
+const EVERYDAY = new Set([
+  "my",
+  "me",
+  "mine",
+  "im",
+  "ive",
+  "got",
+  "get",
+  "gets",
+  "getting",
+  "happens",
+  "happen",
+  "ok",
+  "okay",
+  "pls",
+  "please",
+]);
 
 const ABBREVIATIONS = new Set(Object.keys(DEFAULT_ABBREVIATIONS).map((a) => a.toLowerCase()));
 
@@ -150,7 +206,8 @@ export function queryTraits(query: string, passage: string, vocabulary: Readonly
   if (raw.some((w) => ABBREVIATIONS.has(w.toLowerCase()) || /^[A-Z]{2,5}s?$/.test(w))) traits.push("abbreviation");
   const q = tokenize(query);
   const p = new Set(tokenize(passage));
-  if (q.length > 0 && q.filter((w) => p.has(w)).length / q.length < 0.3) traits.push("paraphrase (little word overlap)");
+  if (q.length > 0 && q.filter((w) => p.has(w)).length / q.length < 0.3)
+    traits.push("paraphrase (little word overlap)");
   if (q.some((w) => !vocabulary.has(w) && !EVERYDAY.has(w))) traits.push("word not in the corpus (typo, slang)");
   if (raw.length <= 3) traits.push("short (3 words or fewer)");
   return traits;
@@ -165,11 +222,21 @@ export function failureTraits(result: IRResult, split: IRSplit, options: { minRa
   const minRank = options.minRank ?? 4;
   const vocabulary = new Set<string>();
   for (const d of split.corpus.values()) for (const w of tokenize(`${d.title} ${d.text}`)) vocabulary.add(w);
-  const names = ["abbreviation", "paraphrase (little word overlap)", "word not in the corpus (typo, slang)", "short (3 words or fewer)"];
+  const names = [
+    "abbreviation",
+    "paraphrase (little word overlap)",
+    "word not in the corpus (typo, slang)",
+    "short (3 words or fewer)",
+  ];
   const stats = names.map(() => ({ failures: 0, all: 0, hits: 0 }));
   let failures = 0;
   for (const q of result.perQuery) {
-    const passage = q.relevant.map((id) => { const d = split.corpus.get(id) as CorpusRow; return `${d.title} ${d.text}`; }).join(" ");
+    const passage = q.relevant
+      .map((id) => {
+        const d = split.corpus.get(id) as CorpusRow;
+        return `${d.title} ${d.text}`;
+      })
+      .join(" ");
     const traits = queryTraits(q.query, passage, vocabulary);
     const failed = q.firstRelevantRank === null || q.firstRelevantRank >= minRank;
     if (failed) failures++;
@@ -194,7 +261,11 @@ export function failureTraits(result: IRResult, split: IRSplit, options: { minRa
  * One batch as MNRL sees it: S_ij = cos(anchor_i, positive_j). Row i's positive is column i; every other
  * column is an in-batch negative. Returns the heat map and the batch's loss with scale 20.
  */
-export async function inBatchFigure(model: SentenceTransformer, rows: readonly PairRow[], options: { scale?: number; title?: string } = {}): Promise<{ figure: PlotlyFigure; loss: number; correct: number }> {
+export async function inBatchFigure(
+  model: SentenceTransformer,
+  rows: readonly PairRow[],
+  options: { scale?: number; title?: string } = {},
+): Promise<{ figure: PlotlyFigure; loss: number; correct: number }> {
   const scale = options.scale ?? 20;
   const a = await model.encode(rows.map((r) => r.anchor));
   const p = await model.encode(rows.map((r) => r.positive));
@@ -218,12 +289,28 @@ export async function inBatchFigure(model: SentenceTransformer, rows: readonly P
   const labels = rows.map((r, i) => `${i + 1}. ${short(r.anchor, 28)}`);
   const passages = rows.map((r, i) => `${i + 1}. ${short(r.positive.split("\n")[0], 28)}`);
   const figure: PlotlyFigure = {
-    data: [{ type: "heatmap", z: S, x: passages, y: labels, colorscale: "Viridis", zmin: Math.min(0, ...S.flat()), zmax: 1, text: S.map((r) => r.map((x) => x.toFixed(2))), texttemplate: "%{text}", hovertemplate: "question %{y}<br>passage %{x}<br>cosine %{z:.3f}<extra></extra>" }],
+    data: [
+      {
+        type: "heatmap",
+        z: S,
+        x: passages,
+        y: labels,
+        colorscale: "Viridis",
+        zmin: Math.min(0, ...S.flat()),
+        zmax: 1,
+        text: S.map((r) => r.map((x) => x.toFixed(2))),
+        texttemplate: "%{text}",
+        hovertemplate: "question %{y}<br>passage %{x}<br>cosine %{z:.3f}<extra></extra>",
+      },
+    ],
     layout: {
-      title: { text: options.title ?? `One batch of ${rows.length}: cosine(question i, passage j), ${modelLabel(model)}` },
+      title: {
+        text: options.title ?? `One batch of ${rows.length}: cosine(question i, passage j), ${modelLabel(model)}`,
+      },
       xaxis: { title: { text: "passage (the positive of question j)" }, tickangle: -30 },
       yaxis: { title: { text: "question" }, autorange: "reversed" },
-      height: 560, margin: { l: 230, b: 170 },
+      height: 560,
+      margin: { l: 230, b: 170 },
     },
   };
   return { figure, loss, correct };
@@ -263,22 +350,46 @@ export async function fineTune(
   data: CourseData,
   baseSpec: string,
   recipe: FineTuneRecipe,
-  options: { name?: string; rows?: readonly PairRow[]; loss?: string; loadBase?: (spec: string) => Promise<SentenceTransformer> } = {},
+  options: {
+    name?: string;
+    rows?: readonly PairRow[];
+    loss?: string;
+    loadBase?: (spec: string) => Promise<SentenceTransformer>;
+  } = {},
 ): Promise<FineTuned> {
   const rows = options.rows ?? data.train;
   const name = options.name ?? "mnrl";
   let result: TrainResult | undefined;
-  const inputs = { data: data.key, rows: inputsKey(rows.map((r) => [r.anchor, r.positive, r.negative ?? ""])), base: baseSpec, recipe, loss: options.loss ?? "MultipleNegativesRankingLoss" };
-  const artefact = await reuseOrBuild({ root: course.runDir, name: `models/${name}`, inputs, verb: "trained" }, async (folder) => {
-    const model = await (options.loadBase ?? loadModel)(baseSpec);
-    const evaluator = InformationRetrievalEvaluator.fromSplit(data.dev, { name: `${course.dataset.name}-dev` });
-    result = await train(model, [...rows], {
-      loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
-      epochs: recipe.epochs, batchSize: recipe.batchSize, learningRate: recipe.learningRate, warmupRatio: recipe.warmupRatio,
-      weightDecay: recipe.weightDecay, maxSteps: recipe.maxSteps, seed: recipe.seed ?? course.seed,
-      batchSampler: "no_duplicates", dropLast: true, evaluator, evalSteps: recipe.evalSteps, outputDir: folder, resumeFrom: "auto",
-    });
-  });
+  const inputs = {
+    data: data.key,
+    rows: inputsKey(rows.map((r) => [r.anchor, r.positive, r.negative ?? ""])),
+    base: baseSpec,
+    recipe,
+    loss: options.loss ?? "MultipleNegativesRankingLoss",
+  };
+  const artefact = await reuseOrBuild(
+    { root: course.runDir, name: `models/${name}`, inputs, verb: "trained" },
+    async (folder) => {
+      const model = await (options.loadBase ?? loadModel)(baseSpec);
+      const evaluator = InformationRetrievalEvaluator.fromSplit(data.dev, { name: `${course.dataset.name}-dev` });
+      result = await train(model, [...rows], {
+        loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
+        epochs: recipe.epochs,
+        batchSize: recipe.batchSize,
+        learningRate: recipe.learningRate,
+        warmupRatio: recipe.warmupRatio,
+        weightDecay: recipe.weightDecay,
+        maxSteps: recipe.maxSteps,
+        seed: recipe.seed ?? course.seed,
+        batchSampler: "no_duplicates",
+        dropLast: true,
+        evaluator,
+        evalSteps: recipe.evalSteps,
+        outputDir: folder,
+        resumeFrom: "auto",
+      });
+    },
+  );
   const model = await loadModel(join(artefact.path, "final"));
   return { model, artefact, result, historyPath: join(artefact.path, "history.json") };
 }
@@ -288,16 +399,32 @@ export async function fineTune(
  * the first relevant passage in each ("-": not in the searched depth). Columns are named by the course system
  * ("base", "fine-tuned"); the caption should name the model.
  */
-export function sideBySide(baseline: IRResult, candidate: IRResult, split: IRSplit, queryIds: readonly string[], k = 3): pl.DataFrame {
+export function sideBySide(
+  baseline: IRResult,
+  candidate: IRResult,
+  split: IRSplit,
+  queryIds: readonly string[],
+  k = 3,
+): pl.DataFrame {
   const title = (id: string) => (split.corpus.get(id) as CorpusRow).title;
   const name = (r: IRResult) => r.system.split(" · ")[0];
   const rows = queryIds.map((id) => {
     const b = baseline.perQuery.find((q) => q.queryId === id);
     const c = candidate.perQuery.find((q) => q.queryId === id);
     if (!b || !c) throw new Error(`sideBySide: query "${id}" was not evaluated by both systems.`);
-    const list = (q: typeof b) => q.hits.slice(0, k).map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${short(title(h.id), 48)}`).join("  ");
+    const list = (q: typeof b) =>
+      q.hits
+        .slice(0, k)
+        .map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${short(title(h.id), 48)}`)
+        .join("  ");
     const rank = (q: typeof b) => (q.firstRelevantRank === null ? "-" : String(q.firstRelevantRank));
-    return { query: b.query, [`${name(baseline)}: rank`]: rank(b), [`${name(baseline)}: top ${k}`]: list(b), [`${name(candidate)}: rank`]: rank(c), [`${name(candidate)}: top ${k}`]: list(c) };
+    return {
+      query: b.query,
+      [`${name(baseline)}: rank`]: rank(b),
+      [`${name(baseline)}: top ${k}`]: list(b),
+      [`${name(candidate)}: rank`]: rank(c),
+      [`${name(candidate)}: top ${k}`]: list(c),
+    };
   });
   return pl.DataFrame(rows);
 }
@@ -305,14 +432,26 @@ export function sideBySide(baseline: IRResult, candidate: IRResult, split: IRSpl
 /** Query ids whose first relevant rank changed the most between two systems (improved first, then worsened). */
 export function mostChanged(baseline: IRResult, candidate: IRResult, count = 4): string[] {
   const r = (x: number | null) => x ?? 11;
-  const deltas = baseline.perQuery.map((q, i) => ({ id: q.queryId, d: r(q.firstRelevantRank) - r(candidate.perQuery[i].firstRelevantRank) }));
-  const improved = deltas.filter((x) => x.d > 0).sort((a, b) => b.d - a.d).slice(0, Math.ceil(count / 2));
-  const worsened = deltas.filter((x) => x.d < 0).sort((a, b) => a.d - b.d).slice(0, Math.floor(count / 2));
+  const deltas = baseline.perQuery.map((q, i) => ({
+    id: q.queryId,
+    d: r(q.firstRelevantRank) - r(candidate.perQuery[i].firstRelevantRank),
+  }));
+  const improved = deltas
+    .filter((x) => x.d > 0)
+    .sort((a, b) => b.d - a.d)
+    .slice(0, Math.ceil(count / 2));
+  const worsened = deltas
+    .filter((x) => x.d < 0)
+    .sort((a, b) => a.d - b.d)
+    .slice(0, Math.floor(count / 2));
   return [...improved, ...worsened].map((x) => x.id);
 }
 
 /** Cosine of each triplet's anchor with its positive and with its negative, as grouped bars. */
-export async function tripletFigure(model: SentenceTransformer, rows: readonly PairRow[]): Promise<{ figure: PlotlyFigure; correct: number }> {
+export async function tripletFigure(
+  model: SentenceTransformer,
+  rows: readonly PairRow[],
+): Promise<{ figure: PlotlyFigure; correct: number }> {
   const withNegative = rows.filter((r) => typeof r.negative === "string");
   const texts = withNegative.flatMap((r) => [r.anchor, r.positive, r.negative as string]);
   const e = await model.encode(texts);
@@ -320,8 +459,14 @@ export async function tripletFigure(model: SentenceTransformer, rows: readonly P
   const cos = (i: number, j: number) => {
     const a = vec(i);
     const b = vec(j);
-    let ab = 0, aa = 0, bb = 0;
-    for (let t = 0; t < e.dim; t++) { ab += a[t] * b[t]; aa += a[t] * a[t]; bb += b[t] * b[t]; }
+    let ab = 0,
+      aa = 0,
+      bb = 0;
+    for (let t = 0; t < e.dim; t++) {
+      ab += a[t] * b[t];
+      aa += a[t] * a[t];
+      bb += b[t] * b[t];
+    }
     return ab / Math.max(Math.sqrt(aa * bb), 1e-12);
   };
   const pos = withNegative.map((_, i) => cos(3 * i, 3 * i + 1));
@@ -336,8 +481,14 @@ export async function tripletFigure(model: SentenceTransformer, rows: readonly P
         { type: "bar", name: "cos(anchor, negative)", x: labels, y: neg },
       ],
       layout: {
-        title: { text: `Tutorial triplets, ${modelLabel(model)}: positive above negative for ${correct} of ${withNegative.length}` },
-        barmode: "group", yaxis: { title: { text: "cosine similarity" } }, xaxis: { tickangle: -30 }, height: 460, margin: { b: 150 },
+        title: {
+          text: `Tutorial triplets, ${modelLabel(model)}: positive above negative for ${correct} of ${withNegative.length}`,
+        },
+        barmode: "group",
+        yaxis: { title: { text: "cosine similarity" } },
+        xaxis: { tickangle: -30 },
+        height: 460,
+        margin: { b: 150 },
       },
     },
   };
@@ -345,7 +496,10 @@ export async function tripletFigure(model: SentenceTransformer, rows: readonly P
 
 /** `n` rows with distinct positives, picked with a seed: one batch as the no-duplicates sampler would make it. */
 export function sampleBatch(rows: readonly PairRow[], n: number, seed = 42): PairRow[] {
-  const order = shuffled(rows.map((_, i) => i), rngFor(seed, "sampleBatch"));
+  const order = shuffled(
+    rows.map((_, i) => i),
+    rngFor(seed, "sampleBatch"),
+  );
   const seen = new Set<string>();
   const out: PairRow[] = [];
   for (const i of order) {
@@ -361,7 +515,10 @@ export function sampleBatch(rows: readonly PairRow[], n: number, seed = 42): Pai
 
 /** The training history a fine-tuning run saved (history.json). */
 export function readTrainingHistory(tuned: FineTuned): HistoryEntry[] {
-  if (!existsSync(tuned.historyPath)) throw new Error(`${tuned.historyPath} is missing: the training run did not finish; run the training cell again (it resumes).`);
+  if (!existsSync(tuned.historyPath))
+    throw new Error(
+      `${tuned.historyPath} is missing: the training run did not finish; run the training cell again (it resumes).`,
+    );
   return (JSON.parse(readFileSync(tuned.historyPath, "utf8")) as { entries: HistoryEntry[] }).entries;
 }
 
@@ -371,7 +528,12 @@ export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame 
   const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
   return pl.DataFrame({
     setting: ["loss", "training pairs", ...entries.map(([k]) => k), "optimizer steps (about)"],
-    value: ["MultipleNegativesRankingLoss (cosine)", String(rows), ...entries.map(([, v]) => String(v)), String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps)],
+    value: [
+      "MultipleNegativesRankingLoss (cosine)",
+      String(rows),
+      ...entries.map(([, v]) => String(v)),
+      String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps),
+    ],
   });
 }
 
@@ -386,7 +548,15 @@ export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame 
 export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
   if (model.staticEmbedding) {
     const r = OFFLINE_FINETUNE_RECIPE;
-    return { epochs: r.epochs, batchSize: r.batchSize, learningRate: r.learningRate, warmupRatio: r.warmupRatio, weightDecay: r.weightDecay, scale: r.scale, evalSteps: 22 };
+    return {
+      epochs: r.epochs,
+      batchSize: r.batchSize,
+      learningRate: r.learningRate,
+      warmupRatio: r.warmupRatio,
+      weightDecay: r.weightDecay,
+      scale: r.scale,
+      evalSteps: 22,
+    };
   }
   return { epochs: 1, batchSize: 16, learningRate: 2e-5, warmupRatio: 0.1, scale: 20, evalSteps: 20 };
 }

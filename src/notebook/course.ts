@@ -75,20 +75,37 @@ export function readCourseConfigFile(path: string): CourseChoices {
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message}). Fix the file, or delete it to use the defaults.`);
+    throw new Error(
+      `${path}: not valid JSON (${(err as Error).message}). Fix the file, or delete it to use the defaults.`,
+    );
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`${path}: expected an object such as {"dataset": "policy-handbook", "model": "offline", "llm": "none"}.`);
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new Error(
+      `${path}: expected an object such as {"dataset": "policy-handbook", "model": "offline", "llm": "none"}.`,
+    );
   const v = value as Record<string, unknown>;
   for (const k of Object.keys(v)) {
     if (k.startsWith("//") || k === "$comment") continue;
-    if (!CONFIG_KEYS.includes(k)) throw new Error(`${path}: unknown setting "${k}"; the settings are ${CONFIG_KEYS.join(", ")}.`);
+    if (!CONFIG_KEYS.includes(k))
+      throw new Error(`${path}: unknown setting "${k}"; the settings are ${CONFIG_KEYS.join(", ")}.`);
   }
-  for (const k of ["dataset", "model"]) if (v[k] !== undefined && typeof v[k] !== "string") throw new Error(`${path}: "${k}" must be a string.`);
+  for (const k of ["dataset", "model"])
+    if (v[k] !== undefined && typeof v[k] !== "string") throw new Error(`${path}: "${k}" must be a string.`);
   if (v.seed !== undefined && !Number.isInteger(v.seed)) throw new Error(`${path}: "seed" must be a whole number.`);
   const llm = v.llm;
-  if (llm !== undefined && llm !== "none" && llm !== "env" && (typeof llm !== "object" || llm === null || Array.isArray(llm)))
+  if (
+    llm !== undefined &&
+    llm !== "none" &&
+    llm !== "env" &&
+    (typeof llm !== "object" || llm === null || Array.isArray(llm))
+  )
     throw new Error(`${path}: "llm" must be "none", "env" or {"baseUrl": "...", "model": "..."}.`);
-  return { dataset: v.dataset as string | undefined, model: v.model as string | undefined, llm: llm as CourseChoices["llm"], seed: v.seed as number | undefined };
+  return {
+    dataset: v.dataset as string | undefined,
+    model: v.model as string | undefined,
+    llm: llm as CourseChoices["llm"],
+    seed: v.seed as number | undefined,
+  };
 }
 
 export interface Course {
@@ -110,7 +127,14 @@ export interface Course {
 
 /** A folder-safe name: "BAAI/bge-small-en-v1.5" -> "BAAI--bge-small-en-v1.5". */
 export function slug(text: string): string {
-  return text.trim().replace(/[\\/]+/g, "--").replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._-]+/, "").slice(0, 80) || "x";
+  return (
+    text
+      .trim()
+      .replace(/[\\/]+/g, "--")
+      .replace(/[^A-Za-z0-9._-]+/g, "_")
+      .replace(/^[._-]+/, "")
+      .slice(0, 80) || "x"
+  );
 }
 
 function listDocuments(dir: string, prefix = ""): { documents: string[]; others: number } {
@@ -167,7 +191,11 @@ export function resolveDataset(value: string, source: SettingSource, cfg: Course
   return { name: slug(basename(dir)), kind: "documents", dir, files: documents };
 }
 
-function resolveLlm(choices: CourseChoices, file: CourseChoices, cfg: CourseConfig): { llm: LlmEndpoint | null; source: SettingSource } {
+function resolveLlm(
+  choices: CourseChoices,
+  file: CourseChoices,
+  cfg: CourseConfig,
+): { llm: LlmEndpoint | null; source: SettingSource } {
   const env = cfg.llm;
   if (cfg.course.llmOff) return { llm: null, source: "environment" };
   const envSet = env.baseUrl !== undefined || env.apiKey !== undefined || env.model !== undefined;
@@ -188,8 +216,14 @@ function resolveLlm(choices: CourseChoices, file: CourseChoices, cfg: CourseConf
   }
   if (cell === "none") return { llm: null, source: cellSource };
   if (cell === "env") return { llm: null, source: "default" };
-  if (!cell.model) throw new Error(`LLM setting llm (${cellSource === "notebook" ? "first cell" : cfg.course.configFile}): give a model name, e.g. { "baseUrl": "http://localhost:11434/v1", "model": "llama3.1" }, or "none".`);
-  return { llm: { baseUrl: cell.baseUrl ?? "https://api.openai.com/v1", model: cell.model, apiKey: cell.apiKey }, source: cellSource };
+  if (!cell.model)
+    throw new Error(
+      `LLM setting llm (${cellSource === "notebook" ? "first cell" : cfg.course.configFile}): give a model name, e.g. { "baseUrl": "http://localhost:11434/v1", "model": "llama3.1" }, or "none".`,
+    );
+  return {
+    llm: { baseUrl: cell.baseUrl ?? "https://api.openai.com/v1", model: cell.model, apiKey: cell.apiKey },
+    source: cellSource,
+  };
 }
 
 /**
@@ -198,8 +232,19 @@ function resolveLlm(choices: CourseChoices, file: CourseChoices, cfg: CourseConf
  */
 export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = config): Course {
   const file = readCourseConfigFile(cfg.course.configFile);
-  const pick = <T>(envValue: T | undefined, cellValue: T | undefined, fileValue: T | undefined, fallback: T): [T, SettingSource] =>
-    envValue !== undefined ? [envValue, "environment"] : cellValue !== undefined ? [cellValue, "notebook"] : fileValue !== undefined ? [fileValue, "config file"] : [fallback, "default"];
+  const pick = <T>(
+    envValue: T | undefined,
+    cellValue: T | undefined,
+    fileValue: T | undefined,
+    fallback: T,
+  ): [T, SettingSource] =>
+    envValue !== undefined
+      ? [envValue, "environment"]
+      : cellValue !== undefined
+        ? [cellValue, "notebook"]
+        : fileValue !== undefined
+          ? [fileValue, "config file"]
+          : [fallback, "default"];
   const [datasetValue, datasetSource] = pick(cfg.course.dataset, choices.dataset, file.dataset, DEFAULT_DATASET);
   const [model, modelSource] = pick(cfg.course.model, choices.model, file.model, "offline");
   const [seed, seedSource] = pick(cfg.course.seed, choices.seed, file.seed, DEFAULT_SEED);
@@ -208,7 +253,12 @@ export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = con
   const runsDir = cfg.course.runsDir ?? join(cfg.repoRoot, "runs");
   const datasetDir = join(runsDir, dataset.name);
   return {
-    dataset, model, llm, seed, runsDir, datasetDir,
+    dataset,
+    model,
+    llm,
+    seed,
+    runsDir,
+    datasetDir,
     runDir: join(datasetDir, slug(model)),
     resultsPath: join(cfg.reportsDir, "results.json"),
     sources: { dataset: datasetSource, model: modelSource, llm: llmSource, seed: seedSource },
@@ -235,14 +285,23 @@ export function courseTable(course: Course): pl.DataFrame {
   return pl.DataFrame({
     setting: ["dataset", "model", "LLM", "seed", "run folder", "results"],
     value: [
-      d.kind === "shipped" ? d.name : `${d.name} (${d.kind === "beir" ? "BEIR folder" : `${d.files.length} documents`}: ${d.dir})`,
+      d.kind === "shipped"
+        ? d.name
+        : `${d.name} (${d.kind === "beir" ? "BEIR folder" : `${d.files.length} documents`}: ${d.dir})`,
       modelLabel(course.model),
       course.llm ? `${course.llm.model} at ${course.llm.baseUrl}` : "none (offline template generator)",
       String(course.seed),
       course.runDir,
       course.resultsPath,
     ],
-    from: [course.sources.dataset, course.sources.model, course.sources.llm, course.sources.seed, "COURSE_RUNS_DIR or runs/", "COURSE_REPORTS_DIR or reports/"],
+    from: [
+      course.sources.dataset,
+      course.sources.model,
+      course.sources.llm,
+      course.sources.seed,
+      "COURSE_RUNS_DIR or runs/",
+      "COURSE_REPORTS_DIR or reports/",
+    ],
     change: [
       "COURSE_DATASET=policy-handbook | vet-clinic | /path/to/your/documents",
       "COURSE_MODEL=offline | BAAI/bge-small-en-v1.5 | /path/to/model",
@@ -262,7 +321,8 @@ export async function courseModel(course: Course, spec: string = course.model): 
   try {
     return await loadModel(spec);
   } catch (err) {
-    const setting = spec === course.model ? where(course.sources.model, `COURSE_MODEL=${spec}`, `model: "${spec}"`) : `"${spec}"`;
+    const setting =
+      spec === course.model ? where(course.sources.model, `COURSE_MODEL=${spec}`, `model: "${spec}"`) : `"${spec}"`;
     throw new Error(
       `Model setting ${setting} could not be loaded: ${(err as Error).message}\n` +
         `Fix: set COURSE_MODEL (or model in the first cell) to "offline" (embedded, no download), a Hub id such as ` +
@@ -290,9 +350,13 @@ export async function checkLlm(course: Course, fetchImpl: typeof fetch = fetch, 
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    throw new Error(`LLM setting OPENAI_BASE_URL=${llm.baseUrl}: ${url} is unreachable (${(err as Error).message}). ${fix}`);
+    throw new Error(
+      `LLM setting OPENAI_BASE_URL=${llm.baseUrl}: ${url} is unreachable (${(err as Error).message}). ${fix}`,
+    );
   }
-  if (res.status === 401 || res.status === 403) throw new Error(`LLM setting OPENAI_API_KEY: ${url} answered HTTP ${res.status} (key missing or wrong). ${fix}`);
-  if (!res.ok && res.status !== 404) throw new Error(`LLM setting OPENAI_BASE_URL=${llm.baseUrl}: ${url} answered HTTP ${res.status}. ${fix}`);
+  if (res.status === 401 || res.status === 403)
+    throw new Error(`LLM setting OPENAI_API_KEY: ${url} answered HTTP ${res.status} (key missing or wrong). ${fix}`);
+  if (!res.ok && res.status !== 404)
+    throw new Error(`LLM setting OPENAI_BASE_URL=${llm.baseUrl}: ${url} answered HTTP ${res.status}. ${fix}`);
   return `LLM ${llm.model} at ${llm.baseUrl} answers (HTTP ${res.status})`;
 }

@@ -28,7 +28,10 @@ export interface PlotlyFigure {
 /** A Jupyter MIME bundle: content type -> content. */
 export type MimeBundle = Record<string, unknown>;
 
-type WriteDisplayData = (msg: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+type WriteDisplayData = (
+  msg: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> },
+  update: boolean,
+) => void;
 
 /** The running tslab kernel's display writer, or null outside a kernel. */
 function kernelWriter(): WriteDisplayData | null {
@@ -57,12 +60,22 @@ export function displayBundle(bundle: MimeBundle): void {
 }
 
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 }
 
 /** JSON for embedding inside a <script>: `</script>` and friends cannot end the script early. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 let plotlyJsCache: { version: string; source: string } | undefined;
@@ -113,16 +126,20 @@ export function plotBundle(figure: PlotlyFigure, options: { id?: string; height?
 function figureTitle(figure: PlotlyFigure): string | undefined {
   const t = figure.layout?.title;
   if (typeof t === "string") return t;
-  if (t && typeof t === "object" && typeof (t as { text?: unknown }).text === "string") return (t as { text: string }).text;
+  if (t && typeof t === "object" && typeof (t as { text?: unknown }).text === "string")
+    return (t as { text: string }).text;
   return undefined;
 }
 
 function validateFigure(figure: PlotlyFigure): void {
   if (!figure || !Array.isArray(figure.data)) {
-    throw new TypeError("showPlot(figure): figure.data must be an array of plotly traces, e.g. { data: [{ type: 'bar', x, y }] }.");
+    throw new TypeError(
+      "showPlot(figure): figure.data must be an array of plotly traces, e.g. { data: [{ type: 'bar', x, y }] }.",
+    );
   }
   figure.data.forEach((trace, i) => {
-    if (trace === null || typeof trace !== "object") throw new TypeError(`showPlot(figure): figure.data[${i}] is not an object.`);
+    if (trace === null || typeof trace !== "object")
+      throw new TypeError(`showPlot(figure): figure.data[${i}] is not an object.`);
   });
 }
 
@@ -175,17 +192,23 @@ export function tableBundle(df: pl.DataFrame, options: TableOptions = {}): MimeB
   const numeric = dtypes.map((d) => /^(Float|Int|UInt)/.test(d));
 
   const align = (j: number) => `text-align:${numeric[j] ? "right" : "left"}`;
-  const head = columns.map((c, j) => `<th title="${escapeHtml(dtypes[j])}" style="${align(j)}">${escapeHtml(c)}</th>`).join("");
+  const head = columns
+    .map((c, j) => `<th title="${escapeHtml(dtypes[j])}" style="${align(j)}">${escapeHtml(c)}</th>`)
+    .join("");
   const body = cells
     .map((row) => `<tr>${row.map((v, j) => `<td style="${align(j)}">${escapeHtml(v)}</td>`).join("")}</tr>`)
     .join("\n");
-  const footer = df.height > shown ? `<p><em>${df.height - shown} more rows not shown (${df.height} x ${columns.length})</em></p>` : "";
+  const footer =
+    df.height > shown
+      ? `<p><em>${df.height - shown} more rows not shown (${df.height} x ${columns.length})</em></p>`
+      : "";
   const caption = options.caption ? `<caption>${escapeHtml(options.caption)}</caption>` : "";
   // tex2jax_ignore: MathJax (nbconvert's HTML, the Notebook UI) would typeset "$1,800 ... $4,000" in a cell as math.
   const html = `<div class="tex2jax_ignore"><table class="course-table">${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${footer}</div>`;
 
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
-  const line = (vals: string[]) => vals.map((v, j) => (numeric[j] ? v.padStart(widths[j]) : v.padEnd(widths[j]))).join("  ");
+  const line = (vals: string[]) =>
+    vals.map((v, j) => (numeric[j] ? v.padStart(widths[j]) : v.padEnd(widths[j]))).join("  ");
   const text = [
     ...(options.caption ? [options.caption] : []),
     line(columns),

@@ -21,7 +21,11 @@ export interface EnvironmentRow {
 /** Installed version of an npm package (read from node_modules: some packages do not export package.json). */
 function packageVersion(name: string): string | undefined {
   try {
-    return (JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return undefined;
   }
@@ -40,13 +44,19 @@ export function faissAvailable(): { ok: boolean; detail: string } {
 /** Which engine SentenceTransformer.encode uses for inference on this machine, and why. */
 export function encodeRuntimeRow(cfg: Pick<CourseConfig, "onnx" | "onnxThreads"> = config): EnvironmentRow {
   const ort = onnxRuntimeInfo();
-  if (!cfg.onnx) return { component: "encode runtime", status: "tfjs", detail: "COURSE_ONNX=0: encoding runs on tfjs like training" };
+  if (!cfg.onnx)
+    return {
+      component: "encode runtime",
+      status: "tfjs",
+      detail: "COURSE_ONNX=0: encoding runs on tfjs like training",
+    };
   if (!ort.available) return { component: "encode runtime", status: "tfjs", detail: ort.reason };
   const threads = cfg.onnxThreads ?? availableParallelism();
   return {
     component: "encode runtime",
     status: `ONNX Runtime ${ort.version}, ${threads} thread(s)`,
-    detail: "Transformer models encode (corpora, evaluation, serving) on onnxruntime-node with a graph of their current weights; " +
+    detail:
+      "Transformer models encode (corpora, evaluation, serving) on onnxruntime-node with a graph of their current weights; " +
       `training and StaticEmbedding models run on tfjs; threads: ${cfg.onnxThreads === undefined ? "one per CPU" : "COURSE_ONNX_THREADS"}`,
   };
 }
@@ -63,22 +73,53 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
     { component: "tfjs backend", status: backend.name, detail: `${backend.package}; ${backend.notes.join("; ")}` },
     {
       component: "matrix products",
-      status: blas === undefined ? "TensorFlow (native)" : blas.active ? `native BLAS, ${blas.threads} thread(s)` : `tfjs ${backend.name} kernels`,
+      status:
+        blas === undefined
+          ? "TensorFlow (native)"
+          : blas.active
+            ? `native BLAS, ${blas.threads} thread(s)`
+            : `tfjs ${backend.name} kernels`,
       detail: blas === undefined ? "the tensorflow backend multiplies natively" : blas.reason,
     },
     encodeRuntimeRow(),
-    { component: "@tensorflow/tfjs", status: packageVersion("@tensorflow/tfjs") ?? "missing", detail: `tf.version ${tf.version.tfjs}` },
+    {
+      component: "@tensorflow/tfjs",
+      status: packageVersion("@tensorflow/tfjs") ?? "missing",
+      detail: `tf.version ${tf.version.tfjs}`,
+    },
     { component: "vector index", status: faiss.ok ? "faiss" : "TypeScript fallback", detail: faiss.detail },
-    { component: "nodejs-polars", status: packageVersion("nodejs-polars") ?? "missing", detail: "tables, JSONL / Parquet IO" },
-    { component: "@huggingface/transformers", status: packageVersion("@huggingface/transformers") ?? "missing", detail: "tokenizers" },
+    {
+      component: "nodejs-polars",
+      status: packageVersion("nodejs-polars") ?? "missing",
+      detail: "tables, JSONL / Parquet IO",
+    },
+    {
+      component: "@huggingface/transformers",
+      status: packageVersion("@huggingface/transformers") ?? "missing",
+      detail: "tokenizers",
+    },
     {
       component: "model",
       status: offlineModel ? "embedded offline default" : config.model,
-      detail: offlineModel ? "no download; set COURSE_MODEL=sentence-transformers/all-MiniLM-L6-v2 (or another Hub id) to use a Hub model" : "from the Hugging Face Hub or a local folder",
+      detail: offlineModel
+        ? "no download; set COURSE_MODEL=sentence-transformers/all-MiniLM-L6-v2 (or another Hub id) to use a Hub model"
+        : "from the Hugging Face Hub or a local folder",
     },
-    { component: "offline mode", status: config.offline ? "on" : "off", detail: config.offline ? "HF_HUB_OFFLINE / COURSE_OFFLINE set: nothing is downloaded" : "models may be downloaded from the Hub" },
+    {
+      component: "offline mode",
+      status: config.offline ? "on" : "off",
+      detail: config.offline
+        ? "HF_HUB_OFFLINE / COURSE_OFFLINE set: nothing is downloaded"
+        : "models may be downloaded from the Hub",
+    },
     { component: "Hub cache", status: config.hfHubCache, detail: "HF_HOME / HF_HUB_CACHE, shared with Python" },
-    { component: "LLM endpoint", status: config.llm.baseUrl ?? "none", detail: config.llm.baseUrl ? `model ${config.llm.model ?? "(COURSE_LLM_MODEL unset)"}` : "offline template generator is used" },
+    {
+      component: "LLM endpoint",
+      status: config.llm.baseUrl ?? "none",
+      detail: config.llm.baseUrl
+        ? `model ${config.llm.model ?? "(COURSE_LLM_MODEL unset)"}`
+        : "offline template generator is used",
+    },
   ];
 }
 

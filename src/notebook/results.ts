@@ -26,15 +26,40 @@ import { bootstrapCI, type BootstrapOptions, type Interval, type SystemCompariso
 import type { IRResult } from "../eval/ir-evaluator";
 
 /** The systems the course compares, in the order tables show them. */
-export const COURSE_SYSTEMS = ["BM25", "base", "fine-tuned", "hard-negative fine-tuned", "hybrid", "hybrid (fine-tuned)"] as const;
+export const COURSE_SYSTEMS = [
+  "BM25",
+  "base",
+  "fine-tuned",
+  "hard-negative fine-tuned",
+  "hybrid",
+  "hybrid (fine-tuned)",
+] as const;
 
 /** Metrics results.json keeps (sentence-transformers' names). */
 export const RESULT_METRICS = [
-  "accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@1", "precision@5", "map@100",
+  "accuracy@1",
+  "accuracy@3",
+  "accuracy@5",
+  "accuracy@10",
+  "mrr@10",
+  "ndcg@10",
+  "recall@10",
+  "precision@1",
+  "precision@5",
+  "map@100",
 ] as const;
 
 /** The metrics results tables show by default. */
-export const TABLE_METRICS: readonly string[] = ["accuracy@1", "accuracy@3", "accuracy@5", "accuracy@10", "mrr@10", "ndcg@10", "recall@10", "precision@5"];
+export const TABLE_METRICS: readonly string[] = [
+  "accuracy@1",
+  "accuracy@3",
+  "accuracy@5",
+  "accuracy@10",
+  "mrr@10",
+  "ndcg@10",
+  "recall@10",
+  "precision@5",
+];
 
 export interface ResultRow {
   dataset: string;
@@ -93,10 +118,17 @@ export function readResults(path: string = defaultResultsPath()): ResultsFile {
   try {
     parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<ResultsFile>;
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message}); move it away and rerun the notebooks to write it again.`);
+    throw new Error(
+      `${path}: not valid JSON (${(err as Error).message}); move it away and rerun the notebooks to write it again.`,
+    );
   }
   const list = <T>(x: T[] | undefined): T[] => (Array.isArray(x) ? x : []);
-  return { version: 1, results: list(parsed.results), comparisons: list(parsed.comparisons), timings: list(parsed.timings) };
+  return {
+    version: 1,
+    results: list(parsed.results),
+    comparisons: list(parsed.comparisons),
+    timings: list(parsed.timings),
+  };
 }
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
@@ -120,7 +152,10 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
       } catch {
         // another writer released or removed it meanwhile
       }
-      if (Date.now() - t0 > timeoutMs) throw new Error(`${lock}: held by another writer for ${timeoutMs / 1000} s; if no notebook is running, remove that folder.`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(
+          `${lock}: held by another writer for ${timeoutMs / 1000} s; if no notebook is running, remove that folder.`,
+        );
       sleepMs(50);
     }
   }
@@ -171,8 +206,14 @@ export function resultRow(result: IRResult, options: RecordOptions): ResultRow {
   const metrics: Record<string, Interval> = {};
   for (const m of RESULT_METRICS) if (ci[m]) metrics[m] = ci[m];
   return {
-    dataset: options.dataset, split: options.split, system: options.system, model: options.model,
-    queries: result.perQuery.length, metrics, notebook: options.notebook, updated: new Date().toISOString(),
+    dataset: options.dataset,
+    split: options.split,
+    system: options.system,
+    model: options.model,
+    queries: result.perQuery.length,
+    metrics,
+    notebook: options.notebook,
+    updated: new Date().toISOString(),
   };
 }
 
@@ -189,18 +230,45 @@ export function recordResult(result: IRResult, options: RecordOptions): ResultRo
  */
 export function recordComparison(
   comparison: SystemComparison,
-  options: { dataset: string; split: string; baseline: string; candidate: string; model: string; notebook?: string; path?: string },
+  options: {
+    dataset: string;
+    split: string;
+    baseline: string;
+    candidate: string;
+    model: string;
+    notebook?: string;
+    path?: string;
+  },
 ): ComparisonRow {
   const differences: Record<string, Interval> = {};
-  for (const d of comparison.differences) if ((RESULT_METRICS as readonly string[]).includes(d.metric)) differences[d.metric] = { estimate: d.estimate, low: d.low, high: d.high };
+  for (const d of comparison.differences)
+    if ((RESULT_METRICS as readonly string[]).includes(d.metric))
+      differences[d.metric] = { estimate: d.estimate, low: d.low, high: d.high };
   const row: ComparisonRow = {
-    dataset: options.dataset, split: options.split, baseline: options.baseline, candidate: options.candidate, model: options.model,
-    queries: comparison.queries, improved: comparison.improved, worsened: comparison.worsened, unchanged: comparison.unchanged,
-    differences, method: comparison.method, notebook: options.notebook, updated: new Date().toISOString(),
+    dataset: options.dataset,
+    split: options.split,
+    baseline: options.baseline,
+    candidate: options.candidate,
+    model: options.model,
+    queries: comparison.queries,
+    improved: comparison.improved,
+    worsened: comparison.worsened,
+    unchanged: comparison.unchanged,
+    differences,
+    method: comparison.method,
+    notebook: options.notebook,
+    updated: new Date().toISOString(),
   };
   updateResults((file) => {
     file.comparisons = file.comparisons.filter(
-      (c) => !(c.dataset === row.dataset && c.split === row.split && c.baseline === row.baseline && c.candidate === row.candidate && c.model === row.model),
+      (c) =>
+        !(
+          c.dataset === row.dataset &&
+          c.split === row.split &&
+          c.baseline === row.baseline &&
+          c.candidate === row.candidate &&
+          c.model === row.model
+        ),
     );
     file.comparisons.push(row);
   }, options.path);
@@ -208,7 +276,12 @@ export function recordComparison(
 }
 
 /** Records how long a notebook took (the course runner calls this; replaces that notebook's earlier timing). */
-export function recordTiming(notebook: string, seconds: number, status: "ok" | "failed" = "ok", path: string = defaultResultsPath()): ResultsFile {
+export function recordTiming(
+  notebook: string,
+  seconds: number,
+  status: "ok" | "failed" = "ok",
+  path: string = defaultResultsPath(),
+): ResultsFile {
   return updateResults((file) => {
     file.timings = file.timings.filter((t) => t.notebook !== notebook);
     file.timings.push({ notebook, seconds, finished: new Date().toISOString(), status });
@@ -239,9 +312,16 @@ export function resultsTable(
   const rows = file.results
     .filter((r) => (!filter.dataset || r.dataset === filter.dataset) && (!filter.split || r.split === filter.split))
     .filter((r) => !filter.model || r.model === filter.model || r.model === "-")
-    .sort((a, b) => a.dataset.localeCompare(b.dataset) || a.split.localeCompare(b.split) || systemOrder(a.system) - systemOrder(b.system));
+    .sort(
+      (a, b) =>
+        a.dataset.localeCompare(b.dataset) ||
+        a.split.localeCompare(b.split) ||
+        systemOrder(a.system) - systemOrder(b.system),
+    );
   // Columns the filter fixes to one value say nothing: leave them out (the caption names them).
-  const keys = (["dataset", "split", "system", "model", "queries"] as const).filter((k) => !(k === "dataset" && filter.dataset) && !(k === "split" && filter.split));
+  const keys = (["dataset", "split", "system", "model", "queries"] as const).filter(
+    (k) => !(k === "dataset" && filter.dataset) && !(k === "split" && filter.split),
+  );
   const columns: Record<string, (string | number)[]> = {};
   for (const k of keys) columns[k] = rows.map((r) => r[k]);
   for (const m of metrics) columns[m] = rows.map((r) => formatInterval(r.metrics[m]));
@@ -249,7 +329,10 @@ export function resultsTable(
 }
 
 /** A markdown table of the results (for the README and reports). */
-export function resultsMarkdown(filter: { dataset?: string; split?: string; model?: string } = {}, options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {}): string {
+export function resultsMarkdown(
+  filter: { dataset?: string; split?: string; model?: string } = {},
+  options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {},
+): string {
   const df = resultsTable(filter, options);
   const cols = df.columns;
   const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`];
@@ -258,7 +341,12 @@ export function resultsMarkdown(filter: { dataset?: string; split?: string; mode
 }
 
 const SHOWN: readonly string[] = ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10"];
-const NAMES: Record<string, string> = { "accuracy@1": "Hit@1", "accuracy@5": "Hit@5", "mrr@10": "MRR@10", "ndcg@10": "NDCG@10" };
+const NAMES: Record<string, string> = {
+  "accuracy@1": "Hit@1",
+  "accuracy@5": "Hit@5",
+  "mrr@10": "MRR@10",
+  "ndcg@10": "NDCG@10",
+};
 
 /**
  * The course run's results for a README: per dataset and test split, each system's Hit@1, Hit@5, MRR@10 and
@@ -268,21 +356,33 @@ export function courseResultsMarkdown(file: ResultsFile): string {
   const lines: string[] = [];
   const datasets = [...new Set(file.results.map((r) => r.dataset))].sort();
   for (const dataset of datasets) {
-    const rows = file.results.filter((r) => r.dataset === dataset && r.split === "test").sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
+    const rows = file.results
+      .filter((r) => r.dataset === dataset && r.split === "test")
+      .sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
     if (rows.length === 0) continue;
     lines.push(`**${dataset}**, test split (${rows[0].queries} held-out questions), mean [95% CI]:`, "");
-    lines.push(`| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`, `|---|---|${SHOWN.map(() => "---").join("|")}|`);
-    for (const r of rows) lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
+    lines.push(
+      `| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`,
+      `|---|---|${SHOWN.map(() => "---").join("|")}|`,
+    );
+    for (const r of rows)
+      lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
     for (const c of file.comparisons.filter((x) => x.dataset === dataset && x.split === "test")) {
       const d = c.differences["ndcg@10"];
       const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
-      if (d) lines.push("", `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${sign(d.estimate)}, paired 95% CI [${sign(d.low)}, ${sign(d.high)}]; ${c.improved} questions improved, ${c.worsened} worsened.`);
+      if (d)
+        lines.push(
+          "",
+          `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${sign(d.estimate)}, paired 95% CI [${sign(d.low)}, ${sign(d.high)}]; ${c.improved} questions improved, ${c.worsened} worsened.`,
+        );
     }
     lines.push("");
   }
   if (file.timings.length > 0) {
     const total = file.timings.reduce((s, t) => s + t.seconds, 0);
-    lines.push(`Notebook times (wall clock): ${file.timings.map((t) => `${t.notebook.slice(0, 2)} ${t.seconds.toFixed(0)} s${t.status === "failed" ? " (failed)" : ""}`).join(", ")}; total ${(total / 60).toFixed(1)} min.`);
+    lines.push(
+      `Notebook times (wall clock): ${file.timings.map((t) => `${t.notebook.slice(0, 2)} ${t.seconds.toFixed(0)} s${t.status === "failed" ? " (failed)" : ""}`).join(", ")}; total ${(total / 60).toFixed(1)} min.`,
+    );
   }
   return lines.join("\n").trim();
 }

@@ -115,7 +115,7 @@ export function readModelFacts(folder: string): ModelFacts {
   return {
     modules,
     architecture: Array.isArray(cfg?.architectures)
-      ? String((cfg?.architectures as unknown[])[0])
+      ? String((cfg?.architectures as unknown[] | undefined)?.[0])
       : typeof cfg?.model_type === "string"
         ? cfg.model_type
         : undefined,

@@ -16,7 +16,9 @@ import { checkK, documentText, toCorpusEntries, type CorpusInput, type Retriever
 
 /** Lucene's ENGLISH_STOP_WORDS_SET. */
 export const ENGLISH_STOP_WORDS: ReadonlySet<string> = new Set(
-  "a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split(" "),
+  "a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split(
+    " ",
+  ),
 );
 
 export interface BM25Options {
@@ -29,7 +31,11 @@ export interface BM25Options {
 
 /** Splits text into lower-case letter/digit runs without stop words. */
 export function tokenize(text: string, stopWords: ReadonlySet<string> = ENGLISH_STOP_WORDS): string[] {
-  const tokens = text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const tokens =
+    text
+      .normalize("NFKC")
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   return tokens.filter((t) => !stopWords.has(t));
 }
 

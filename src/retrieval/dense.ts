@@ -42,7 +42,11 @@ export class DenseRetriever implements Retriever {
   private readonly embedder: Embedder;
   private readonly batchSize: number | undefined;
 
-  constructor(embedder: Embedder, index: VectorIndex, options: Pick<DenseRetrieverOptions, "scoreFunction" | "name" | "batchSize"> = {}) {
+  constructor(
+    embedder: Embedder,
+    index: VectorIndex,
+    options: Pick<DenseRetrieverOptions, "scoreFunction" | "name" | "batchSize"> = {},
+  ) {
     this.embedder = embedder;
     this.index = index;
     this.scoreFunction = options.scoreFunction ?? "cosine";
@@ -53,18 +57,32 @@ export class DenseRetriever implements Retriever {
   }
 
   /** Encodes the corpus ("title\ntext", see documentText) and indexes it. */
-  static async build(embedder: Embedder, corpus: CorpusInput, options: DenseRetrieverOptions = {}): Promise<DenseRetriever> {
+  static async build(
+    embedder: Embedder,
+    corpus: CorpusInput,
+    options: DenseRetrieverOptions = {},
+  ): Promise<DenseRetriever> {
     const docs = toCorpusEntries(corpus, "DenseRetriever.build (corpus)");
     if (docs.length === 0) throw new Error("DenseRetriever.build: the corpus is empty.");
     const ids = docs.map((d) => d._id);
-    const embeddings = await embedder.encode(docs.map(documentText), { batchSize: options.batchSize, onProgress: options.onProgress });
+    const embeddings = await embedder.encode(docs.map(documentText), {
+      batchSize: options.batchSize,
+      onProgress: options.onProgress,
+    });
     return DenseRetriever.fromEmbeddings(embedder, ids, embeddings, options);
   }
 
   /** Indexes precomputed corpus embeddings (row i belongs to ids[i]). */
-  static fromEmbeddings(embedder: Embedder, ids: string[], embeddings: Embeddings, options: DenseRetrieverOptions = {}): DenseRetriever {
+  static fromEmbeddings(
+    embedder: Embedder,
+    ids: string[],
+    embeddings: Embeddings,
+    options: DenseRetrieverOptions = {},
+  ): DenseRetriever {
     if (embeddings.count !== ids.length)
-      throw new Error(`DenseRetriever: ${embeddings.count} embeddings for ${ids.length} document ids; give one embedding per document.`);
+      throw new Error(
+        `DenseRetriever: ${embeddings.count} embeddings for ${ids.length} document ids; give one embedding per document.`,
+      );
     const vectors = (options.scoreFunction ?? "cosine") === "cosine" ? l2Normalize(embeddings) : embeddings;
     const index = VectorIndex.fromVectors(ids, vectors, options);
     return new DenseRetriever(embedder, index, options);

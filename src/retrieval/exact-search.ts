@@ -21,7 +21,14 @@ export interface SearchResult {
  * Searches `docs` (n rows of `dim`) for each of `nq` query rows; k must be in 1..n (checked by
  * the caller, see VectorIndex).
  */
-export function exactSearch(docs: Float32Array, n: number, dim: number, queries: Float32Array, nq: number, k: number): SearchResult {
+export function exactSearch(
+  docs: Float32Array,
+  n: number,
+  dim: number,
+  queries: Float32Array,
+  nq: number,
+  k: number,
+): SearchResult {
   const indices = new Int32Array(nq * k);
   const scores = new Float32Array(nq * k);
   const s0 = new Float64Array(n);

@@ -23,7 +23,8 @@ function efOffset(buf: Buffer): number {
   const fail = (why: string): never => {
     throw new Error(`faiss HNSW buffer: ${why}; expected an IndexHNSWFlat written by faiss 1.7 (faiss-node toBuffer).`);
   };
-  if (buf.length < 45 || buf.toString("latin1", 0, 4) !== "IHNf") fail(`starts with "${buf.toString("latin1", 0, 4)}", not "IHNf"`);
+  if (buf.length < 45 || buf.toString("latin1", 0, 4) !== "IHNf")
+    fail(`starts with "${buf.toString("latin1", 0, 4)}", not "IHNf"`);
   let o = 4 + 4 + 8 + 16 + 1;
   const metric = buf.readInt32LE(o);
   o += 4 + (metric > 1 ? 4 : 0);
@@ -45,7 +46,10 @@ export function readHnswParams(buf: Buffer): HnswParams {
 export function withHnswParams(buf: Buffer, params: Partial<HnswParams>): Buffer {
   const o = efOffset(buf);
   const out = Buffer.from(buf);
-  for (const [name, value, at] of [["efConstruction", params.efConstruction, o], ["efSearch", params.efSearch, o + 4]] as const) {
+  for (const [name, value, at] of [
+    ["efConstruction", params.efConstruction, o],
+    ["efSearch", params.efSearch, o + 4],
+  ] as const) {
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < 1) throw new Error(`HNSW ${name}=${value} must be a positive integer.`);
     out.writeInt32LE(value, at);

@@ -27,7 +27,10 @@ export function loadFaiss(): FaissStatus {
     if (probe.search([1, 0], 1).labels[0] !== 0) throw new Error("self-test search returned a wrong label");
     cached = { module, reason: "faiss-node loaded" };
   } catch (err) {
-    cached = { module: undefined, reason: `faiss-node not usable (${(err as Error).message.split("\n")[0]}); using the TypeScript exact search` };
+    cached = {
+      module: undefined,
+      reason: `faiss-node not usable (${(err as Error).message.split("\n")[0]}); using the TypeScript exact search`,
+    };
   }
   return cached;
 }

@@ -36,7 +36,9 @@ export class HybridRetriever implements Retriever {
     this.ids.forEach((id, i) => this.position.set(id, i));
     for (const r of retrievers.slice(1)) {
       if (r.ids.length !== this.ids.length || r.ids.some((id, i) => id !== this.ids[i]))
-        throw new Error(`HybridRetriever: "${r.name}" indexes a different corpus (or order) than "${retrievers[0].name}"; build both from the same documents.`);
+        throw new Error(
+          `HybridRetriever: "${r.name}" indexes a different corpus (or order) than "${retrievers[0].name}"; build both from the same documents.`,
+        );
     }
     this.rankConstant = options.rankConstant ?? 60;
     if (!(this.rankConstant >= 0)) throw new Error(`HybridRetriever: rankConstant=${this.rankConstant} must be >= 0.`);

@@ -40,12 +40,18 @@ export function toCorpusEntries(corpus: CorpusInput, what = "corpus"): CorpusEnt
   let rows: CorpusEntry[];
   if (Array.isArray(corpus)) rows = corpus.slice();
   else if (corpus instanceof Map) {
-    rows = [...corpus].map(([id, v]) => (typeof v === "string" ? { _id: id, text: v } : { _id: id, title: v.title, text: v.text }));
+    rows = [...corpus].map(([id, v]) =>
+      typeof v === "string" ? { _id: id, text: v } : { _id: id, title: v.title, text: v.text },
+    );
   } else rows = Object.entries(corpus as Record<string, string>).map(([id, text]) => ({ _id: id, text }));
   rows.forEach((row, i) => {
-    if (typeof row.text !== "string") throw new Error(`${what}: document ${i} ("${row._id}") has no text field (got ${typeof row.text}).`);
+    if (typeof row.text !== "string")
+      throw new Error(`${what}: document ${i} ("${row._id}") has no text field (got ${typeof row.text}).`);
   });
-  checkUniqueIds(what, rows.map((r) => r._id));
+  checkUniqueIds(
+    what,
+    rows.map((r) => r._id),
+  );
   return rows;
 }
 
@@ -87,7 +93,8 @@ export function checkK(who: string, k: number, size: number): void {
 export function checkUniqueIds(what: string, ids: readonly string[], existing?: ReadonlyMap<string, number>): void {
   const seen = new Map<string, number>();
   ids.forEach((id, i) => {
-    if (typeof id !== "string" || id.length === 0) throw new Error(`${what}: entry ${i} has no id (got ${JSON.stringify(id)}).`);
+    if (typeof id !== "string" || id.length === 0)
+      throw new Error(`${what}: entry ${i} has no id (got ${JSON.stringify(id)}).`);
     const before = seen.get(id) ?? existing?.get(id);
     if (before !== undefined) {
       const where = seen.has(id) ? `entry ${before}` : `the index (position ${before})`;

@@ -57,7 +57,8 @@ export function toMatrix(what: string, vectors: VectorsInput, dim: number): { da
     count = vectors.length;
     data = new Float32Array(count * dim);
     vectors.forEach((row, i) => {
-      if (row.length !== dim) throw new Error(`${what}: vector ${i} has dimension ${row.length}, the index has ${dim}.`);
+      if (row.length !== dim)
+        throw new Error(`${what}: vector ${i} has dimension ${row.length}, the index has ${dim}.`);
       for (let t = 0; t < dim; t++) data[i * dim + t] = row[t];
     });
   } else {
@@ -69,7 +70,10 @@ export function toMatrix(what: string, vectors: VectorsInput, dim: number): { da
     data = Float32Array.from(e.data);
   }
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new Error(`${what}: vector ${Math.floor(i / dim)} has a non-finite value (${data[i]}) at position ${i % dim}.`);
+    if (!Number.isFinite(data[i]))
+      throw new Error(
+        `${what}: vector ${Math.floor(i / dim)} has a non-finite value (${data[i]}) at position ${i % dim}.`,
+      );
   }
   return { data, count };
 }
@@ -95,9 +99,11 @@ export class VectorIndex {
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`VectorIndex: dimension ${dim} must be a positive integer.`);
     this.dim = dim;
     this.kind = options.kind ?? "flat";
-    if (this.kind !== "flat" && this.kind !== "hnsw") throw new Error(`VectorIndex: kind "${String(this.kind)}" must be "flat" or "hnsw".`);
+    if (this.kind !== "flat" && this.kind !== "hnsw")
+      throw new Error(`VectorIndex: kind "${String(this.kind)}" must be "flat" or "hnsw".`);
     this.hnswM = options.hnswM ?? 32;
-    if (!Number.isInteger(this.hnswM) || this.hnswM < 2) throw new Error(`VectorIndex: hnswM=${this.hnswM} must be an integer >= 2.`);
+    if (!Number.isInteger(this.hnswM) || this.hnswM < 2)
+      throw new Error(`VectorIndex: hnswM=${this.hnswM} must be an integer >= 2.`);
     this.efConstruction = options.efConstruction ?? 40;
     this.efSearchValue = options.efSearch ?? 16;
     this.vectors = new Float32Array(dim * 1024);
@@ -105,7 +111,8 @@ export class VectorIndex {
     const want = options.implementation ?? "auto";
     if (want !== "typescript") {
       const status = loadFaiss();
-      if (!status.module && want === "faiss") throw new Error(`VectorIndex: implementation "faiss" requested but ${status.reason}.`);
+      if (!status.module && want === "faiss")
+        throw new Error(`VectorIndex: implementation "faiss" requested but ${status.reason}.`);
       this.faiss = status.module;
       this.notes.push(status.reason);
     } else {
@@ -158,8 +165,10 @@ export class VectorIndex {
    */
   setEfSearch(efSearch: number): void {
     if (this.kind !== "hnsw") throw new Error("VectorIndex.setEfSearch: only HNSW indexes have efSearch.");
-    if (this.native && this.faiss) this.native = this.faiss.Index.fromBuffer(withHnswParams(this.native.toBuffer(), { efSearch }));
-    else if (!Number.isInteger(efSearch) || efSearch < 1) throw new Error(`HNSW efSearch=${efSearch} must be a positive integer.`);
+    if (this.native && this.faiss)
+      this.native = this.faiss.Index.fromBuffer(withHnswParams(this.native.toBuffer(), { efSearch }));
+    else if (!Number.isInteger(efSearch) || efSearch < 1)
+      throw new Error(`HNSW efSearch=${efSearch} must be a positive integer.`);
     this.efSearchValue = efSearch;
   }
 
@@ -172,7 +181,8 @@ export class VectorIndex {
   /** Appends vectors (incremental add). Ids must be new; vectors must have the index's dimension. */
   add(ids: string[], vectors: VectorsInput): void {
     const { data, count } = toMatrix("VectorIndex.add", vectors, this.dim);
-    if (ids.length !== count) throw new Error(`VectorIndex.add: ${ids.length} ids for ${count} vectors; give one id per vector.`);
+    if (ids.length !== count)
+      throw new Error(`VectorIndex.add: ${ids.length} ids for ${count} vectors; give one id per vector.`);
     checkUniqueIds("VectorIndex.add", ids, this.positions);
     const needed = (this.count + count) * this.dim;
     if (needed > this.vectors.length) {
@@ -185,7 +195,9 @@ export class VectorIndex {
       if (this.kind === "flat" && this.faiss && LITTLE_ENDIAN && count >= 64) {
         // Rebuilt from bytes (a few memcpy of the whole index) instead of add(number[]), which
         // converts element by element (~0.5 us each); small batches are cheaper through add().
-        this.native = this.faiss.IndexFlatIP.fromBuffer(flatIndexBytes(this.dim, this.vectors.subarray(0, (this.count + count) * this.dim)));
+        this.native = this.faiss.IndexFlatIP.fromBuffer(
+          flatIndexBytes(this.dim, this.vectors.subarray(0, (this.count + count) * this.dim)),
+        );
       } else {
         this.native.add(toNumberArray(data));
       }
@@ -255,7 +267,11 @@ export class VectorIndex {
   exactSearchPositions(queries: VectorsInput, k: number): SearchResult {
     if (this.kind === "flat" || !this.native) return this.searchPositions(queries, k);
     const flat = new VectorIndex(this.dim, { kind: "flat", implementation: this.implementation });
-    flat.add(this.idList.slice(), { count: this.count, dim: this.dim, data: this.vectors.subarray(0, this.count * this.dim) });
+    flat.add(this.idList.slice(), {
+      count: this.count,
+      dim: this.dim,
+      data: this.vectors.subarray(0, this.count * this.dim),
+    });
     return flat.searchPositions(queries, k);
   }
 
@@ -300,8 +316,15 @@ export class VectorIndex {
     const nativeBytes = this.kind === "hnsw" && this.native ? this.native.toBuffer() : Buffer.alloc(0);
     const header = Buffer.from(
       JSON.stringify({
-        version: FORMAT_VERSION, dim: this.dim, count: this.count, kind: this.kind, hnswM: this.hnswM,
-        efConstruction: this.efConstruction, efSearch: this.efSearchValue, faissBytes: nativeBytes.length, ids: this.idList,
+        version: FORMAT_VERSION,
+        dim: this.dim,
+        count: this.count,
+        kind: this.kind,
+        hnswM: this.hnswM,
+        efConstruction: this.efConstruction,
+        efSearch: this.efSearchValue,
+        faissBytes: nativeBytes.length,
+        ids: this.idList,
       }),
       "utf8",
     );
@@ -319,20 +342,39 @@ export class VectorIndex {
   static load(path: string, options: Pick<VectorIndexOptions, "implementation"> = {}): VectorIndex {
     const bytes = readFileSync(path);
     if (bytes.length < 12 || bytes.subarray(0, 8).toString("ascii") !== MAGIC)
-      throw new Error(`${path}: not a vector index file (missing "${MAGIC}" header); write it with VectorIndex.save().`);
+      throw new Error(
+        `${path}: not a vector index file (missing "${MAGIC}" header); write it with VectorIndex.save().`,
+      );
     const headerLength = bytes.readUInt32LE(8);
     const h = JSON.parse(bytes.subarray(12, 12 + headerLength).toString("utf8")) as {
-      version: number; dim: number; count: number; kind: IndexKind; hnswM: number; efConstruction: number; efSearch: number; faissBytes: number; ids: string[];
+      version: number;
+      dim: number;
+      count: number;
+      kind: IndexKind;
+      hnswM: number;
+      efConstruction: number;
+      efSearch: number;
+      faissBytes: number;
+      ids: string[];
     };
-    if (h.version !== FORMAT_VERSION) throw new Error(`${path}: index format version ${h.version}, this code reads ${FORMAT_VERSION}.`);
+    if (h.version !== FORMAT_VERSION)
+      throw new Error(`${path}: index format version ${h.version}, this code reads ${FORMAT_VERSION}.`);
     const start = 12 + headerLength;
     const vectorBytes = h.count * h.dim * 4;
     if (bytes.length !== start + vectorBytes + h.faissBytes || h.ids.length !== h.count)
-      throw new Error(`${path}: truncated or corrupt (size ${bytes.length}, header says ${h.count} x ${h.dim} vectors and ${h.faissBytes} faiss bytes).`);
+      throw new Error(
+        `${path}: truncated or corrupt (size ${bytes.length}, header says ${h.count} x ${h.dim} vectors and ${h.faissBytes} faiss bytes).`,
+      );
     const data = new Float32Array(h.count * h.dim);
     if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(start, start + vectorBytes));
     else for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(start + 4 * i);
-    const opts: VectorIndexOptions = { kind: h.kind, hnswM: h.hnswM, efConstruction: h.efConstruction, efSearch: h.efSearch, implementation: options.implementation };
+    const opts: VectorIndexOptions = {
+      kind: h.kind,
+      hnswM: h.hnswM,
+      efConstruction: h.efConstruction,
+      efSearch: h.efSearch,
+      implementation: options.implementation,
+    };
     if (h.faissBytes > 0 && options.implementation !== "typescript" && loadFaiss().module) {
       const index = new VectorIndex(h.dim, opts, Buffer.from(bytes.subarray(start + vectorBytes)));
       index.registerWithoutNative(h.ids, data);
@@ -350,7 +392,9 @@ export class VectorIndex {
     this.add(ids, { count: ids.length, dim: this.dim, data });
     this.native = native;
     if (native && native.ntotal() !== this.count)
-      throw new Error(`VectorIndex.load: the faiss index holds ${native.ntotal()} vectors but the file lists ${this.count} ids.`);
+      throw new Error(
+        `VectorIndex.load: the faiss index holds ${native.ntotal()} vectors but the file lists ${this.count} ids.`,
+      );
   }
 }
 

@@ -116,8 +116,16 @@ export function writeCheckpoint(
     replaceFolder(tmp, target);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    const earlier = listCheckpoints(dir).filter((c) => c.path !== target).pop();
-    throw saveError(err, `checkpoint ${name}`, target, false, earlier ? `The earlier checkpoint ${earlier.path} is intact.` : undefined);
+    const earlier = listCheckpoints(dir)
+      .filter((c) => c.path !== target)
+      .pop();
+    throw saveError(
+      err,
+      `checkpoint ${name}`,
+      target,
+      false,
+      earlier ? `The earlier checkpoint ${earlier.path} is intact.` : undefined,
+    );
   }
   const all = listCheckpoints(dir);
   for (const c of all.slice(0, Math.max(0, all.length - Math.max(1, keep))))
@@ -182,7 +190,11 @@ export function runFingerprint(
     ...(args.dropSingleExampleBatches ? { dropSingleExampleBatches: true } : {}),
     freeze: args.freeze,
     loss: { name: args.loss.name, config: args.loss.config() },
-    data: { rows: args.data.rows.length, columns: args.data.columns, sha256: sha256(JSON.stringify(args.data.labels ? [args.data.rows, args.data.labels] : args.data.rows)) },
+    data: {
+      rows: args.data.rows.length,
+      columns: args.data.columns,
+      sha256: sha256(JSON.stringify(args.data.labels ? [args.data.rows, args.data.labels] : args.data.rows)),
+    },
     parameters: sha256(JSON.stringify(params.map((p) => [p.name, p.variable.shape]))),
   };
 }

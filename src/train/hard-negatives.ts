@@ -46,7 +46,13 @@ import type { Embedder, Embeddings } from "../model/types";
 import { rngFor } from "../random";
 import { documentText, toCorpusEntries, type CorpusEntry, type CorpusInput } from "../retrieval/types";
 import { VectorIndex, type Implementation } from "../retrieval/vector-index";
-import { CANDIDATE_FATES, type CandidateFate, type FalseNegative, type MiningFilter, type MiningReport } from "./mining-report";
+import {
+  CANDIDATE_FATES,
+  type CandidateFate,
+  type FalseNegative,
+  type MiningFilter,
+  type MiningReport,
+} from "./mining-report";
 import { prepareTrainingData } from "./training-data";
 
 export type SamplingStrategy = "top" | "random";
@@ -130,7 +136,12 @@ function checkInteger(field: string, value: number, min: number): number {
   return value;
 }
 
-function checkFinite(field: string, value: number | undefined, check?: (v: number) => boolean, domain?: string): number | undefined {
+function checkFinite(
+  field: string,
+  value: number | undefined,
+  check?: (v: number) => boolean,
+  domain?: string,
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || (check && !check(value)))
     throw new Error(`${OWNER}: ${field} is ${String(value)}; it must be ${domain ?? "a finite number"}.`);
@@ -175,7 +186,11 @@ function rowsOf(e: Embeddings, start: number, end: number): Embeddings {
  * Adds mined negatives to (anchor, positive) pairs. `pairs`: rows {anchor, positive, ...} or a nodejs-polars
  * DataFrame (other columns are ignored). See the module header for the semantics.
  */
-export async function mineHardNegatives(pairs: unknown, model: Embedder, options: MineHardNegativesOptions = {}): Promise<MiningResult> {
+export async function mineHardNegatives(
+  pairs: unknown,
+  model: Embedder,
+  options: MineHardNegativesOptions = {},
+): Promise<MiningResult> {
   const t0 = performance.now();
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -190,18 +205,36 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
   const numNegatives = checkInteger("numNegatives", options.numNegatives ?? 3, 1);
   const rangeMin = checkInteger("rangeMin", options.rangeMin ?? 0, 0);
   const samplingStrategy = options.samplingStrategy ?? "top";
-  if (samplingStrategy !== "top" && samplingStrategy !== "random") throw new Error(`${OWNER}: samplingStrategy "${String(samplingStrategy)}" must be "top" or "random".`);
+  if (samplingStrategy !== "top" && samplingStrategy !== "random")
+    throw new Error(`${OWNER}: samplingStrategy "${String(samplingStrategy)}" must be "top" or "random".`);
   const outputFormat = options.outputFormat ?? "triplet";
   if (!["triplet", "n-tuple", "labeled-pair"].includes(outputFormat))
     throw new Error(`${OWNER}: outputFormat "${String(outputFormat)}" must be "triplet", "n-tuple" or "labeled-pair".`);
-  const absoluteMargin = checkFinite("absoluteMargin", options.absoluteMargin, (v) => v >= 0, "a finite number >= 0 (0: a negative never scores above the positive)");
-  const relativeMargin = checkFinite("relativeMargin", options.relativeMargin, (v) => v >= 0 && v < 1, "in [0, 1) (0.05: at most 95% as similar as the positive)");
+  const absoluteMargin = checkFinite(
+    "absoluteMargin",
+    options.absoluteMargin,
+    (v) => v >= 0,
+    "a finite number >= 0 (0: a negative never scores above the positive)",
+  );
+  const relativeMargin = checkFinite(
+    "relativeMargin",
+    options.relativeMargin,
+    (v) => v >= 0 && v < 1,
+    "in [0, 1) (0.05: at most 95% as similar as the positive)",
+  );
   const semiHardMargin = checkFinite("semiHardMargin", options.semiHardMargin, (v) => v > 0, "a finite number > 0");
   const maxScore = checkFinite("maxScore", options.maxScore);
   const minScore = checkFinite("minScore", options.minScore);
   if (maxScore !== undefined && minScore !== undefined && minScore > maxScore)
-    throw new Error(`${OWNER}: minScore ${minScore} is above maxScore ${maxScore}; no candidate could pass both. Swap them or widen the range.`);
-  const falseNegativeMargin = checkFinite("falseNegativeMargin", options.falseNegativeMargin ?? 0, (v) => v >= 0, "a finite number >= 0") as number;
+    throw new Error(
+      `${OWNER}: minScore ${minScore} is above maxScore ${maxScore}; no candidate could pass both. Swap them or widen the range.`,
+    );
+  const falseNegativeMargin = checkFinite(
+    "falseNegativeMargin",
+    options.falseNegativeMargin ?? 0,
+    (v) => v >= 0,
+    "a finite number >= 0",
+  ) as number;
   const maxFalseNegatives = checkInteger("maxFalseNegatives", options.maxFalseNegatives ?? 500, 0);
   const batchSize = checkInteger("batchSize", options.batchSize ?? 32, 1);
   const searchBatchSize = checkInteger("searchBatchSize", options.searchBatchSize ?? 1024, 1);
@@ -239,11 +272,18 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
       `${OWNER}: numNegatives ${numNegatives} is larger than the candidates a query can have: the corpus holds ${corpus.length} distinct passages ` +
         `and a query's own positives (up to ${largestPositiveSet}) are never negatives. Ask for at most ${corpus.length - largestPositiveSet} or give a larger corpus.`,
     );
-  const hasFilter = absoluteMargin !== undefined || relativeMargin !== undefined || maxScore !== undefined || semiHardMargin !== undefined;
+  const hasFilter =
+    absoluteMargin !== undefined ||
+    relativeMargin !== undefined ||
+    maxScore !== undefined ||
+    semiHardMargin !== undefined;
   const defaultRangeMax = rangeMin + (hasFilter ? numNegatives * 10 : numNegatives) + maxPositives;
-  const askedRangeMax = options.rangeMax === undefined ? defaultRangeMax : checkInteger("rangeMax", options.rangeMax, 1);
+  const askedRangeMax =
+    options.rangeMax === undefined ? defaultRangeMax : checkInteger("rangeMax", options.rangeMax, 1);
   if (askedRangeMax <= rangeMin)
-    throw new Error(`${OWNER}: the rank range [rangeMin ${rangeMin}, rangeMax ${askedRangeMax}) is ${askedRangeMax === rangeMin ? "empty" : "reversed"}; rangeMax must be larger than rangeMin.`);
+    throw new Error(
+      `${OWNER}: the rank range [rangeMin ${rangeMin}, rangeMax ${askedRangeMax}) is ${askedRangeMax === rangeMin ? "empty" : "reversed"}; rangeMax must be larger than rangeMin.`,
+    );
   const rangeMax = Math.min(askedRangeMax, corpus.length);
   if (rangeMax - rangeMin < numNegatives)
     throw new Error(
@@ -252,9 +292,19 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
     );
   const searchDepth = Math.min(corpus.length, rangeMax + maxPositives);
   const resolved: ResolvedMiningOptions = {
-    rangeMin, rangeMax, searchDepth, numNegatives, samplingStrategy, outputFormat, seed, falseNegativeMargin,
-    ...(absoluteMargin !== undefined && { absoluteMargin }), ...(relativeMargin !== undefined && { relativeMargin }),
-    ...(semiHardMargin !== undefined && { semiHardMargin }), ...(maxScore !== undefined && { maxScore }), ...(minScore !== undefined && { minScore }),
+    rangeMin,
+    rangeMax,
+    searchDepth,
+    numNegatives,
+    samplingStrategy,
+    outputFormat,
+    seed,
+    falseNegativeMargin,
+    ...(absoluteMargin !== undefined && { absoluteMargin }),
+    ...(relativeMargin !== undefined && { relativeMargin }),
+    ...(semiHardMargin !== undefined && { semiHardMargin }),
+    ...(maxScore !== undefined && { maxScore }),
+    ...(minScore !== undefined && { minScore }),
   };
 
   // Encode (normalised, so the inner product is the cosine) and index the corpus.
@@ -263,25 +313,47 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
   const queryEmbeddings = await model.encode(queries, { batchSize, normalize: true });
   const encodeSeconds = (performance.now() - tEncode) / 1000;
   const dim = queryEmbeddings.dim;
-  if (corpusEmbeddings.count !== corpus.length || queryEmbeddings.count !== queries.length || corpusEmbeddings.dim !== dim)
-    throw new Error(`${OWNER}: the model returned ${corpusEmbeddings.count} x ${corpusEmbeddings.dim} corpus and ${queryEmbeddings.count} x ${dim} query embeddings for ${corpus.length} passages and ${queries.length} queries.`);
+  if (
+    corpusEmbeddings.count !== corpus.length ||
+    queryEmbeddings.count !== queries.length ||
+    corpusEmbeddings.dim !== dim
+  )
+    throw new Error(
+      `${OWNER}: the model returned ${corpusEmbeddings.count} x ${corpusEmbeddings.dim} corpus and ${queryEmbeddings.count} x ${dim} query embeddings for ${corpus.length} passages and ${queries.length} queries.`,
+    );
 
   // Positive scores per (query, positive), grouped by query; the margin uses each query's lowest.
-  const positiveScoresOf: number[][] = positivesOf.map((ps, q) => ps.map((p) => dot(queryEmbeddings.data, q * dim, corpusEmbeddings!.data, p * dim, dim)));
+  const positiveScoresOf: number[][] = positivesOf.map((ps, q) =>
+    ps.map((p) => dot(queryEmbeddings.data, q * dim, corpusEmbeddings!.data, p * dim, dim)),
+  );
   const marginPositive = positiveScoresOf.map((s) => Math.min(...s));
   const tIndex = performance.now();
-  const index = VectorIndex.fromVectors(corpus.map((_, i) => String(i)), corpusEmbeddings, { implementation: options.implementation ?? "auto" });
+  const index = VectorIndex.fromVectors(
+    corpus.map((_, i) => String(i)),
+    corpusEmbeddings,
+    { implementation: options.implementation ?? "auto" },
+  );
   corpusEmbeddings = undefined; // the index holds its own copy
   let searchSeconds = (performance.now() - tIndex) / 1000;
 
-  const removed: Record<MiningFilter, number> = { positive: 0, absoluteMargin: 0, relativeMargin: 0, maxScore: 0, minScore: 0, semiHardMargin: 0 };
+  const removed: Record<MiningFilter, number> = {
+    positive: 0,
+    absoluteMargin: 0,
+    relativeMargin: 0,
+    maxScore: 0,
+    minScore: 0,
+    semiHardMargin: 0,
+  };
   let skippedByRangeMin = 0;
   let candidates = 0;
   const negativesOf: number[][] = new Array(queries.length);
   const negativeScoresOf: number[][] = new Array(queries.length);
   const falseNegatives: FalseNegative[] = [];
   let falseNegativeCount = 0;
-  const fateCounts: Record<CandidateFate, number> = Object.fromEntries(CANDIDATE_FATES.map((f) => [f, 0])) as Record<CandidateFate, number>;
+  const fateCounts: Record<CandidateFate, number> = Object.fromEntries(CANDIDATE_FATES.map((f) => [f, 0])) as Record<
+    CandidateFate,
+    number
+  >;
   const rng = rngFor(seed, "mine-hard-negatives");
   const fates: CandidateFate[] = new Array(searchDepth);
 
@@ -326,7 +398,11 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
           const k = i + Math.floor(rng() * (options_.length - i));
           [options_[i], options_[k]] = [options_[k], options_[i]];
         }
-        chosen = options_.slice(0, numNegatives).filter((i) => i < window.length).sort((a, b) => a - b).map((i) => window[i]);
+        chosen = options_
+          .slice(0, numNegatives)
+          .filter((i) => i < window.length)
+          .sort((a, b) => a - b)
+          .map((i) => window[i]);
       }
       live.forEach((j, r) => (fates[j] = r < rangeMin ? "rangeMin" : "notSampled"));
       for (const j of chosen) fates[j] = "negative";
@@ -341,8 +417,13 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
         if (falseNegatives.length < maxFalseNegatives) {
           const hardest = positiveScoresOf[q].indexOf(p);
           falseNegatives.push({
-            query: queries[q], positive: corpus[positivesOf[q][hardest]], positiveScore: p,
-            candidate: corpus[found.indices[base + j]], candidateScore: s, rank: j + 1, outcome: fates[j],
+            query: queries[q],
+            positive: corpus[positivesOf[q][hardest]],
+            positiveScore: p,
+            candidate: corpus[found.indices[base + j]],
+            candidateScore: s,
+            rank: j + 1,
+            outcome: fates[j],
           });
         }
       }
@@ -391,9 +472,11 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
     }
   }
   const columns =
-    outputFormat === "triplet" ? ["anchor", "positive", "negative"]
-    : outputFormat === "n-tuple" ? ["anchor", "positive", ...Array.from({ length: numNegatives }, (_, i) => `negative_${i + 1}`)]
-    : ["anchor", "positive", "label"];
+    outputFormat === "triplet"
+      ? ["anchor", "positive", "negative"]
+      : outputFormat === "n-tuple"
+        ? ["anchor", "positive", ...Array.from({ length: numNegatives }, (_, i) => `negative_${i + 1}`)]
+        : ["anchor", "positive", "label"];
   const missing = maximumPossible - rows.length;
   if (missing > 0) {
     const solutions = ["rangeMax"];
@@ -403,14 +486,20 @@ export async function mineHardNegatives(pairs: unknown, model: Embedder, options
     if (maxScore !== undefined) solutions.push("maxScore");
     if (minScore !== undefined) solutions.push("minScore");
     if (semiHardMargin !== undefined) solutions.push("semiHardMargin");
-    const list = solutions.length > 1 ? `${solutions.slice(0, -1).join(", ")} and ${solutions[solutions.length - 1]}` : solutions[0];
+    const list =
+      solutions.length > 1
+        ? `${solutions.slice(0, -1).join(", ")} and ${solutions[solutions.length - 1]}`
+        : solutions[0];
     warn(
       `${OWNER}: could not find enough negatives for ${missing} of ${maximumPossible} possible ${outputFormat === "triplet" ? "triplets" : "rows"} ` +
         `(${((100 * missing) / maximumPossible).toFixed(2)}%; ${pairsWithFewer} of ${positives.length} pairs got fewer than ${numNegatives}). ` +
         `Consider adjusting the ${list} parameter${solutions.length > 1 ? "s" : ""} if you'd like to find more valid negatives.`,
     );
   }
-  if (rows.length === 0) throw new Error(`${OWNER}: no rows could be generated with these settings (every candidate was removed); loosen the filters.`);
+  if (rows.length === 0)
+    throw new Error(
+      `${OWNER}: no rows could be generated with these settings (every candidate was removed); loosen the filters.`,
+    );
 
   const report: MiningReport = {
     model: model.name,

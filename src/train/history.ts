@@ -65,17 +65,39 @@ export function writeHistory(path: string, history: readonly HistoryEntry[]): vo
  * Loss per step (left axis) and evaluation metrics over steps (right axis, markers) as a Plotly figure.
  * `metrics` picks metric keys (default: every key ending in "ndcg@10", else the first metric).
  */
-export function trainingCurvesFigure(history: readonly HistoryEntry[], options: { metrics?: string[]; title?: string } = {}): PlotlyFigure {
+export function trainingCurvesFigure(
+  history: readonly HistoryEntry[],
+  options: { metrics?: string[]; title?: string } = {},
+): PlotlyFigure {
   const steps = trainSteps(history);
   const evals = evaluations(history);
-  if (steps.length === 0 && evals.length === 0) throw new Error("trainingCurvesFigure: the history is empty; train first.");
+  if (steps.length === 0 && evals.length === 0)
+    throw new Error("trainingCurvesFigure: the history is empty; train first.");
   const keys = evals.length > 0 ? Object.keys(evals[evals.length - 1].metrics) : [];
-  const metrics = options.metrics ?? (keys.some((k) => k.endsWith("ndcg@10")) ? keys.filter((k) => k.endsWith("ndcg@10")) : keys.slice(0, 1));
-  for (const m of metrics) if (!keys.includes(m)) throw new Error(`trainingCurvesFigure: no metric "${m}" in the history (have: ${keys.join(", ") || "no evaluations"}).`);
+  const metrics =
+    options.metrics ??
+    (keys.some((k) => k.endsWith("ndcg@10")) ? keys.filter((k) => k.endsWith("ndcg@10")) : keys.slice(0, 1));
+  for (const m of metrics)
+    if (!keys.includes(m))
+      throw new Error(
+        `trainingCurvesFigure: no metric "${m}" in the history (have: ${keys.join(", ") || "no evaluations"}).`,
+      );
   const data: Array<Record<string, unknown>> = [
-    { type: "scatter", mode: "lines", name: "training loss", x: steps.map((s) => s.step), y: steps.map((s) => s.loss), yaxis: "y" },
+    {
+      type: "scatter",
+      mode: "lines",
+      name: "training loss",
+      x: steps.map((s) => s.step),
+      y: steps.map((s) => s.loss),
+      yaxis: "y",
+    },
     ...metrics.map((m) => ({
-      type: "scatter", mode: "lines+markers", name: m, x: evals.map((e) => e.step), y: evals.map((e) => e.metrics[m]), yaxis: "y2",
+      type: "scatter",
+      mode: "lines+markers",
+      name: m,
+      x: evals.map((e) => e.step),
+      y: evals.map((e) => e.metrics[m]),
+      yaxis: "y2",
     })),
   ];
   return {

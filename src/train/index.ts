@@ -24,7 +24,14 @@
 export { train, TrainingDivergedError, type TrainResult } from "./trainer";
 export type { FreezeOptions, TrainEvaluator, TrainOptions } from "./options";
 export { listCheckpoints } from "./checkpoint";
-export { evaluations, trainingCurvesFigure, trainSteps, type EvalLog, type HistoryEntry, type TrainStepLog } from "./history";
+export {
+  evaluations,
+  trainingCurvesFigure,
+  trainSteps,
+  type EvalLog,
+  type HistoryEntry,
+  type TrainStepLog,
+} from "./history";
 export { formatProgress, type ProgressReporter, type ProgressState } from "./progress";
 // tslab resolves no folder imports: name the index file.
 export {
@@ -48,6 +55,40 @@ export type {
   TripletLossOptions,
 } from "./losses/index";
 export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./offline-recipe";
-export { mineHardNegatives, miningPresets, semiHardNegatives, type MineHardNegativesOptions, type MinedRow, type MiningOutputFormat, type MiningResult, type ResolvedMiningOptions, type SamplingStrategy } from "./hard-negatives";
-export { CANDIDATE_FATES, describeMining, falseNegativesTable, miningFiltersTable, miningStatsTable, scoreHistogramFigure, scoreStatistics, type CandidateFate, type FalseNegative, type MiningFilter, type MiningReport } from "./mining-report";
-export { compareNegatives, defaultLearningRate, describeNegativesComparison, NEGATIVE_CONDITIONS, negativesComparisonFigure, negativesComparisonTable, type ConditionRun, type MiningSummary, type NegativeCondition, type NegativesComparison, type NegativesComparisonOptions } from "./negatives-comparison";
+export {
+  mineHardNegatives,
+  miningPresets,
+  semiHardNegatives,
+  type MineHardNegativesOptions,
+  type MinedRow,
+  type MiningOutputFormat,
+  type MiningResult,
+  type ResolvedMiningOptions,
+  type SamplingStrategy,
+} from "./hard-negatives";
+export {
+  CANDIDATE_FATES,
+  describeMining,
+  falseNegativesTable,
+  miningFiltersTable,
+  miningStatsTable,
+  scoreHistogramFigure,
+  scoreStatistics,
+  type CandidateFate,
+  type FalseNegative,
+  type MiningFilter,
+  type MiningReport,
+} from "./mining-report";
+export {
+  compareNegatives,
+  defaultLearningRate,
+  describeNegativesComparison,
+  NEGATIVE_CONDITIONS,
+  negativesComparisonFigure,
+  negativesComparisonTable,
+  type ConditionRun,
+  type MiningSummary,
+  type NegativeCondition,
+  type NegativesComparison,
+  type NegativesComparisonOptions,
+} from "./negatives-comparison";

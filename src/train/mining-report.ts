@@ -17,13 +17,27 @@ import type { PlotlyFigure } from "../notebook/display";
 import type { ResolvedMiningOptions } from "./hard-negatives";
 
 /** The filters that remove candidates, in the order they are applied ("positive": the query's own positives). */
-export type MiningFilter = "positive" | "absoluteMargin" | "relativeMargin" | "maxScore" | "minScore" | "semiHardMargin";
+export type MiningFilter =
+  | "positive"
+  | "absoluteMargin"
+  | "relativeMargin"
+  | "maxScore"
+  | "minScore"
+  | "semiHardMargin";
 
 /** What happened to a retrieved candidate. */
 export type CandidateFate = MiningFilter | "negative" | "rangeMin" | "notSampled";
 
 export const CANDIDATE_FATES: readonly CandidateFate[] = [
-  "negative", "positive", "absoluteMargin", "relativeMargin", "maxScore", "minScore", "semiHardMargin", "rangeMin", "notSampled",
+  "negative",
+  "positive",
+  "absoluteMargin",
+  "relativeMargin",
+  "maxScore",
+  "minScore",
+  "semiHardMargin",
+  "rangeMin",
+  "notSampled",
 ];
 
 /** A candidate that scores at or above its query's (lowest) positive score minus falseNegativeMargin. */
@@ -99,8 +113,15 @@ export function scoreStatistics(values: readonly number[]): Record<string, numbe
   // torch.median returns the lower of the two middle values; the 50% row is the interpolated quantile.
   const median = n ? sorted[Math.floor((n - 1) / 2)] : NaN;
   return {
-    count: n, mean, median, std, min: n ? sorted[0] : NaN, "25%": quantileOf(sorted, 0.25), "50%": quantileOf(sorted, 0.5),
-    "75%": quantileOf(sorted, 0.75), max: n ? sorted[n - 1] : NaN,
+    count: n,
+    mean,
+    median,
+    std,
+    min: n ? sorted[0] : NaN,
+    "25%": quantileOf(sorted, 0.25),
+    "50%": quantileOf(sorted, 0.5),
+    "75%": quantileOf(sorted, 0.75),
+    max: n ? sorted[n - 1] : NaN,
   };
 }
 
@@ -119,14 +140,24 @@ export function miningStatsTable(report: MiningReport): pl.DataFrame {
 }
 
 const FILTER_OPTION: Record<MiningFilter, keyof ResolvedMiningOptions | undefined> = {
-  positive: undefined, absoluteMargin: "absoluteMargin", relativeMargin: "relativeMargin", maxScore: "maxScore", minScore: "minScore", semiHardMargin: "semiHardMargin",
+  positive: undefined,
+  absoluteMargin: "absoluteMargin",
+  relativeMargin: "relativeMargin",
+  maxScore: "maxScore",
+  minScore: "minScore",
+  semiHardMargin: "semiHardMargin",
 };
 
 /** One row per step that removes candidates: what it is set to, how many it removed, their share of all candidates. */
 export function miningFiltersTable(report: MiningReport): pl.DataFrame {
-  const steps = (Object.keys(report.removed) as MiningFilter[]).filter((f) => f === "positive" || report.options[FILTER_OPTION[f]!] !== undefined);
+  const steps = (Object.keys(report.removed) as MiningFilter[]).filter(
+    (f) => f === "positive" || report.options[FILTER_OPTION[f]!] !== undefined,
+  );
   const names = [...steps.map((f) => (f === "positive" ? "the query's positives" : f)), "rangeMin"];
-  const settings = [...steps.map((f) => (f === "positive" ? "always" : String(report.options[FILTER_OPTION[f]!]))), String(report.options.rangeMin)];
+  const settings = [
+    ...steps.map((f) => (f === "positive" ? "always" : String(report.options[FILTER_OPTION[f]!]))),
+    String(report.options.rangeMin),
+  ];
   const counts = [...steps.map((f) => report.removed[f]), report.skippedByRangeMin];
   return pl.DataFrame({
     filter: names,
@@ -137,10 +168,15 @@ export function miningFiltersTable(report: MiningReport): pl.DataFrame {
 }
 
 /** The suspected false negatives with texts (passages cut to `maxChars`), highest candidate score first. */
-export function falseNegativesTable(report: MiningReport, options: { limit?: number; maxChars?: number } = {}): pl.DataFrame {
+export function falseNegativesTable(
+  report: MiningReport,
+  options: { limit?: number; maxChars?: number } = {},
+): pl.DataFrame {
   const limit = options.limit ?? 20;
   const cut = (s: string) => (s.length > (options.maxChars ?? 160) ? `${s.slice(0, options.maxChars ?? 160)}...` : s);
-  const rows = [...report.falseNegatives].sort((a, b) => b.candidateScore - b.positiveScore - (a.candidateScore - a.positiveScore)).slice(0, limit);
+  const rows = [...report.falseNegatives]
+    .sort((a, b) => b.candidateScore - b.positiveScore - (a.candidateScore - a.positiveScore))
+    .slice(0, limit);
   return pl.DataFrame({
     query: rows.map((r) => r.query),
     positive: rows.map((r) => cut(r.positive)),
@@ -153,13 +189,25 @@ export function falseNegativesTable(report: MiningReport, options: { limit?: num
 }
 
 /** Overlaid histograms of positive and mined-negative scores (cosine). */
-export function scoreHistogramFigure(report: MiningReport, options: { title?: string; bins?: number } = {}): PlotlyFigure {
+export function scoreHistogramFigure(
+  report: MiningReport,
+  options: { title?: string; bins?: number } = {},
+): PlotlyFigure {
   const size = 2 / (options.bins ?? 80);
   const trace = (name: string, x: number[], color: string) => ({
-    type: "histogram", name: `${name} (${x.length})`, x, opacity: 0.6, marker: { color }, xbins: { size }, histnorm: "probability",
+    type: "histogram",
+    name: `${name} (${x.length})`,
+    x,
+    opacity: 0.6,
+    marker: { color },
+    xbins: { size },
+    histnorm: "probability",
   });
   return {
-    data: [trace("positives", report.positiveScores, "#2e7d32"), trace("mined negatives", report.negativeScores, "#c62828")],
+    data: [
+      trace("positives", report.positiveScores, "#2e7d32"),
+      trace("mined negatives", report.negativeScores, "#c62828"),
+    ],
     layout: {
       title: { text: options.title ?? `Scores of positives vs mined negatives (${report.model})` },
       barmode: "overlay",
@@ -180,10 +228,16 @@ export function describeMining(report: MiningReport): string[] {
       `${report.seconds.total.toFixed(1)} s (encoding ${report.seconds.encode.toFixed(1)} s, search ${report.seconds.search.toFixed(1)} s).`,
   ];
   for (const f of ["absoluteMargin", "relativeMargin", "maxScore", "minScore", "semiHardMargin"] as const)
-    if (report.removed[f] > 0) lines.push(`Skipped ${report.removed[f]} potential negatives (${pct(report.removed[f], report.candidates)}) due to the ${f} of ${o[f]}.`);
-  if (report.skippedByRangeMin > 0) lines.push(`Skipped ${report.skippedByRangeMin} potential negatives ranked below rangeMin ${o.rangeMin}.`);
+    if (report.removed[f] > 0)
+      lines.push(
+        `Skipped ${report.removed[f]} potential negatives (${pct(report.removed[f], report.candidates)}) due to the ${f} of ${o[f]}.`,
+      );
+  if (report.skippedByRangeMin > 0)
+    lines.push(`Skipped ${report.skippedByRangeMin} potential negatives ranked below rangeMin ${o.rangeMin}.`);
   if (report.missingRows > 0)
-    lines.push(`Could not find enough negatives for ${report.missingRows} samples (${pct(report.missingRows, report.maximumPossibleRows)}); ${report.pairsWithFewerNegatives} pairs got fewer than ${o.numNegatives}.`);
+    lines.push(
+      `Could not find enough negatives for ${report.missingRows} samples (${pct(report.missingRows, report.maximumPossibleRows)}); ${report.pairsWithFewerNegatives} pairs got fewer than ${o.numNegatives}.`,
+    );
   const mined = report.falseNegatives.filter((f) => f.outcome === "negative").length;
   lines.push(
     `${report.falseNegativeCount} candidates scored ${report.falseNegativeMargin > 0 ? `within ${report.falseNegativeMargin} of` : "at or above"} their query's positive ` +

@@ -39,7 +39,13 @@ import { train } from "./trainer";
 
 export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
 
-export const NEGATIVE_CONDITIONS: readonly NegativeCondition[] = ["in-batch", "random", "hard", "semi-hard", "labeled-pairs"];
+export const NEGATIVE_CONDITIONS: readonly NegativeCondition[] = [
+  "in-batch",
+  "random",
+  "hard",
+  "semi-hard",
+  "labeled-pairs",
+];
 
 export interface NegativesComparisonOptions {
   /** The base model: a loadModel() spec (default: COURSE_MODEL, else the offline default) or a function returning a fresh copy each call. */
@@ -99,7 +105,14 @@ export interface NegativesComparison {
   model: string;
   base: IRResult;
   runs: ConditionRun[];
-  settings: { steps: number; batchSize: number; learningRate: number; warmupRatio: number; seed: number; numNegatives: number };
+  settings: {
+    steps: number;
+    batchSize: number;
+    learningRate: number;
+    warmupRatio: number;
+    seed: number;
+    numNegatives: number;
+  };
   bootstrap: BootstrapOptions;
 }
 
@@ -131,7 +144,9 @@ function mean(x: readonly number[]): number {
 /** Trains one model per condition and compares them on the evaluator's queries (see the module header). */
 export async function compareNegatives(options: NegativesComparisonOptions): Promise<NegativesComparison> {
   const conditions = options.conditions ?? ["in-batch", "random", "hard", "semi-hard"];
-  for (const c of conditions) if (!NEGATIVE_CONDITIONS.includes(c)) throw new Error(`compareNegatives: unknown condition "${c}"; use ${NEGATIVE_CONDITIONS.join(", ")}.`);
+  for (const c of conditions)
+    if (!NEGATIVE_CONDITIONS.includes(c))
+      throw new Error(`compareNegatives: unknown condition "${c}"; use ${NEGATIVE_CONDITIONS.join(", ")}.`);
   if (new Set(conditions).size !== conditions.length) throw new Error("compareNegatives: a condition is listed twice.");
   const log = options.onLog ?? ((l: string) => console.log(l));
   const spec = options.model;
@@ -142,13 +157,28 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   const baseModel = await fresh();
   const modelName = baseModel.name;
   const settings = {
-    steps: options.steps ?? 50, batchSize: options.batchSize ?? 32, learningRate: options.learningRate ?? defaultLearningRate(baseModel),
-    warmupRatio: options.warmupRatio ?? 0.1, seed: options.seed ?? 42, numNegatives: options.numNegatives ?? 1,
+    steps: options.steps ?? 50,
+    batchSize: options.batchSize ?? 32,
+    learningRate: options.learningRate ?? defaultLearningRate(baseModel),
+    warmupRatio: options.warmupRatio ?? 0.1,
+    seed: options.seed ?? 42,
+    numNegatives: options.numNegatives ?? 1,
   };
   const base = { ...(await options.evaluator.evaluate(baseModel)), system: "base model" };
   const key = (condition: NegativeCondition) =>
-    sha({ v: 1, model: baseModel.name, source: baseModel.describe(), pairs: sha(pairRows), queries: sha(options.evaluator.queries), corpus: options.evaluator.corpus.length, condition, settings, mining: options.mining?.[condition] ?? null });
-  const cachePath = (condition: NegativeCondition) => options.cacheDir && join(options.cacheDir, `negatives-${condition}-${key(condition)}.json`);
+    sha({
+      v: 1,
+      model: baseModel.name,
+      source: baseModel.describe(),
+      pairs: sha(pairRows),
+      queries: sha(options.evaluator.queries),
+      corpus: options.evaluator.corpus.length,
+      condition,
+      settings,
+      mining: options.mining?.[condition] ?? null,
+    });
+  const cachePath = (condition: NegativeCondition) =>
+    options.cacheDir && join(options.cacheDir, `negatives-${condition}-${key(condition)}.json`);
 
   // Mine with the base model, before any training.
   const mined = new Map<NegativeCondition, { rows: Record<string, string | number>[]; report: MiningReport }>();
@@ -156,7 +186,13 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
     if (c === "in-batch") continue;
     const path = cachePath(c);
     if (path && existsSync(path)) continue;
-    const r = await mineHardNegatives(pairRows, baseModel, { ...PRESET[c], numNegatives: settings.numNegatives, seed: settings.seed, onWarning: options.onWarning, ...options.mining?.[c] });
+    const r = await mineHardNegatives(pairRows, baseModel, {
+      ...PRESET[c],
+      numNegatives: settings.numNegatives,
+      seed: settings.seed,
+      onWarning: options.onWarning,
+      ...options.mining?.[c],
+    });
     mined.set(c, r);
   }
   baseModel.dispose();
@@ -175,29 +211,50 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
       const model = await fresh();
       const t0 = performance.now();
       const trained = await train(model, rows, {
-        loss, maxSteps: settings.steps, epochs: Math.max(1, Math.ceil((settings.steps * settings.batchSize) / rows.length)), batchSize: settings.batchSize,
-        learningRate: settings.learningRate, warmupRatio: settings.warmupRatio, seed: settings.seed, progress: options.progress ?? false, onWarning: options.onWarning,
+        loss,
+        maxSteps: settings.steps,
+        epochs: Math.max(1, Math.ceil((settings.steps * settings.batchSize) / rows.length)),
+        batchSize: settings.batchSize,
+        learningRate: settings.learningRate,
+        warmupRatio: settings.warmupRatio,
+        seed: settings.seed,
+        progress: options.progress ?? false,
+        onWarning: options.onWarning,
       });
       const trainSeconds = (performance.now() - t0) / 1000;
       const result = { ...(await options.evaluator.evaluate(model)), system: condition };
       model.dispose();
       run = {
-        condition, loss: loss.name, rows: rows.length, trainSeconds, trainLoss: trained.trainLoss, steps: trained.steps, result, cached: false,
+        condition,
+        loss: loss.name,
+        rows: rows.length,
+        trainSeconds,
+        trainLoss: trained.trainLoss,
+        steps: trained.steps,
+        result,
+        cached: false,
         ...(m && {
           mining: {
-            rows: m.report.rows, pairsWithFewerNegatives: m.report.pairsWithFewerNegatives, meanPositiveScore: mean(m.report.positiveScores),
-            meanNegativeScore: mean(m.report.negativeScores), falseNegativeCount: m.report.falseNegativeCount, seconds: m.report.seconds.total,
+            rows: m.report.rows,
+            pairsWithFewerNegatives: m.report.pairsWithFewerNegatives,
+            meanPositiveScore: mean(m.report.positiveScores),
+            meanNegativeScore: mean(m.report.negativeScores),
+            falseNegativeCount: m.report.falseNegativeCount,
+            seconds: m.report.seconds.total,
           },
         }),
       };
       if (path) writeFileAtomic(path, JSON.stringify(run));
       if (m) run.miningReport = m.report;
-      log(`${condition}: ${rows.length} rows, ${trained.steps} steps of ${loss.name} in ${trainSeconds.toFixed(1)} s; ndcg@10 ${result.values["ndcg@10"]?.toFixed(4)}`);
+      log(
+        `${condition}: ${rows.length} rows, ${trained.steps} steps of ${loss.name} in ${trainSeconds.toFixed(1)} s; ndcg@10 ${result.values["ndcg@10"]?.toFixed(4)}`,
+      );
     }
     runs.push({ ...run, vsBase: compareSystems(base, run.result, options.bootstrap) });
   }
   const inBatch = runs.find((r) => r.condition === "in-batch");
-  if (inBatch) for (const r of runs) if (r !== inBatch) r.vsInBatch = compareSystems(inBatch.result, r.result, options.bootstrap);
+  if (inBatch)
+    for (const r of runs) if (r !== inBatch) r.vsInBatch = compareSystems(inBatch.result, r.result, options.bootstrap);
   return { model: modelName, base, runs, settings, bootstrap: options.bootstrap ?? {} };
 }
 
@@ -213,7 +270,13 @@ export function negativesComparisonTable(c: NegativesComparison, metric = "ndcg@
     const d = diff(s);
     return d ? `${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]` : "";
   };
-  type Row = { condition: string; rows: number; result: IRResult; vsBase?: SystemComparison; vsInBatch?: SystemComparison };
+  type Row = {
+    condition: string;
+    rows: number;
+    result: IRResult;
+    vsBase?: SystemComparison;
+    vsInBatch?: SystemComparison;
+  };
   const all: Row[] = [{ condition: "base model", rows: 0, result: c.base }, ...c.runs];
   return pl.DataFrame({
     run: all.map((r) => r.condition),
@@ -226,14 +289,25 @@ export function negativesComparisonTable(c: NegativesComparison, metric = "ndcg@
     "vs base (95% CI)": all.map((r) => ci(r.vsBase)),
     "improved / worsened vs base": all.map((r) => (r.vsBase ? `${r.vsBase.improved} / ${r.vsBase.worsened}` : "")),
     "vs in-batch (95% CI)": all.map((r) => ci(r.vsInBatch)),
-    "improved / worsened vs in-batch": all.map((r) => (r.vsInBatch ? `${r.vsInBatch.improved} / ${r.vsInBatch.worsened}` : "")),
+    "improved / worsened vs in-batch": all.map((r) =>
+      r.vsInBatch ? `${r.vsInBatch.improved} / ${r.vsInBatch.worsened}` : "",
+    ),
   });
 }
 
 /** Bars of `metrics` for the base model and every run, whiskers = 95% bootstrap intervals. */
-export function negativesComparisonFigure(c: NegativesComparison, metrics: string[] = ["ndcg@10", "mrr@10", "recall@10"]): PlotlyFigure {
-  const systems = [c.base, ...c.runs.map((r) => r.result)].map((r) => ({ name: r.system, values: r.values, intervals: bootstrapCI(r, c.bootstrap) }));
-  return metricBarsFigure(systems, metrics, { title: `Negatives compared: ${c.settings.steps} steps each, ${c.base.perQuery.length} held-out queries (${c.model})` });
+export function negativesComparisonFigure(
+  c: NegativesComparison,
+  metrics: string[] = ["ndcg@10", "mrr@10", "recall@10"],
+): PlotlyFigure {
+  const systems = [c.base, ...c.runs.map((r) => r.result)].map((r) => ({
+    name: r.system,
+    values: r.values,
+    intervals: bootstrapCI(r, c.bootstrap),
+  }));
+  return metricBarsFigure(systems, metrics, {
+    title: `Negatives compared: ${c.settings.steps} steps each, ${c.base.perQuery.length} held-out queries (${c.model})`,
+  });
 }
 
 /** One sentence per run against in-batch (or the base model when there is no in-batch run). */

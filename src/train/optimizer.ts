@@ -74,7 +74,10 @@ export class AdamW {
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
-    for (const [k, b] of [["beta1", this.beta1], ["beta2", this.beta2]] as const)
+    for (const [k, b] of [
+      ["beta1", this.beta1],
+      ["beta2", this.beta2],
+    ] as const)
       if (!(b >= 0 && b < 1)) throw new RangeError(`AdamW: ${k} ${b} must be in [0, 1).`);
     if (!(this.eps >= 0)) throw new RangeError(`AdamW: eps ${this.eps} must be >= 0.`);
     if (!(this.weightDecay >= 0)) throw new RangeError(`AdamW: weightDecay ${this.weightDecay} must be >= 0.`);
@@ -84,8 +87,12 @@ export class AdamW {
       if (names.has(name)) throw new Error(`AdamW: parameter name "${name}" appears twice; give each parameter once.`);
       names.add(name);
       const slot: Slot = {
-        name, variable, decay: !exclude(name), step: 0,
-        expAvg: tf.variable(tf.zerosLike(variable), false), expAvgSq: tf.variable(tf.zerosLike(variable), false),
+        name,
+        variable,
+        decay: !exclude(name),
+        step: 0,
+        expAvg: tf.variable(tf.zerosLike(variable), false),
+        expAvgSq: tf.variable(tf.zerosLike(variable), false),
       };
       this.byVariable.set(variable, slot);
       return slot;
@@ -94,13 +101,19 @@ export class AdamW {
 
   /** Names of the parameters that are decayed / not decayed. */
   decayGroups(): { decay: string[]; noDecay: string[] } {
-    return { decay: this.slots.filter((s) => s.decay).map((s) => s.name), noDecay: this.slots.filter((s) => !s.decay).map((s) => s.name) };
+    return {
+      decay: this.slots.filter((s) => s.decay).map((s) => s.name),
+      noDecay: this.slots.filter((s) => !s.decay).map((s) => s.name),
+    };
   }
 
   /** One update with learning rate `lr`. Gradients of variables this optimizer does not hold are an error. */
   step(grads: Map<tf.Variable, tf.Tensor>, lr: number): void {
     for (const v of grads.keys())
-      if (!this.byVariable.has(v)) throw new Error(`AdamW.step: got a gradient for a variable ("${v.name}") that is not among the optimizer's ${this.slots.length} parameters.`);
+      if (!this.byVariable.has(v))
+        throw new Error(
+          `AdamW.step: got a gradient for a variable ("${v.name}") that is not among the optimizer's ${this.slots.length} parameters.`,
+        );
     for (const slot of this.slots) {
       const g = grads.get(slot.variable);
       if (g === undefined) continue;
@@ -114,9 +127,12 @@ export class AdamW {
       // Three tidies, so that at most a few parameter-sized temporaries are alive at once (the wasm heap
       // never shrinks, and the word-embedding matrix alone is 47 MB for MiniLM).
       tf.tidy(() => slot.expAvg.assign(tf.add(tf.mul(slot.expAvg, this.beta1), tf.mul(g, 1 - this.beta1))));
-      tf.tidy(() => slot.expAvgSq.assign(tf.add(tf.mul(slot.expAvgSq, this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2))));
+      tf.tidy(() =>
+        slot.expAvgSq.assign(tf.add(tf.mul(slot.expAvgSq, this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2))),
+      );
       tf.tidy(() => {
-        const p = slot.decay && this.weightDecay !== 0 ? tf.mul(slot.variable, 1 - lr * this.weightDecay) : slot.variable;
+        const p =
+          slot.decay && this.weightDecay !== 0 ? tf.mul(slot.variable, 1 - lr * this.weightDecay) : slot.variable;
         const denom = tf.add(tf.div(tf.sqrt(slot.expAvgSq), bc2Sqrt), this.eps);
         slot.variable.assign(tf.sub(p, tf.mul(tf.div(slot.expAvg, denom), stepSize)));
       });
@@ -140,10 +156,16 @@ export class AdamW {
   loadState(state: Map<string, AdamWParamState>, source = "optimizer state"): void {
     for (const s of this.slots) {
       const st = state.get(s.name);
-      if (!st) throw new Error(`${source}: no state for parameter "${s.name}"; the checkpoint belongs to a different model.`);
-      for (const [k, h] of [["exp_avg", st.expAvg], ["exp_avg_sq", st.expAvgSq]] as const)
+      if (!st)
+        throw new Error(`${source}: no state for parameter "${s.name}"; the checkpoint belongs to a different model.`);
+      for (const [k, h] of [
+        ["exp_avg", st.expAvg],
+        ["exp_avg_sq", st.expAvgSq],
+      ] as const)
         if (h.shape.join(",") !== s.variable.shape.join(","))
-          throw new Error(`${source}: ${k} of "${s.name}" has shape [${h.shape}], the parameter has [${s.variable.shape}].`);
+          throw new Error(
+            `${source}: ${k} of "${s.name}" has shape [${h.shape}], the parameter has [${s.variable.shape}].`,
+          );
       s.step = st.step;
       s.expAvg.assign(tf.tensor(st.expAvg.data, st.expAvg.shape, "float32"));
       s.expAvgSq.assign(tf.tensor(st.expAvgSq.data, st.expAvgSq.shape, "float32"));
@@ -178,7 +200,10 @@ export function clipGradNorm(grads: Map<tf.Variable, tf.Tensor>, maxNorm: number
   total.dispose();
   if (Number.isFinite(totalNorm) && c < 1) {
     for (const [v, g] of grads) {
-      grads.set(v, tf.tidy(() => tf.mul(g, coef)));
+      grads.set(
+        v,
+        tf.tidy(() => tf.mul(g, coef)),
+      );
       g.dispose();
     }
   }

@@ -136,7 +136,10 @@ export interface ResolvedTrainOptions {
 function checkNumber(name: string, v: unknown): void {
   if (v === undefined || typeof v === "number") return;
   const got = v === null ? "null" : Array.isArray(v) ? "an array" : `a ${typeof v}`;
-  const hint = typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? ` (write ${name}: ${v}, without quotes)` : "";
+  const hint =
+    typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))
+      ? ` (write ${name}: ${v}, without quotes)`
+      : "";
   throw new TypeError(`train: ${name} must be a number, got ${got} (${JSON.stringify(v)})${hint}.`);
 }
 
@@ -150,20 +153,35 @@ function checkBoolean(name: string, v: unknown, also: readonly string[] = []): v
 function checkOptionTypes(options: TrainOptions): void {
   const o = options as unknown as Record<string, unknown>;
   for (const name of [
-    "epochs", "maxSteps", "batchSize", "learningRate", "warmupRatio", "warmupSteps", "weightDecay", "adamEpsilon",
-    "maxGradNorm", "seed", "evalSteps", "checkpointSteps", "keepCheckpoints",
+    "epochs",
+    "maxSteps",
+    "batchSize",
+    "learningRate",
+    "warmupRatio",
+    "warmupSteps",
+    "weightDecay",
+    "adamEpsilon",
+    "maxGradNorm",
+    "seed",
+    "evalSteps",
+    "checkpointSteps",
+    "keepCheckpoints",
   ])
     checkNumber(name, o[name]);
   if (options.adamBetas !== undefined) {
     if (!Array.isArray(options.adamBetas) || options.adamBetas.length !== 2)
-      throw new TypeError(`train: adamBetas must be two numbers [beta1, beta2], got ${JSON.stringify(options.adamBetas)}.`);
+      throw new TypeError(
+        `train: adamBetas must be two numbers [beta1, beta2], got ${JSON.stringify(options.adamBetas)}.`,
+      );
     options.adamBetas.forEach((b, i) => checkNumber(`adamBetas[${i}]`, b));
   }
   if (options.freeze !== undefined) checkNumber("freeze.layers", options.freeze.layers);
   for (const name of ["evalAtStart", "greaterIsBetter", "loadBestModelAtEnd"]) checkBoolean(name, o[name]);
   checkBoolean("dropLast", o.dropLast, ["auto"]);
   if (options.outputDir !== undefined && (typeof options.outputDir !== "string" || options.outputDir.trim() === ""))
-    throw new TypeError(`train: outputDir must be a folder path (a non-empty string), got ${JSON.stringify(options.outputDir)}.`);
+    throw new TypeError(
+      `train: outputDir must be a folder path (a non-empty string), got ${JSON.stringify(options.outputDir)}.`,
+    );
 }
 
 /**
@@ -196,7 +214,10 @@ export function prepareOutputDir(args: ResolvedTrainOptions): () => void {
   if (!dir) return () => {};
   const fail = (what: string, fix: string) => new Error(`train: outputDir ${dir}: ${what}; ${fix}.`);
   if (existsSync(dir) && !statSync(dir).isDirectory())
-    throw fail("is a file, not a folder (the run writes best/, final/, checkpoints/ and history.json there)", "give a folder path");
+    throw fail(
+      "is a file, not a folder (the run writes best/, final/, checkpoints/ and history.json there)",
+      "give a folder path",
+    );
   let release: () => void;
   try {
     mkdirSync(dir, { recursive: true });

@@ -66,7 +66,8 @@ export function formatProgress(state: ProgressState): string {
     parts.push(`ETA ${fmtSeconds((state.totalSteps - state.step) * state.secondsPerStep)}`);
   }
   const metrics = shownMetrics(state);
-  if (metrics.length > 0) parts.push(`${metrics.map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")} (step ${state.metricsStep})`);
+  if (metrics.length > 0)
+    parts.push(`${metrics.map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")} (step ${state.metricsStep})`);
   if (state.message) parts.push(state.message);
   return parts.join(" | ");
 }
@@ -74,7 +75,10 @@ export function formatProgress(state: ProgressState): string {
 /** An HTML card for notebooks: a progress bar and a small table. */
 export function progressHtml(state: ProgressState): string {
   const pct = state.totalSteps > 0 ? (100 * state.step) / state.totalSteps : 100;
-  const rows: [string, string][] = [["step", `${state.step} / ${state.totalSteps}`], ["epoch", `${state.epoch.toFixed(2)} / ${state.epochs}`]];
+  const rows: [string, string][] = [
+    ["step", `${state.step} / ${state.totalSteps}`],
+    ["epoch", `${state.epoch.toFixed(2)} / ${state.epochs}`],
+  ];
   if (state.loss !== undefined) rows.push(["loss", state.loss.toFixed(4)]);
   if (state.learningRate !== undefined) rows.push(["learning rate", state.learningRate.toExponential(2)]);
   if (state.gradNorm !== undefined) rows.push(["grad norm", state.gradNorm.toFixed(3)]);
@@ -83,16 +87,25 @@ export function progressHtml(state: ProgressState): string {
     rows.push(["ETA", fmtSeconds((state.totalSteps - state.step) * state.secondsPerStep)]);
   }
   for (const [k, v] of shownMetrics(state)) rows.push([`${k} (step ${state.metricsStep})`, v.toFixed(4)]);
-  if (state.bestMetric && state.bestValue !== undefined) rows.push([`best ${state.bestMetric}`, state.bestValue.toFixed(4)]);
+  if (state.bestMetric && state.bestValue !== undefined)
+    rows.push([`best ${state.bestMetric}`, state.bestValue.toFixed(4)]);
   if (state.message) rows.push(["", state.message]);
-  const table = rows.map(([k, v]) => `<tr><td style="text-align:left">${escapeHtml(k)}</td><td style="text-align:right">${escapeHtml(v)}</td></tr>`).join("");
+  const table = rows
+    .map(
+      ([k, v]) =>
+        `<tr><td style="text-align:left">${escapeHtml(k)}</td><td style="text-align:right">${escapeHtml(v)}</td></tr>`,
+    )
+    .join("");
   return (
     `<div><progress value="${pct.toFixed(1)}" max="100" style="width:320px"></progress> ${pct.toFixed(0)}%` +
     `<table style="font-size:90%">${table}</table></div>`
   );
 }
 
-type WriteDisplayData = (msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+type WriteDisplayData = (
+  msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> },
+  update: boolean,
+) => void;
 
 /** One notebook output updated in place (display_data, then update_display_data with the same display_id). */
 export class NotebookProgress implements ProgressReporter {
@@ -106,7 +119,14 @@ export class NotebookProgress implements ProgressReporter {
     const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: WriteDisplayData | null };
     const write = jupyter.lastWriteDisplayData;
     if (!write) return;
-    write({ data: { "text/html": progressHtml(state), "text/plain": formatProgress(state) }, metadata: {}, transient: { display_id: this.displayId } }, this.shown);
+    write(
+      {
+        data: { "text/html": progressHtml(state), "text/plain": formatProgress(state) },
+        metadata: {},
+        transient: { display_id: this.displayId },
+      },
+      this.shown,
+    );
     this.shown = true;
     this.last = Date.now();
   }

@@ -27,13 +27,25 @@ export interface BatchSamplerOptions {
 
 /** A permutation of 0..n-1 for (seed, epoch): seeded Fisher-Yates. */
 export function epochPermutation(n: number, seed: number, epoch: number): number[] {
-  return shuffled(Array.from({ length: n }, (_, i) => i), rngFor(seed, `train-sampler-epoch-${epoch}`));
+  return shuffled(
+    Array.from({ length: n }, (_, i) => i),
+    rngFor(seed, `train-sampler-epoch-${epoch}`),
+  );
 }
 
 /** Batches (row indices) of one epoch; `rows[i]` lists the texts of row i (all columns). */
-export function noDuplicatesBatches(rows: readonly (readonly string[])[], epoch: number, options: BatchSamplerOptions): number[][] {
+export function noDuplicatesBatches(
+  rows: readonly (readonly string[])[],
+  epoch: number,
+  options: BatchSamplerOptions,
+): number[][] {
   checkBatchSize(options.batchSize);
-  return noDuplicatesFromOrder(rows, epochPermutation(rows.length, options.seed, epoch), options.batchSize, options.dropLast ?? false);
+  return noDuplicatesFromOrder(
+    rows,
+    epochPermutation(rows.length, options.seed, epoch),
+    options.batchSize,
+    options.dropLast ?? false,
+  );
 }
 
 /**
@@ -41,7 +53,12 @@ export function noDuplicatesBatches(rows: readonly (readonly string[])[], epoch:
  * with a "taken" flag and compacted when half of them are taken, so an epoch costs about O(n) set lookups when
  * duplicates are rare instead of O(n^2 / batchSize) for re-filtering the list after every batch.
  */
-export function noDuplicatesFromOrder(rows: readonly (readonly string[])[], order: readonly number[], batchSize: number, dropLast = false): number[][] {
+export function noDuplicatesFromOrder(
+  rows: readonly (readonly string[])[],
+  order: readonly number[],
+  batchSize: number,
+  dropLast = false,
+): number[][] {
   checkBatchSize(batchSize);
   let remaining = order.slice();
   let taken = new Uint8Array(remaining.length);
@@ -88,10 +105,18 @@ export function defaultBatches(n: number, epoch: number, options: BatchSamplerOp
   return batches;
 }
 
-export function epochBatches(sampler: BatchSamplerName, rows: readonly (readonly string[])[], epoch: number, options: BatchSamplerOptions): number[][] {
-  return sampler === "no_duplicates" ? noDuplicatesBatches(rows, epoch, options) : defaultBatches(rows.length, epoch, options);
+export function epochBatches(
+  sampler: BatchSamplerName,
+  rows: readonly (readonly string[])[],
+  epoch: number,
+  options: BatchSamplerOptions,
+): number[][] {
+  return sampler === "no_duplicates"
+    ? noDuplicatesBatches(rows, epoch, options)
+    : defaultBatches(rows.length, epoch, options);
 }
 
 function checkBatchSize(batchSize: number): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize ${batchSize} must be a positive integer.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize ${batchSize} must be a positive integer.`);
 }

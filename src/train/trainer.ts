@@ -178,7 +178,11 @@ class TrainingRun {
 
   batch(indices: number[]): TrainingBatch {
     const { columns, rows, labels } = this.args.data;
-    const batch: TrainingBatch = { columns, texts: columns.map((_, c) => indices.map((i) => rows[i][c])), size: indices.length };
+    const batch: TrainingBatch = {
+      columns,
+      texts: columns.map((_, c) => indices.map((i) => rows[i][c])),
+      size: indices.length,
+    };
     if (labels) batch.labels = indices.map((i) => labels[i]);
     return batch;
   }
@@ -332,7 +336,11 @@ export async function train(
   }
 }
 
-async function trainResolved(model: SentenceTransformer, args: ResolvedTrainOptions, warnings: string[]): Promise<TrainResult> {
+async function trainResolved(
+  model: SentenceTransformer,
+  args: ResolvedTrainOptions,
+  warnings: string[],
+): Promise<TrainResult> {
   const { totalSteps, evalSteps, checkpointSteps, outputDir, historyPath, bestPath } = args;
   await initBackend();
   const params = namedParameters(model);

@@ -34,7 +34,12 @@ interface FrameLike {
 }
 
 function isFrame(x: unknown): x is FrameLike {
-  return typeof x === "object" && x !== null && typeof (x as FrameLike).toRecords === "function" && Array.isArray((x as FrameLike).columns);
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as FrameLike).toRecords === "function" &&
+    Array.isArray((x as FrameLike).columns)
+  );
 }
 
 /** The text columns of a set of field names: anchor, positive, negative | negative_1..n. */
@@ -42,7 +47,11 @@ export function textColumns(fields: Iterable<string>): string[] {
   const set = new Set(fields);
   const cols = ["anchor", "positive"];
   if (set.has("negative")) cols.push("negative");
-  const numbered = [...set].map((f) => /^negative_(\d+)$/.exec(f)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  const numbered = [...set]
+    .map((f) => /^negative_(\d+)$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
   for (const n of numbered) cols.push(`negative_${n}`);
   return cols;
 }
@@ -55,30 +64,50 @@ export function prepareTrainingData(data: unknown, source = "training data"): Tr
   let records: Row[];
   if (isFrame(data)) records = data.toRecords();
   else if (Array.isArray(data)) records = data as Row[];
-  else throw new TypeError(`${source}: expected an array of rows {anchor, positive, negative?} or a nodejs-polars DataFrame, got ${data === null ? "null" : typeof data}.`);
+  else
+    throw new TypeError(
+      `${source}: expected an array of rows {anchor, positive, negative?} or a nodejs-polars DataFrame, got ${data === null ? "null" : typeof data}.`,
+    );
   if (records.length === 0) throw new Error(`${source}: no rows; give at least 2 (anchor, positive) rows.`);
   const fields = new Set<string>();
   records.forEach((r, i) => {
-    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new TypeError(`${source} row ${i}: expected an object {anchor, positive, ...}, got ${r === null ? "null" : Array.isArray(r) ? "an array" : typeof r}.`);
+    if (typeof r !== "object" || r === null || Array.isArray(r))
+      throw new TypeError(
+        `${source} row ${i}: expected an object {anchor, positive, ...}, got ${r === null ? "null" : Array.isArray(r) ? "an array" : typeof r}.`,
+      );
     for (const k of Object.keys(r)) if (r[k] !== undefined && r[k] !== null) fields.add(k);
   });
   const columns = textColumns(fields);
   const problems: string[] = [];
   const labelFields = LABEL_COLUMNS.filter((c) => fields.has(c));
-  if (labelFields.length > 1) throw new Error(`${source}: the rows have both a "label" and a "score" column; keep one (the label column of scored pairs).`);
+  if (labelFields.length > 1)
+    throw new Error(
+      `${source}: the rows have both a "label" and a "score" column; keep one (the label column of scored pairs).`,
+    );
   const labelColumn = labelFields[0];
-  const labels = labelColumn === undefined ? undefined : records.map((r, i) => {
-    const v = r[labelColumn];
-    const y = typeof v === "boolean" ? Number(v) : v;
-    if (typeof y !== "number" || !Number.isFinite(y)) problems.push(`${source} row ${i}: field "${labelColumn}" is ${v === undefined || v === null ? "missing" : JSON.stringify(v)}, expected a finite number (other rows have it).`);
-    return typeof y === "number" ? y : NaN;
-  });
+  const labels =
+    labelColumn === undefined
+      ? undefined
+      : records.map((r, i) => {
+          const v = r[labelColumn];
+          const y = typeof v === "boolean" ? Number(v) : v;
+          if (typeof y !== "number" || !Number.isFinite(y))
+            problems.push(
+              `${source} row ${i}: field "${labelColumn}" is ${v === undefined || v === null ? "missing" : JSON.stringify(v)}, expected a finite number (other rows have it).`,
+            );
+          return typeof y === "number" ? y : NaN;
+        });
   const rows = records.map((r, i) =>
     columns.map((c) => {
       const v = r[c];
-      if (v === undefined || v === null) problems.push(`${source} row ${i}: missing field "${c}"${c.startsWith("negative") ? " (other rows have it; give every row the same columns)" : ""}.`);
-      else if (typeof v !== "string") problems.push(`${source} row ${i}: field "${c}" is ${typeof v}, expected a string.`);
-      else if (v.trim() === "") problems.push(`${source} row ${i}: field "${c}" is empty; remove the row or fill in the text.`);
+      if (v === undefined || v === null)
+        problems.push(
+          `${source} row ${i}: missing field "${c}"${c.startsWith("negative") ? " (other rows have it; give every row the same columns)" : ""}.`,
+        );
+      else if (typeof v !== "string")
+        problems.push(`${source} row ${i}: field "${c}" is ${typeof v}, expected a string.`);
+      else if (v.trim() === "")
+        problems.push(`${source} row ${i}: field "${c}" is empty; remove the row or fill in the text.`);
       return typeof v === "string" ? v : "";
     }),
   );
@@ -97,8 +126,12 @@ export function prepareTrainingData(data: unknown, source = "training data"): Tr
     seen.set(key, n + 1);
   });
   if (duplicates > 0)
-    warnings.push(`${source}: ${duplicates} of ${rows.length} rows repeat an earlier row (same ${columns.join(", ")}); they are kept (the no-duplicates sampler puts copies in different batches) but add nothing new; remove them with dedupePairs from src/data.`);
+    warnings.push(
+      `${source}: ${duplicates} of ${rows.length} rows repeat an earlier row (same ${columns.join(", ")}); they are kept (the no-duplicates sampler puts copies in different batches) but add nothing new; remove them with dedupePairs from src/data.`,
+    );
   if (rows.length === 1)
-    warnings.push(`${source}: a single example; in-batch-negative losses (MultipleNegativesRankingLoss) have no negatives for it and learn nothing; give at least 2 rows.`);
+    warnings.push(
+      `${source}: a single example; in-batch-negative losses (MultipleNegativesRankingLoss) have no negatives for it and learn nothing; give at least 2 rows.`,
+    );
   return labels ? { columns, rows, labels, labelColumn, warnings } : { columns, rows, warnings };
 }

@@ -66,7 +66,11 @@ function act(name: TransformerConfig["hiddenAct"], x: number): number {
 }
 
 /** last_hidden_state [B][S] -> Float64Array(H), computed one sequence at a time. */
-export function referenceForward(config: TransformerConfig, weights: WeightMap, batch: TokenizedBatch): Float64Array[][] {
+export function referenceForward(
+  config: TransformerConfig,
+  weights: WeightMap,
+  batch: TokenizedBatch,
+): Float64Array[][] {
   const H = config.hiddenSize;
   const heads = config.numAttentionHeads;
   const d = H / heads;
@@ -99,9 +103,15 @@ export function referenceForward(config: TransformerConfig, weights: WeightMap, 
     }
     for (let l = 0; l < config.numHiddenLayers; l++) {
       const p = `encoder.layer.${l}.`;
-      const q = h.map((x) => dense(x, w(weights, p + "attention.self.query.weight"), w(weights, p + "attention.self.query.bias"), H));
-      const k = h.map((x) => dense(x, w(weights, p + "attention.self.key.weight"), w(weights, p + "attention.self.key.bias"), H));
-      const v = h.map((x) => dense(x, w(weights, p + "attention.self.value.weight"), w(weights, p + "attention.self.value.bias"), H));
+      const q = h.map((x) =>
+        dense(x, w(weights, p + "attention.self.query.weight"), w(weights, p + "attention.self.query.bias"), H),
+      );
+      const k = h.map((x) =>
+        dense(x, w(weights, p + "attention.self.key.weight"), w(weights, p + "attention.self.key.bias"), H),
+      );
+      const v = h.map((x) =>
+        dense(x, w(weights, p + "attention.self.value.weight"), w(weights, p + "attention.self.value.bias"), H),
+      );
       const ctx = h.map(() => new Float64Array(H));
       for (let hd = 0; hd < heads; hd++) {
         for (let i = 0; i < S; i++) {
@@ -126,15 +136,30 @@ export function referenceForward(config: TransformerConfig, weights: WeightMap, 
       }
       const next: Float64Array[] = [];
       for (let s = 0; s < S; s++) {
-        const ao = dense(ctx[s], w(weights, p + "attention.output.dense.weight"), w(weights, p + "attention.output.dense.bias"), H);
-        for (let j = 0; j < H; j++) ao[j] += h[s][j];
-        const a = layerNorm(ao, w(weights, p + "attention.output.LayerNorm.weight"), w(weights, p + "attention.output.LayerNorm.bias"), eps);
-        const inter = dense(a, w(weights, p + "intermediate.dense.weight"), w(weights, p + "intermediate.dense.bias"), config.intermediateSize).map(
-          (x) => act(config.hiddenAct, x),
+        const ao = dense(
+          ctx[s],
+          w(weights, p + "attention.output.dense.weight"),
+          w(weights, p + "attention.output.dense.bias"),
+          H,
         );
+        for (let j = 0; j < H; j++) ao[j] += h[s][j];
+        const a = layerNorm(
+          ao,
+          w(weights, p + "attention.output.LayerNorm.weight"),
+          w(weights, p + "attention.output.LayerNorm.bias"),
+          eps,
+        );
+        const inter = dense(
+          a,
+          w(weights, p + "intermediate.dense.weight"),
+          w(weights, p + "intermediate.dense.bias"),
+          config.intermediateSize,
+        ).map((x) => act(config.hiddenAct, x));
         const o = dense(inter, w(weights, p + "output.dense.weight"), w(weights, p + "output.dense.bias"), H);
         for (let j = 0; j < H; j++) o[j] += a[j];
-        next.push(layerNorm(o, w(weights, p + "output.LayerNorm.weight"), w(weights, p + "output.LayerNorm.bias"), eps));
+        next.push(
+          layerNorm(o, w(weights, p + "output.LayerNorm.weight"), w(weights, p + "output.LayerNorm.bias"), eps),
+        );
       }
       h = next;
     }

@@ -14,12 +14,20 @@ interface SetupModule {
 export async function jupyterReady(): Promise<string> {
   const setup = (await import("../../scripts/setup.mjs")) as SetupModule;
   const python = setup.findJupyterPython();
-  if (!python) throw new Error("Jupyter's nbclient is not installed: run `npm run setup` (or apt-get install jupyter-nbconvert python3-nbclient).");
+  if (!python)
+    throw new Error(
+      "Jupyter's nbclient is not installed: run `npm run setup` (or apt-get install jupyter-nbconvert python3-nbclient).",
+    );
   if (!existsSync(join(root, "jupyter", "kernels", "tslab-course", "kernel.json"))) setup.writeKernelspec();
   return python;
 }
 
-export function runNotebooks(python: string, out: string, notebooks: string[], extra: string[] = []): SpawnSyncReturns<string> {
+export function runNotebooks(
+  python: string,
+  out: string,
+  notebooks: string[],
+  extra: string[] = [],
+): SpawnSyncReturns<string> {
   return spawnSync(python, [join(root, "scripts", "run_notebooks.py"), "--out", out, ...extra, ...notebooks], {
     cwd: root,
     encoding: "utf8",

@@ -51,21 +51,47 @@ test("the Notebook UI shows an executed notebook as trusted with its chart drawn
   const token = "course-ui-test";
   const server = spawn(
     python,
-    ["-m", "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1", `--port=${port}`, `--NotebookApp.token=${token}`, `--notebook-dir=${root}`],
+    [
+      "-m",
+      "notebook",
+      "--no-browser",
+      "--allow-root",
+      "--ip=127.0.0.1",
+      `--port=${port}`,
+      `--NotebookApp.token=${token}`,
+      `--notebook-dir=${root}`,
+    ],
     { env: { ...process.env, JUPYTER_PATH: join(root, "jupyter") }, stdio: "ignore" },
   );
   try {
     await waitFor(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`, 30_000);
-    const specs = (await (await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`)).json()) as { kernelspecs: Record<string, unknown> };
+    const specs = (await (await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`)).json()) as {
+      kernelspecs: Record<string, unknown>;
+    };
     assert.ok("tslab-course" in specs.kernelspecs, "the course kernel is offered");
     const url = `http://127.0.0.1:${port}/notebooks/${relative(root, join(out, "pass.ipynb"))}?token=${token}`;
     const dom = spawnSync(
       browser,
-      ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`, "--virtual-time-budget=20000", "--dump-dom", url],
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`,
+        "--virtual-time-budget=20000",
+        "--dump-dom",
+        url,
+      ],
       { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
     ).stdout;
     // assert.ok, not assert.match: a failure must not print the multi-megabyte page.
-    assert.ok(/id="notification_trusted"[^>]*>\s*<span[^>]*>Trusted</.test(dom), "the UI reports the notebook as trusted");
+    assert.ok(
+      /id="notification_trusted"[^>]*>\s*<span[^>]*>Trusted</.test(dom),
+      "the UI reports the notebook as trusted",
+    );
     assert.ok(/class="main-svg"/.test(dom), "plotly drew the chart from the saved output");
     assert.ok(/TypeScript \(course\)/.test(dom), "the course kernel is selected");
   } finally {

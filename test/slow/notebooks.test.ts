@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { chromiumPath, jupyterReady, root, runNotebooks } from "./helpers";
 import { EXPECTED, notebookDisplays } from "./course-expectations";
 
-const notebooks = readdirSync(join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
+const notebooks = readdirSync(join(root, "notebooks"))
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
 const out = mkdtempSync(join(tmpdir(), "course-"));
 process.env.COURSE_RUNS_DIR = mkdtempSync(join(tmpdir(), "course-runs-")); // inherited by the runner and its kernels
 const failed: string[] = [];
@@ -24,8 +26,19 @@ function drawnCharts(html: string): number {
   if (!binary) return -1;
   const res = spawnSync(
     binary,
-    ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`, "--virtual-time-budget=20000", "--dump-dom", `file://${html}`],
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`,
+      "--virtual-time-budget=20000",
+      "--dump-dom",
+      `file://${html}`,
+    ],
     { encoding: "utf8", timeout: 180_000, maxBuffer: 256 * 1024 * 1024 },
   );
   return (res.stdout.match(/class="plot-container plotly"/g) ?? []).length;
@@ -42,15 +55,27 @@ for (const name of notebooks) {
     assert.equal(res.status, 0, `${name} failed:\n${res.stderr.slice(-4000)}`);
     if (!expected) return;
     const shown = notebookDisplays(JSON.parse(readFileSync(join(out, name), "utf8")));
-    for (const re of expected.tables) assert.ok(shown.tables.some((c) => re.test(c)), `${name}: no table captioned ${re} (tables: ${JSON.stringify(shown.tables)})`);
-    for (const re of expected.charts) assert.ok(shown.charts.some((c) => re.test(c)), `${name}: no chart titled ${re} (charts: ${JSON.stringify(shown.charts)})`);
+    for (const re of expected.tables)
+      assert.ok(
+        shown.tables.some((c) => re.test(c)),
+        `${name}: no table captioned ${re} (tables: ${JSON.stringify(shown.tables)})`,
+      );
+    for (const re of expected.charts)
+      assert.ok(
+        shown.charts.some((c) => re.test(c)),
+        `${name}: no chart titled ${re} (charts: ${JSON.stringify(shown.charts)})`,
+      );
     const drawn = drawnCharts(join(out, `${stem}.html`));
     if (drawn < 0) {
       if (process.env.CI) assert.fail("chromium is not installed (apt-get install chromium)");
       t.diagnostic("chromium not installed: the HTML rendering check was skipped");
       return;
     }
-    assert.equal(drawn, shown.charts.length, `${name}: headless Chromium drew ${drawn} of the ${shown.charts.length} charts in ${stem}.html`);
+    assert.equal(
+      drawn,
+      shown.charts.length,
+      `${name}: headless Chromium drew ${drawn} of the ${shown.charts.length} charts in ${stem}.html`,
+    );
   });
 }
 
@@ -59,15 +84,31 @@ test("notebook 05 wrote the per-query RAG report: one row per test question, hit
   const csv = readdirSync(out).find((f) => /^rag_compare_report-.*\.csv$/.test(f));
   assert.ok(csv, `no rag_compare_report-*.csv in ${out}`);
   const lines = readFileSync(join(out, csv), "utf8").trim().split("\n");
-  assert.equal(lines[0], "query_id,question,relevant_ids,base ids,base scores,base hit@3,base rank,fine-tuned ids,fine-tuned scores,fine-tuned hit@3,fine-tuned rank,outcome");
+  assert.equal(
+    lines[0],
+    "query_id,question,relevant_ids,base ids,base scores,base hit@3,base rank,fine-tuned ids,fine-tuned scores,fine-tuned hit@3,fine-tuned rank,outcome",
+  );
   assert.ok(lines.length > 20, `${lines.length - 1} rows`);
-  for (const line of lines.slice(1)) assert.match(line, /,(hit|miss),\d*,[^,]*,[^,]*,(hit|miss),\d*,(fixed|broken|both hit|both miss)$/);
+  for (const line of lines.slice(1))
+    assert.match(line, /,(hit|miss),\d*,[^,]*,[^,]*,(hit|miss),\d*,(fixed|broken|both hit|both miss)$/);
 });
 
 test("the fine-tuned model beats the base model on the held-out test split (paired 95% CI above 0)", (t) => {
   const path = join(out, "results.json");
   if (!existsSync(path) || !notebooks.includes("03_mnrl_finetuning.ipynb")) return t.skip("notebook 03 did not run");
-  const file = JSON.parse(readFileSync(path, "utf8")) as { comparisons: { dataset: string; split: string; baseline: string; candidate: string; model: string; queries: number; improved: number; worsened: number; differences: Record<string, { estimate: number; low: number; high: number }> }[] };
+  const file = JSON.parse(readFileSync(path, "utf8")) as {
+    comparisons: {
+      dataset: string;
+      split: string;
+      baseline: string;
+      candidate: string;
+      model: string;
+      queries: number;
+      improved: number;
+      worsened: number;
+      differences: Record<string, { estimate: number; low: number; high: number }>;
+    }[];
+  };
   const c = file.comparisons.find((x) => x.split === "test" && x.baseline === "base" && x.candidate === "fine-tuned");
   assert.ok(c, "results.json has no base vs fine-tuned comparison on the test split");
   const d = c.differences["ndcg@10"];

@@ -24,7 +24,11 @@ test("the README snippet runs as a tsx script and labels both sides of each comp
   for (const name of ["src", "node_modules"]) symlinkSync(join(root, name), join(dir, name));
   copyFileSync(join(root, "package.json"), join(dir, "package.json"));
   writeFileSync(join(dir, "script.ts"), readmeSnippet());
-  const run = spawnSync(process.execPath, ["--import", "tsx", "script.ts"], { cwd: dir, encoding: "utf8", timeout: 300_000 });
+  const run = spawnSync(process.execPath, ["--import", "tsx", "script.ts"], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   assert.equal(run.status, 0, `exit ${run.status} ${run.signal ?? ""}\n${run.stderr.slice(-3000)}`);
   assert.doesNotMatch(run.stderr, /Top-level await/);
   assert.match(run.stdout, /^fine-tuned vs before training on 190 queries: \d+ improved, \d+ worsened, \d+ unchanged/m);

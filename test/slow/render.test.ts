@@ -11,7 +11,18 @@ import { chromiumPath, jupyterReady, root, runNotebooks } from "./helpers";
 function chromium(binary: string, args: string[]) {
   return spawnSync(
     binary,
-    ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`, "--virtual-time-budget=10000", ...args],
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`,
+      "--virtual-time-budget=10000",
+      ...args,
+    ],
     { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
   );
 }

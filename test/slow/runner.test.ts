@@ -24,7 +24,10 @@ test("a passing notebook is executed, numbered, signed and exported", async () =
   assert.match(res.stdout, /1 notebook\(s\) executed, 0 failed/);
   const nb = JSON.parse(readFileSync(join(out, "pass.ipynb"), "utf8")) as { cells: Cell[] };
   const code = nb.cells.filter((c) => c.cell_type === "code");
-  assert.deepEqual(code.map((c) => c.execution_count), [1, 2, 3]);
+  assert.deepEqual(
+    code.map((c) => c.execution_count),
+    [1, 2, 3],
+  );
   assert.equal(joined(code[0].outputs?.find((o) => o.name === "stdout")?.text), "answer 42\n");
   const table = code[1].outputs?.find((o) => o.output_type === "display_data");
   assert.match(joined(table?.data?.["text/html"]), /<td style="text-align:right">0\.7500<\/td>/);
@@ -34,7 +37,11 @@ test("a passing notebook is executed, numbered, signed and exported", async () =
   assert.match(joined(chartOutputs[0].data?.["text/plain"]), /plotly\.js .* loaded/);
   assert.ok(chartOutputs[1].data?.["application/vnd.plotly.v1+json"]);
   // Signed: Jupyter's notary accepts it, so the Notebook UI runs its scripts.
-  const check = spawnSync(python, ["-c", "import sys, nbformat; from nbformat.sign import NotebookNotary; nb = nbformat.read(sys.argv[1], 4); sys.exit(0 if NotebookNotary().check_signature(nb) else 3)", join(out, "pass.ipynb")]);
+  const check = spawnSync(python, [
+    "-c",
+    "import sys, nbformat; from nbformat.sign import NotebookNotary; nb = nbformat.read(sys.argv[1], 4); sys.exit(0 if NotebookNotary().check_signature(nb) else 3)",
+    join(out, "pass.ipynb"),
+  ]);
   assert.equal(check.status, 0, "executed notebook is trusted");
   assert.ok(existsSync(join(out, "pass.html")));
 });
@@ -57,7 +64,11 @@ test("a failing notebook stops at the failing cell and names notebook, cell, sou
 
 test("the course command fails with the notebook named when a notebook fails", async () => {
   await jupyterReady();
-  const res = spawnSync(process.execPath, [join(root, "scripts", "course.mjs"), "--no-user-kernel", "--no-html", "does-not-exist"], { cwd: root, encoding: "utf8" });
+  const res = spawnSync(
+    process.execPath,
+    [join(root, "scripts", "course.mjs"), "--no-user-kernel", "--no-html", "does-not-exist"],
+    { cwd: root, encoding: "utf8" },
+  );
   assert.equal(res.status, 2);
   assert.match(res.stderr, /no notebooks match does-not-exist/);
 });

@@ -70,7 +70,10 @@ export function gradCacheLossAndGrads(
   lossOfEmbeddings: (embeddings: tf.Tensor2D[]) => tf.Scalar,
   onMiniBatch?: (done: number, total: number) => void,
 ): LossResult {
-  if (variables.length === 0) throw new Error(`${owner}: no variables to differentiate; pass model.trainableVariables() (or the unfrozen subset).`);
+  if (variables.length === 0)
+    throw new Error(
+      `${owner}: no variables to differentiate; pass model.trainableVariables() (or the unfrozen subset).`,
+    );
   const trainable = variables.filter((v) => v.trainable);
   // (1) Embed without a tape; keep the tokenized mini-batches for the second pass.
   const inputs: ModelInput[][] = batch.texts.map((col) => {
@@ -85,7 +88,9 @@ export function gradCacheLossAndGrads(
     }),
   );
   // (2) The loss and its gradient with respect to the embedding matrices.
-  const { value, grads: embeddingGrads } = tf.valueAndGrads((...e: tf.Tensor[]) => lossOfEmbeddings(e as tf.Tensor2D[]))(embeddings);
+  const { value, grads: embeddingGrads } = tf.valueAndGrads((...e: tf.Tensor[]) =>
+    lossOfEmbeddings(e as tf.Tensor2D[]),
+  )(embeddings);
   const loss = value.dataSync()[0];
   value.dispose();
   embeddings.forEach((e) => e.dispose());
@@ -141,7 +146,12 @@ export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
   constructor(options: CachedMultipleNegativesRankingOptions = {}) {
     this.scale = checkPositive(this.name, "scale", options.scale ?? 20);
     this.similarityFct = checkSimilarity(this.name, options.similarityFct ?? "cos_sim");
-    this.miniBatchSize = checkPositive(this.name, "miniBatchSize", options.miniBatchSize ?? defaultMiniBatchSize(), true);
+    this.miniBatchSize = checkPositive(
+      this.name,
+      "miniBatchSize",
+      options.miniBatchSize ?? defaultMiniBatchSize(),
+      true,
+    );
     this.onMiniBatch = options.onMiniBatch;
   }
 
@@ -164,7 +174,15 @@ export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
     lossOfEmbeddings: (embeddings: tf.Tensor2D[]) => tf.Scalar,
   ): LossResult {
     this.validate(batch);
-    return gradCacheLossAndGrads(this.name, model, batch, variables, this.miniBatchSize, lossOfEmbeddings, this.onMiniBatch);
+    return gradCacheLossAndGrads(
+      this.name,
+      model,
+      batch,
+      variables,
+      this.miniBatchSize,
+      lossOfEmbeddings,
+      this.onMiniBatch,
+    );
   }
 
   lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {

@@ -10,7 +10,10 @@
  * gradients as the plain symmetric loss, in memory bounded by one mini-batch.
  */
 import type { tf } from "../../backend";
-import { CachedMultipleNegativesRankingLoss, type CachedMultipleNegativesRankingOptions } from "./cached-multiple-negatives-ranking";
+import {
+  CachedMultipleNegativesRankingLoss,
+  type CachedMultipleNegativesRankingOptions,
+} from "./cached-multiple-negatives-ranking";
 import { multipleNegativesSymmetricRankingFromEmbeddings } from "./multiple-negatives-symmetric-ranking";
 
 export type CachedMultipleNegativesSymmetricRankingOptions = CachedMultipleNegativesRankingOptions;

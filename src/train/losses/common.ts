@@ -24,13 +24,17 @@ export function similarity(name: SimilarityName, a: tf.Tensor2D, b: tf.Tensor2D)
 
 export function checkSimilarity(owner: string, name: unknown): SimilarityName {
   if (name !== "cos_sim" && name !== "dot_score")
-    throw new Error(`${owner}: similarityFct "${String(name)}" is not supported; use "cos_sim" (default) or "dot_score" (then set scale 1).`);
+    throw new Error(
+      `${owner}: similarityFct "${String(name)}" is not supported; use "cos_sim" (default) or "dot_score" (then set scale 1).`,
+    );
   return name;
 }
 
 export function checkPositive(owner: string, field: string, value: number, integer = false): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
-    throw new Error(`${owner}: ${field} is ${String(value)}; it must be a positive ${integer ? "integer" : "finite number"}.`);
+    throw new Error(
+      `${owner}: ${field} is ${String(value)}; it must be a positive ${integer ? "integer" : "finite number"}.`,
+    );
   return value;
 }
 
@@ -64,21 +68,41 @@ export function crossEntropyDiagonal(scores: tf.Tensor2D): tf.Scalar {
  */
 export function validateBatch(owner: string, batch: TrainingBatch, minColumns: number, maxColumns = Infinity): void {
   if (!batch || !Array.isArray(batch.texts) || !Array.isArray(batch.columns))
-    throw new Error(`${owner}: the batch must be { columns: string[], texts: string[][], size: number } (column-major).`);
+    throw new Error(
+      `${owner}: the batch must be { columns: string[], texts: string[][], size: number } (column-major).`,
+    );
   const { columns, texts, size } = batch;
   if (texts.length !== columns.length)
-    throw new Error(`${owner}: batch.columns names ${columns.length} columns (${columns.join(", ")}) but batch.texts holds ${texts.length}.`);
-  if (!Number.isInteger(size) || size < 1) throw new Error(`${owner}: batch.size is ${String(size)}; a batch needs at least one example.`);
-  const want = maxColumns === minColumns ? `exactly ${minColumns}` : maxColumns === Infinity ? `at least ${minColumns}` : `${minColumns} to ${maxColumns}`;
+    throw new Error(
+      `${owner}: batch.columns names ${columns.length} columns (${columns.join(", ")}) but batch.texts holds ${texts.length}.`,
+    );
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`${owner}: batch.size is ${String(size)}; a batch needs at least one example.`);
+  const want =
+    maxColumns === minColumns
+      ? `exactly ${minColumns}`
+      : maxColumns === Infinity
+        ? `at least ${minColumns}`
+        : `${minColumns} to ${maxColumns}`;
   if (columns.length < minColumns || columns.length > maxColumns) {
-    const hint = minColumns >= 3 ? "(anchor, positive, negative) triplets" : "(anchor, positive) pairs, optionally with negative columns";
-    throw new Error(`${owner}: the batch has ${columns.length} column(s) (${columns.join(", ") || "none"}) but this loss needs ${want}: ${hint}.`);
+    const hint =
+      minColumns >= 3
+        ? "(anchor, positive, negative) triplets"
+        : "(anchor, positive) pairs, optionally with negative columns";
+    throw new Error(
+      `${owner}: the batch has ${columns.length} column(s) (${columns.join(", ") || "none"}) but this loss needs ${want}: ${hint}.`,
+    );
   }
   texts.forEach((col, c) => {
     if (!Array.isArray(col) || col.length !== size)
-      throw new Error(`${owner}: column ${c} ("${columns[c]}") holds ${Array.isArray(col) ? col.length : "no list of"} texts but batch.size is ${size}; every column needs one text per example.`);
+      throw new Error(
+        `${owner}: column ${c} ("${columns[c]}") holds ${Array.isArray(col) ? col.length : "no list of"} texts but batch.size is ${size}; every column needs one text per example.`,
+      );
     col.forEach((t, i) => {
-      if (typeof t !== "string") throw new Error(`${owner}: batch.texts[${c}][${i}] ("${columns[c]}" of example ${i}) is ${t === null ? "null" : typeof t}, expected a string.`);
+      if (typeof t !== "string")
+        throw new Error(
+          `${owner}: batch.texts[${c}][${i}] ("${columns[c]}" of example ${i}) is ${t === null ? "null" : typeof t}, expected a string.`,
+        );
     });
   });
 }
@@ -93,7 +117,10 @@ export function embedColumns(model: SentenceTransformer, batch: TrainingBatch): 
  * that `f` does not depend on (or that is not trainable) gets a zero gradient, so the map always has them all.
  */
 export function gradsOf(owner: string, f: () => tf.Scalar, variables: tf.Variable[]): LossResult {
-  if (variables.length === 0) throw new Error(`${owner}: no variables to differentiate; pass model.trainableVariables() (or the unfrozen subset).`);
+  if (variables.length === 0)
+    throw new Error(
+      `${owner}: no variables to differentiate; pass model.trainableVariables() (or the unfrozen subset).`,
+    );
   const trainable = variables.filter((v) => v.trainable);
   const grads = new Map<tf.Variable, tf.Tensor>();
   let loss: number;
@@ -112,12 +139,18 @@ export function gradsOf(owner: string, f: () => tf.Scalar, variables: tf.Variabl
 }
 
 /** tf.variableGrads with tfjs's "Cannot find a connection" turned into an error that says what to pass. */
-export function variableGrads(owner: string, f: () => tf.Scalar, trainable: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+export function variableGrads(
+  owner: string,
+  f: () => tf.Scalar,
+  trainable: tf.Variable[],
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   try {
     return tf.variableGrads(f, trainable);
   } catch (err) {
     if (!/Cannot find a connection/.test((err as Error).message)) throw err;
-    throw new Error(`${owner}: none of the ${trainable.length} variables passed affects the loss; pass model.trainableVariables() of the model being trained (or a subset of them).`);
+    throw new Error(
+      `${owner}: none of the ${trainable.length} variables passed affects the loss; pass model.trainableVariables() of the model being trained (or a subset of them).`,
+    );
   }
 }
 
@@ -132,9 +165,13 @@ export function validateLabels(owner: string, batch: TrainingBatch): number[] {
       `${owner}: the batch has no labels; this loss trains on scored pairs: rows {anchor, positive, label} (or "score"), ` +
         'e.g. mineHardNegatives(..., { outputFormat: "labeled-pair" }).',
     );
-  if (labels.length !== batch.size) throw new Error(`${owner}: batch.labels holds ${labels.length} values but batch.size is ${batch.size}; give one label per example.`);
+  if (labels.length !== batch.size)
+    throw new Error(
+      `${owner}: batch.labels holds ${labels.length} values but batch.size is ${batch.size}; give one label per example.`,
+    );
   labels.forEach((y, i) => {
-    if (typeof y !== "number" || !Number.isFinite(y)) throw new Error(`${owner}: batch.labels[${i}] is ${String(y)}; labels must be finite numbers.`);
+    if (typeof y !== "number" || !Number.isFinite(y))
+      throw new Error(`${owner}: batch.labels[${i}] is ${String(y)}; labels must be finite numbers.`);
   });
   return labels;
 }

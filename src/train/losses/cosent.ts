@@ -55,7 +55,9 @@ export class CoSENTLoss implements EmbeddingLoss {
 
   lossFromEmbeddings(embeddings: tf.Tensor2D[], batch: TrainingBatch): tf.Scalar {
     const labels = validateLabels(this.name, batch);
-    return tf.tidy(() => cosentFromScores(tf.mul(pairwiseCosSim(embeddings[0], embeddings[1]), this.scale) as tf.Tensor1D, labels));
+    return tf.tidy(() =>
+      cosentFromScores(tf.mul(pairwiseCosSim(embeddings[0], embeddings[1]), this.scale) as tf.Tensor1D, labels),
+    );
   }
 
   lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {

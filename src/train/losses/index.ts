@@ -3,13 +3,28 @@
  * the contract the trainer calls (types.ts). Formulas, defaults and papers are in each module's header.
  */
 export type { TrainingBatch, LossResult, Loss, EmbeddingLoss, GradCacheLoss } from "./types";
-export { similarity, crossEntropyDiagonal, validateBatch, validateLabels, pairwiseCosSim, embedColumns, gradsOf } from "./common";
+export {
+  similarity,
+  crossEntropyDiagonal,
+  validateBatch,
+  validateLabels,
+  pairwiseCosSim,
+  embedColumns,
+  gradsOf,
+} from "./common";
 export type { SimilarityName } from "./common";
-export { MultipleNegativesRankingLoss, multipleNegativesRankingFromEmbeddings, inBatchScores } from "./multiple-negatives-ranking";
+export {
+  MultipleNegativesRankingLoss,
+  multipleNegativesRankingFromEmbeddings,
+  inBatchScores,
+} from "./multiple-negatives-ranking";
 export type { MultipleNegativesRankingOptions } from "./multiple-negatives-ranking";
 export { CachedMultipleNegativesRankingLoss, gradCacheLossAndGrads } from "./cached-multiple-negatives-ranking";
 export type { CachedMultipleNegativesRankingOptions } from "./cached-multiple-negatives-ranking";
-export { MultipleNegativesSymmetricRankingLoss, multipleNegativesSymmetricRankingFromEmbeddings } from "./multiple-negatives-symmetric-ranking";
+export {
+  MultipleNegativesSymmetricRankingLoss,
+  multipleNegativesSymmetricRankingFromEmbeddings,
+} from "./multiple-negatives-symmetric-ranking";
 export type { MultipleNegativesSymmetricRankingOptions } from "./multiple-negatives-symmetric-ranking";
 export { CachedMultipleNegativesSymmetricRankingLoss } from "./cached-multiple-negatives-symmetric-ranking";
 export type { CachedMultipleNegativesSymmetricRankingOptions } from "./cached-multiple-negatives-symmetric-ranking";

@@ -45,8 +45,12 @@ function isGradCacheLoss(loss: Loss): loss is GradCacheLoss {
 export function shrinkEmbedding(embedding: tf.Tensor2D, dim: number): tf.Tensor2D {
   const full = embedding.shape[1];
   if (dim > full)
-    throw new Error(`MatryoshkaLoss: dimension ${dim} in matryoshkaDims is larger than the model's embedding dimension ${full}; use dims <= ${full}.`);
-  return tf.tidy(() => l2Normalize(dim === full ? embedding : (tf.slice(embedding, [0, 0], [embedding.shape[0], dim]) as tf.Tensor2D)));
+    throw new Error(
+      `MatryoshkaLoss: dimension ${dim} in matryoshkaDims is larger than the model's embedding dimension ${full}; use dims <= ${full}.`,
+    );
+  return tf.tidy(() =>
+    l2Normalize(dim === full ? embedding : (tf.slice(embedding, [0, 0], [embedding.shape[0], dim]) as tf.Tensor2D)),
+  );
 }
 
 export class MatryoshkaLoss implements EmbeddingLoss {
@@ -63,18 +67,25 @@ export class MatryoshkaLoss implements EmbeddingLoss {
         `MatryoshkaLoss: the inner loss ${loss?.name ?? String(loss)} does not expose lossFromEmbeddings(), so its embeddings cannot be truncated; ` +
           "wrap MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss or TripletLoss.",
       );
-    if (loss instanceof MatryoshkaLoss) throw new Error("MatryoshkaLoss: the inner loss is already a MatryoshkaLoss; wrap the plain loss once.");
+    if (loss instanceof MatryoshkaLoss)
+      throw new Error("MatryoshkaLoss: the inner loss is already a MatryoshkaLoss; wrap the plain loss once.");
     const dims = options?.matryoshkaDims;
-    if (!Array.isArray(dims) || dims.length === 0) throw new Error("MatryoshkaLoss: matryoshkaDims must list at least one dimension, e.g. [384, 256, 128, 64].");
+    if (!Array.isArray(dims) || dims.length === 0)
+      throw new Error("MatryoshkaLoss: matryoshkaDims must list at least one dimension, e.g. [384, 256, 128, 64].");
     dims.forEach((d, i) => {
-      if (!Number.isInteger(d) || d <= 0) throw new Error(`MatryoshkaLoss: matryoshkaDims[${i}] is ${String(d)}; every dim must be a positive integer.`);
+      if (!Number.isInteger(d) || d <= 0)
+        throw new Error(`MatryoshkaLoss: matryoshkaDims[${i}] is ${String(d)}; every dim must be a positive integer.`);
     });
-    if (new Set(dims).size !== dims.length) throw new Error(`MatryoshkaLoss: matryoshkaDims [${dims.join(", ")}] lists a dimension twice.`);
+    if (new Set(dims).size !== dims.length)
+      throw new Error(`MatryoshkaLoss: matryoshkaDims [${dims.join(", ")}] lists a dimension twice.`);
     const weights = options.matryoshkaWeights ?? dims.map(() => 1);
     if (!Array.isArray(weights) || weights.length !== dims.length)
-      throw new Error(`MatryoshkaLoss: matryoshkaWeights has ${Array.isArray(weights) ? weights.length : "no"} entries but matryoshkaDims has ${dims.length}; give one weight per dim.`);
+      throw new Error(
+        `MatryoshkaLoss: matryoshkaWeights has ${Array.isArray(weights) ? weights.length : "no"} entries but matryoshkaDims has ${dims.length}; give one weight per dim.`,
+      );
     weights.forEach((w, i) => {
-      if (typeof w !== "number" || !Number.isFinite(w)) throw new Error(`MatryoshkaLoss: matryoshkaWeights[${i}] is ${String(w)}; weights must be finite numbers.`);
+      if (typeof w !== "number" || !Number.isFinite(w))
+        throw new Error(`MatryoshkaLoss: matryoshkaWeights[${i}] is ${String(w)}; weights must be finite numbers.`);
     });
     const order = dims.map((_, i) => i).sort((a, b) => dims[b] - dims[a]);
     this.loss = loss;
@@ -83,7 +94,12 @@ export class MatryoshkaLoss implements EmbeddingLoss {
   }
 
   config(): Record<string, unknown> {
-    return { loss: this.loss.name, matryoshka_dims: [...this.matryoshkaDims], matryoshka_weights: [...this.matryoshkaWeights], n_dims_per_step: -1 };
+    return {
+      loss: this.loss.name,
+      matryoshka_dims: [...this.matryoshkaDims],
+      matryoshka_weights: [...this.matryoshkaWeights],
+      n_dims_per_step: -1,
+    };
   }
 
   validate(batch: TrainingBatch): void {
@@ -95,7 +111,9 @@ export class MatryoshkaLoss implements EmbeddingLoss {
     const full = model.dim;
     const tooLarge = this.matryoshkaDims.filter((d) => d > full);
     if (tooLarge.length > 0)
-      throw new Error(`MatryoshkaLoss: matryoshkaDims ${tooLarge.join(", ")} exceed the embedding dimension ${full} of model ${model.name}; use dims <= ${full}.`);
+      throw new Error(
+        `MatryoshkaLoss: matryoshkaDims ${tooLarge.join(", ")} exceed the embedding dimension ${full} of model ${model.name}; use dims <= ${full}.`,
+      );
     if (!this.matryoshkaDims.includes(full) && this.warnedFor !== full) {
       this.warnedFor = full;
       console.warn(
@@ -109,7 +127,13 @@ export class MatryoshkaLoss implements EmbeddingLoss {
     return tf.tidy(() => {
       let total: tf.Scalar | undefined;
       this.matryoshkaDims.forEach((dim, k) => {
-        const term = tf.mul(this.loss.lossFromEmbeddings(embeddings.map((e) => shrinkEmbedding(e, dim)), batch), this.matryoshkaWeights[k]) as tf.Scalar;
+        const term = tf.mul(
+          this.loss.lossFromEmbeddings(
+            embeddings.map((e) => shrinkEmbedding(e, dim)),
+            batch,
+          ),
+          this.matryoshkaWeights[k],
+        ) as tf.Scalar;
         total = total ? (tf.add(total, term) as tf.Scalar) : term;
       });
       return total as tf.Scalar;
@@ -120,7 +144,8 @@ export class MatryoshkaLoss implements EmbeddingLoss {
     this.validate(batch);
     this.checkModel(model);
     const inner = this.loss;
-    if (isGradCacheLoss(inner)) return inner.lossAndGradsOf(model, batch, variables, (e) => this.lossFromEmbeddings(e, batch));
+    if (isGradCacheLoss(inner))
+      return inner.lossAndGradsOf(model, batch, variables, (e) => this.lossFromEmbeddings(e, batch));
     return gradsOf(this.name, () => this.lossFromEmbeddings(embedColumns(model, batch), batch), variables);
   }
 }

@@ -16,7 +16,16 @@
  */
 import { tf } from "../../backend";
 import type { SentenceTransformer } from "../../model/sentence-transformer";
-import { checkPositive, checkSimilarity, crossEntropyDiagonal, embedColumns, gradsOf, similarity, validateBatch, type SimilarityName } from "./common";
+import {
+  checkPositive,
+  checkSimilarity,
+  crossEntropyDiagonal,
+  embedColumns,
+  gradsOf,
+  similarity,
+  validateBatch,
+  type SimilarityName,
+} from "./common";
 import type { EmbeddingLoss, LossResult, TrainingBatch } from "./types";
 
 export interface MultipleNegativesRankingOptions {
@@ -35,7 +44,11 @@ export function inBatchScores(embeddings: tf.Tensor2D[], scale: number, sim: Sim
 }
 
 /** The loss of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
-export function multipleNegativesRankingFromEmbeddings(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Scalar {
+export function multipleNegativesRankingFromEmbeddings(
+  embeddings: tf.Tensor2D[],
+  scale: number,
+  sim: SimilarityName,
+): tf.Scalar {
   return tf.tidy(() => crossEntropyDiagonal(inBatchScores(embeddings, scale, sim)));
 }
 

@@ -24,7 +24,11 @@ export interface MultipleNegativesSymmetricRankingOptions {
 }
 
 /** (forward + backward) / 2 of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
-export function multipleNegativesSymmetricRankingFromEmbeddings(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Scalar {
+export function multipleNegativesSymmetricRankingFromEmbeddings(
+  embeddings: tf.Tensor2D[],
+  scale: number,
+  sim: SimilarityName,
+): tf.Scalar {
   return tf.tidy(() => {
     const n = embeddings[0].shape[0];
     const scores = inBatchScores(embeddings, scale, sim);

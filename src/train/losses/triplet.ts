@@ -50,7 +50,9 @@ export class TripletLoss implements EmbeddingLoss {
   constructor(options: TripletLossOptions = {}) {
     const metric = options.distanceMetric ?? "EUCLIDEAN";
     if (metric !== "EUCLIDEAN" && metric !== "MANHATTAN" && metric !== "COSINE")
-      throw new Error(`TripletLoss: distanceMetric "${String(metric)}" is not one of EUCLIDEAN (default), MANHATTAN, COSINE.`);
+      throw new Error(
+        `TripletLoss: distanceMetric "${String(metric)}" is not one of EUCLIDEAN (default), MANHATTAN, COSINE.`,
+      );
     const margin = options.tripletMargin ?? 5;
     if (typeof margin !== "number" || !Number.isFinite(margin) || margin < 0)
       throw new Error(`TripletLoss: tripletMargin is ${String(margin)}; it must be a finite number >= 0 (default 5).`);
