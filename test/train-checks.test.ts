@@ -170,7 +170,7 @@ test("two trainings into one outputDir at the same time: the second refuses; use
 test("a trained model's name says so, after save / load too; the README flow's tables show both sides", async () => {
   const out = join(tmp(), "policy");
   const model = await loadModel("offline");
-  assert.equal(model.name, "offline (embedded offline default)");
+  assert.equal(model.name, "offline (embedded offline default, pretrained on WordNet, not a Hub model)");
   // The README flow without explicit names: evaluate, train, evaluate the same model object again.
   const testEval = InformationRetrievalEvaluator.fromSplit(loadShippedSplit("policy-handbook", "test"), {
     name: "policy-test",
@@ -186,19 +186,19 @@ test("a trained model's name says so, after save / load too; the README flow's t
   const tuned = await testEval.evaluate(model);
   assert.deepEqual(metricsTable([base, tuned]).columns, [
     "metric",
-    "offline (embedded offline default)",
+    "offline (embedded offline default, pretrained on WordNet, not a Hub model)",
     "offline + fine-tuned",
   ]);
   assert.ok(perQueryReport([base, tuned]).columns.includes("offline + fine-tuned rank"));
   const cmp = compareSystems(base, tuned, { resamples: 100 });
   assert.deepEqual(comparisonTable(cmp).columns.slice(0, 3), [
     "metric",
-    "offline (embedded offline default)",
+    "offline (embedded offline default, pretrained on WordNet, not a Hub model)",
     "offline + fine-tuned",
   ]);
   assert.match(
     describeComparison(cmp),
-    /^offline \+ fine-tuned vs offline \(embedded offline default\) on \d+ queries/,
+    /^offline \+ fine-tuned vs offline \(embedded offline default, pretrained on WordNet, not a Hub model\) on \d+ queries/,
   );
   const reloaded = await loadModel(join(out, "final"));
   assert.equal(reloaded.name, "policy/final");

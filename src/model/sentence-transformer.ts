@@ -469,7 +469,7 @@ export class SentenceTransformer implements Embedder {
    */
   markFineTuned(): void {
     if (this.name.endsWith(" + fine-tuned")) return;
-    this.name = `${this.name.replace(/ \(embedded offline default\)$/, "")} + fine-tuned`;
+    this.name = `${this.name.replace(/ \(embedded[^)]*\)$/, "")} + fine-tuned`;
   }
 
   /** The model as folder data (current weights). */
