@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { trainStaticMnrl } from "../train/sparse-static";
 import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "./embedded";
 import { parseSafetensors, SafetensorsError } from "./safetensors";
-import { StaticEmbedding, STATIC_EMBEDDING_WEIGHT } from "./static-embedding";
+import { STATIC_EMBEDDING_WEIGHT } from "./static-embedding";
 import { offlineBertTokenizer } from "./tokenizer";
 import type { HostTensor } from "./types";
 import { readWordNet, wordnetPairs, type WordNetPair } from "./wordnet";

@@ -29,11 +29,11 @@ import {
   type QrelRow,
 } from "../data/beir";
 import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk";
-import { filterPairs, type FilterReport } from "../data/filters";
+import type { FilterReport } from "../data/filters";
 import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
 import { readJsonl } from "../data/jsonl";
 import { exportForReview, importReview, type ReviewResult } from "../data/review";
-import { assertNoLeak, splitByDocument, type LeakReport } from "../data/split";
+import { splitByDocument, type LeakReport } from "../data/split";
 import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
 import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
 import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
