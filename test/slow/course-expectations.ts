@@ -43,6 +43,18 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
       /^Fine-tuned − base on the test split, /,
     ],
   },
+  "04_hard_negatives": {
+    tables: [
+      /^Candidates removed, per filter$/,
+      /^Cosine scores: positives vs mined negatives$/,
+      /^Suspected false negatives \(no margin\)$/,
+      /^NDCG@10 on \d+ held-out queries, \d+ steps per run/,
+    ],
+    charts: [
+      /^Scores of positives vs mined negatives \(/,
+      /^Negatives compared: \d+ steps each, \d+ held-out queries \(/,
+    ],
+  },
   "05_rag_integration": {
     tables: [
       /^Settings of this run$/,
