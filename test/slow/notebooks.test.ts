@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromiumPath, jupyterReady, root, runNotebooks } from "./helpers";
 import { EXPECTED, notebookDisplays } from "./course-expectations";
+import { readResults } from "../../src/notebook/results";
 
 const notebooks = readdirSync(join(root, "notebooks"))
   .filter((f) => f.endsWith(".ipynb"))
@@ -96,19 +97,7 @@ test("notebook 05 wrote the per-query RAG report: one row per test question, hit
 test("the fine-tuned model beats the base model on the held-out test split (paired 95% CI above 0)", (t) => {
   const path = join(out, "results.json");
   if (!existsSync(path) || !notebooks.includes("03_mnrl_finetuning.ipynb")) return t.skip("notebook 03 did not run");
-  const file = JSON.parse(readFileSync(path, "utf8")) as {
-    comparisons: {
-      dataset: string;
-      split: string;
-      baseline: string;
-      candidate: string;
-      model: string;
-      queries: number;
-      improved: number;
-      worsened: number;
-      differences: Record<string, { estimate: number; low: number; high: number }>;
-    }[];
-  };
+  const file = readResults(path); // the course's own reader: one ComparisonRow type, no copy of it here
   const c = file.comparisons.find((x) => x.split === "test" && x.baseline === "base" && x.candidate === "fine-tuned");
   assert.ok(c, "results.json has no base vs fine-tuned comparison on the test split");
   const d = c.differences["ndcg@10"];
