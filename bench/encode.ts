@@ -11,7 +11,7 @@
  *   { backend, sentences, seconds, sentences_per_s, torch_sentences_per_s, slowdown_vs_torch, ... }
  * slowdown_vs_torch = our tfjs time / PyTorch's time; null when PyTorch is not installed.
  * The same batches also run through ONNX Runtime (onnxruntime-node) on the graph our exporter writes for this
- * model (src/model/onnx-graph.ts, mean pooling + Normalize in the graph): onnx_seconds, onnx_slowdown_vs_torch
+ * model (src/model/onnx/graph.ts, mean pooling + Normalize in the graph): onnx_seconds, onnx_slowdown_vs_torch
  * = ONNX Runtime time / PyTorch's time (below 1: faster than PyTorch), onnx_speedup_vs_torch = its inverse.
  * Then everything again with 2 threads each (fields ending in _2t; --no-2t skips that).
  * Order, so that a shared machine slows all alike: PyTorch, ONNX Runtime, tfjs, ONNX Runtime, PyTorch (per thread
@@ -41,8 +41,8 @@ import {
 } from "../src/native/kernels";
 import { initBertWeights } from "../src/model/embedded";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
-import { buildOnnxModel } from "../src/model/onnx-graph";
-import { OnnxEncoder, onnxRuntimeInfo } from "../src/model/onnx-session";
+import { buildOnnxModel } from "../src/model/onnx/graph";
+import { OnnxEncoder, onnxRuntimeInfo } from "../src/model/onnx/session";
 import { offlineModel } from "../src/model/sentence-transformer";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
 

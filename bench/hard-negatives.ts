@@ -20,7 +20,8 @@ import { InformationRetrievalEvaluator } from "../src/eval";
 import { loadModel } from "../src/model";
 import { rngFor } from "../src/random";
 import { VectorIndex } from "../src/retrieval/vector-index";
-import { compareNegatives, describeNegativesComparison, mineHardNegatives } from "../src/train";
+import { compareNegatives, describeNegativesComparison } from "../src/course";
+import { mineHardNegatives } from "../src/mining";
 import { numberArg } from "./lib/cli";
 
 const argv = process.argv.slice(2);

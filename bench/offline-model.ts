@@ -24,7 +24,7 @@ import { BM25Retriever } from "../src/retrieval/bm25";
 import { DenseRetriever } from "../src/retrieval/dense";
 import { HybridRetriever } from "../src/retrieval/hybrid";
 import { MultipleNegativesRankingLoss } from "../src/train/losses";
-import { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "../src/train/offline-recipe";
+import { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "../src/course/recipes";
 import { train } from "../src/train/trainer";
 
 const args = process.argv.slice(2);

@@ -1,7 +1,7 @@
 /**
  * npm run build-offline-model [-- --check] [-- --out <file>]
  *
- * Builds the embedded offline model ("offline") from its recipe (src/model/offline-pretrained.ts:
+ * Builds the embedded offline model ("offline") from its recipe (src/offline/pretrain.ts:
  * WordNet pairs, MNRL, interpolation with the lexical start) and writes assets/offline-model/model.safetensors
  * (fp16, the recipe and the table's SHA-256 in its header). Deterministic: the same recipe gives the same bytes.
  * --check builds without writing and exits 1 when the table differs from the committed file's checksum (CI).
@@ -9,15 +9,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../src/files";
-import {
-  buildOfflinePretrained,
-  offlineModelBytes,
-  OFFLINE_MODEL_FILE,
-  OFFLINE_PRETRAIN_RECIPE,
-  readOfflineModelFile,
-  repositoryRoot,
-  tableChecksum,
-} from "../src/model/offline-pretrained";
+import { buildOfflinePretrained, offlineModelBytes, OFFLINE_PRETRAIN_RECIPE } from "../src/offline/pretrain";
+import { OFFLINE_MODEL_FILE, readOfflineModelFile, repositoryRoot, tableChecksum } from "../src/model/offline-file";
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The course's Jupyter kernel: tslab started with the repository root as working directory.
 // tslab compiles cells relative to the working directory (its TypeScript rootDir), so with the root
-// as cwd a cell in notebooks/ can `import { showPlot } from "./src/notebook/display"`, and paths such
+// as cwd a cell in notebooks/ can `import { showPlot } from "./src/display/display"`, and paths such
 // as "data/policy-handbook" mean the same in every notebook. kernel.json (written by npm run setup)
 // runs: node scripts/kernel.cjs {connection_file}
 const path = require("node:path");

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../src/files";
 import { config } from "../src/env";
-import { courseResultsMarkdown, readResults } from "../src/notebook/results";
+import { courseResultsMarkdown, readResults } from "../src/course/results";
 
 const args = process.argv.slice(2);
 const path = args.find((a) => !a.startsWith("--")) ?? join(config.reportsDir, "results.json");

@@ -99,7 +99,7 @@ def execute(path, timeout, kernel):
 
 
 def record_timing(out, notebook, seconds, status):
-    """Adds this notebook's time to OUT/results.json under the lock src/notebook/results.ts uses."""
+    """Adds this notebook's time to OUT/results.json under the lock src/course/results.ts uses."""
     import json
     path = os.path.join(out, "results.json")
     lock = path + ".lock"
@@ -150,7 +150,7 @@ def main():
     ap.add_argument("--no-html", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    # The kernels write reports/results.json (src/notebook/results.ts) next to the executed notebooks.
+    # The kernels write reports/results.json (src/course/results.ts) next to the executed notebooks.
     os.environ["COURSE_REPORTS_DIR"] = os.path.abspath(args.out)
     notary = NotebookNotary()
     summary = []

@@ -1,4 +1,4 @@
-// The ONNX graph (src/model/onnx-graph.ts) run by onnxruntime-node computes what our tfjs encoder computes:
+// The ONNX graph (src/model/onnx/graph.ts) run by onnxruntime-node computes what our tfjs encoder computes:
 // token embeddings of the PyTorch fixture models (BERT and RoBERTa, test/fixtures/model-compute) equal PyTorch's
 // and our tfjs forward pass within 1e-4; every pooling mode, Normalize, and the three activations equal tfjs; the
 // embedded offline-bert encodes the same on both runtimes. Unsupported architectures and StaticEmbedding models
@@ -11,8 +11,8 @@ import { onnx } from "onnx-proto";
 import { initBackend, tf } from "../src/backend";
 import { parseTransformerConfig } from "../src/model/config";
 import { TransformerEncoder } from "../src/model/encoder";
-import { GRAPH_SPEC_KEY, WEIGHTS_CHECKSUM_KEY, buildOnnxModel, weightsChecksum } from "../src/model/onnx-graph";
-import { OnnxEncoder } from "../src/model/onnx-session";
+import { GRAPH_SPEC_KEY, WEIGHTS_CHECKSUM_KEY, buildOnnxModel, weightsChecksum } from "../src/model/onnx/graph";
+import { OnnxEncoder } from "../src/model/onnx/session";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import { offlineModel } from "../src/model/sentence-transformer";
 import type { PoolingConfig, TokenizedBatch, TransformerConfig, WeightMap } from "../src/model/types";

@@ -1,10 +1,10 @@
 /**
  * `mine`: hard negatives for (anchor, positive) pairs with sentence-transformers' mine_hard_negatives options
- * (src/train/hard-negatives.ts), written as rows for TripletLoss or MNRL with negatives (notebook 4).
+ * (src/mining/hard-negatives.ts), written as rows for TripletLoss or MNRL with negatives (notebook 4).
  */
 import { extname, resolve } from "node:path";
 import type { Command } from "commander";
-import type { MineHardNegativesOptions } from "../train/index";
+import type { MineHardNegativesOptions } from "../mining/index";
 import {
   emit,
   existingFile,
@@ -62,7 +62,7 @@ export function registerMine(program: Command): void {
       .option("--format <f>", "triplet, n-tuple or labeled-pair", "triplet")
       .option("--seed <n>", "seed of random sampling", nonNegativeInt("--seed"), 42),
   ).action(async (opts: MineOpts) => {
-    const { mineHardNegatives, miningPresets, describeMining } = await import("../train/index");
+    const { mineHardNegatives, miningPresets, describeMining } = await import("../mining/index");
     const { readPairs, trainingPairs, passageText, writeJsonl } = await import("../data/index");
     if (opts.preset && !(opts.preset in miningPresets))
       throw new UsageError(`--preset ${opts.preset}: expected one of ${Object.keys(miningPresets).join(", ")}.`);

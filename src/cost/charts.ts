@@ -1,8 +1,8 @@
 /**
- * Figures for notebook 6 as plain Plotly objects (src/notebook's showPlot draws them): the break-even over
+ * Figures for notebook 6 as plain Plotly objects (src/course's showPlot draws them): the break-even over
  * time, monthly cost against query volume, and retrieval quality against embedding dimension.
  */
-import type { PlotlyFigure } from "../notebook/display";
+import type { PlotlyFigure } from "../display/display";
 import { cumulativeCosts, roi, type RoiInput } from "./roi";
 import type { DimensionRow } from "./matryoshka";
 

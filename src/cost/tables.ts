@@ -1,5 +1,5 @@
 /**
- * Notebook 6's tables as polars DataFrames (src/notebook's showTable renders them): what was measured,
+ * Notebook 6's tables as polars DataFrames (src/course's showTable renders them): what was measured,
  * the ROI inputs with where each came from, the ROI outputs, and storage against dimension.
  */
 import pl from "nodejs-polars";

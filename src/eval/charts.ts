@@ -1,6 +1,6 @@
 /**
  * Figure builders for metric comparisons. They return plain Plotly figure objects ({data, layout},
- * what Plotly.newPlot takes; src/notebook's showPlot displays them) and touch no DOM, so they run
+ * what Plotly.newPlot takes; src/course's showPlot displays them) and touch no DOM, so they run
  * and are tested in Node.
  *
  * - metricBarsFigure: grouped bars, one group per metric, one bar per system, with asymmetric
@@ -8,7 +8,7 @@
  * - differenceFigure: the paired differences candidate - baseline with their intervals, and a
  *   line at 0: a bar whose whisker crosses 0 is not a demonstrated improvement.
  */
-import type { PlotlyFigure } from "../notebook/display";
+import type { PlotlyFigure } from "../display/display";
 import { bootstrapCI, type BootstrapOptions, type Interval, type SystemComparison } from "./compare";
 import type { IRResult } from "./ir-evaluator";
 

@@ -1,6 +1,6 @@
 /**
  * Evaluation results as nodejs-polars DataFrames (rendered as tables in notebooks by
- * src/notebook's showTable) and their export:
+ * src/course's showTable) and their export:
  *
  * - metricsTable: one row per metric, the systems side by side, optionally with bootstrap
  *   intervals (./compare) in "<system> low" / "<system> high" columns;

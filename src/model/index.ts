@@ -15,5 +15,5 @@ export type { WriteModelOptions } from "./folder";
 export { embeddingRow, type Embedder, type Embeddings, type EncodeOptions } from "./types";
 export { OFFLINE_MODEL_NAMES, type OfflineModelName } from "./sentence-transformer";
 export type { EncodeRuntime, EncodeRuntimeChoice, SaveOptions } from "./sentence-transformer";
-export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from "./onnx-export";
-export { onnxFileStatus, type OnnxFileStatus } from "./onnx-folder";
+export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from "./onnx/export";
+export { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";

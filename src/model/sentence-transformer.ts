@@ -19,7 +19,7 @@
  * counted in `lastEncodeStats.truncated`.
  *
  * Runtimes: a Transformer model encodes on ONNX Runtime (onnxruntime-node) whenever it is not being trained: the
- * graph is built from the current tfjs weights (onnx-graph.ts), or read from the folder's onnx/model.onnx when that
+ * graph is built from the current tfjs weights (graph.ts), or read from the folder's onnx/model.onnx when that
  * file was made from exactly these weights, and rebuilt whenever the weights change (training steps assign new
  * tensors to the variables, which the model notices), so it is never stale. While `training` is set (the trainer
  * sets it), and for StaticEmbedding models (a table lookup and a mean, fast on tfjs already), encode runs on tfjs.
@@ -35,12 +35,12 @@ import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOpt
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
 import { l2Normalize, pool, pooledDimension, poolingModes } from "./pooling";
-import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-pretrained";
+import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-file";
 import { StaticEmbedding } from "./static-embedding";
 import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
-import { buildOnnxModel } from "./onnx-graph";
-import { onnxFileStatus, type OnnxFileStatus } from "./onnx-folder";
-import { OnnxEncoder, onnxRuntimeInfo } from "./onnx-session";
+import { buildOnnxModel } from "./onnx/graph";
+import { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
+import { OnnxEncoder, onnxRuntimeInfo } from "./onnx/session";
 import type {
   Embedder,
   Embeddings,
@@ -569,7 +569,7 @@ export type OfflineModelName = (typeof OFFLINE_MODEL_NAMES)[number];
 
 /**
  * The embedded offline models:
- *   "offline"         the default: a StaticEmbedding pretrained on WordNet pairs (./offline-pretrained), read from
+ *   "offline"         the default: a StaticEmbedding pretrained on WordNet pairs (../offline/pretrain), read from
  *                     assets/offline-model/model.safetensors (built by `npm run build-offline-model`);
  *   "offline-random"  the same architecture with seeded random lexical vectors, NOT pretrained (for tests and as the
  *                     "before pretraining" baseline);

@@ -11,7 +11,7 @@ import pl from "nodejs-polars";
 import { mulberry32, shuffled } from "../random";
 import type { IRSplit } from "../data/types";
 import { writeReport } from "../eval/report";
-import type { PlotlyFigure } from "../notebook/display";
+import type { PlotlyFigure } from "../display/display";
 import type { RagAnswer } from "./answer";
 import type { ContextSource, RetrievedContext } from "./types";
 

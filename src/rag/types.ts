@@ -1,6 +1,6 @@
 /**
  * Types at the boundary of src/rag, declared once and free of LangChain imports, so that modules which only
- * pass these values around (src/notebook's course helpers, src/cost) do not make tslab type-check LangChain's
+ * pass these values around (src/course's course helpers, src/cost) do not make tslab type-check LangChain's
  * and the OpenAI SDK's declarations in every notebook (a measured ~500 extra declaration files).
  */
 

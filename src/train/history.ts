@@ -8,11 +8,11 @@
  *   epoch    fractional epoch: completed epochs + batches done in this epoch / batches of this epoch
  *   seconds  training wall-clock seconds since step 0 (summed over interrupted and resumed runs)
  *
- * trainingCurvesFigure draws it for a notebook (show it with src/notebook's showPlot): the loss per step on the
+ * trainingCurvesFigure draws it for a notebook (show it with src/course's showPlot): the loss per step on the
  * left axis, the chosen evaluation metrics over steps on the right axis.
  */
 import { writeFileAtomic } from "../files";
-import type { PlotlyFigure } from "../notebook/display";
+import type { PlotlyFigure } from "../display/display";
 
 export interface TrainStepLog {
   kind: "train";

@@ -11,9 +11,7 @@
  *   listCheckpoints                                                        checkpoint.ts
  *   trainSteps, evaluations, trainingCurvesFigure (Plotly)                 history.ts
  *   ProgressReporter (your own display), formatProgress                    progress.ts
- *   mineHardNegatives(pairs, model, options), miningPresets, semiHardNegatives  hard-negatives.ts
- *   miningStatsTable, falseNegativesTable, scoreHistogramFigure, ...        mining-report.ts
- *   compareNegatives (in-batch vs random vs hard vs semi-hard), its table  negatives-comparison.ts
+ * Hard-negative mining is in src/mining; the offline model's sparse trainer in src/offline.
  *
  * Output folder of train({ outputDir }):
  *   best/          the model with the best evaluation metric (sentence-transformers layout; loadModel() reads it)
@@ -54,41 +52,3 @@ export type {
   TripletDistanceMetric,
   TripletLossOptions,
 } from "./losses/index";
-export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./offline-recipe";
-export {
-  mineHardNegatives,
-  miningPresets,
-  semiHardNegatives,
-  type MineHardNegativesOptions,
-  type MinedRow,
-  type MiningOutputFormat,
-  type MiningResult,
-  type ResolvedMiningOptions,
-  type SamplingStrategy,
-} from "./hard-negatives";
-export {
-  CANDIDATE_FATES,
-  describeMining,
-  falseNegativesTable,
-  miningFiltersTable,
-  miningStatsTable,
-  scoreHistogramFigure,
-  scoreStatistics,
-  type CandidateFate,
-  type FalseNegative,
-  type MiningFilter,
-  type MiningReport,
-} from "./mining-report";
-export {
-  compareNegatives,
-  defaultLearningRate,
-  describeNegativesComparison,
-  NEGATIVE_CONDITIONS,
-  negativesComparisonFigure,
-  negativesComparisonTable,
-  type ConditionRun,
-  type MiningSummary,
-  type NegativeCondition,
-  type NegativesComparison,
-  type NegativesComparisonOptions,
-} from "./negatives-comparison";

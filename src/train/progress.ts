@@ -10,7 +10,7 @@
  * The ETA is (steps left) x (mean seconds per step of this run so far).
  */
 import { randomBytes } from "node:crypto";
-import { escapeHtml, inNotebook } from "../notebook/display";
+import { escapeHtml, inNotebook } from "../display/display";
 
 export interface ProgressState {
   step: number;

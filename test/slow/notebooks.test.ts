@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromiumPath, jupyterReady, root, runNotebooks } from "./helpers";
 import { EXPECTED, notebookDisplays } from "./course-expectations";
-import { readResults } from "../../src/notebook/results";
+import { readResults } from "../../src/course/results";
 
 const notebooks = readdirSync(join(root, "notebooks"))
   .filter((f) => f.endsWith(".ipynb"))

@@ -33,7 +33,7 @@
  * asked are counted in a warning that names the options to loosen, as Python prints.
  *
  * Extensions (not in sentence-transformers): semiHardMargin (FaceNet's semi-hard band: also drop s < p - margin;
- * with absoluteMargin 0 a negative then lies in [p - margin, p]); named presets; a report (./mining-report) with
+ * with absoluteMargin 0 a negative then lies in [p - margin, p]); named presets; a report (./report) with
  * the removed counts per filter, score statistics and the suspected false negatives with their texts. Python's
  * n-tuple-scores and labeled-list formats, prompts, the cross-encoder rescoring and include_positives are not here.
  * Two deliberate differences from Python 5.x, where its code does not do what its comments say: with several
@@ -52,8 +52,8 @@ import {
   type FalseNegative,
   type MiningFilter,
   type MiningReport,
-} from "./mining-report";
-import { prepareTrainingData } from "./training-data";
+} from "./report";
+import { prepareTrainingData } from "../train/training-data";
 
 export type SamplingStrategy = "top" | "random";
 export type MiningOutputFormat = "triplet" | "n-tuple" | "labeled-pair";

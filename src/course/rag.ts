@@ -5,7 +5,7 @@
  * finished `models/<name>-<key>` artefact trained from this dataset's data and this base model) instead of
  * training again, and says which one it took. None yet: an error telling to run notebook 3.
  * courseFaissStore: the corpus in LangChain's FaissStore, saved in the run folder and reused.
- * This module imports no LangChain types (src/rag/types only): src/notebook/index, which every notebook
+ * This module imports no LangChain types (src/rag/types only): src/course/index, which every notebook
  * imports, stays quick for tslab to type-check.
  * courseAnswerOptions / courseReportPath: the course's LLM setting for answers; where reports go.
  */
@@ -14,8 +14,8 @@ import { dirname, join } from "node:path";
 import { loadModel, type SentenceTransformer } from "../model/index";
 import type { AnswerOptions, ContextSource } from "../rag/types";
 import { readManifest, reuseOrBuild, type Artefact, type ArtefactManifest } from "./artefacts";
-import { slug, type Course } from "./course";
-import type { CourseData } from "./course-data";
+import { slug, type Course } from "./setup";
+import type { CourseData } from "./data";
 
 export interface SavedFineTune {
   model: SentenceTransformer;

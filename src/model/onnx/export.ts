@@ -13,14 +13,14 @@
  * and the file is written only when the embeddings agree within 1e-4.
  */
 import { join, resolve } from "node:path";
-import { initBackend } from "../backend";
-import { writeFileAtomic } from "../files";
-import { readModelFolder } from "./folder";
-import { weightsChecksum } from "./onnx-graph";
-import { ONNX_FILE, onnxFileStatus, type OnnxFileState } from "./onnx-folder";
-import { OnnxEncoder } from "./onnx-session";
-import { fromModelFolder, onnxForFolder } from "./sentence-transformer";
-import type { PoolingConfig } from "./types";
+import { initBackend } from "../../backend";
+import { writeFileAtomic } from "../../files";
+import { readModelFolder } from "../folder";
+import { weightsChecksum } from "./graph";
+import { ONNX_FILE, onnxFileStatus, type OnnxFileState } from "./folder";
+import { OnnxEncoder } from "./session";
+import { fromModelFolder, onnxForFolder } from "../sentence-transformer";
+import type { PoolingConfig } from "../types";
 
 /** Largest |tfjs - ONNX Runtime| allowed on the check texts. */
 export const ONNX_TOLERANCE = 1e-4;

@@ -7,7 +7,7 @@ import { SentenceTransformer } from "../src/model/sentence-transformer";
 import { StaticEmbedding } from "../src/model/static-embedding";
 import { offlineBertTokenizer } from "../src/model/tokenizer";
 import { MultipleNegativesRankingLoss } from "../src/train/losses";
-import { staticMnrlLossAndGrads, trainStaticMnrl } from "../src/train/sparse-static";
+import { staticMnrlLossAndGrads, trainStaticMnrl } from "../src/offline/sparse-static";
 import { mulberry32 } from "../src/random";
 
 const V = 30522;

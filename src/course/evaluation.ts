@@ -22,14 +22,14 @@ import { HybridRetriever } from "../retrieval/hybrid";
 import type { Retriever } from "../retrieval/types";
 import { VectorIndex } from "../retrieval/vector-index";
 import { MultipleNegativesRankingLoss } from "../train/losses/index";
-import { OFFLINE_FINETUNE_RECIPE } from "../train/offline-recipe";
+import { OFFLINE_FINETUNE_RECIPE } from "./recipes";
 import { train, type TrainResult } from "../train/trainer";
 import type { HistoryEntry } from "../train/history";
 import { rngFor, shuffled } from "../random";
 import { inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
-import { modelLabel, type Course } from "./course";
-import type { CourseData } from "./course-data";
-import type { PlotlyFigure } from "./display";
+import { modelLabel, type Course } from "./setup";
+import type { CourseData } from "./data";
+import type { PlotlyFigure } from "../display/display";
 import { recordResult, type ResultRow } from "./results";
 
 /** Corpus entries in the order every retriever indexes them. */
@@ -540,7 +540,7 @@ export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame 
 /**
  * The course's fine-tuning recipe for a model.
  *
- * StaticEmbedding (the offline default): OFFLINE_FINETUNE_RECIPE (src/train/offline-recipe: lr 1e-3, 2 epochs,
+ * StaticEmbedding (the offline default): OFFLINE_FINETUNE_RECIPE (src/course/recipes: lr 1e-3, 2 epochs,
  * batch 32, chosen on the dev splits only). A larger rate undoes what pretraining taught: measured here on the
  * policy-handbook dev split, lr 1e-2 took NDCG@10 from 0.586 down to 0.536. Transformer: the usual
  * sentence-transformers settings (lr 2e-5, warm-up 10%), batches small enough for a CPU.

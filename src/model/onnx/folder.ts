@@ -3,7 +3,7 @@
  * (config.json and the tokenizer files at the top, the graph under onnx/), and whether a file found there
  * belongs to the weights beside it.
  *
- * A file we wrote carries the SHA-256 of the weights it was made from and the graph spec (onnx-graph.ts). It is
+ * A file we wrote carries the SHA-256 of the weights it was made from and the graph spec (graph.ts). It is
  *   fresh    when both equal what model.safetensors, config.json and the Pooling / Normalize modules give now;
  *   stale    when either differs (the weights were trained or replaced after the export): never used, and
  *            exportOnnx rebuilds it;
@@ -13,8 +13,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
-import { GRAPH_SPEC_KEY, ONNX_PRODUCER, WEIGHTS_CHECKSUM_KEY, onnxGraphSpec, weightsChecksum } from "./onnx-graph";
-import type { PoolingConfig, TransformerConfig, WeightMap } from "./types";
+import { GRAPH_SPEC_KEY, ONNX_PRODUCER, WEIGHTS_CHECKSUM_KEY, onnxGraphSpec, weightsChecksum } from "./graph";
+import type { PoolingConfig, TransformerConfig, WeightMap } from "../types";
 
 /** Where the graph goes, relative to the model folder (the transformers.js / Hub layout). */
 export const ONNX_FILE = join("onnx", "model.onnx");

@@ -15,7 +15,7 @@ import {
   scoreHistogramFigure,
   semiHardNegatives,
   type MineHardNegativesOptions,
-} from "../src/train";
+} from "../src/mining";
 
 /** cos(query q1, passage) for each passage; q1 = e1, a passage with cosine c is (c, sqrt(1 - c^2), 0, 0). */
 const COS: Record<string, number> = { P: 0.8, A: 0.95, B: 0.78, C: 0.72, G: 0.6, D: 0.5, E: 0.2, F: -0.3 };

@@ -19,12 +19,12 @@
  * The file is a protobuf ModelProto written with onnx-proto (protobufjs); weights are initializers stored as
  * raw little-endian bytes, Linear weights transposed to [in, out] for MatMul. Two metadata entries say what it was
  * made from: the SHA-256 of the weights (weightsChecksum) and the graph spec (config, pooling, exporter version),
- * so that a file next to other weights is detected as stale (onnx-folder.ts) instead of being used.
+ * so that a file next to other weights is detected as stale (folder.ts) instead of being used.
  */
 import { createHash } from "node:crypto";
 import { onnx } from "onnx-proto";
-import type { Architecture, PoolingConfig, TransformerConfig, WeightMap } from "./types";
-import { poolingModes } from "./pooling";
+import type { Architecture, PoolingConfig, TransformerConfig, WeightMap } from "../types";
+import { poolingModes } from "../pooling";
 
 export const ONNX_OPSET = 17;
 /** Bumped when the graph this module writes changes, so that files made by an older exporter count as stale. */

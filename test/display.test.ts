@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import { escapeHtml, inNotebook, plotBundle, plotlyLoaderBundle, tableBundle } from "../src/notebook/display";
+import { escapeHtml, inNotebook, plotBundle, plotlyLoaderBundle, tableBundle } from "../src/display/display";
 
 test("a chart bundle carries plotly JSON, an HTML div with newPlot, and a text summary", () => {
   const fig = { data: [{ type: "bar", name: "base", x: ["a", "b"], y: [1, 2] }], layout: { title: { text: "Hit@K" } } };

@@ -11,7 +11,7 @@ import { tf } from "../src/backend";
 import { filterPairs } from "../src/data/index";
 import { loadModel } from "../src/model/index";
 import { multipleNegativesRankingFromEmbeddings } from "../src/train/losses/multiple-negatives-ranking";
-import { courseSetup } from "../src/notebook/course";
+import { courseSetup } from "../src/course/setup";
 import {
   buildCourseData,
   courseCorpus,
@@ -19,8 +19,8 @@ import {
   generateCourseQuestions,
   loadCourseData,
   reviewRoundTrip,
-} from "../src/notebook/course-data";
-import { inBatchFigure, queryTraits, sampleBatch } from "../src/notebook/course-eval";
+} from "../src/course/data";
+import { inBatchFigure, queryTraits, sampleBatch } from "../src/course/evaluation";
 
 const TOPICS = ["Parking", "Travel", "Laptops", "Holidays", "Payroll", "Badges", "Printing", "Lockers"];
 

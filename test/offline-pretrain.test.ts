@@ -5,17 +5,11 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  float32ToFloat16,
-  OFFLINE_MODEL_FILE,
-  readOfflineModelFile,
-  repositoryRoot,
-  serializeOfflineModel,
-  tableChecksum,
-} from "../src/model/offline-pretrained";
+import { float32ToFloat16, serializeOfflineModel } from "../src/offline/pretrain";
+import { OFFLINE_MODEL_FILE, readOfflineModelFile, repositoryRoot, tableChecksum } from "../src/model/offline-file";
 import { float16ToFloat32, parseSafetensors } from "../src/model/safetensors";
 import { loadModel, offlineModel } from "../src/model/sentence-transformer";
-import { parseDataLine, splitGloss, wordnetPairs, type WordNetSynset } from "../src/model/wordnet";
+import { parseDataLine, splitGloss, wordnetPairs, type WordNetSynset } from "../src/offline/wordnet";
 
 const shipped = join(repositoryRoot(), OFFLINE_MODEL_FILE);
 

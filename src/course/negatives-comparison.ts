@@ -28,14 +28,14 @@ import { metricBarsFigure } from "../eval/charts";
 import { writeFileAtomic } from "../files";
 import { loadModel } from "../model/sentence-transformer";
 import type { SentenceTransformer } from "../model/sentence-transformer";
-import type { PlotlyFigure } from "../notebook/display";
-import { mineHardNegatives, miningPresets, type MineHardNegativesOptions } from "./hard-negatives";
-import type { MiningReport } from "./mining-report";
-import { CoSENTLoss } from "./losses/cosent";
-import { MultipleNegativesRankingLoss } from "./losses/multiple-negatives-ranking";
-import type { Loss } from "./losses/types";
-import { prepareTrainingData } from "./training-data";
-import { train } from "./trainer";
+import type { PlotlyFigure } from "../display/display";
+import { mineHardNegatives, miningPresets, type MineHardNegativesOptions } from "../mining/hard-negatives";
+import type { MiningReport } from "../mining/report";
+import { CoSENTLoss } from "../train/losses/cosent";
+import { MultipleNegativesRankingLoss } from "../train/losses/multiple-negatives-ranking";
+import type { Loss } from "../train/losses/types";
+import { prepareTrainingData } from "../train/training-data";
+import { train } from "../train/trainer";
 
 export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
 import { readConfig } from "../src/env";
-import { encodeRuntimeRow } from "../src/notebook/environment";
+import { encodeRuntimeRow } from "../src/course/environment";
 
 test("encode runtime row: ONNX Runtime with threads following the machine, COURSE_ONNX_THREADS, or tfjs when COURSE_ONNX=0", () => {
   const auto = encodeRuntimeRow(readConfig({}));

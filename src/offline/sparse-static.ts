@@ -3,10 +3,10 @@
  * gradients: a step touches only the rows of the tokens in its batch, so pretraining on hundreds of
  * thousands of pairs takes about a minute on 2 cores where the tfjs trainer (which updates the whole
  * 30,522 x dim table with AdamW at every step) took 0.55 s per step. Used to pretrain the embedded offline
- * model (src/model/offline-pretrained.ts); fine-tuning in the course uses train() (./trainer).
+ * model (src/offline/pretrain.ts); fine-tuning in the course uses train() (./trainer).
  *
  * The loss is the same as MultipleNegativesRankingLoss on a StaticEmbedding model with a Normalize module
- * (test/train-sparse-static.test.ts checks loss and gradients against it):
+ * (test/offline-sparse-static.test.ts checks loss and gradients against it):
  *   e(t) = u / |u|,  u = mean of the table rows of t's token ids;  S_ij = scale * e(a_i) . e(p_j);
  *   loss = mean_i cross-entropy(S_i, i).
  * The update is Adam with lazy moments (PyTorch's SparseAdam: a row's moments change only when the row has
@@ -15,8 +15,8 @@
  * no-duplicates sampler, seeded per epoch. Plain float arithmetic in a fixed order: the same inputs give
  * the same bytes on every machine with the same Node.js.
  */
-import { noDuplicatesBatches } from "./sampler";
-import { learningRateAt, warmupStepsFor } from "./schedule";
+import { noDuplicatesBatches } from "../train/sampler";
+import { learningRateAt, warmupStepsFor } from "../train/schedule";
 
 export interface SparseStaticOptions {
   batchSize: number;

@@ -1,5 +1,5 @@
 /**
- * Running an exported graph (onnx-graph.ts) on ONNX Runtime (onnxruntime-node): the inference path of
+ * Running an exported graph (graph.ts) on ONNX Runtime (onnxruntime-node): the inference path of
  * SentenceTransformer.encode when the model is not being trained. Measured on a MiniLM-L6-sized BERT it is
  * 2-3x faster than PyTorch on one thread, where our tfjs forward pass is about 1.5x slower (bench/encode.ts).
  *
@@ -8,8 +8,8 @@
  * CPU that Node reports (os.availableParallelism), unless COURSE_ONNX_THREADS or `threads` says otherwise.
  */
 import { availableParallelism } from "node:os";
-import { config } from "../env";
-import type { TokenizedBatch } from "./types";
+import { config } from "../../env";
+import type { TokenizedBatch } from "../types";
 
 type Ort = typeof import("onnxruntime-node");
 type Session = import("onnxruntime-node").InferenceSession;

@@ -1,12 +1,12 @@
 /**
- * src/notebook: what the course notebooks share.
+ * src/course: what the course notebooks share.
  *   display       showTable / showPlot / showMarkdown: tables and interactive plotly charts saved in the .ipynb
  *   environment   the environment report of notebook 0
  *   course        courseSetup (dataset, model, LLM; environment variables override), courseModel, checkLlm
  *   artefacts     reuseOrBuild: saved datasets / models / indexes reused when their inputs have not changed
  *   results       reports/results.json: metrics with 95% CIs per dataset, split, system and model; timings
  *
- * In a notebook: `import * as nb from "./src/notebook/index"` (tslab resolves files, not folder indexes).
+ * In a notebook: `import * as nb from "./src/course/index"` (tslab resolves files, not folder indexes).
  */
 export {
   displayBundle,
@@ -21,7 +21,7 @@ export {
   type MimeBundle,
   type PlotlyFigure,
   type TableOptions,
-} from "./display";
+} from "../display/display";
 export {
   environmentReport,
   environmentTable,
@@ -47,7 +47,7 @@ export {
   type DatasetChoice,
   type LlmEndpoint,
   type SettingSource,
-} from "./course";
+} from "./setup";
 export {
   canonicalJson,
   filesKey,
@@ -105,7 +105,7 @@ export {
   type CourseDataInfo,
   type GenerationResult,
   type ReviewRoundTrip,
-} from "./course-data";
+} from "./data";
 export {
   corpusEntries,
   courseIndex,
@@ -127,11 +127,25 @@ export {
   type CourseSystem,
   type FineTuned,
   type FineTuneRecipe,
-} from "./course-eval";
+} from "./evaluation";
 export {
   courseAnswerOptions,
   courseFaissStore,
   courseReportPath,
   loadFineTuned,
   type SavedFineTune,
-} from "./course-rag";
+} from "./rag";
+export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./recipes";
+export {
+  compareNegatives,
+  defaultLearningRate,
+  describeNegativesComparison,
+  NEGATIVE_CONDITIONS,
+  negativesComparisonFigure,
+  negativesComparisonTable,
+  type ConditionRun,
+  type MiningSummary,
+  type NegativeCondition,
+  type NegativesComparison,
+  type NegativesComparisonOptions,
+} from "./negatives-comparison";

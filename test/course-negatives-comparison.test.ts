@@ -10,7 +10,7 @@ import { loadShippedSplit, trainingPairs } from "../src/data";
 import { InformationRetrievalEvaluator } from "../src/eval";
 import { offlineModel } from "../src/model/sentence-transformer";
 import { initBackend } from "../src/backend";
-import { compareNegatives, negativesComparisonFigure, negativesComparisonTable } from "../src/train";
+import { compareNegatives, negativesComparisonFigure, negativesComparisonTable } from "../src/course";
 
 test("compareNegatives: same steps and seed per run, paired comparisons, cached runs reused", async () => {
   await initBackend();

@@ -10,7 +10,7 @@ import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
 import { config, type CourseConfig } from "../env";
 import { nativeMatMulInfo } from "../native/kernels";
-import { onnxRuntimeInfo } from "../model/onnx-session";
+import { onnxRuntimeInfo } from "../model/onnx/session";
 
 export interface EnvironmentRow {
   component: string;

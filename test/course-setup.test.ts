@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readConfig } from "../src/env";
-import { checkLlm, courseModel, courseSetup, modelLabel, slug } from "../src/notebook/course";
-import { inputsKey, reuseOrBuild } from "../src/notebook/artefacts";
-import { readResults, recordResults, recordTiming, resultsTable, type ResultRow } from "../src/notebook/results";
+import { checkLlm, courseModel, courseSetup, modelLabel, slug } from "../src/course/setup";
+import { inputsKey, reuseOrBuild } from "../src/course/artefacts";
+import { readResults, recordResults, recordTiming, resultsTable, type ResultRow } from "../src/course/results";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "course-"));
 // No shared settings file unless a test writes one: the defaults are the code's.

@@ -14,7 +14,7 @@ import {
   loadFineTuned,
   type Course,
   type CourseData,
-} from "../src/notebook";
+} from "../src/course";
 import { loadFaiss } from "../src/retrieval/faiss";
 import { SentenceTransformerEmbeddings } from "../src/rag";
 

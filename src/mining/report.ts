@@ -13,7 +13,7 @@
  *   describeMining       the lines sentence-transformers prints after mining
  */
 import pl from "nodejs-polars";
-import type { PlotlyFigure } from "../notebook/display";
+import type { PlotlyFigure } from "../display/display";
 import type { ResolvedMiningOptions } from "./hard-negatives";
 
 /** The filters that remove candidates, in the order they are applied ("positive": the query's own positives). */

@@ -17,15 +17,12 @@
  * Deterministic: the pairs, the start and the batches are seeded and the tfjs kernels are deterministic,
  * so the same recipe on the same backend gives the same bytes (CI checks the checksum).
  */
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { trainStaticMnrl } from "../train/sparse-static";
-import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "./embedded";
-import { parseSafetensors, SafetensorsError } from "./safetensors";
-import { STATIC_EMBEDDING_WEIGHT } from "./static-embedding";
-import { offlineBertTokenizer } from "./tokenizer";
-import type { HostTensor } from "./types";
+import { trainStaticMnrl } from "./sparse-static";
+import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "../model/embedded";
+import { tableChecksum } from "../model/offline-file";
+import type { HostTensor } from "../model/types";
+import { STATIC_EMBEDDING_WEIGHT } from "../model/static-embedding";
+import { offlineBertTokenizer } from "../model/tokenizer";
 import { readWordNet, wordnetPairs, type WordNetPair } from "./wordnet";
 
 export interface OfflinePretrainRecipe {
@@ -55,12 +52,6 @@ export const OFFLINE_PRETRAIN_RECIPE: Readonly<OfflinePretrainRecipe> = Object.f
   scale: 20,
   mix: 0.25,
 });
-
-/** Where the shipped model file lives, relative to the repository root. */
-export const OFFLINE_MODEL_FILE = join("assets", "offline-model", "model.safetensors");
-
-export const OFFLINE_REBUILD_HINT =
-  "rebuild it with `npm run build-offline-model` (deterministic, a few minutes on 2 cores), or restore it with `git checkout -- assets/offline-model`";
 
 export interface BuildResult {
   /** [vocab, dim] table of the trained model (after interpolation). */
@@ -192,52 +183,6 @@ export function serializeOfflineModel(table: Float32Array, dim: number, metadata
   out.set(headerBytes, 8);
   out.set(new Uint8Array(body.buffer), 8 + headerBytes.length);
   return out;
-}
-
-/** SHA-256 (hex) of the table's fp16 bytes: what the build and CI compare. */
-export function tableChecksum(bytes: Uint8Array): string {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  return createHash("sha256")
-    .update(bytes.subarray(8 + headerLength))
-    .digest("hex");
-}
-
-/** The repository root (the folder with package.json above src/model). */
-export function repositoryRoot(): string {
-  return join(__dirname, "..", "..");
-}
-
-/** Reads the shipped offline model file; a missing or corrupt file is an error that says how to rebuild it. */
-export function readOfflineModelFile(path: string = join(repositoryRoot(), OFFLINE_MODEL_FILE)): {
-  table: HostTensor;
-  metadata: Record<string, string>;
-} {
-  if (!existsSync(path)) throw new Error(`offline model: ${path} is missing; ${OFFLINE_REBUILD_HINT}.`);
-  let parsed: ReturnType<typeof parseSafetensors>;
-  try {
-    parsed = parseSafetensors(new Uint8Array(readFileSync(path)), path);
-  } catch (err) {
-    const why = err instanceof SafetensorsError || err instanceof Error ? err.message : String(err);
-    throw new Error(`offline model: ${path} is corrupt (${why}); ${OFFLINE_REBUILD_HINT}.`, { cause: err });
-  }
-  const table = parsed.tensors.get(STATIC_EMBEDDING_WEIGHT);
-  if (!table || table.shape.length !== 2 || table.shape[0] !== OFFLINE_VOCAB_SIZE)
-    throw new Error(
-      `offline model: ${path} has no "${STATIC_EMBEDDING_WEIGHT}" [${OFFLINE_VOCAB_SIZE}, dim] table; ${OFFLINE_REBUILD_HINT}.`,
-    );
-  const expected = parsed.metadata.table_sha256;
-  if (expected) {
-    const actual = tableChecksum(new Uint8Array(readFileSync(path)));
-    if (actual !== expected)
-      throw new Error(
-        `offline model: ${path} is corrupt (its table's SHA-256 ${actual.slice(0, 12)}... differs from the ${expected.slice(0, 12)}... in its header); ${OFFLINE_REBUILD_HINT}.`,
-      );
-  }
-  for (let i = 0; i < table.data.length; i++)
-    if (!Number.isFinite(table.data[i]))
-      throw new Error(`offline model: ${path} holds a non-finite weight at index ${i}; ${OFFLINE_REBUILD_HINT}.`);
-  return { table, metadata: parsed.metadata };
 }
 
 /** The header metadata of the shipped file: the recipe, the data source and the table checksum. */

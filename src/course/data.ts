@@ -37,7 +37,7 @@ import { splitByDocument, type LeakReport } from "../data/split";
 import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
 import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
 import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
-import { checkLlm, type Course } from "./course";
+import { checkLlm, type Course } from "./setup";
 
 export interface CourseCorpus {
   chunks: CorpusRow[];
