@@ -22,7 +22,7 @@ import { HybridRetriever } from "../retrieval/hybrid";
 import type { Retriever } from "../retrieval/types";
 import { VectorIndex } from "../retrieval/vector-index";
 import { MultipleNegativesRankingLoss } from "../train/losses/index";
-import { OFFLINE_FINETUNE_RECIPE } from "./recipes";
+import type { FineTuneRecipe } from "./recipes";
 import { train, type TrainResult } from "../train/trainer";
 import type { HistoryEntry } from "../train/history";
 import { rngFor, shuffled } from "../random";
@@ -316,21 +316,6 @@ export async function inBatchFigure(
   return { figure, loss, correct };
 }
 
-/** Fine-tuning settings the course passes to train(). */
-export interface FineTuneRecipe {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  warmupRatio: number;
-  /** MNRL scale (20 = temperature 0.05). */
-  scale: number;
-  /** Evaluate on the dev split every N steps (and at the end). */
-  evalSteps: number;
-  maxSteps?: number;
-  weightDecay?: number;
-  seed?: number;
-}
-
 export interface FineTuned {
   model: SentenceTransformer;
   artefact: Artefact;
@@ -520,43 +505,4 @@ export function readTrainingHistory(tuned: FineTuned): HistoryEntry[] {
       `${tuned.historyPath} is missing: the training run did not finish; run the training cell again (it resumes).`,
     );
   return (JSON.parse(readFileSync(tuned.historyPath, "utf8")) as { entries: HistoryEntry[] }).entries;
-}
-
-/** The recipe as a two-column table. */
-export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame {
-  const entries = Object.entries(recipe).filter(([, v]) => v !== undefined);
-  const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
-  return pl.DataFrame({
-    setting: ["loss", "training pairs", ...entries.map(([k]) => k), "optimizer steps (about)"],
-    value: [
-      "MultipleNegativesRankingLoss (cosine)",
-      String(rows),
-      ...entries.map(([, v]) => String(v)),
-      String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps),
-    ],
-  });
-}
-
-/**
- * The course's fine-tuning recipe for a model.
- *
- * StaticEmbedding (the offline default): OFFLINE_FINETUNE_RECIPE (src/course/recipes: lr 1e-3, 2 epochs,
- * batch 32, chosen on the dev splits only). A larger rate undoes what pretraining taught: measured here on the
- * policy-handbook dev split, lr 1e-2 took NDCG@10 from 0.586 down to 0.536. Transformer: the usual
- * sentence-transformers settings (lr 2e-5, warm-up 10%), batches small enough for a CPU.
- */
-export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
-  if (model.staticEmbedding) {
-    const r = OFFLINE_FINETUNE_RECIPE;
-    return {
-      epochs: r.epochs,
-      batchSize: r.batchSize,
-      learningRate: r.learningRate,
-      warmupRatio: r.warmupRatio,
-      weightDecay: r.weightDecay,
-      scale: r.scale,
-      evalSteps: 22,
-    };
-  }
-  return { epochs: 1, batchSize: 16, learningRate: 2e-5, warmupRatio: 0.1, scale: 20, evalSteps: 20 };
 }

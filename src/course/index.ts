@@ -117,16 +117,13 @@ export {
   inBatchFigure,
   mostChanged,
   queryTraits,
-  courseRecipe,
   readTrainingHistory,
-  recipeTable,
   sampleBatch,
   sideBySide,
   tripletFigure,
   tunedRetrievers,
   type CourseSystem,
   type FineTuned,
-  type FineTuneRecipe,
 } from "./evaluation";
 export {
   courseAnswerOptions,
@@ -135,10 +132,16 @@ export {
   loadFineTuned,
   type SavedFineTune,
 } from "./rag";
-export { OFFLINE_FINETUNE_RECIPE, type OfflineFinetuneRecipe } from "./recipes";
+export {
+  courseRecipe,
+  defaultLearningRate,
+  OFFLINE_FINETUNE_RECIPE,
+  recipeTable,
+  type FineTuneRecipe,
+  type OfflineFinetuneRecipe,
+} from "./recipes";
 export {
   compareNegatives,
-  defaultLearningRate,
   describeNegativesComparison,
   NEGATIVE_CONDITIONS,
   negativesComparisonFigure,

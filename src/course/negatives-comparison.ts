@@ -36,6 +36,7 @@ import { MultipleNegativesRankingLoss } from "../train/losses/multiple-negatives
 import type { Loss } from "../train/losses/types";
 import { prepareTrainingData } from "../train/training-data";
 import { train } from "../train/trainer";
+import { defaultLearningRate } from "./recipes";
 
 export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
 
@@ -122,16 +123,6 @@ const PRESET: Record<Exclude<NegativeCondition, "in-batch">, MineHardNegativesOp
   "semi-hard": miningPresets["semi-hard"],
   "labeled-pairs": { ...miningPresets.hard, outputFormat: "labeled-pair" },
 };
-
-/**
- * 2e-5 for a Transformer (sentence-transformers' usual fine-tuning rate); 1e-3 for a static embedding model, whose
- * token vectors need larger steps. Measured on policy-handbook with the pretrained offline model (30 steps of
- * batch 32, bench/HARD-NEGATIVES.md): 1e-3 raised NDCG@10 0.582 -> 0.593 with in-batch negatives, 5e-3 lowered
- * it to 0.555 (a few hundred pairs, many steps per token: larger rates forget what pretraining learned).
- */
-export function defaultLearningRate(model: SentenceTransformer): number {
-  return model.encoder ? 2e-5 : 1e-3;
-}
 
 function sha(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
