@@ -2,7 +2,7 @@
 /**
  * The pipeline from a terminal or a CI job, one command per notebook step:
  *
- *   generate -> review -> split -> train -> mine -> eval / compare -> serve -> publish   (and bench)
+ *   generate -> review -> split -> train -> mine -> eval / compare -> serve -> publish   (and bench, app)
  *
  *   npm run cli -- <command> --help
  *
@@ -11,6 +11,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, io, UsageError } from "./common";
+import { registerApp } from "./app";
 import { registerBench } from "./bench";
 import { registerCompare, registerEval } from "./evaluate";
 import { registerGenerate } from "./generate";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerPublish(program);
   registerBench(program);
+  registerApp(program);
   // Subcommands inherit exitOverride only when set before they are added; set it on each to be sure.
   for (const c of program.commands) {
     c.exitOverride();
