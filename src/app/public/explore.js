@@ -98,7 +98,7 @@ function render() {
           el(
             "article",
             { class: `hit${h.relevant ? " relevant" : ""}`, dataset: { id: h.id } },
-            el("div", { class: "meta" }, el("span", {}, `#${h.rank}${h.relevant ? " ✔ relevant" : ""}`), el("span", { title: "score" }, fmt(h.score, 4))),
+            el("div", { class: "meta" }, el("span", {}, `#${h.rank}${h.relevant ? " ✔ relevant" : ""}`), el("span", { title: "score" }, s.name === "BM25" && h.score === 0 ? "0 (no query word)" : fmt(h.score, 4))),
             el("div", { class: "title" }, h.title || h.id),
             el("div", { class: "text", title: "click to expand", onclick: (ev) => ev.currentTarget.classList.toggle("open") }, h.text),
           ),

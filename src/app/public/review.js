@@ -288,10 +288,24 @@ function replaceItem(item) {
   if (i >= 0) state.items[i] = item;
 }
 
+/**
+ * Actions run one after another, in the order the keys were pressed: a fast reviewer's "a a r" decides three
+ * pairs, none is dropped while the previous one is being saved.
+ */
+let queue = Promise.resolve();
+function enqueue(f) {
+  queue = queue.then(f, f);
+  return queue;
+}
+
 /** Saves a decision for the current pair (or `target`), then moves on to the next pending pair. */
-async function decide(action, anchor, target, { advance = true, record = true } = {}) {
+function decide(action, anchor, target, options) {
+  return enqueue(() => save(action, anchor, target, options));
+}
+
+async function save(action, anchor, target, { advance = true, record = true } = {}) {
   const item = target || state.items[state.idx];
-  if (!item || state.busy) return;
+  if (!item) return;
   state.busy = true;
   try {
     const res = await api(`/api/review/${encodeURIComponent(item.id)}`, {
@@ -320,7 +334,11 @@ async function decide(action, anchor, target, { advance = true, record = true } 
 }
 
 /** Puts the last decided pair back to what it was before (the server writes that too). */
-async function undo() {
+function undo() {
+  return enqueue(undoNow);
+}
+
+async function undoNow() {
   const last = state.undo.pop();
   if (!last) {
     banner("info", "Nothing to undo.", { timeout: 2500 });
@@ -337,7 +355,7 @@ async function undo() {
     }
   } else state.idx = i;
   const action = last.decision === "fix" ? "edit" : last.decision;
-  await decide(action, last.decision === "fix" ? last.editedAnchor : undefined, item, { advance: false, record: false });
+  await save(action, last.decision === "fix" ? last.editedAnchor : undefined, item, { advance: false, record: false });
   i = state.items.findIndex((x) => x.id === last.id);
   if (i >= 0) select(i);
 }
@@ -363,11 +381,11 @@ document.addEventListener("keydown", (ev) => {
   const keys = {
     a: () => decide("accept"),
     r: () => decide("reject"),
-    e: startEdit,
-    j: () => move(1),
-    ArrowDown: () => move(1),
-    k: () => move(-1),
-    ArrowUp: () => move(-1),
+    e: () => enqueue(startEdit),
+    j: () => enqueue(() => move(1)),
+    ArrowDown: () => enqueue(() => move(1)),
+    k: () => enqueue(() => move(-1)),
+    ArrowUp: () => enqueue(() => move(-1)),
     u: undo,
     "/": () => ui.search.focus(),
   };

@@ -40,6 +40,9 @@ function table(rows, metrics) {
   );
 }
 
+/** Plotly reads a few HTML tags (<b>, <a href>, <br>) in names and titles, and decodes entities: give it escaped text. */
+const plotlyText = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 function chart(node, rows, title) {
   if (typeof Plotly === "undefined") {
     fill(node, el("div", { class: "small muted" }, "Chart unavailable (plotly did not load)."));
@@ -48,7 +51,7 @@ function chart(node, rows, title) {
   const metrics = CHART_METRICS.filter((m) => rows.some((r) => r.metrics[m]));
   const traces = rows.map((r) => ({
     type: "bar",
-    name: r.model === "-" ? r.system : `${r.system} · ${r.model}`,
+    name: plotlyText(r.model === "-" ? r.system : `${r.system} · ${r.model}`),
     x: metrics.map((m) => NAMES[m] || m),
     y: metrics.map((m) => (r.metrics[m] ? r.metrics[m].estimate : null)),
     error_y: {
@@ -65,7 +68,7 @@ function chart(node, rows, title) {
     node,
     traces,
     {
-      title: { text: title, font: { size: 14 } },
+      title: { text: plotlyText(title), font: { size: 14 } },
       barmode: "group",
       yaxis: { range: [0, 1], title: { text: "mean, 95% CI" } },
       margin: { l: 60, r: 20, t: 40, b: 40 },
