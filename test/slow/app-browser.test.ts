@@ -70,6 +70,8 @@ const skip = chromium ? false : "Chromium is not installed (apt-get install chro
 const text = (p: Page, selector: string) => p.$eval(selector, (n) => n.textContent ?? "");
 // Page-side code as strings: this project compiles without the DOM library.
 const xssFired = (p: Page) => p.evaluate("window.__xss ?? null");
+/** Text a page shows that came from an object put in as text: "[object HTMLSpanElement]", "undefined". */
+const garbage = async (p: Page) => /\[object |\bundefined\b|\bNaN\b/.exec(await text(p, "#page"))?.[0] ?? null;
 
 /** The decision badge of the pair shown, once it says `want`. */
 async function waitForDecision(p: Page, index: number, want: string): Promise<void> {
@@ -102,6 +104,7 @@ test("review: accept, reject and edit by keyboard; kept after a reload; importRe
   await waitForDecision(page, 3, "pending");
   assert.equal(await text(page, "#question"), fx.pairs[3].anchor, "undo shows the pair it changed");
   await page.waitForFunction(`/3 of \\d+ decided/.test(document.getElementById("progress")?.textContent ?? "")`);
+  assert.equal(await garbage(page), null);
   await page.screenshot({ path: join(shots, "app-review.png") });
 
   await page.reload({ waitUntil: "networkidle0" });
@@ -116,6 +119,17 @@ test("review: accept, reject and edit by keyboard; kept after a reload; importRe
   assert.equal(r.rejected[0].anchor, fx.pairs[1].anchor);
   assert.equal(r.accepted[1].anchor, "how long is paid parental leave");
   assert.equal(r.accepted[1].original_anchor, fx.pairs[2].anchor);
+});
+
+test("review: the flagged filter shows each flag as a named badge", { skip }, async () => {
+  await page.goto(`${app.url}/review?status=flagged`, { waitUntil: "networkidle0" });
+  await page.waitForSelector("#question");
+  const badges = await page.$$eval("#detail .badge", (ns) => ns.map((n) => n.textContent));
+  assert.ok(
+    badges.includes("duplicate question") || badges.some((b) => /\(borderline\)$/.test(b ?? "")),
+    badges.join(" | "),
+  );
+  assert.equal(await garbage(page), null);
 });
 
 test("review: a question and a passage holding <script> / <img onerror> render as text", { skip }, async () => {
@@ -156,6 +170,7 @@ test("explore: a dataset question shows three columns with the relevant passage 
   await page.click("#examples li a");
   await page.waitForFunction(`document.getElementById("query").value === ${JSON.stringify(example)}`);
   await page.waitForFunction(`document.querySelectorAll(".column .hit.relevant").length >= 1`);
+  assert.equal(await garbage(page), null);
   await page.screenshot({ path: join(shots, "app-explore.png") });
 });
 
@@ -189,5 +204,6 @@ test("runs: results as tables and charts per setting, links to the notebooks", {
   assert.deepEqual(await page.$$eval(".notebooks a", (as) => as.map((a) => a.getAttribute("href"))), [
     "/reports/01_synthetic_data.html",
   ]);
+  assert.equal(await garbage(page), null);
   await page.screenshot({ path: join(shots, "app-runs.png"), fullPage: true });
 });

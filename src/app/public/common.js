@@ -12,7 +12,7 @@ function el(tag, attrs, ...children) {
     else if (k === "dataset") Object.assign(node.dataset, v);
     else node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Number.POSITIVE_INFINITY)) {
     if (c === undefined || c === null || c === false) continue;
     node.append(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
   }
@@ -22,7 +22,7 @@ function el(tag, attrs, ...children) {
 /** Replaces a node's children. */
 function fill(node, ...children) {
   node.replaceChildren();
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) node.append(typeof c === "string" ? document.createTextNode(c) : c);
+  for (const c of children.flat(Number.POSITIVE_INFINITY)) if (c !== undefined && c !== null && c !== false) node.append(typeof c === "string" ? document.createTextNode(c) : c);
   return node;
 }
 

@@ -140,6 +140,8 @@ function renderToolbar() {
     el("span", { class: "fix", style: `width:${pct(c.fix)}` }),
     el("span", { class: "reject", style: `width:${pct(c.reject)}` }),
   );
+  const label = { all: `all pairs (${c.total})`, pending: `pending (${c.pending})`, decided: `decided (${decided})`, flagged: `flagged (${c.flagged})`, invalid: `invalid (${c.invalid})` };
+  for (const option of ui.status.options) option.textContent = label[option.value];
   const value = state.generator;
   fill(
     ui.generator,
