@@ -2,11 +2,11 @@
 // they were, version conflicts between tabs, a sheet changed on disk reloaded (not overwritten), bad input.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCsv } from "../src/data/csv";
-import { importReview } from "../src/data/review";
+import { exportForReview, importReview } from "../src/data/review";
 import { writeJsonl } from "../src/data/jsonl";
 import { resolveReviewSource } from "../src/app/catalog";
 import { ReviewStore } from "../src/app/review-store";
@@ -250,4 +250,18 @@ test("without --pairs: notebook 01's newest sheet is copied to review/reviewed.c
   assert.equal(again?.created, undefined);
   assert.equal(importReview(again?.sheet as string).counts.accept, 1);
   assert.equal(resolveReviewSource(undefined, join(fx.root, "no-such-run")), undefined);
+  // Notebook 01 exports a newer sheet with one more pair: the review goes on in reviewed.csv, and says so.
+  const newer = join(fx.datasetDir, "review", "sheet-fedcba987654.csv");
+  exportForReview(
+    [...fx.pairs, { anchor: "a new question about parking", positive: "Parking\nPark in lot B." }],
+    newer,
+  );
+  utimesSync(newer, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+  const third = resolveReviewSource(undefined, fx.datasetDir);
+  assert.equal(third?.sheet, again?.sheet);
+  assert.match(
+    third?.notice ?? "",
+    /^1 pair\(s\) of .*sheet-fedcba987654\.csv .* are not in .*reviewed\.csv.*move reviewed\.csv away/,
+  );
+  assert.equal(importReview(third?.sheet as string).counts.accept, 1, "the review is untouched");
 });

@@ -12,6 +12,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { loadBeirDataset, type BeirDataset } from "../data/beir";
+import { parseCsv } from "../data/csv";
 import { readPairs } from "../data/pairs";
 import { exportForReview } from "../data/review";
 import { shippedDatasets } from "../data/shipped";
@@ -92,6 +93,19 @@ export interface ReviewSource {
   from: string;
   /** Set when the app created the sheet now. */
   created?: string;
+  /** Something the reviewer should know (a newer export with pairs this sheet lacks). */
+  notice?: string;
+}
+
+/** Pairs (anchor, positive) of sheet `a` that sheet `b` does not hold. */
+function pairsMissingFrom(a: string, b: string): number {
+  const keys = (path: string) => {
+    const { header, records } = parseCsv(readFileSync(path, "utf8"), path);
+    const [q, p] = [header.indexOf("anchor"), header.indexOf("positive")];
+    return records.map((r) => `${r.fields[q]}\0${r.fields[p]}`);
+  };
+  const have = new Set(keys(b));
+  return keys(a).filter((k) => !have.has(k)).length;
 }
 
 /**
@@ -134,7 +148,22 @@ export function resolveReviewSource(
     .filter((f) => /^sheet-[0-9a-f]+\.csv$/.test(f))
     .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
     .sort((a, b) => b.mtime - a.mtime);
-  if (existsSync(reviewed)) return { sheet: reviewed, from: sheets[0]?.path ?? reviewed };
+  if (existsSync(reviewed)) {
+    const newer = sheets[0] && sheets[0].mtime > statSync(reviewed).mtimeMs ? sheets[0].path : undefined;
+    const missing = newer ? pairsMissingFrom(newer, reviewed) : 0;
+    return {
+      sheet: reviewed,
+      from: sheets[0]?.path ?? reviewed,
+      ...(missing > 0
+        ? {
+            notice:
+              `${missing} pair(s) of ${newer} (exported by notebook 01 after this review began) are not in ${reviewed}: ` +
+              "they are not shown here. To review them, move reviewed.csv away (the app then starts from the newest sheet) " +
+              "or start the app with --pairs on that sheet.",
+          }
+        : {}),
+    };
+  }
   if (sheets.length === 0) return undefined;
   copyFileSync(sheets[0].path, reviewed);
   return {

@@ -227,7 +227,12 @@ export function createAppServer(options: AppOptions): AppServer {
 
   app.get("/api/info", async () => ({
     review: options.review
-      ? { file: options.review.sheet, from: options.review.from, error: storeError?.message }
+      ? {
+          file: options.review.sheet,
+          from: options.review.from,
+          notice: options.review.notice,
+          error: storeError?.message,
+        }
       : undefined,
     explore: explorer
       ? {

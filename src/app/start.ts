@@ -71,6 +71,7 @@ export async function startApp(options: StartOptions = {}): Promise<StartedApp> 
   }
   const review = resolveReviewSource(options.pairs, dataset?.runsDir);
   if (review?.created) log(review.created);
+  if (review?.notice) log(`note: ${review.notice}`);
   if (review) log(`review sheet: ${review.sheet}`);
   else log("review: no sheet yet (run notebook 01, or pass --pairs)");
 

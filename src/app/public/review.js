@@ -413,5 +413,7 @@ async function poll() {
 }
 
 build();
-showWhere();
+showWhere().then((info) => {
+  if (info && info.review && info.review.notice) banner("warn", info.review.notice);
+});
 load({ keep: false }).then(() => setInterval(poll, 2500));
