@@ -401,8 +401,10 @@ document.addEventListener("keydown", (ev) => {
 /** Another tab, another app or a spreadsheet changed the sheet: show the change (the server already reloaded it). */
 async function poll() {
   if (state.busy || state.editing || document.hidden) return;
+  const seen = state.revision;
   try {
     const page = await api(query(0, 1));
+    if (state.revision !== seen) return; // this tab wrote meanwhile: its own answer has the newer revision
     if (state.revision && page.revision !== state.revision) {
       await load({ keep: true });
       banner("info", "The sheet changed outside this tab (another tab, or the file on disk); the list was reloaded.", { timeout: 6000 });
