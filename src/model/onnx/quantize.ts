@@ -375,7 +375,7 @@ export async function quantizeVerified(
         `mean ${check.cosineMean.toFixed(4)}, worst ${check.cosineMin.toFixed(4)} on ${JSON.stringify(check.worstText)}; ` +
         `required mean >= ${QUANTIZED_MIN_MEAN_COSINE} and worst >= ${QUANTIZED_MIN_COSINE}); nothing was written. ` +
         (result.spec.reduce_range
-          ? "Try { reduceRange: false } (8-bit weights; exact on CPUs with AVX-512 VNNI / AVX-VNNI / ARM), or keep fp32."
+          ? "Try { reduceRange: false } (8-bit weights, which do not saturate on CPUs with AVX-512 VNNI or AVX-VNNI, nor on ARM), or keep fp32."
           : "Keep fp32 for this model."),
     );
   return { ...result, check };
