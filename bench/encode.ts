@@ -341,7 +341,9 @@ async function main(): Promise<void> {
   line("encode", main1, threads);
   if (second) line("encode", second, 2);
   if (q8Cosines.length)
-    console.log(`int8 vs fp32 cosine over ${q8Cosines.length} sentences: mean ${result.onnx_q8_cosine_mean}, min ${result.onnx_q8_cosine_min}`);
+    console.log(
+      `int8 vs fp32 cosine over ${q8Cosines.length} sentences: mean ${result.onnx_q8_cosine_mean}, min ${result.onnx_q8_cosine_min}`,
+    );
   if (json) console.log(JSON.stringify(result));
 }
 
