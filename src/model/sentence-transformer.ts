@@ -287,7 +287,9 @@ export class SentenceTransformer implements Embedder {
     if (this.onnxFailure) return cannot(`ONNX Runtime failed for this model earlier (${this.onnxFailure})`);
     return {
       runtime: "onnxruntime",
-      reason: asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}`,
+      reason:
+        (asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}`) +
+        (this.dtype === "q8" ? `; int8 graph, dtype "q8" (${ONNX_QUANTIZED_FILE})` : ""),
     };
   }
 
@@ -549,7 +551,7 @@ export class SentenceTransformer implements Embedder {
     const choice = this.encodeRuntime();
     const runs =
       choice.runtime === "onnxruntime"
-        ? `encodes on ONNX Runtime${this.dtype === "q8" ? ` in int8 (dtype "q8", ${ONNX_QUANTIZED_FILE})` : ""} (${choice.reason})`
+        ? `encodes on ONNX Runtime (${choice.reason})`
         : `encodes on tfjs${this.dtype === "q8" ? " in fp32" : ""} (${choice.reason}${this.encoder ? `; ${TFJS_ENCODE_SPEED}` : ""})`;
     const file =
       this.onnxFile && this.onnxFile.state !== "fresh"
