@@ -269,3 +269,36 @@ test("exportOnnx quantize refuses, writing nothing, when int8 changes the embedd
   assert.equal(existsSync(join(dir, "onnx", "model.onnx")), false);
   m.dispose();
 });
+
+test("the tfjs path says so once, with its measured cost, and encodePath names it", async () => {
+  const { config } = await import("../src/env");
+  const { encodePath } = await import("../src/cost/measure");
+  const before = config.onnx;
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (msg: unknown) => warnings.push(String(msg));
+  const m = offlineModel("offline-bert");
+  try {
+    config.onnx = false;
+    await m.encode(["hello world"]);
+    await m.encode(["hello again"]);
+    assert.equal(m.lastEncodeStats?.runtime, "tfjs");
+    assert.equal(m.lastEncodeStats?.dtype, "fp32");
+    const said = warnings.filter((w) => w.includes("encoding on tfjs"));
+    assert.equal(said.length, 1, warnings.join("\n"));
+    assert.match(said[0], /COURSE_ONNX=0.*slower than ONNX Runtime/);
+    assert.match(encodePath(m), /ONNX Runtime not used: COURSE_ONNX=0.*slower/);
+    // Asked for explicitly: no warning.
+    config.onnx = true;
+    const quiet = offlineModel("offline-bert");
+    await quiet.encode(["hello"], { runtime: "tfjs" });
+    assert.equal(warnings.filter((w) => w.includes("encoding on tfjs")).length, 1);
+    await quiet.encode(["hello"]);
+    assert.match(encodePath(quiet), /ONNX Runtime, fp32/);
+    quiet.dispose();
+  } finally {
+    config.onnx = before;
+    console.warn = warn;
+    m.dispose();
+  }
+});
