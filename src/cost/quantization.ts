@@ -196,7 +196,7 @@ export function quantizationSummary(c: QuantizationComparison): string {
     `${fmt(c.fp32.textsPerSecond, 1)} passages/s, ONNX Runtime, ${c.threads} thread(s), batch ${c.batchSize}; shared ` +
     `machine, so the ratio means more than the rates), in a file ${fmt(c.sizeRatio, 1)}x smaller ` +
     `(${fmt(c.q8.fileBytes / 2 ** 20, 1)} MB against ${fmt(c.fp32.fileBytes / 2 ** 20, 1)} MB). Its embeddings keep a ` +
-    `mean cosine of ${fmt(c.cosineMean, 4)} to fp32 (worst passage ${fmt(c.cosineMin, 4)}). NDCG@10 moves from ` +
+    `mean cosine of ${fmt(c.cosineMean, 5)} to fp32 (worst passage ${fmt(c.cosineMin, 5)}). NDCG@10 moves from ` +
     `${fmt(c.fp32.ndcgAt10, 4)} to ${fmt(c.q8.ndcgAt10, 4)} (${signed(d.estimate, 4)}, 95% CI ${signed(d.low, 4)} to ` +
     `${signed(d.high, 4)}, ${c.queries} questions): ${quality}`
   );
