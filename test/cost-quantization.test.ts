@@ -33,8 +33,10 @@ test("compareQuantization on a saved Transformer: int8 file written, speeds, siz
   const m = offlineModel("offline-bert");
   await m.save(dir, { onnx: true });
   m.dispose();
-  const c = await compareQuantization(dir, split, { resamples: 200, seed: 1 });
-  assert.ok(c.applicable);
+  const result = await compareQuantization(dir, split, { resamples: 200, seed: 1 });
+  const c = result.measured;
+  assert.ok(c, result.reason);
+  assert.equal(result.reason, "");
   assert.ok(existsSync(join(dir, "onnx", "model_quantized.onnx")));
   assert.equal(c.passages, topics.length);
   assert.equal(c.queries, topics.length);
@@ -48,14 +50,14 @@ test("compareQuantization on a saved Transformer: int8 file written, speeds, siz
   const d = c.ndcgDifference;
   assert.ok(Math.abs(d.estimate - (c.q8.ndcgAt10 - c.fp32.ndcgAt10)) < 1e-9);
   assert.ok(d.low <= d.estimate && d.estimate <= d.high);
-  const text = quantizationSummary(c);
+  const text = quantizationSummary(result);
   assert.match(text, new RegExp(`${c.passages} passages`));
   assert.match(text, d.significant ? /interval excludes 0/ : /interval includes 0/);
   assert.match(text, c.speedup >= 1 ? /x faster/ : /slower/);
-  assert.equal(quantizationTable(c).height, 2);
+  assert.equal(quantizationTable(result).height, 2);
   // A second call finds the file fresh and writes nothing.
   const again = await compareQuantization(dir, split, { resamples: 50 });
-  assert.ok(again.applicable && again.exportCheck === undefined);
+  assert.ok(again.measured && again.measured.exportCheck === undefined);
 });
 
 test("compareQuantization on a StaticEmbedding model: not applicable, and says why", async () => {
@@ -64,7 +66,7 @@ test("compareQuantization on a StaticEmbedding model: not applicable, and says w
   await m.save(dir);
   m.dispose();
   const c = await compareQuantization(dir, split);
-  assert.equal(c.applicable, false);
+  assert.equal(c.measured, undefined);
   assert.match(quantizationSummary(c), /not measured .*StaticEmbedding .*no matrix products/);
   assert.equal(quantizationTable(c).height, 1);
 });

@@ -47,6 +47,7 @@ export {
   quantizationSummary,
   quantizationTable,
   type QuantizationComparison,
+  type QuantizationMeasurement,
   type QuantizationOptions,
   type QuantizationRow,
 } from "./quantization";

@@ -37,29 +37,36 @@ export interface QuantizationRow {
   path: string;
 }
 
-export type QuantizationComparison =
-  | { applicable: false; model: string; reason: string }
-  | {
-      applicable: true;
-      model: string;
-      folder: string;
-      passages: number;
-      queries: number;
-      threads: number;
-      batchSize: number;
-      fp32: QuantizationRow;
-      q8: QuantizationRow;
-      /** int8 texts/s over fp32 texts/s. */
-      speedup: number;
-      /** fp32 file size over int8 file size. */
-      sizeRatio: number;
-      cosineMean: number;
-      cosineMin: number;
-      /** NDCG@10 of int8 minus fp32, with its paired bootstrap interval. */
-      ndcgDifference: MetricDifference;
-      /** The check made when the int8 file was written now (undefined when it was there already). */
-      exportCheck?: QuantizedCheck;
-    };
+/**
+ * The result: `measured` holds the numbers, or is undefined with `reason` saying why int8 does not apply. (One
+ * interface rather than a union: the notebook kernel type-checks without strict mode, where unions do not narrow.)
+ */
+export interface QuantizationComparison {
+  model: string;
+  /** Why nothing was measured; empty when `measured` is there. */
+  reason: string;
+  measured?: QuantizationMeasurement;
+}
+
+export interface QuantizationMeasurement {
+  folder: string;
+  passages: number;
+  queries: number;
+  threads: number;
+  batchSize: number;
+  fp32: QuantizationRow;
+  q8: QuantizationRow;
+  /** int8 texts/s over fp32 texts/s. */
+  speedup: number;
+  /** fp32 file size over int8 file size. */
+  sizeRatio: number;
+  cosineMean: number;
+  cosineMin: number;
+  /** NDCG@10 of int8 minus fp32, with its paired bootstrap interval. */
+  ndcgDifference: MetricDifference;
+  /** The check made when the int8 file was written now (undefined when it was there already). */
+  exportCheck?: QuantizedCheck;
+}
 
 export interface QuantizationOptions {
   batchSize?: number;
@@ -95,7 +102,6 @@ export async function compareQuantization(
   if (fp32.staticEmbedding) {
     fp32.dispose();
     return {
-      applicable: false,
       model: name,
       reason:
         "it is a StaticEmbedding model (a token-vector lookup and a mean): it has no matrix products for int8 to " +
@@ -105,7 +111,7 @@ export async function compareQuantization(
   const ort = onnxRuntimeInfo();
   if (!ort.available) {
     fp32.dispose();
-    return { applicable: false, model: name, reason: `ONNX Runtime is not available here (${ort.reason})` };
+    return { model: name, reason: `ONNX Runtime is not available here (${ort.reason})` };
   }
   const exported = await exportOnnx(folder, { quantize: "int8" });
   const q8 = await loadModel(folder, { dtype: "q8" });
@@ -137,9 +143,7 @@ export async function compareQuantization(
     });
     const fp32Row = row("fp32", ONNX_FILE, r32.values["ndcg@10"]);
     const q8Row = row("q8", ONNX_QUANTIZED_FILE, r8.values["ndcg@10"]);
-    return {
-      applicable: true,
-      model: name,
+    const measured: QuantizationMeasurement = {
       folder,
       passages: texts.length,
       queries: comparison.queries,
@@ -154,6 +158,7 @@ export async function compareQuantization(
       ndcgDifference,
       exportCheck: exported.quantized?.check,
     };
+    return { model: name, reason: "", measured };
   } finally {
     fp32.dispose();
     q8.dispose();
@@ -165,8 +170,9 @@ const fmt = (x: number, digits = 2) =>
 const signed = (x: number, digits = 3) => `${x >= 0 ? "+" : "−"}${fmt(Math.abs(x), digits)}`;
 
 /** One row per dtype: speed, file size, NDCG@10, and the path that ran. */
-export function quantizationTable(c: QuantizationComparison): pl.DataFrame {
-  if (!c.applicable) return pl.DataFrame({ model: [c.model], "int8 quantization": [`not applicable: ${c.reason}`] });
+export function quantizationTable(r: QuantizationComparison): pl.DataFrame {
+  const c = r.measured;
+  if (!c) return pl.DataFrame({ model: [r.model], "int8 quantization": [`not applicable: ${r.reason}`] });
   const rows = [c.fp32, c.q8];
   return pl.DataFrame({
     dtype: rows.map((r) => (r.dtype === "q8" ? "int8 (q8)" : "fp32")),
@@ -179,8 +185,9 @@ export function quantizationTable(c: QuantizationComparison): pl.DataFrame {
 }
 
 /** The narration of the comparison, generated from its numbers. */
-export function quantizationSummary(c: QuantizationComparison): string {
-  if (!c.applicable) return `int8 quantization is not measured for ${c.model}: ${c.reason}.`;
+export function quantizationSummary(r: QuantizationComparison): string {
+  const c = r.measured;
+  if (!c) return `int8 quantization is not measured for ${r.model}: ${r.reason}.`;
   const d = c.ndcgDifference;
   const faster =
     c.speedup >= 1
