@@ -231,7 +231,7 @@ test("loadModel dtype q8 without the file, or with a stale one, says how to make
   await m.save(dir, { onnx: true });
   await assert.rejects(
     loadModel(dir, { dtype: "q8" }),
-    /model_quantized\.onnx does not exist.*exportOnnx\(".*", \{ quantize: "int8" \}\)/,
+    /model_quantized\.onnx does not exist.*npm run cli -- export-onnx .* --quantize int8 \(in code: exportOnnx\(".*", \{ quantize: "int8" \}\)/,
   );
   await exportOnnx(dir, { quantize: "int8", log: false });
   // Other weights in the folder: the int8 file (and model.onnx) are stale.

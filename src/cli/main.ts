@@ -15,6 +15,7 @@ import { registerBench } from "./bench";
 import { registerCompare, registerEval } from "./evaluate";
 import { registerGenerate } from "./generate";
 import { registerMine } from "./mine";
+import { registerExportOnnx } from "./onnx";
 import { registerPublish } from "./publish";
 import { registerReview } from "./review";
 import { registerServe } from "./serve";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerCompare(program);
   registerServe(program);
+  registerExportOnnx(program);
   registerPublish(program);
   registerBench(program);
   // Subcommands inherit exitOverride only when set before they are added; set it on each to be sure.

@@ -372,7 +372,7 @@ export class SentenceTransformer implements Embedder {
    * Throws, naming the command that makes the file, when it is missing, stale or not ours.
    */
   useQuantizedFile(dir: string, weights: WeightMap): OnnxFileStatus {
-    const make = `exportOnnx("${dir}", { quantize: "int8" }) (or model.save(folder, { onnx: true, quantize: "int8" }))`;
+    const make = `npm run cli -- export-onnx ${dir} --quantize int8 (in code: exportOnnx("${dir}", { quantize: "int8" }))`;
     if (!this.encoder)
       throw new Error(`${this.name}: dtype "q8" needs a Transformer model; a StaticEmbedding model has no ONNX graph.`);
     const parts = {
@@ -386,11 +386,12 @@ export class SentenceTransformer implements Embedder {
       throw new Error(`${status.path} does not exist, and dtype "q8" encodes with it. Make it with ${make}.`);
     if (status.state === "stale")
       throw new Error(
-        `${status.reason}. Make it again from these weights with ${make.replace('"int8" }', '"int8", force: true }')}.`,
+        `${status.reason}. Make it again from these weights with npm run cli -- export-onnx ${dir} --quantize int8 ` +
+          `--force (in code: exportOnnx("${dir}", { quantize: "int8", force: true })).`,
       );
     if (status.state === "foreign")
       throw new Error(
-        `${status.reason}. Replace it with ours: exportOnnx("${dir}", { quantize: "int8", overwriteForeign: true }).`,
+        `${status.reason}. Replace it with ours: npm run cli -- export-onnx ${dir} --quantize int8 --overwrite-foreign.`,
       );
     this.onnxQuantizedFile = status;
     this.onnxQuantizedDataIds = this.encoder.trainableVariables().map((v) => v.dataId as object);
