@@ -1,6 +1,6 @@
 /**
  * npm run bench -- encode [--json] [--sentences N] [--batch-size B] [--threads T] [--no-torch] [--no-native]
- *                         [--no-onnx] [--no-2t] [--memory-texts N]
+ *                         [--no-onnx] [--no-q8] [--no-tfjs] [--no-2t] [--memory-texts N]
  *
  * Encoding speed of a MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate 1536,
  * vocab 30522; random weights) on N sentences (default 2,000) of 20-60 tokens: token ids drawn
@@ -13,9 +13,14 @@
  * The same batches also run through ONNX Runtime (onnxruntime-node) on the graph our exporter writes for this
  * model (src/model/onnx/graph.ts, mean pooling + Normalize in the graph): onnx_seconds, onnx_slowdown_vs_torch
  * = ONNX Runtime time / PyTorch's time (below 1: faster than PyTorch), onnx_speedup_vs_torch = its inverse.
+ * The int8 graph of the same model (src/model/onnx/quantize.ts, what exportOnnx(folder, { quantize: "int8" }) writes
+ * as onnx/model_quantized.onnx and transformers.js loads with dtype "q8") runs too: onnx_q8_seconds,
+ * onnx_q8_slowdown_vs_torch, onnx_q8_vs_onnx_fp32 (int8 time / fp32 time), and onnx_q8_cosine_mean / _min, the
+ * cosine of each sentence's int8 embedding to its fp32 one (random weights: trained weights agree less; the cost
+ * notebook measures the course's fine-tuned model). --no-q8 skips it; --no-tfjs skips tfjs (quicker on a busy machine).
  * Then everything again with 2 threads each (fields ending in _2t; --no-2t skips that).
- * Order, so that a shared machine slows all alike: PyTorch, ONNX Runtime, tfjs, ONNX Runtime, PyTorch (per thread
- * count); PyTorch's and ONNX Runtime's figures are the means of their two runs.
+ * Order, so that a shared machine slows all alike: PyTorch, ONNX Runtime fp32, int8, tfjs, int8, fp32, PyTorch (per
+ * thread count); PyTorch's and ONNX Runtime's figures are the means of their two runs.
  * --memory-texts N (e.g. 100000) instead encodes N synthetic texts with SentenceTransformer.encode on ONNX Runtime
  * (the embedded offline-bert, BERT-Tiny sized, so that it takes seconds) and reports the resident memory over the
  * run: bounded by one batch plus the output matrix, whatever N.
@@ -42,6 +47,7 @@ import {
 import { initBertWeights } from "../src/model/embedded";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import { buildOnnxModel } from "../src/model/onnx/graph";
+import { quantizeOnnxModel, rowCosines } from "../src/model/onnx/quantize";
 import { OnnxEncoder, onnxRuntimeInfo } from "../src/model/onnx/session";
 import { offlineModel } from "../src/model/sentence-transformer";
 import type { TokenizedBatch, TransformerConfig } from "../src/model/types";
@@ -56,6 +62,8 @@ const threads = numberArg(args, "--threads", 1);
 const withTorch = !args.includes("--no-torch");
 const withOnnx = !args.includes("--no-onnx");
 const with2t = !args.includes("--no-2t") && threads !== 2;
+const withQ8 = withOnnx && !args.includes("--no-q8");
+const withTfjs = !args.includes("--no-tfjs");
 
 const raw = {
   model_type: "bert",
@@ -159,6 +167,7 @@ async function main(): Promise<void> {
         })
       : undefined;
   if (withOnnx && !ort.available) console.log(`ONNX Runtime: not measured (${ort.reason})`);
+  const q8Bytes = onnxBytes && withQ8 ? quantizeOnnxModel(onnxBytes).bytes : undefined;
 
   const encodeBatch = (batchRows: number[][]): Float32Array => {
     const batch = toBatch(batchRows);
@@ -186,35 +195,47 @@ async function main(): Promise<void> {
     return (performance.now() - start) / 1000;
   };
   let onnxCheck: number | undefined;
-  const onnxRun = async (n: number): Promise<number> => {
-    const session = await OnnxEncoder.create(onnxBytes as Uint8Array, config.hiddenSize, { threads: n });
+  // The first run's vectors of each graph, for the int8-vs-fp32 cosines.
+  const vectors = new Map<Uint8Array, Float32Array[]>();
+  const onnxRun = async (n: number, bytes = onnxBytes as Uint8Array): Promise<number> => {
+    const session = await OnnxEncoder.create(bytes, config.hiddenSize, { threads: n });
     try {
       const warm = toBatch(batches[batches.length - 1]);
       const got = await session.sentenceEmbeddings(warm); // warm-up, not timed; also checked against tfjs once
-      if (onnxCheck === undefined) {
+      if (onnxCheck === undefined && bytes === onnxBytes) {
         const want = encodeBatch(batches[batches.length - 1]);
         onnxCheck = want.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i])), 0);
       }
+      const keep = !vectors.has(bytes);
+      const outs: Float32Array[] = [];
       const start = performance.now();
-      for (const b of batches) await session.sentenceEmbeddings(toBatch(b));
-      return (performance.now() - start) / 1000;
+      for (const b of batches) {
+        const rows = await session.sentenceEmbeddings(toBatch(b));
+        if (keep) outs.push(rows);
+      }
+      const seconds = (performance.now() - start) / 1000;
+      if (keep) vectors.set(bytes, outs);
+      return seconds;
     } finally {
       await session.release();
     }
   };
 
-  /** PyTorch, ONNX Runtime, tfjs, ONNX Runtime, PyTorch at `n` threads. */
+  /** PyTorch, ONNX Runtime fp32, int8, tfjs, int8, fp32, PyTorch at `n` threads. */
   const round4 = async (n: number) => {
     const torchRuns: { seconds: number; version: string; threads: number }[] = [];
     const onnxRuns: number[] = [];
+    const q8Runs: number[] = [];
     const torchOnce = () => {
       const t = withTorch ? torchBench(batches, n) : null;
       if (t) torchRuns.push(t);
     };
     torchOnce();
     if (onnxBytes) onnxRuns.push(await onnxRun(n));
+    if (q8Bytes) q8Runs.push(await onnxRun(n, q8Bytes));
     if (native.active) setNativeMatMulThreads(n);
-    const tfjsSeconds = tfjsRun();
+    const tfjsSeconds = withTfjs ? tfjsRun() : Number.NaN;
+    if (q8Bytes) q8Runs.push(await onnxRun(n, q8Bytes));
     if (onnxBytes) onnxRuns.push(await onnxRun(n));
     if (torchRuns.length > 0) torchOnce();
     const torch: (Timing & { version: string; threads: number }) | null =
@@ -227,12 +248,20 @@ async function main(): Promise<void> {
           }
         : null;
     const onnx: Timing | null = onnxRuns.length === 2 ? { seconds: mean(onnxRuns), runs: onnxRuns } : null;
-    return { tfjsSeconds, torch, onnx };
+    const q8: Timing | null = q8Runs.length === 2 ? { seconds: mean(q8Runs), runs: q8Runs } : null;
+    return { tfjsSeconds, torch, onnx, q8 };
   };
 
   const main1 = await round4(threads);
   const second = with2t ? await round4(2) : undefined;
   encoder.dispose();
+  if (!withTfjs) done = sentences;
+  // Agreement of the int8 vectors with the fp32 ones, sentence by sentence.
+  let q8Cosines: number[] = [];
+  const fp32Vectors = onnxBytes ? vectors.get(onnxBytes) : undefined;
+  const q8Vectors = q8Bytes ? vectors.get(q8Bytes) : undefined;
+  if (fp32Vectors && q8Vectors)
+    q8Cosines = fp32Vectors.flatMap((rows, i) => rowCosines(rows, q8Vectors[i], config.hiddenSize));
 
   const { tfjsSeconds: seconds, torch, onnx } = main1;
   const figures = (r: Awaited<ReturnType<typeof round4>>, suffix: string) => ({
@@ -243,6 +272,10 @@ async function main(): Promise<void> {
     [`onnx_slowdown_vs_torch${suffix}`]: r.torch && r.onnx ? round(r.onnx.seconds / r.torch.seconds, 2) : null,
     [`onnx_speedup_vs_torch${suffix}`]: r.torch && r.onnx ? round(r.torch.seconds / r.onnx.seconds, 2) : null,
     [`onnx_seconds_each_run${suffix}`]: r.onnx ? r.onnx.runs.map((x) => round(x)) : null,
+    [`onnx_q8_seconds${suffix}`]: r.q8 ? round(r.q8.seconds) : null,
+    [`onnx_q8_slowdown_vs_torch${suffix}`]: r.torch && r.q8 ? round(r.q8.seconds / r.torch.seconds, 2) : null,
+    [`onnx_q8_vs_onnx_fp32${suffix}`]: r.onnx && r.q8 ? round(r.q8.seconds / r.onnx.seconds, 2) : null,
+    [`onnx_q8_seconds_each_run${suffix}`]: r.q8 ? r.q8.runs.map((x) => round(x)) : null,
     [`torch_seconds_each_run${suffix}`]: r.torch ? r.torch.runs.map((x) => round(x)) : null,
   });
   const result = {
@@ -276,25 +309,41 @@ async function main(): Promise<void> {
     onnx_slowdown_vs_torch: torch && onnx ? round(onnx.seconds / torch.seconds, 2) : null,
     onnx_speedup_vs_torch: torch && onnx ? round(torch.seconds / onnx.seconds, 2) : null,
     onnx_vs_tfjs_max_abs_diff: onnxCheck ?? null,
+    onnx_q8_seconds: main1.q8 ? round(main1.q8.seconds) : null,
+    onnx_q8_sentences_per_s: main1.q8 ? round(done / main1.q8.seconds, 2) : null,
+    onnx_q8_seconds_each_run: main1.q8 ? main1.q8.runs.map((x) => round(x)) : null,
+    onnx_q8_slowdown_vs_torch: torch && main1.q8 ? round(main1.q8.seconds / torch.seconds, 2) : null,
+    onnx_q8_speedup_vs_torch: torch && main1.q8 ? round(torch.seconds / main1.q8.seconds, 2) : null,
+    onnx_q8_vs_onnx_fp32: onnx && main1.q8 ? round(main1.q8.seconds / onnx.seconds, 2) : null,
+    onnx_q8_cosine_mean: q8Cosines.length ? round(mean(q8Cosines), 6) : null,
+    onnx_q8_cosine_min: q8Cosines.length ? round(Math.min(...q8Cosines), 6) : null,
+    onnx_fp32_file_mb: onnxBytes ? round(onnxBytes.length / 2 ** 20, 1) : null,
+    onnx_q8_file_mb: q8Bytes ? round(q8Bytes.length / 2 ** 20, 1) : null,
     ...(second ? figures(second, "_2t") : {}),
   };
   console.log(`backend: ${result.backend} (${backend.notes.join("; ")})`);
   console.log(`matrix products: ${native.reason}${native.active ? `, ${native.threads} BLAS thread(s)` : ""}`);
   const line = (label: string, r: Awaited<ReturnType<typeof round4>>, n: number) => {
     console.log(
-      `${label}, ${n} thread(s): tfjs ${round(r.tfjsSeconds)} s` +
+      `${label}, ${n} thread(s): tfjs ${withTfjs ? `${round(r.tfjsSeconds)} s` : "not run"}` +
         (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds)} s` : "") +
+        (r.q8 ? `, ONNX Runtime int8 ${round(r.q8.seconds)} s` : "") +
         (r.torch
           ? `, PyTorch ${r.torch.version} ${round(r.torch.seconds)} s; tfjs ${round(r.tfjsSeconds / r.torch.seconds, 2)}x PyTorch's time` +
             (r.onnx
               ? `, ONNX Runtime ${round(r.onnx.seconds / r.torch.seconds, 2)}x (${round(r.torch.seconds / r.onnx.seconds, 2)}x faster)`
-              : "")
+              : "") +
+            (r.q8 ? `, int8 ${round(r.q8.seconds / r.torch.seconds, 2)}x` : "")
           : ""),
     );
   };
   console.log(`${done} sentences (${tokens} tokens, batch ${batchSize})`);
   line("encode", main1, threads);
   if (second) line("encode", second, 2);
+  if (q8Cosines.length)
+    console.log(
+      `int8 vs fp32 cosine over ${q8Cosines.length} sentences: mean ${result.onnx_q8_cosine_mean}, min ${result.onnx_q8_cosine_min}`,
+    );
   if (json) console.log(JSON.stringify(result));
 }
 

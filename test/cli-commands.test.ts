@@ -13,7 +13,19 @@ import { join } from "node:path";
 import { main } from "../src/cli/main";
 
 const ROOT = join(__dirname, "..");
-const COMMANDS = ["generate", "review", "split", "train", "mine", "eval", "compare", "serve", "publish", "bench"];
+const COMMANDS = [
+  "generate",
+  "review",
+  "split",
+  "train",
+  "mine",
+  "eval",
+  "compare",
+  "serve",
+  "export-onnx",
+  "publish",
+  "bench",
+];
 let work = "";
 
 function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {

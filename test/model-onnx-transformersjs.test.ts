@@ -2,13 +2,16 @@
 // the embedded offline-bert (mean pooling, normalised) and the PyTorch fixture's RoBERTa (CLS pooling, padded rows,
 // so RoBERTa's position ids from padding_idx matter), run with
 //   pipeline("feature-extraction", folder, { local_files_only: true, dtype: "fp32" })(texts, { pooling, normalize })
-// as a transformers.js user would.
+// as a transformers.js user would. The int8 file (save(folder, { onnx: true, quantize: "int8" })) loads with
+// dtype "q8" and gives our own quantized encode (loadModel(folder, { dtype: "q8" })); a folder with only vocab.txt
+// gets tokenizer.json from exportOnnx, so transformers.js loads it.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend } from "../src/backend";
+import { exportOnnx } from "../src/model/onnx/export";
 import { writeSafetensors } from "../src/model/safetensors";
 import { loadModel, offlineModel, type SentenceTransformer } from "../src/model/sentence-transformer";
 import type { WeightMap } from "../src/model/types";
@@ -35,11 +38,12 @@ async function transformersJsEmbeddings(
   texts: string[],
   pooling: "mean" | "cls",
   normalize: boolean,
+  dtype: "fp32" | "q8" = "fp32",
 ): Promise<{ data: Float32Array; dims: number[] }> {
   const tjs = require("@huggingface/transformers") as TransformersJs;
   tjs.env.allowRemoteModels = false;
   tjs.env.localModelPath = "";
-  const extractor = await tjs.pipeline("feature-extraction", dir, { local_files_only: true, dtype: "fp32" });
+  const extractor = await tjs.pipeline("feature-extraction", dir, { local_files_only: true, dtype });
   try {
     const out = await extractor(texts, { pooling, normalize });
     return { data: Float32Array.from(out.data), dims: [...out.dims] };
@@ -122,5 +126,47 @@ test("the fixture RoBERTa with CLS pooling: transformers.js equals our encode wi
   );
   const m = await loadModel(src);
   await compare(m, join(src, "..", "saved"), ["hello world!", "hello", "world hello world", "hell"], "cls");
+  m.dispose();
+});
+
+test('int8: transformers.js pipeline(..., { dtype: "q8" }) loads onnx/model_quantized.onnx and equals our q8 encode', async () => {
+  const m = offlineModel("offline-bert");
+  const dir = join(mkdtempSync(join(tmpdir(), "tjs-q8-")), "model");
+  await m.save(dir, { onnx: true, quantize: "int8" });
+  const texts = ["How many PTO days do I get?", "Expense reports are due within thirty days.", "wfh", "Café, naïve"];
+  const q8 = await loadModel(dir, { dtype: "q8" });
+  const ours = await q8.encode(texts);
+  assert.equal(q8.lastEncodeStats?.dtype, "q8");
+  const theirs = await transformersJsEmbeddings(dir, texts, "mean", true, "q8");
+  assert.deepEqual(theirs.dims, [texts.length, m.dim]);
+  let worst = 0;
+  for (let i = 0; i < ours.data.length; i++) worst = Math.max(worst, Math.abs(ours.data[i] - theirs.data[i]));
+  assert.ok(worst < 1e-4, `transformers.js q8 differs from our q8 encode by ${worst}`);
+  // And it is the int8 file, not the fp32 one: the fp32 vectors differ by more than float rounding.
+  const fp32 = await m.encode(texts);
+  let gap = 0;
+  for (let i = 0; i < fp32.data.length; i++) gap = Math.max(gap, Math.abs(fp32.data[i] - theirs.data[i]));
+  assert.ok(gap > 1e-4 && gap < 0.05, `q8 vs fp32 gap ${gap}`);
+  q8.dispose();
+  m.dispose();
+});
+
+test("a folder with only vocab.txt: exportOnnx writes tokenizer.json and transformers.js loads the folder", async () => {
+  const m = offlineModel("offline-bert");
+  const dir = join(mkdtempSync(join(tmpdir(), "tjs-vocab-")), "model");
+  await m.save(dir);
+  rmSync(join(dir, "tokenizer.json"));
+  rmSync(join(dir, "special_tokens_map.json"));
+  assert.ok(existsSync(join(dir, "vocab.txt")));
+  const result = await exportOnnx(dir, { quantize: "int8", log: false });
+  assert.equal(result.tokenizerJsonWritten, true);
+  assert.ok(existsSync(join(dir, "tokenizer.json")));
+  const texts = ["How many PTO days do I get?", "unaffordable résumé"];
+  const ours = await m.encode(texts, { runtime: "tfjs" });
+  const theirs = await transformersJsEmbeddings(dir, texts, "mean", true);
+  let worst = 0;
+  for (let i = 0; i < ours.data.length; i++) worst = Math.max(worst, Math.abs(ours.data[i] - theirs.data[i]));
+  assert.ok(worst < 1e-4, `transformers.js (tokenizer.json from vocab.txt) differs from our encode by ${worst}`);
+  assert.equal((await exportOnnx(dir, { log: false })).tokenizerJsonWritten, false);
   m.dispose();
 });

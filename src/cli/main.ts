@@ -16,6 +16,7 @@ import { registerBench } from "./bench";
 import { registerCompare, registerEval } from "./evaluate";
 import { registerGenerate } from "./generate";
 import { registerMine } from "./mine";
+import { registerExportOnnx } from "./onnx";
 import { registerPublish } from "./publish";
 import { registerReview } from "./review";
 import { registerServe } from "./serve";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerCompare(program);
   registerServe(program);
+  registerExportOnnx(program);
   registerPublish(program);
   registerBench(program);
   registerApp(program);

@@ -20,6 +20,7 @@ interface ServeOpts extends JsonOption {
   maxBatchTokens: number;
   maxBatchSize: number;
   maxQueue: number;
+  dtype: string;
 }
 
 export function registerServe(program: Command): void {
@@ -41,14 +42,21 @@ export function registerServe(program: Command): void {
       .option("--max-body-bytes <n>", "request body limit", positiveInt("--max-body-bytes"), 8 * 1024 * 1024)
       .option("--max-batch-tokens <n>", "padded tokens per model batch", positiveInt("--max-batch-tokens"), 16_384)
       .option("--max-batch-size <n>", "inputs per model batch", positiveInt("--max-batch-size"), 256)
-      .option("--max-queue <n>", "inputs allowed to wait before 429", positiveInt("--max-queue"), 8192),
+      .option("--max-queue <n>", "inputs allowed to wait before 429", positiveInt("--max-queue"), 8192)
+      .option(
+        "--dtype <dtype>",
+        "fp32, or q8: the folder's int8 onnx/model_quantized.onnx (exportOnnx quantize)",
+        "fp32",
+      ),
   ).action(async (opts: ServeOpts) => {
     if (opts.longInputs !== "truncate" && opts.longInputs !== "reject")
       throw new UsageError(`--long-inputs ${opts.longInputs}: expected truncate or reject.`);
+    if (opts.dtype !== "fp32" && opts.dtype !== "q8")
+      throw new UsageError(`--dtype ${opts.dtype}: expected fp32 or q8.`);
     const { loadModel } = await import("../model/index");
     const { createEmbeddingServer, defaultModelName, inferencePathOf } = await import("../serve/index");
     const server = createEmbeddingServer({
-      model: loadModel(opts.model),
+      model: loadModel(opts.model, { dtype: opts.dtype }),
       modelName: opts.modelName ?? defaultModelName(opts.model),
       aliases: opts.alias,
       apiKey: opts.apiKey ?? config.serveApiKey,

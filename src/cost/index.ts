@@ -7,6 +7,7 @@
  *   charts     breakEvenFigure, volumeFigure, dimensionFigure (Plotly objects for showPlot)
  *   tables     measurementsTable, roiTable, dimensionTable (polars, for showTable)
  *   guide      decisionGuide / decisionTable: when fine-tuning pays, applied to this run's numbers
+ *   int8       compareQuantization: fp32 vs int8 (dtype q8) speed, size and NDCG@10; quantizationTable / Summary
  *
  * In a notebook: `import { ... } from "./src/cost/index"` (tslab resolves files, not folder indexes).
  */
@@ -41,3 +42,12 @@ export {
 export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
 export { decisionGuide, decisionTable, type DecisionInputs, type DecisionRow, type Direction } from "./guide";
 export { dimensionTable, measurementsTable, roiTable, type InputSource, type RunMeasurements } from "./tables";
+export {
+  compareQuantization,
+  quantizationSummary,
+  quantizationTable,
+  type QuantizationComparison,
+  type QuantizationMeasurement,
+  type QuantizationOptions,
+  type QuantizationRow,
+} from "./quantization";

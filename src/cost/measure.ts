@@ -13,14 +13,23 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { backendInfo } from "../backend";
-import type { SentenceTransformer } from "../model/sentence-transformer";
+import { TFJS_ENCODE_SPEED, type SentenceTransformer } from "../model/sentence-transformer";
 import { nativeMatMulInfo } from "../native/kernels";
 import type { Embeddings } from "../model/types";
 import type { VectorIndex } from "../retrieval/vector-index";
 import type { HistoryEntry } from "../train/history";
 
-/** Which code computed the embeddings: model kind, tfjs backend, BLAS or not. */
+/**
+ * Which code computed the embeddings: the runtime of the model's latest encode (ONNX Runtime fp32 / int8, with the
+ * graph it ran), else the tfjs path: model kind, tfjs backend, BLAS or not, and what that path costs.
+ */
 export function encodePath(model: SentenceTransformer): string {
+  const last = model.lastEncodeStats;
+  const choice = model.staticEmbedding ? undefined : model.encodeRuntime();
+  if (last ? last.runtime === "onnxruntime" : choice?.runtime === "onnxruntime") {
+    const graph = last?.onnxGraph ? `, graph: ${last.onnxGraph}` : "";
+    return `Transformer on ONNX Runtime, ${model.dtype === "q8" ? "int8 (dtype q8)" : "fp32"}${graph}`;
+  }
   const b = backendInfo();
   const backend = b ? `tfjs ${b.name} backend (${b.package})` : "tfjs backend not initialised";
   if (model.staticEmbedding) return `StaticEmbedding: token-vector lookup and mean on the ${backend}`;
@@ -30,7 +39,7 @@ export function encodePath(model: SentenceTransformer): string {
       ? `, matrix products on native BLAS (${native.threads ?? "?"} threads)`
       : ", matrix products in tfjs"
     : "";
-  return `Transformer forward pass on the ${backend}${blas}`;
+  return `Transformer forward pass on the ${backend}${blas} (ONNX Runtime not used: ${choice?.reason}; ${TFJS_ENCODE_SPEED})`;
 }
 
 export interface EncodeThroughput {

@@ -67,6 +67,8 @@ export interface ModelFolder {
   stConfig: Record<string, unknown>;
   /** onnx/model.onnx to write with the folder (SentenceTransformer.save(folder, { onnx: true })); never read back here. */
   onnx?: Uint8Array;
+  /** onnx/model_quantized.onnx to write with it (save(folder, { onnx: true, quantize: "int8" })). */
+  onnxQuantized?: Uint8Array;
 }
 
 const MODULE_PREFIX = "sentence_transformers.models.";
@@ -226,6 +228,7 @@ const MODEL_FILES = new Set([
   "vocab.txt",
   "sentence_bert_config.json",
   "model.onnx",
+  "model_quantized.onnx",
 ]);
 const MODULE_FOLDER = /^(\d+_(Pooling|Normalize|StaticEmbedding)|onnx)$/; // onnx/: save(folder, { onnx: true })
 
@@ -315,6 +318,7 @@ function writeModelFolderUnlocked(target: string, model: ModelFolder, hadPreviou
       mkdirSync(join(tmp, `${idx}_Normalize`));
     }
     if (model.onnx) writeFileAtomic(join(tmp, "onnx", "model.onnx"), model.onnx);
+    if (model.onnxQuantized) writeFileAtomic(join(tmp, "onnx", "model_quantized.onnx"), model.onnxQuantized);
     writeJson(join(tmp, "modules.json"), modules);
     writeJson(join(tmp, "config_sentence_transformers.json"), {
       prompts: {},

@@ -14,6 +14,21 @@ export type { HubOptions } from "./hub";
 export type { WriteModelOptions } from "./folder";
 export { embeddingRow, type Embedder, type Embeddings, type EncodeOptions } from "./types";
 export { OFFLINE_MODEL_NAMES, type OfflineModelName } from "./sentence-transformer";
-export type { EncodeRuntime, EncodeRuntimeChoice, SaveOptions } from "./sentence-transformer";
-export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from "./onnx/export";
-export { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
+export type { EncodeRuntime, EncodeRuntimeChoice, ModelDtype, SaveOptions } from "./sentence-transformer";
+export {
+  exportOnnx,
+  type ExportOnnxOptions,
+  type ExportOnnxResult,
+  type ExportQuantizedResult,
+} from "./onnx/export";
+export { ONNX_FILE, ONNX_QUANTIZED_FILE, onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
+export {
+  QUANTIZE_CHECK_TEXTS,
+  QUANTIZED_MIN_COSINE,
+  QUANTIZED_MIN_MEAN_COSINE,
+  quantizeOnnxModel,
+  quantizeVerified,
+  type QuantizeOptions,
+  type QuantizeResult,
+  type QuantizedCheck,
+} from "./onnx/quantize";

@@ -24,6 +24,12 @@
  * tensors to the variables, which the model notices), so it is never stale. While `training` is set (the trainer
  * sets it), and for StaticEmbedding models (a table lookup and a mean, fast on tfjs already), encode runs on tfjs.
  * `encode(texts, { runtime: "tfjs" })` forces tfjs; COURSE_ONNX=0 turns ONNX Runtime off.
+ *
+ * dtype (transformers.js' option name): `loadModel(folder, { dtype: "q8" })` encodes with the folder's
+ * onnx/model_quantized.onnx (int8 dynamic quantization, onnx/quantize.ts; made by exportOnnx(folder, { quantize:
+ * "int8" }) or save(folder, { onnx: true, quantize: "int8" })), 2-3x faster on CPU at a cosine of ~0.99+ to fp32.
+ * If the weights change afterwards (training), the int8 graph is made again from them in memory, checked the same way.
+ * The tfjs path (no ONNX Runtime, COURSE_ONNX=0, or while training) always computes in fp32, and says so.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -41,6 +47,8 @@ import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
 import { buildOnnxModel } from "./onnx/graph";
 import { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
 import { OnnxEncoder, onnxRuntimeInfo } from "./onnx/session";
+import { describeQuantizedCheck, quantizeVerified } from "./onnx/quantize";
+import { ONNX_QUANTIZED_FILE } from "./onnx/folder";
 import type {
   Embedder,
   Embeddings,
@@ -74,7 +82,20 @@ export interface EncodeStats {
   runtime: EncodeRuntime;
   /** On ONNX Runtime: where the graph came from (the folder's onnx/model.onnx, or built from the current weights). */
   onnxGraph?: string;
+  /** Precision of the forward passes: "q8" (int8 graph on ONNX Runtime) or "fp32" (everything else). */
+  dtype: ModelDtype;
 }
+
+/** Weight precision encode runs at, in transformers.js' names: "fp32", or "q8" (int8, onnx/model_quantized.onnx). */
+export type ModelDtype = "fp32" | "q8";
+
+/**
+ * What the tfjs encode path costs, measured (bench/ONNX-NOTES.md, `npm run bench -- encode`, MiniLM-L6-sized BERT,
+ * 2,000 sentences, 1 thread, 2026-12-04): tfjs + native BLAS 23.6 s, ONNX Runtime 12.4 s, PyTorch 13.2 s.
+ */
+export const TFJS_ENCODE_SPEED =
+  "tfjs encodes about 1.9x slower than ONNX Runtime fp32 and 1.8x PyTorch's time on one thread, and 4-5x slower " +
+  "than ONNX Runtime int8 (MiniLM-sized BERT, bench/ONNX-NOTES.md)";
 
 /** Which engine runs encode's forward passes. */
 export type EncodeRuntime = "tfjs" | "onnxruntime";
@@ -88,6 +109,8 @@ export interface EncodeRuntimeChoice {
 export interface SaveOptions {
   /** Also write onnx/model.onnx (the transformers.js / Hub layout), built from the weights being saved. */
   onnx?: boolean;
+  /** With onnx: also onnx/model_quantized.onnx (int8, transformers.js' dtype "q8"), checked against fp32 first. */
+  quantize?: "int8";
 }
 
 export const OFFLINE_HINT =
@@ -134,11 +157,21 @@ export class SentenceTransformer implements Embedder {
   /** The folder's onnx/model.onnx as found at load time (undefined when the model was not loaded from a folder). */
   onnxFile: OnnxFileStatus | undefined;
   /** The ONNX Runtime session and the tfjs tensors (dataIds) of the weights it was built from. */
-  private onnxSession: { encoder: Promise<OnnxEncoder>; dataIds: object[]; source: string } | undefined;
+  private onnxSession:
+    | { encoder: Promise<OnnxEncoder>; dataIds: object[]; source: string; dtype: ModelDtype }
+    | undefined;
   /** Weights (dataIds) the fresh onnx/model.onnx on disk was made from. */
   private onnxFileDataIds: object[] | undefined;
   /** Why ONNX Runtime failed for this model, after which encode stays on tfjs. */
   private onnxFailure: string | undefined;
+  /** "q8": encode on ONNX Runtime runs the int8 graph (loadModel(folder, { dtype: "q8" })). */
+  dtype: ModelDtype = "fp32";
+  /** The folder's onnx/model_quantized.onnx, when loaded with dtype "q8". */
+  onnxQuantizedFile: OnnxFileStatus | undefined;
+  /** Weights (dataIds) that file was made from. */
+  private onnxQuantizedDataIds: object[] | undefined;
+  /** The tfjs speed warning was printed for this model. */
+  private tfjsWarned = false;
   private readonly stConfig: Record<string, unknown>;
   private readonly sentenceBertConfig: Record<string, unknown>;
 
@@ -254,7 +287,9 @@ export class SentenceTransformer implements Embedder {
     if (this.onnxFailure) return cannot(`ONNX Runtime failed for this model earlier (${this.onnxFailure})`);
     return {
       runtime: "onnxruntime",
-      reason: asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}`,
+      reason:
+        (asked === "auto" ? `not training; ${info.reason}` : `asked for; ${info.reason}`) +
+        (this.dtype === "q8" ? `; int8 graph, dtype "q8" (${ONNX_QUANTIZED_FILE})` : ""),
     };
   }
 
@@ -283,7 +318,7 @@ export class SentenceTransformer implements Embedder {
     const same = (ids: object[] | undefined) =>
       ids !== undefined && ids.length === dataIds.length && ids.every((id, i) => id === dataIds[i]);
     const current = this.onnxSession;
-    if (current && same(current.dataIds)) {
+    if (current && same(current.dataIds) && current.dtype === this.dtype) {
       const enc = await current.encoder;
       if (options.threads === undefined || options.threads === enc.threads) return enc;
     }
@@ -293,20 +328,75 @@ export class SentenceTransformer implements Embedder {
         (e) => e.release(),
         () => undefined,
       );
-    const fromFile = this.onnxFile?.state === "fresh" && same(this.onnxFileDataIds);
-    const bytes = fromFile ? readFileSync((this.onnxFile as OnnxFileStatus).path) : this.toOnnx();
+    const { bytes, source } = await this.onnxGraphBytes(same);
     const encoder = OnnxEncoder.create(bytes, this.dim, options);
-    this.onnxSession = {
-      encoder,
-      dataIds,
-      source: fromFile ? (this.onnxFile as OnnxFileStatus).path : "built from the current weights",
-    };
+    this.onnxSession = { encoder, dataIds, source, dtype: this.dtype };
     try {
       return await encoder;
     } catch (err) {
       if (this.onnxSession?.encoder === encoder) this.onnxSession = undefined;
       throw err;
     }
+  }
+
+  /** The graph for the current weights and dtype: the folder's file when it was made from them, else built now. */
+  private async onnxGraphBytes(
+    same: (ids: object[] | undefined) => boolean,
+  ): Promise<{ bytes: Uint8Array; source: string }> {
+    if (this.dtype === "q8") {
+      const file = this.onnxQuantizedFile;
+      if (file?.state === "fresh" && same(this.onnxQuantizedDataIds))
+        return { bytes: readFileSync(file.path), source: file.path };
+      const q = await quantizeVerified(
+        this.toOnnx(),
+        (texts) => this.tokenizer.encodeBatch(texts),
+        this.dim,
+        `${this.name} (int8 graph of the current weights)`,
+      );
+      console.log(
+        `${this.name}: the weights changed since ${ONNX_QUANTIZED_FILE} was written; quantized them again: ${describeQuantizedCheck(q)}`,
+      );
+      return { bytes: q.bytes, source: "int8, quantized in memory from the current weights" };
+    }
+    const fromFile = this.onnxFile?.state === "fresh" && same(this.onnxFileDataIds);
+    if (fromFile)
+      return {
+        bytes: readFileSync((this.onnxFile as OnnxFileStatus).path),
+        source: (this.onnxFile as OnnxFileStatus).path,
+      };
+    return { bytes: this.toOnnx(), source: "built from the current weights" };
+  }
+
+  /**
+   * Switches encode to the folder's onnx/model_quantized.onnx (loadModel(folder, { dtype: "q8" }) calls this).
+   * Throws, naming the command that makes the file, when it is missing, stale or not ours.
+   */
+  useQuantizedFile(dir: string, weights: WeightMap): OnnxFileStatus {
+    const make = `npm run cli -- export-onnx ${dir} --quantize int8 (in code: exportOnnx("${dir}", { quantize: "int8" }))`;
+    if (!this.encoder)
+      throw new Error(`${this.name}: dtype "q8" needs a Transformer model; a StaticEmbedding model has no ONNX graph.`);
+    const parts = {
+      config: this.encoder.config,
+      weights,
+      pooling: this.pooling as PoolingConfig,
+      normalize: this.normalize,
+    };
+    const status = onnxFileStatus(dir, parts, undefined, ONNX_QUANTIZED_FILE);
+    if (status.state === "missing")
+      throw new Error(`${status.path} does not exist, and dtype "q8" encodes with it. Make it with ${make}.`);
+    if (status.state === "stale")
+      throw new Error(
+        `${status.reason}. Make it again from these weights with npm run cli -- export-onnx ${dir} --quantize int8 ` +
+          `--force (in code: exportOnnx("${dir}", { quantize: "int8", force: true })).`,
+      );
+    if (status.state === "foreign")
+      throw new Error(
+        `${status.reason}. Replace it with ours: npm run cli -- export-onnx ${dir} --quantize int8 --overwrite-foreign.`,
+      );
+    this.onnxQuantizedFile = status;
+    this.onnxQuantizedDataIds = this.encoder.trainableVariables().map((v) => v.dataId as object);
+    this.dtype = "q8";
+    return status;
   }
 
   /**
@@ -375,8 +465,17 @@ export class SentenceTransformer implements Embedder {
       paddedTokens: 0,
       seconds: 0,
       runtime,
+      dtype: session ? this.dtype : "fp32",
     };
     if (session) stats.onnxGraph = this.onnxSession?.source;
+    else if (this.encoder && options.runtime !== "tfjs" && !this.training && !this.tfjsWarned) {
+      // Said once per model, where tfjs is chosen although the user did not ask for it.
+      this.tfjsWarned = true;
+      console.warn(
+        `${this.name}: encoding on tfjs (${this.encodeRuntime({ runtime: "auto" }).reason})` +
+          `${this.dtype === "q8" ? ' in fp32 (dtype "q8" needs ONNX Runtime)' : ""}: ${TFJS_ENCODE_SPEED}.`,
+      );
+    }
     const zeroRows: number[] = [];
     for (let start = 0; start < n; start += batchSize) {
       const idx = order.slice(start, start + batchSize);
@@ -454,7 +553,7 @@ export class SentenceTransformer implements Embedder {
     const runs =
       choice.runtime === "onnxruntime"
         ? `encodes on ONNX Runtime (${choice.reason})`
-        : `encodes on tfjs (${choice.reason})`;
+        : `encodes on tfjs${this.dtype === "q8" ? " in fp32" : ""} (${choice.reason}${this.encoder ? `; ${TFJS_ENCODE_SPEED}` : ""})`;
     const file =
       this.onnxFile && this.onnxFile.state !== "fresh"
         ? `; onnx/model.onnx is ${this.onnxFile.state} and not used`
@@ -493,7 +592,24 @@ export class SentenceTransformer implements Embedder {
    */
   async save(folder: string, options: WriteModelOptions & SaveOptions = {}): Promise<void> {
     const data = this.toFolder();
+    if (options.quantize !== undefined && !options.onnx)
+      throw new Error(
+        `save: quantize "${String(options.quantize)}" needs onnx: true (the int8 graph is made from onnx/model.onnx).`,
+      );
+    if (options.quantize !== undefined && options.quantize !== "int8")
+      throw new Error(`save: quantize "${String(options.quantize)}" is not supported; use "int8" (dtype "q8").`);
     if (options.onnx) data.onnx = onnxForFolder(data, this.name);
+    if (options.quantize === "int8" && data.onnx) {
+      await initBackend();
+      const q = await quantizeVerified(
+        data.onnx,
+        (texts) => this.tokenizer.encodeBatch(texts),
+        this.dim,
+        resolve(folder, ONNX_QUANTIZED_FILE),
+      );
+      console.log(`${resolve(folder, ONNX_QUANTIZED_FILE)}: ${describeQuantizedCheck(q)}`);
+      data.onnxQuantized = q.bytes;
+    }
     writeModelFolder(folder, data, options);
   }
 
@@ -628,6 +744,11 @@ export function folderModelName(folder: string): string {
 export interface LoadOptions extends HubOptions {
   /** Force a tfjs backend (default: COURSE_BACKEND, else the best available). */
   backend?: BackendName;
+  /**
+   * "q8": encode with the folder's onnx/model_quantized.onnx (int8) on ONNX Runtime, transformers.js' option name;
+   * "fp32" (default): the float graph. A folder without the int8 file is an error naming the command that makes it.
+   */
+  dtype?: ModelDtype;
 }
 
 /**
@@ -640,9 +761,19 @@ export async function loadModel(
 ): Promise<SentenceTransformer> {
   await initBackend(options.backend); // with wasm / cpu, also the native BLAS kernels when built
   const spec = idOrPath.trim();
-  if ((OFFLINE_MODEL_NAMES as readonly string[]).includes(spec)) return offlineModel(spec as OfflineModelName);
+  const dtype = options.dtype ?? "fp32";
+  if (dtype !== "fp32" && dtype !== "q8")
+    throw new Error(`loadModel("${spec}"): dtype "${String(dtype)}" must be "fp32" or "q8".`);
+  if ((OFFLINE_MODEL_NAMES as readonly string[]).includes(spec)) {
+    if (dtype === "q8")
+      throw new Error(
+        `loadModel("${spec}", { dtype: "q8" }): an embedded model has no folder with onnx/model_quantized.onnx; ` +
+          `save it with model.save(folder, { onnx: true, quantize: "int8" }) and load that folder.`,
+      );
+    return offlineModel(spec as OfflineModelName);
+  }
   const local = resolve(spec);
-  if (existsSync(local)) return withOnnxFile(readModelFolder(local), folderModelName(local), local, local);
+  if (existsSync(local)) return withOnnxFile(readModelFolder(local), folderModelName(local), local, local, dtype);
   if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)
     throw new Error(
       `loadModel("${spec}"): no such folder (${local}). Give an existing model folder, a Hub id such as "sentence-transformers/all-MiniLM-L6-v2", or "offline".`,
@@ -656,12 +787,39 @@ export async function loadModel(
     );
   }
   const name = hub.repo.split("/").pop() as string;
-  return withOnnxFile(readModelFolder(hub.folder), name, `hub:${hub.repo}@${hub.commit} (${hub.folder})`, hub.folder);
+  return withOnnxFile(
+    readModelFolder(hub.folder),
+    name,
+    `hub:${hub.repo}@${hub.commit} (${hub.folder})`,
+    hub.folder,
+    dtype,
+  );
 }
 
-/** fromModelFolder, then the folder's onnx/model.onnx checked against the weights just read. */
-function withOnnxFile(data: ModelFolder, name: string, source: string, dir: string): SentenceTransformer {
+/** fromModelFolder, then the folder's onnx/model.onnx (and, for "q8", model_quantized.onnx) checked against the weights. */
+function withOnnxFile(
+  data: ModelFolder,
+  name: string,
+  source: string,
+  dir: string,
+  dtype: ModelDtype,
+): SentenceTransformer {
   const model = fromModelFolder(data, name, source);
-  if (data.first.kind === "transformer") model.attachOnnxFile(dir, data.first.weights);
+  if (data.first.kind === "transformer") {
+    model.attachOnnxFile(dir, data.first.weights);
+    if (dtype === "q8") {
+      try {
+        model.useQuantizedFile(dir, data.first.weights);
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
+    }
+  } else if (dtype === "q8") {
+    model.dispose();
+    throw new Error(
+      `${dir}: dtype "q8" needs a Transformer model; a StaticEmbedding model has no ONNX graph (it is fast on tfjs already).`,
+    );
+  }
   return model;
 }

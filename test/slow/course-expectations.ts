@@ -70,6 +70,7 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
     tables: [
       /^Settings of this run$/,
       /^Measured on this machine, this run/,
+      /^fp32 against int8 \(dtype "q8"\): fine-tuned /,
       /^Return on fine-tuning /,
       /^NDCG@10 on the test split against dimensions kept \(95% bootstrap CI\)/,
       /^Decision guide applied to .* \(test split, \d+ questions\)$/,

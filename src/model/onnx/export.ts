@@ -11,15 +11,25 @@
  *
  * Before writing, the graph is checked: sample texts go through our tfjs forward pass and through ONNX Runtime,
  * and the file is written only when the embeddings agree within 1e-4.
+ *
+ * `{ quantize: "int8" }` also writes onnx/model_quantized.onnx (quantize.ts: what transformers.js loads with
+ * `dtype: "q8"`), checked first against the fp32 graph on a fixed text set (mean cosine >= 0.99, worst >= 0.97,
+ * printed); when the check fails, nothing is written. The same fresh / stale / foreign rules apply to it.
+ *
+ * A folder with only vocab.txt (older BERT checkpoints) also gets tokenizer.json, built from vocab.txt as Python's
+ * BertTokenizerFast does, because transformers.js needs it to load the folder.
  */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../files";
 import { readModelFolder } from "../folder";
 import { weightsChecksum } from "./graph";
-import { ONNX_FILE, onnxFileStatus, type OnnxFileState } from "./folder";
+import { ONNX_FILE, ONNX_QUANTIZED_FILE, onnxFileStatus, type OnnxFileState } from "./folder";
+import { describeQuantizedCheck, quantizeVerified, type QuantizeOptions, type QuantizedCheck } from "./quantize";
 import { OnnxEncoder } from "./session";
 import { fromModelFolder, onnxForFolder } from "../sentence-transformer";
+import { pooledDimension } from "../pooling";
 import type { PoolingConfig } from "../types";
 
 /** Largest |tfjs - ONNX Runtime| allowed on the check texts. */
@@ -41,6 +51,21 @@ export interface ExportOnnxOptions {
   overwriteForeign?: boolean;
   /** Compare tfjs and ONNX Runtime on a few texts before writing (default true). */
   verify?: boolean;
+  /** Also write onnx/model_quantized.onnx, int8 dynamic quantization (transformers.js' dtype "q8"). */
+  quantize?: "int8";
+  /** How to quantize (quantize.ts); default: per column, 7-bit weights, int8 embedding table. */
+  quantizeOptions?: QuantizeOptions;
+  /** Print what was done (the quantization check's figures); default true. */
+  log?: boolean;
+}
+
+export interface ExportQuantizedResult {
+  path: string;
+  written: boolean;
+  before: OnnxFileState;
+  bytes: number;
+  /** The check against fp32 (when the file was written). */
+  check?: QuantizedCheck;
 }
 
 export interface ExportOnnxResult {
@@ -55,6 +80,10 @@ export interface ExportOnnxResult {
   seconds: number;
   /** Largest |tfjs - ONNX Runtime| over the check texts' sentence embeddings (when verified). */
   maxAbsDiff?: number;
+  /** onnx/model_quantized.onnx, when `quantize` was asked for. */
+  quantized?: ExportQuantizedResult;
+  /** tokenizer.json was written (the folder had only vocab.txt). */
+  tokenizerJsonWritten: boolean;
 }
 
 /** Adds (or refreshes) onnx/model.onnx in the sentence-transformers folder `folder`. */
@@ -76,26 +105,58 @@ export async function exportOnnx(folder: string, options: ExportOnnxOptions = {}
     normalize: data.normalize,
   };
   const status = onnxFileStatus(dir, parts, checksum);
+  const quantizedStatus = options.quantize ? onnxFileStatus(dir, parts, checksum, ONNX_QUANTIZED_FILE) : undefined;
+  if (options.quantize !== undefined && options.quantize !== "int8")
+    throw new Error(`exportOnnx: quantize "${String(options.quantize)}" is not supported; use "int8" (dtype "q8").`);
   const seconds = () => (performance.now() - started) / 1000;
-  if (status.state === "fresh" && !options.force)
-    return { path, written: false, before: status.state, weightsChecksum: checksum, bytes: 0, seconds: seconds() };
-  if (status.state === "foreign" && !options.overwriteForeign)
-    throw new Error(
-      `${status.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`,
-    );
-  const bytes = onnxForFolder(data, dir);
+  for (const s of [status, quantizedStatus])
+    if (s?.state === "foreign" && !options.overwriteForeign)
+      throw new Error(
+        `${s.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`,
+      );
+  const needFp32 = status.state !== "fresh" || options.force === true;
+  const needQuantized = quantizedStatus !== undefined && (quantizedStatus.state !== "fresh" || options.force === true);
+  // Everything is computed and checked before anything is written.
+  const bytes = needFp32 || needQuantized ? onnxForFolder(data, dir) : undefined;
   let maxAbsDiff: number | undefined;
-  if (options.verify ?? true) maxAbsDiff = await compareWithTfjs(data, bytes, dir);
-  writeFileAtomic(path, bytes);
+  if (bytes && needFp32 && (options.verify ?? true)) maxAbsDiff = await compareWithTfjs(data, bytes, dir);
+  let quantized: ExportQuantizedResult | undefined;
+  let quantizedBytes: Uint8Array | undefined;
+  if (quantizedStatus) {
+    quantized = { path: quantizedStatus.path, written: false, before: quantizedStatus.state, bytes: 0 };
+    if (needQuantized) {
+      const q = await quantizeVerified(
+        bytes as Uint8Array,
+        (texts) => first.tokenizer.encodeBatch(texts),
+        pooledDim(data),
+        join(dir, ONNX_QUANTIZED_FILE),
+        options.quantizeOptions,
+      );
+      if (options.log ?? true) console.log(`${join(dir, ONNX_QUANTIZED_FILE)}: ${describeQuantizedCheck(q)}`);
+      quantizedBytes = q.bytes;
+      quantized = { ...quantized, written: true, bytes: q.bytes.length, check: q.check };
+    }
+  }
+  const tokenizerJsonWritten = !existsSync(join(dir, "tokenizer.json"));
+  if (tokenizerJsonWritten) first.tokenizer.save(dir, { jsonOnly: true }); // built from vocab.txt on load
+  if (bytes && needFp32) writeFileAtomic(path, bytes);
+  if (quantizedBytes && quantized) writeFileAtomic(quantized.path, quantizedBytes);
   return {
     path,
-    written: true,
+    written: needFp32,
     before: status.state,
     weightsChecksum: checksum,
-    bytes: bytes.length,
+    bytes: needFp32 ? (bytes as Uint8Array).length : 0,
     seconds: seconds(),
     maxAbsDiff,
+    quantized,
+    tokenizerJsonWritten,
   };
+}
+
+/** Width of the sentence embedding of folder data (its Pooling's output). */
+function pooledDim(data: ReturnType<typeof readModelFolder>): number {
+  return pooledDimension(data.pooling as PoolingConfig);
 }
 
 /** Max |tfjs - ONNX Runtime| of the check texts' sentence embeddings; throws above ONNX_TOLERANCE. */

@@ -18,6 +18,8 @@ import type { PoolingConfig, TransformerConfig, WeightMap } from "../types";
 
 /** Where the graph goes, relative to the model folder (the transformers.js / Hub layout). */
 export const ONNX_FILE = join("onnx", "model.onnx");
+/** Its int8 version (quantize.ts): the name transformers.js loads with `dtype: "q8"`. */
+export const ONNX_QUANTIZED_FILE = join("onnx", "model_quantized.onnx");
 
 export type OnnxFileState = "missing" | "fresh" | "stale" | "foreign";
 
@@ -68,9 +70,17 @@ export interface OnnxModelParts {
   normalize: boolean;
 }
 
-/** Whether `<dir>/onnx/model.onnx` exists and was made from exactly these weights, config and pooling. */
-export function onnxFileStatus(dir: string, parts: OnnxModelParts, checksum?: string): OnnxFileStatus {
-  const path = join(dir, ONNX_FILE);
+/**
+ * Whether `<dir>/onnx/model.onnx` (or `file`, e.g. ONNX_QUANTIZED_FILE) exists and was made from exactly these
+ * weights, config and pooling.
+ */
+export function onnxFileStatus(
+  dir: string,
+  parts: OnnxModelParts,
+  checksum?: string,
+  file: string = ONNX_FILE,
+): OnnxFileStatus {
+  const path = join(dir, file);
   if (!existsSync(path)) return { state: "missing", path, reason: `${path} does not exist` };
   let meta: OnnxFileMetadata;
   try {

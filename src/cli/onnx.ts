@@ -1,0 +1,47 @@
+/**
+ * `export-onnx <folder> [--quantize int8]`: adds onnx/model.onnx (and, with --quantize int8, the int8
+ * onnx/model_quantized.onnx that `serve --dtype q8`, `loadModel(folder, { dtype: "q8" })` and transformers.js'
+ * dtype "q8" load) to a saved model folder (src/model/onnx/export.ts). Each graph is checked before it is written.
+ */
+import type { Command } from "commander";
+import { emit, existingFolder, UsageError, withJson, type JsonOption } from "./common";
+
+interface ExportOnnxOpts extends JsonOption {
+  quantize?: string;
+  force?: boolean;
+  overwriteForeign?: boolean;
+}
+
+export function registerExportOnnx(program: Command): void {
+  withJson(
+    program
+      .command("export-onnx")
+      .description(
+        "Write onnx/model.onnx (and the int8 onnx/model_quantized.onnx) into a model folder, for ONNX Runtime and transformers.js.",
+      )
+      .argument("<folder>", "model folder in sentence-transformers' layout (BERT or RoBERTa)")
+      .option("--quantize <type>", "also write onnx/model_quantized.onnx: int8 (transformers.js dtype q8)")
+      .option("--force", "write the files even when fresh ones are there")
+      .option("--overwrite-foreign", "replace ONNX files written by other tooling"),
+  ).action(async (folder: string, opts: ExportOnnxOpts) => {
+    const dir = existingFolder(folder, "export-onnx <folder>");
+    if (opts.quantize !== undefined && opts.quantize !== "int8")
+      throw new UsageError(`--quantize ${opts.quantize}: expected int8.`);
+    const { exportOnnx } = await import("../model/onnx/export");
+    const r = await exportOnnx(dir, {
+      quantize: opts.quantize === "int8" ? "int8" : undefined,
+      force: opts.force,
+      overwriteForeign: opts.overwriteForeign,
+      log: !opts.json,
+    });
+    const lines = [
+      `${r.path}: ${r.written ? `written (${r.bytes.toLocaleString("en-US")} bytes)` : `${r.before}, kept`}`,
+    ];
+    if (r.quantized)
+      lines.push(
+        `${r.quantized.path}: ${r.quantized.written ? `written (${r.quantized.bytes.toLocaleString("en-US")} bytes)` : `${r.quantized.before}, kept`}`,
+      );
+    if (r.tokenizerJsonWritten) lines.push(`${dir}/tokenizer.json: written from vocab.txt (transformers.js needs it)`);
+    emit(opts, lines, { ok: true, ...r });
+  });
+}
