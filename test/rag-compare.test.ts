@@ -9,7 +9,7 @@ import {
   atK,
   compareContexts,
   contextsTable,
-  describeComparison,
+  describeRagComparison,
   exampleQuestion,
   hitRateByK,
   firstHitRank,
@@ -206,12 +206,12 @@ test("hit rate by k, atK, the example question and the sentence describing the c
   assert.equal(exampleQuestion(cmp, "fixed"), 1);
   assert.equal(exampleQuestion(cmp, "broken"), 2);
   assert.equal(
-    describeComparison(cmp),
+    describeRagComparison(cmp),
     "With k = 2 passages, a passage that answers the question reached the prompt for: base 2 (50.0%), fine-tuned 2 (50.0%) of 4 questions. " +
       "Against base, fine-tuned fixed 1 misses and broke 1 hits: no net change.",
   );
   assert.match(
-    describeComparison(one),
+    describeRagComparison(one),
     /base 2 \(50\.0%\), fine-tuned 1 \(25\.0%\).*fixed 1 misses and broke 2 hits: a net loss/,
   );
 });

@@ -10,6 +10,7 @@ import type { InformationRetrievalEvaluator, IRResult } from "../eval/index";
 import { config } from "../env";
 import { writeFileAtomic } from "../files";
 import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
+import { DEFAULT_SEED } from "../defaults";
 
 /** The label a system spec gets in tables: "bm25", "offline", or a folder's name ("final" -> "run/final"). */
 export function systemLabel(spec: string): string {
@@ -141,7 +142,7 @@ export function registerCompare(program: Command): void {
         resolve(config.reportsDir, "compare-per-query.csv"),
       )
       .option("--resamples <n>", "bootstrap resamples", positiveInt("--resamples"), 1000)
-      .option("--seed <n>", "bootstrap seed", nonNegativeInt("--seed"), 42)
+      .option("--seed <n>", "bootstrap seed", nonNegativeInt("--seed"), DEFAULT_SEED)
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: CompareOpts) => {
     if (opts.baseline === opts.candidate)

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { CorpusRow } from "../data/index";
 import { emit, existingFile, fraction, nonNegativeInt, UsageError, withJson, type JsonOption } from "./common";
+import { DEFAULT_SEED } from "../defaults";
 
 interface SplitOpts extends JsonOption {
   chunks: string;
@@ -25,7 +26,7 @@ export function registerSplit(program: Command): void {
       .requiredOption("--chunks <file>", "chunks.jsonl written by generate")
       .requiredOption("--pairs <file>", "pairs (.jsonl / .parquet) from generate or review import")
       .option("-o, --out <folder>", "BEIR folder to write", "dataset")
-      .option("--seed <n>", "seed of the document shuffle", nonNegativeInt("--seed"), 42)
+      .option("--seed <n>", "seed of the document shuffle", nonNegativeInt("--seed"), DEFAULT_SEED)
       .option("--train <f>", "fraction of documents for train", fraction("--train"), 0.7)
       .option("--dev <f>", "fraction for dev", fraction("--dev"), 0.15)
       .option("--test <f>", "fraction for test", fraction("--test"), 0.15),

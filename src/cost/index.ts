@@ -14,7 +14,6 @@ export {
   encodePath,
   encodeThroughput,
   meanTokens,
-  percentile,
   searchLatency,
   sizeOnDisk,
   trainingTime,

@@ -37,7 +37,6 @@ export {
   courseSetup,
   courseTable,
   DEFAULT_DATASET,
-  DEFAULT_SEED,
   DOCUMENT_EXTENSIONS,
   modelLabel,
   resolveDataset,

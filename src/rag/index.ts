@@ -33,7 +33,7 @@ export {
   atK,
   compareContexts,
   contextsTable,
-  describeComparison,
+  describeRagComparison,
   exampleQuestion,
   hitRateByK,
   hitRateFigure,
