@@ -10,18 +10,17 @@ import { loadModel } from "../src/model";
 import { VectorIndex } from "../src/retrieval";
 import { writeHistory } from "../src/train/history";
 import {
-  defaultDims,
   dimensionFigure,
   dimensionTable,
   meanTokens,
-  encodePath,
   encodeThroughput,
   matryoshkaCurve,
   searchLatency,
   sizeOnDisk,
   trainingTime,
-  truncateEmbeddings,
 } from "../src/cost";
+import { defaultDims, truncateEmbeddings } from "../src/cost/matryoshka";
+import { encodePath } from "../src/cost/measure";
 
 test("truncateEmbeddings keeps the first d coordinates and re-normalises", () => {
   const e: Embeddings = { count: 2, dim: 3, data: Float32Array.from([3, 4, 12, 0, 0, 5]) };

@@ -11,8 +11,6 @@ import {
   contextsTable,
   describeRagComparison,
   exampleQuestion,
-  hitRateByK,
-  firstHitRank,
   outcomeTable,
   ragQuestions,
   ragReportTable,
@@ -22,6 +20,7 @@ import {
   type RagQuestion,
   type RetrievedContext,
 } from "../src/rag";
+import { firstHitRank, hitRateByK } from "../src/rag/compare";
 
 /** A source that returns fixed ids with fixed scores per question text. */
 function fixed(name: string, answers: Record<string, [string, number][]>): ContextSource {

@@ -9,34 +9,17 @@
  *   guide      decisionGuide / decisionTable: when fine-tuning pays, applied to this run's numbers
  *
  * In a notebook: `import { ... } from "./src/cost/index"` (tslab resolves files, not folder indexes).
+ * Helpers (encodePath, cumulativeCosts, defaultDims, truncateEmbeddings) and the row types stay in their files.
  */
 export {
-  encodePath,
   encodeThroughput,
   meanTokens,
   searchLatency,
   sizeOnDisk,
   trainingTime,
-  type EncodeThroughput,
-  type SearchLatency,
-  type TrainingTime,
 } from "./measure";
-export {
-  cumulativeCosts,
-  llmSavingPerMonth,
-  passagesToMatch,
-  roi,
-  type LlmSavingInput,
-  type RoiInput,
-  type RoiResult,
-} from "./roi";
-export {
-  defaultDims,
-  matryoshkaCurve,
-  truncateEmbeddings,
-  type DimensionRow,
-  type MatryoshkaOptions,
-} from "./matryoshka";
+export { llmSavingPerMonth, passagesToMatch, roi, type RoiInput, type RoiResult } from "./roi";
+export { matryoshkaCurve } from "./matryoshka";
 export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
-export { decisionGuide, decisionTable, type DecisionInputs, type DecisionRow, type Direction } from "./guide";
-export { dimensionTable, measurementsTable, roiTable, type InputSource, type RunMeasurements } from "./tables";
+export { decisionGuide, decisionTable } from "./guide";
+export { dimensionTable, measurementsTable, roiTable, type RunMeasurements } from "./tables";

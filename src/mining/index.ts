@@ -16,17 +16,5 @@ export {
   miningFiltersTable,
   miningStatsTable,
   scoreHistogramFigure,
-  scoreStatistics,
 } from "./report";
-export type {
-  CandidateFate,
-  FalseNegative,
-  MineHardNegativesOptions,
-  MinedRow,
-  MiningFilter,
-  MiningOutputFormat,
-  MiningReport,
-  MiningResult,
-  ResolvedMiningOptions,
-  SamplingStrategy,
-} from "./types";
+export type { MinedRow, MineHardNegativesOptions, MiningReport, MiningResult } from "./types";

@@ -1,19 +1,16 @@
 /**
  * The model package in one import: load / encode / save sentence-embedding models. The pieces they are built
  * from (tokenizer, safetensors, Hub cache, folder layout, encoder, pooling) are importable from their files
- * for training code, tests and teaching.
+ * for training code, tests and teaching (the ONNX graph and its folder check in ./onnx, the offline models'
+ * names in ./sentence-transformer).
  */
 export {
   loadModel,
   SentenceTransformer,
-  type EncodeStats,
   type LoadOptions,
   type ModelInput,
+  type SaveOptions,
 } from "./sentence-transformer";
 export type { HubOptions } from "./hub";
-export type { WriteModelOptions } from "./folder";
 export { embeddingRow, type Embedder, type Embeddings, type EncodeOptions } from "./types";
-export { OFFLINE_MODEL_NAMES, type OfflineModelName } from "./sentence-transformer";
-export type { EncodeRuntime, EncodeRuntimeChoice, SaveOptions } from "./sentence-transformer";
-export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from "./onnx/export";
-export { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
+export { exportOnnx } from "./onnx/export";
