@@ -16,6 +16,9 @@
 /** Seed of every seeded choice (splits, samplers, bootstrap resamples, mining, generators) when none is given. */
 export const DEFAULT_SEED = 42;
 
+/** Resamples of the paired bootstrap (eval/compare.ts) behind every confidence interval. */
+export const BOOTSTRAP_RESAMPLES = 1000;
+
 /**
  * MultipleNegativesRankingLoss scale (and its cached / symmetric variants): logits = 20 x cosine, temperature 0.05,
  * sentence-transformers' default.

@@ -17,7 +17,7 @@
 import { quantile } from "../math";
 import { mulberry32 } from "../random";
 import type { IRResult } from "./ir-evaluator";
-import { DEFAULT_SEED } from "../defaults";
+import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
 
 export interface BootstrapOptions {
   /** Number of resamples (default 1000). */
@@ -78,7 +78,7 @@ interface Resolved {
 
 function resolve(options: BootstrapOptions): Resolved {
   const r = {
-    resamples: options.resamples ?? 1000,
+    resamples: options.resamples ?? BOOTSTRAP_RESAMPLES,
     seed: options.seed ?? DEFAULT_SEED,
     confidence: options.confidence ?? 0.95,
   };
