@@ -1,4 +1,4 @@
-// Matryoshka truncation evaluated per dimension, and the measuring helpers (percentile, sizes, history).
+// Matryoshka truncation evaluated per dimension, and the measuring helpers (sizes, history).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -10,19 +10,17 @@ import { loadModel } from "../src/model";
 import { VectorIndex } from "../src/retrieval";
 import { writeHistory } from "../src/train/history";
 import {
-  defaultDims,
   dimensionFigure,
   dimensionTable,
   meanTokens,
-  encodePath,
   encodeThroughput,
   matryoshkaCurve,
-  percentile,
   searchLatency,
   sizeOnDisk,
   trainingTime,
-  truncateEmbeddings,
 } from "../src/cost";
+import { defaultDims, truncateEmbeddings } from "../src/cost/matryoshka";
+import { encodePath } from "../src/cost/measure";
 
 test("truncateEmbeddings keeps the first d coordinates and re-normalises", () => {
   const e: Embeddings = { count: 2, dim: 3, data: Float32Array.from([3, 4, 12, 0, 0, 5]) };
@@ -104,12 +102,6 @@ test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d ra
     "index on disk (KB)": Number((rows[2].indexBytes / 1024).toFixed(1)),
   });
   await assert.rejects(matryoshkaCurve(lookup, split, { dims: [5] }), /dimension 5 must be an integer in 1\.\.3/);
-});
-
-test("percentile interpolates as numpy", () => {
-  assert.equal(percentile([1, 2, 3, 4], 0.5), 2.5);
-  assert.ok(Math.abs(percentile([10, 20, 30, 40, 50], 0.95) - 48) < 1e-12);
-  assert.equal(percentile([7], 0.95), 7);
 });
 
 test("sizeOnDisk sums a folder; trainingTime reads history.json", () => {

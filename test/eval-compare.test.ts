@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InformationRetrievalEvaluator, type IRResult } from "../src/eval/ir-evaluator";
-import { bootstrapCI, bootstrapMeans, compareSystems, describeComparison, quantile } from "../src/eval/compare";
+import { bootstrapCI, bootstrapMeans, compareSystems, describeComparison } from "../src/eval/compare";
 import { mulberry32 } from "../src/random";
 import type { SearchHit } from "../src/retrieval/types";
 
@@ -32,13 +32,6 @@ function twoSystems(): { evaluator: InformationRetrievalEvaluator; baseline: IRR
   ]);
   return { evaluator, baseline, candidate };
 }
-
-test("quantile matches numpy's default (linear) interpolation", () => {
-  // numpy.quantile([1, 2, 3, 4], 0.25) = 1.75; numpy.quantile([0, 10], 0.975) = 9.75; median of [5] = 5
-  assert.equal(quantile([1, 2, 3, 4], 0.25), 1.75);
-  assert.equal(quantile([0, 10], 0.975), 9.75);
-  assert.equal(quantile([5], 0.5), 5);
-});
 
 test("bootstrap: degenerate and two-point cases by hand, seeded, errors", () => {
   const constant = bootstrapMeans({ d: [0.25, 0.25, 0.25] }, { resamples: 200 });

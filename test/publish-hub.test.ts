@@ -9,14 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel } from "../src/model/index";
 import { writeTinyBert } from "./fixtures/model-io/tiny-bert";
-import {
-  folderFiles,
-  generateModelCard,
-  publishModel,
-  readModelFacts,
-  type EvalResults,
-  type TrainingSummary,
-} from "../src/publish/index";
+import { folderFiles } from "../src/publish/hub";
+import type { TrainingSummary } from "../src/publish/model-card";
+import { generateModelCard, publishModel, readModelFacts, type EvalResults } from "../src/publish/index";
 
 interface Commit {
   repo: string;

@@ -7,12 +7,11 @@ import type { AddressInfo } from "node:net";
 import {
   answerQuestion,
   buildRagPrompt,
-  citedIds,
   describeAnswerMode,
   extractiveAnswer,
-  sentences,
   type RetrievedContext,
 } from "../src/rag";
+import { citedIds, sentences } from "../src/rag/answer";
 
 const contexts: RetrievedContext[] = [
   {

@@ -9,10 +9,8 @@ import {
   atK,
   compareContexts,
   contextsTable,
-  describeComparison,
+  describeRagComparison,
   exampleQuestion,
-  hitRateByK,
-  firstHitRank,
   outcomeTable,
   ragQuestions,
   ragReportTable,
@@ -22,6 +20,7 @@ import {
   type RagQuestion,
   type RetrievedContext,
 } from "../src/rag";
+import { firstHitRank, hitRateByK } from "../src/rag/compare";
 
 /** A source that returns fixed ids with fixed scores per question text. */
 function fixed(name: string, answers: Record<string, [string, number][]>): ContextSource {
@@ -206,12 +205,12 @@ test("hit rate by k, atK, the example question and the sentence describing the c
   assert.equal(exampleQuestion(cmp, "fixed"), 1);
   assert.equal(exampleQuestion(cmp, "broken"), 2);
   assert.equal(
-    describeComparison(cmp),
+    describeRagComparison(cmp),
     "With k = 2 passages, a passage that answers the question reached the prompt for: base 2 (50.0%), fine-tuned 2 (50.0%) of 4 questions. " +
       "Against base, fine-tuned fixed 1 misses and broke 1 hits: no net change.",
   );
   assert.match(
-    describeComparison(one),
+    describeRagComparison(one),
     /base 2 \(50\.0%\), fine-tuned 1 \(25\.0%\).*fixed 1 misses and broke 2 hits: a net loss/,
   );
 });

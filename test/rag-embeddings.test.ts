@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadModel, SentenceTransformer } from "../src/model";
-import { matrixRows, modelPrompts, SentenceTransformerEmbeddings } from "../src/rag";
+import { SentenceTransformerEmbeddings } from "../src/rag";
+import { matrixRows, modelPrompts } from "../src/rag/embeddings";
 
 const texts = ["How many PTO days do I get?", "Parental leave lasts sixteen weeks.", "WFH needs manager approval."];
 

@@ -9,7 +9,8 @@ import { loadModel } from "../src/model";
 import { loadShippedSplit } from "../src/data";
 import { DenseRetriever } from "../src/retrieval";
 import { loadFaiss } from "../src/retrieval/faiss";
-import { cosineFromSquaredL2, IndexRetriever, RagVectorStore, SentenceTransformerEmbeddings } from "../src/rag";
+import { IndexRetriever, RagVectorStore, SentenceTransformerEmbeddings } from "../src/rag";
+import { cosineFromSquaredL2 } from "../src/rag/vector-store";
 
 const faiss = loadFaiss().module !== undefined;
 const split = loadShippedSplit("policy-handbook", "test");

@@ -9,13 +9,8 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { OpenAIEmbeddings } from "@langchain/openai";
 import { loadModel, type SentenceTransformer } from "../src/model/index";
-import {
-  createEmbeddingServer,
-  defaultModelName,
-  toBase64,
-  truncateAndNormalize,
-  type EmbeddingServer,
-} from "../src/serve/index";
+import { createEmbeddingServer, defaultModelName, type EmbeddingServer } from "../src/serve/index";
+import { toBase64, truncateAndNormalize } from "../src/serve/server";
 import { DynamicBatcher } from "../src/serve/batcher";
 import { metricValue } from "../src/serve/metrics";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
-test("src/, test/ and bench/ type-check under strict with the project's tsconfig", () => {
+test("src/, test/, bench/ and scripts/*.ts type-check under strict with the project's tsconfig", () => {
   const root = join(__dirname, "..");
   const res = spawnSync(
     process.execPath,

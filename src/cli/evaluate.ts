@@ -10,6 +10,7 @@ import type { InformationRetrievalEvaluator, IRResult } from "../eval/index";
 import { config } from "../env";
 import { writeFileAtomic } from "../files";
 import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
+import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
 
 /** The label a system spec gets in tables: "bm25", "offline", or a folder's name ("final" -> "run/final"). */
 export function systemLabel(spec: string): string {
@@ -53,21 +54,26 @@ interface EvalOpts extends JsonOption {
   topK: number;
 }
 
+/** --data, --split and --report: the options eval and compare share. */
+function splitOptions(command: Command, report: string, defaultReport: string): Command {
+  return command
+    .requiredOption("-d, --data <dataset>", "shipped dataset name or BEIR folder")
+    .option("-s, --split <name>", "split", "test")
+    .option("-r, --report <file>", report, resolve(config.reportsDir, defaultReport));
+}
+
 export function registerEval(program: Command): void {
   withJson(
-    program
-      .command("eval")
-      .description(
-        "Retrieval metrics (accuracy@k, precision/recall@k, MRR@10, NDCG@10, MAP@100) of models or bm25 on a split (notebook 2).",
-      )
-      .option("-m, --model <spec...>", "systems: Hub id, model folder, offline, or bm25", ["offline"])
-      .requiredOption("-d, --data <dataset>", "shipped dataset name or BEIR folder")
-      .option("-s, --split <name>", "split", "test")
-      .option(
-        "-r, --report <file>",
-        "per-query report (.csv or .parquet)",
-        resolve(config.reportsDir, "eval-per-query.csv"),
-      )
+    splitOptions(
+      program
+        .command("eval")
+        .description(
+          "Retrieval metrics (accuracy@k, precision/recall@k, MRR@10, NDCG@10, MAP@100) of models or bm25 on a split (notebook 2).",
+        )
+        .option("-m, --model <spec...>", "systems: Hub id, model folder, offline, or bm25", ["offline"]),
+      "per-query report (.csv or .parquet)",
+      "eval-per-query.csv",
+    )
       .option("--results <file>", "also write the metrics as JSON (publish --eval reads it for the model card)")
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: EvalOpts) => {
@@ -128,20 +134,17 @@ interface CompareOpts extends JsonOption {
 
 export function registerCompare(program: Command): void {
   withJson(
-    program
-      .command("compare")
-      .description("Paired bootstrap comparison of two systems on the same queries, with 95% intervals (notebook 4).")
-      .requiredOption("-b, --baseline <spec>", "baseline: Hub id, model folder, offline, or bm25")
-      .requiredOption("-c, --candidate <spec>", "candidate: Hub id, model folder, offline, or bm25")
-      .requiredOption("-d, --data <dataset>", "shipped dataset name or BEIR folder")
-      .option("-s, --split <name>", "split", "test")
-      .option(
-        "-r, --report <file>",
-        "per-query report with rank changes (.csv or .parquet)",
-        resolve(config.reportsDir, "compare-per-query.csv"),
-      )
-      .option("--resamples <n>", "bootstrap resamples", positiveInt("--resamples"), 1000)
-      .option("--seed <n>", "bootstrap seed", nonNegativeInt("--seed"), 42)
+    splitOptions(
+      program
+        .command("compare")
+        .description("Paired bootstrap comparison of two systems on the same queries, with 95% intervals (notebook 4).")
+        .requiredOption("-b, --baseline <spec>", "baseline: Hub id, model folder, offline, or bm25")
+        .requiredOption("-c, --candidate <spec>", "candidate: Hub id, model folder, offline, or bm25"),
+      "per-query report with rank changes (.csv or .parquet)",
+      "compare-per-query.csv",
+    )
+      .option("--resamples <n>", "bootstrap resamples", positiveInt("--resamples"), BOOTSTRAP_RESAMPLES)
+      .option("--seed <n>", "bootstrap seed", nonNegativeInt("--seed"), DEFAULT_SEED)
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
   ).action(async (opts: CompareOpts) => {
     if (opts.baseline === opts.candidate)

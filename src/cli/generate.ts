@@ -16,6 +16,7 @@ import {
   withJson,
   type JsonOption,
 } from "./common";
+import { DEFAULT_SEED } from "../defaults";
 
 interface GenerateOpts extends JsonOption {
   out: string;
@@ -35,7 +36,7 @@ export function registerGenerate(program: Command): void {
       .argument("<docs>", "folder of .md / .txt documents")
       .option("-o, --out <folder>", "output folder: chunks.jsonl and pairs.jsonl", "generated")
       .option("-q, --questions <n>", "questions per chunk", positiveInt("--questions"), 3)
-      .option("--seed <n>", "seed of the offline generator", nonNegativeInt("--seed"), 42)
+      .option("--seed <n>", "seed of the offline generator", nonNegativeInt("--seed"), DEFAULT_SEED)
       .option(
         "--llm",
         "generate with the LLM endpoint (OPENAI_BASE_URL, OPENAI_API_KEY, COURSE_LLM_MODEL) instead of templates",

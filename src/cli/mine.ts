@@ -17,6 +17,7 @@ import {
   withJson,
   type JsonOption,
 } from "./common";
+import { DEFAULT_SEED } from "../defaults";
 
 interface MineOpts extends JsonOption {
   model: string;
@@ -60,7 +61,7 @@ export function registerMine(program: Command): void {
       .option("--absolute-margin <m>", "drop candidates with score + m above the positive's score", Number)
       .option("--sampling <s>", "top or random")
       .option("--format <f>", "triplet, n-tuple or labeled-pair", "triplet")
-      .option("--seed <n>", "seed of random sampling", nonNegativeInt("--seed"), 42),
+      .option("--seed <n>", "seed of random sampling", nonNegativeInt("--seed"), DEFAULT_SEED),
   ).action(async (opts: MineOpts) => {
     const { mineHardNegatives, miningPresets, describeMining } = await import("../mining/index");
     const { readPairs, trainingPairs, passageText, writeJsonl } = await import("../data/index");

@@ -5,7 +5,9 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { CorpusRow } from "../data/index";
+import { DEFAULT_FRACTIONS } from "../data/split";
 import { emit, existingFile, fraction, nonNegativeInt, UsageError, withJson, type JsonOption } from "./common";
+import { DEFAULT_SEED } from "../defaults";
 
 interface SplitOpts extends JsonOption {
   chunks: string;
@@ -25,10 +27,10 @@ export function registerSplit(program: Command): void {
       .requiredOption("--chunks <file>", "chunks.jsonl written by generate")
       .requiredOption("--pairs <file>", "pairs (.jsonl / .parquet) from generate or review import")
       .option("-o, --out <folder>", "BEIR folder to write", "dataset")
-      .option("--seed <n>", "seed of the document shuffle", nonNegativeInt("--seed"), 42)
-      .option("--train <f>", "fraction of documents for train", fraction("--train"), 0.7)
-      .option("--dev <f>", "fraction for dev", fraction("--dev"), 0.15)
-      .option("--test <f>", "fraction for test", fraction("--test"), 0.15),
+      .option("--seed <n>", "seed of the document shuffle", nonNegativeInt("--seed"), DEFAULT_SEED)
+      .option("--train <f>", "fraction of documents for train", fraction("--train"), DEFAULT_FRACTIONS.train)
+      .option("--dev <f>", "fraction for dev", fraction("--dev"), DEFAULT_FRACTIONS.dev)
+      .option("--test <f>", "fraction for test", fraction("--test"), DEFAULT_FRACTIONS.test),
   ).action(async (opts: SplitOpts) => {
     const { assertNoLeak, buildBeir, loadBeir, readJsonl, readPairs, writeBeir } = await import("../data/index");
     const sum = opts.train + opts.dev + opts.test;

@@ -2,6 +2,8 @@
  * `train`: fine-tune a model on pairs (or triplets) with MultipleNegativesRankingLoss and friends, evaluate
  * on the dev split while training, keep the best model (notebooks 3-4). Writes <out>/best, <out>/final,
  * checkpoints (a rerun resumes), history.json, and training_summary.json (read by `publish` for the card).
+ * Defaults: src/defaults.ts FINE_TUNE_DEFAULTS (sentence-transformers' Transformer fine-tuning recipe: lr 2e-5,
+ * 10% warm-up, batch 32), not train()'s API defaults (TRAIN_DEFAULTS, transformers' 5e-5); see defaults.ts.
  */
 import { existsSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
@@ -22,6 +24,7 @@ import {
   type JsonOption,
 } from "./common";
 import { frameworkVersions } from "../publish/versions";
+import { FINE_TUNE_DEFAULTS } from "../defaults";
 
 export const LOSSES = ["mnrl", "cached-mnrl", "symmetric-mnrl", "triplet"] as const;
 type LossName = (typeof LOSSES)[number];
@@ -91,15 +94,20 @@ export function registerTrain(program: Command): void {
       .option("--no-eval", "do not evaluate while training")
       .option("-o, --out <folder>", "output folder (best/, final/, checkpoints/, history.json)", "models/run")
       .option("--loss <name>", `loss: ${LOSSES.join(", ")}`, "mnrl")
-      .option("--epochs <n>", "epochs", positiveInt("--epochs"), 1)
-      .option("--batch-size <n>", "batch size (in-batch negatives: batch size - 1)", positiveInt("--batch-size"), 32)
-      .option("--lr <x>", "peak learning rate", positiveNumber("--lr"), 2e-5)
-      .option("--warmup-ratio <x>", "share of steps with linear warm-up", Number, 0.1)
+      .option("--epochs <n>", "epochs", positiveInt("--epochs"), FINE_TUNE_DEFAULTS.epochs)
+      .option(
+        "--batch-size <n>",
+        "batch size (in-batch negatives: batch size - 1)",
+        positiveInt("--batch-size"),
+        FINE_TUNE_DEFAULTS.batchSize,
+      )
+      .option("--lr <x>", "peak learning rate", positiveNumber("--lr"), FINE_TUNE_DEFAULTS.learningRate)
+      .option("--warmup-ratio <x>", "share of steps with linear warm-up", Number, FINE_TUNE_DEFAULTS.warmupRatio)
       .option("--max-steps <n>", "stop after this many steps", positiveInt("--max-steps"))
       .option("--eval-steps <n>", "evaluate every n steps (default: at the end)", positiveInt("--eval-steps"))
-      .option("--scale <x>", "MNRL scale (20 = temperature 0.05)", positiveNumber("--scale"), 20)
+      .option("--scale <x>", "MNRL scale (20 = temperature 0.05)", positiveNumber("--scale"), FINE_TUNE_DEFAULTS.scale)
       .option("--mini-batch-size <n>", "cached-mnrl mini-batch size", positiveInt("--mini-batch-size"), 32)
-      .option("--seed <n>", "seed", nonNegativeInt("--seed"), 42)
+      .option("--seed <n>", "seed", nonNegativeInt("--seed"), FINE_TUNE_DEFAULTS.seed)
       .option("--restart", "start over instead of resuming from the newest checkpoint in --out"),
   ).action(async (opts: TrainOpts) => {
     const loss = await makeLoss(opts.loss, opts.scale, opts.miniBatchSize);

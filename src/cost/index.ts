@@ -10,44 +10,23 @@
  *   int8       compareQuantization: fp32 vs int8 (dtype q8) speed, size and NDCG@10; quantizationTable / Summary
  *
  * In a notebook: `import { ... } from "./src/cost/index"` (tslab resolves files, not folder indexes).
+ * Helpers (encodePath, cumulativeCosts, defaultDims, truncateEmbeddings) and the row types stay in their files.
  */
 export {
-  encodePath,
   encodeThroughput,
   meanTokens,
-  percentile,
   searchLatency,
   sizeOnDisk,
   trainingTime,
-  type EncodeThroughput,
-  type SearchLatency,
-  type TrainingTime,
 } from "./measure";
-export {
-  cumulativeCosts,
-  llmSavingPerMonth,
-  passagesToMatch,
-  roi,
-  type LlmSavingInput,
-  type RoiInput,
-  type RoiResult,
-} from "./roi";
-export {
-  defaultDims,
-  matryoshkaCurve,
-  truncateEmbeddings,
-  type DimensionRow,
-  type MatryoshkaOptions,
-} from "./matryoshka";
+export { llmSavingPerMonth, passagesToMatch, roi, type RoiInput, type RoiResult } from "./roi";
+export { matryoshkaCurve } from "./matryoshka";
 export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
-export { decisionGuide, decisionTable, type DecisionInputs, type DecisionRow, type Direction } from "./guide";
-export { dimensionTable, measurementsTable, roiTable, type InputSource, type RunMeasurements } from "./tables";
+export { decisionGuide, decisionTable } from "./guide";
+export { dimensionTable, measurementsTable, roiTable, type RunMeasurements } from "./tables";
 export {
   compareQuantization,
   quantizationSummary,
   quantizationTable,
   type QuantizationComparison,
-  type QuantizationMeasurement,
-  type QuantizationOptions,
-  type QuantizationRow,
 } from "./quantization";

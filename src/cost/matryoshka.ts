@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IRSplit } from "../data/types";
 import { bootstrapCI, type Interval } from "../eval/compare";
+import { l2NormalizeRows } from "../math";
 import { InformationRetrievalEvaluator } from "../eval/ir-evaluator";
 import type { Embedder, Embeddings } from "../model/types";
 import { DenseRetriever } from "../retrieval/dense";
@@ -23,13 +24,8 @@ export function truncateEmbeddings(e: Embeddings, dim: number): Embeddings {
   if (!Number.isInteger(dim) || dim < 1 || dim > e.dim)
     throw new Error(`truncateEmbeddings: dim=${dim} must be an integer in 1..${e.dim}.`);
   const data = new Float32Array(e.count * dim);
-  for (let i = 0; i < e.count; i++) {
-    let sq = 0;
-    for (let t = 0; t < dim; t++) sq += e.data[i * e.dim + t] ** 2;
-    const scale = 1 / Math.max(Math.sqrt(sq), 1e-12);
-    for (let t = 0; t < dim; t++) data[i * dim + t] = e.data[i * e.dim + t] * scale;
-  }
-  return { count: e.count, dim, data };
+  for (let i = 0; i < e.count; i++) data.set(e.data.subarray(i * e.dim, i * e.dim + dim), i * dim);
+  return { count: e.count, dim, data: l2NormalizeRows(data, dim) };
 }
 
 /** Powers of two from `from` below the model's dimension, then the full dimension: 256 -> [16, 32, 64, 128, 256]. */

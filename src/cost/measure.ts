@@ -13,6 +13,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { backendInfo } from "../backend";
+import { quantile } from "../math";
 import { TFJS_ENCODE_SPEED, type SentenceTransformer } from "../model/sentence-transformer";
 import { nativeMatMulInfo } from "../native/kernels";
 import type { Embeddings } from "../model/types";
@@ -86,16 +87,6 @@ export interface SearchLatency {
   implementation: string;
 }
 
-/** Percentile by linear interpolation between order statistics (numpy's default). */
-export function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) throw new Error("percentile: no values.");
-  const s = [...values].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-
 /** Latency of index.search for each query alone (after 3 warm-up searches) and for all at once. */
 export function searchLatency(index: VectorIndex, queries: Embeddings, k = 10): SearchLatency {
   if (queries.count === 0) throw new Error("searchLatency: no queries.");
@@ -114,11 +105,12 @@ export function searchLatency(index: VectorIndex, queries: Embeddings, k = 10): 
   const t0 = performance.now();
   index.search(queries, k);
   const batchSeconds = (performance.now() - t0) / 1000;
+  const sortedTimes = times.sort((a, b) => a - b);
   return {
     queries: queries.count,
     k,
-    medianMs: percentile(times, 0.5),
-    p95Ms: percentile(times, 0.95),
+    medianMs: quantile(sortedTimes, 0.5),
+    p95Ms: quantile(sortedTimes, 0.95),
     batchQueriesPerSecond: queries.count / Math.max(batchSeconds, 1e-9),
     implementation: `${index.implementation} ${index.kind}`,
   };

@@ -38,6 +38,7 @@ import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
 import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
 import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
 import { checkLlm, type Course } from "./setup";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface CourseCorpus {
   chunks: CorpusRow[];
@@ -210,7 +211,7 @@ export async function generateCourseQuestions(
 }
 
 /** A few generated rows: question, the passage it should find (shortened), how it was made. */
-export function examplesTable(rows: readonly PairRow[], count = 8, seed = 42): pl.DataFrame {
+export function examplesTable(rows: readonly PairRow[], count = 8, seed = DEFAULT_SEED): pl.DataFrame {
   const step = Math.max(1, Math.floor(rows.length / count));
   const picked = Array.from(
     { length: Math.min(count, rows.length) },

@@ -31,6 +31,8 @@ import { modelLabel, type Course } from "./setup";
 import type { CourseData } from "./data";
 import type { PlotlyFigure } from "../display/display";
 import { recordResult, type ResultRow } from "./results";
+import { DEFAULT_SEED, MNRL_SCALE } from "../defaults";
+import { dot, l2NormalizeRows, NORM_EPS } from "../math";
 
 /** Corpus entries in the order every retriever indexes them. */
 export function corpusEntries(split: IRSplit): { _id: string; title: string; text: string }[] {
@@ -266,17 +268,16 @@ export async function inBatchFigure(
   rows: readonly PairRow[],
   options: { scale?: number; title?: string } = {},
 ): Promise<{ figure: PlotlyFigure; loss: number; correct: number }> {
-  const scale = options.scale ?? 20;
+  const scale = options.scale ?? MNRL_SCALE;
   const a = await model.encode(rows.map((r) => r.anchor));
   const p = await model.encode(rows.map((r) => r.positive));
-  const unit = (e: typeof a, i: number) => {
-    const v = e.data.subarray(i * e.dim, (i + 1) * e.dim);
-    const norm = Math.max(Math.hypot(...v), 1e-12);
-    return Array.from(v, (x) => x / norm);
+  const unitRows = (e: typeof a) => {
+    const u = l2NormalizeRows(Float64Array.from(e.data), e.dim);
+    return rows.map((_, i) => u.subarray(i * e.dim, (i + 1) * e.dim));
   };
-  const A = rows.map((_, i) => unit(a, i));
-  const P = rows.map((_, i) => unit(p, i));
-  const S = A.map((ai) => P.map((pj) => ai.reduce((s, x, t) => s + x * pj[t], 0)));
+  const A = unitRows(a);
+  const P = unitRows(p);
+  const S = A.map((ai) => P.map((pj) => dot(ai, pj)));
   let loss = 0;
   let correct = 0;
   S.forEach((row, i) => {
@@ -441,19 +442,8 @@ export async function tripletFigure(
   const texts = withNegative.flatMap((r) => [r.anchor, r.positive, r.negative as string]);
   const e = await model.encode(texts);
   const vec = (i: number) => e.data.subarray(i * e.dim, (i + 1) * e.dim);
-  const cos = (i: number, j: number) => {
-    const a = vec(i);
-    const b = vec(j);
-    let ab = 0,
-      aa = 0,
-      bb = 0;
-    for (let t = 0; t < e.dim; t++) {
-      ab += a[t] * b[t];
-      aa += a[t] * a[t];
-      bb += b[t] * b[t];
-    }
-    return ab / Math.max(Math.sqrt(aa * bb), 1e-12);
-  };
+  const cos = (i: number, j: number) =>
+    dot(vec(i), vec(j)) / Math.max(Math.sqrt(dot(vec(i), vec(i)) * dot(vec(j), vec(j))), NORM_EPS);
   const pos = withNegative.map((_, i) => cos(3 * i, 3 * i + 1));
   const neg = withNegative.map((_, i) => cos(3 * i, 3 * i + 2));
   const labels = withNegative.map((r, i) => `${i + 1}. ${short(r.anchor, 32)}`);
@@ -480,7 +470,7 @@ export async function tripletFigure(
 }
 
 /** `n` rows with distinct positives, picked with a seed: one batch as the no-duplicates sampler would make it. */
-export function sampleBatch(rows: readonly PairRow[], n: number, seed = 42): PairRow[] {
+export function sampleBatch(rows: readonly PairRow[], n: number, seed = DEFAULT_SEED): PairRow[] {
   const order = shuffled(
     rows.map((_, i) => i),
     rngFor(seed, "sampleBatch"),

@@ -1,95 +1,26 @@
 /**
- * src/course: what the course notebooks share.
- *   display       showTable / showPlot / showMarkdown: tables and interactive plotly charts saved in the .ipynb
- *   environment   the environment report of notebook 0
- *   course        courseSetup (dataset, model, LLM; environment variables override), courseModel, checkLlm
- *   artefacts     reuseOrBuild: saved datasets / models / indexes reused when their inputs have not changed
- *   results       reports/results.json: metrics with 95% CIs per dataset, split, system and model; timings
+ * src/course: what the course notebooks share, and nothing else imports (the library below never does).
+ *   setup        courseSetup (dataset, model, LLM; environment variables override), courseModel, checkLlm, modelLabel
+ *   data         the course dataset of notebook 1: corpus, generated questions, filters, review, splits, tables
+ *   evaluation   notebooks 2-3: indexes, retrievers, fine-tuning with the course recipe, failure analysis, figures
+ *   recipes      courseRecipe / recipeTable: the fine-tuning settings per model kind
+ *   negatives    notebook 4: compareNegatives (in-batch vs random vs hard vs semi-hard negatives)
+ *   rag          notebook 5: the saved fine-tuned model, the LangChain store, the answer options
+ *   results      reports/results.json: metrics with 95% CIs per dataset, split, system and model
+ *   environment  the environment report of notebook 0 (notebook 0 imports ./environment itself)
+ * showTable / showPlot / showMarkdown are src/display's, here too so that one import serves a notebook.
+ * Artefact reuse (artefacts.ts), the results file's helpers (results.ts) and the rest stay importable from
+ * their files.
  *
  * In a notebook: `import * as nb from "./src/course/index"` (tslab resolves files, not folder indexes).
  */
-export {
-  displayBundle,
-  escapeHtml,
-  inNotebook,
-  plotBundle,
-  plotlyLoaderBundle,
-  showMarkdown,
-  showPlot,
-  showTable,
-  tableBundle,
-  type MimeBundle,
-  type PlotlyFigure,
-  type TableOptions,
-} from "../display/display";
-export {
-  environmentReport,
-  environmentTable,
-  faissAvailable,
-  measureMatMul,
-  type EnvironmentRow,
-  type MatMulTiming,
-} from "./environment";
-export {
-  checkLlm,
-  courseModel,
-  readCourseConfigFile,
-  courseSetup,
-  courseTable,
-  DEFAULT_DATASET,
-  DEFAULT_SEED,
-  DOCUMENT_EXTENSIONS,
-  modelLabel,
-  resolveDataset,
-  slug,
-  type Course,
-  type CourseChoices,
-  type DatasetChoice,
-  type LlmEndpoint,
-  type SettingSource,
-} from "./setup";
-export {
-  canonicalJson,
-  filesKey,
-  inputsKey,
-  MANIFEST,
-  readManifest,
-  reuseOrBuild,
-  reuseOrComputeJson,
-  type Artefact,
-  type ArtefactManifest,
-  type ArtefactOptions,
-} from "./artefacts";
-export {
-  COURSE_SYSTEMS,
-  courseResultsMarkdown,
-  defaultResultsPath,
-  recordComparison,
-  type ComparisonRow,
-  formatInterval,
-  readResults,
-  recordResult,
-  recordResults,
-  recordTiming,
-  resultRow,
-  resultsMarkdown,
-  resultsTable,
-  RESULT_METRICS,
-  TABLE_METRICS,
-  updateResults,
-  withLock,
-  type RecordOptions,
-  type ResultRow,
-  type ResultsFile,
-  type TimingRow,
-} from "./results";
+export { showMarkdown, showPlot, showTable } from "../display/display";
+export { checkLlm, courseModel, courseSetup, courseTable, modelLabel, type Course } from "./setup";
 export {
   buildCourseData,
   corpusTable,
   costTable,
   courseCorpus,
-  DEFAULT_PRICES,
-  documentSplit,
   estimateGenerationCost,
   examplesTable,
   filterTable,
@@ -99,12 +30,7 @@ export {
   reviewRoundTrip,
   reviewTable,
   splitTable,
-  type CostEstimate,
-  type CourseCorpus,
   type CourseData,
-  type CourseDataInfo,
-  type GenerationResult,
-  type ReviewRoundTrip,
 } from "./data";
 export {
   corpusEntries,
@@ -116,39 +42,19 @@ export {
   fineTune,
   inBatchFigure,
   mostChanged,
-  queryTraits,
   readTrainingHistory,
   sampleBatch,
   sideBySide,
   tripletFigure,
   tunedRetrievers,
-  type CourseSystem,
   type FineTuned,
 } from "./evaluation";
-export {
-  courseAnswerOptions,
-  courseFaissStore,
-  courseReportPath,
-  loadFineTuned,
-  type SavedFineTune,
-} from "./rag";
-export {
-  courseRecipe,
-  defaultLearningRate,
-  OFFLINE_FINETUNE_RECIPE,
-  recipeTable,
-  type FineTuneRecipe,
-  type OfflineFinetuneRecipe,
-} from "./recipes";
+export { courseRecipe, recipeTable } from "./recipes";
 export {
   compareNegatives,
   describeNegativesComparison,
-  NEGATIVE_CONDITIONS,
   negativesComparisonFigure,
   negativesComparisonTable,
-  type ConditionRun,
-  type MiningSummary,
-  type NegativeCondition,
-  type NegativesComparison,
-  type NegativesComparisonOptions,
 } from "./negatives-comparison";
+export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned } from "./rag";
+export { recordComparison, recordResult, resultsTable } from "./results";

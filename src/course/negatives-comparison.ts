@@ -29,14 +29,14 @@ import { writeFileAtomic } from "../files";
 import { loadModel } from "../model/sentence-transformer";
 import type { SentenceTransformer } from "../model/sentence-transformer";
 import type { PlotlyFigure } from "../display/display";
-import { mineHardNegatives, miningPresets, type MineHardNegativesOptions } from "../mining/hard-negatives";
-import type { MiningReport } from "../mining/report";
+import { mineHardNegatives, miningPresets, type MineHardNegativesOptions, type MiningReport } from "../mining/index";
 import { CoSENTLoss } from "../train/losses/cosent";
 import { MultipleNegativesRankingLoss } from "../train/losses/multiple-negatives-ranking";
 import type { Loss } from "../train/losses/types";
 import { prepareTrainingData } from "../train/training-data";
 import { train } from "../train/trainer";
 import { defaultLearningRate } from "./recipes";
+import { DEFAULT_SEED } from "../defaults";
 
 export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
 
@@ -152,7 +152,7 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
     batchSize: options.batchSize ?? 32,
     learningRate: options.learningRate ?? defaultLearningRate(baseModel),
     warmupRatio: options.warmupRatio ?? 0.1,
-    seed: options.seed ?? 42,
+    seed: options.seed ?? DEFAULT_SEED,
     numNegatives: options.numNegatives ?? 1,
   };
   const base = { ...(await options.evaluator.evaluate(baseModel)), system: "base model" };

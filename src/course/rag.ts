@@ -101,7 +101,6 @@ export async function courseFaissStore(
   options: { name: string; modelKey: string },
 ): Promise<{ store: CourseStore; artefact: Artefact }> {
   // Loaded here, not imported: a static import would make tslab type-check LangChain in every notebook.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RagVectorStore } = require("../rag/vector-store") as StoreModule;
   const inputs = {
     data: data.key,

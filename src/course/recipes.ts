@@ -1,5 +1,6 @@
 import pl from "nodejs-polars";
 import type { SentenceTransformer } from "../model/index";
+import { DEFAULT_SEED, FINE_TUNE_DEFAULTS, MNRL_SCALE } from "../defaults";
 
 /**
  * The course recipe for fine-tuning the embedded offline model (loadModel("offline"), a StaticEmbedding
@@ -28,8 +29,8 @@ export const OFFLINE_FINETUNE_RECIPE: Readonly<OfflineFinetuneRecipe> = Object.f
   batchSize: 32,
   warmupRatio: 0.1,
   weightDecay: 0,
-  scale: 20,
-  seed: 42,
+  scale: MNRL_SCALE,
+  seed: DEFAULT_SEED,
 });
 
 /** Fine-tuning settings the course passes to train(). */
@@ -83,7 +84,9 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
       evalSteps: 22,
     };
   }
-  return { epochs: 1, batchSize: 16, learningRate: 2e-5, warmupRatio: 0.1, scale: 20, evalSteps: 20 };
+  const { epochs, learningRate, warmupRatio, scale } = FINE_TUNE_DEFAULTS;
+  // Batch 16 rather than FINE_TUNE_DEFAULTS' 32: a Transformer step on a CPU stays a few seconds.
+  return { epochs, batchSize: 16, learningRate, warmupRatio, scale, evalSteps: 20 };
 }
 
 /**
@@ -93,5 +96,5 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
  * it to 0.555 (a few hundred pairs, many steps per token: larger rates forget what pretraining learned).
  */
 export function defaultLearningRate(model: SentenceTransformer): number {
-  return model.encoder ? 2e-5 : 1e-3;
+  return model.encoder ? FINE_TUNE_DEFAULTS.learningRate : OFFLINE_FINETUNE_RECIPE.learningRate;
 }

@@ -25,12 +25,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import pl from "nodejs-polars";
+import { DEFAULT_SEED } from "../defaults";
 import { config, type CourseConfig } from "../env";
 import { shippedDatasets } from "../data/shipped";
 import { loadModel, type SentenceTransformer } from "../model/index";
 
 export const DEFAULT_DATASET = "policy-handbook";
-export const DEFAULT_SEED = 42;
 /** File types read as documents from a user's folder (as src/data/chunk reads them). */
 export const DOCUMENT_EXTENSIONS = [".md", ".markdown", ".txt"];
 

@@ -13,6 +13,7 @@
  */
 import { rngFor } from "../random";
 import type { CorpusRow, PairRow } from "./types";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface DomainPairOptions {
   seed?: number;
@@ -41,7 +42,7 @@ export function domainAdaptationPairs(
   corpus: ReadonlyMap<string, CorpusRow>,
   options: DomainPairOptions = {},
 ): PairRow[] {
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? DEFAULT_SEED;
   const perPassage = options.clozePerPassage ?? 1;
   if (!Number.isInteger(perPassage) || perPassage < 0)
     throw new RangeError(`domainAdaptationPairs: clozePerPassage ${perPassage} must be a non-negative integer`);

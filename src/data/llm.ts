@@ -13,6 +13,7 @@
 import { config } from "../env";
 import { rngFor, type Rng } from "../random";
 import { validateJson, type JsonSchema } from "./schema";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -37,7 +38,7 @@ export interface LlmOptions {
   maxDelayMs?: number;
   /** Longest Retry-After honoured. Default 120 s. */
   maxRetryAfterMs?: number;
-  /** Seed of the jitter. Default 42. */
+  /** Seed of the jitter. Default DEFAULT_SEED = 42. */
   seed?: number;
   /** Injected for tests. */
   fetch?: typeof fetch;
@@ -102,7 +103,7 @@ export function resolveLlm(options: LlmOptions = {}): ResolvedLlm {
     baseDelayMs: options.baseDelayMs ?? 500,
     maxDelayMs: options.maxDelayMs ?? 30_000,
     maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
-    seed: options.seed ?? 42,
+    seed: options.seed ?? DEFAULT_SEED,
     fetch: options.fetch ?? fetch,
     sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
   };

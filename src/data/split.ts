@@ -10,6 +10,7 @@
  */
 import { rngFor, shuffled } from "../random";
 import { DataError, type DataIssue, type IRSplit, type SplitName, SPLIT_NAMES } from "./types";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface SplitFractions {
   train: number;
@@ -20,7 +21,7 @@ export interface SplitFractions {
 export interface SplitOptions {
   /** Shares of rows per split; must be >= 0 and sum to 1. Default 0.7 / 0.15 / 0.15. */
   fractions?: SplitFractions;
-  /** Default 42. */
+  /** Default DEFAULT_SEED = 42. */
   seed?: number;
 }
 
@@ -51,7 +52,7 @@ export function splitByDocument(docIds: readonly string[], options: SplitOptions
       `${weight.size} source document(s) cannot fill ${wanted.length} splits (${wanted.join(", ")}) without sharing a document; add documents or set a fraction to 0`,
     );
   }
-  const docs = shuffled([...weight.keys()].sort(), rngFor(options.seed ?? 42, "splitByDocument"));
+  const docs = shuffled([...weight.keys()].sort(), rngFor(options.seed ?? DEFAULT_SEED, "splitByDocument"));
   const total = docIds.length;
   const filled: Record<SplitName, number> = { train: 0, dev: 0, test: 0 };
   const out = new Map<string, SplitName>();

@@ -13,6 +13,7 @@
 import { passageText } from "./beir";
 import { rngFor, shuffled, type Rng } from "../random";
 import type { CorpusRow, PairRow } from "./types";
+import { DEFAULT_SEED } from "../defaults";
 
 export const OFFLINE_GENERATOR = "offline template generator";
 
@@ -246,7 +247,7 @@ export function keyPhrases(text: string, max = 5): string[] {
 export interface OfflineOptions {
   /** Questions per chunk (default 3). */
   questionsPerChunk?: number;
-  /** Default 42. */
+  /** Default DEFAULT_SEED = 42. */
   seed?: number;
   /** Added to (and overriding) DEFAULT_ABBREVIATIONS; abbreviations a chunk defines are added too. */
   abbreviations?: Record<string, string>;
@@ -272,7 +273,7 @@ function topicOf(title: string): string {
 /** Questions for every chunk from templates and rewrites; rows labelled OFFLINE_GENERATOR. */
 export function generateOffline(chunks: readonly CorpusRow[], options: OfflineOptions = {}): PairRow[] {
   const n = options.questionsPerChunk ?? 3;
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? DEFAULT_SEED;
   const lay = { ...DEFAULT_LAY_WORDS, ...options.layWords };
   const rows: PairRow[] = [];
   for (const chunk of chunks) {

@@ -14,13 +14,15 @@
  * "real" when its interval excludes 0. Queries also count as improved / worsened / unchanged by the
  * rank of their first relevant document (not found ranks below any rank).
  */
+import { quantile } from "../math";
 import { mulberry32 } from "../random";
 import type { IRResult } from "./ir-evaluator";
+import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
 
 export interface BootstrapOptions {
   /** Number of resamples (default 1000). */
   resamples?: number;
-  /** Seed of the resampling stream (default 42). The same seed gives the same intervals. */
+  /** Seed of the resampling stream (default DEFAULT_SEED = 42). The same seed gives the same intervals. */
   seed?: number;
   /** Coverage of the interval (default 0.95). */
   confidence?: number;
@@ -75,20 +77,16 @@ interface Resolved {
 }
 
 function resolve(options: BootstrapOptions): Resolved {
-  const r = { resamples: options.resamples ?? 1000, seed: options.seed ?? 42, confidence: options.confidence ?? 0.95 };
+  const r = {
+    resamples: options.resamples ?? BOOTSTRAP_RESAMPLES,
+    seed: options.seed ?? DEFAULT_SEED,
+    confidence: options.confidence ?? 0.95,
+  };
   if (!Number.isInteger(r.resamples) || r.resamples < 1)
     throw new Error(`bootstrap: resamples=${r.resamples} must be a positive integer.`);
   if (!(r.confidence > 0 && r.confidence < 1))
     throw new Error(`bootstrap: confidence=${r.confidence} must be between 0 and 1.`);
   return r;
-}
-
-/** Quantile p of sorted values, linear interpolation between order statistics (numpy "linear"). */
-export function quantile(sorted: ArrayLike<number>, p: number): number {
-  const h = (sorted.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /**

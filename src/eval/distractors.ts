@@ -12,9 +12,10 @@
  */
 import { rngFor, shuffled } from "../random";
 import { toCorpusEntries, type CorpusEntry, type CorpusInput } from "../retrieval/types";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface DistractorOptions {
-  /** Seed of the draw (default 42). */
+  /** Seed of the draw (default DEFAULT_SEED = 42). */
   seed?: number;
   /** Prefix of distractor ids (default "distractor:"). */
   idPrefix?: string;
@@ -39,7 +40,7 @@ export function addDistractors(
       `addDistractors: asked for ${n} distractors but the source has ${candidates.length} usable documents ` +
         `(${pool.length - candidates.length} of ${pool.length} repeat a corpus text); lower n or use a larger source.`,
     );
-  const drawn = shuffled(candidates, rngFor(options.seed ?? 42, "distractors")).slice(0, n);
+  const drawn = shuffled(candidates, rngFor(options.seed ?? DEFAULT_SEED, "distractors")).slice(0, n);
   const extra = drawn.map((d) => {
     const id = `${prefix}${d._id}`;
     if (ids.has(id))

@@ -6,13 +6,16 @@
  *   metricBars / metricBarsFigure / differenceFigure                 Plotly figures (plain objects)
  *   addDistractors                 pad a corpus with seeded distractor documents
  *   mrrAtK, ndcgAtK, ...           one query's metrics, for teaching how each is computed
+ * The input shapes (QueriesInput, QrelsInput), cutoffs (DEFAULT_CUTOFFS) and bootstrap options stay in their files.
  */
-export { InformationRetrievalEvaluator } from "./ir-evaluator";
-export type { IREvaluatorOptions, IRResult, QrelInputRow, QrelsInput, QueriesInput, QueryResult } from "./ir-evaluator";
-export { accuracyAtK, averagePrecisionAtK, DEFAULT_CUTOFFS, mrrAtK, ndcgAtK, precisionAtK, recallAtK } from "./metrics";
-export type { MetricCutoffs } from "./metrics";
-export { bootstrapCI, compareSystems, describeComparison } from "./compare";
-export type { BootstrapOptions, Interval, MetricDifference, SystemComparison } from "./compare";
+export {
+  InformationRetrievalEvaluator,
+  type IREvaluatorOptions,
+  type IRResult,
+  type QueryResult,
+} from "./ir-evaluator";
+export { accuracyAtK, averagePrecisionAtK, mrrAtK, ndcgAtK, precisionAtK, recallAtK } from "./metrics";
+export { bootstrapCI, compareSystems, describeComparison, type Interval, type SystemComparison } from "./compare";
 export { comparisonTable, metricsTable, perQueryReport, writeReport } from "./report";
-export { differenceFigure, metricBars, metricBarsFigure, type SystemBars } from "./charts";
-export { addDistractors, type DistractorOptions } from "./distractors";
+export { differenceFigure, metricBars, metricBarsFigure } from "./charts";
+export { addDistractors } from "./distractors";

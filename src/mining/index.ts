@@ -4,30 +4,17 @@
  *   pairs ──embed anchors + corpus──▶ top-k candidates per anchor ──filters (margins, max score, rank range)──▶
  *     negatives per pair (n-tuple, triplet or labeled rows) + a report (what each filter removed, score statistics)
  *
- *   mineHardNegatives(pairs, model, options), miningPresets, semiHardNegatives  hard-negatives.ts
- *   miningStatsTable, falseNegativesTable, scoreHistogramFigure, ...            report.ts
+ *   mineHardNegatives(pairs, model, options)                  hard-negatives.ts (steps: options, candidates, select, rows)
+ *   miningPresets, semiHardNegatives                          options.ts
+ *   miningStatsTable, falseNegativesTable, scoreHistogramFigure, ...   report.ts
  */
+export { mineHardNegatives } from "./hard-negatives";
+export { miningPresets, semiHardNegatives } from "./options";
 export {
-  mineHardNegatives,
-  miningPresets,
-  semiHardNegatives,
-  type MineHardNegativesOptions,
-  type MinedRow,
-  type MiningOutputFormat,
-  type MiningResult,
-  type ResolvedMiningOptions,
-  type SamplingStrategy,
-} from "./hard-negatives";
-export {
-  CANDIDATE_FATES,
   describeMining,
   falseNegativesTable,
   miningFiltersTable,
   miningStatsTable,
   scoreHistogramFigure,
-  scoreStatistics,
-  type CandidateFate,
-  type FalseNegative,
-  type MiningFilter,
-  type MiningReport,
 } from "./report";
+export type { MinedRow, MineHardNegativesOptions, MiningReport, MiningResult } from "./types";

@@ -14,113 +14,24 @@
  */
 import pl from "nodejs-polars";
 import type { PlotlyFigure } from "../display/display";
-import type { ResolvedMiningOptions } from "./hard-negatives";
-
-/** The filters that remove candidates, in the order they are applied ("positive": the query's own positives). */
-export type MiningFilter =
-  | "positive"
-  | "absoluteMargin"
-  | "relativeMargin"
-  | "maxScore"
-  | "minScore"
-  | "semiHardMargin";
-
-/** What happened to a retrieved candidate. */
-export type CandidateFate = MiningFilter | "negative" | "rangeMin" | "notSampled";
-
-export const CANDIDATE_FATES: readonly CandidateFate[] = [
-  "negative",
-  "positive",
-  "absoluteMargin",
-  "relativeMargin",
-  "maxScore",
-  "minScore",
-  "semiHardMargin",
-  "rangeMin",
-  "notSampled",
-];
-
-/** A candidate that scores at or above its query's (lowest) positive score minus falseNegativeMargin. */
-export interface FalseNegative {
-  query: string;
-  /** The query's positive whose score the margins use (its lowest-scoring one). */
-  positive: string;
-  positiveScore: number;
-  candidate: string;
-  candidateScore: number;
-  /** 1-based rank among the retrieved candidates. */
-  rank: number;
-  /** "negative" = mined as a negative; a filter name = removed by it; "rangeMin" = skipped; "notSampled" = not drawn. */
-  outcome: CandidateFate;
-}
-
-export interface MiningReport {
-  model: string;
-  /** The vector index that searched, e.g. "flat (exact), faiss, 303 x 384". */
-  index: string;
-  options: ResolvedMiningOptions;
-  pairs: number;
-  uniqueQueries: number;
-  maxPositivesPerQuery: number;
-  meanPositivesPerQuery: number;
-  /** Distinct candidate passages (given corpus + positives, deduplicated). */
-  corpusSize: number;
-  corpusDuplicatesRemoved: number;
-  /** Distinct positive texts that were not in the given corpus (added, as sentence-transformers does). */
-  positivesAddedToCorpus: number;
-  /** Retrieved (query, candidate) pairs: unique queries x search depth. */
-  candidates: number;
-  /** Candidates removed by each filter (each counted once, under the first filter that removed it). */
-  removed: Record<MiningFilter, number>;
-  /** Surviving candidates skipped because their rank was below rangeMin. */
-  skippedByRangeMin: number;
-  /** Every retrieved candidate by outcome. */
-  outcomes: Record<CandidateFate, number>;
-  rows: number;
-  maximumPossibleRows: number;
-  missingRows: number;
-  /** (anchor, positive) pairs whose query got fewer than numNegatives negatives. */
-  pairsWithFewerNegatives: number;
-  /** One per (anchor, positive) pair. */
-  positiveScores: number[];
-  /** One per mined (pair, negative) in the output. */
-  negativeScores: number[];
-  /** Positive score - negative score, aligned with negativeScores. */
-  differenceScores: number[];
-  falseNegativeMargin: number;
-  /** All suspected false negatives found (the list below may be cut at maxFalseNegatives). */
-  falseNegativeCount: number;
-  falseNegatives: FalseNegative[];
-  seconds: { encode: number; search: number; total: number };
-  warnings: string[];
-}
-
-/** Quantile p of sorted values, linear interpolation (numpy / torch.quantile default). */
-function quantileOf(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const h = (sorted.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
+import { mean, quantile, sampleStd } from "../math";
+import type { MiningFilter, MiningReport, ResolvedMiningOptions } from "./types";
 
 /** count, mean, median, std (sample, n - 1, as torch.std), min, 25%, 50%, 75%, max. */
 export function scoreStatistics(values: readonly number[]): Record<string, number> {
   const n = values.length;
   const sorted = [...values].sort((a, b) => a - b);
-  const mean = n ? values.reduce((a, b) => a + b, 0) / n : NaN;
-  const std = n > 1 ? Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : NaN;
   // torch.median returns the lower of the two middle values; the 50% row is the interpolated quantile.
   const median = n ? sorted[Math.floor((n - 1) / 2)] : NaN;
   return {
     count: n,
-    mean,
+    mean: mean(values),
     median,
-    std,
+    std: sampleStd(values),
     min: n ? sorted[0] : NaN,
-    "25%": quantileOf(sorted, 0.25),
-    "50%": quantileOf(sorted, 0.5),
-    "75%": quantileOf(sorted, 0.75),
+    "25%": quantile(sorted, 0.25),
+    "50%": quantile(sorted, 0.5),
+    "75%": quantile(sorted, 0.75),
     max: n ? sorted[n - 1] : NaN,
   };
 }

@@ -13,31 +13,21 @@ export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ["bert", "robert
 const ACTIVATIONS = ["gelu", "gelu_new", "relu"] as const;
 
 /** transformers' BertConfig / RobertaConfig constructor defaults. */
+const BERT_DEFAULTS: Record<string, number | string> = {
+  vocab_size: 30522,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  hidden_act: "gelu",
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+  layer_norm_eps: 1e-12,
+  pad_token_id: 0,
+};
 const DEFAULTS: Record<Architecture, Record<string, number | string>> = {
-  bert: {
-    vocab_size: 30522,
-    hidden_size: 768,
-    num_hidden_layers: 12,
-    num_attention_heads: 12,
-    intermediate_size: 3072,
-    hidden_act: "gelu",
-    max_position_embeddings: 512,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    pad_token_id: 0,
-  },
-  roberta: {
-    vocab_size: 50265,
-    hidden_size: 768,
-    num_hidden_layers: 12,
-    num_attention_heads: 12,
-    intermediate_size: 3072,
-    hidden_act: "gelu",
-    max_position_embeddings: 512,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    pad_token_id: 1,
-  },
+  bert: BERT_DEFAULTS,
+  roberta: { ...BERT_DEFAULTS, vocab_size: 50265, pad_token_id: 1 },
 };
 
 /** Parses a config.json object; `source` (the file path) is named in every error. */

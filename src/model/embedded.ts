@@ -25,10 +25,10 @@ import type { HostTensor, PoolingConfig, TransformerConfig, WeightMap } from "./
 import { parseTransformerConfig } from "./config";
 import { expectedWeightShapes } from "./encoder";
 import { poolingConfig } from "./pooling";
+import { DEFAULT_SEED } from "../defaults";
 import { mulberry32 } from "../random";
 
 export const OFFLINE_VOCAB_SIZE = 30522;
-export const OFFLINE_DEFAULT_SEED = 42;
 /** Ids of the bert-base-uncased special tokens. */
 export const OFFLINE_SPECIAL_IDS = { pad: 0, unk: 100, cls: 101, sep: 102, mask: 103 } as const;
 
@@ -96,7 +96,7 @@ export interface OfflineStaticModel {
 /** The offline static model: seeded random unit token vectors scaled by offlineTokenWeight (0.5-0.6 s measured on the project machine). */
 export function offlineStaticModel(options: { dim?: number; seed?: number } = {}): OfflineStaticModel {
   const dim = options.dim ?? 256;
-  const seed = options.seed ?? OFFLINE_DEFAULT_SEED;
+  const seed = options.seed ?? DEFAULT_SEED;
   const vocab = bertBaseUncasedVocab();
   const normal = normalSampler(mulberry32(seed));
   const data = new Float32Array(OFFLINE_VOCAB_SIZE * dim);
@@ -188,7 +188,7 @@ export function initBertWeights(config: TransformerConfig, seed: number, initial
 
 /** The offline BERT: BERT-Tiny shape, seeded Hugging Face initialisation, mean pooling, normalised output. */
 export function offlineBertModel(options: { seed?: number } = {}): OfflineBertModel {
-  const seed = options.seed ?? OFFLINE_DEFAULT_SEED;
+  const seed = options.seed ?? DEFAULT_SEED;
   const config = offlineBertConfig();
   return {
     name: "offline-bert",

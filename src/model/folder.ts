@@ -22,6 +22,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { readTransformerConfig, transformerConfigToJson } from "./config";
+import { TRANSFORMER_FILES } from "./hub";
 import {
   checkFolderTarget,
   cleanStaleTemporaries,
@@ -220,13 +221,7 @@ function writeJson(path: string, value: unknown): void {
 const MODEL_FILES = new Set([
   "modules.json",
   "config_sentence_transformers.json",
-  "config.json",
-  "model.safetensors",
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-  "vocab.txt",
-  "sentence_bert_config.json",
+  ...TRANSFORMER_FILES,
   "model.onnx",
   "model_quantized.onnx",
 ]);

@@ -48,7 +48,8 @@ export interface HubModel {
 
 const COMMIT = /^[0-9a-f]{40}$/;
 const METADATA_TIMEOUT_MS = 10_000;
-const TRANSFORMER_FILES = [
+/** The files of a Transformer module (at the top of a model folder, or in its module folder). */
+export const TRANSFORMER_FILES = [
   "config.json",
   "model.safetensors",
   "tokenizer.json",

@@ -40,6 +40,7 @@ import { nativeMatMulInfo } from "../native/kernels";
 import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
 import { resolveHubModel, type HubOptions } from "./hub";
 import { offlineBertModel, offlineStaticModel } from "./embedded";
+import { l2NormalizeRows } from "../math";
 import { l2Normalize, pool, pooledDimension, poolingModes } from "./pooling";
 import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-file";
 import { StaticEmbedding } from "./static-embedding";
@@ -492,7 +493,7 @@ export class SentenceTransformer implements Embedder {
       let rows: Float32Array;
       if (session && input.kind === "transformer") {
         rows = await session.sentenceEmbeddings(input.batch);
-        if (normalizeOnHost) l2normalizeRows(rows, dim);
+        if (normalizeOnHost) l2NormalizeRows(rows, dim);
       } else {
         const emb = tf.tidy(() => this.forward(input, { normalize: options.normalize }));
         rows = (await emb.data()) as Float32Array;
@@ -640,17 +641,6 @@ export function onnxForFolder(data: ModelFolder, name = "sentence-transformer"):
     normalize: data.normalize,
     name,
   });
-}
-
-/** x / max(||x||, 1e-12) row by row, in place (pooling.ts l2Normalize on the host). */
-function l2normalizeRows(rows: Float32Array, dim: number): void {
-  for (let r = 0; r < rows.length / dim; r++) {
-    const row = rows.subarray(r * dim, (r + 1) * dim);
-    let sq = 0;
-    for (const v of row) sq += v * v;
-    const norm = Math.max(Math.sqrt(sq), 1e-12);
-    for (let j = 0; j < dim; j++) row[j] /= norm;
-  }
 }
 
 /** Builds a SentenceTransformer from folder data (weights move into tfjs variables). */

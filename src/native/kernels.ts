@@ -72,7 +72,6 @@ const KERNELS = ["BatchMatMul", "_FusedMatMul"] as const;
 const originals = new Map<string, tf.KernelConfig>();
 
 function loadAddon(path: string): NativeAddon {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path) as NativeAddon;
 }
 

@@ -18,12 +18,13 @@
  * so the same recipe on the same backend gives the same bytes (CI checks the checksum).
  */
 import { trainStaticMnrl } from "./sparse-static";
-import { offlineStaticModel, OFFLINE_VOCAB_SIZE } from "../model/embedded";
+import { offlineStaticModel } from "../model/embedded";
 import { tableChecksum } from "../model/offline-file";
 import type { HostTensor } from "../model/types";
 import { STATIC_EMBEDDING_WEIGHT } from "../model/static-embedding";
 import { offlineBertTokenizer } from "../model/tokenizer";
 import { readWordNet, wordnetPairs, type WordNetPair } from "./wordnet";
+import { DEFAULT_SEED, MNRL_SCALE } from "../defaults";
 
 export interface OfflinePretrainRecipe {
   dim: number;
@@ -43,13 +44,13 @@ export interface OfflinePretrainRecipe {
 /** The recipe of the shipped file. */
 export const OFFLINE_PRETRAIN_RECIPE: Readonly<OfflinePretrainRecipe> = Object.freeze({
   dim: 256,
-  seed: 42,
+  seed: DEFAULT_SEED,
   pairs: 120000,
   batchSize: 128,
   learningRate: 0.01,
   epochs: 1,
   warmupRatio: 0.1,
-  scale: 20,
+  scale: MNRL_SCALE,
   mix: 0.25,
 });
 

@@ -17,6 +17,7 @@
  */
 import { noDuplicatesBatches } from "../train/sampler";
 import { learningRateAt, warmupStepsFor } from "../train/schedule";
+import { DEFAULT_SEED, MNRL_SCALE } from "../defaults";
 
 export interface SparseStaticOptions {
   batchSize: number;
@@ -47,7 +48,7 @@ export function staticMnrlLossAndGrads(
   dim: number,
   anchors: readonly (readonly number[])[],
   positives: readonly (readonly number[])[],
-  scale = 20,
+  scale = MNRL_SCALE,
 ): { loss: number; grads: Map<number, Float64Array> } {
   const n = anchors.length;
   if (positives.length !== n) throw new Error(`staticMnrlLossAndGrads: ${n} anchors but ${positives.length} positives`);
@@ -124,8 +125,8 @@ export function trainStaticMnrl(
 ): SparseStaticResult {
   const started = performance.now();
   const { batchSize, learningRate, epochs } = options;
-  const scale = options.scale ?? 20;
-  const seed = options.seed ?? 42;
+  const scale = options.scale ?? MNRL_SCALE;
+  const seed = options.seed ?? DEFAULT_SEED;
   const [b1, b2] = options.betas ?? [0.9, 0.999];
   const eps = options.eps ?? 1e-8;
   const maxGradNorm = options.maxGradNorm ?? 1;

@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { rngFor, shuffled } from "../random";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface WordNetSynset {
   /** "<pos><offset>", e.g. "n02084071". */
@@ -143,6 +144,6 @@ export function wordnetPairs(synsets: readonly WordNetSynset[], options: WordNet
     if (hyper?.definition)
       pairs.push({ anchor: head, positive: `${hyper.lemmas[0]}: ${hyper.definition}`, kind: "lemma-hypernym" });
   }
-  const mixed = shuffled(pairs, rngFor(options.seed ?? 42, "wordnet-pairs"));
+  const mixed = shuffled(pairs, rngFor(options.seed ?? DEFAULT_SEED, "wordnet-pairs"));
   return options.maxPairs !== undefined ? mixed.slice(0, options.maxPairs) : mixed;
 }

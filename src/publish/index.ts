@@ -5,14 +5,6 @@
  *   generateModelCard({ repo, model, training?, evaluation? })              README.md with YAML metadata
  *   readModelFacts(folder) / readTrainingSummary(folder)                    the card's inputs, read from disk
  */
-export { folderFiles, publishModel, type PublishOptions, type PublishResult } from "./hub";
-export {
-  generateModelCard,
-  readModelFacts,
-  readTrainingSummary,
-  type CardInputs,
-  type EvalResults,
-  type ModelFacts,
-  type TrainingSummary,
-} from "./model-card";
+export { publishModel, type PublishOptions, type PublishResult } from "./hub";
+export { generateModelCard, readModelFacts, type CardInputs, type EvalResults } from "./model-card";
 export { frameworkVersions } from "./versions";

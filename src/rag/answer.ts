@@ -55,7 +55,6 @@ type ChatOpenAIClass = new (fields: {
  * SDK's declarations (~430 files) in every cell that imports src/rag, LLM or not.
  */
 function chatOpenAI(): ChatOpenAIClass {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require("@langchain/openai") as { ChatOpenAI: ChatOpenAIClass }).ChatOpenAI;
 }
 

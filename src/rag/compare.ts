@@ -10,10 +10,13 @@
 import pl from "nodejs-polars";
 import { mulberry32, shuffled } from "../random";
 import type { IRSplit } from "../data/types";
+import { accuracyAtK, firstRelevantRank } from "../eval/metrics";
 import { writeReport } from "../eval/report";
+import { mean } from "../math";
 import type { PlotlyFigure } from "../display/display";
 import type { RagAnswer } from "./answer";
 import type { ContextSource, RetrievedContext } from "./types";
+import { DEFAULT_SEED } from "../defaults";
 
 export interface RagQuestion {
   id: string;
@@ -40,7 +43,7 @@ export type Outcome = "fixed" | "broken" | "both hit" | "both miss";
 export function ragQuestions(split: IRSplit, options: { count?: number; seed?: number } = {}): RagQuestion[] {
   const ids = [...split.queries.keys()].filter((id) => (split.relevant.get(id)?.size ?? 0) > 0);
   const chosen =
-    options.count === undefined ? ids : shuffled(ids, mulberry32(options.seed ?? 42)).slice(0, options.count);
+    options.count === undefined ? ids : shuffled(ids, mulberry32(options.seed ?? DEFAULT_SEED)).slice(0, options.count);
   return chosen.map((id) => ({
     id,
     question: split.queries.get(id) as string,
@@ -86,10 +89,12 @@ export function exampleQuestion(comparison: RagComparison, wanted: Outcome = "fi
   return Math.max(i, 0);
 }
 
-/** 1-based rank of the first relevant context, null when none of the top k is relevant. */
+/** 1-based rank of the first relevant context, null when none of the top k is relevant (eval's firstRelevantRank). */
 export function firstHitRank(contexts: readonly RetrievedContext[], relevant: readonly string[]): number | null {
-  const i = contexts.findIndex((c) => relevant.includes(c.id));
-  return i < 0 ? null : i + 1;
+  return firstRelevantRank(
+    contexts.map((c) => c.id),
+    new Set(relevant),
+  );
 }
 
 export function outcome(baseHit: boolean, candidateHit: boolean): Outcome {
@@ -173,13 +178,17 @@ export function outcomeTable(comparison: RagComparison): pl.DataFrame {
   });
 }
 
-/** Hit rate at k = 1..comparison.k per system: how many passages the prompt needs to contain the answer. */
+/**
+ * Hit rate at k = 1..comparison.k per system: how many passages the prompt needs to contain the answer. The hit
+ * rate at k is the evaluator's accuracy@k (src/eval/metrics) averaged over the questions.
+ */
 export function hitRateByK(comparison: RagComparison): { k: number[]; rates: Record<string, number[]> } {
   const ks = Array.from({ length: comparison.k }, (_, i) => i + 1);
   const rates: Record<string, number[]> = {};
   comparison.systems.forEach((name, s) => {
-    const ranks = comparison.questions.map((q, i) => firstHitRank(comparison.contexts[s][i], q.relevant));
-    rates[name] = ks.map((k) => ranks.filter((r) => r !== null && r <= k).length / ranks.length);
+    const ranked = comparison.contexts[s].map((row) => row.map((c) => c.id));
+    const relevant = comparison.questions.map((q) => new Set(q.relevant));
+    rates[name] = ks.map((k) => mean(ranked.map((ids, i) => accuracyAtK(ids, relevant[i], k))));
   });
   return { k: ks, rates };
 }
@@ -233,8 +242,11 @@ export function answersTable(
   });
 }
 
-/** One sentence from the measured counts: how often each system put an answering passage in the prompt. */
-export function describeComparison(comparison: RagComparison): string {
+/**
+ * One sentence from the measured counts: how often each system put an answering passage in the prompt (for two
+ * systems: fixed and broken questions). eval's describeComparison says the same of a SystemComparison's metrics.
+ */
+export function describeRagComparison(comparison: RagComparison): string {
   const { questions, systems, contexts, k } = comparison;
   const hits = systems.map(
     (_, s) => questions.filter((q, i) => firstHitRank(contexts[s][i], q.relevant) !== null).length,

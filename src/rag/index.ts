@@ -7,44 +7,26 @@
  *   base vs fine-tuned: compareContexts ──▶ contextsTable (side by side), ragReportTable / writeRagReport (CSV)
  *
  * In a notebook: `import { ... } from "./src/rag/index"` (tslab resolves files, not folder indexes).
+ * Helpers (modelPrompts, citedIds, sentences, hitRateByK, firstHitRank, the LLM resolution) stay in their files.
  */
-export * from "./types";
-export {
-  SentenceTransformerEmbeddings,
-  modelPrompts,
-  matrixRows,
-  type SentenceTransformerEmbeddingsOptions,
-} from "./embeddings";
-export { RagVectorStore, IndexRetriever, cosineFromSquaredL2, type IndexRetrieverInput } from "./vector-store";
-export { buildRagPrompt, DEFAULT_RAG_SYSTEM, promptMarkdown, type RagPrompt } from "./prompt";
-export {
-  answerQuestion,
-  citedIds,
-  describeAnswerMode,
-  explainLlmError,
-  extractiveAnswer,
-  EXTRACTIVE_GENERATOR,
-  resolveRagLlm,
-  sentences,
-  type RagAnswer,
-} from "./answer";
+export type { AnswerOptions, ContextSource, RetrievedContext } from "./types";
+export { SentenceTransformerEmbeddings } from "./embeddings";
+export { IndexRetriever, RagVectorStore } from "./vector-store";
+export { buildRagPrompt, promptMarkdown } from "./prompt";
+export { answerQuestion, describeAnswerMode, extractiveAnswer, type RagAnswer } from "./answer";
 export {
   answersTable,
   atK,
   compareContexts,
   contextsTable,
-  describeComparison,
+  describeRagComparison,
   exampleQuestion,
-  hitRateByK,
   hitRateFigure,
-  firstHitRank,
-  outcome,
   outcomeTable,
   ragQuestions,
   ragReportTable,
   ragSummaryTable,
   writeRagReport,
-  type Outcome,
   type RagComparison,
   type RagQuestion,
 } from "./compare";

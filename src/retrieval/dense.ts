@@ -6,6 +6,7 @@
  * document vectors before the inner product, v / max(||v||, 1e-12) as torch's F.normalize does,
  * so a zero vector stays zero; "dot" (dot_score) uses them as the model returns them.
  */
+import { l2NormalizeRows } from "../math";
 import type { Embedder, Embeddings } from "../model/types";
 import { VectorIndex, type VectorIndexOptions } from "./vector-index";
 import { checkK, documentText, toCorpusEntries, type CorpusInput, type Retriever, type SearchHit } from "./types";
@@ -22,17 +23,9 @@ export interface DenseRetrieverOptions extends VectorIndexOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A copy of `e` with every row scaled to unit length (zero rows stay zero). */
+/** A copy of `e` with every row scaled to unit length (src/math l2NormalizeRows; zero rows stay zero). */
 export function l2Normalize(e: Embeddings): Embeddings {
-  const data = new Float32Array(e.data.length);
-  for (let i = 0; i < e.count; i++) {
-    const o = i * e.dim;
-    let sq = 0;
-    for (let t = 0; t < e.dim; t++) sq += e.data[o + t] * e.data[o + t];
-    const scale = 1 / Math.max(Math.sqrt(sq), 1e-12);
-    for (let t = 0; t < e.dim; t++) data[o + t] = e.data[o + t] * scale;
-  }
-  return { count: e.count, dim: e.dim, data };
+  return { count: e.count, dim: e.dim, data: l2NormalizeRows(Float32Array.from(e.data), e.dim) };
 }
 
 export class DenseRetriever implements Retriever {

@@ -20,7 +20,6 @@ let cached: FaissStatus | undefined;
 export function loadFaiss(): FaissStatus {
   if (cached) return cached;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const module = require("faiss-node") as FaissModule;
     const probe = new module.IndexFlatIP(2);
     probe.add([1, 0]);

@@ -7,13 +7,7 @@
  *   HybridRetriever  reciprocal rank fusion of several retrievers
  */
 export type { CorpusEntry, CorpusInput, QueryRow, Retriever, SearchHit } from "./types";
-export {
-  VectorIndex,
-  type IndexKind,
-  type Implementation,
-  type VectorIndexOptions,
-  type VectorsInput,
-} from "./vector-index";
-export { DenseRetriever, l2Normalize, type DenseRetrieverOptions, type DenseScoreFunction } from "./dense";
+export { VectorIndex, type VectorIndexOptions } from "./vector-index";
+export { DenseRetriever, type DenseRetrieverOptions } from "./dense";
 export { BM25Retriever, type BM25Options } from "./bm25";
 export { HybridRetriever, type HybridOptions } from "./hybrid";

@@ -11,14 +11,10 @@ export {
   createEmbeddingServer,
   defaultModelName,
   inferencePathOf,
-  parseEmbeddingRequest,
-  prepareInputs,
-  toBase64,
-  truncateAndNormalize,
   type EmbeddingServer,
   type ServableModel,
   type ServerOptions,
 } from "./server";
-export { DynamicBatcher, QueueFullError, type BatchEncoder, type BatcherOptions } from "./batcher";
-export { Histogram, metricValue, ServerMetrics } from "./metrics";
-export { ApiError, badRequest, toApiError, type ApiErrorType, type OpenAIErrorBody } from "./errors";
+export { DynamicBatcher } from "./batcher";
+export { ServerMetrics } from "./metrics";
+export { ApiError } from "./errors";

@@ -21,6 +21,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { backendInfo } from "../backend";
+import { l2NormalizeRows } from "../math";
 import type { Embeddings } from "../model/types";
 import { DynamicBatcher, QueueFullError } from "./batcher";
 import { ApiError, badRequest, toApiError } from "./errors";
@@ -468,12 +469,7 @@ export function prepareInputs(
 
 /** Matryoshka truncation: keep the first `dims` components, then L2-normalise again (as OpenAI's `dimensions`). */
 export function truncateAndNormalize(row: Float32Array, dims: number): Float32Array {
-  const out = row.slice(0, dims);
-  let sq = 0;
-  for (let i = 0; i < out.length; i++) sq += out[i] * out[i];
-  const norm = Math.sqrt(sq);
-  if (norm > 0) for (let i = 0; i < out.length; i++) out[i] /= norm;
-  return out;
+  return l2NormalizeRows(row.slice(0, dims), dims);
 }
 
 /** Little-endian float32 bytes, base64-encoded: what OpenAI's clients decode for encoding_format "base64". */

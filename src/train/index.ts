@@ -5,12 +5,13 @@
  *     ──loss.lossAndGrads (./losses)──▶ gradients ──clipGradNorm──▶ AdamW + linear warmup/decay ──▶ weights
  *     every evalSteps: evaluator ──▶ history + <outputDir>/best   every checkpointSteps: <outputDir>/checkpoints
  *
- * Public API (the rest, optimizer, schedule, sampler, parameter freezing, is importable from its file):
+ * Public API (the rest, optimizer, schedule, sampler, parameter freezing, the variants' option types, is
+ * importable from its file):
  *   train(model, rows | DataFrame, TrainOptions): Promise<TrainResult>      trainer.ts, options.ts
  *   the losses (MultipleNegativesRankingLoss, ...)                         losses/
  *   listCheckpoints                                                        checkpoint.ts
  *   trainSteps, evaluations, trainingCurvesFigure (Plotly)                 history.ts
- *   ProgressReporter (your own display), formatProgress                    progress.ts
+ *   ProgressReporter (your own display)                                   progress.ts
  * Hard-negative mining is in src/mining; the offline model's sparse trainer in src/offline.
  *
  * Output folder of train({ outputDir }):
@@ -20,35 +21,22 @@
  *   history.json   { entries: [...] }: per step loss / lr / grad norm, per evaluation the metrics
  */
 export { train, TrainingDivergedError, type TrainResult } from "./trainer";
-export type { FreezeOptions, TrainEvaluator, TrainOptions } from "./options";
+export type { TrainEvaluator, TrainOptions } from "./options";
 export { listCheckpoints } from "./checkpoint";
-export {
-  evaluations,
-  trainingCurvesFigure,
-  trainSteps,
-  type EvalLog,
-  type HistoryEntry,
-  type TrainStepLog,
-} from "./history";
-export { formatProgress, type ProgressReporter, type ProgressState } from "./progress";
+export { evaluations, trainingCurvesFigure, trainSteps, type HistoryEntry } from "./history";
+export type { ProgressReporter } from "./progress";
 // tslab resolves no folder imports: name the index file.
 export {
   CachedMultipleNegativesRankingLoss,
   CachedMultipleNegativesSymmetricRankingLoss,
+  CoSENTLoss,
+  CosineSimilarityLoss,
   MatryoshkaLoss,
   MultipleNegativesRankingLoss,
   MultipleNegativesSymmetricRankingLoss,
   TripletLoss,
-  CosineSimilarityLoss,
-  CoSENTLoss,
-} from "./losses/index";
-export type {
-  CachedMultipleNegativesRankingOptions,
-  CachedMultipleNegativesSymmetricRankingOptions,
-  Loss,
-  MatryoshkaLossOptions,
-  MultipleNegativesRankingOptions,
-  MultipleNegativesSymmetricRankingOptions,
-  TripletDistanceMetric,
-  TripletLossOptions,
+  type Loss,
+  type MatryoshkaLossOptions,
+  type MultipleNegativesRankingOptions,
+  type TripletLossOptions,
 } from "./losses/index";

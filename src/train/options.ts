@@ -3,10 +3,10 @@
  * of sentence-transformers' SentenceTransformerTrainingArguments): a wrong value fails here with its name
  * and the fix, never after the first training step.
  *
- * Defaults (transformers / sentence-transformers): learningRate 5e-5, batchSize 16, epochs 1, no warmup,
- * weight decay 0.01 (not on biases / LayerNorm; see below), max grad norm 1, seed 42, no-duplicates batch sampler,
- * evaluation only after the last step (and of the untrained model first), a checkpoint every 500 steps
- * (and after the last), the last 2 checkpoints kept, resume from the newest checkpoint.
+ * Defaults (src/defaults.ts TRAIN_DEFAULTS; transformers / sentence-transformers): learningRate 5e-5, batchSize 16,
+ * epochs 1, no warmup, weight decay 0.01 (not on biases / LayerNorm; see below), max grad norm 1, seed 42 (DEFAULT_SEED),
+ * no-duplicates batch sampler, evaluation only after the last step (and of the untrained model first), a checkpoint
+ * every 500 steps (and after the last), the last 2 checkpoints kept, resume from the newest checkpoint.
  *
  * Weight decay: SentenceTransformerTrainer inherits transformers' TrainingArguments default of 0.0; 0.01 is
  * the default of sentence-transformers' older model.fit(), which two of the course's reference tutorials use. We keep
@@ -33,6 +33,7 @@ import type { ProgressReporter } from "./progress";
 import { type BatchSamplerName, type BatchSamplerOptions, epochBatches } from "./sampler";
 import { type LinearSchedule, warmupStepsFor } from "./schedule";
 import { prepareTrainingData, type TrainingData } from "./training-data";
+import { TRAIN_DEFAULTS } from "../defaults";
 
 export type { FreezeOptions } from "./parameters";
 
@@ -268,14 +269,14 @@ export function resolveTrainOptions(
   checkOptionTypes(options);
   const data = prepareTrainingData(trainData, "train data");
   data.warnings.forEach(warn);
-  const epochs = positiveInt("epochs", options.epochs, 1);
-  const batchSize = positiveInt("batchSize", options.batchSize, 16);
-  const seed = options.seed ?? 42;
+  const epochs = positiveInt("epochs", options.epochs, TRAIN_DEFAULTS.epochs);
+  const batchSize = positiveInt("batchSize", options.batchSize, TRAIN_DEFAULTS.batchSize);
+  const seed = options.seed ?? TRAIN_DEFAULTS.seed;
   if (!Number.isInteger(seed)) throw new RangeError(`train: seed ${seed} must be an integer.`);
-  const learningRate = options.learningRate ?? 5e-5;
+  const learningRate = options.learningRate ?? TRAIN_DEFAULTS.learningRate;
   if (!(learningRate > 0 && Number.isFinite(learningRate)))
     throw new RangeError(`train: learningRate ${learningRate} must be a positive number.`);
-  const maxGradNorm = options.maxGradNorm ?? 1;
+  const maxGradNorm = options.maxGradNorm ?? TRAIN_DEFAULTS.maxGradNorm;
   if (!(maxGradNorm >= 0)) throw new RangeError(`train: maxGradNorm ${maxGradNorm} must be >= 0 (0 = no clipping).`);
   const batchSampler = options.batchSampler ?? "no_duplicates";
   if (batchSampler !== "no_duplicates" && batchSampler !== "default")
@@ -355,7 +356,11 @@ export function resolveTrainOptions(
     batchesPerEpoch,
     totalSteps,
     schedule,
-    adamW: { betas: options.adamBetas, eps: options.adamEpsilon, weightDecay: options.weightDecay ?? 0.01 },
+    adamW: {
+      betas: options.adamBetas,
+      eps: options.adamEpsilon,
+      weightDecay: options.weightDecay ?? TRAIN_DEFAULTS.weightDecay,
+    },
     freeze: { embeddings: options.freeze?.embeddings ?? false, layers: options.freeze?.layers ?? 0 },
     evaluator: options.evaluator,
     evalSteps,

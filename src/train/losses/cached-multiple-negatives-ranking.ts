@@ -29,6 +29,7 @@
  * out exactly, so the embeddings equal those of the whole-batch forward up to float rounding.
  */
 import { backendInfo, tf } from "../../backend";
+import { MNRL_SCALE } from "../../defaults";
 import type { ModelInput, SentenceTransformer } from "../../model/sentence-transformer";
 import { checkPositive, checkSimilarity, validateBatch, variableGrads, type SimilarityName } from "./common";
 import { multipleNegativesRankingFromEmbeddings } from "./multiple-negatives-ranking";
@@ -144,7 +145,7 @@ export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
   private readonly onMiniBatch: ((done: number, total: number) => void) | undefined;
 
   constructor(options: CachedMultipleNegativesRankingOptions = {}) {
-    this.scale = checkPositive(this.name, "scale", options.scale ?? 20);
+    this.scale = checkPositive(this.name, "scale", options.scale ?? MNRL_SCALE);
     this.similarityFct = checkSimilarity(this.name, options.similarityFct ?? "cos_sim");
     this.miniBatchSize = checkPositive(
       this.name,

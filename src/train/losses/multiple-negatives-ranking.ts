@@ -15,6 +15,7 @@
  * the same loss and gradients in bounded memory for large batches.
  */
 import { tf } from "../../backend";
+import { MNRL_SCALE } from "../../defaults";
 import type { SentenceTransformer } from "../../model/sentence-transformer";
 import {
   checkPositive,
@@ -61,7 +62,7 @@ export class MultipleNegativesRankingLoss implements EmbeddingLoss {
   readonly similarityFct: SimilarityName;
 
   constructor(options: MultipleNegativesRankingOptions = {}) {
-    this.scale = checkPositive(this.name, "scale", options.scale ?? 20);
+    this.scale = checkPositive(this.name, "scale", options.scale ?? MNRL_SCALE);
     this.similarityFct = checkSimilarity(this.name, options.similarityFct ?? "cos_sim");
   }
 
