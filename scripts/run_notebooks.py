@@ -9,10 +9,17 @@ stops at the first failing cell and prints that cell's number, source and stderr
 only on stderr, so nbclient's own message is empty), writes the executed notebook to OUT (also when it
 failed, to inspect), signs it so the Notebook UI trusts its charts, and exports OUT/NAME.html.
 Notebooks are sequential: after a failure the later ones are not run. Exit code 0 when all passed.
+
+Stopping: SIGINT, SIGTERM and SIGHUP (a repeated one is the same request) interrupt the running cell, shut
+the kernel down and exit with 128 + the signal's number; so does the death of the process that started this
+runner (checked every second, since a `kill -9` of `npm run course` sends nothing). The kernel itself also
+exits when this runner is killed outright (scripts/kernel.cjs).
 """
 import argparse
 import os
+import signal
 import sys
+import threading
 import tempfile
 import time
 import warnings
@@ -46,6 +53,39 @@ def atomic_write(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+class Stopped(BaseException):
+    """A stop signal (or the parent's death) while running; BaseException so that no cell handler swallows it."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def handle_stop_signals():
+    """First SIGINT / SIGTERM / SIGHUP raises Stopped in the main thread; later ones are the same request."""
+    state = {"stopping": False}
+
+    def on_signal(signum, _frame):
+        if state["stopping"]:
+            return
+        state["stopping"] = True
+        raise Stopped(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    parent = os.getppid()
+
+    def watch_parent():
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGHUP)
+                return
+
+    threading.Thread(target=watch_parent, daemon=True).start()
 
 
 def cell_stderr(cell):
@@ -141,6 +181,7 @@ def export_html(nb, out_html):
 
 
 def main():
+    handle_stop_signals()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+")
     ap.add_argument("--out", default=os.path.join(ROOT, "reports"))
@@ -195,4 +236,11 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Stopped as stop:
+        # setup_kernel()'s exit has shut the kernel down by now; the interrupted cell's task is not news.
+        import logging
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        print(f"\nstopped by {stop}; the kernel was shut down", file=sys.stderr, flush=True)
+        sys.exit(128 + stop.signum)
