@@ -3,11 +3,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { UsageError } from "./common";
 
 export function benchmarks(): string[] {
-  const dir = join(config.repoRoot, "bench");
+  const dir = join(getConfig().repoRoot, "bench");
   return existsSync(dir)
     ? readdirSync(dir)
         .filter((f) => f.endsWith(".ts"))
@@ -30,9 +30,9 @@ export function registerBench(program: Command): void {
         throw new UsageError(`bench ${name}: no bench/${name}.ts; available: ${benchmarks().join(", ")}.`);
       const res = spawnSync(
         process.execPath,
-        ["--import", "tsx", join(config.repoRoot, "bench", `${name}.ts`), ...args],
+        ["--import", "tsx", join(getConfig().repoRoot, "bench", `${name}.ts`), ...args],
         {
-          cwd: config.repoRoot,
+          cwd: getConfig().repoRoot,
           stdio: "inherit",
         },
       );

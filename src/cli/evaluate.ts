@@ -7,7 +7,7 @@ import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import type { IRSplit } from "../data/index";
 import type { InformationRetrievalEvaluator, IRResult } from "../eval/index";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
 import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 
@@ -66,7 +66,7 @@ export function registerEval(program: Command): void {
       .option(
         "-r, --report <file>",
         "per-query report (.csv or .parquet)",
-        resolve(config.reportsDir, "eval-per-query.csv"),
+        resolve(getConfig().reportsDir, "eval-per-query.csv"),
       )
       .option("--results <file>", "also write the metrics as JSON (publish --eval reads it for the model card)")
       .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
@@ -138,7 +138,7 @@ export function registerCompare(program: Command): void {
       .option(
         "-r, --report <file>",
         "per-query report with rank changes (.csv or .parquet)",
-        resolve(config.reportsDir, "compare-per-query.csv"),
+        resolve(getConfig().reportsDir, "compare-per-query.csv"),
       )
       .option("--resamples <n>", "bootstrap resamples", positiveInt("--resamples"), 1000)
       .option("--seed <n>", "bootstrap seed", nonNegativeInt("--seed"), 42)

@@ -6,7 +6,7 @@
  * Run it as the process that receives the signal (`ts-embed serve`, `npm run cli -- serve`: no wrapper).
  */
 import type { Command } from "commander";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { emit, nonNegativeInt, note, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 
 interface ServeOpts extends JsonOption {
@@ -36,7 +36,7 @@ export function registerServe(program: Command): void {
       .description(
         "Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.",
       )
-      .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", config.model)
+      .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", getConfig().model)
       .option("--model-name <id>", "the id clients send as `model` (default: from --model)")
       .option("--alias <id...>", "further ids accepted as `model` (e.g. text-embedding-3-small)", [])
       .option("-p, --port <n>", "port (0: any free port)", nonNegativeInt("--port"), 8080)
@@ -77,7 +77,7 @@ export function registerServe(program: Command): void {
       model: loadModel(opts.model),
       modelName: opts.modelName ?? defaultModelName(opts.model),
       aliases: opts.alias,
-      apiKey: opts.apiKey ?? config.serveApiKey,
+      apiKey: opts.apiKey ?? getConfig().serveApiKey,
       maxInputs: opts.maxInputs,
       maxInputTokens: opts.maxInputTokens,
       onLongInput: opts.longInputs,

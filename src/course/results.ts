@@ -20,7 +20,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pl from "nodejs-polars";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
 import { bootstrapCI, type BootstrapOptions, type Interval, type SystemComparison } from "../eval/compare";
 import type { IRResult } from "../eval/ir-evaluator";
@@ -108,7 +108,7 @@ export interface ResultsFile {
 
 /** reports/results.json (COURSE_REPORTS_DIR). */
 export function defaultResultsPath(): string {
-  return join(config.reportsDir, "results.json");
+  return join(getConfig().reportsDir, "results.json");
 }
 
 /** Reads the results file; an absent file is an empty one. A damaged file is an error naming it. */

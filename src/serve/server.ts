@@ -233,11 +233,18 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     ),
   );
 
+  const isEmbeddings = (route: string | undefined) => route === "/v1/embeddings" || route === "/embeddings";
+  let limited = 0; // open requests that count against maxConcurrent
   app.addHook("onRequest", async (req, reply) => {
     // Counted until the response ends or the socket closes, whichever comes first ("close" always fires).
+    // /health and /metrics are outside the limit, so that monitoring works under overload.
+    const path = req.url.split("?")[0];
+    const monitoring = path === "/health" || path === "/metrics";
     metrics.openRequests++;
+    if (!monitoring) limited++;
     reply.raw.once("close", () => {
       metrics.openRequests--;
+      if (!monitoring) limited--;
       if (!reply.raw.writableFinished && isEmbeddings(req.routeOptions.url)) metrics.clientDisconnects++;
     });
     if (closing) {
@@ -247,16 +254,14 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
         retryAfter: 1,
       });
     }
-    if (metrics.openRequests > maxConcurrent) {
+    if (limited > maxConcurrent) {
       metrics.rejectedConcurrency++;
       throw new ApiError(429, `The server is busy: ${maxConcurrent} requests are open (its limit); retry shortly.`, {
         code: "too_many_requests",
         retryAfter: 1,
       });
     }
-    if (!keyDigest) return;
-    const path = req.url.split("?")[0];
-    if (path === "/health" || path === "/metrics") return;
+    if (!keyDigest || monitoring) return;
     const header = req.headers.authorization;
     const m = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
     // Compare fixed-length digests so that neither the key's content nor its length leaks through timing.
@@ -271,21 +276,15 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     }
   });
 
-  const isEmbeddings = (route: string | undefined) => route === "/v1/embeddings" || route === "/embeddings";
-  const inFlight = new WeakSet<FastifyRequest>();
-  app.addHook("preHandler", async (req) => {
+  app.addHook("preHandler", async (req, reply) => {
     if (!isEmbeddings(req.routeOptions.url)) return;
-    inFlight.add(req);
     metrics.inFlight++;
+    reply.raw.once("close", () => metrics.inFlight--);
   });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     metrics.countRequest(route, reply.statusCode);
     if (isEmbeddings(route)) metrics.latency.observe(reply.elapsedTime / 1000);
-    if (inFlight.delete(req)) metrics.inFlight--;
-  });
-  app.addHook("onRequestAbort", async (req) => {
-    if (inFlight.delete(req)) metrics.inFlight--;
   });
 
   const requireModel = (): { m: ServableModel; b: DynamicBatcher } => {

@@ -8,7 +8,7 @@
  * CPU that Node reports (os.availableParallelism), unless COURSE_ONNX_THREADS or `threads` says otherwise.
  */
 import { availableParallelism } from "node:os";
-import { config } from "../../env";
+import { getConfig } from "../../env";
 import type { TokenizedBatch } from "../types";
 
 type Ort = typeof import("onnxruntime-node");
@@ -49,7 +49,7 @@ export function onnxRuntimeInfo(): OnnxRuntimeInfo {
 
 /** Intra-op threads a new session gets: COURSE_ONNX_THREADS, else one per CPU (os.availableParallelism()). */
 export function defaultOnnxThreads(): number {
-  return config.onnxThreads ?? availableParallelism();
+  return getConfig().onnxThreads ?? availableParallelism();
 }
 
 function int64(values: Int32Array): BigInt64Array {
