@@ -17,6 +17,7 @@ exits when this runner is killed outright (scripts/kernel.cjs).
 """
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -138,6 +139,27 @@ def execute(path, timeout, kernel):
     return nb, failure
 
 
+def lock_is_stale(lock):
+    """The protocol of src/course/results.ts withLock: the owner is gone, no owner after 2 s, or older than 60 s."""
+    try:
+        age = time.time() - os.stat(lock).st_mtime
+        if age > 60:
+            return True
+        owner = os.path.join(lock, "owner")
+        if not os.path.exists(owner):
+            return age > 2
+        with open(owner) as f:
+            pid = int(f.read().strip() or 0)
+        if pid <= 0:
+            return True
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def record_timing(out, notebook, seconds, status):
     """Adds this notebook's time to OUT/results.json under the lock src/course/results.ts uses."""
     import json
@@ -147,13 +169,13 @@ def record_timing(out, notebook, seconds, status):
     while True:
         try:
             os.mkdir(lock)
+            with open(os.path.join(lock, "owner"), "w") as f:
+                f.write(str(os.getpid()))
             break
         except FileExistsError:
-            try:
-                if time.time() - os.stat(lock).st_mtime > 60:
-                    os.rmdir(lock)
-            except OSError:
-                pass
+            if lock_is_stale(lock):
+                shutil.rmtree(lock, ignore_errors=True)
+                continue
             if time.time() - started > 30:
                 print(f"warning: {lock} is held; timing of {notebook} not recorded", file=sys.stderr)
                 return
@@ -171,7 +193,7 @@ def record_timing(out, notebook, seconds, status):
     except (OSError, ValueError) as err:
         print(f"warning: could not record the timing in {path}: {err}", file=sys.stderr)
     finally:
-        os.rmdir(lock)
+        shutil.rmtree(lock, ignore_errors=True)
 
 
 def export_html(nb, out_html):
