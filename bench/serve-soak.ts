@@ -210,13 +210,18 @@ async function main(): Promise<void> {
     }
   };
 
+  // RSS sampled 60 times over the run (at most every 10 s); start and end are the medians of the first and
+  // the last fifth of the samples, so that one garbage collection does not decide the verdict.
   const rssSeries: number[] = [];
-  const sampler = setInterval(() => {
-    rss().then(
-      (v) => rssSeries.push(v),
-      () => undefined,
-    );
-  }, 10_000);
+  const sampler = setInterval(
+    () => {
+      rss().then(
+        (v) => rssSeries.push(v),
+        () => undefined,
+      );
+    },
+    Math.min(10_000, Math.max(1000, (seconds * 1000) / 60)),
+  );
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (!stop && performance.now() < deadline) await one(next++);
@@ -234,7 +239,11 @@ async function main(): Promise<void> {
   t.latencies.sort((a, b) => a - b);
   const p = (q: number) => t.latencies[Math.min(t.latencies.length - 1, Math.floor(q * t.latencies.length))] ?? 0;
   const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
-  const change = (rssEnd - rssStart) / rssStart;
+  const fifth = Math.max(1, Math.floor(rssSeries.length / 5));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rssFirst = rssSeries.length >= 5 ? median(rssSeries.slice(0, fifth)) : rssStart;
+  const rssLast = rssSeries.length >= 5 ? median(rssSeries.slice(-fifth)) : rssEnd;
+  const change = (rssLast - rssFirst) / rssFirst;
   const out = {
     bench: "serve-soak",
     model: spec,
@@ -251,8 +260,11 @@ async function main(): Promise<void> {
     // Minus the /metrics request that read it.
     open_requests_at_end: (metricValue(metrics, "embed_open_requests") ?? 1) - 1,
     queue_depth_at_end: metricValue(metrics, "embed_queue_depth"),
-    rss_start_mb: mb(rssStart),
-    rss_end_mb: mb(rssEnd),
+    rss_after_warmup_mb: mb(rssStart),
+    rss_start_mb: mb(rssFirst),
+    rss_end_mb: mb(rssLast),
+    rss_final_mb: mb(rssEnd),
+    rss_samples: rssSeries.length,
     rss_max_mb: mb(Math.max(rssStart, rssEnd, ...rssSeries)),
     rss_change: Math.round(change * 1000) / 1000,
     rss_flat: Math.abs(change) <= 0.1,
@@ -268,7 +280,7 @@ async function main(): Promise<void> {
     console.log(`  errors: ${out.errors} ${JSON.stringify(out.errors_by_class)}`);
     for (const e of out.error_examples) console.log(`    ${e}`);
     console.log(
-      `  server RSS ${out.rss_start_mb} MiB after warm-up -> ${out.rss_end_mb} MiB at the end (${(change * 100).toFixed(1)}%, max ${out.rss_max_mb}); flat within 10%: ${out.rss_flat}`,
+      `  server RSS (median of the first / last fifth of ${out.rss_samples} samples) ${out.rss_start_mb} -> ${out.rss_end_mb} MiB (${(change * 100).toFixed(1)}%, max ${out.rss_max_mb}, ${out.rss_after_warmup_mb} after warm-up, ${out.rss_final_mb} at the end); flat within 10%: ${out.rss_flat}`,
     );
     console.log(`  good requests: p50 ${out.p50_ms} ms, p99 ${out.p99_ms} ms`);
     console.log(`  server after SIGTERM: exit ${serverExit}; open requests at the end ${out.open_requests_at_end}`);
