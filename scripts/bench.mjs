@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// npm run bench -- <name> [--json] [...]: runs bench/<name>.ts with tsx. Each benchmark prints a
-// human-readable report, and with --json one JSON object on its last line.
+// npm run bench -- <name> [--json] [...]: runs bench/<name>.ts in this process (tsx registered here, no
+// child, so a stop signal reaches the benchmark). Each benchmark prints a human-readable report, and with
+// --json one JSON object on its last line.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
+import { requireReady } from "./preflight.mjs";
 
 const root = join(import.meta.dirname, "..");
 const [name, ...rest] = process.argv.slice(2);
@@ -16,8 +18,9 @@ if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join("|") || "name"}> [--json]`);
   process.exit(2);
 }
-const res = spawnSync(process.execPath, ["--import", "tsx", join(root, "bench", `${name}.ts`), ...rest], {
-  cwd: root,
-  stdio: "inherit",
-});
-process.exit(res.status ?? 1);
+requireReady(["deps"], "npm run bench");
+// The benchmark sees its own arguments in process.argv, as when it is run as `node --import tsx bench/<name>.ts`.
+const file = join(root, "bench", `${name}.ts`);
+process.argv = [process.argv[0], file, ...rest];
+await import("tsx");
+await import(pathToFileURL(file).href);

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// The `ts-embed` command (package.json "bin"): runs src/cli/main.ts with tsx, passing the arguments and the exit code through.
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+// The `ts-embed` command (package.json "bin") and `npm run cli`: runs src/cli/main.ts in this very process
+// (tsx registered here, no child), so SIGTERM / SIGINT / SIGHUP reach the command itself: `serve` drains
+// its requests and exits 0, and nothing is left running behind a wrapper.
+import { createRequire } from "node:module";
+import { requireReady } from "./preflight.mjs";
 
-const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
-const res = spawnSync(
-  process.execPath,
-  ["--import", "tsx", join(root, "src", "cli", "main.ts"), ...process.argv.slice(2)],
-  { stdio: "inherit" },
+requireReady(["deps"], "ts-embed");
+await import("tsx"); // TypeScript for require() and import() from here on
+const { main } = createRequire(import.meta.url)("../src/cli/main.ts");
+main().then(
+  // Exit explicitly: a loaded backend or an open handle must not keep a finished command alive.
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  },
 );
-if (res.signal) process.kill(process.pid, res.signal);
-process.exit(res.status ?? 1);

@@ -7,10 +7,12 @@
 //   npm run course -- --readme          also write the measured results table into README.md
 // Executed notebooks (signed, so their charts render in the Notebook UI) and HTML exports go to
 // reports/ (COURSE_REPORTS_DIR). Exit code 0 when every notebook ran; otherwise the runner has named
-// the notebook, the cell and the error.
-import { spawnSync } from "node:child_process";
+// the notebook, the cell and the error. SIGINT / SIGTERM / SIGHUP go on to the runner, which shuts its
+// kernel down and exits; if this process is killed outright (kill -9), the runner and then the kernel see
+// their parent gone and stop within seconds (scripts/process.mjs, run_notebooks.py, kernel.cjs).
 import { existsSync, readdirSync, renameSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { exitLike, spawnForwarding } from "./process.mjs";
 import { root, setup } from "./setup.mjs";
 
 const args = process.argv.slice(2);
@@ -40,7 +42,7 @@ if (prefixes.length === 0 && existsSync(join(out, "results.json"))) {
   console.log(`[course] previous results moved to ${join(out, "results.previous.json")}`);
 }
 console.log(`[course] running ${notebooks.length} notebook(s) -> ${out}`);
-const res = spawnSync(
+const res = await spawnForwarding(
   env.python,
   [
     join(root, "scripts", "run_notebooks.py"),
@@ -49,12 +51,12 @@ const res = spawnSync(
     ...(args.includes("--no-html") ? ["--no-html"] : []),
     ...notebooks,
   ],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root },
 );
-if (res.status === 0 && existsSync(join(out, "results.json"))) {
+if (res.code === 0 && existsSync(join(out, "results.json"))) {
   // The measured results as markdown (reports/results.md); `--readme` also puts them into README.md.
   console.log("\n[course] results of this run:\n");
-  spawnSync(
+  await spawnForwarding(
     process.execPath,
     [
       "--import",
@@ -63,10 +65,7 @@ if (res.status === 0 && existsSync(join(out, "results.json"))) {
       join(out, "results.json"),
       ...(args.includes("--readme") ? ["--readme"] : []),
     ],
-    {
-      cwd: root,
-      stdio: "inherit",
-    },
+    { cwd: root },
   );
 }
-process.exit(res.status ?? 1);
+await exitLike(res);

@@ -4,11 +4,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../src/files";
-import { config } from "../src/env";
+import { getConfig } from "../src/env";
 import { courseResultsMarkdown, readResults } from "../src/course/results";
 
 const args = process.argv.slice(2);
-const path = args.find((a) => !a.startsWith("--")) ?? join(config.reportsDir, "results.json");
+const path = args.find((a) => !a.startsWith("--")) ?? join(getConfig().reportsDir, "results.json");
 if (!existsSync(path)) {
   console.error(`${path} does not exist: run the course first (npm run course).`);
   process.exit(1);
@@ -17,7 +17,7 @@ const markdown = courseResultsMarkdown(readResults(path));
 writeFileAtomic(join(dirname(path), "results.md"), `${markdown}\n`);
 console.log(markdown);
 if (args.includes("--readme")) {
-  const readme = join(config.repoRoot, "README.md");
+  const readme = join(getConfig().repoRoot, "README.md");
   const text = readFileSync(readme, "utf8");
   const begin = "<!-- course-results:begin -->";
   const end = "<!-- course-results:end -->";

@@ -9,10 +9,18 @@ stops at the first failing cell and prints that cell's number, source and stderr
 only on stderr, so nbclient's own message is empty), writes the executed notebook to OUT (also when it
 failed, to inspect), signs it so the Notebook UI trusts its charts, and exports OUT/NAME.html.
 Notebooks are sequential: after a failure the later ones are not run. Exit code 0 when all passed.
+
+Stopping: SIGINT, SIGTERM and SIGHUP (a repeated one is the same request) interrupt the running cell, shut
+the kernel down and exit with 128 + the signal's number; so does the death of the process that started this
+runner (checked every second, since a `kill -9` of `npm run course` sends nothing). The kernel itself also
+exits when this runner is killed outright (scripts/kernel.cjs).
 """
 import argparse
 import os
+import shutil
+import signal
 import sys
+import threading
 import tempfile
 import time
 import warnings
@@ -46,6 +54,39 @@ def atomic_write(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+class Stopped(BaseException):
+    """A stop signal (or the parent's death) while running; BaseException so that no cell handler swallows it."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def handle_stop_signals():
+    """First SIGINT / SIGTERM / SIGHUP raises Stopped in the main thread; later ones are the same request."""
+    state = {"stopping": False}
+
+    def on_signal(signum, _frame):
+        if state["stopping"]:
+            return
+        state["stopping"] = True
+        raise Stopped(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    parent = os.getppid()
+
+    def watch_parent():
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGHUP)
+                return
+
+    threading.Thread(target=watch_parent, daemon=True).start()
 
 
 def cell_stderr(cell):
@@ -98,6 +139,27 @@ def execute(path, timeout, kernel):
     return nb, failure
 
 
+def lock_is_stale(lock):
+    """The protocol of src/course/results.ts withLock: the owner is gone, no owner after 2 s, or older than 60 s."""
+    try:
+        age = time.time() - os.stat(lock).st_mtime
+        if age > 60:
+            return True
+        owner = os.path.join(lock, "owner")
+        if not os.path.exists(owner):
+            return age > 2
+        with open(owner) as f:
+            pid = int(f.read().strip() or 0)
+        if pid <= 0:
+            return True
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def record_timing(out, notebook, seconds, status):
     """Adds this notebook's time to OUT/results.json under the lock src/course/results.ts uses."""
     import json
@@ -107,13 +169,13 @@ def record_timing(out, notebook, seconds, status):
     while True:
         try:
             os.mkdir(lock)
+            with open(os.path.join(lock, "owner"), "w") as f:
+                f.write(str(os.getpid()))
             break
         except FileExistsError:
-            try:
-                if time.time() - os.stat(lock).st_mtime > 60:
-                    os.rmdir(lock)
-            except OSError:
-                pass
+            if lock_is_stale(lock):
+                shutil.rmtree(lock, ignore_errors=True)
+                continue
             if time.time() - started > 30:
                 print(f"warning: {lock} is held; timing of {notebook} not recorded", file=sys.stderr)
                 return
@@ -131,7 +193,7 @@ def record_timing(out, notebook, seconds, status):
     except (OSError, ValueError) as err:
         print(f"warning: could not record the timing in {path}: {err}", file=sys.stderr)
     finally:
-        os.rmdir(lock)
+        shutil.rmtree(lock, ignore_errors=True)
 
 
 def export_html(nb, out_html):
@@ -141,6 +203,7 @@ def export_html(nb, out_html):
 
 
 def main():
+    handle_stop_signals()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+")
     ap.add_argument("--out", default=os.path.join(ROOT, "reports"))
@@ -195,4 +258,11 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Stopped as stop:
+        # setup_kernel()'s exit has shut the kernel down by now; the interrupted cell's task is not news.
+        import logging
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        print(f"\nstopped by {stop}; the kernel was shut down", file=sys.stderr, flush=True)
+        sys.exit(128 + stop.signum)

@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { loads, missingNpmPackages } from "./preflight.mjs";
 
 export const root = join(import.meta.dirname, "..");
 export const KERNEL_NAME = "tslab-course";
@@ -44,12 +45,6 @@ function run(cmd, args, opts = {}) {
     stderr: res.stderr ?? "",
     error: res.error,
   };
-}
-
-/** Loads a module in a child process, so that a native addon that crashes cannot take us down. */
-function loads(moduleName) {
-  const res = run(process.execPath, ["-e", `require(${JSON.stringify(moduleName)})`], { quiet: true, timeout: 60_000 });
-  return { ok: res.ok, why: (res.stderr.split("\n").find((l) => /Error/.test(l)) ?? res.stderr.trim()).slice(0, 300) };
 }
 
 /** The command a person runs to install Debian packages here, or undefined without apt. */
@@ -88,9 +83,7 @@ function checkNode() {
 }
 
 function npmDependencies(check) {
-  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-  const wanted = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
-  const missing = wanted.filter((name) => !existsSync(join(root, "node_modules", name, "package.json")));
+  const missing = missingNpmPackages();
   if (missing.length === 0) return undefined;
   if (check) return `npm dependencies missing (${missing.join(", ")}); run: npm ci`;
   log(

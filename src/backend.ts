@@ -17,7 +17,7 @@
  * error.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, config } from "./env";
+import { type BackendName, getConfig } from "./env";
 import { enableNativeMatMul } from "./native/kernels";
 
 export { tf };
@@ -129,7 +129,7 @@ async function chooseBackend(prefer: BackendName | undefined): Promise<BackendIn
  * number of times, also concurrently: calls are served one after the other, and once a backend is
  * chosen a call that does not ask for another one returns it at once.
  */
-export function initBackend(prefer: BackendName | undefined = config.backend): Promise<BackendInfo> {
+export function initBackend(prefer: BackendName | undefined = getConfig().backend): Promise<BackendInfo> {
   const settled = () => current !== undefined && (prefer === undefined || prefer === current.name);
   if (settled()) return Promise.resolve(current as BackendInfo);
   const next = queue.then(() => (settled() ? (current as BackendInfo) : chooseBackend(prefer)));

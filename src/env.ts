@@ -3,6 +3,10 @@
  * backend to use. Every environment variable the project reads is read here (and listed in
  * environment.md); no other module looks at process.env.
  *
+ * Read where used: `getConfig()` gives an object whose every field reads its variable when the field is
+ * read, so importing a module never fails, and a bad value (COURSE_SEED=abc, COURSE_BACKEND=cuda) fails the
+ * call that needs it, with a ConfigError naming the variable, its value and the values allowed.
+ *
  * Hugging Face variables keep their Python meaning so that a cache shared with Python tools works:
  * HF_HOME (default ~/.cache/huggingface), HF_HUB_CACHE (default $HF_HOME/hub), HF_HUB_OFFLINE=1,
  * HF_TOKEN (or the token file $HF_HOME/token).
@@ -64,6 +68,18 @@ export interface CourseEnv {
   configFile: string;
 }
 
+/** A configuration variable whose value cannot be used: names the variable, its value and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly allowed: string,
+  ) {
+    super(`${variable}=${value}: expected ${allowed}.`);
+    this.name = "ConfigError";
+  }
+}
+
 const TRUE = new Set(["1", "true", "yes", "on"]);
 
 function flag(value: string | undefined): boolean {
@@ -91,68 +107,124 @@ function parseBackend(value: string | undefined): BackendName | undefined {
   const v = nonEmpty(value)?.toLowerCase();
   if (v === undefined || v === "auto") return undefined;
   if (v === "tensorflow" || v === "wasm" || v === "cpu") return v;
-  throw new Error(`COURSE_BACKEND=${value}: expected one of auto, tensorflow, wasm, cpu.`);
+  throw new ConfigError("COURSE_BACKEND", value, "one of auto, tensorflow, wasm, cpu");
 }
 
 function parseThreads(value: string | undefined): number | undefined {
   const v = nonEmpty(value);
   if (v === undefined || v.toLowerCase() === "auto") return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`COURSE_ONNX_THREADS=${value}: expected a positive integer or auto.`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError("COURSE_ONNX_THREADS", value, "a positive integer or auto");
   return n;
 }
 
 function parseSeed(value: string | undefined): number | undefined {
   const v = nonEmpty(value);
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new Error(`COURSE_SEED=${value}: expected a whole number such as 42.`);
+  if (!/^\d+$/.test(v)) throw new ConfigError("COURSE_SEED", value, "a whole number such as 42");
   return Number(v);
 }
 
-/** Reads the configuration from an environment (process.env by default). Pure: call it again after changing env. */
+let repoRootFound: string | undefined;
+
+/**
+ * The configuration an environment gives (process.env by default). Every field is read from `env` when it
+ * is read, so a bad value throws (ConfigError) only where that field is used, and a change to `env` shows.
+ */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
-  const repoRoot = findRepoRoot();
-  const hfHome = resolve(
-    nonEmpty(env.HF_HOME) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), ".cache"), "huggingface"),
-  );
-  const hfHubCache = resolve(nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE) ?? join(hfHome, "hub"));
-  let hfToken = nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN);
-  const tokenFile = join(hfHome, "token");
-  if (hfToken === undefined && existsSync(tokenFile)) hfToken = nonEmpty(readFileSync(tokenFile, "utf8"));
+  const repoRoot = () => {
+    repoRootFound ??= findRepoRoot();
+    return repoRootFound;
+  };
+  const hfHome = () =>
+    resolve(nonEmpty(env.HF_HOME) ?? join(nonEmpty(env.XDG_CACHE_HOME) ?? join(homedir(), ".cache"), "huggingface"));
+  const course: CourseEnv = {
+    get dataset() {
+      return nonEmpty(env.COURSE_DATASET);
+    },
+    get model() {
+      return nonEmpty(env.COURSE_MODEL);
+    },
+    get llmOff() {
+      return ["none", "off", "0", "false", "no"].includes(nonEmpty(env.COURSE_LLM)?.toLowerCase() ?? "");
+    },
+    get runsDir() {
+      return nonEmpty(env.COURSE_RUNS_DIR) ? resolve(env.COURSE_RUNS_DIR as string) : undefined;
+    },
+    get seed() {
+      return parseSeed(env.COURSE_SEED);
+    },
+    get configFile() {
+      return resolve(nonEmpty(env.COURSE_CONFIG) ?? join(repoRoot(), "course.config.json"));
+    },
+  };
   return {
-    repoRoot,
-    dataDir: resolve(nonEmpty(env.COURSE_DATA_DIR) ?? join(repoRoot, "data")),
-    reportsDir: resolve(nonEmpty(env.COURSE_REPORTS_DIR) ?? join(repoRoot, "reports")),
-    hfHome,
-    hfHubCache,
-    offline: flag(env.HF_HUB_OFFLINE) || flag(env.COURSE_OFFLINE),
-    hfToken,
-    backend: parseBackend(env.COURSE_BACKEND),
-    nativeMatMul:
-      env.COURSE_NATIVE_MATMUL === undefined ||
-      env.COURSE_NATIVE_MATMUL.trim() === "" ||
-      flag(env.COURSE_NATIVE_MATMUL),
-    onnx: env.COURSE_ONNX === undefined || env.COURSE_ONNX.trim() === "" || flag(env.COURSE_ONNX),
-    onnxThreads: parseThreads(env.COURSE_ONNX_THREADS),
-    model: nonEmpty(env.COURSE_MODEL) ?? "offline",
-    hfEndpoint: (nonEmpty(env.HF_ENDPOINT) ?? "https://huggingface.co").replace(/\/+$/, ""),
-    serveApiKey: nonEmpty(env.COURSE_SERVE_API_KEY),
-    llm: {
-      baseUrl: nonEmpty(env.OPENAI_BASE_URL),
-      apiKey: nonEmpty(env.OPENAI_API_KEY),
-      model: nonEmpty(env.COURSE_LLM_MODEL),
+    get repoRoot() {
+      return repoRoot();
     },
-    course: {
-      dataset: nonEmpty(env.COURSE_DATASET),
-      model: nonEmpty(env.COURSE_MODEL),
-      llmOff: ["none", "off", "0", "false", "no"].includes(nonEmpty(env.COURSE_LLM)?.toLowerCase() ?? ""),
-      runsDir: nonEmpty(env.COURSE_RUNS_DIR) ? resolve(env.COURSE_RUNS_DIR as string) : undefined,
-      seed: parseSeed(env.COURSE_SEED),
-      configFile: resolve(nonEmpty(env.COURSE_CONFIG) ?? join(repoRoot, "course.config.json")),
+    get dataDir() {
+      return resolve(nonEmpty(env.COURSE_DATA_DIR) ?? join(repoRoot(), "data"));
     },
+    get reportsDir() {
+      return resolve(nonEmpty(env.COURSE_REPORTS_DIR) ?? join(repoRoot(), "reports"));
+    },
+    get hfHome() {
+      return hfHome();
+    },
+    get hfHubCache() {
+      return resolve(nonEmpty(env.HF_HUB_CACHE) ?? nonEmpty(env.HUGGINGFACE_HUB_CACHE) ?? join(hfHome(), "hub"));
+    },
+    get offline() {
+      return flag(env.HF_HUB_OFFLINE) || flag(env.COURSE_OFFLINE);
+    },
+    get hfToken() {
+      const token = nonEmpty(env.HF_TOKEN) ?? nonEmpty(env.HUGGING_FACE_HUB_TOKEN);
+      const tokenFile = join(hfHome(), "token");
+      return token === undefined && existsSync(tokenFile) ? nonEmpty(readFileSync(tokenFile, "utf8")) : token;
+    },
+    get backend() {
+      return parseBackend(env.COURSE_BACKEND);
+    },
+    get nativeMatMul() {
+      const v = env.COURSE_NATIVE_MATMUL;
+      return v === undefined || v.trim() === "" || flag(v);
+    },
+    get onnx() {
+      return env.COURSE_ONNX === undefined || env.COURSE_ONNX.trim() === "" || flag(env.COURSE_ONNX);
+    },
+    get onnxThreads() {
+      return parseThreads(env.COURSE_ONNX_THREADS);
+    },
+    get model() {
+      return nonEmpty(env.COURSE_MODEL) ?? "offline";
+    },
+    get hfEndpoint() {
+      return (nonEmpty(env.HF_ENDPOINT) ?? "https://huggingface.co").replace(/\/+$/, "");
+    },
+    get serveApiKey() {
+      return nonEmpty(env.COURSE_SERVE_API_KEY);
+    },
+    get llm() {
+      return {
+        baseUrl: nonEmpty(env.OPENAI_BASE_URL),
+        apiKey: nonEmpty(env.OPENAI_API_KEY),
+        model: nonEmpty(env.COURSE_LLM_MODEL),
+      };
+    },
+    course,
   };
 }
 
-/** The configuration of this process, read once at import. */
-export const config: CourseConfig = readConfig();
+let current: CourseConfig | undefined;
+
+/** The configuration of this process (process.env), each field read when used. */
+export function getConfig(): CourseConfig {
+  current ??= readConfig(process.env);
+  return current;
+}
+
+/**
+ * @deprecated Use getConfig(). The same lazy object (importing this never throws); kept so that code written
+ * before getConfig() still compiles.
+ */
+export const config: CourseConfig = getConfig();

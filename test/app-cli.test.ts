@@ -76,8 +76,8 @@ async function serveThenStop(child: ChildProcess): Promise<void> {
   await assert.rejects(fetch(`${ready.url}/api/info`), "nothing listens on the port any more");
 }
 
-test("node src/app/main.ts (what npm run app execs): SIGTERM finishes in-flight requests and exits 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "src", "app", "main.ts"), ...appArgs()], {
+test("node scripts/app.mjs (what npm run app execs): SIGTERM finishes in-flight requests and exits 0", async () => {
+  const child = spawn(process.execPath, [join(root, "scripts", "app.mjs"), ...appArgs()], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });

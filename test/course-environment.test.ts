@@ -16,7 +16,7 @@ test("encode runtime row: ONNX Runtime with threads following the machine, COURS
   assert.equal(off.status, "tfjs");
   assert.match(off.detail, /COURSE_ONNX=0/);
   assert.throws(
-    () => readConfig({ COURSE_ONNX_THREADS: "two" }),
+    () => readConfig({ COURSE_ONNX_THREADS: "two" }).onnxThreads,
     /COURSE_ONNX_THREADS=two: expected a positive integer or auto/,
   );
 });

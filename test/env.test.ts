@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findRepoRoot, readConfig } from "../src/env";
+import { spawnSync } from "node:child_process";
+import { ConfigError, findRepoRoot, getConfig, readConfig } from "../src/env";
 
 const root = join(__dirname, "..");
 
@@ -39,7 +40,7 @@ test("COURSE_BACKEND is validated with the accepted values in the message", () =
   assert.equal(readConfig({ COURSE_BACKEND: "wasm" }).backend, "wasm");
   assert.equal(readConfig({ COURSE_BACKEND: "auto" }).backend, undefined);
   assert.throws(
-    () => readConfig({ COURSE_BACKEND: "cuda" }),
+    () => readConfig({ COURSE_BACKEND: "cuda" }).backend,
     /COURSE_BACKEND=cuda: expected one of auto, tensorflow, wasm, cpu/,
   );
 });
@@ -55,4 +56,45 @@ test("model defaults to the embedded offline model; data and reports under the r
     apiKey: undefined,
     model: "llama3.1",
   });
+});
+
+test("a bad value fails only where its field is read, naming the variable, its value and what is allowed", () => {
+  const c = readConfig({ COURSE_SEED: "forty-two", COURSE_BACKEND: "cuda", HF_HOME: "/data/hf" });
+  assert.equal(c.hfHubCache, "/data/hf/hub");
+  assert.equal(c.model, "offline");
+  assert.throws(
+    () => c.course.seed,
+    (err: ConfigError) =>
+      err instanceof ConfigError &&
+      err.variable === "COURSE_SEED" &&
+      err.value === "forty-two" &&
+      err.message === "COURSE_SEED=forty-two: expected a whole number such as 42.",
+  );
+  assert.throws(() => c.backend, /COURSE_BACKEND=cuda: expected one of auto, tensorflow, wasm, cpu/);
+  // Read when used: a later change to the environment shows.
+  const env: NodeJS.ProcessEnv = {};
+  const live = readConfig(env);
+  assert.equal(live.course.seed, undefined);
+  env.COURSE_SEED = "7";
+  assert.equal(live.course.seed, 7);
+  assert.equal(getConfig(), getConfig());
+});
+
+test("with bad COURSE_SEED and COURSE_BACKEND every module still imports; the call that needs one fails", () => {
+  const script = `
+    require("./src/course/index"); require("./src/cli/main"); require("./src/serve/index"); require("./src/rag/index");
+    const { courseSetup } = require("./src/course/setup");
+    const { initBackend } = require("./src/backend");
+    Promise.resolve().then(() => initBackend()).then(() => console.log("no error"), (e) => console.log("backend: " + e.message));
+    try { courseSetup({}); } catch (e) { console.log("setup: " + e.message); }
+  `;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, COURSE_SEED: "x1", COURSE_BACKEND: "cuda" },
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /setup: COURSE_SEED=x1: expected a whole number such as 42\./);
+  assert.match(r.stdout, /backend: COURSE_BACKEND=cuda: expected one of auto, tensorflow, wasm, cpu\./);
 });

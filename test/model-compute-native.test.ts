@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../src/backend";
-import { config } from "../src/env";
+import { getConfig } from "../src/env";
 import { mulberry32 } from "../src/random";
 import { gelu, layerNorm } from "../src/model/layers";
 import { buildNativeMatMul, nativeMatMulStale } from "../src/native/build";
@@ -14,7 +14,7 @@ let buildError: string | undefined;
 
 before(async () => {
   await initBackend("wasm");
-  if (!config.nativeMatMul) buildError = "switched off with COURSE_NATIVE_MATMUL=0";
+  if (!getConfig().nativeMatMul) buildError = "switched off with COURSE_NATIVE_MATMUL=0";
   else if (nativeMatMulStale()) {
     try {
       buildNativeMatMul();

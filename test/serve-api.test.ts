@@ -164,10 +164,10 @@ test("404 unknown model (and route); 413 body too large; all in OpenAI's shape",
   assertOpenAIError(big.json);
 });
 
-test("long inputs: truncated to the limit (usage says so) or rejected, as configured", async () => {
+test("long inputs: rejected as OpenAI does (the default) or truncated to the limit (usage says so), as configured", async () => {
   const long = "leave ".repeat(50);
-  const t = createEmbeddingServer({ model, modelName: "offline", maxInputTokens: 10 });
-  const r = createEmbeddingServer({ model, modelName: "offline", maxInputTokens: 10, onLongInput: "reject" });
+  const t = createEmbeddingServer({ model, modelName: "offline", maxInputTokens: 10, onLongInput: "truncate" });
+  const r = createEmbeddingServer({ model, modelName: "offline", maxInputTokens: 10 });
   const a = await post({ input: [long, "short one"], model: "offline" }, {}, t);
   assert.equal(a.status, 200);
   assert.equal(a.json.usage.prompt_tokens, 10 + 2);

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { SingleBar } from "cli-progress";
 import type { IRSplit } from "../data/index";
-import { config } from "../env";
+import { getConfig } from "../env";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -124,7 +124,7 @@ export function existingFolder(path: string, what: string): string {
 export async function loadSplit(dataset: string, split: string): Promise<IRSplit> {
   // Loaded here, not at the top: `--help` and usage errors should not pay for polars and tfjs.
   const { loadBeir, loadShippedSplit, shippedDatasets } = await import("../data/index");
-  const shipped = shippedDatasets(config.dataDir);
+  const shipped = shippedDatasets(getConfig().dataDir);
   if (shipped.includes(dataset)) return loadShippedSplit(dataset, split);
   const dir = resolve(dataset);
   if (!existsSync(dir))

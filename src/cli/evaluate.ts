@@ -7,7 +7,7 @@ import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import type { IRSplit } from "../data/index";
 import type { InformationRetrievalEvaluator, IRResult } from "../eval/index";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
 import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
@@ -59,7 +59,7 @@ function splitOptions(command: Command, report: string, defaultReport: string): 
   return command
     .requiredOption("-d, --data <dataset>", "shipped dataset name or BEIR folder")
     .option("-s, --split <name>", "split", "test")
-    .option("-r, --report <file>", report, resolve(config.reportsDir, defaultReport));
+    .option("-r, --report <file>", report, resolve(getConfig().reportsDir, defaultReport));
 }
 
 export function registerEval(program: Command): void {

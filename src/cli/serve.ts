@@ -1,9 +1,12 @@
 /**
  * `serve`: the model behind an OpenAI-compatible API (src/serve). Listens at once (/health says 503 until
- * the model is loaded); SIGTERM / SIGINT stop accepting, finish requests in flight, and exit 0.
+ * the model is loaded). SIGTERM, SIGINT or SIGHUP (from the moment it listens; a repeated signal is the same
+ * request) stop listening, answer 503 + Retry-After to requests on connections still open, finish the
+ * requests in flight and exit 0; requests still open after --grace-seconds are cut off and the exit code is 1.
+ * Run it as the process that receives the signal (`ts-embed serve`, `npm run cli -- serve`: no wrapper).
  */
 import type { Command } from "commander";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { emit, nonNegativeInt, note, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 
 interface ServeOpts extends JsonOption {
@@ -21,6 +24,10 @@ interface ServeOpts extends JsonOption {
   maxBatchSize: number;
   maxQueue: number;
   dtype: string;
+  maxConcurrent: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  graceSeconds: number;
 }
 
 export function registerServe(program: Command): void {
@@ -30,7 +37,7 @@ export function registerServe(program: Command): void {
       .description(
         "Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.",
       )
-      .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", config.model)
+      .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", getConfig().model)
       .option("--model-name <id>", "the id clients send as `model` (default: from --model)")
       .option("--alias <id...>", "further ids accepted as `model` (e.g. text-embedding-3-small)", [])
       .option("-p, --port <n>", "port (0: any free port)", nonNegativeInt("--port"), 8080)
@@ -38,7 +45,7 @@ export function registerServe(program: Command): void {
       .option("--api-key <key>", "require Authorization: Bearer <key> (default: COURSE_SERVE_API_KEY)")
       .option("--max-inputs <n>", "inputs per request", positiveInt("--max-inputs"), 2048)
       .option("--max-input-tokens <n>", "tokens per input", positiveInt("--max-input-tokens"), 8192)
-      .option("--long-inputs <mode>", "inputs over the limit: truncate or reject", "truncate")
+      .option("--long-inputs <mode>", "inputs over --max-input-tokens: reject (400, as OpenAI) or truncate", "reject")
       .option("--max-body-bytes <n>", "request body limit", positiveInt("--max-body-bytes"), 8 * 1024 * 1024)
       .option("--max-batch-tokens <n>", "padded tokens per model batch", positiveInt("--max-batch-tokens"), 16_384)
       .option("--max-batch-size <n>", "inputs per model batch", positiveInt("--max-batch-size"), 256)
@@ -47,6 +54,25 @@ export function registerServe(program: Command): void {
         "--dtype <dtype>",
         "fp32, or q8: the folder's int8 onnx/model_quantized.onnx (exportOnnx quantize)",
         "fp32",
+      )
+      .option("--max-concurrent <n>", "requests open at once before 429", positiveInt("--max-concurrent"), 512)
+      .option(
+        "--headers-timeout <s>",
+        "seconds a client may take to send its headers",
+        positiveInt("--headers-timeout"),
+        10,
+      )
+      .option(
+        "--request-timeout <s>",
+        "seconds a client may take to send its request",
+        positiveInt("--request-timeout"),
+        60,
+      )
+      .option(
+        "--grace-seconds <s>",
+        "on SIGTERM, how long requests in flight may take",
+        positiveInt("--grace-seconds"),
+        25,
       ),
   ).action(async (opts: ServeOpts) => {
     if (opts.longInputs !== "truncate" && opts.longInputs !== "reject")
@@ -59,7 +85,7 @@ export function registerServe(program: Command): void {
       model: loadModel(opts.model, { dtype: opts.dtype }),
       modelName: opts.modelName ?? defaultModelName(opts.model),
       aliases: opts.alias,
-      apiKey: opts.apiKey ?? config.serveApiKey,
+      apiKey: opts.apiKey ?? getConfig().serveApiKey,
       maxInputs: opts.maxInputs,
       maxInputTokens: opts.maxInputTokens,
       onLongInput: opts.longInputs,
@@ -67,42 +93,59 @@ export function registerServe(program: Command): void {
       maxBatchTokens: opts.maxBatchTokens,
       maxBatchSize: opts.maxBatchSize,
       maxQueuedInputs: opts.maxQueue,
+      maxConcurrentRequests: opts.maxConcurrent,
+      headersTimeoutMs: opts.headersTimeout * 1000,
+      requestTimeoutMs: opts.requestTimeout * 1000,
     });
+    // Handlers before listening, so that a stop while the model loads is graceful too.
+    let stopping: Promise<{ drained: boolean; cutOff: number }> | undefined;
+    let stopped!: () => void;
+    const stopSignal = new Promise<void>((resolve) => (stopped = resolve));
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        note(opts, `${signal}: already stopping (requests in flight get up to ${opts.graceSeconds} s)`);
+        return;
+      }
+      note(opts, `${signal}: finishing requests in flight (up to ${opts.graceSeconds} s) ...`);
+      stopping = server.close({ graceMs: opts.graceSeconds * 1000 });
+      stopped();
+    };
+    const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
+    for (const s of signals) process.on(s, stop);
     const url = await server.listen(opts.port, opts.host);
     note(opts, `listening on ${url} (loading ${opts.model} ...)`);
-    const model = await server.ready.catch(async (err: Error) => {
+    const model = await Promise.race([server.ready, stopSignal.then(() => undefined)]).catch(async (err: Error) => {
       await server.close();
       throw new Error(`could not load the model: ${err.message}`);
     });
+    if (model)
+      emit(
+        opts,
+        [
+          `serving ${opts.modelName ?? defaultModelName(opts.model)} (${model.dim}-d, ${inferencePathOf(model)}) at ${url}/v1/embeddings`,
+          "Ctrl-C or SIGTERM stops after the requests in flight",
+        ],
+        {
+          ok: true,
+          event: "ready",
+          url,
+          model: opts.modelName ?? defaultModelName(opts.model),
+          dimensions: model.dim,
+          inferencePath: inferencePathOf(model),
+          pid: process.pid,
+        },
+      );
+    await stopSignal;
+    const { drained, cutOff } = await (stopping as Promise<{ drained: boolean; cutOff: number }>);
+    for (const s of signals) process.off(s, stop);
+    const served = server.metrics.requestsWithStatus(200, "/v1/embeddings");
     emit(
       opts,
-      [
-        `serving ${opts.modelName ?? defaultModelName(opts.model)} (${model.dim}-d, ${inferencePathOf(model)}) at ${url}/v1/embeddings`,
-        "Ctrl-C or SIGTERM stops after the requests in flight",
-      ],
-      {
-        ok: true,
-        event: "ready",
-        url,
-        model: opts.modelName ?? defaultModelName(opts.model),
-        dimensions: model.dim,
-        inferencePath: inferencePathOf(model),
-        pid: process.pid,
-      },
+      drained
+        ? `stopped after ${served} successful requests`
+        : `stopped after ${served} successful requests; ${cutOff} still open after ${opts.graceSeconds} s were cut off`,
+      { ok: drained, event: "stopped", successfulRequests: served, cutOff },
     );
-    await new Promise<void>((done) => {
-      const stop = (signal: string) => {
-        note(opts, `${signal}: finishing requests in flight ...`);
-        server.close().then(done, done);
-      };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
-    });
-    const served = server.metrics.requestsWithStatus(200, "/v1/embeddings");
-    emit(opts, `stopped after ${served} successful requests`, {
-      ok: true,
-      event: "stopped",
-      successfulRequests: served,
-    });
+    if (!drained) process.exitCode = 1;
   });
 }

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
-import { config, type CourseConfig } from "../env";
+import { getConfig, type CourseConfig } from "../env";
 import { nativeMatMulInfo } from "../native/kernels";
 import { onnxRuntimeInfo } from "../model/onnx/session";
 
@@ -22,7 +22,7 @@ export interface EnvironmentRow {
 function packageVersion(name: string): string | undefined {
   try {
     return (
-      JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as {
+      JSON.parse(readFileSync(join(getConfig().repoRoot, "node_modules", name, "package.json"), "utf8")) as {
         version: string;
       }
     ).version;
@@ -42,7 +42,7 @@ export function faissAvailable(): { ok: boolean; detail: string } {
 }
 
 /** Which engine SentenceTransformer.encode uses for inference on this machine, and why. */
-export function encodeRuntimeRow(cfg: Pick<CourseConfig, "onnx" | "onnxThreads"> = config): EnvironmentRow {
+export function encodeRuntimeRow(cfg: Pick<CourseConfig, "onnx" | "onnxThreads"> = getConfig()): EnvironmentRow {
   const ort = onnxRuntimeInfo();
   if (!cfg.onnx)
     return {
@@ -67,7 +67,7 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
   const faiss = faissAvailable();
   // initBackend() put matrix products on the system BLAS (wasm / cpu) when the addon is built.
   const blas = backend.name === "tensorflow" ? undefined : nativeMatMulInfo();
-  const offlineModel = config.model === "offline" || config.model.startsWith("offline");
+  const offlineModel = getConfig().model === "offline" || getConfig().model.startsWith("offline");
   return [
     { component: "node", status: process.version, detail: `${process.platform}-${process.arch}` },
     { component: "tfjs backend", status: backend.name, detail: `${backend.package}; ${backend.notes.join("; ")}` },
@@ -100,24 +100,24 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
     },
     {
       component: "model",
-      status: offlineModel ? "embedded offline default" : config.model,
+      status: offlineModel ? "embedded offline default" : getConfig().model,
       detail: offlineModel
         ? "no download; set COURSE_MODEL=sentence-transformers/all-MiniLM-L6-v2 (or another Hub id) to use a Hub model"
         : "from the Hugging Face Hub or a local folder",
     },
     {
       component: "offline mode",
-      status: config.offline ? "on" : "off",
-      detail: config.offline
+      status: getConfig().offline ? "on" : "off",
+      detail: getConfig().offline
         ? "HF_HUB_OFFLINE / COURSE_OFFLINE set: nothing is downloaded"
         : "models may be downloaded from the Hub",
     },
-    { component: "Hub cache", status: config.hfHubCache, detail: "HF_HOME / HF_HUB_CACHE, shared with Python" },
+    { component: "Hub cache", status: getConfig().hfHubCache, detail: "HF_HOME / HF_HUB_CACHE, shared with Python" },
     {
       component: "LLM endpoint",
-      status: config.llm.baseUrl ?? "none",
-      detail: config.llm.baseUrl
-        ? `model ${config.llm.model ?? "(COURSE_LLM_MODEL unset)"}`
+      status: getConfig().llm.baseUrl ?? "none",
+      detail: getConfig().llm.baseUrl
+        ? `model ${getConfig().llm.model ?? "(COURSE_LLM_MODEL unset)"}`
         : "offline template generator is used",
     },
   ];

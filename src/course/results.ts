@@ -17,11 +17,11 @@
  * atomically (temp file + rename), so a reader never sees half a file and two writers never lose each
  * other's rows.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pl from "nodejs-polars";
-import { config } from "../env";
-import { writeFileAtomic } from "../files";
+import { getConfig } from "../env";
+import { processAlive, writeFileAtomic } from "../files";
 import { bootstrapCI, type BootstrapOptions, type Interval, type SystemComparison } from "../eval/compare";
 import type { IRResult } from "../eval/ir-evaluator";
 
@@ -108,7 +108,7 @@ export interface ResultsFile {
 
 /** reports/results.json (COURSE_REPORTS_DIR). */
 export function defaultResultsPath(): string {
-  return join(config.reportsDir, "results.json");
+  return join(getConfig().reportsDir, "results.json");
 }
 
 /** Reads the results file; an absent file is an empty one. A damaged file is an error naming it. */
@@ -136,7 +136,11 @@ function sleepMs(ms: number): void {
   Atomics.wait(sleepBuffer, 0, 0, ms);
 }
 
-/** Runs `fn` holding `<path>.lock` (a folder: mkdir is atomic). A lock older than 60 s is taken as stale. */
+/**
+ * Runs `fn` holding `<path>.lock`: a folder (mkdir is atomic) with an `owner` file naming the holder's process
+ * id, as the Python runner writes it too. A lock whose holder is gone (a writer killed with kill -9) is taken
+ * over at once; one with no owner after 2 s (killed between the two steps) or older than 60 s is stale too.
+ */
 export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
   const lock = `${path}.lock`;
   mkdirSync(dirname(path), { recursive: true });
@@ -144,13 +148,13 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, "owner"), String(process.pid));
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 60_000) rmdirSync(lock);
-      } catch {
-        // another writer released or removed it meanwhile
+      if (lockIsStale(lock)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
       }
       if (Date.now() - t0 > timeoutMs)
         throw new Error(
@@ -162,7 +166,19 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
   try {
     return fn();
   } finally {
-    rmdirSync(lock);
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function lockIsStale(lock: string): boolean {
+  try {
+    const age = Date.now() - statSync(lock).mtimeMs;
+    if (age > 60_000) return true;
+    const owner = join(lock, "owner");
+    if (!existsSync(owner)) return age > 2000;
+    return !processAlive(Number(readFileSync(owner, "utf8")));
+  } catch {
+    return false; // released meanwhile: try again
   }
 }
 

@@ -26,7 +26,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import pl from "nodejs-polars";
 import { DEFAULT_SEED } from "../defaults";
-import { config, type CourseConfig } from "../env";
+import { getConfig, type CourseConfig } from "../env";
 import { shippedDatasets } from "../data/shipped";
 import { loadModel, type SentenceTransformer } from "../model/index";
 
@@ -154,12 +154,12 @@ function listDocuments(dir: string, prefix = ""): { documents: string[]; others:
 
 function where(source: SettingSource, env: string, cell: string): string {
   if (source === "environment") return `${env} (environment variable)`;
-  if (source === "config file") return `${cell} in ${basename(config.course.configFile)}`;
+  if (source === "config file") return `${cell} in ${basename(getConfig().course.configFile)}`;
   return source === "notebook" ? `${cell} in the first cell` : `the default ${cell}`;
 }
 
 /** Resolves the dataset setting; throws a message naming the setting and the fix. */
-export function resolveDataset(value: string, source: SettingSource, cfg: CourseConfig = config): DatasetChoice {
+export function resolveDataset(value: string, source: SettingSource, cfg: CourseConfig = getConfig()): DatasetChoice {
   const setting = where(source, `COURSE_DATASET=${value}`, `dataset: "${value}"`);
   const shipped = shippedDatasets(cfg.dataDir);
   if (!value.includes("/") && !value.includes("\\") && shipped.includes(value)) {
@@ -230,7 +230,7 @@ function resolveLlm(
  * The course settings: the first cell's choices, overridden by the environment. Checks the dataset
  * (a bad one stops this cell); the model and the LLM are checked by the cells that first use them.
  */
-export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = config): Course {
+export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = getConfig()): Course {
   const file = readCourseConfigFile(cfg.course.configFile);
   const pick = <T>(
     envValue: T | undefined,

@@ -10,7 +10,7 @@
  * seeded jitter factor in [0.5, 1) ("equal jitter", so that parallel workers do not retry in step).
  * Token usage is summed over every answer that reports `usage`, failed attempts included: they cost too.
  */
-import { config } from "../env";
+import { getConfig } from "../env";
 import { rngFor, type Rng } from "../random";
 import { validateJson, type JsonSchema } from "./schema";
 import { DEFAULT_SEED } from "../defaults";
@@ -85,8 +85,8 @@ export interface ResolvedLlm extends Required<Omit<LlmOptions, "apiKey" | "fetch
 
 /** Options with defaults from src/env.ts; throws naming the variable to set when URL or model is missing. */
 export function resolveLlm(options: LlmOptions = {}): ResolvedLlm {
-  const baseUrl = options.baseUrl ?? config.llm.baseUrl;
-  const model = options.model ?? config.llm.model;
+  const baseUrl = options.baseUrl ?? getConfig().llm.baseUrl;
+  const model = options.model ?? getConfig().llm.model;
   if (!baseUrl)
     throw new Error(
       "No LLM endpoint: set OPENAI_BASE_URL (e.g. http://localhost:11434/v1 for Ollama) or pass llm.baseUrl.",
@@ -94,7 +94,7 @@ export function resolveLlm(options: LlmOptions = {}): ResolvedLlm {
   if (!model) throw new Error("No LLM model: set COURSE_LLM_MODEL (e.g. gpt-4o-mini, llama3.1) or pass llm.model.");
   return {
     baseUrl: baseUrl.replace(/\/+$/, ""),
-    apiKey: options.apiKey ?? config.llm.apiKey,
+    apiKey: options.apiKey ?? getConfig().llm.apiKey,
     model,
     temperature: options.temperature ?? 0.7,
     jsonMode: options.jsonMode ?? true,

@@ -5,13 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { loadBeirDataset, toIRSplit, type BeirDataset } from "./beir";
 import { readPairs, type ReadPairsResult } from "./pairs";
 import type { IRSplit } from "./types";
 
 /** Names of the BEIR datasets in the data folder (sub-folders with a corpus.jsonl), sorted. */
-export function shippedDatasets(dataDir: string = config.dataDir): string[] {
+export function shippedDatasets(dataDir: string = getConfig().dataDir): string[] {
   if (!existsSync(dataDir)) return [];
   return readdirSync(dataDir)
     .filter((n) => statSync(join(dataDir, n)).isDirectory() && existsSync(join(dataDir, n, "corpus.jsonl")))
@@ -29,17 +29,17 @@ function datasetDir(name: string, dataDir: string): string {
 }
 
 /** A shipped BEIR dataset, validated and leak-checked. */
-export function loadShippedDataset(name: string, dataDir: string = config.dataDir): BeirDataset {
+export function loadShippedDataset(name: string, dataDir: string = getConfig().dataDir): BeirDataset {
   return loadBeirDataset(datasetDir(name, dataDir));
 }
 
 /** One split of a shipped dataset in the evaluator's form. */
-export function loadShippedSplit(name: string, split: string, dataDir: string = config.dataDir): IRSplit {
+export function loadShippedSplit(name: string, split: string, dataDir: string = getConfig().dataDir): IRSplit {
   return toIRSplit(loadShippedDataset(name, dataDir), split);
 }
 
 /** The tutorial's handful of (anchor, positive, negative) triplets for the first cells of the course. */
-export function loadTutorialTriplets(dataDir: string = config.dataDir): ReadPairsResult {
+export function loadTutorialTriplets(dataDir: string = getConfig().dataDir): ReadPairsResult {
   return readPairs(join(dataDir, "tutorial-triplets", "triplets.jsonl"));
 }
 
@@ -48,7 +48,7 @@ export function loadTutorialTriplets(dataDir: string = config.dataDir): ReadPair
  * `relevant` corpus ids), written apart from the shipped queries and judged against the test-split corpus,
  * as an IRSplit over the whole corpus. Errors name the file, line and field.
  */
-export function loadIndependentQueries(name: string, dataDir: string = config.dataDir): IRSplit {
+export function loadIndependentQueries(name: string, dataDir: string = getConfig().dataDir): IRSplit {
   const dataset = loadShippedDataset(name, dataDir);
   const file = join(datasetDir(name, dataDir), "independent-queries.jsonl");
   if (!existsSync(file)) throw new Error(`${file}: missing; dataset "${name}" has no independent queries.`);

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { downloadFileToCacheDir, modelInfo } from "@huggingface/hub";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
 
 export interface HubOptions {
@@ -73,7 +73,7 @@ export function parseHubId(spec: string, revision?: string): { repo: string; rev
 }
 
 /** The cache folder of a model repo: models--org--name. */
-export function repoCacheFolder(repo: string, cacheDir: string = config.hfHubCache): string {
+export function repoCacheFolder(repo: string, cacheDir: string = getConfig().hfHubCache): string {
   return join(cacheDir, `models--${repo.split("/").join("--")}`);
 }
 
@@ -81,7 +81,7 @@ export function repoCacheFolder(repo: string, cacheDir: string = config.hfHubCac
 export function cachedSnapshot(
   repo: string,
   revision: string,
-  cacheDir: string = config.hfHubCache,
+  cacheDir: string = getConfig().hfHubCache,
 ): { commit: string; folder: string } | undefined {
   const storage = repoCacheFolder(repo, cacheDir);
   let commit: string | undefined;
@@ -125,15 +125,15 @@ function isNetworkError(err: unknown): boolean {
 /** Resolves a Hub id to a local snapshot folder, downloading what is missing (once). */
 export async function resolveHubModel(spec: string, options: HubOptions = {}): Promise<HubModel> {
   const { repo, revision } = parseHubId(spec, options.revision);
-  const cacheDir = options.cacheDir ?? config.hfHubCache;
-  const offline = options.offline ?? config.offline;
+  const cacheDir = options.cacheDir ?? getConfig().hfHubCache;
+  const offline = options.offline ?? getConfig().offline;
   const cached = cachedSnapshot(repo, revision, cacheDir);
   if (offline) {
     if (!cached)
       throw new Error(`${howToGet(repo, revision, cacheDir)} (Offline mode is on: HF_HUB_OFFLINE or COURSE_OFFLINE.)`);
     return { repo, revision, ...cached, online: false };
   }
-  const common = { hubUrl: options.hubUrl, accessToken: options.token ?? config.hfToken, fetch: options.fetch };
+  const common = { hubUrl: options.hubUrl, accessToken: options.token ?? getConfig().hfToken, fetch: options.fetch };
   let commit: string;
   let files: Set<string>;
   try {

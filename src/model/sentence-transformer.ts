@@ -34,7 +34,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { backendInfo, initBackend, tf } from "../backend";
-import { config as courseConfig, type BackendName } from "../env";
+import { getConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
 import { nativeMatMulInfo } from "../native/kernels";
 import { readModelFolder, writeModelFolder, type ModelFolder, type WriteModelOptions } from "./folder";
@@ -281,7 +281,7 @@ export class SentenceTransformer implements Embedder {
     if (this.normalize && !normalize) return cannot("normalize: false on a model whose graph ends with Normalize");
     if (asked === "auto") {
       if (this.training) return { runtime: "tfjs", reason: "the model is being trained" };
-      if (!courseConfig.onnx) return { runtime: "tfjs", reason: "COURSE_ONNX=0" };
+      if (!getConfig().onnx) return { runtime: "tfjs", reason: "COURSE_ONNX=0" };
     }
     const info = onnxRuntimeInfo();
     if (!info.available) return cannot(info.reason);
@@ -746,7 +746,7 @@ export interface LoadOptions extends HubOptions {
  * "org/name@revision") downloaded once into the Hugging Face cache. Default: COURSE_MODEL (else "offline").
  */
 export async function loadModel(
-  idOrPath: string = courseConfig.model,
+  idOrPath: string = getConfig().model,
   options: LoadOptions = {},
 ): Promise<SentenceTransformer> {
   await initBackend(options.backend); // with wasm / cpu, also the native BLAS kernels when built

@@ -7,15 +7,15 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { config } from "../env";
+import { getConfig } from "../env";
 
 /** Where buildNativeMatMul() writes the addon: build/native-matmul.node under the repository root. */
 export function nativeMatMulPath(): string {
-  return join(config.repoRoot, "build", "native-matmul.node");
+  return join(getConfig().repoRoot, "build", "native-matmul.node");
 }
 
 function nativeMatMulSource(): string {
-  return join(config.repoRoot, "src", "native", "matmul.c");
+  return join(getConfig().repoRoot, "src", "native", "matmul.c");
 }
 
 /** True when build/native-matmul.node is missing or older than src/native/matmul.c. */

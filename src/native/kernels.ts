@@ -27,7 +27,7 @@ import { existsSync } from "node:fs";
 // The tfjs namespace itself, not ../backend's re-export: backend.ts turns these kernels on, so importing it
 // here would be an import cycle.
 import * as tf from "@tensorflow/tfjs";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { nativeMatMulPath, nativeMatMulStale } from "./build";
 
 interface NativeAddon {
@@ -354,7 +354,7 @@ export function enableNativeMatMul(options: { threads?: number } = {}): NativeMa
     if (options.threads !== undefined) setNativeMatMulThreads(options.threads);
     return nativeMatMulInfo();
   }
-  if (!config.nativeMatMul) {
+  if (!getConfig().nativeMatMul) {
     state = { active: false, path, reason: "native matMul off (COURSE_NATIVE_MATMUL=0)" };
     return state;
   }

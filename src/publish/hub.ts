@@ -10,7 +10,7 @@
 import { openAsBlob, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { createRepo, uploadFiles, whoAmI } from "@huggingface/hub";
-import { config } from "../env";
+import { getConfig } from "../env";
 import { generateModelCard, readModelFacts, readTrainingSummary, type EvalResults } from "./model-card";
 import { frameworkVersions } from "./versions";
 
@@ -70,8 +70,8 @@ export async function publishModel(folder: string, options: PublishOptions): Pro
   const log = options.onProgress ?? (() => undefined);
   if (!/^[\w.-]+\/[\w.-]+$/.test(options.repo))
     throw new Error(`--repo ${options.repo}: expected "user/name" or "org/name" (letters, digits, "-", "_", ".").`);
-  const token = options.token ?? config.hfToken;
-  const hubUrl = (options.hubUrl ?? config.hfEndpoint).replace(/\/+$/, "");
+  const token = options.token ?? getConfig().hfToken;
+  const hubUrl = (options.hubUrl ?? getConfig().hfEndpoint).replace(/\/+$/, "");
   if (!token)
     throw new Error(
       "No Hugging Face token: set HF_TOKEN to a write token from https://huggingface.co/settings/tokens (nothing was uploaded).",

@@ -1,11 +1,11 @@
 /** Versions of the frameworks a model was trained / served with, for model cards and reports. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { config } from "../env";
+import { getConfig } from "../env";
 
 function packageVersion(name: string): string | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(join(config.repoRoot, "node_modules", name, "package.json"), "utf8")) as {
+    const pkg = JSON.parse(readFileSync(join(getConfig().repoRoot, "node_modules", name, "package.json"), "utf8")) as {
       version?: string;
     };
     return pkg.version;
@@ -17,7 +17,7 @@ function packageVersion(name: string): string | undefined {
 export function frameworkVersions(): Record<string, string> {
   const out: Record<string, string> = { node: process.versions.node };
   try {
-    const own = JSON.parse(readFileSync(join(config.repoRoot, "package.json"), "utf8")) as {
+    const own = JSON.parse(readFileSync(join(getConfig().repoRoot, "package.json"), "utf8")) as {
       name: string;
       version: string;
     };

@@ -12,7 +12,7 @@
  * Failures name the setting to fix: an unreachable endpoint (OPENAI_BASE_URL, or start the server), a
  * rejected key (OPENAI_API_KEY), an unknown model or path (COURSE_LLM_MODEL / OPENAI_BASE_URL).
  */
-import { config } from "../env";
+import { getConfig } from "../env";
 import { ENGLISH_STOP_WORDS, tokenize } from "../retrieval/bm25";
 import { buildRagPrompt } from "./prompt";
 import type { AnswerOptions, RagLlmOptions, RagPromptOptions, RetrievedContext } from "./types";
@@ -67,9 +67,9 @@ export function resolveRagLlm(llm: RagLlmOptions = {}): {
   apiKey?: string;
   model?: string;
 } {
-  const baseUrl = (llm.baseUrl ?? config.llm.baseUrl)?.replace(/\/+$/, "");
-  const model = llm.model ?? config.llm.model;
-  return { configured: Boolean(baseUrl && model), baseUrl, apiKey: llm.apiKey ?? config.llm.apiKey, model };
+  const baseUrl = (llm.baseUrl ?? getConfig().llm.baseUrl)?.replace(/\/+$/, "");
+  const model = llm.model ?? getConfig().llm.model;
+  return { configured: Boolean(baseUrl && model), baseUrl, apiKey: llm.apiKey ?? getConfig().llm.apiKey, model };
 }
 
 /** One line for a notebook: which answer path this run takes. */

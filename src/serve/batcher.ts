@@ -8,6 +8,10 @@
  * The queue is bounded (in inputs): a request that does not fit is refused at once with QueueFullError
  * (the server answers 429 with Retry-After) instead of waiting without limit. An empty queue accepts any
  * request the per-request limits allowed, so a single large request is never refused.
+ *
+ * A request whose AbortSignal fires (its client disconnected) leaves the queue: its waiting inputs are
+ * dropped and no longer count against the bound; a batch already running finishes for the others.
+ * A batch whose encode() throws fails the requests with inputs in it, and only them.
  */
 import type { Embeddings } from "../model/types";
 
@@ -24,6 +28,8 @@ export interface BatcherOptions {
   maxQueuedInputs?: number;
   /** Called after every model batch (metrics). */
   onBatch?: (info: { size: number; paddedTokens: number; seconds: number; queueSeconds: number[] }) => void;
+  /** Called when a model batch fails (metrics); its requests are rejected with the error. */
+  onBatchError?: (err: unknown) => void;
 }
 
 export class QueueFullError extends Error {
@@ -47,7 +53,10 @@ interface Pending {
 interface Job {
   rows: (Float32Array | undefined)[];
   left: number;
+  /** Rejected (its batch failed or its client left): its remaining inputs are skipped. */
   failed: boolean;
+  /** Inputs of this job still in the queue (not yet taken into a batch). */
+  queued: number;
   resolve: (rows: Float32Array[]) => void;
   reject: (err: unknown) => void;
 }
@@ -72,9 +81,12 @@ export class DynamicBatcher {
     this.maxQueuedInputs = positive(options.maxQueuedInputs ?? 8_192, "maxQueuedInputs");
   }
 
-  /** Inputs waiting (not counting the batch being embedded). */
+  /** Inputs of dropped requests still in the queue array, skipped when reached. */
+  private dropped = 0;
+
+  /** Inputs waiting (not counting the batch being embedded nor inputs of dropped requests). */
   get depth(): number {
-    return this.queue.length - this.head;
+    return this.queue.length - this.head - this.dropped;
   }
 
   /** True while a batch is being embedded or inputs wait. */
@@ -84,10 +96,12 @@ export class DynamicBatcher {
 
   /**
    * Queues the texts (with their token counts) and resolves with one embedding row per text, in order.
-   * Throws QueueFullError synchronously-in-the-promise when the queue cannot take them.
+   * Rejects with QueueFullError when the queue cannot take them; with the signal's reason when `signal`
+   * aborts first (the inputs still waiting are dropped).
    */
-  embed(texts: string[], tokens: number[]): Promise<Float32Array[]> {
+  embed(texts: string[], tokens: number[], signal?: AbortSignal): Promise<Float32Array[]> {
     if (texts.length === 0) return Promise.resolve([]);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.depth > 0 && this.depth + texts.length > this.maxQueuedInputs) {
       const retryAfter = Math.max(1, Math.ceil(this.depth / Math.max(this.rate, 1)));
       return Promise.reject(
@@ -98,13 +112,36 @@ export class DynamicBatcher {
       );
     }
     return new Promise<Float32Array[]>((resolve, reject) => {
-      const job: Job = { rows: new Array(texts.length), left: texts.length, failed: false, resolve, reject };
+      const onAbort = () => this.fail(job, signal?.reason);
+      const job: Job = {
+        rows: new Array(texts.length),
+        left: texts.length,
+        failed: false,
+        queued: texts.length,
+        resolve: (rows) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(rows);
+        },
+        reject: (err) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       const now = performance.now();
       texts.forEach((text, row) =>
         this.queue.push({ text, tokens: Math.max(1, tokens[row] ?? 1), enqueued: now, job, row }),
       );
       if (!this.running) void this.drain();
     });
+  }
+
+  /** Rejects a job once; its inputs still in the queue stop counting and are skipped. */
+  private fail(job: Job, err: unknown): void {
+    if (job.failed) return;
+    job.failed = true;
+    this.dropped += job.queued;
+    job.reject(err);
   }
 
   /** Resolves once the queue is empty and no batch runs (graceful shutdown). */
@@ -118,8 +155,17 @@ export class DynamicBatcher {
     let longest = 0;
     while (this.head < this.queue.length && batch.length < this.maxBatchSize) {
       const item = this.queue[this.head];
+      item.job.queued--;
+      if (item.job.failed) {
+        this.dropped--;
+        this.head++;
+        continue;
+      }
       const padded = (batch.length + 1) * Math.max(longest, item.tokens);
-      if (batch.length > 0 && padded > this.maxBatchTokens) break;
+      if (batch.length > 0 && padded > this.maxBatchTokens) {
+        item.job.queued++;
+        break;
+      }
       batch.push(item);
       longest = Math.max(longest, item.tokens);
       this.head++;
@@ -138,7 +184,7 @@ export class DynamicBatcher {
       while (this.depth > 0) {
         // Yield once so that requests arriving in the same tick join this batch.
         await new Promise<void>((r) => setImmediate(r));
-        const batch = this.nextBatch().filter((p) => !p.job.failed);
+        const batch = this.nextBatch();
         if (batch.length === 0) continue;
         const started = performance.now();
         try {
@@ -155,21 +201,20 @@ export class DynamicBatcher {
             queueSeconds: batch.map((p) => (started - p.enqueued) / 1000),
           });
           batch.forEach((p, i) => {
+            if (p.job.failed) return; // its client left while the batch ran
             // A copy, so the batch's big buffer can be freed when every request is answered.
             p.job.rows[p.row] = out.data.slice(i * out.dim, (i + 1) * out.dim);
             if (--p.job.left === 0) p.job.resolve(p.job.rows as Float32Array[]);
           });
         } catch (err) {
-          for (const p of batch) {
-            if (p.job.failed) continue;
-            p.job.failed = true;
-            p.job.reject(err);
-          }
+          this.options.onBatchError?.(err);
+          for (const p of batch) this.fail(p.job, err);
         }
       }
     } finally {
       this.queue.length = 0;
       this.head = 0;
+      this.dropped = 0;
       this.running = false;
       for (const w of this.idleWaiters.splice(0)) w();
     }

@@ -43,6 +43,14 @@ export class ServerMetrics {
   inFlight = 0;
   tokensTotal = 0;
   rejectedQueueFull = 0;
+  /** Connections open on any route (counted from their headers, so uploads in progress too). */
+  openRequests = 0;
+  /** Requests answered 429 because max_concurrent_requests were open. */
+  rejectedConcurrency = 0;
+  /** Requests whose client disconnected before the answer; their queued inputs were dropped. */
+  clientDisconnects = 0;
+  /** Model batches that failed (every request in the batch got 500). */
+  failedBatches = 0;
 
   constructor(private readonly queueDepth: () => number) {}
 
@@ -83,6 +91,18 @@ export class ServerMetrics {
     out.push(`embed_queue_depth ${this.queueDepth()}`);
     head("embed_queue_rejections_total", "counter", "Requests answered 429 because the queue was full.");
     out.push(`embed_queue_rejections_total ${this.rejectedQueueFull}`);
+    head("embed_open_requests", "gauge", "Requests received and not yet answered, on every route (uploads included).");
+    out.push(`embed_open_requests ${this.openRequests}`);
+    head(
+      "embed_concurrency_rejections_total",
+      "counter",
+      "Requests answered 429 at the max_concurrent_requests limit.",
+    );
+    out.push(`embed_concurrency_rejections_total ${this.rejectedConcurrency}`);
+    head("embed_client_disconnects_total", "counter", "Requests whose client left before the answer.");
+    out.push(`embed_client_disconnects_total ${this.clientDisconnects}`);
+    head("embed_failed_batches_total", "counter", "Model batches whose encode() failed (their requests got 500).");
+    out.push(`embed_failed_batches_total ${this.failedBatches}`);
     head("embed_inputs_total", "counter", "Inputs embedded.");
     out.push(`embed_inputs_total ${this.inputsTotal}`);
     head("embed_tokens_total", "counter", "Tokens embedded (as counted in usage.prompt_tokens).");

@@ -12,6 +12,21 @@
  * Requests go through a DynamicBatcher (./batcher): concurrent requests share model batches under a token
  * budget, and a full queue answers 429 with Retry-After instead of letting requests pile up.
  *
+ * Faults, and what a client sees (each one tested in test/serve-faults.test.ts):
+ *   too many open requests   429 + Retry-After before the body is read (max_concurrent_requests, TEI's 512), so
+ *                            memory is bounded by that count x the body limit, plus the bounded queue
+ *   queue full               429 + Retry-After (max_queued_inputs)
+ *   body over the limit      413 in OpenAI's error shape
+ *   slow client              408 (OpenAI's error shape) when the headers take longer than headersTimeoutMs or
+ *                            the whole request longer than requestTimeoutMs; the connection is closed
+ *   client disconnects       its inputs still waiting are dropped; the batch it shared finishes for the others
+ *   encode() throws          500 for the requests in that batch; the server goes on serving
+ *   shutting down            close(): stop listening, 503 + Retry-After on connections still open, finish what
+ *                            is in flight, then close; after the grace period the rest is cut off
+ * Long inputs, like OpenAI: an input over max_input_tokens (8,192) is a 400 (`--long-inputs truncate` cuts it
+ * instead, as TEI's truncate=true); an input within that limit but over the model's own max_seq_length is
+ * truncated to the model's window, as sentence-transformers' encode() does (the model cannot see further).
+ *
  * Token counts (usage, limits) come from the model's own tokenizer, without special tokens, as OpenAI counts
  * them. Token-id inputs are read as ids of *this* model's vocabulary (OpenAI's ids are tiktoken ids and mean
  * nothing to another model), decoded to text and embedded like text.
@@ -64,7 +79,10 @@ export interface ServerOptions {
   maxInputTokens?: number;
   /** Tokens per request (default 300,000, OpenAI's limit). */
   maxRequestTokens?: number;
-  /** Longer inputs: "truncate" (default, as sentence-transformers and TEI's truncate=true) or "reject" (400). */
+  /**
+   * Inputs over maxInputTokens: "reject" (default, 400 as OpenAI) or "truncate" (as TEI's truncate=true).
+   * Inputs over the model's max_seq_length but within maxInputTokens are always truncated to the model's window.
+   */
   onLongInput?: "truncate" | "reject";
   /** Request body limit in bytes (default 8 MiB); larger bodies get 413. */
   maxBodyBytes?: number;
@@ -72,6 +90,11 @@ export interface ServerOptions {
   maxBatchTokens?: number;
   maxBatchSize?: number;
   maxQueuedInputs?: number;
+  /** Requests open at once, counted from their headers (default 512, TEI's max_concurrent_requests); more get 429. */
+  maxConcurrentRequests?: number;
+  /** Time for a client to send its headers (default 10 s) and its whole request (default 60 s); then 408. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 interface Limits {
@@ -88,8 +111,12 @@ export interface EmbeddingServer {
   ready: Promise<ServableModel>;
   /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8080. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Graceful stop: refuses new requests (503), finishes the ones in flight, closes the socket. */
-  close(): Promise<void>;
+  /**
+   * Graceful stop: stops listening, answers new requests on open connections with 503 + Retry-After, finishes
+   * the requests in flight, then closes every connection. After `graceMs` (default: no limit) the requests
+   * still open are cut off. Resolves with whether all were answered and how many were cut off.
+   */
+  close(options?: { graceMs?: number }): Promise<{ drained: boolean; cutOff: number }>;
 }
 
 /**
@@ -117,7 +144,7 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     maxInputs: options.maxInputs ?? 2048,
     maxInputTokens: options.maxInputTokens ?? 8192,
     maxRequestTokens: options.maxRequestTokens ?? 300_000,
-    onLongInput: options.onLongInput ?? "truncate",
+    onLongInput: options.onLongInput ?? "reject",
   };
   for (const [k, v] of Object.entries(limits))
     if (k !== "onLongInput" && (!Number.isInteger(v) || (v as number) < 1))
@@ -125,6 +152,12 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
   if (limits.onLongInput !== "truncate" && limits.onLongInput !== "reject")
     throw new RangeError(`createEmbeddingServer: onLongInput "${limits.onLongInput}" must be "truncate" or "reject".`);
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
+  const maxConcurrent = options.maxConcurrentRequests ?? 512;
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const requestTimeout = options.requestTimeoutMs ?? 60_000;
+  for (const [k, v] of Object.entries({ maxConcurrent, headersTimeout, requestTimeout }))
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`createEmbeddingServer: ${k} ${v} must be a positive integer.`);
   const keyDigest = options.apiKey ? sha256(options.apiKey) : undefined;
 
   let model: ServableModel | undefined;
@@ -146,6 +179,7 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
           metrics.inferenceSeconds.observe(b.seconds);
           for (const q of b.queueSeconds) metrics.queueSeconds.observe(q);
         },
+        onBatchError: () => metrics.failedBatches++,
       });
       return m;
     },
@@ -159,7 +193,34 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
   const servedName = (m: ServableModel) => options.modelName ?? m.name;
   const accepted = (m: ServableModel, id: string) => id === servedName(m) || (options.aliases ?? []).includes(id);
 
-  const app = Fastify({ bodyLimit: maxBodyBytes, logger: false, forceCloseConnections: "idle" });
+  const app = Fastify({
+    bodyLimit: maxBodyBytes,
+    logger: false,
+    forceCloseConnections: "idle",
+    // Our onRequest hook answers 503 in OpenAI's shape, with Retry-After, while closing.
+    return503OnClosing: false,
+    // Node's own slow-client guards; the check runs every second, so a limit holds to within a second.
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+    requestTimeout,
+    clientErrorHandler: (err, socket) => {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "ECONNRESET" || socket.destroyed) return;
+      const timeout = e.code === "ERR_HTTP_REQUEST_TIMEOUT";
+      const apiError = timeout
+        ? new ApiError(
+            408,
+            `The request was not received in time (headers within ${headersTimeout / 1000} s, the whole request within ${requestTimeout / 1000} s).`,
+            { code: "request_timeout" },
+          )
+        : badRequest(`Malformed HTTP request (${e.code ?? e.message}).`, null, "bad_http_request");
+      const body = JSON.stringify(apiError.toJSON());
+      if (socket.writable)
+        socket.write(
+          `HTTP/1.1 ${apiError.status} ${timeout ? "Request Timeout" : "Bad Request"}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      socket.destroy();
+    },
+  });
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, toApiError(err)));
   app.setNotFoundHandler((req, reply) =>
@@ -173,7 +234,20 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     ),
   );
 
+  const isEmbeddings = (route: string | undefined) => route === "/v1/embeddings" || route === "/embeddings";
+  let limited = 0; // open requests that count against maxConcurrent
   app.addHook("onRequest", async (req, reply) => {
+    // Counted until the response ends or the socket closes, whichever comes first ("close" always fires).
+    // /health and /metrics are outside the limit, so that monitoring works under overload.
+    const path = req.url.split("?")[0];
+    const monitoring = path === "/health" || path === "/metrics";
+    metrics.openRequests++;
+    if (!monitoring) limited++;
+    reply.raw.once("close", () => {
+      metrics.openRequests--;
+      if (!monitoring) limited--;
+      if (!reply.raw.writableFinished && isEmbeddings(req.routeOptions.url)) metrics.clientDisconnects++;
+    });
     if (closing) {
       reply.header("connection", "close");
       throw new ApiError(503, "The server is shutting down; send the request to another instance.", {
@@ -181,9 +255,14 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
         retryAfter: 1,
       });
     }
-    if (!keyDigest) return;
-    const path = req.url.split("?")[0];
-    if (path === "/health" || path === "/metrics") return;
+    if (limited > maxConcurrent) {
+      metrics.rejectedConcurrency++;
+      throw new ApiError(429, `The server is busy: ${maxConcurrent} requests are open (its limit); retry shortly.`, {
+        code: "too_many_requests",
+        retryAfter: 1,
+      });
+    }
+    if (!keyDigest || monitoring) return;
     const header = req.headers.authorization;
     const m = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
     // Compare fixed-length digests so that neither the key's content nor its length leaks through timing.
@@ -198,21 +277,15 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     }
   });
 
-  const isEmbeddings = (route: string | undefined) => route === "/v1/embeddings" || route === "/embeddings";
-  const inFlight = new WeakSet<FastifyRequest>();
-  app.addHook("preHandler", async (req) => {
+  app.addHook("preHandler", async (req, reply) => {
     if (!isEmbeddings(req.routeOptions.url)) return;
-    inFlight.add(req);
     metrics.inFlight++;
+    reply.raw.once("close", () => metrics.inFlight--);
   });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     metrics.countRequest(route, reply.statusCode);
     if (isEmbeddings(route)) metrics.latency.observe(reply.elapsedTime / 1000);
-    if (inFlight.delete(req)) metrics.inFlight--;
-  });
-  app.addHook("onRequestAbort", async (req) => {
-    if (inFlight.delete(req)) metrics.inFlight--;
   });
 
   const requireModel = (): { m: ServableModel; b: DynamicBatcher } => {
@@ -226,9 +299,14 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     const { m, b } = requireModel();
     const body = parseEmbeddingRequest(req.body, m, accepted, servedName(m));
     const prepared = prepareInputs(body.inputs, m, limits);
+    // A client that disconnects takes its waiting inputs out of the queue.
+    const left = new AbortController();
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableFinished) left.abort(new Error("the client disconnected"));
+    });
     let rows: Float32Array[];
     try {
-      rows = await b.embed(prepared.texts, prepared.tokens);
+      rows = await b.embed(prepared.texts, prepared.tokens, left.signal);
     } catch (err) {
       if (err instanceof QueueFullError) {
         metrics.rejectedQueueFull++;
@@ -309,10 +387,18 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
       const actual = typeof addr === "object" && addr ? addr.port : port;
       return `http://${host.includes(":") ? `[${host}]` : host}:${actual}`;
     },
-    async close() {
+    async close({ graceMs = Number.POSITIVE_INFINITY } = {}) {
       closing = true;
-      await app.close(); // waits for requests in flight; idle keep-alive sockets are closed
-      await batcher?.idle();
+      const closed = app.close(); // stops listening now; resolves once every connection has ended
+      const deadline = performance.now() + graceMs;
+      while (metrics.openRequests > 0 && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(20, deadline - performance.now()))));
+      const cutOff = metrics.openRequests;
+      // Only idle keep-alive sockets are left, or, after the grace period, the requests cut off.
+      app.server.closeAllConnections();
+      await closed;
+      if (cutOff === 0) await batcher?.idle();
+      return { drained: cutOff === 0, cutOff };
     },
   };
 }
@@ -419,7 +505,6 @@ export function prepareInputs(
     );
   const special = model.tokenizer.encode("").ids.length;
   const modelRoom = Number.isFinite(model.maxSeqLength) ? model.maxSeqLength - special : Infinity;
-  const room = Math.min(limits.maxInputTokens, modelRoom);
   const texts: string[] = [];
   const tokens: number[] = [];
   let total = 0;
@@ -443,13 +528,16 @@ export function prepareInputs(
       ids = input.ids;
       text = "";
     }
+    // Over the API's limit: 400 as OpenAI (or cut, when configured); over the model's window: cut, as
+    // sentence-transformers does, since the model cannot read further.
+    if (ids.length > limits.maxInputTokens && limits.onLongInput === "reject")
+      throw badRequest(
+        `input[${i}] has ${ids.length} tokens; this server accepts at most ${limits.maxInputTokens} per input (shorten it, or start the server with --long-inputs truncate).`,
+        "input",
+        "input_too_long",
+      );
+    const room = Math.min(limits.maxInputTokens, modelRoom);
     if (ids.length > room) {
-      if (limits.onLongInput === "reject")
-        throw badRequest(
-          `input[${i}] has ${ids.length} tokens; this server accepts at most ${room} per input (shorten it, or start the server with truncation).`,
-          "input",
-          "input_too_long",
-        );
       ids = ids.slice(0, room);
       text = "";
     }

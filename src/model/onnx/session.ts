@@ -14,7 +14,7 @@
  * with 1 thread it changes nothing. `spinning: true` restores the default (a few per cent on an idle dedicated box).
  */
 import { availableParallelism } from "node:os";
-import { config } from "../../env";
+import { getConfig } from "../../env";
 import type { TokenizedBatch } from "../types";
 
 type Ort = typeof import("onnxruntime-node");
@@ -55,7 +55,7 @@ export function onnxRuntimeInfo(): OnnxRuntimeInfo {
 
 /** Intra-op threads a new session gets: COURSE_ONNX_THREADS, else one per CPU (os.availableParallelism()). */
 export function defaultOnnxThreads(): number {
-  return config.onnxThreads ?? availableParallelism();
+  return getConfig().onnxThreads ?? availableParallelism();
 }
 
 function int64(values: Int32Array): BigInt64Array {
