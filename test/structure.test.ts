@@ -29,7 +29,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ["serve"],
   ["publish"],
   ["course"],
-  ["cli", "app"],
+  ["app"],
+  ["cli"],
 ];
 
 /** At most this many names over all src/<area>/index.ts files. */
