@@ -84,8 +84,8 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
     };
   }
   // Transformer (MiniLM / bge-sized): sentence-transformers' usual lr 2e-5 with 10% warm-up, one epoch, batch 16. On
-  // the wasm backend a step of plain MNRL at batch 16 on the handbook's passages (up to ~150 tokens) needs ~4.1 GiB of
-  // its 4 GiB heap, so train() runs it as CachedMultipleNegativesRankingLoss (GradCache, mini-batch 8: same loss and
+  // the wasm backend a step of plain MNRL at batch 16 on the handbook's passages (up to ~150 tokens) needs ~4.1 GiB,
+  // more than the 3.2 GiB it plans to use of its 4 GiB heap, so train() runs it as CachedMultipleNegativesRankingLoss (GradCache, mini-batch 8: same loss and
   // gradients, ~2.2 GiB) and says so (src/train/memory.ts); with tfjs-node or a GPU it stays plain. Dev evaluation
   // every 25 steps (an evaluation re-encodes the dev corpus: ~300 passages).
   return { epochs: 1, batchSize: 16, learningRate: 2e-5, warmupRatio: 0.1, scale: 20, evalSteps: 25 };
