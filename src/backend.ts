@@ -143,6 +143,11 @@ export function backendInfo(): BackendInfo | undefined {
   return current;
 }
 
+/** True when tfjs computes on a GPU: the tensorflow backend from @tensorflow/tfjs-node-gpu. */
+export function runsOnGpu(backend: BackendInfo | undefined = current): boolean {
+  return backend?.name === "tensorflow" && backend.package === "@tensorflow/tfjs-node-gpu";
+}
+
 /** Memory of the accelerator the tensorflow backend computes on, as the device reports it. */
 export interface DeviceMemory {
   totalBytes: number;
@@ -187,7 +192,7 @@ export function deviceMemory(
   backend: BackendInfo | undefined = current,
   query: () => string = queryNvidiaSmi,
 ): DeviceMemory | undefined {
-  if (backend?.name !== "tensorflow" || backend.package !== "@tensorflow/tfjs-node-gpu") return undefined;
+  if (!runsOnGpu(backend)) return undefined;
   try {
     return parseNvidiaSmi(query());
   } catch {

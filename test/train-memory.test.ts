@@ -3,7 +3,7 @@
 // that stays flat over 30 steps.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type BackendInfo, deviceMemory, initBackend, parseNvidiaSmi, tf } from "../src/backend";
+import { type BackendInfo, deviceMemory, initBackend, parseNvidiaSmi, runsOnGpu, tf } from "../src/backend";
 import { CachedMultipleNegativesRankingLoss } from "../src/train/losses/cached-multiple-negatives-ranking";
 import { CachedMultipleNegativesSymmetricRankingLoss } from "../src/train/losses/cached-multiple-negatives-symmetric-ranking";
 import { CoSENTLoss } from "../src/train/losses/cosent";
@@ -93,6 +93,8 @@ test("the backend's limit: wasm 4 GiB; a GPU's free memory from nvidia-smi (stan
   assert.equal(parseNvidiaSmi(""), undefined);
   assert.equal(parseNvidiaSmi("garbage"), undefined);
   assert.equal(deviceMemory(gpuBackend, () => smi)?.freeBytes, 100000 * 1024 ** 2);
+  assert.equal(runsOnGpu(gpuBackend), true); // and encode() then stays on tfjs (sentence-transformer.ts)
+  assert.equal(runsOnGpu({ name: "wasm", package: "@tensorflow/tfjs-backend-wasm", notes: [] }), false);
   assert.equal(
     deviceMemory(gpuBackend, () => {
       throw new Error("nvidia-smi: not found");
