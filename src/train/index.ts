@@ -11,6 +11,7 @@
  *   listCheckpoints                                                        checkpoint.ts
  *   trainSteps, evaluations, trainingCurvesFigure (Plotly)                 history.ts
  *   ProgressReporter (your own display), formatProgress                    progress.ts
+ *   a step's memory: estimateLossMemory, memoryLimit, planStepMemory       memory.ts
  * Hard-negative mining is in src/mining; the offline model's sparse trainer in src/offline.
  *
  * Output folder of train({ outputDir }):
@@ -31,6 +32,7 @@ export {
   type TrainStepLog,
 } from "./history";
 export { formatProgress, type ProgressReporter, type ProgressState } from "./progress";
+export { estimateLossMemory, memoryLimit, planStepMemory, type StepMemoryPlan } from "./memory";
 // tslab resolves no folder imports: name the index file.
 export {
   CachedMultipleNegativesRankingLoss,

@@ -2,6 +2,8 @@
  * train(): fine-tunes a SentenceTransformer with a loss from ./losses, the way sentence-transformers'
  * SentenceTransformerTrainer does with its defaults, on tfjs:
  *
+ *   before the first step: a step's memory against the backend's limit (memory.ts); an in-batch-negatives loss that
+ *     would not fit runs as its Cached (GradCache) form, same loss and gradients; a step that cannot fit is refused
  *   for each epoch: batches from the seeded sampler (no text twice in a batch by default)
  *     for each batch: loss + gradients (the loss decides how: plain or cached/GradCache)
  *                     -> stop if the loss or the gradient norm is NaN/Inf (the last checkpoint stays intact)
