@@ -19,20 +19,22 @@
  *   c heads S  per token and layer: attention scores, softmax probabilities and their gradients ([heads, S, S] per text)
  *   d H        per token, once: the embedding sum, its LayerNorm and gradients
  *
- * a, b, c, d were fitted by least squares to measured peaks (bench/train-step-memory.ts --fit: the peak of
- * tf.memory().numBytes during one MultipleNegativesRankingLoss gradient, from tf.profile, on the wasm backend with
- * the BLAS kernels, for 8 shapes from 1-3 layers, hidden 64-128, 2-8 heads, intermediate 256-1024, batch 4-16,
- * S 32-128); the table of measured vs estimated is in bench/TRAIN-NOTES.md. On top of the tape, a step holds
- * P = the trained parameters' gradients (P values; GradCache: the running sum and the mini-batch's, 2 P) and the
- * AdamW moments (2 P, allocated at the first step).
+ * a, b, c, d were fitted by least squares to measured peaks (bench/train-step-memory.ts --fit: the peak bytes of live
+ * tensor buffers during one MultipleNegativesRankingLoss gradient, on the wasm backend with the BLAS kernels, for 9
+ * plain-loss cases: 1-3 layers, hidden 64-128, 2-8 heads, intermediate 256-1024, and MiniLM-L6's shape at B 4 / S 64
+ * and B 8 / S 128); the table of measured vs estimated is in bench/TRAIN-NOTES.md (within 8% for every plain case,
+ * 1-2% for MiniLM-L6). Besides the tape a step holds copies of the trained parameters' size P (GRADIENT_COPIES,
+ * fitted too: the gradients, the word-embedding gradient's dense scatter, their sums; GradCache: the running sum and
+ * one mini-batch's gradients) and the AdamW moments (2 P, allocated at the first step):
  *
- *   plain loss  (every column under one tape)   sum over columns c of tape(B, S_c) + P
- *   GradCache   (mini-batch m, one column at a time)   max over columns c of tape(min(m, B), S_c) + 2 P
+ *   plain loss  (every column under one tape)          sum over columns c of tape(B, S_c) + 3.5 P
+ *   GradCache   (mini-batch m, one column at a time)   max over columns c of tape(min(m, B), S_c) + 3 P
  *
  * with B the batch size and S_c the longest tokenized text of column c in the training data (a batch is padded to
  * its longest text, so the longest text anywhere bounds every batch). The step fits when that, plus the AdamW
  * moments, plus the tensors already alive (the model's weights, any other model the process holds), is below the
- * backend's limit times SAFETY (the heap also holds what tfjs frees but the allocator has not given back).
+ * backend's limit times SAFETY (the heap also holds allocator slack: in a fresh process the wasm heap grew 1006 MiB for
+ * a step whose live buffers peaked at 909 MiB, +11%).
  *
  * Limits (memoryLimit): wasm 4 GiB (the wasm32 heap); cpu and tfjs-node on the CPU: the machine's free memory;
  * tfjs-node-gpu: the GPU's free memory as nvidia-smi reports it (src/backend.ts deviceMemory).
