@@ -14,10 +14,9 @@
  */
 import { parseArgs } from "node:util";
 import { initBackend, tf } from "../src/backend";
-import { mulberry32 } from "../src/random";
 import { disableNativeMatMul, nativeMatMulInfo } from "../src/native/kernels";
-import { offlineBertVocab } from "../src/model/tokenizer";
 import { CachedMultipleNegativesRankingLoss, type TrainingBatch } from "../src/train/losses";
+import { seededWordTexts } from "../test/fixtures/shaped-model";
 import { randomBert } from "../test/fixtures/train-losses/tiny-bert";
 
 const { values: flags } = parseArgs({
@@ -47,17 +46,6 @@ function wasmHeapBytes(): number | undefined {
   return backend.wasm?.HEAPU8?.buffer.byteLength;
 }
 
-/** Seeded texts of whole words from the vocabulary, each longer than `tokens` word pieces. */
-function makeTexts(n: number, tokens: number, seed: number): string[] {
-  const words = offlineBertVocab()
-    .slice(1996)
-    .filter((w) => /^[a-z]{3,}$/.test(w));
-  const rand = mulberry32(seed);
-  return Array.from({ length: n }, () =>
-    Array.from({ length: tokens + 8 }, () => words[Math.floor(rand() * words.length)]).join(" "),
-  );
-}
-
 async function main(): Promise<void> {
   const backend = await initBackend();
   const model = randomBert({
@@ -73,7 +61,7 @@ async function main(): Promise<void> {
   const native = nativeMatMulInfo();
   const batch: TrainingBatch = {
     columns: ["anchor", "positive"],
-    texts: [makeTexts(pairs, seq, 1), makeTexts(pairs, seq, 2)],
+    texts: [seededWordTexts(pairs, seq, 1), seededWordTexts(pairs, seq, 2)],
     size: pairs,
   };
   const tokenized = model.tokenize(batch.texts[0].slice(0, 1));

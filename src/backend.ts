@@ -16,6 +16,7 @@
  * wanted is never silent: a warning says why, and a backend asked for by name that cannot load is an
  * error.
  */
+import { execFileSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendName, getConfig } from "./env";
 import { enableNativeMatMul } from "./native/kernels";
@@ -140,4 +141,61 @@ export function initBackend(prefer: BackendName | undefined = getConfig().backen
 /** The backend in use, or undefined before initBackend(). */
 export function backendInfo(): BackendInfo | undefined {
   return current;
+}
+
+/** True when tfjs computes on a GPU: the tensorflow backend from @tensorflow/tfjs-node-gpu. */
+export function runsOnGpu(backend: BackendInfo | undefined = current): boolean {
+  return backend?.name === "tensorflow" && backend.package === "@tensorflow/tfjs-node-gpu";
+}
+
+/** Memory of the accelerator the tensorflow backend computes on, as the device reports it. */
+export interface DeviceMemory {
+  totalBytes: number;
+  freeBytes: number;
+  /** Where the numbers come from, in words ("nvidia-smi: NVIDIA H200, 143771 MiB total"). */
+  source: string;
+}
+
+/**
+ * Parses `nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits` (one line per GPU,
+ * MiB). tfjs-node-gpu computes on the first visible GPU (CUDA_VISIBLE_DEVICES decides which), so the first line counts.
+ */
+export function parseNvidiaSmi(text: string): DeviceMemory | undefined {
+  const line = text.split(/\r?\n/).find((l) => l.trim() !== "");
+  if (!line) return undefined;
+  const parts = line.split(",").map((p) => p.trim());
+  const [total, free] = parts.slice(-2).map(Number);
+  if (parts.length < 3 || !(total > 0) || !(free >= 0)) return undefined;
+  const MiB = 1024 * 1024;
+  const name = parts.slice(0, -2).join(",");
+  return {
+    totalBytes: total * MiB,
+    freeBytes: free * MiB,
+    source: `nvidia-smi: ${name}, ${free} of ${total} MiB free`,
+  };
+}
+
+/** Runs nvidia-smi's memory query; throws when it is missing or fails. */
+function queryNvidiaSmi(): string {
+  return execFileSync("nvidia-smi", ["--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"], {
+    encoding: "utf8",
+    timeout: 10_000,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+}
+
+/**
+ * The GPU's memory when the backend in use is tfjs-node-gpu (undefined on the CPU, or when the device cannot be
+ * asked: tfjs reports no device memory for the tensorflow backend, so nvidia-smi is asked). `query` is for tests.
+ */
+export function deviceMemory(
+  backend: BackendInfo | undefined = current,
+  query: () => string = queryNvidiaSmi,
+): DeviceMemory | undefined {
+  if (!runsOnGpu(backend)) return undefined;
+  try {
+    return parseNvidiaSmi(query());
+  } catch {
+    return undefined;
+  }
 }

@@ -83,7 +83,8 @@ before(async () => {
       return;
     }
     const prefix = `/${REPO}/resolve/${COMMIT}/`;
-    if (req.method === "GET" && url.pathname.startsWith(prefix)) {
+    // GET, and HEAD as the Hub answers it (headers only; Node drops the body of a HEAD response).
+    if ((req.method === "GET" || req.method === "HEAD") && url.pathname.startsWith(prefix)) {
       const path = decodeURIComponent(url.pathname.slice(prefix.length));
       const data = files.get(path);
       if (!data) {

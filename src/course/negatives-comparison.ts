@@ -63,6 +63,7 @@ export interface NegativesComparisonOptions {
   mining?: Partial<Record<NegativeCondition, MineHardNegativesOptions>>;
   /** Optimizer steps per run (default 50). */
   steps?: number;
+  /** Default 32; TRANSFORMER_BATCH_SIZE (16) for a Transformer model. */
   batchSize?: number;
   learningRate?: number;
   warmupRatio?: number;
@@ -117,6 +118,13 @@ export interface NegativesComparison {
   bootstrap: BootstrapOptions;
 }
 
+/**
+ * The batch size of a Transformer's runs: 16, as the course's Transformer recipe (src/course/recipes.ts). With a
+ * mined negative a step embeds 3 x 16 texts; on the wasm backend train() runs it in GradCache form when a plain step
+ * would not fit the heap (src/train/memory.ts), and 20 steps of a MiniLM-sized model take minutes, not tens of them.
+ */
+export const TRANSFORMER_BATCH_SIZE = 16;
+
 const PRESET: Record<Exclude<NegativeCondition, "in-batch">, MineHardNegativesOptions> = {
   random: miningPresets.random,
   hard: miningPresets.hard,
@@ -149,7 +157,7 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   const modelName = baseModel.name;
   const settings = {
     steps: options.steps ?? 50,
-    batchSize: options.batchSize ?? 32,
+    batchSize: options.batchSize ?? (baseModel.encoder ? TRANSFORMER_BATCH_SIZE : 32),
     learningRate: options.learningRate ?? defaultLearningRate(baseModel),
     warmupRatio: options.warmupRatio ?? 0.1,
     seed: options.seed ?? DEFAULT_SEED,
@@ -209,7 +217,8 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
         learningRate: settings.learningRate,
         warmupRatio: settings.warmupRatio,
         seed: settings.seed,
-        progress: options.progress ?? false,
+        // A Transformer's runs take minutes: show each one's progress and ETA unless told otherwise.
+        progress: options.progress ?? Boolean(model.encoder),
         onWarning: options.onWarning,
       });
       const trainSeconds = (performance.now() - t0) / 1000;

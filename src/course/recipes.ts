@@ -84,9 +84,14 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
       evalSteps: 22,
     };
   }
+  // Transformer (MiniLM / bge-sized): sentence-transformers' fine-tuning recipe (FINE_TUNE_DEFAULTS: lr 2e-5, 10%
+  // warm-up, one epoch) at batch 16 rather than 32, so a CPU step stays a few seconds. On the wasm backend a step of
+  // plain MNRL at batch 16 on the handbook's passages (up to ~150 tokens) needs ~4.1 GiB, more than the 3.2 GiB it
+  // plans to use of its 4 GiB heap, so train() runs it as CachedMultipleNegativesRankingLoss (GradCache, mini-batch 8:
+  // same loss and gradients, ~2.2 GiB) and says so (src/train/memory.ts); with tfjs-node or a GPU it stays plain. Dev
+  // evaluation every 25 steps (an evaluation re-encodes the dev corpus: ~300 passages).
   const { epochs, learningRate, warmupRatio, scale } = FINE_TUNE_DEFAULTS;
-  // Batch 16 rather than FINE_TUNE_DEFAULTS' 32: a Transformer step on a CPU stays a few seconds.
-  return { epochs, batchSize: 16, learningRate, warmupRatio, scale, evalSteps: 20 };
+  return { epochs, batchSize: 16, learningRate, warmupRatio, scale, evalSteps: 25 };
 }
 
 /**

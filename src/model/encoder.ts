@@ -190,7 +190,13 @@ export class TransformerEncoder {
       );
       // [B, 1, 1, S]: 0 for real keys, MASKED_SCORE for padded keys; broadcast over heads and queries.
       const maskBias = tf.mul(tf.sub(1, tf.tensor(batch.attentionMask, [B, 1, 1, S], "float32")), MASKED_SCORE);
-      for (const layer of this.layers) hidden = this.encoderLayer(layer, hidden, maskBias, B, S);
+      // One tidy per layer: a layer's intermediates are freed when it is done, so a forward pass without a gradient
+      // tape (encoding) holds one layer's at a time, not all layers' (~4x less for 6 layers). Under a tape, what the
+      // backward pass needs is kept by tfjs regardless.
+      for (const layer of this.layers) {
+        const input = hidden;
+        hidden = tf.tidy(() => this.encoderLayer(layer, input, maskBias, B, S));
+      }
       return tf.reshape(hidden, [B, S, H]) as tf.Tensor3D;
     });
   }

@@ -8,14 +8,27 @@
  *
  * Online: the revision is resolved to its commit hash (GET /api/models/<id>/revision/<rev>), refs/<revision> is
  * written, and the files a sentence-transformers model needs (modules.json first, then what its modules name) are
- * fetched with @huggingface/hub's downloadFileToCacheDir pinned to that commit, which skips files already cached.
+ * fetched pinned to that commit (downloadToCache below), skipping files already cached:
+ *
+ *   HEAD <endpoint>/<id>/resolve/<commit>/<path>   (redirects not followed) -> the blob's name: X-Linked-Etag (LFS
+ *        files) or ETag, its size: X-Linked-Size or Content-Length, and where the bytes are (Location, e.g. a CDN)
+ *   GET  that location -> blobs/<etag>.incomplete, then renamed to blobs/<etag> once complete (Python's names); an
+ *        interrupted download leaves the .incomplete file, and the next call resumes it with "Range: bytes=<have>-"
+ *        (a server that answers 200 instead of 206 restarts it from 0)
+ *
+ * with progress (bytes, percentage, speed, ETA) on stderr, or to onProgress. The endpoint is HF_ENDPOINT (default
+ * https://huggingface.co), as Python's huggingface_hub reads it: a mirror, a private Hub, or a stand-in on loopback
+ * (test/slow/hub-course.test.ts) work the same way. The token goes to the endpoint only, not to a CDN it redirects to.
  * Offline (HF_HUB_OFFLINE=1, `offline: true`, or the Hub unreachable): refs/<revision> is read here, because
  * @huggingface/hub finds a cached file offline only by full commit hash. Nothing cached -> an error naming the
  * model and the three ways to get it.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { downloadFileToCacheDir, modelInfo } from "@huggingface/hub";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { modelInfo } from "@huggingface/hub";
 import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
 
@@ -26,7 +39,7 @@ export interface HubOptions {
   cacheDir?: string;
   /** Never touch the network (default HF_HUB_OFFLINE / COURSE_OFFLINE). */
   offline?: boolean;
-  /** Hub endpoint (default https://huggingface.co); tests point it at a loopback server. */
+  /** Hub endpoint (default HF_ENDPOINT, else https://huggingface.co); tests point it at a loopback server. */
   hubUrl?: string;
   /** Access token for gated/private models (default HF_TOKEN or $HF_HOME/token). */
   token?: string;
@@ -34,6 +47,24 @@ export interface HubOptions {
   fetch?: typeof fetch;
   /** Give up on the Hub's metadata request after this long and use the cache (default 10,000 ms). */
   metadataTimeoutMs?: number;
+  /** Download progress (default: a line on stderr about every second per file, and when a file is done). */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** Where a file download stands. */
+export interface DownloadProgress {
+  repo: string;
+  /** Path in the repository, e.g. "model.safetensors". */
+  file: string;
+  /** Bytes on disk so far (a resumed download starts at what the earlier attempt left). */
+  bytes: number;
+  /** Size of the file (undefined when the server does not say). */
+  total: number | undefined;
+  /** Bytes this attempt started from (> 0: resumed with a Range request). */
+  resumedFrom: number;
+  /** Seconds since this attempt started. */
+  seconds: number;
+  done: boolean;
 }
 
 export interface HubModel {
@@ -133,7 +164,11 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
       throw new Error(`${howToGet(repo, revision, cacheDir)} (Offline mode is on: HF_HUB_OFFLINE or COURSE_OFFLINE.)`);
     return { repo, revision, ...cached, online: false };
   }
-  const common = { hubUrl: options.hubUrl, accessToken: options.token ?? getConfig().hfToken, fetch: options.fetch };
+  const common = {
+    hubUrl: hubEndpoint(options),
+    accessToken: options.token ?? getConfig().hfToken,
+    fetch: options.fetch,
+  };
   let commit: string;
   let files: Set<string>;
   try {
@@ -159,8 +194,7 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
     const status = httpStatus(err);
     if (status === 401 || status === 403 || status === 404)
       throw new Error(
-        `Hub model "${repo}" (revision ${revision}): HTTP ${status} — the id or revision does not exist, or the model is private/gated ` +
-          `(set HF_TOKEN to a token that has access). ${(err as Error).message}`,
+        `Hub model "${repo}" (revision ${revision}): ${httpAdvice(status, repo, common.hubUrl)} ${(err as Error).message}`,
       );
     if (!isNetworkError(err)) throw new Error(`Hub model "${repo}" (revision ${revision}): ${(err as Error).message}`);
     // Network failure: fall back to the cache, as Python does.
@@ -173,9 +207,19 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
     writeFileAtomic(join(storage, "refs", revision), commit);
   }
   const folder = join(storage, "snapshots", commit);
+  const endpoint = hubEndpoint(options);
   const fetchFile = async (path: string): Promise<void> => {
     if (!files.has(path)) return;
-    await downloadFileToCacheDir({ repo, path, revision: commit, cacheDir, ...common });
+    await downloadToCache({
+      repo,
+      path,
+      commit,
+      storage,
+      endpoint,
+      token: common.accessToken,
+      fetch: options.fetch,
+      onProgress: options.onProgress ?? stderrProgress(),
+    });
   };
   const wanted: string[] = [];
   if (files.has("modules.json")) {
@@ -199,4 +243,151 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
   }
   for (const path of wanted) await fetchFile(path);
   return { repo, revision, commit, folder, online: true };
+}
+
+/** The Hub endpoint: options.hubUrl, else HF_ENDPOINT, else https://huggingface.co (no trailing slash). */
+function hubEndpoint(options: HubOptions): string {
+  return (options.hubUrl ?? getConfig().hfEndpoint).replace(/\/+$/, "");
+}
+
+/** What an HTTP error from the Hub means for a model id, and what to do. */
+function httpAdvice(status: number, repo: string, endpoint: string): string {
+  if (status === 404)
+    return (
+      `HTTP 404 — the id or revision does not exist on ${endpoint} (check the spelling and the revision, e.g. ` +
+      '"sentence-transformers/all-MiniLM-L6-v2"; a private model also answers 404 without a token, so set HF_TOKEN if it is yours).'
+    );
+  return (
+    `HTTP ${status} — the model is private/gated: ${status === 401 ? "no valid token was sent" : "the token has no access"}. ` +
+    `Accept its conditions on ${endpoint}/${repo} with your account and set HF_TOKEN to a token that has access.`
+  );
+}
+
+const MB = 1e6;
+
+/** Progress lines on stderr: when a file starts (if large), about every second, and when it is done. */
+export function stderrProgress(write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {
+  let last = 0;
+  return (p: DownloadProgress): void => {
+    const now = p.seconds;
+    if (!p.done && now - last < 1 && p.bytes > p.resumedFrom) return;
+    if (!p.done && p.total !== undefined && p.total < 2 * MB) return; // small files: the done line only
+    last = now;
+    const size = p.total === undefined ? "" : ` / ${(p.total / MB).toFixed(1)} MB`;
+    const pct = p.total ? ` (${Math.floor((100 * p.bytes) / p.total)}%)` : "";
+    const rate = p.seconds > 0 ? (p.bytes - p.resumedFrom) / p.seconds : 0;
+    const eta = !p.done && p.total !== undefined && rate > 0 ? `, ETA ${Math.ceil((p.total - p.bytes) / rate)} s` : "";
+    const resumed = p.resumedFrom > 0 ? `, resumed at ${(p.resumedFrom / MB).toFixed(1)} MB` : "";
+    write(
+      `${p.done ? "downloaded" : "downloading"} ${p.repo}: ${p.file} ${(p.bytes / MB).toFixed(1)}${size} MB${pct}` +
+        `${rate > 0 ? `, ${(rate / MB).toFixed(1)} MB/s` : ""}${eta}${resumed}`,
+    );
+  };
+}
+
+/**
+ * One file of a commit into the cache (module header): blobs/<etag> and the snapshot's symlink to it. Resumes a
+ * blobs/<etag>.incomplete left by an interrupted attempt. Throws with the status and what to do.
+ */
+export async function downloadToCache(args: {
+  repo: string;
+  path: string;
+  commit: string;
+  storage: string;
+  endpoint: string;
+  token?: string;
+  fetch?: typeof fetch;
+  onProgress?: (p: DownloadProgress) => void;
+}): Promise<void> {
+  const { repo, path, commit, storage, endpoint, token } = args;
+  const link = join(storage, "snapshots", commit, ...path.split("/"));
+  if (existsSync(link)) return;
+  const doFetch = args.fetch ?? fetch;
+  const url = `${endpoint}/${repo}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
+  const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const where = `Hub model "${repo}": ${path}`;
+  let head: Response;
+  try {
+    head = await doFetch(url, { method: "HEAD", headers: auth, redirect: "manual" });
+  } catch (err) {
+    throw new Error(`${where}: the Hub could not be reached (${(err as Error).message}); run again to retry.`, {
+      cause: err,
+    });
+  }
+  if (head.status >= 400)
+    throw new Error(
+      `${where}: ${head.status === 401 || head.status === 403 || head.status === 404 ? httpAdvice(head.status, repo, endpoint) : `HTTP ${head.status}`}`,
+    );
+  const etag = (head.headers.get("x-linked-etag") ?? head.headers.get("etag") ?? "")
+    .replace(/^W\//, "")
+    .replace(/"/g, "");
+  if (!/^[\w-]+$/.test(etag)) throw new Error(`${where}: the Hub sent no usable ETag (got "${etag}").`);
+  const sizeHeader = head.headers.get("x-linked-size") ?? head.headers.get("content-length");
+  const total = sizeHeader === null ? undefined : Number(sizeHeader);
+  const location = head.status >= 300 && head.status < 400 ? head.headers.get("location") : null;
+  const source = location ? new URL(location, url).toString() : url;
+  const sameOrigin = new URL(source).origin === new URL(endpoint).origin;
+  const blob = join(storage, "blobs", etag);
+  mkdirSync(dirname(blob), { recursive: true });
+  if (!existsSync(blob)) {
+    const partial = `${blob}.incomplete`;
+    const have = existsSync(partial) ? statSync(partial).size : 0;
+    const started = performance.now();
+    const progress = (bytes: number, resumedFrom: number, done: boolean) =>
+      args.onProgress?.({
+        repo,
+        file: path,
+        bytes,
+        total,
+        resumedFrom,
+        seconds: (performance.now() - started) / 1000,
+        done,
+      });
+    let res: Response;
+    try {
+      res = await doFetch(source, {
+        headers: { ...(sameOrigin ? auth : {}), ...(have > 0 ? { Range: `bytes=${have}-` } : {}) },
+      });
+    } catch (err) {
+      throw new Error(`${where}: the download could not start (${(err as Error).message}); run again to resume.`, {
+        cause: err,
+      });
+    }
+    if (res.status === 416 && have > 0 && have === total) {
+      // The earlier attempt had every byte already.
+    } else {
+      if (res.status !== 200 && res.status !== 206) throw new Error(`${where}: HTTP ${res.status} while downloading.`);
+      const resumedFrom = res.status === 206 ? have : 0;
+      let bytes = resumedFrom;
+      progress(bytes, resumedFrom, false);
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          bytes += chunk.length;
+          progress(bytes, resumedFrom, false);
+          done(null, chunk);
+        },
+      });
+      try {
+        if (!res.body) throw new Error("empty response");
+        await pipeline(
+          Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+          counter,
+          createWriteStream(partial, { flags: resumedFrom > 0 ? "a" : "w" }),
+        );
+      } catch (err) {
+        throw new Error(
+          `${where}: the download was interrupted at ${bytes} of ${total ?? "?"} bytes (${(err as Error).message}); ` +
+            `run again to resume it (${partial} is kept).`,
+          { cause: err },
+        );
+      }
+      progress(bytes, resumedFrom, true);
+    }
+    const got = statSync(partial).size;
+    if (total !== undefined && got !== total)
+      throw new Error(`${where}: got ${got} of ${total} bytes; run again to resume (${partial} is kept).`);
+    renameSync(partial, blob);
+  }
+  mkdirSync(dirname(link), { recursive: true });
+  symlinkSync(relative(dirname(link), blob), link);
 }

@@ -23,6 +23,7 @@
  * file was made from exactly these weights, and rebuilt whenever the weights change (training steps assign new
  * tensors to the variables, which the model notices), so it is never stale. While `training` is set (the trainer
  * sets it), and for StaticEmbedding models (a table lookup and a mean, fast on tfjs already), encode runs on tfjs.
+ * With a GPU (tfjs-node-gpu) encode stays on tfjs, which then computes on the GPU (onnxruntime-node runs on the CPU).
  * `encode(texts, { runtime: "tfjs" })` forces tfjs; COURSE_ONNX=0 turns ONNX Runtime off.
  *
  * dtype (transformers.js' option name): `loadModel(folder, { dtype: "q8" })` encodes with the folder's
@@ -33,7 +34,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { backendInfo, initBackend, tf } from "../backend";
+import { backendInfo, initBackend, runsOnGpu, tf } from "../backend";
 import { getConfig, type BackendName } from "../env";
 import { TransformerEncoder } from "./encoder";
 import { nativeMatMulInfo } from "../native/kernels";
@@ -282,6 +283,8 @@ export class SentenceTransformer implements Embedder {
     if (asked === "auto") {
       if (this.training) return { runtime: "tfjs", reason: "the model is being trained" };
       if (!getConfig().onnx) return { runtime: "tfjs", reason: "COURSE_ONNX=0" };
+      // onnxruntime-node computes on the CPU: with a GPU under tfjs, tfjs is the faster path.
+      if (runsOnGpu()) return { runtime: "tfjs", reason: "tfjs runs on the GPU (@tensorflow/tfjs-node-gpu)" };
     }
     const info = onnxRuntimeInfo();
     if (!info.available) return cannot(info.reason);

@@ -90,6 +90,13 @@ export interface TrainOptions {
   progress?: boolean | ProgressReporter;
   /** Where warnings go (default console.warn); they are also returned. */
   onWarning?: (message: string) => void;
+  /**
+   * Bytes a step may plan to use, instead of what the backend offers (memory.ts: wasm 4 GiB, a GPU's free memory,
+   * else the machine's free memory). Before the first step the trainer estimates a step's memory against it: an
+   * in-batch-negatives loss that would not fit is switched to its Cached (GradCache) form, same loss and gradients;
+   * a step that cannot fit is refused, naming the setting to change.
+   */
+  memoryLimit?: number;
 }
 
 /** TrainOptions with every default filled in and checked, plus what follows from them and the data. */
@@ -131,6 +138,8 @@ export interface ResolvedTrainOptions {
   keepCheckpoints: number;
   resumeFrom: "auto" | false | string;
   progress: boolean | ProgressReporter;
+  /** options.memoryLimit (bytes), when given. */
+  memoryLimit?: number;
 }
 
 /** `options[name]` must be a number when given: "2e-5" (a string) gets a message, not NaN arithmetic. */
@@ -167,6 +176,7 @@ function checkOptionTypes(options: TrainOptions): void {
     "evalSteps",
     "checkpointSteps",
     "keepCheckpoints",
+    "memoryLimit",
   ])
     checkNumber(name, o[name]);
   if (options.adamBetas !== undefined) {
@@ -376,5 +386,6 @@ export function resolveTrainOptions(
     keepCheckpoints,
     resumeFrom: options.resumeFrom ?? "auto",
     progress: options.progress ?? true,
+    memoryLimit: options.memoryLimit === undefined ? undefined : positiveInt("memoryLimit", options.memoryLimit, 1),
   };
 }

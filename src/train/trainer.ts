@@ -2,6 +2,8 @@
  * train(): fine-tunes a SentenceTransformer with a loss from ./losses, the way sentence-transformers'
  * SentenceTransformerTrainer does with its defaults, on tfjs:
  *
+ *   before the first step: a step's memory against the backend's limit (memory.ts); an in-batch-negatives loss that
+ *     would not fit runs as its Cached (GradCache) form, same loss and gradients; a step that cannot fit is refused
  *   for each epoch: batches from the seeded sampler (no text twice in a batch by default)
  *     for each batch: loss + gradients (the loss decides how: plain or cached/GradCache)
  *                     -> stop if the loss or the gradient norm is NaN/Inf (the last checkpoint stays intact)
@@ -47,6 +49,7 @@ import {
   trainingBatches,
   type TrainOptions,
 } from "./options";
+import { encoderShapeOf, longestTokenized, memoryLimit, planStepMemory, type StepMemoryPlan } from "./memory";
 import { assignWeights, namedParameters, splitFrozen, weightsOf } from "./parameters";
 import { autoProgress, type ProgressReporter, type ProgressState } from "./progress";
 import { learningRateAt } from "./schedule";
@@ -71,6 +74,13 @@ export interface TrainResult {
   /** Parameter names trained and frozen. */
   trainedParameters: string[];
   frozenParameters: string[];
+  /** The tfjs backend that trained ("wasm", "tensorflow", "cpu") and its package. */
+  backend: { name: string; package: string };
+  /**
+   * The memory plan made before the first step (Transformer models): the loss the steps ran with (the one given, or
+   * its Cached form when a step would not have fitted), the estimated peak and the budget, in bytes.
+   */
+  memory?: { loss: string; estimatedBytes: number; budgetBytes: number; limitBytes: number; source: string };
 }
 
 /** A NaN or infinite loss or gradient; names the step and the last good checkpoint. */
@@ -330,23 +340,56 @@ export async function train(
   const args = resolveTrainOptions(trainData, options, warn);
   const release = prepareOutputDir(args);
   try {
-    return await trainResolved(model, args, warnings);
+    return await trainResolved(model, args, warnings, warn);
   } finally {
     release();
   }
+}
+
+/**
+ * The memory plan of a Transformer model's step (memory.ts): the longest tokenized text of each column, the batch
+ * size and the loss against the backend's limit. Returns undefined for a static model (its steps are small).
+ */
+function planMemory(
+  model: SentenceTransformer,
+  args: ResolvedTrainOptions,
+  trained: NamedParameter[],
+  warn: (message: string) => void,
+): StepMemoryPlan | undefined {
+  const shape = encoderShapeOf(
+    model,
+    trained.reduce((s, p) => s + p.variable.size, 0),
+  );
+  if (!shape) return undefined;
+  const { data, batchSize } = args;
+  const texts = Math.min(batchSize, data.rows.length);
+  const columns = longestTokenized(model, data.rows, data.columns.length).map((seqLen) => ({ texts, seqLen }));
+  const limit = memoryLimit();
+  if (args.memoryLimit !== undefined) {
+    limit.limitBytes = args.memoryLimit;
+    limit.source = `memoryLimit ${args.memoryLimit} bytes (train option)`;
+  }
+  const plan = planStepMemory({ shape, columns, loss: args.loss, batchSize, maxSeqLength: model.maxSeqLength, limit });
+  if (plan.switched) warn(plan.switched);
+  return plan;
 }
 
 async function trainResolved(
   model: SentenceTransformer,
   args: ResolvedTrainOptions,
   warnings: string[],
+  warn: (message: string) => void,
 ): Promise<TrainResult> {
   const { totalSteps, evalSteps, checkpointSteps, outputDir, historyPath, bestPath } = args;
-  await initBackend();
+  const backend = await initBackend();
   const params = namedParameters(model);
   const { trained, frozen } = splitFrozen(model, params, args.freeze);
+  // Before anything is allocated for the run: does a step fit (memory.ts)? May switch the loss to its Cached form.
+  const memory = planMemory(model, args, trained, warn);
   const optimizer = new AdamW(trained, args.adamW);
+  // The fingerprint keeps the loss asked for: a Cached form computes the same, so a resumed run may plan differently.
   const fingerprint = runFingerprint(args, optimizer, params);
+  if (memory) args = { ...args, loss: memory.loss };
   let run: TrainingRun;
   try {
     const resumePath = findResumeCheckpoint(args.resumeFrom, args.checkpointDir);
@@ -429,5 +472,13 @@ async function trainResolved(
     warnings,
     trainedParameters: trained.map((p) => p.name),
     frozenParameters: frozen.map((p) => p.name),
+    backend: { name: backend.name, package: backend.package },
+    memory: memory && {
+      loss: memory.loss.name,
+      estimatedBytes: memory.estimatedBytes,
+      budgetBytes: memory.budgetBytes,
+      limitBytes: memory.limit.limitBytes,
+      source: memory.limit.source,
+    },
   };
 }
