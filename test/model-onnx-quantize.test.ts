@@ -271,15 +271,14 @@ test("exportOnnx quantize refuses, writing nothing, when int8 changes the embedd
 });
 
 test("the tfjs path says so once, with its measured cost, and encodePath names it", async () => {
-  const { config } = await import("../src/env");
   const { encodePath } = await import("../src/cost/measure");
-  const before = config.onnx;
+  const before = process.env.COURSE_ONNX; // getConfig() reads it when the field is read
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (msg: unknown) => warnings.push(String(msg));
   const m = offlineModel("offline-bert");
   try {
-    config.onnx = false;
+    process.env.COURSE_ONNX = "0";
     await m.encode(["hello world"]);
     await m.encode(["hello again"]);
     assert.equal(m.lastEncodeStats?.runtime, "tfjs");
@@ -289,7 +288,7 @@ test("the tfjs path says so once, with its measured cost, and encodePath names i
     assert.match(said[0], /COURSE_ONNX=0.*slower than ONNX Runtime/);
     assert.match(encodePath(m), /ONNX Runtime not used: COURSE_ONNX=0.*slower/);
     // Asked for explicitly: no warning.
-    config.onnx = true;
+    delete process.env.COURSE_ONNX;
     const quiet = offlineModel("offline-bert");
     await quiet.encode(["hello"], { runtime: "tfjs" });
     assert.equal(warnings.filter((w) => w.includes("encoding on tfjs")).length, 1);
@@ -297,7 +296,8 @@ test("the tfjs path says so once, with its measured cost, and encodePath names i
     assert.match(encodePath(quiet), /ONNX Runtime, fp32/);
     quiet.dispose();
   } finally {
-    config.onnx = before;
+    if (before === undefined) delete process.env.COURSE_ONNX;
+    else process.env.COURSE_ONNX = before;
     console.warn = warn;
     m.dispose();
   }
