@@ -75,6 +75,8 @@ export {
   resultsMarkdown,
   resultsTable,
   RESULT_METRICS,
+  SETTING_TEST_SETS,
+  settingsMarkdown,
   TABLE_METRICS,
   updateResults,
   withLock,
@@ -94,8 +96,12 @@ export {
   examplesTable,
   filterTable,
   generateCourseQuestions,
+  leakTable,
   lengthFigure,
   loadCourseData,
+  SETTING_LABELS,
+  settingRows,
+  settingSplit,
   reviewRoundTrip,
   reviewTable,
   splitTable,
@@ -103,7 +109,9 @@ export {
   type CourseCorpus,
   type CourseData,
   type CourseDataInfo,
+  type CourseSetting,
   type GenerationResult,
+  type SettingName,
   type ReviewRoundTrip,
 } from "./data";
 export {
@@ -135,11 +143,34 @@ export {
 export {
   courseRecipe,
   defaultLearningRate,
+  fitRecipe,
   OFFLINE_FINETUNE_RECIPE,
   recipeTable,
   type FineTuneRecipe,
+  type FittedRecipe,
   type OfflineFinetuneRecipe,
 } from "./recipes";
+export {
+  ablation,
+  ablationNarration,
+  ablationTable,
+  bestSystem,
+  chosenModelsPath,
+  recordChosen,
+  settingsLesson,
+  curveNarration,
+  evaluateSetting,
+  settingsNarration,
+  settingsTable,
+  testSets,
+  trainSetting,
+  TRAINING_VARIANTS,
+  variantsFor,
+  type Ablation,
+  type SettingEvaluation,
+  type SettingTraining,
+  type TrainingVariant,
+} from "./settings";
 export {
   compareNegatives,
   describeNegativesComparison,
@@ -152,3 +183,13 @@ export {
   type NegativesComparison,
   type NegativesComparisonOptions,
 } from "./negatives-comparison";
+export {
+  seedRoiNarration,
+  seedRoiTable,
+  settingVerdicts,
+  verdictNarration,
+  verdictTable,
+  type SeedRoiInputs,
+  type SettingVerdict,
+} from "./verdict";
+export { falseNegativesNote, missingNegativesNote, negativesPlanTable, negativesVerdict } from "./negatives-notes";
