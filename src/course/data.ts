@@ -32,6 +32,7 @@ import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk"
 import type { FilterReport } from "../data/filters";
 import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
 import { readJsonl } from "../data/jsonl";
+import { parseCsv, toCsv } from "../data/csv";
 import { exportForReview, importReview, type ReviewResult } from "../data/review";
 import {
   questionLeakReport,
@@ -259,6 +260,8 @@ export interface ReviewRoundTrip {
   /** Rows that go on: accepted and fixed, plus pending ones unless `strict`. */
   rows: PairRow[];
   note: string;
+  /** The example decisions applied when the participant has not reviewed yet (reviewRoundTrip's `example`). */
+  decisions?: ExampleDecision[];
 }
 
 /**
@@ -270,21 +273,137 @@ export interface ReviewRoundTrip {
 export function reviewRoundTrip(
   course: Course,
   rows: readonly PairRow[],
-  options: { strict?: boolean } = {},
+  options: { strict?: boolean; example?: boolean } = {},
 ): ReviewRoundTrip {
   const dir = join(course.datasetDir, "review");
   const sheet = join(dir, `sheet-${inputsKey(rows.map((r) => [r.anchor, r.positive_id]))}.csv`);
   if (!existsSync(sheet)) exportForReview(rows, sheet);
   const reviewedPath = join(dir, "reviewed.csv");
   const reviewed = existsSync(reviewedPath);
-  const result = importReview(reviewed ? reviewedPath : sheet);
+  let decisions: ExampleDecision[] | undefined;
+  let readFrom = reviewed ? reviewedPath : sheet;
+  if (!reviewed && options.example) {
+    // No participant review yet: fill a copy of the sheet with a reviewer's first decisions (never reviewed.csv,
+    // which is the participant's) and read that back, so that the round trip applies real decisions.
+    decisions = exampleDecisions(rows);
+    readFrom = join(dir, "reviewed-example.csv");
+    const { header, records } = parseCsv(readFileSync(sheet, "utf8"), sheet);
+    const byRow = new Map(decisions.map((d) => [d.row, d]));
+    const filled = records.map((rec, i) => {
+      const cells: Record<string, string> = {};
+      header.forEach((h, j) => (cells[h] = rec.fields[j]));
+      const d = byRow.get(i);
+      if (d) {
+        cells.decision = d.decision;
+        cells.edited_anchor = d.edited ?? "";
+      }
+      return cells;
+    });
+    writeFileAtomic(readFrom, toCsv(header, filled));
+  }
+  const result = importReview(readFrom);
   const kept = options.strict ? result.accepted : [...result.accepted, ...result.pending];
   const rel = (p: string) => relative(course.runsDir, p);
+  const how =
+    `To review yourself, fill the decision column of runs/${rel(sheet)} (accept / reject / fix + edited_anchor) and save it as ` +
+    `runs/${rel(reviewedPath)}, or review in the browser with \`npm run app\`; the next run reads your decisions instead.`;
   const note = reviewed
-    ? `read the reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
-    : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ` +
-      `To review, fill its decision column (accept / reject / fix + edited_anchor) and save it as runs/${rel(reviewedPath)}.`;
-  return { sheet, reviewedPath, reviewed, result, rows: kept, note };
+    ? `read your reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
+    : decisions
+      ? `no reviewed sheet of yours yet, so a reviewer's first ${decisions.length} decisions were written to runs/${rel(readFrom)} and read back: ` +
+        `${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}); ${rows.length} rows in, ${kept.length} go on. ${how}`
+      : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ${how}`;
+  return { sheet, reviewedPath, reviewed, result, rows: kept, note, decisions };
+}
+
+export interface ExampleDecision {
+  /** Index of the row in the sheet (0 = first data row). */
+  row: number;
+  decision: "reject" | "fix";
+  anchor: string;
+  edited?: string;
+  reason: string;
+}
+
+const lettersOf = (w: string) => [...w].sort().join("");
+
+/**
+ * A reviewer's first decisions, by rules a person applies when reading a sheet:
+ * - fix a typing slip: a question word found in no passage word but whose letters, swapped once, spell a word of
+ *   its own passage ("qaulifies" -> "qualifies");
+ * - reject an ambiguous question: the same question (normalised) generated for two different passages, so one
+ *   question has two "right" answers; failing that, the shortest question, which says least.
+ * At most one of each; rows the rules do not find are left alone.
+ */
+export function exampleDecisions(rows: readonly PairRow[]): ExampleDecision[] {
+  const out: ExampleDecision[] = [];
+  for (const [i, r] of rows.entries()) {
+    const passageWords = new Set(r.positive.toLowerCase().match(/[a-z]+/g) ?? []);
+    const typo = (r.anchor.match(/[A-Za-z]{5,}/g) ?? []).find((w) => !passageWords.has(w.toLowerCase()));
+    if (!typo) continue;
+    const fixed = [...passageWords].find(
+      (p) =>
+        p.length === typo.length &&
+        p !== typo.toLowerCase() &&
+        lettersOf(p) === lettersOf(typo.toLowerCase()) &&
+        [...p].filter((c, k) => c !== typo.toLowerCase()[k]).length === 2,
+    );
+    if (!fixed) continue;
+    out.push({
+      row: i,
+      decision: "fix",
+      anchor: r.anchor,
+      edited: r.anchor.replace(typo, fixed),
+      reason: `typing slip "${typo}" -> "${fixed}"`,
+    });
+    break;
+  }
+  const seen = new Map<string, number>();
+  let reject: ExampleDecision | undefined;
+  for (const [i, r] of rows.entries()) {
+    const key = r.anchor
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, " ")
+      .trim();
+    const j = seen.get(key);
+    if (j !== undefined && rows[j].positive_id !== r.positive_id && !out.some((d) => d.row === i)) {
+      reject = {
+        row: i,
+        decision: "reject",
+        anchor: r.anchor,
+        reason: `the same question was generated for another passage (${String(rows[j].positive_id)})`,
+      };
+      break;
+    }
+    if (j === undefined) seen.set(key, i);
+  }
+  if (!reject) {
+    const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
+    const shortest = rows
+      .map((r, i) => ({ r, i }))
+      .filter(({ i }) => !out.some((d) => d.row === i))
+      .sort((a, b) => words(a.r.anchor) - words(b.r.anchor) || a.i - b.i)[0];
+    if (shortest)
+      reject = {
+        row: shortest.i,
+        decision: "reject",
+        anchor: shortest.r.anchor,
+        reason: `the shortest question (${words(shortest.r.anchor)} words): too vague to tell which passage it wants`,
+      };
+  }
+  if (reject) out.push(reject);
+  return out;
+}
+
+/** The example decisions and what they did. */
+export function decisionsTable(r: ReviewRoundTrip): pl.DataFrame {
+  const ds = r.decisions ?? [];
+  return pl.DataFrame({
+    decision: ds.map((d) => d.decision),
+    question: ds.map((d) => d.anchor),
+    "after review": ds.map((d) => (d.decision === "fix" ? (d.edited ?? "") : "(dropped)")),
+    why: ds.map((d) => d.reason),
+  });
 }
 
 export function reviewTable(r: ReviewRoundTrip): pl.DataFrame {
