@@ -411,14 +411,19 @@ export function courseResultsMarkdown(file: ResultsFile): string {
       .filter((r) => r.dataset === dataset && r.split === "test")
       .sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
     if (rows.length === 0) continue;
-    lines.push(`**${dataset}**, test split (${rows[0].queries} held-out questions), mean [95% CI]:`, "");
+    lines.push(
+      `**${dataset}**, every system on setting B's test split (split by document, ${rows[0].queries} held-out questions), mean [95% CI]:`,
+      "",
+    );
     lines.push(
       `| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`,
       `|---|---|${SHOWN.map(() => "---").join("|")}|`,
     );
     for (const r of rows)
       lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
-    for (const c of file.comparisons.filter((x) => x.dataset === dataset && x.split === "test")) {
+    for (const c of file.comparisons.filter(
+      (x) => x.dataset === dataset && x.split === "test" && x.baseline === "base",
+    )) {
       const d = c.differences["ndcg@10"];
       const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
       if (d)
