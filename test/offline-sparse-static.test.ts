@@ -2,7 +2,7 @@
 // project's MultipleNegativesRankingLoss on a tfjs StaticEmbedding model: same loss, same row gradients.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { initBackend, tf } from "../src/backend";
+import { initBackend, type tf } from "../src/backend";
 import { SentenceTransformer } from "../src/model/sentence-transformer";
 import { StaticEmbedding } from "../src/model/static-embedding";
 import { offlineBertTokenizer } from "../src/model/tokenizer";

@@ -173,7 +173,7 @@ test("publish creates the repo, uploads every file and a generated card in one c
     /^---\nlicense: apache-2.0\nlibrary_name: sentence-transformers\npipeline_tag: sentence-similarity\n/,
   );
   assert.match(card, /\nbase_model: sentence-transformers\/all-MiniLM-L6-v2\n/);
-  assert.match(card, /    - type: cosine_ndcg@10\n      value: 0.7123456\n      name: Cosine Ndcg@10\n/);
+  assert.match(card, / {4}- type: cosine_ndcg@10\n {6}value: 0.7123456\n {6}name: Cosine Ndcg@10\n/);
   assert.match(card, /\| cosine_ndcg@10 \| 0\.6000 \| \*\*0\.7123\*\* \|/);
   assert.match(card, /`MultipleNegativesRankingLoss`/);
   assert.match(card, /- `learning_rate`: 0\.00002000|- `learning_rate`: 2\.000e-5/);

@@ -189,10 +189,17 @@ export {
 export {
   seedRoiNarration,
   seedRoiTable,
+  settingRecommendation,
   settingVerdicts,
   verdictNarration,
   verdictTable,
   type SeedRoiInputs,
   type SettingVerdict,
 } from "./verdict";
-export { falseNegativesNote, missingNegativesNote, negativesPlanTable, negativesVerdict } from "./negatives-notes";
+export {
+  falseNegativesNote,
+  missingNegativesNote,
+  negativesPlanTable,
+  negativesVerdict,
+  onePerQuery,
+} from "./negatives-notes";

@@ -40,17 +40,30 @@ export function missingNegativesNote(report: MiningReport): string {
   );
 }
 
-/** What the false-negative table shows, counted from the report it was drawn from. */
+/**
+ * The report with one suspected false negative per question (its closest to the positive): a table of the raw
+ * list shows one question's candidates over and over when its positive scores low.
+ */
+export function onePerQuery(report: MiningReport): MiningReport {
+  const best = new Map<string, MiningReport["falseNegatives"][number]>();
+  for (const f of report.falseNegatives) {
+    const b = best.get(f.query);
+    if (!b || f.candidateScore - f.positiveScore > b.candidateScore - b.positiveScore) best.set(f.query, f);
+  }
+  return { ...report, falseNegatives: [...best.values()] };
+}
+
+/** What the false-negative table (falseNegativesTable of onePerQuery(plain)) shows, counted from the same rows. */
 export function falseNegativesNote(plain: MiningReport, withMargin: MiningReport, shown: number): string {
-  const rows = [...plain.falseNegatives]
+  const rows = [...onePerQuery(plain).falseNegatives]
     .sort((a, b) => b.candidateScore - b.positiveScore - (a.candidateScore - a.positiveScore))
     .slice(0, shown);
   const above = rows.filter((r) => r.candidateScore >= r.positiveScore).length;
   const mined = (r: MiningReport) => r.falseNegatives.filter((f) => f.outcome === "negative").length;
   return (
-    `Of the ${rows.length} rows shown, ${above} score at or above their positive and ${rows.length - above} within ` +
+    `The table shows the closest suspect of ${rows.length} questions: ${above} score at or above their positive and ${rows.length - above} within ` +
     `${plain.falseNegativeMargin} below it; ${rows.filter((r) => r.outcome === "negative").length} of them became training negatives. ` +
-    `In all, ${plain.falseNegativeCount} suspects were found without a margin and **${mined(plain)}** were mined as negatives; ` +
+    `In all, ${plain.falseNegativeCount} suspects were found without a margin and **${mined(plain)}** of the ${plain.falseNegatives.length} listed were mined as negatives; ` +
     `with relativeMargin ${withMargin.options.relativeMargin}, **${mined(withMargin)}**. Whether a suspect really answers its question ` +
     `needs a reader: compare its text with the positive's. A passage that does is a false negative, and training pushes it away.`
   );

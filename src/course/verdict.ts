@@ -101,30 +101,44 @@ export function verdictTable(verdicts: readonly SettingVerdict[]): pl.DataFrame 
   );
 }
 
+/**
+ * What to use in one setting, over all its test sets: the hybrid or the fine-tuned model when it is never below BM25
+ * beyond noise on any test set and above it beyond noise on at least one (the better of the two when both qualify),
+ * else BM25.
+ */
+export function settingRecommendation(vs: readonly SettingVerdict[]): SettingVerdict["use"] {
+  const qualifies = (pick: (v: SettingVerdict) => Interval | undefined) =>
+    vs.every((v) => (pick(v)?.high ?? -1) > 0) && vs.some((v) => (pick(v)?.low ?? -1) > 0);
+  const mean = (pick: (v: SettingVerdict) => Interval | undefined) =>
+    vs.reduce((s, v) => s + (pick(v)?.estimate ?? 0), 0) / Math.max(1, vs.length);
+  const options: [SettingVerdict["use"], (v: SettingVerdict) => Interval | undefined][] = [
+    ["hybrid (BM25 + fine-tuned)", (v) => v.hybridVsBm25],
+    ["fine-tuned", (v) => v.tunedVsBm25],
+  ];
+  const ok = options.filter(([, pick]) => qualifies(pick)).sort((x, y) => mean(y[1]) - mean(x[1]));
+  return ok.length > 0 ? ok[0][0] : "BM25";
+}
+
 /** One paragraph per setting: what to use when your case is that setting, from the numbers. */
 export function verdictNarration(verdicts: readonly SettingVerdict[]): string {
   const settings = [...new Set(verdicts.map((v) => v.setting))];
   return settings
     .map((s) => {
       const vs = verdicts.filter((v) => v.setting === s);
-      const main = vs[0];
       const facts = vs
         .map(
           (v) =>
             `on the ${v.testSet} (${v.questions} questions) BM25 scores ${v.ndcg.bm25.toFixed(3)}, the fine-tuned model ${v.ndcg.tuned.toFixed(3)} (${interval(v.tunedVsBm25)} against BM25) and the hybrid ${v.ndcg.hybrid.toFixed(3)} (${interval(v.hybridVsBm25)})`,
         )
         .join("; ");
-      const agree = vs.every((v) => v.use === main.use);
+      const use = settingRecommendation(vs);
       const advice =
-        main.use === "BM25"
-          ? "**use BM25** (keyword search): here fine-tuning this model does not catch up with it, so the fine-tuned model is not worth serving on its own"
-          : main.use === "hybrid (BM25 + fine-tuned)"
-            ? "**use the hybrid** of BM25 and the fine-tuned model: it beats either alone"
-            : "**use the fine-tuned model**: it beats BM25 and the hybrid";
-      return (
-        `**If your case is ${s}:** ${facts}. So ${advice}${main.sure ? "" : " (the margin over the runner-up is within noise: either is defensible)"}` +
-        `${agree ? "." : `; the ${vs[1].testSet} point${vs[1].use === main.use ? " the same way" : ` to ${vs[1].use} instead`}.`}`
-      );
+        use === "BM25"
+          ? "**use BM25** (keyword search): neither the fine-tuned model nor the hybrid beats it beyond noise without falling below it beyond noise elsewhere, so fine-tuning this model is not worth serving here"
+          : use === "hybrid (BM25 + fine-tuned)"
+            ? "**use the hybrid** of BM25 and the fine-tuned model (reciprocal rank fusion): it is never below BM25 beyond noise and beats it beyond noise on at least one test set"
+            : "**use the fine-tuned model**: it is never below BM25 beyond noise and beats it beyond noise on at least one test set";
+      return `**If your case is ${s}:** ${facts}. So ${advice}.`;
     })
     .join("\n\n");
 }
@@ -159,7 +173,7 @@ export function seedRoiTable(input: SeedRoiInputs): pl.DataFrame {
       "self-hosting USD/month": hosting.toFixed(2),
       "one-time USD": once.toFixed(2),
       "saved in year 1, USD": saved.toFixed(2),
-      "ROI (saved / one-time)": once > 0 ? `${(saved / once).toFixed(1)}x` : "-",
+      "ROI (saved / one-time)": saved <= 0 ? "none: it loses money" : `${(saved / once).toFixed(1)}x`,
     };
   };
   return pl.DataFrame([
