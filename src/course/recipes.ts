@@ -48,19 +48,20 @@ export interface FineTuneRecipe {
   seed?: number;
 }
 
-/** The recipe as a two-column table. */
-export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame {
+/**
+ * The recipe as a two-column table. With `rows` (the training pairs) it adds them and the optimizer steps they give
+ * (about: the no-duplicates sampler may fill fewer batches; fitRecipe counts them exactly).
+ */
+export function recipeTable(recipe: FineTuneRecipe, rows?: number): pl.DataFrame {
   const entries = Object.entries(recipe).filter(([, v]) => v !== undefined);
-  const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
-  return pl.DataFrame({
-    setting: ["loss", "training pairs", ...entries.map(([k]) => k), "optimizer steps (about)"],
-    value: [
-      "MultipleNegativesRankingLoss (cosine)",
-      String(rows),
-      ...entries.map(([, v]) => String(v)),
-      String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps),
-    ],
-  });
+  const settings = ["loss", ...entries.map(([k]) => k)];
+  const values = ["MultipleNegativesRankingLoss (cosine)", ...entries.map(([, v]) => String(v))];
+  if (rows !== undefined) {
+    const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
+    settings.push("training pairs", "optimizer steps (about)");
+    values.push(String(rows), String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps));
+  }
+  return pl.DataFrame({ setting: settings, value: values });
 }
 
 /**
