@@ -338,15 +338,18 @@ const lettersOf = (w: string) => [...w].sort().join("");
 export function exampleDecisions(rows: readonly PairRow[]): ExampleDecision[] {
   const out: ExampleDecision[] = [];
   for (const [i, r] of rows.entries()) {
-    const passageWords = new Set(r.positive.toLowerCase().match(/[a-z]+/g) ?? []);
-    const typo = (r.anchor.match(/[A-Za-z]{5,}/g) ?? []).find((w) => !passageWords.has(w.toLowerCase()));
+    // Typed arrays: "match(...) ?? []" is a union whose find() older TypeScript (tslab's) types as never.
+    const passageWords = new Set<string>(r.positive.toLowerCase().match(/[a-z]+/g) ?? []);
+    const anchorWords: string[] = r.anchor.match(/[A-Za-z]{5,}/g) ?? [];
+    const typo = anchorWords.find((w) => !passageWords.has(w.toLowerCase()));
     if (!typo) continue;
+    const lower: string = typo.toLowerCase();
     const fixed = [...passageWords].find(
       (p) =>
-        p.length === typo.length &&
-        p !== typo.toLowerCase() &&
-        lettersOf(p) === lettersOf(typo.toLowerCase()) &&
-        [...p].filter((c, k) => c !== typo.toLowerCase()[k]).length === 2,
+        p.length === lower.length &&
+        p !== lower &&
+        lettersOf(p) === lettersOf(lower) &&
+        [...p].filter((c, k) => c !== lower[k]).length === 2,
     );
     if (!fixed) continue;
     out.push({
