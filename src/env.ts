@@ -222,9 +222,3 @@ export function getConfig(): CourseConfig {
   current ??= readConfig(process.env);
   return current;
 }
-
-/**
- * @deprecated Use getConfig(). The same lazy object (importing this never throws); kept so that code written
- * before getConfig() still compiles.
- */
-export const config: CourseConfig = getConfig();

@@ -2,7 +2,7 @@
  * Starts the app from command-line choices: finds the dataset, the review sheet and the models (./catalog),
  * listens at once, and loads the models behind the Explore page while the Review page already works.
  */
-import { config } from "../env";
+import { getConfig } from "../env";
 import { findModels, resolveAppDataset, resolveReviewSource, type AppDataset } from "./catalog";
 import { Explorer } from "./explorer";
 import { createAppServer, isLoopback, type AppServer } from "./server";
@@ -42,7 +42,10 @@ async function courseDefaults(): Promise<{ dataset: string; model: string }> {
     const course = courseSetup();
     return { dataset: course.dataset.name, model: course.model };
   } catch {
-    return { dataset: config.course.dataset ?? "policy-handbook", model: config.course.model ?? config.model };
+    return {
+      dataset: getConfig().course.dataset ?? "policy-handbook",
+      model: getConfig().course.model ?? getConfig().model,
+    };
   }
 }
 
@@ -53,9 +56,9 @@ export async function startApp(options: StartOptions = {}): Promise<StartedApp> 
     throw new Error(
       `--host ${host} serves other machines: give --token <secret> too (every request must then carry it).`,
     );
-  const runsDir = options.runsDir ?? config.course.runsDir ?? `${config.repoRoot}/runs`;
-  const reportsDir = options.reportsDir ?? config.reportsDir;
-  const dataDir = options.dataDir ?? config.dataDir;
+  const runsDir = options.runsDir ?? getConfig().course.runsDir ?? `${getConfig().repoRoot}/runs`;
+  const reportsDir = options.reportsDir ?? getConfig().reportsDir;
+  const dataDir = options.dataDir ?? getConfig().dataDir;
   const defaults = options.dataset && options.model ? undefined : await courseDefaults();
   const datasetSpec = options.dataset ?? (defaults?.dataset as string);
   const modelSpec = options.model ?? (defaults?.model as string);

@@ -24,6 +24,12 @@ export interface DecisionInputs {
   breakEvenQueriesPerMonth: number | null;
   /** From roi(): months to pay back the one-time cost (null: never). */
   breakEvenMonths: number | null;
+  /**
+   * Keyword search on the same questions: BM25's value of the metric, and the paired differences fine-tuned − BM25
+   * and hybrid (BM25 + fine-tuned) − BM25. When given, the guide asks whether fine-tuning beats BM25, and the
+   * verdict recommends BM25 or the hybrid when one of them wins.
+   */
+  keyword?: { bm25Metric: number; tunedVsBm25: Interval; hybridVsBm25: Interval };
 }
 
 export interface DecisionRow {
@@ -78,8 +84,26 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
       pointsTo: input.breakEvenMonths === null ? "neutral" : input.breakEvenMonths <= 12 ? "fine-tune" : "neutral",
     },
   ];
+  const k = input.keyword;
+  if (k)
+    rows.push({
+      question: "Does it beat keyword search (BM25)?",
+      rule: "fine-tuned − BM25 (and hybrid − BM25) must exclude 0 from below",
+      thisRun: `BM25 ${f3(k.bm25Metric)}; fine-tuned − BM25 ${signed(k.tunedVsBm25.estimate)} [${signed(k.tunedVsBm25.low)}, ${signed(k.tunedVsBm25.high)}]; hybrid − BM25 ${signed(k.hybridVsBm25.estimate)} [${signed(k.hybridVsBm25.low)}, ${signed(k.hybridVsBm25.high)}]`,
+      pointsTo: k.tunedVsBm25.low > 0 || k.hybridVsBm25.low > 0 ? "fine-tune" : "do not fine-tune (yet)",
+    });
   let verdict: string;
-  if (g.low > 0) {
+  if (k && k.tunedVsBm25.estimate < 0 && k.hybridVsBm25.estimate <= 0) {
+    verdict =
+      `BM25 wins here: the fine-tuned model is ${signed(k.tunedVsBm25.estimate)} and the hybrid ${signed(k.hybridVsBm25.estimate)} against it. ` +
+      (g.low > 0
+        ? `Fine-tuning does help the model (${signed(g.estimate)}), but not enough: use BM25, and fine-tune again when you have more or better questions.`
+        : "Use BM25; fine-tuning this model is not worth it on these data.");
+  } else if (k && k.hybridVsBm25.estimate > Math.max(0, k.tunedVsBm25.estimate)) {
+    verdict =
+      `The hybrid of BM25 and the fine-tuned model wins here (${signed(k.hybridVsBm25.estimate)} against BM25${k.hybridVsBm25.low > 0 ? ", beyond noise" : ", within noise"}; the fine-tuned model alone ${signed(k.tunedVsBm25.estimate)}): ` +
+      "fine-tune and serve it beside BM25, fusing the two rankings.";
+  } else if (g.low > 0) {
     const pays = input.breakEvenMonths !== null && input.breakEvenMonths <= 12;
     verdict =
       `Fine-tuning helps here: ${input.metricName} ${signed(g.estimate)} with an interval above zero. ` +

@@ -19,14 +19,13 @@ export {
   sizeOnDisk,
   trainingTime,
 } from "./measure";
-export { llmSavingPerMonth, passagesToMatch, roi, type RoiInput, type RoiResult } from "./roi";
+export { llmSavingPerMonth, passagesToMatch, roi } from "./roi";
 export { matryoshkaCurve } from "./matryoshka";
 export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
 export { decisionGuide, decisionTable } from "./guide";
-export { dimensionTable, measurementsTable, roiTable, type RunMeasurements } from "./tables";
+export { dimensionTable, measurementsTable, roiTable } from "./tables";
 export {
   compareQuantization,
   quantizationSummary,
   quantizationTable,
-  type QuantizationComparison,
 } from "./quantization";

@@ -15,7 +15,7 @@
  * held-out documents are the evaluation queries.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import pl from "nodejs-polars";
 import { writeFileAtomic } from "../files";
 import {
@@ -32,8 +32,17 @@ import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk"
 import type { FilterReport } from "../data/filters";
 import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
 import { readJsonl } from "../data/jsonl";
+import { parseCsv, toCsv } from "../data/csv";
 import { exportForReview, importReview, type ReviewResult } from "../data/review";
-import { splitByDocument, type LeakReport } from "../data/split";
+import {
+  questionLeakReport,
+  splitByDocument,
+  splitByQuestion,
+  type LeakReport,
+  type QuestionLeakRow,
+} from "../data/split";
+import { domainAdaptationPairs } from "../data/domain-pairs";
+import { loadIndependentQueries } from "../data/shipped";
 import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
 import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
 import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
@@ -252,6 +261,8 @@ export interface ReviewRoundTrip {
   /** Rows that go on: accepted and fixed, plus pending ones unless `strict`. */
   rows: PairRow[];
   note: string;
+  /** The example decisions applied when the participant has not reviewed yet (reviewRoundTrip's `example`). */
+  decisions?: ExampleDecision[];
 }
 
 /**
@@ -263,21 +274,140 @@ export interface ReviewRoundTrip {
 export function reviewRoundTrip(
   course: Course,
   rows: readonly PairRow[],
-  options: { strict?: boolean } = {},
+  options: { strict?: boolean; example?: boolean } = {},
 ): ReviewRoundTrip {
   const dir = join(course.datasetDir, "review");
   const sheet = join(dir, `sheet-${inputsKey(rows.map((r) => [r.anchor, r.positive_id]))}.csv`);
   if (!existsSync(sheet)) exportForReview(rows, sheet);
   const reviewedPath = join(dir, "reviewed.csv");
   const reviewed = existsSync(reviewedPath);
-  const result = importReview(reviewed ? reviewedPath : sheet);
+  let decisions: ExampleDecision[] | undefined;
+  let readFrom = reviewed ? reviewedPath : sheet;
+  if (!reviewed && options.example) {
+    // No participant review yet: fill a copy of the sheet with a reviewer's first decisions (never reviewed.csv,
+    // which is the participant's) and read that back, so that the round trip applies real decisions.
+    decisions = exampleDecisions(rows);
+    readFrom = join(dir, "reviewed-example.csv");
+    const { header, records } = parseCsv(readFileSync(sheet, "utf8"), sheet);
+    const byRow = new Map(decisions.map((d) => [d.row, d]));
+    const filled = records.map((rec, i) => {
+      const cells: Record<string, string> = {};
+      header.forEach((h, j) => (cells[h] = rec.fields[j]));
+      const d = byRow.get(i);
+      if (d) {
+        cells.decision = d.decision;
+        cells.edited_anchor = d.edited ?? "";
+      }
+      return cells;
+    });
+    writeFileAtomic(readFrom, toCsv(header, filled));
+  }
+  const result = importReview(readFrom);
   const kept = options.strict ? result.accepted : [...result.accepted, ...result.pending];
   const rel = (p: string) => relative(course.runsDir, p);
+  const how =
+    `To review yourself, fill the decision column of runs/${rel(sheet)} (accept / reject / fix + edited_anchor) and save it as ` +
+    `runs/${rel(reviewedPath)}, or review in the browser with \`npm run app\`; the next run reads your decisions instead.`;
   const note = reviewed
-    ? `read the reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
-    : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ` +
-      `To review, fill its decision column (accept / reject / fix + edited_anchor) and save it as runs/${rel(reviewedPath)}.`;
-  return { sheet, reviewedPath, reviewed, result, rows: kept, note };
+    ? `read your reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
+    : decisions
+      ? `no reviewed sheet of yours yet, so a reviewer's first ${decisions.length} decisions were written to runs/${rel(readFrom)} and read back: ` +
+        `${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}); ${rows.length} rows in, ${kept.length} go on. ${how}`
+      : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ${how}`;
+  return { sheet, reviewedPath, reviewed, result, rows: kept, note, decisions };
+}
+
+export interface ExampleDecision {
+  /** Index of the row in the sheet (0 = first data row). */
+  row: number;
+  decision: "reject" | "fix";
+  anchor: string;
+  edited?: string;
+  reason: string;
+}
+
+const lettersOf = (w: string) => [...w].sort().join("");
+
+/**
+ * A reviewer's first decisions, by rules a person applies when reading a sheet:
+ * - fix a typing slip: a question word found in no passage word but whose letters, swapped once, spell a word of
+ *   its own passage ("qaulifies" -> "qualifies");
+ * - reject an ambiguous question: the same question (normalised) generated for two different passages, so one
+ *   question has two "right" answers; failing that, the shortest question, which says least.
+ * At most one of each; rows the rules do not find are left alone.
+ */
+export function exampleDecisions(rows: readonly PairRow[]): ExampleDecision[] {
+  const out: ExampleDecision[] = [];
+  for (const [i, r] of rows.entries()) {
+    // Typed arrays: "match(...) ?? []" is a union whose find() older TypeScript (tslab's) types as never.
+    const passageWords = new Set<string>(r.positive.toLowerCase().match(/[a-z]+/g) ?? []);
+    const anchorWords: string[] = r.anchor.match(/[A-Za-z]{5,}/g) ?? [];
+    const typo = anchorWords.find((w) => !passageWords.has(w.toLowerCase()));
+    if (!typo) continue;
+    const lower: string = typo.toLowerCase();
+    const fixed = [...passageWords].find(
+      (p) =>
+        p.length === lower.length &&
+        p !== lower &&
+        lettersOf(p) === lettersOf(lower) &&
+        [...p].filter((c, k) => c !== lower[k]).length === 2,
+    );
+    if (!fixed) continue;
+    out.push({
+      row: i,
+      decision: "fix",
+      anchor: r.anchor,
+      edited: r.anchor.replace(typo, fixed),
+      reason: `typing slip "${typo}" -> "${fixed}"`,
+    });
+    break;
+  }
+  const seen = new Map<string, number>();
+  let reject: ExampleDecision | undefined;
+  for (const [i, r] of rows.entries()) {
+    const key = r.anchor
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, " ")
+      .trim();
+    const j = seen.get(key);
+    if (j !== undefined && rows[j].positive_id !== r.positive_id && !out.some((d) => d.row === i)) {
+      reject = {
+        row: i,
+        decision: "reject",
+        anchor: r.anchor,
+        reason: `the same question was generated for another passage (${String(rows[j].positive_id)})`,
+      };
+      break;
+    }
+    if (j === undefined) seen.set(key, i);
+  }
+  if (!reject) {
+    const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
+    const shortest = rows
+      .map((r, i) => ({ r, i }))
+      .filter(({ i }) => !out.some((d) => d.row === i))
+      .sort((a, b) => words(a.r.anchor) - words(b.r.anchor) || a.i - b.i)[0];
+    if (shortest)
+      reject = {
+        row: shortest.i,
+        decision: "reject",
+        anchor: shortest.r.anchor,
+        reason: `the shortest question (${words(shortest.r.anchor)} words): too vague to tell which passage it wants`,
+      };
+  }
+  if (reject) out.push(reject);
+  return out;
+}
+
+/** The example decisions and what they did. */
+export function decisionsTable(r: ReviewRoundTrip): pl.DataFrame {
+  const ds = r.decisions ?? [];
+  return pl.DataFrame({
+    decision: ds.map((d) => d.decision),
+    question: ds.map((d) => d.anchor),
+    "after review": ds.map((d) => (d.decision === "fix" ? (d.edited ?? "") : "(dropped)")),
+    why: ds.map((d) => d.reason),
+  });
 }
 
 export function reviewTable(r: ReviewRoundTrip): pl.DataFrame {
@@ -370,6 +500,11 @@ export async function buildCourseData(
       }
       const files: BeirFiles = { corpus: corpus.chunks, queries, qrels };
       writeBeir(folder, files);
+      // Every reviewed generated row (all documents): the synthetic training data of both settings (loadCourseData).
+      writeFileAtomic(
+        join(folder, GENERATED_FILE),
+        rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""),
+      );
       const ds = loadBeirDataset(folder); // validates and runs assertNoLeak
       leaks = ds.leaks;
       const irs = SPLIT_NAMES.map((s) => toIRSplit(ds, s));
@@ -434,8 +569,55 @@ export function splitTable(info: CourseDataInfo, leaks: LeakReport): pl.DataFram
   });
 }
 
+const GENERATED_FILE = "generated.jsonl";
+
+/**
+ * The two settings the course measures side by side (notebooks 3 and 4):
+ *
+ *   questions  "A · new questions about your documents": every passage may have training questions; the test
+ *              questions are other questions (split by paraphrase group, splitByQuestion), plus the dataset's
+ *              independent queries, written apart, as a second test set. The setting of a RAG system whose
+ *              corpus is known when it is fine-tuned, and the protocol of the published tutorials (they generate
+ *              questions for every chunk and split the pairs at random).
+ *   documents  "B · documents added later": split by source document, so no test passage was ever the answer to
+ *              a training question a person wrote; what fine-tuning carries over to documents it never saw.
+ */
+export type SettingName = "questions" | "documents";
+
+export const SETTING_LABELS: Readonly<Record<SettingName, string>> = {
+  questions: "A · new questions about your documents",
+  documents: "B · documents added later",
+};
+
+/** results.json split names: the test split and the independent queries of each setting. */
+export function settingSplit(setting: SettingName, split: "dev" | "test" | "independent"): string {
+  if (setting === "documents") return split;
+  return `questions-${split}`;
+}
+
+export interface CourseSetting {
+  name: SettingName;
+  label: string;
+  /** Labelled training questions: people-written ones of a shipped dataset, generated ones of a documents folder. */
+  train: PairRow[];
+  /** What wrote `train`. */
+  trainSource: string;
+  /** Generated questions that may join training in this setting (never a question evaluated in it). */
+  synthetic: PairRow[];
+  dev: IRSplit;
+  test: IRSplit;
+  /** The dataset's independent queries (written apart), when it has them. */
+  independent?: IRSplit;
+  /** Each test set against the training questions (identical, paraphrases, passages that had training questions). */
+  leaks: QuestionLeakRow[];
+}
+
 export interface CourseData {
   info: CourseDataInfo;
+  /** Setting A and setting B; `train` / `dev` / `test` below are setting B's, kept for the notebooks that use one. */
+  settings: Record<SettingName, CourseSetting>;
+  /** Unsupervised domain-adaptation pairs (heading -> passage, inverse cloze) over the whole corpus; no query involved. */
+  domain: PairRow[];
   dataset: BeirDataset;
   /** (anchor, positive) training rows, passages embedded as "title\ntext". */
   train: PairRow[];
@@ -459,17 +641,135 @@ export function loadCourseData(course: Course): CourseData {
   const info = JSON.parse(readFileSync(join(dir, "course-data.json"), "utf8")) as CourseDataInfo;
   info.dir = dir;
   const train = trainingPairs(toIRSplit(dataset, "train"));
+  const dev = toIRSplit(dataset, "dev");
+  const test = toIRSplit(dataset, "test");
+  const generatedPath = join(dir, GENERATED_FILE);
+  if (!existsSync(generatedPath))
+    throw new Error(
+      `${generatedPath} is missing (course data built by an older version). Fix: run notebook 01_synthetic_data again (npm run course -- 01).`,
+    );
+  const generated = readJsonl(generatedPath).records.map((r) => r.value as PairRow);
+  const independent = courseIndependentQueries(course, dataset);
+  const settings = courseSettings(course, dataset, { train, dev, test, generated, independent });
+  const domain = domainAdaptationPairs(dataset.corpus, { seed: course.seed }).map((r) => ({
+    ...r,
+    positive: passageText(dataset.corpus.get(r.positive_id as string) as CorpusRow),
+  }));
   const files = ["corpus.jsonl", "queries.jsonl", ...SPLIT_NAMES.map((s) => join("qrels", `${s}.tsv`))].map((f) =>
     join(dir, f),
   );
-  return {
-    info,
-    dataset,
-    train,
-    dev: toIRSplit(dataset, "dev"),
-    test: toIRSplit(dataset, "test"),
-    key: filesKey(files),
-  };
+  return { info, settings, domain, dataset, train, dev, test, key: filesKey([...files, generatedPath]) };
+}
+
+/** The independent queries of a shipped dataset (data/<name>/independent-queries.jsonl), when it has them. */
+function courseIndependentQueries(course: Course, dataset: BeirDataset): IRSplit | undefined {
+  if (course.dataset.kind === "documents") return undefined;
+  const file = join(course.dataset.dir, "independent-queries.jsonl");
+  if (!existsSync(file)) return undefined;
+  const shipped = loadIndependentQueries(course.dataset.name, dirname(course.dataset.dir));
+  return { ...shipped, corpus: dataset.corpus };
+}
+
+const isGenerated = (queryId: unknown) => String(queryId ?? "").startsWith("gen-");
+
+/** Setting A and B from the course data; see SettingName. */
+export function courseSettings(
+  course: Pick<Course, "seed">,
+  dataset: BeirDataset,
+  parts: { train: PairRow[]; dev: IRSplit; test: IRSplit; generated: PairRow[]; independent?: IRSplit },
+): Record<SettingName, CourseSetting> {
+  const human = parts.train.filter((r) => !isGenerated(r.query_id));
+  const shipped = human.length > 0 || [...parts.test.queries.keys()].some((q) => !isGenerated(q));
+  // B: today's split by document. A shipped dataset trains on its people-written train questions and may add
+  // every generated question (they never look at a test question); a folder's generated questions of held-out
+  // documents are its test questions, so only those of train documents train.
+  const make = (
+    name: SettingName,
+    train: IRSplit,
+    tests: { dev: IRSplit; test: IRSplit; independent?: IRSplit },
+  ): CourseSetting => ({
+    name,
+    label: SETTING_LABELS[name],
+    train: trainingPairs(train),
+    trainSource: shipped ? "people-written" : "generated",
+    synthetic: shipped ? parts.generated : [],
+    ...tests,
+    leaks: questionLeakReport(train, [tests.dev, tests.test, ...(tests.independent ? [tests.independent] : [])]),
+  });
+  const documents = make("documents", splitOfRows(shipped ? human : parts.train, dataset.corpus), {
+    dev: parts.dev,
+    test: parts.test,
+    independent: parts.independent,
+  });
+  // A: every question the dataset has (people-written for a shipped dataset, else generated), split by paraphrase
+  // group; questions identical to an independent query never train.
+  const all = shipped
+    ? mergeSplits([splitOfRows(human, dataset.corpus), parts.dev, parts.test])
+    : splitOfRows(
+        parts.generated.map((r, i) => ({ ...r, query_id: `gen-${i}` })),
+        dataset.corpus,
+      );
+  const q = splitByQuestion(all, {
+    seed: course.seed,
+    excludeTexts: parts.independent ? parts.independent.queries.values() : [],
+  });
+  const questions = make("questions", q.train, {
+    dev: { ...q.dev, split: settingSplit("questions", "dev") },
+    test: { ...q.test, split: settingSplit("questions", "test") },
+    independent: parts.independent && { ...parts.independent, split: settingSplit("questions", "independent") },
+  });
+  return { questions, documents };
+}
+
+/** (anchor, positive_id) rows as an IRSplit over `corpus` (query ids from the rows). */
+function splitOfRows(rows: readonly PairRow[], corpus: ReadonlyMap<string, CorpusRow>): IRSplit {
+  const queries = new Map<string, string>();
+  const relevant = new Map<string, Set<string>>();
+  rows.forEach((r, i) => {
+    const id = String(r.query_id ?? `row-${i}`);
+    queries.set(id, r.anchor);
+    const set = relevant.get(id) ?? new Set<string>();
+    set.add(String(r.positive_id));
+    relevant.set(id, set);
+  });
+  return { split: "train", queries, corpus: corpus as Map<string, CorpusRow>, relevant };
+}
+
+function mergeSplits(splits: readonly IRSplit[]): IRSplit {
+  const queries = new Map<string, string>();
+  const relevant = new Map<string, Set<string>>();
+  for (const s of splits)
+    for (const [id, ids] of s.relevant) {
+      queries.set(id, s.queries.get(id) as string);
+      relevant.set(id, new Set([...(relevant.get(id) ?? []), ...ids]));
+    }
+  return { split: "all", queries, corpus: splits[0].corpus, relevant };
+}
+
+/** Training rows of a setting: its labelled questions, plus the generated questions and the domain pairs when asked. */
+export function settingRows(
+  data: Pick<CourseData, "domain">,
+  setting: CourseSetting,
+  use: { synthetic?: boolean; domain?: boolean },
+): PairRow[] {
+  return [...setting.train, ...(use.synthetic ? setting.synthetic : []), ...(use.domain ? data.domain : [])];
+}
+
+/** Leak checks of both settings: each test set against the training questions of its setting. */
+export function leakTable(data: Pick<CourseData, "settings">): pl.DataFrame {
+  const rows = (["questions", "documents"] as const).flatMap((name) => {
+    const s = data.settings[name];
+    return s.leaks.map((l) => ({
+      setting: s.label,
+      "test set": l.split,
+      questions: l.queries,
+      "same id as a training question": l.sharedIds,
+      "identical text": l.identical,
+      "paraphrase of a training question (same passage)": l.paraphrases,
+      "passage had training questions": `${Math.round(100 * l.passagesWithTrainingQuestions)}%`,
+    }));
+  });
+  return pl.DataFrame(rows);
 }
 
 /** Words per question and per passage: the data behind the length charts. */

@@ -61,6 +61,21 @@ export function encodeRuntimeRow(cfg: Pick<CourseConfig, "onnx" | "onnxThreads">
   };
 }
 
+/**
+ * A backend note for a reader: the optional native packages tfjs tries first are reported as what they are
+ * (not installed, or installed without the binary their install script downloads), not as a raw load error that
+ * reads like a fault. Other notes pass through.
+ */
+export function backendNote(note: string): string {
+  const m = /^(@tensorflow\/tfjs-node(?:-gpu)?) not usable: (.*)$/.exec(note);
+  if (!m) return note;
+  const [, pkg, reason] = m;
+  if (/Cannot find module/.test(reason)) return `${pkg}: not installed (optional)`;
+  if (/tfjs_binding\.node|native addon/i.test(reason))
+    return `${pkg}: installed without its native library (its download at install time failed; optional, see environment.md)`;
+  return `${pkg}: not loaded (optional): ${reason}`;
+}
+
 /** One row per component; initialises the tfjs backend if that has not happened yet. */
 export async function environmentReport(): Promise<EnvironmentRow[]> {
   const backend = backendInfo() ?? (await initBackend());
@@ -70,7 +85,11 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
   const offlineModel = getConfig().model === "offline" || getConfig().model.startsWith("offline");
   return [
     { component: "node", status: process.version, detail: `${process.platform}-${process.arch}` },
-    { component: "tfjs backend", status: backend.name, detail: `${backend.package}; ${backend.notes.join("; ")}` },
+    {
+      component: "tfjs backend",
+      status: backend.name,
+      detail: [backend.package, ...backend.notes.map(backendNote)].join("; "),
+    },
     {
       component: "matrix products",
       status:

@@ -194,18 +194,56 @@ const EVERYDAY = new Set([
 
 const ABBREVIATIONS = new Set(Object.keys(DEFAULT_ABBREVIATIONS).map((a) => a.toLowerCase()));
 
+const alnum = (w: string) => w.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+/**
+ * Abbreviations a text writes (lower-cased, letters and digits only): words of 2-8 characters with two or more
+ * capitals ("DCFSA", "PTO", "FeLV") or mixing letters and digits ("W-4", "I-9", "401(k)", "2FA"). A query that
+ * types one in lower case ("dcfsa limit", "w4", "i9") still uses the abbreviation.
+ */
+export function textAbbreviations(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of text.split(/\s+/)) {
+    const w = raw.replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9)]+$/g, "");
+    if (w.length < 2 || w.length > 8 || !/^[A-Za-z0-9][A-Za-z0-9()&/-]*$/.test(w)) continue;
+    const caps = (w.match(/[A-Z]/g) ?? []).length;
+    const letters = /[A-Za-z]/.test(w);
+    const digits = /[0-9]/.test(w);
+    if (caps >= 2 || (letters && digits)) out.add(alnum(w));
+  }
+  return out;
+}
+
 /**
  * Traits of a query against its relevant passage, the usual reasons a generic model misses:
- * - abbreviation: the query has an abbreviation (in the course's list, or a 2-5 letter all-caps word);
+ * - abbreviation: the query has an abbreviation, in any case: in the course's list, a 2-5 letter all-caps word,
+ *   one the corpus writes (textAbbreviations: "dcfsa" for DCFSA, "w4" for W-4), or letters and digits mixed;
  * - paraphrase: fewer than 30% of its content words (stop words dropped) appear in the passage;
  * - word not in the corpus: a query word (besides everyday ones such as "my") found in no passage: a typo,
  *   slang, or a term the documents spell otherwise ("acct", "meds");
  * - short: three words or fewer.
  */
-export function queryTraits(query: string, passage: string, vocabulary: ReadonlySet<string>): string[] {
+export function queryTraits(
+  query: string,
+  passage: string,
+  vocabulary: ReadonlySet<string>,
+  abbreviations: ReadonlySet<string> = textAbbreviations(passage),
+): string[] {
   const traits: string[] = [];
   const raw = query.split(/[^A-Za-z0-9()'-]+/).filter(Boolean);
-  if (raw.some((w) => ABBREVIATIONS.has(w.toLowerCase()) || /^[A-Z]{2,5}s?$/.test(w))) traits.push("abbreviation");
+  const isAbbreviation = (w: string) => {
+    const a = alnum(w);
+    const plural = a.endsWith("s") ? a.slice(0, -1) : a;
+    return (
+      ABBREVIATIONS.has(a) ||
+      ABBREVIATIONS.has(plural) ||
+      /^[A-Z]{2,5}s?$/.test(w) ||
+      abbreviations.has(a) ||
+      abbreviations.has(plural) ||
+      /^(?:[a-z]{1,3}[0-9]{1,3}|[0-9]{1,3}[a-z]{1,2}|[0-9]{3}[a-z])$/.test(a)
+    );
+  };
+  if (raw.some(isAbbreviation)) traits.push("abbreviation");
   const q = tokenize(query);
   const p = new Set(tokenize(passage));
   if (q.length > 0 && q.filter((w) => p.has(w)).length / q.length < 0.3)
@@ -223,7 +261,11 @@ export function queryTraits(query: string, passage: string, vocabulary: Readonly
 export function failureTraits(result: IRResult, split: IRSplit, options: { minRank?: number } = {}): pl.DataFrame {
   const minRank = options.minRank ?? 4;
   const vocabulary = new Set<string>();
-  for (const d of split.corpus.values()) for (const w of tokenize(`${d.title} ${d.text}`)) vocabulary.add(w);
+  const abbreviations = new Set<string>();
+  for (const d of split.corpus.values()) {
+    for (const w of tokenize(`${d.title} ${d.text}`)) vocabulary.add(w);
+    for (const a of textAbbreviations(`${d.title} ${d.text}`)) abbreviations.add(a);
+  }
   const names = [
     "abbreviation",
     "paraphrase (little word overlap)",
@@ -239,7 +281,7 @@ export function failureTraits(result: IRResult, split: IRSplit, options: { minRa
         return `${d.title} ${d.text}`;
       })
       .join(" ");
-    const traits = queryTraits(q.query, passage, vocabulary);
+    const traits = queryTraits(q.query, passage, vocabulary, abbreviations);
     const failed = q.firstRelevantRank === null || q.firstRelevantRank >= minRank;
     if (failed) failures++;
     names.forEach((n, i) => {
@@ -339,6 +381,8 @@ export async function fineTune(
   options: {
     name?: string;
     rows?: readonly PairRow[];
+    /** Dev split evaluated during training (default: the course data's dev split, setting B). */
+    dev?: IRSplit;
     loss?: string;
     loadBase?: (spec: string) => Promise<SentenceTransformer>;
   } = {},
@@ -352,12 +396,14 @@ export async function fineTune(
     base: baseSpec,
     recipe,
     loss: options.loss ?? "MultipleNegativesRankingLoss",
+    ...(options.dev ? { dev: inputsKey([...options.dev.relevant].map(([q, ids]) => [q, [...ids]])) } : {}),
   };
   const artefact = await reuseOrBuild(
     { root: course.runDir, name: `models/${name}`, inputs, verb: "trained" },
     async (folder) => {
       const model = await (options.loadBase ?? loadModel)(baseSpec);
-      const evaluator = InformationRetrievalEvaluator.fromSplit(data.dev, { name: `${course.dataset.name}-dev` });
+      const dev = options.dev ?? data.dev;
+      const evaluator = InformationRetrievalEvaluator.fromSplit(dev, { name: `${course.dataset.name}-${dev.split}` });
       result = await train(model, [...rows], {
         loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
         epochs: recipe.epochs,
@@ -415,22 +461,27 @@ export function sideBySide(
   return pl.DataFrame(rows);
 }
 
-/** Query ids whose first relevant rank changed the most between two systems (improved first, then worsened). */
+/**
+ * Query ids whose top hit changed between two systems: first those whose first result became a relevant passage
+ * (improved), then those whose first result stopped being one (worsened), each by how far the first relevant
+ * passage moved. When fewer than `count` top hits flipped, the largest other rank moves fill the list.
+ */
 export function mostChanged(baseline: IRResult, candidate: IRResult, count = 4): string[] {
   const r = (x: number | null) => x ?? 11;
-  const deltas = baseline.perQuery.map((q, i) => ({
-    id: q.queryId,
-    d: r(q.firstRelevantRank) - r(candidate.perQuery[i].firstRelevantRank),
-  }));
-  const improved = deltas
-    .filter((x) => x.d > 0)
-    .sort((a, b) => b.d - a.d)
-    .slice(0, Math.ceil(count / 2));
-  const worsened = deltas
-    .filter((x) => x.d < 0)
-    .sort((a, b) => a.d - b.d)
-    .slice(0, Math.floor(count / 2));
-  return [...improved, ...worsened].map((x) => x.id);
+  const moves = baseline.perQuery.map((q, i) => {
+    const [b, c] = [r(q.firstRelevantRank), r(candidate.perQuery[i].firstRelevantRank)];
+    return { id: q.queryId, d: b - c, flip: (b === 1) !== (c === 1) };
+  });
+  const byMove = (a: { d: number }, b: { d: number }) => Math.abs(b.d) - Math.abs(a.d);
+  const improved = moves.filter((x) => x.flip && x.d > 0).sort(byMove);
+  const worsened = moves.filter((x) => x.flip && x.d < 0).sort(byMove);
+  const half = Math.ceil(count / 2);
+  const picked = [
+    ...improved.slice(0, Math.max(half, count - worsened.length)),
+    ...worsened.slice(0, Math.max(count - half, count - improved.length)),
+  ].slice(0, count);
+  const rest = moves.filter((x) => !x.flip && x.d !== 0).sort(byMove);
+  return [...picked, ...rest.slice(0, count - picked.length)].map((x) => x.id);
 }
 
 /** Cosine of each triplet's anchor with its positive and with its negative, as grouped bars. */

@@ -25,10 +25,12 @@ export {
   examplesTable,
   filterTable,
   generateCourseQuestions,
+  leakTable,
   lengthFigure,
   loadCourseData,
   reviewRoundTrip,
   reviewTable,
+  decisionsTable,
   splitTable,
   type CourseData,
 } from "./data";
@@ -39,22 +41,46 @@ export {
   evaluateAndRecord,
   failureCases,
   failureTraits,
-  fineTune,
   inBatchFigure,
   mostChanged,
   readTrainingHistory,
   sampleBatch,
   sideBySide,
   tripletFigure,
-  tunedRetrievers,
-  type FineTuned,
 } from "./evaluation";
-export { courseRecipe, recipeTable } from "./recipes";
+export { courseRecipe, fitRecipe, recipeTable } from "./recipes";
+export {
+  ablation,
+  ablationNarration,
+  ablationTable,
+  recordChosen,
+  settingsLesson,
+  curveNarration,
+  evaluateSetting,
+  settingsNarration,
+  settingsTable,
+  type SettingEvaluation,
+} from "./settings";
 export {
   compareNegatives,
   describeNegativesComparison,
   negativesComparisonFigure,
   negativesComparisonTable,
+  type NegativesComparison,
 } from "./negatives-comparison";
 export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned } from "./rag";
-export { recordComparison, recordResult, resultsTable } from "./results";
+export { readResults, recordResult, resultsTable } from "./results";
+export {
+  seedRoiNarration,
+  seedRoiTable,
+  settingVerdicts,
+  verdictNarration,
+  verdictTable,
+} from "./verdict";
+export {
+  falseNegativesNote,
+  missingNegativesNote,
+  negativesPlanTable,
+  negativesVerdict,
+  onePerQuery,
+} from "./negatives-notes";

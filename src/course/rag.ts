@@ -9,13 +9,13 @@
  * imports, stays quick for tslab to type-check.
  * courseAnswerOptions / courseReportPath: the course's LLM setting for answers; where reports go.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadModel, type SentenceTransformer } from "../model/index";
 import type { AnswerOptions, ContextSource } from "../rag/types";
 import { readManifest, reuseOrBuild, type Artefact, type ArtefactManifest } from "./artefacts";
 import { slug, type Course } from "./setup";
-import type { CourseData } from "./data";
+import { SETTING_LABELS, type CourseData, type SettingName } from "./data";
 
 export interface SavedFineTune {
   model: SentenceTransformer;
@@ -26,6 +26,8 @@ export interface SavedFineTune {
   historyPath: string;
   /** One line for the notebook: which model was loaded and when it was trained. */
   message: string;
+  /** Training pairs, when notebook 3 noted them (models/chosen.json). */
+  trainingRows?: number;
 }
 
 /**
@@ -35,9 +37,32 @@ export interface SavedFineTune {
 export async function loadFineTuned(
   course: Course,
   data: CourseData,
-  options: { name?: string; notebook?: string } = {},
+  options: { name?: string; notebook?: string; setting?: SettingName } = {},
 ): Promise<SavedFineTune> {
-  const name = options.name ?? "mnrl";
+  const chosenPath = join(course.runDir, "models", "chosen.json");
+  if (options.setting && !options.name && existsSync(chosenPath)) {
+    const chosen = JSON.parse(readFileSync(chosenPath, "utf8")) as Record<
+      string,
+      { folder: string; label: string; rows?: { total: number } }
+    >;
+    const c = chosen[options.setting];
+    const path = c ? join(course.runDir, "models", c.folder) : "";
+    const manifest = c ? readManifest(path) : undefined;
+    if (c && manifest && existsSync(join(path, "final"))) {
+      const model = await loadModel(join(path, "final"));
+      const label = `models/${c.folder}`;
+      return {
+        model,
+        path,
+        label,
+        manifest,
+        historyPath: join(path, "history.json"),
+        trainingRows: c.rows?.total,
+        message: `loaded ${label}/final: setting ${SETTING_LABELS[options.setting]}, trained on ${c.label}${c.rows ? ` (${c.rows.total} pairs)` : ""} by notebook 03 at ${manifest.created.slice(0, 16).replace("T", " ")} UTC in ${manifest.seconds.toFixed(1)} s`,
+      };
+    }
+  }
+  const name = options.name ?? (options.setting ? `mnrl-${options.setting}` : "mnrl");
   const notebook = options.notebook ?? "03_mnrl_finetuning";
   const dir = join(course.runDir, "models");
   const found = (existsSync(dir) ? readdirSync(dir) : [])

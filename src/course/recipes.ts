@@ -1,6 +1,7 @@
 import pl from "nodejs-polars";
 import type { SentenceTransformer } from "../model/index";
 import { DEFAULT_SEED, FINE_TUNE_DEFAULTS, MNRL_SCALE } from "../defaults";
+import { noDuplicatesBatches } from "../train/sampler";
 
 /**
  * The course recipe for fine-tuning the embedded offline model (loadModel("offline"), a StaticEmbedding
@@ -48,19 +49,20 @@ export interface FineTuneRecipe {
   seed?: number;
 }
 
-/** The recipe as a two-column table. */
-export function recipeTable(recipe: FineTuneRecipe, rows: number): pl.DataFrame {
+/**
+ * The recipe as a two-column table. With `rows` (the training pairs) it adds them and the optimizer steps they give
+ * (about: the no-duplicates sampler may fill fewer batches; fitRecipe counts them exactly).
+ */
+export function recipeTable(recipe: FineTuneRecipe, rows?: number): pl.DataFrame {
   const entries = Object.entries(recipe).filter(([, v]) => v !== undefined);
-  const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
-  return pl.DataFrame({
-    setting: ["loss", "training pairs", ...entries.map(([k]) => k), "optimizer steps (about)"],
-    value: [
-      "MultipleNegativesRankingLoss (cosine)",
-      String(rows),
-      ...entries.map(([, v]) => String(v)),
-      String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps),
-    ],
-  });
+  const settings = ["loss", ...entries.map(([k]) => k)];
+  const values = ["MultipleNegativesRankingLoss (cosine)", ...entries.map(([, v]) => String(v))];
+  if (rows !== undefined) {
+    const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
+    settings.push("training pairs", "optimizer steps (about)");
+    values.push(String(rows), String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps));
+  }
+  return pl.DataFrame({ setting: settings, value: values });
 }
 
 /**
@@ -102,4 +104,70 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
  */
 export function defaultLearningRate(model: SentenceTransformer): number {
   return model.encoder ? FINE_TUNE_DEFAULTS.learningRate : OFFLINE_FINETUNE_RECIPE.learningRate;
+}
+
+/** A recipe fitted to the training rows at hand, with what was changed and why. */
+export interface FittedRecipe {
+  recipe: FineTuneRecipe;
+  /** Full batches per epoch under the no-duplicates sampler with dropLast. */
+  batchesPerEpoch: number;
+  /** Rows per epoch left out of every full batch (they wait for the next epoch's shuffle). */
+  leftover: number;
+  steps: number;
+  /** One sentence per choice, for the notebook to show. */
+  notes: string[];
+}
+
+/**
+ * Fits a recipe to the size of the data. The course trains with the no-duplicates batch sampler and dropLast: a
+ * batch never holds the same passage twice (it would be a false negative), and only full batches train. With few
+ * passages, or many questions per passage, a large batch cannot be filled, and a few hundred rows give only a
+ * handful of steps. So: the batch shrinks until an epoch holds at least `minBatches` full batches (never below 4
+ * pairs: fewer in-batch negatives teach little), then the epochs grow until there are `minSteps` optimizer steps
+ * (at most `maxEpochs`). evalSteps is kept below the number of steps so the dev curve has points.
+ */
+export function fitRecipe(
+  recipe: FineTuneRecipe,
+  rows: readonly { anchor: string; positive: string; negative?: string }[],
+  options: { minBatches?: number; minSteps?: number; maxEpochs?: number } = {},
+): FittedRecipe {
+  const minBatches = options.minBatches ?? 4;
+  const minSteps = options.minSteps ?? 40;
+  const maxEpochs = options.maxEpochs ?? 12;
+  const texts = rows.map((r) => (r.negative ? [r.anchor, r.positive, r.negative] : [r.anchor, r.positive]));
+  if (rows.length < 8)
+    throw new Error(
+      `fitRecipe: ${rows.length} training pairs are too few to fine-tune (at least 8 needed). Fix: add documents, or generate more questions per passage in notebook 01.`,
+    );
+  const full = (batchSize: number) =>
+    noDuplicatesBatches(texts, 0, { batchSize, seed: recipe.seed ?? 42, dropLast: true }).length;
+  const notes: string[] = [];
+  let batchSize = recipe.batchSize;
+  while (batchSize > 4 && full(batchSize) < minBatches) batchSize = Math.max(4, Math.floor(batchSize / 2));
+  const batches = full(batchSize);
+  if (batches === 0)
+    throw new Error(
+      `fitRecipe: ${rows.length} training pairs cannot fill one batch of 4 different passages. Fix: add documents (more passages).`,
+    );
+  if (batchSize !== recipe.batchSize)
+    notes.push(
+      `batch size ${recipe.batchSize} -> ${batchSize}: ${rows.length} pairs fill only ${full(recipe.batchSize)} batch(es) of ${recipe.batchSize} different passages; ${batchSize} gives ${batches} per epoch.`,
+    );
+  let epochs = recipe.epochs;
+  while (epochs < maxEpochs && epochs * batches < minSteps) epochs++;
+  if (epochs !== recipe.epochs)
+    notes.push(
+      `epochs ${recipe.epochs} -> ${epochs}: ${batches} batches per epoch; ${epochs} epochs give ${epochs * batches} optimizer steps (aiming at ${minSteps}).`,
+    );
+  const steps = recipe.maxSteps ? Math.min(recipe.maxSteps, epochs * batches) : epochs * batches;
+  const evalSteps = Math.max(1, Math.min(recipe.evalSteps, Math.ceil(steps / 4)));
+  if (evalSteps !== recipe.evalSteps)
+    notes.push(`dev evaluation every ${evalSteps} steps (not ${recipe.evalSteps}), so the curve has points.`);
+  const leftover = rows.length - batches * batchSize;
+  notes.push(
+    leftover > 0
+      ? `${leftover} of ${rows.length} pairs per epoch fit no full batch (the no-duplicates sampler keeps a passage out of a batch that already has it; dropLast skips the last partial batch); the next epoch's shuffle uses them.`
+      : `all ${rows.length} pairs fit full batches.`,
+  );
+  return { recipe: { ...recipe, batchSize, epochs, evalSteps }, batchesPerEpoch: batches, leftover, steps, notes };
 }

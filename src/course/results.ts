@@ -356,6 +356,53 @@ export function resultsMarkdown(
   return lines.join("\n");
 }
 
+/** The test sets of notebook 3's two settings, as results.json names their splits. */
+export const SETTING_TEST_SETS: readonly { setting: string; split: string; label: string }[] = [
+  { setting: "A · new questions about your documents", split: "questions-test", label: "test split" },
+  { setting: "A · new questions about your documents", split: "questions-independent", label: "independent queries" },
+  { setting: "B · documents added later", split: "test", label: "test split" },
+  { setting: "B · documents added later", split: "independent", label: "independent queries" },
+];
+
+/**
+ * Notebook 3's two settings for one dataset as a markdown table: NDCG@10 [95% CI] of BM25, base, fine-tuned and
+ * hybrid (BM25 + fine-tuned) on each test set, the paired fine-tuned − base difference and the questions it
+ * improved / worsened. Empty when the run has no setting results for the dataset.
+ */
+export function settingsMarkdown(file: ResultsFile, dataset: string): string {
+  const systems = ["BM25", "base", "fine-tuned", "hybrid (fine-tuned)"];
+  const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
+  const rows: string[] = [];
+  for (const t of SETTING_TEST_SETS) {
+    const found = systems.map((sys) =>
+      file.results.find((r) => r.dataset === dataset && r.split === t.split && r.system === sys),
+    );
+    if (found.every((r) => r === undefined)) continue;
+    const model = found.find((r) => r && r.model !== "-")?.model;
+    const c = file.comparisons.find(
+      (x) =>
+        x.dataset === dataset &&
+        x.split === t.split &&
+        x.baseline === "base" &&
+        x.candidate === "fine-tuned" &&
+        x.model === model,
+    );
+    const d = c?.differences["ndcg@10"];
+    const n = found.find((r) => r)?.queries ?? 0;
+    rows.push(
+      `| ${t.setting} | ${t.label} (${n}) | ${found.map((r) => (r ? formatInterval(r.metrics["ndcg@10"]) : "-")).join(" | ")} | ${d ? `${sign(d.estimate)} [${sign(d.low)}, ${sign(d.high)}]` : "-"} | ${c ? `${c.improved} / ${c.worsened}` : "-"} |`,
+    );
+  }
+  if (rows.length === 0) return "";
+  return [
+    `**${dataset}**, NDCG@10 [95% CI] in notebook 3's two settings:`,
+    "",
+    "| setting | test set (questions) | BM25 | base | fine-tuned | hybrid (BM25 + fine-tuned) | fine-tuned − base, paired 95% CI | improved / worsened |",
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
 const SHOWN: readonly string[] = ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10"];
 const NAMES: Record<string, string> = {
   "accuracy@1": "Hit@1",
@@ -372,18 +419,27 @@ export function courseResultsMarkdown(file: ResultsFile): string {
   const lines: string[] = [];
   const datasets = [...new Set(file.results.map((r) => r.dataset))].sort();
   for (const dataset of datasets) {
+    const settings = settingsMarkdown(file, dataset);
+    if (settings) lines.push(settings, "");
+  }
+  for (const dataset of datasets) {
     const rows = file.results
       .filter((r) => r.dataset === dataset && r.split === "test")
       .sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
     if (rows.length === 0) continue;
-    lines.push(`**${dataset}**, test split (${rows[0].queries} held-out questions), mean [95% CI]:`, "");
+    lines.push(
+      `**${dataset}**, every system on setting B's test split (split by document, ${rows[0].queries} held-out questions), mean [95% CI]:`,
+      "",
+    );
     lines.push(
       `| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`,
       `|---|---|${SHOWN.map(() => "---").join("|")}|`,
     );
     for (const r of rows)
       lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
-    for (const c of file.comparisons.filter((x) => x.dataset === dataset && x.split === "test")) {
+    for (const c of file.comparisons.filter(
+      (x) => x.dataset === dataset && x.split === "test" && x.baseline === "base",
+    )) {
       const d = c.differences["ndcg@10"];
       const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
       if (d)

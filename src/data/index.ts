@@ -44,7 +44,7 @@ export { pairsToDataFrame, readPairs, writePairs } from "./pairs";
 export { assertNoLeak, documentsOf, splitByDocument } from "./split";
 export { chunkFolder, type ChunkOptions } from "./chunk";
 export { LlmError } from "./llm";
-export { generateQuestions, type GenerateOptions, type GenerateReport, type Prices } from "./generate";
+export { generateQuestions, type GenerateOptions, type GenerateReport } from "./generate";
 export { generateOffline, OFFLINE_GENERATOR } from "./template-generator";
 export { dedupePairs, filterPairs, type FilterOptions, type FilterReport } from "./filters";
 export { exportForReview, importReview, type ReviewResult } from "./review";

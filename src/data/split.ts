@@ -142,3 +142,185 @@ export function assertNoLeak(splits: readonly IRSplit[]): LeakReport {
     }),
   };
 }
+
+/**
+ * Splitting by question, for the setting "new questions about your documents": every passage may have training
+ * questions, and the test questions are other questions. Two questions written for the same passage are often
+ * paraphrases of one question ("fsa rollover amount", "fsa carryover limit 640"); training on one and testing on
+ * the other measures memory, so paraphrases are grouped first and a group goes to one split whole.
+ *
+ * Two questions are put in one group when they are identical after normalising (case, punctuation), or when they
+ * share a relevant passage and at least `threshold` (default 0.5) of the shorter one's content words (stop words
+ * dropped, a plural "s" cut). That is a generous notion of paraphrase: it also groups questions that only share a
+ * topic word or two, which makes the test harder, never easier.
+ */
+const QUESTION_STOPWORDS = new Set(
+  (
+    "a an the of to for in on at is are am was do does did i my me we our us you your can could how what when " +
+    "where who which why with and or if be it its this that from by as about there any get"
+  ).split(" "),
+);
+
+/** Lower case, letters and digits only, single spaces: the form in which two questions count as identical. */
+export function normalizeQuestion(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim();
+}
+
+function contentWords(text: string): Set<string> {
+  return new Set(
+    normalizeQuestion(text)
+      .split(" ")
+      .filter((w) => w !== "" && !QUESTION_STOPWORDS.has(w))
+      .map((w) => (w.length > 3 && w.endsWith("s") ? w.slice(0, -1) : w)),
+  );
+}
+
+/** Share of the shorter question's content words that the other one has too (0 when either has none). */
+export function wordOverlap(a: string, b: string): number {
+  const A = contentWords(a);
+  const B = contentWords(b);
+  if (A.size === 0 || B.size === 0) return 0;
+  let shared = 0;
+  for (const w of A) if (B.has(w)) shared++;
+  return shared / Math.min(A.size, B.size);
+}
+
+export interface ParaphraseOptions {
+  /** Content-word overlap from which two questions of one passage are paraphrases (default 0.5). */
+  threshold?: number;
+}
+
+/** Query id -> group id (the smallest query id of its group); see the section header. */
+export function paraphraseGroups(split: IRSplit, options: ParaphraseOptions = {}): Map<string, string> {
+  const threshold = options.threshold ?? 0.5;
+  const ids = [...split.relevant.keys()].sort();
+  const parent = new Map(ids.map((id) => [id, id]));
+  const find = (x: string): string => {
+    let root = x;
+    while (parent.get(root) !== root) root = parent.get(root) as string;
+    parent.set(x, root);
+    return root;
+  };
+  const union = (a: string, b: string) => {
+    const [ra, rb] = [find(a), find(b)];
+    if (ra === rb) return;
+    // The smaller id is the root, so group ids do not depend on the order of the unions.
+    if (ra < rb) parent.set(rb, ra);
+    else parent.set(ra, rb);
+  };
+  const text = (id: string) => split.queries.get(id) ?? "";
+  const byText = new Map<string, string>();
+  const byPassage = new Map<string, string[]>();
+  for (const id of ids) {
+    const key = normalizeQuestion(text(id));
+    const same = byText.get(key);
+    if (same) union(same, id);
+    else byText.set(key, id);
+    for (const p of split.relevant.get(id) ?? []) {
+      const list = byPassage.get(p) ?? [];
+      for (const other of list) if (wordOverlap(text(id), text(other)) >= threshold) union(other, id);
+      list.push(id);
+      byPassage.set(p, list);
+    }
+  }
+  return new Map(ids.map((id) => [id, find(id)]));
+}
+
+export interface QuestionSplit {
+  train: IRSplit;
+  dev: IRSplit;
+  test: IRSplit;
+  /** Paraphrase groups found (query id -> group id). */
+  groups: Map<string, string>;
+  /** Queries left out of every split because they are identical to an excluded text (e.g. an independent query). */
+  excluded: string[];
+}
+
+/**
+ * Splits a set of questions by paraphrase group (whole groups go to train, dev or test; row shares as close to
+ * `fractions` as the groups allow, 70/15/15 by default). Questions identical (normalizeQuestion) to one of
+ * `excludeTexts` go nowhere: pass the texts of a test set kept apart (the independent queries) so that training
+ * never sees them word for word.
+ */
+export function splitByQuestion(
+  all: IRSplit,
+  options: SplitOptions & ParaphraseOptions & { excludeTexts?: Iterable<string> } = {},
+): QuestionSplit {
+  const groups = paraphraseGroups(all, options);
+  const banned = new Set([...(options.excludeTexts ?? [])].map(normalizeQuestion));
+  const excluded = [...groups.keys()].filter((id) => banned.has(normalizeQuestion(all.queries.get(id) ?? "")));
+  const kept = [...groups.keys()].filter((id) => !excluded.includes(id));
+  // splitByDocument assigns whole "documents" by row weight; a paraphrase group plays the document here.
+  const assignment = splitByDocument(
+    kept.map((id) => groups.get(id) as string),
+    options,
+  );
+  const part = (name: SplitName): IRSplit => {
+    const ids = kept.filter((id) => assignment.get(groups.get(id) as string) === name);
+    return {
+      split: name,
+      corpus: all.corpus,
+      queries: new Map(ids.map((id) => [id, all.queries.get(id) as string])),
+      relevant: new Map(ids.map((id) => [id, all.relevant.get(id) as Set<string>])),
+    };
+  };
+  return { train: part("train"), dev: part("dev"), test: part("test"), groups, excluded };
+}
+
+export interface QuestionLeakRow {
+  /** The test set checked against the training questions. */
+  split: string;
+  queries: number;
+  /** Query ids also among the training questions (must be 0). */
+  sharedIds: number;
+  /** Questions identical to a training question after normalizeQuestion (must be 0). */
+  identical: number;
+  /** Questions that paraphraseGroups would group with a training question of the same passage (must be 0 for a split made by splitByQuestion). */
+  paraphrases: number;
+  /** Share of the questions whose relevant passage has training questions: 1 in "new questions", 0 in "documents added later". */
+  passagesWithTrainingQuestions: number;
+  /** Median over the questions of the highest word overlap with any training question of the same passage. */
+  medianOverlap: number;
+}
+
+/** Checks test sets against training questions: the leak check of a split by question, shown, not assumed. */
+export function questionLeakReport(
+  train: { queries: ReadonlyMap<string, string>; relevant: ReadonlyMap<string, ReadonlySet<string>> },
+  tests: readonly IRSplit[],
+  options: ParaphraseOptions = {},
+): QuestionLeakRow[] {
+  const threshold = options.threshold ?? 0.5;
+  const trainTexts = new Set([...train.queries.values()].map(normalizeQuestion));
+  const byPassage = new Map<string, string[]>();
+  for (const [id, ps] of train.relevant)
+    for (const p of ps) byPassage.set(p, [...(byPassage.get(p) ?? []), train.queries.get(id) ?? ""]);
+  return tests.map((t) => {
+    let sharedIds = 0;
+    let identical = 0;
+    let paraphrases = 0;
+    let covered = 0;
+    const best: number[] = [];
+    for (const [id, text] of t.queries) {
+      if (train.relevant.has(id)) sharedIds++;
+      if (trainTexts.has(normalizeQuestion(text))) identical++;
+      const others = [...(t.relevant.get(id) ?? [])].flatMap((p) => byPassage.get(p) ?? []);
+      if (others.length > 0) covered++;
+      const top = Math.max(0, ...others.map((o) => wordOverlap(text, o)));
+      best.push(top);
+      if (top >= threshold) paraphrases++;
+    }
+    best.sort((a, b) => a - b);
+    return {
+      split: t.split,
+      queries: t.queries.size,
+      sharedIds,
+      identical,
+      paraphrases,
+      passagesWithTrainingQuestions: t.queries.size === 0 ? 0 : covered / t.queries.size,
+      medianOverlap: best.length === 0 ? 0 : best[Math.floor((best.length - 1) / 2)],
+    };
+  });
+}

@@ -97,7 +97,13 @@ const STOPWORDS = new Set(
   ).split(" "),
 );
 
-type Template = { name: string; make: (subject: string, topic: string) => string };
+/**
+ * A question template. `needs`: a question that presumes something of its passage ("who qualifies", "is there a
+ * limit", "do i need approval") is only asked of a passage that says something about it; asked of any passage it
+ * reads like nonsense ("who qualifies for screening provider" of an onboarding passage) and pairs a question with
+ * a passage that does not answer it.
+ */
+type Template = { name: string; make: (subject: string, topic: string) => string; needs?: RegExp };
 
 const TEMPLATES: readonly Template[] = [
   { name: "what_is", make: (s) => `what is ${s}` },
@@ -105,10 +111,10 @@ const TEMPLATES: readonly Template[] = [
   { name: "rules_for", make: (s) => `rules for ${s}` },
   { name: "policy", make: (s) => `${s} policy` },
   { name: "tell_me", make: (s) => `tell me about ${s}` },
-  { name: "who_qualifies", make: (s) => `who qualifies for ${s}` },
-  { name: "approval", make: (s) => `do i need approval for ${s}` },
+  { name: "who_qualifies", make: (s) => `who qualifies for ${s}`, needs: /\b(eligib|qualif|entitled)/i },
+  { name: "approval", make: (s) => `do i need approval for ${s}`, needs: /\b(approv|authori[sz]|sign[- ]off)/i },
   { name: "know_about", make: (s) => `what should i know about ${s}` },
-  { name: "limit", make: (s) => `is there a limit on ${s}` },
+  { name: "limit", make: (s) => `is there a limit on ${s}`, needs: /\b(limit|maximum|max|up to|at most|cap)\b|\$\d/i },
   { name: "where_info", make: (s) => `where can i find info on ${s}` },
   {
     name: "in_topic",
@@ -301,7 +307,9 @@ export function generateOffline(chunks: readonly CorpusRow[], options: OfflineOp
     const made = new Set<string>();
     for (let attempt = 0; attempt < n * 12 && made.size < n; attempt++) {
       const subject = subjects[Math.floor(rng() * Math.min(subjects.length, 3 + attempt))];
-      const templates = subject.abbreviation ? [...ABBREVIATION_TEMPLATES, ...TEMPLATES] : TEMPLATES;
+      const templates = (subject.abbreviation ? [...ABBREVIATION_TEMPLATES, ...TEMPLATES] : TEMPLATES).filter(
+        (t) => !t.needs || t.needs.test(chunk.text),
+      );
       const template = templates[Math.floor(rng() * templates.length)];
       let q = template.make(subject.text, topic);
       const rewrites: string[] = [];

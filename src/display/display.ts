@@ -166,8 +166,11 @@ export interface TableOptions {
   caption?: string;
 }
 
+/** A missing value ("no value here": a count has no difference, a run has no comparison) shows as a dash. */
+const MISSING = "–";
+
 function formatCell(value: unknown, decimals: number): string {
-  if (value === null || value === undefined) return "null";
+  if (value === null || value === undefined) return MISSING;
   if (typeof value === "number") {
     if (Number.isInteger(value)) return String(value);
     if (!Number.isFinite(value)) return String(value);

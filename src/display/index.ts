@@ -7,7 +7,6 @@
  * The MIME-bundle builders (plotBundle, tableBundle, ...) stay importable from ./display.
  */
 export {
-  inNotebook,
   showMarkdown,
   showPlot,
   showTable,

@@ -5,7 +5,7 @@
  *   metricsTable / comparisonTable / perQueryReport / writeReport   polars tables, CSV/Parquet export
  *   metricBars / metricBarsFigure / differenceFigure                 Plotly figures (plain objects)
  *   addDistractors                 pad a corpus with seeded distractor documents
- *   mrrAtK, ndcgAtK, ...           one query's metrics, for teaching how each is computed
+ *   mrrAtK, ...           one query's metrics, for teaching how each is computed
  * The input shapes (QueriesInput, QrelsInput), cutoffs (DEFAULT_CUTOFFS) and bootstrap options stay in their files.
  */
 export {
@@ -14,7 +14,6 @@ export {
   type IRResult,
   type QueryResult,
 } from "./ir-evaluator";
-export { accuracyAtK, averagePrecisionAtK, mrrAtK, ndcgAtK, precisionAtK, recallAtK } from "./metrics";
 export { bootstrapCI, compareSystems, describeComparison, type Interval, type SystemComparison } from "./compare";
 export { comparisonTable, metricsTable, perQueryReport, writeReport } from "./report";
 export { differenceFigure, metricBars, metricBarsFigure } from "./charts";

@@ -7,4 +7,3 @@
  */
 export { publishModel, type PublishOptions, type PublishResult } from "./hub";
 export { generateModelCard, readModelFacts, type CardInputs, type EvalResults } from "./model-card";
-export { frameworkVersions } from "./versions";

@@ -6,8 +6,8 @@
  *   BM25Retriever    the lexical baseline
  *   HybridRetriever  reciprocal rank fusion of several retrievers
  */
-export type { CorpusEntry, CorpusInput, QueryRow, Retriever, SearchHit } from "./types";
-export { VectorIndex, type VectorIndexOptions } from "./vector-index";
-export { DenseRetriever, type DenseRetrieverOptions } from "./dense";
-export { BM25Retriever, type BM25Options } from "./bm25";
-export { HybridRetriever, type HybridOptions } from "./hybrid";
+export type { Retriever, SearchHit } from "./types";
+export { VectorIndex } from "./vector-index";
+export { DenseRetriever } from "./dense";
+export { BM25Retriever } from "./bm25";
+export { HybridRetriever } from "./hybrid";

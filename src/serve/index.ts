@@ -3,8 +3,7 @@
  * data -> model -> train -> eval/retrieval -> serve).
  *
  *   createEmbeddingServer({ model, apiKey?, limits... })  fastify app: /v1/embeddings, /v1/models, /info, /health, /metrics
- *   DynamicBatcher                                        merges concurrent requests into model batches under a token budget
- *   ServerMetrics                                         Prometheus text exposition
+ *   (internals: DynamicBatcher in batcher.ts, ServerMetrics in metrics.ts)
  *   ApiError                                              errors in OpenAI's shape with their HTTP status
  */
 export {
@@ -15,6 +14,4 @@ export {
   type ServableModel,
   type ServerOptions,
 } from "./server";
-export { DynamicBatcher } from "./batcher";
-export { ServerMetrics } from "./metrics";
 export { ApiError } from "./errors";

@@ -12,7 +12,7 @@
  *   listCheckpoints                                                        checkpoint.ts
  *   trainSteps, evaluations, trainingCurvesFigure (Plotly)                 history.ts
  *   ProgressReporter (your own display)                                   progress.ts
- *   a step's memory: planStepMemory (what train() checks before the first step)       memory.ts
+ *   a step's memory: planStepMemory (train() plans before the first step; import from the file)   memory.ts
  * Hard-negative mining is in src/mining; the offline model's sparse trainer in src/offline.
  *
  * Output folder of train({ outputDir }):
@@ -26,7 +26,6 @@ export type { TrainEvaluator, TrainOptions } from "./options";
 export { listCheckpoints } from "./checkpoint";
 export { evaluations, trainingCurvesFigure, trainSteps, type HistoryEntry } from "./history";
 export type { ProgressReporter } from "./progress";
-export { planStepMemory, type StepMemoryPlan } from "./memory";
 // tslab resolves no folder imports: name the index file.
 export {
   CachedMultipleNegativesRankingLoss,

@@ -1,6 +1,8 @@
 // What each course notebook must show once executed: its tables (matched against their captions) and its
 // charts (matched against their titles). test/slow/notebooks.test.ts checks the executed .ipynb against this
 // and that headless Chromium draws every chart of the exported HTML. Notebooks not listed are only run.
+import type { ResultsFile } from "../../src/course/results";
+
 export interface NotebookExpectation {
   tables: RegExp[];
   charts: RegExp[];
@@ -16,6 +18,7 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
       /generated pairs \(\d+ in all, by /,
       /^What each filter removed$/,
       /^Review decisions read back$/,
+      /^The decisions applied, and what they did$/,
       /^Course dataset \(data\/course-/,
     ],
     charts: [/^Tutorial triplets, .*: positive above negative for \d+ of 10$/, /^Lengths in /],
@@ -32,23 +35,26 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
   "03_mnrl_finetuning": {
     tables: [
       /^Settings of this run$/,
-      /^Fine-tuning recipe for /,
-      /^paired percentile bootstrap over \d+ queries/,
-      /test split: every system so far, mean \[95% CI\]$/,
-      /^Base vs fine-tuned \(.*\): top 3 passages$/,
+      /^Each test set against its setting's training questions$/,
+      /^Course recipe for /,
+      /^Training data ablation, .* \(NDCG@10, paired 95% CIs\)$/,
+      /^NDCG@10 of each system, /,
+      /^Base vs fine-tuned \(.*\): top 3$/,
     ],
     charts: [
       /^One batch of 8: cosine\(question i, passage j\)/,
-      /^Training loss and dev NDCG@10, /,
-      /^Fine-tuned − base on the test split, /,
+      /^Training loss and dev NDCG@10, setting A, /,
+      /^Fine-tuned − base, setting A test split, /,
     ],
   },
   "04_hard_negatives": {
     tables: [
+      /^What each run trains on \(/,
       /^Candidates removed, per filter$/,
       /^Cosine scores: positives vs mined negatives$/,
-      /^Suspected false negatives \(no margin\)$/,
-      /^NDCG@10 on \d+ held-out queries, \d+ steps per run/,
+      /^Suspected false negatives \(no margin\), one per question, closest first$/,
+      /^A · new questions about your documents: NDCG@10 on \d+ test questions, \d+ steps per run$/,
+      /^B · documents added later: NDCG@10 on \d+ test questions, \d+ steps per run$/,
     ],
     charts: [
       /^Scores of positives vs mined negatives \(/,
@@ -72,8 +78,10 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
       /^Measured on this machine, this run/,
       /^fp32 against int8 \(dtype "q8"\): fine-tuned /,
       /^Return on fine-tuning /,
+      /^The seed tutorial's ROI example, recomputed \(USD\)$/,
       /^NDCG@10 on the test split against dimensions kept \(95% bootstrap CI\)/,
-      /^Decision guide applied to .* \(test split, \d+ questions\)$/,
+      /^What to use, by setting: NDCG@10 \(/,
+      /^Decision guide, setting A, .* \(\d+ questions\), /,
     ],
     charts: [/^Cumulative cost/, /^Monthly cost against query volume$/, /^NDCG@10 and storage against dimension \(/],
   },
@@ -117,4 +125,41 @@ export function notebookDisplays(nb: { cells: { cell_type: string; outputs?: Out
     }
   }
   return { tables, charts };
+}
+
+/**
+ * The issue-20 targets of the offline default (notebook 3's recipe) on a shipped dataset, checked on the numbers
+ * the course run recorded in results.json. Returns one line per target with its measured numbers, and `ok`.
+ *   A (new questions about your documents), independent queries: fine-tuned − base NDCG@10 >= +0.15 with the
+ *     paired 95% CI's low end > 0, and fine-tuned >= BM25;
+ *   B (documents added later): fine-tuned − base CI low > 0 on the test split and on the independent queries.
+ */
+export function courseTargets(file: ResultsFile, dataset: string): { line: string; ok: boolean }[] {
+  const diff = (split: string) =>
+    file.comparisons.find(
+      (c) => c.dataset === dataset && c.split === split && c.baseline === "base" && c.candidate === "fine-tuned",
+    );
+  const value = (split: string, system: string) =>
+    file.results.find((r) => r.dataset === dataset && r.split === split && r.system === system)?.metrics["ndcg@10"]
+      ?.estimate;
+  const fmt = (x: number | undefined) => (x === undefined ? "missing" : x.toFixed(3));
+  const out: { line: string; ok: boolean }[] = [];
+  const aInd = diff("questions-independent")?.differences["ndcg@10"];
+  out.push({
+    line: `${dataset} A independent: fine-tuned − base ${fmt(aInd?.estimate)} [${fmt(aInd?.low)}, ${fmt(aInd?.high)}] (target >= 0.150, low > 0)`,
+    ok: aInd !== undefined && aInd.estimate >= 0.15 && aInd.low > 0,
+  });
+  const [tuned, bm25] = [value("questions-independent", "fine-tuned"), value("questions-independent", "BM25")];
+  out.push({
+    line: `${dataset} A independent: fine-tuned ${fmt(tuned)} vs BM25 ${fmt(bm25)} (target fine-tuned >= BM25)`,
+    ok: tuned !== undefined && bm25 !== undefined && tuned >= bm25,
+  });
+  for (const split of ["test", "independent"]) {
+    const d = diff(split)?.differences["ndcg@10"];
+    out.push({
+      line: `${dataset} B ${split}: fine-tuned − base ${fmt(d?.estimate)} [${fmt(d?.low)}, ${fmt(d?.high)}] (target low > 0)`,
+      ok: d !== undefined && d.low > 0,
+    });
+  }
+  return out;
 }

@@ -1,0 +1,106 @@
+/**
+ * Notebook 4's tables and sentences, drawn from the numbers of its run: what each run trains on, why some pairs get
+ * no negative, what the suspected false negatives are, and which kind of negative (if any) helped in each setting.
+ */
+import pl from "nodejs-polars";
+import type { MiningReport } from "../mining/types";
+import type { CourseSetting } from "./data";
+import type { NegativesComparison } from "./negatives-comparison";
+import type { FittedRecipe } from "./recipes";
+
+/** One row per setting: training pairs, batch size, steps, learning rate, test questions. */
+export function negativesPlanTable(settings: readonly CourseSetting[], fits: readonly FittedRecipe[]): pl.DataFrame {
+  return pl.DataFrame(
+    settings.map((s, i) => ({
+      setting: s.label,
+      "training pairs": s.train.length,
+      "pairs from": s.trainSource,
+      "batch size": fits[i].recipe.batchSize,
+      "optimizer steps per run": fits[i].steps,
+      "learning rate": fits[i].recipe.learningRate,
+      "test questions": s.test.queries.size,
+    })),
+  );
+}
+
+/** Why some pairs end up without a negative, with this run's counts. */
+export function missingNegativesNote(report: MiningReport): string {
+  if (report.pairsWithFewerNegatives === 0) return `Every one of the ${report.pairs} pairs got its negative.`;
+  const o = report.options;
+  const removed = Object.entries(report.removed)
+    .filter(([, n]) => n > 0)
+    .map(([f, n]) => `${n} by ${f}`)
+    .join(", ");
+  return (
+    `**${report.pairsWithFewerNegatives} of ${report.pairs} pairs got no negative.** For each query mining looks at the ` +
+    `${o.searchDepth} passages the model ranks highest (ranks ${o.rangeMin} to ${o.rangeMax}) and removes every candidate that is ` +
+    `the positive itself or scores too close to it (${removed || "no filter removed any"}); when nothing is left, the pair has no negative. ` +
+    `sentence-transformers drops such pairs from a triplet dataset, and so does the comparison below: the mined runs train on fewer rows ` +
+    `(the "training rows" column), with the same number of steps.`
+  );
+}
+
+/**
+ * The report with one suspected false negative per question (its closest to the positive): a table of the raw
+ * list shows one question's candidates over and over when its positive scores low.
+ */
+export function onePerQuery(report: MiningReport): MiningReport {
+  const best = new Map<string, MiningReport["falseNegatives"][number]>();
+  for (const f of report.falseNegatives) {
+    const b = best.get(f.query);
+    if (!b || f.candidateScore - f.positiveScore > b.candidateScore - b.positiveScore) best.set(f.query, f);
+  }
+  return { ...report, falseNegatives: [...best.values()] };
+}
+
+/** What the false-negative table (falseNegativesTable of onePerQuery(plain)) shows, counted from the same rows. */
+export function falseNegativesNote(plain: MiningReport, withMargin: MiningReport, shown: number): string {
+  const rows = [...onePerQuery(plain).falseNegatives]
+    .sort((a, b) => b.candidateScore - b.positiveScore - (a.candidateScore - a.positiveScore))
+    .slice(0, shown);
+  const above = rows.filter((r) => r.candidateScore >= r.positiveScore).length;
+  const mined = (r: MiningReport) => r.falseNegatives.filter((f) => f.outcome === "negative").length;
+  return (
+    `The table shows the closest suspect of ${rows.length} questions: ${above} score at or above their positive and ${rows.length - above} within ` +
+    `${plain.falseNegativeMargin} below it; ${rows.filter((r) => r.outcome === "negative").length} of them became training negatives. ` +
+    `In all, ${plain.falseNegativeCount} suspects were found without a margin and **${mined(plain)}** of the ${plain.falseNegatives.length} listed were mined as negatives; ` +
+    `with relativeMargin ${withMargin.options.relativeMargin}, **${mined(withMargin)}**. Whether a suspect really answers its question ` +
+    `needs a reader: compare its text with the positive's. A passage that does is a false negative, and training pushes it away.`
+  );
+}
+
+const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
+
+/** Which negatives beat in-batch beyond noise in each setting, from the comparisons. */
+export function negativesVerdict(
+  comparisons: readonly NegativesComparison[],
+  settings: readonly CourseSetting[],
+): string {
+  return comparisons
+    .map((c, i) => {
+      const better: string[] = [];
+      const worse: string[] = [];
+      const level: string[] = [];
+      for (const r of c.runs) {
+        if (!r.vsInBatch) continue;
+        const d = r.vsInBatch.differences.find((x) => x.metric === "ndcg@10");
+        if (!d) continue;
+        const text = `${r.condition} (${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}])`;
+        if (d.low > 0) better.push(text);
+        else if (d.high < 0) worse.push(text);
+        else level.push(text);
+      }
+      const parts = [
+        better.length > 0
+          ? `beats in-batch beyond noise: ${better.join(", ")}`
+          : "no kind of negative beats in-batch beyond noise",
+        ...(worse.length > 0 ? [`below in-batch beyond noise: ${worse.join(", ")}`] : []),
+        ...(level.length > 0 ? [`level within noise: ${level.join(", ")}`] : []),
+      ];
+      return `**${settings[i].label}:** ${parts.join("; ")}.`;
+    })
+    .concat(
+      "With a static model of one vector per word piece there is little for a hard negative to teach that in-batch negatives do not: it can only move word vectors, not learn which word in a sentence matters. Hard negatives are expected to matter for a Transformer (`COURSE_MODEL=BAAI/bge-small-en-v1.5`), where NV-Retriever and sentence-transformers' docs report mined negatives with a margin ahead of random ones and of in-batch only.",
+    )
+    .join("\n\n");
+}
