@@ -18,6 +18,7 @@ import pl from "nodejs-polars";
 import { join } from "node:path";
 import type { IRSplit } from "../data/types";
 import { InformationRetrievalEvaluator } from "../eval/ir-evaluator";
+import { mean } from "../math";
 import { compareSystems, type MetricDifference } from "../eval/compare";
 import { exportOnnx } from "../model/onnx/export";
 import { ONNX_FILE, ONNX_QUANTIZED_FILE } from "../model/onnx/folder";
@@ -132,7 +133,6 @@ export async function compareQuantization(
     const comparison = compareSystems(r32, r8, { seed: options.seed, resamples: options.resamples });
     const ndcgDifference = comparison.differences.find((d) => d.metric === "ndcg@10");
     if (!ndcgDifference) throw new Error("compareQuantization: the evaluator reported no ndcg@10.");
-    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const row = (dtype: "fp32" | "q8", file: string, ndcg: number): QuantizationRow => ({
       dtype,
       textsPerSecond: mean(runs[dtype]),

@@ -26,6 +26,7 @@ import { bootstrapCI, compareSystems, type BootstrapOptions, type SystemComparis
 import type { InformationRetrievalEvaluator, IRResult } from "../eval/ir-evaluator";
 import { metricBarsFigure } from "../eval/charts";
 import { writeFileAtomic } from "../files";
+import { mean } from "../math";
 import { loadModel } from "../model/sentence-transformer";
 import type { SentenceTransformer } from "../model/sentence-transformer";
 import type { PlotlyFigure } from "../display/display";
@@ -134,10 +135,6 @@ const PRESET: Record<Exclude<NegativeCondition, "in-batch">, MineHardNegativesOp
 
 function sha(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
-}
-
-function mean(x: readonly number[]): number {
-  return x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN;
 }
 
 /** Trains one model per condition and compares them on the evaluator's queries (see the module header). */

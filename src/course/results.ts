@@ -50,16 +50,7 @@ export const RESULT_METRICS = [
 ] as const;
 
 /** The metrics results tables show by default. */
-export const TABLE_METRICS: readonly string[] = [
-  "accuracy@1",
-  "accuracy@3",
-  "accuracy@5",
-  "accuracy@10",
-  "mrr@10",
-  "ndcg@10",
-  "recall@10",
-  "precision@5",
-];
+export const TABLE_METRICS: readonly string[] = RESULT_METRICS.filter((m) => m !== "precision@1" && m !== "map@100");
 
 export interface ResultRow {
   dataset: string;

@@ -12,6 +12,7 @@
 import { basename, join } from "node:path";
 import pl from "nodejs-polars";
 import { writeFileAtomic } from "../files";
+import { mean } from "../math";
 import type { IRSplit } from "../data/types";
 import { compareSystems, type MetricDifference, type SystemComparison } from "../eval/compare";
 import { InformationRetrievalEvaluator, type IRResult } from "../eval/ir-evaluator";
@@ -363,7 +364,6 @@ export function curveNarration(history: readonly HistoryEntry[], dev: { base: nu
   const steps = trainSteps(history);
   const evals = evaluations(history);
   if (steps.length === 0) return "No training steps were logged.";
-  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const k = Math.max(1, Math.floor(steps.length / 10));
   const first = mean(steps.slice(0, k).map((s) => s.loss));
   const last = mean(steps.slice(-k).map((s) => s.loss));

@@ -29,6 +29,7 @@
  * says how it was quantized, so that a quantized file next to other weights is detected as stale too.
  */
 import { onnx } from "onnx-proto";
+import { mean } from "../../math";
 import { OnnxEncoder } from "./session";
 import type { TokenizedBatch } from "../types";
 
@@ -365,7 +366,7 @@ export async function quantizeVerified(
   const worst = cos.indexOf(Math.min(...cos));
   const check: QuantizedCheck = {
     texts: cos.length,
-    cosineMean: cos.reduce((s, c) => s + c, 0) / cos.length,
+    cosineMean: mean(cos),
     cosineMin: cos[worst],
     worstText: QUANTIZE_CHECK_TEXTS[worst],
   };
