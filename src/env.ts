@@ -66,6 +66,8 @@ export interface CourseEnv {
   seed: number | undefined;
   /** COURSE_CONFIG: the shared settings file every notebook's first cell reads; default <repo>/course.config.json. */
   configFile: string;
+  /** COURSE_ABLATION=all: a Transformer trains the static model's full plan (src/course/recipes.ts coursePlan). */
+  fullPlan: boolean;
 }
 
 /** A configuration variable whose value cannot be used: names the variable, its value and what is allowed. */
@@ -118,6 +120,17 @@ function parseThreads(value: string | undefined): number | undefined {
   return n;
 }
 
+function parseAblation(value: string | undefined): boolean {
+  const v = nonEmpty(value)?.toLowerCase();
+  if (v === undefined || v === "auto") return false;
+  if (v === "all") return true;
+  throw new ConfigError(
+    "COURSE_ABLATION",
+    value,
+    "auto (the plan for the model's size) or all (every run, on any model)",
+  );
+}
+
 function parseSeed(value: string | undefined): number | undefined {
   const v = nonEmpty(value);
   if (v === undefined) return undefined;
@@ -156,6 +169,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
     },
     get configFile() {
       return resolve(nonEmpty(env.COURSE_CONFIG) ?? join(repoRoot(), "course.config.json"));
+    },
+    get fullPlan() {
+      return parseAblation(env.COURSE_ABLATION);
     },
   };
   return {

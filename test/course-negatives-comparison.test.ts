@@ -10,7 +10,12 @@ import { loadShippedSplit, trainingPairs } from "../src/data";
 import { InformationRetrievalEvaluator } from "../src/eval";
 import { offlineModel } from "../src/model/sentence-transformer";
 import { initBackend } from "../src/backend";
-import { compareNegatives, negativesComparisonFigure, negativesComparisonTable } from "../src/course";
+import {
+  compareNegatives,
+  describeNegativesComparison,
+  negativesComparisonFigure,
+  negativesComparisonTable,
+} from "../src/course";
 
 test("compareNegatives: same steps and seed per run, paired comparisons, cached runs reused", async () => {
   await initBackend();
@@ -77,4 +82,42 @@ test("compareNegatives: same steps and seed per run, paired comparisons, cached 
     compareNegatives({ pairs, evaluator, conditions: ["hardest" as "hard"] }),
     /unknown condition "hardest"/,
   );
+});
+
+test("compareNegatives: a condition whose mining leaves no row is reported as not run, the others still run", async () => {
+  await initBackend();
+  const train = loadShippedSplit("policy-handbook", "train");
+  const test_ = loadShippedSplit("policy-handbook", "test");
+  const pairs = trainingPairs(train).slice(0, 16);
+  const queries = new Map([...test_.queries].slice(0, 10));
+  const evaluator = new InformationRetrievalEvaluator({
+    queries,
+    corpus: test_.corpus,
+    relevantDocs: new Map([...test_.relevant].filter(([q]) => queries.has(q))),
+  });
+  const logs: string[] = [];
+  const c = await compareNegatives({
+    model: async () => offlineModel("offline"),
+    pairs,
+    evaluator,
+    conditions: ["in-batch", "hard"],
+    // A margin no cosine can clear removes every candidate, as a model that scores everything alike does.
+    mining: { hard: { absoluteMargin: 5 } },
+    steps: 1,
+    batchSize: 8,
+    onLog: (l) => logs.push(l),
+    onWarning: () => {},
+  });
+  assert.deepEqual(
+    c.runs.map((r) => r.condition),
+    ["in-batch"],
+  );
+  assert.equal(c.skipped.length, 1);
+  assert.equal(c.skipped[0].condition, "hard");
+  assert.match(c.skipped[0].reason, /every candidate was removed \(16 by positive, \d+ by absoluteMargin\)/);
+  assert.match(c.skipped[0].reason, /loosen absoluteMargin/);
+  const lines = describeNegativesComparison(c);
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /^hard: not run\. /);
+  assert.ok(logs.some((l) => l.startsWith("hard: not run")));
 });

@@ -48,7 +48,7 @@ export {
   sideBySide,
   tripletFigure,
 } from "./evaluation";
-export { courseRecipe, fitRecipe, recipeTable } from "./recipes";
+export { coursePlan, courseRecipe, fitRecipe, recipeTable } from "./recipes";
 export {
   ablation,
   ablationNarration,

@@ -31,6 +31,7 @@ import { loadModel } from "../model/sentence-transformer";
 import type { SentenceTransformer } from "../model/sentence-transformer";
 import type { PlotlyFigure } from "../display/display";
 import { mineHardNegatives, miningPresets, type MineHardNegativesOptions, type MiningReport } from "../mining/index";
+import { NoMinedRowsError } from "../mining/hard-negatives";
 import { CoSENTLoss } from "../train/losses/cosent";
 import { MultipleNegativesRankingLoss } from "../train/losses/multiple-negatives-ranking";
 import type { Loss } from "../train/losses/types";
@@ -104,10 +105,18 @@ export interface ConditionRun {
   cached: boolean;
 }
 
+/** A condition that did not run because mining left no training row (see NoMinedRowsError). */
+export interface SkippedCondition {
+  condition: NegativeCondition;
+  reason: string;
+}
+
 export interface NegativesComparison {
   model: string;
   base: IRResult;
   runs: ConditionRun[];
+  /** Mined conditions that left no row to train on, with the mining error. */
+  skipped: SkippedCondition[];
   settings: {
     steps: number;
     batchSize: number;
@@ -177,24 +186,34 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
     options.cacheDir && join(options.cacheDir, `negatives-${condition}-${key(condition)}.json`);
 
   // Mine with the base model, before any training.
+  const skipped: SkippedCondition[] = [];
   const mined = new Map<NegativeCondition, { rows: Record<string, string | number>[]; report: MiningReport }>();
   for (const c of conditions) {
     if (c === "in-batch") continue;
     const path = cachePath(c);
     if (path && existsSync(path)) continue;
-    const r = await mineHardNegatives(pairRows, baseModel, {
-      ...PRESET[c],
-      numNegatives: settings.numNegatives,
-      seed: settings.seed,
-      onWarning: options.onWarning,
-      ...options.mining?.[c],
-    });
-    mined.set(c, r);
+    try {
+      const r = await mineHardNegatives(pairRows, baseModel, {
+        ...PRESET[c],
+        numNegatives: settings.numNegatives,
+        seed: settings.seed,
+        onWarning: options.onWarning,
+        ...options.mining?.[c],
+      });
+      mined.set(c, r);
+    } catch (err) {
+      // A model that scores every passage close to the positive leaves nothing to mine: that condition is
+      // reported as not run (with the filter counts), and the others go on.
+      if (!(err instanceof NoMinedRowsError)) throw err;
+      skipped.push({ condition: c, reason: err.message });
+      log(`${c}: not run: ${err.message}`);
+    }
   }
   baseModel.dispose();
 
   const runs: ConditionRun[] = [];
   for (const condition of conditions) {
+    if (skipped.some((x) => x.condition === condition)) continue;
     const path = cachePath(condition);
     let run: Omit<ConditionRun, "vsBase" | "vsInBatch">;
     if (path && existsSync(path)) {
@@ -252,7 +271,7 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   const inBatch = runs.find((r) => r.condition === "in-batch");
   if (inBatch)
     for (const r of runs) if (r !== inBatch) r.vsInBatch = compareSystems(inBatch.result, r.result, options.bootstrap);
-  return { model: modelName, base, runs, settings, bootstrap: options.bootstrap ?? {} };
+  return { model: modelName, base, runs, skipped, settings, bootstrap: options.bootstrap ?? {} };
 }
 
 const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(3)}`;
@@ -309,13 +328,16 @@ export function negativesComparisonFigure(
 
 /** One sentence per run against in-batch (or the base model when there is no in-batch run). */
 export function describeNegativesComparison(c: NegativesComparison, metric = "ndcg@10"): string[] {
-  return c.runs.map((r) => {
-    const s = r.vsInBatch ?? r.vsBase;
-    const d = s.differences.find((x) => x.metric === metric);
-    if (!d) throw new Error(`describeNegativesComparison: no metric "${metric}".`);
-    return (
-      `${r.condition} vs ${s.baseline}: ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} (${signed(d.estimate)}, 95% CI ${signed(d.low)} to ${signed(d.high)}` +
-      `${d.significant ? "" : ", includes 0"}); ${s.improved} queries improved, ${s.worsened} worsened.`
-    );
-  });
+  const notRun = c.skipped.map((x) => `${x.condition}: not run. ${x.reason}`);
+  return c.runs
+    .map((r) => {
+      const s = r.vsInBatch ?? r.vsBase;
+      const d = s.differences.find((x) => x.metric === metric);
+      if (!d) throw new Error(`describeNegativesComparison: no metric "${metric}".`);
+      return (
+        `${r.condition} vs ${s.baseline}: ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} (${signed(d.estimate)}, 95% CI ${signed(d.low)} to ${signed(d.high)}` +
+        `${d.significant ? "" : ", includes 0"}); ${s.improved} queries improved, ${s.worsened} worsened.`
+      );
+    })
+    .concat(notRun);
 }

@@ -8,15 +8,19 @@ import type { CourseSetting } from "./data";
 import type { NegativesComparison } from "./negatives-comparison";
 import type { FittedRecipe } from "./recipes";
 
-/** One row per setting: training pairs, batch size, steps, learning rate, test questions. */
-export function negativesPlanTable(settings: readonly CourseSetting[], fits: readonly FittedRecipe[]): pl.DataFrame {
+/** One row per setting: training pairs, batch size, steps per run (default: each fit's), learning rate, test questions. */
+export function negativesPlanTable(
+  settings: readonly CourseSetting[],
+  fits: readonly FittedRecipe[],
+  steps: readonly number[] = fits.map((f) => f.steps),
+): pl.DataFrame {
   return pl.DataFrame(
     settings.map((s, i) => ({
       setting: s.label,
       "training pairs": s.train.length,
       "pairs from": s.trainSource,
       "batch size": fits[i].recipe.batchSize,
-      "optimizer steps per run": fits[i].steps,
+      "optimizer steps per run": steps[i],
       "learning rate": fits[i].recipe.learningRate,
       "test questions": s.test.queries.size,
     })),
@@ -75,7 +79,13 @@ const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`
 export function negativesVerdict(
   comparisons: readonly NegativesComparison[],
   settings: readonly CourseSetting[],
+  options: { staticModel?: boolean } = {},
 ): string {
+  const steps = comparisons[0]?.settings.steps;
+  const closing =
+    options.staticModel === false
+      ? `This model is a Transformer, where NV-Retriever and sentence-transformers' docs report mined negatives with a margin ahead of random ones and of in-batch only; here each run had ${steps} optimizer steps (the CPU plan). Whether that holds on your data needs longer runs: \`COURSE_ABLATION=all\` trains notebook 3's steps, best on a GPU.`
+      : "With a static model of one vector per word piece there is little for a hard negative to teach that in-batch negatives do not: it can only move word vectors, not learn which word in a sentence matters. Hard negatives are expected to matter for a Transformer (`COURSE_MODEL=BAAI/bge-small-en-v1.5`), where NV-Retriever and sentence-transformers' docs report mined negatives with a margin ahead of random ones and of in-batch only.";
   return comparisons
     .map((c, i) => {
       const better: string[] = [];
@@ -99,8 +109,6 @@ export function negativesVerdict(
       ];
       return `**${settings[i].label}:** ${parts.join("; ")}.`;
     })
-    .concat(
-      "With a static model of one vector per word piece there is little for a hard negative to teach that in-batch negatives do not: it can only move word vectors, not learn which word in a sentence matters. Hard negatives are expected to matter for a Transformer (`COURSE_MODEL=BAAI/bge-small-en-v1.5`), where NV-Retriever and sentence-transformers' docs report mined negatives with a margin ahead of random ones and of in-batch only.",
-    )
+    .concat(closing)
     .join("\n\n");
 }

@@ -2,6 +2,7 @@ import pl from "nodejs-polars";
 import type { SentenceTransformer } from "../model/index";
 import { DEFAULT_SEED, FINE_TUNE_DEFAULTS, MNRL_SCALE } from "../defaults";
 import { noDuplicatesBatches } from "../train/sampler";
+import { getConfig } from "../env";
 
 /**
  * The course recipe for fine-tuning the embedded offline model (loadModel("offline"), a StaticEmbedding
@@ -95,6 +96,53 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
   const { epochs, learningRate, warmupRatio, scale } = FINE_TUNE_DEFAULTS;
   return { epochs, batchSize: 16, learningRate, warmupRatio, scale, evalSteps: 25 };
 }
+
+/** Negatives notebook 4 compares (see compareNegatives). */
+export type PlannedNegatives = readonly ("in-batch" | "random" | "hard" | "semi-hard")[];
+
+/** How much the course trains for a model: what notebook 3's ablation and notebook 4's comparison run. */
+export interface CoursePlan {
+  /** Training-data variants notebook 3 trains per setting: every one (the ablation) or the first only. */
+  variants: "all" | "first";
+  /** Negatives notebook 4 compares, per setting (A: questions, B: documents). */
+  negatives: { questions: PlannedNegatives; documents: PlannedNegatives };
+  /** Notebook 4's optimizer steps per run at most (undefined: notebook 3's steps for the setting). */
+  negativeSteps?: number;
+  /** One sentence per choice, for the notebooks to show. */
+  notes: string[];
+}
+
+/**
+ * What the course trains for `model`. A static model (the offline default) trains in seconds: notebook 3 runs the
+ * whole training-data ablation (up to 3 variants x 2 settings) and notebook 4 compares four kinds of negatives in
+ * setting A and in-batch against hard in setting B, every run with notebook 3's steps. A Transformer step takes
+ * seconds on a CPU (MiniLM-L6 ~4 s at batch 16, bge-small about twice that; environment.md), so there notebook 3
+ * trains one variant per setting (the labelled questions, the tutorials' recipe) and notebook 4 four runs of
+ * TRANSFORMER_NEGATIVE_STEPS steps: in-batch and hard in each setting. `COURSE_ABLATION=all` runs the full plan on
+ * a Transformer too (on a GPU, or with time to spare).
+ */
+export function coursePlan(model: SentenceTransformer, options: { full?: boolean } = {}): CoursePlan {
+  const full = options.full ?? getConfig().course.fullPlan;
+  if (model.staticEmbedding || full)
+    return {
+      variants: "all",
+      negatives: { questions: ["in-batch", "random", "hard", "semi-hard"], documents: ["in-batch", "hard"] },
+      notes: [
+        `${model.staticEmbedding ? "A static model trains in seconds, so" : "COURSE_ABLATION=all:"} notebook 3 trains every training-data variant of both settings, and notebook 4 compares four kinds of negatives in setting A and in-batch against hard in setting B, each run with notebook 3's steps.`,
+      ],
+    };
+  return {
+    variants: "first",
+    negatives: { questions: ["in-batch", "hard"], documents: ["in-batch", "hard"] },
+    negativeSteps: TRANSFORMER_NEGATIVE_STEPS,
+    notes: [
+      `A Transformer's training step takes seconds on a CPU, so notebook 3 trains one variant per setting (the labelled questions, as the tutorials do) instead of the whole ablation, and notebook 4 runs in-batch against hard negatives in each setting for ${TRANSFORMER_NEGATIVE_STEPS} steps per run. Set COURSE_ABLATION=all to run the static model's full plan (about 3x the training time).`,
+    ],
+  };
+}
+
+/** Notebook 4's steps per run for a Transformer (see coursePlan). */
+export const TRANSFORMER_NEGATIVE_STEPS = 16;
 
 /**
  * 2e-5 for a Transformer (sentence-transformers' usual fine-tuning rate); 1e-3 for a static embedding model, whose

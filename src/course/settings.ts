@@ -21,7 +21,7 @@ import type { Retriever } from "../retrieval/types";
 import { evaluations, trainSteps, type HistoryEntry } from "../train/history";
 import { settingRows, settingSplit, type CourseData, type CourseSetting, type SettingName } from "./data";
 import { fineTune, tunedRetrievers, type FineTuned } from "./evaluation";
-import { fitRecipe, type FineTuneRecipe, type FittedRecipe } from "./recipes";
+import { fitRecipe, type CoursePlan, type FineTuneRecipe, type FittedRecipe } from "./recipes";
 import { recordComparison, recordResult } from "./results";
 import type { Course } from "./setup";
 
@@ -111,6 +111,8 @@ export interface Ablation {
   chosen: Record<SettingName, AblationRow>;
   /** Base model NDCG@10 on each setting's dev split. */
   baseDev: Record<SettingName, number>;
+  /** Why the ablation trains what it trains (the course plan's notes). */
+  notes: string[];
 }
 
 const ndcg = (c: SystemComparison) => c.differences.find((d) => d.metric === "ndcg@10") as MetricDifference;
@@ -127,6 +129,7 @@ export async function ablation(
   data: CourseData,
   base: Retriever,
   recipe: FineTuneRecipe,
+  plan?: CoursePlan,
 ): Promise<Ablation> {
   const rows: AblationRow[] = [];
   const chosen = {} as Record<SettingName, AblationRow>;
@@ -138,7 +141,8 @@ export async function ablation(
     const baseTests = new Map<string, IRResult>();
     for (const t of testSets(setting)) baseTests.set(t.split, await evaluatorFor(course, t).evaluate(base));
     let chosenDev: IRResult | undefined;
-    for (const variant of variantsFor(setting)) {
+    const variants = plan?.variants === "first" ? variantsFor(setting).slice(0, 1) : variantsFor(setting);
+    for (const variant of variants) {
       const training = await trainSetting(course, data, setting, recipe, variant);
       const devResult = await devEval.evaluate(training.tuned.model);
       const gains = new Map<string, MetricDifference>();
@@ -155,7 +159,7 @@ export async function ablation(
       }
     }
   }
-  return { rows, chosen, baseDev };
+  return { rows, chosen, baseDev, notes: plan?.notes ?? [] };
 }
 
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
@@ -197,10 +201,12 @@ export function ablationNarration(a: Ablation): string {
       return `${r.variant.label} changes dev NDCG@10 by ${signedInterval(d)} against the choice before it: ${verdict}`;
     });
     parts.push(
-      `**${c.training.setting.label}:** ${steps.join("; ")}. The default for this setting is **${c.variant.label}** (${c.training.rows.total} pairs); on the test split it gives ${signedInterval(test)}.`,
+      steps.length > 0
+        ? `**${c.training.setting.label}:** ${steps.join("; ")}. The default for this setting is **${c.variant.label}** (${c.training.rows.total} pairs); on the test split it gives ${signedInterval(test)}.`
+        : `**${c.training.setting.label}:** one variant trained, **${c.variant.label}** (${c.training.rows.total} pairs); on the test split it gives ${signedInterval(test)}.`,
     );
   }
-  return parts.join("\n\n");
+  return [...a.notes, ...parts].join("\n\n");
 }
 
 export interface TestSetEvaluation {

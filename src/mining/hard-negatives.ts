@@ -105,12 +105,18 @@ export async function mineHardNegatives(
   const { rows, columns, maximumPossible, pairsWithFewer } = formatted;
   const missing = maximumPossible - rows.length;
   if (missing > 0) warn(shortfallWarning(OWNER, formatted, positives.length, resolved));
-  if (rows.length === 0)
-    throw new Error(
-      `${OWNER}: no rows could be generated with these settings (every candidate was removed); loosen the filters.`,
-    );
-
   const { outcomes } = selected;
+  if (rows.length === 0) {
+    const removed = MINING_FILTERS.filter((f) => outcomes[f] > 0)
+      .map((f) => `${outcomes[f]} by ${f}`)
+      .join(", ");
+    throw new NoMinedRowsError(
+      `${OWNER}: no rows could be generated with these settings: every candidate was removed (${removed || "none were found"}). ` +
+        `When most are removed by the margins, the model scores every passage close to the positive (an untrained or random model does): ` +
+        `loosen absoluteMargin / relativeMargin / falseNegativeMargin, or mine with a better model.`,
+    );
+  }
+
   const report: MiningReport = {
     model: model.name,
     index: index.describe(),
@@ -179,4 +185,9 @@ async function embedAndIndex(
   const ids = c.corpus.map((_, i) => String(i));
   const index = VectorIndex.fromVectors(ids, corpus, { implementation });
   return { index, queries, positiveScoresOf, encodeSeconds, indexSeconds: (performance.now() - tIndex) / 1000 };
+}
+
+/** mineHardNegatives left no row: every candidate was removed by the filters. */
+export class NoMinedRowsError extends Error {
+  override name = "NoMinedRowsError";
 }
