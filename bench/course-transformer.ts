@@ -69,20 +69,23 @@ function treeRss(pid: number): number {
   return total;
 }
 
-/** Every history.json under `dir` (fine-tuned models of notebooks 03, 05, 06). */
-function histories(dir: string): string[] {
+/** Every file under `dir` whose name passes `keep`. */
+function files(dir: string, keep: (name: string) => boolean): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...histories(p));
-    else if (e === "history.json") out.push(p);
+    if (statSync(p).isDirectory()) out.push(...files(p, keep));
+    else if (keep(e)) out.push(p);
   }
   return out;
 }
 
+/** Every history.json under `dir` (the fine-tuned models of notebook 03). */
+const histories = (dir: string) => files(dir, (f) => f === "history.json");
+
 /** Steps and training seconds (no evaluation time) of every training the course ran. */
-function trainingFigures(runsDir: string, reportsDir: string): { steps: number; seconds: number } {
+function trainingFigures(runsDir: string): { steps: number; seconds: number } {
   let steps = 0;
   let seconds = 0;
   for (const path of histories(runsDir)) {
@@ -99,13 +102,12 @@ function trainingFigures(runsDir: string, reportsDir: string): { steps: number; 
       prev = e;
     }
   }
-  const negatives = join(reportsDir, "artefacts", "04-hard-negatives");
-  if (existsSync(negatives))
-    for (const f of readdirSync(negatives).filter((x) => x.startsWith("negatives-") && x.endsWith(".json"))) {
-      const run = JSON.parse(readFileSync(join(negatives, f), "utf8")) as { steps: number; trainSeconds: number };
-      steps += run.steps;
-      seconds += run.trainSeconds;
-    }
+  // Notebook 4's runs: compareNegatives caches each as <runDir>/negatives-<setting>/negatives-<condition>-<key>.json.
+  for (const path of files(runsDir, (f) => /^negatives-[a-z-]+-[0-9a-f]{16}\.json$/.test(f))) {
+    const run = JSON.parse(readFileSync(path, "utf8")) as { steps: number; trainSeconds: number };
+    steps += run.steps;
+    seconds += run.trainSeconds;
+  }
   return { steps, seconds };
 }
 
@@ -172,7 +174,7 @@ async function runCourse(name: ModelShapeName, base: string): Promise<CourseRun>
   process.removeListener("SIGINT", stop);
   process.removeListener("SIGTERM", stop);
   writeFileSync(join(reportsDir, "course.log"), `${log.join("\n")}\n`);
-  const training = trainingFigures(runsDir, reportsDir);
+  const training = trainingFigures(runsDir);
   return {
     model: name,
     stands_for: shape.standsFor,

@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../files";
 import pl from "nodejs-polars";
 import type { CorpusRow, IRSplit, PairRow } from "../data/types";
 import { DEFAULT_ABBREVIATIONS } from "../data/template-generator";
@@ -359,14 +360,35 @@ export async function inBatchFigure(
   return { figure, loss, correct };
 }
 
+/** What a course training ran on, saved beside its model (training.json) so a reused run can say it too. */
+export interface TrainingRecord {
+  backend: TrainResult["backend"];
+  memory: TrainResult["memory"] | null;
+  steps: number;
+  seconds: number;
+}
+
 export interface FineTuned {
   model: SentenceTransformer;
   artefact: Artefact;
   /** Present when this run trained (absent when the saved model was reused). */
   result?: TrainResult;
+  /** The backend, memory plan, steps and seconds of the training (absent for a model saved before it was kept). */
+  training?: TrainingRecord;
   /** history.json of the training run (reused runs included). */
   historyPath: string;
 }
+
+/** One sentence on where and how a training ran: backend, steps, time and (Transformer) the memory plan. */
+export function describeTrainingRecord(r: TrainingRecord): string {
+  const gib = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
+  const memory = r.memory
+    ? ` Memory plan: ${r.memory.loss}, about ${gib(r.memory.estimatedBytes)} a step against a budget of ${gib(r.memory.budgetBytes)} of ${r.memory.source}.`
+    : "";
+  return `Trained on the ${r.backend.name} backend (${r.backend.package}): ${r.steps} steps in ${r.seconds.toFixed(0)} s.${memory}`;
+}
+
+const TRAINING_RECORD = "training.json";
 
 /**
  * Fine-tunes `baseSpec` with MultipleNegativesRankingLoss on the course's train pairs, evaluating on the
@@ -420,10 +442,21 @@ export async function fineTune(
         outputDir: folder,
         resumeFrom: "auto",
       });
+      const record: TrainingRecord = {
+        backend: result.backend,
+        memory: result.memory ?? null,
+        steps: result.steps,
+        seconds: result.seconds,
+      };
+      writeFileAtomic(join(folder, TRAINING_RECORD), `${JSON.stringify(record, null, 1)}\n`);
     },
   );
   const model = await loadModel(join(artefact.path, "final"));
-  return { model, artefact, result, historyPath: join(artefact.path, "history.json") };
+  const recordPath = join(artefact.path, TRAINING_RECORD);
+  const training = existsSync(recordPath)
+    ? (JSON.parse(readFileSync(recordPath, "utf8")) as TrainingRecord)
+    : undefined;
+  return { model, artefact, result, training, historyPath: join(artefact.path, "history.json") };
 }
 
 /**

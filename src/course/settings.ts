@@ -20,7 +20,7 @@ import type { DenseRetriever } from "../retrieval/dense";
 import type { Retriever } from "../retrieval/types";
 import { evaluations, trainSteps, type HistoryEntry } from "../train/history";
 import { settingRows, settingSplit, type CourseData, type CourseSetting, type SettingName } from "./data";
-import { fineTune, tunedRetrievers, type FineTuned } from "./evaluation";
+import { describeTrainingRecord, fineTune, tunedRetrievers, type FineTuned } from "./evaluation";
 import { fitRecipe, type CoursePlan, type FineTuneRecipe, type FittedRecipe } from "./recipes";
 import { recordComparison, recordResult } from "./results";
 import type { Course } from "./setup";
@@ -55,6 +55,8 @@ export interface SettingTraining {
   /** Rows by origin: labelled questions, generated questions, domain pairs. */
   rows: { labelled: number; synthetic: number; domain: number; total: number };
   tuned: FineTuned;
+  /** Where and how it trained: backend, steps, seconds, memory plan (one sentence; empty for a model saved before this was kept). */
+  ran: string;
 }
 
 /** Fine-tunes the course model on one setting's rows for a variant (saved and reused like fineTune). */
@@ -76,6 +78,7 @@ export async function trainSetting(
     setting,
     variant,
     fitted,
+    ran: tuned.training ? describeTrainingRecord(tuned.training) : "",
     rows: {
       labelled: setting.train.length,
       synthetic: variant.synthetic ? setting.synthetic.length : 0,
@@ -405,15 +408,24 @@ export function settingsLesson(evaluations: readonly SettingEvaluation[]): strin
   const aInd = gainOf(a, true);
   const bInd = gainOf(b, true);
   if (!aTest || !bTest) return "";
+  // Setting A needs test questions about passages that had training questions. With generated questions only (a
+  // folder of your own documents), the questions of one passage share most of their words, the split keeps them
+  // together as paraphrases, and A's test passages had none: then A measures what B measures, and the reader is told.
+  const aLeak = a?.setting.leaks.find((l) => l.split === a.setting.test.split);
+  const notA = aLeak !== undefined && aLeak.queries > 0 && aLeak.passagesWithTrainingQuestions < 0.5;
   const more = aTest.estimate > bTest.estimate;
   const lines = [
     `On the test splits, fine-tuning changes NDCG@10 by ${signedInterval(aTest)} in setting A and ${signedInterval(bTest)} in setting B` +
       (aInd && bInd
         ? `; on the same independent queries, by ${signedInterval(aInd)} (A) and ${signedInterval(bInd)} (B).`
         : "."),
-    more
-      ? "**Why A gains more.** In setting A the passages of the test questions were answers during training: the model has learned which words people use for *these* passages (their abbreviations, lay words and typos), and a new question about the same passage reuses much of that vocabulary. In setting B the test passages' own vocabulary was never tied to a person's question; only what carries over from other documents helps, and the setting-B intervals above say how much that is."
-      : "Here setting A does not gain more than setting B, against the usual pattern: check the ablation above and the leak table (a setting-A test set with few questions gives wide intervals).",
+    notA && aLeak
+      ? `**On this data setting A is not setting A.** Only ${(100 * aLeak.passagesWithTrainingQuestions).toFixed(0)}% of its ${aLeak.queries} test questions are about a passage that had training questions (every one does on a shipped dataset). ` +
+        `Its questions are ${a?.setting.trainSource}, and the questions of one passage share most of their words, so the split keeps them together as paraphrases and the test passages were never trained on: both settings above measure documents the model has not seen. ` +
+        "To measure new questions about your documents, add questions asked in other words (written by people, or by an LLM with `OPENAI_BASE_URL` set) so that each passage has some to train on and others to test."
+      : more
+        ? "**Why A gains more.** In setting A the passages of the test questions were answers during training: the model has learned which words people use for *these* passages (their abbreviations, lay words and typos), and a new question about the same passage reuses much of that vocabulary. In setting B the test passages' own vocabulary was never tied to a person's question; only what carries over from other documents helps, and the setting-B intervals above say how much that is."
+        : "Here setting A does not gain more than setting B, against the usual pattern: check the ablation above and the leak table (a setting-A test set with few questions gives wide intervals).",
     "**The published numbers are setting-A numbers.** The tutorials this course follows generate questions for every chunk and split the pairs at random, so nearly every test passage had training questions: that is setting A, and the right setting for a RAG system over a corpus you know when you fine-tune. Setting B is the harder question of how far fine-tuning generalises to documents added after training; retrain when documents are added, or expect the smaller gain.",
   ];
   return lines.join("\n\n");
