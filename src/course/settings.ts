@@ -377,19 +377,32 @@ export function curveNarration(history: readonly HistoryEntry[], dev: { base: nu
   const first = mean(steps.slice(0, k).map((s) => s.loss));
   const last = mean(steps.slice(-k).map((s) => s.loss));
   const batch = steps[0].batchSize;
+  // "Falls" only when it does: by at least 5% of where it started.
+  const lossFalls = last < first * 0.95;
+  const lossMove = lossFalls
+    ? `it falls from ${first.toFixed(2)} (mean of the first ${k} steps) to ${last.toFixed(2)} (last ${k})`
+    : `it goes from ${first.toFixed(2)} (mean of the first ${k} steps) to ${last.toFixed(2)} (last ${k}), ${last > first ? "up" : "down"} by less than 5%`;
   const parts = [
-    `The **left axis** is the MNRL loss of each step's batch: it falls from ${first.toFixed(2)} (mean of the first ${k} steps) to ${last.toFixed(2)} (last ${k}); ln ${batch} = ${Math.log(batch).toFixed(2)} is the loss of a model that cannot tell the ${batch} passages of a batch apart.`,
+    `The **left axis** is the MNRL loss of each step's batch: ${lossMove}; ln ${batch} = ${Math.log(batch).toFixed(2)} is the loss of a model that cannot tell the ${batch} passages of a batch apart.`,
   ];
   const key = evals.length > 0 ? Object.keys(evals[0].metrics).find((m) => m.endsWith("ndcg@10")) : undefined;
   if (key) {
     const values = evals.map((e) => e.metrics[key]);
     const change = values[values.length - 1] - dev.base;
     const spread = Math.max(...values) - Math.min(...values);
+    // The trainer evaluates at step 0 too; then that point is the base model and is said once.
+    const start =
+      evals[0].step === 0
+        ? `${values[0].toFixed(3)} before training (step 0)`
+        : `${dev.base.toFixed(3)} before training, ${values[0].toFixed(3)} at step ${evals[0].step}`;
     parts.push(
-      `The **right axis** is a second scale for dev NDCG@10 (${dev.queries} dev questions), evaluated ${values.length} times: ${dev.base.toFixed(3)} before training, ${values[0].toFixed(3)} at step ${evals[0].step}, ${values[values.length - 1].toFixed(3)} at the end (${change >= 0 ? "+" : "−"}${Math.abs(change).toFixed(3)}).`,
+      `The **right axis** is a second scale for dev NDCG@10 (${dev.queries} dev questions), evaluated ${values.length} times: ${start}, ${values[values.length - 1].toFixed(3)} at the end (${change >= 0 ? "+" : "−"}${Math.abs(change).toFixed(3)}).`,
       spread < 0.02
-        ? `Across the evaluations it moves by only ${spread.toFixed(3)}: the batch loss measures ${batch}-way choices the model learns quickly, while NDCG@10 ranks each question among all passages, and most of its change happens before the first evaluation.`
-        : `Across the evaluations it moves by ${spread.toFixed(3)}, while the loss keeps falling: the loss ranks ${batch} passages per batch, NDCG@10 all of them.`,
+        ? `Across the evaluations it moves by only ${spread.toFixed(3)}: the batch loss measures ${batch}-way choices the model learns quickly, while NDCG@10 ranks each question among all passages` +
+          (evals[0].step === 0 ? "." : ", and most of its change happens before the first evaluation.")
+        : lossFalls
+          ? `Across the evaluations it moves by ${spread.toFixed(3)}, while the loss keeps falling: the loss ranks ${batch} passages per batch, NDCG@10 all of them.`
+          : `Across the evaluations it moves by ${spread.toFixed(3)} while the batch loss hardly moves: the loss ranks ${batch} passages per batch, NDCG@10 all of them, and a small change in the scores can reorder the whole ranking.`,
     );
   }
   return parts.join(" ");
