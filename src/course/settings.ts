@@ -399,7 +399,7 @@ export function curveNarration(history: readonly HistoryEntry[], dev: { base: nu
       `The **right axis** is a second scale for dev NDCG@10 (${dev.queries} dev questions), evaluated ${values.length} times: ${start}, ${values[values.length - 1].toFixed(3)} at the end (${change >= 0 ? "+" : "−"}${Math.abs(change).toFixed(3)}).`,
       spread < 0.02
         ? `Across the evaluations it moves by only ${spread.toFixed(3)}: the batch loss measures ${batch}-way choices the model learns quickly, while NDCG@10 ranks each question among all passages` +
-          (evals[0].step === 0 ? "." : ", and most of its change happens before the first evaluation.")
+            (evals[0].step === 0 ? "." : ", and most of its change happens before the first evaluation.")
         : lossFalls
           ? `Across the evaluations it moves by ${spread.toFixed(3)}, while the loss keeps falling: the loss ranks ${batch} passages per batch, NDCG@10 all of them.`
           : `Across the evaluations it moves by ${spread.toFixed(3)} while the batch loss hardly moves: the loss ranks ${batch} passages per batch, NDCG@10 all of them, and a small change in the scores can reorder the whole ranking.`,
