@@ -67,8 +67,10 @@ async function serveThenStop(child: ChildProcess): Promise<void> {
   assert.equal(page.status, 200);
   assert.equal(((await page.json()) as { counts: { total: number } }).counts.total, fx.pairs.length);
   // A request still in flight when SIGTERM arrives is answered: the search waits for the models to load.
+  // 500 ms for the request to reach the server on a loaded machine (one that arrives after SIGTERM gets 503, by
+  // design); the search then still waits seconds for the models, so it is in flight when the signal lands.
   const inFlight = fetch(`${ready.url}/api/search?q=vacation`).then((r) => r.status);
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
   const stopped = exited(child);
   child.kill("SIGTERM");
   assert.equal(await inFlight, 200);
