@@ -17,17 +17,21 @@ import {
   negativesComparisonTable,
 } from "../src/course";
 
-test("compareNegatives: same steps and seed per run, paired comparisons, cached runs reused", async () => {
-  await initBackend();
-  const train = loadShippedSplit("policy-handbook", "train");
+/** The first `nPairs` policy-handbook training pairs and an evaluator over the first `nQueries` test questions. */
+function policySlice(nPairs: number, nQueries: number) {
   const test_ = loadShippedSplit("policy-handbook", "test");
-  const pairs = trainingPairs(train).slice(0, 32);
-  const queries = new Map([...test_.queries].slice(0, 40));
+  const queries = new Map([...test_.queries].slice(0, nQueries));
   const evaluator = new InformationRetrievalEvaluator({
     queries,
     corpus: test_.corpus,
     relevantDocs: new Map([...test_.relevant].filter(([q]) => queries.has(q))),
   });
+  return { pairs: trainingPairs(loadShippedSplit("policy-handbook", "train")).slice(0, nPairs), evaluator };
+}
+
+test("compareNegatives: same steps and seed per run, paired comparisons, cached runs reused", async () => {
+  await initBackend();
+  const { pairs, evaluator } = policySlice(32, 40);
   const dir = mkdtempSync(join(tmpdir(), "negatives-"));
   try {
     const opts = {
@@ -86,15 +90,7 @@ test("compareNegatives: same steps and seed per run, paired comparisons, cached 
 
 test("compareNegatives: a condition whose mining leaves no row is reported as not run, the others still run", async () => {
   await initBackend();
-  const train = loadShippedSplit("policy-handbook", "train");
-  const test_ = loadShippedSplit("policy-handbook", "test");
-  const pairs = trainingPairs(train).slice(0, 16);
-  const queries = new Map([...test_.queries].slice(0, 10));
-  const evaluator = new InformationRetrievalEvaluator({
-    queries,
-    corpus: test_.corpus,
-    relevantDocs: new Map([...test_.relevant].filter(([q]) => queries.has(q))),
-  });
+  const { pairs, evaluator } = policySlice(16, 10);
   const logs: string[] = [];
   const c = await compareNegatives({
     model: async () => offlineModel("offline"),

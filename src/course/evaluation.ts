@@ -412,6 +412,7 @@ export async function fineTune(
   const rows = options.rows ?? data.train;
   const name = options.name ?? "mnrl";
   let result: TrainResult | undefined;
+  let record: TrainingRecord | undefined;
   const inputs = {
     data: data.key,
     rows: inputsKey(rows.map((r) => [r.anchor, r.positive, r.negative ?? ""])),
@@ -442,7 +443,7 @@ export async function fineTune(
         outputDir: folder,
         resumeFrom: "auto",
       });
-      const record: TrainingRecord = {
+      record = {
         backend: result.backend,
         memory: result.memory ?? null,
         steps: result.steps,
@@ -452,10 +453,10 @@ export async function fineTune(
     },
   );
   const model = await loadModel(join(artefact.path, "final"));
+  // A reused model reads the record its training wrote (absent for one saved before records were kept).
   const recordPath = join(artefact.path, TRAINING_RECORD);
-  const training = existsSync(recordPath)
-    ? (JSON.parse(readFileSync(recordPath, "utf8")) as TrainingRecord)
-    : undefined;
+  const training =
+    record ?? (existsSync(recordPath) ? (JSON.parse(readFileSync(recordPath, "utf8")) as TrainingRecord) : undefined);
   return { model, artefact, result, training, historyPath: join(artefact.path, "history.json") };
 }
 

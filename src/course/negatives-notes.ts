@@ -3,6 +3,7 @@
  * no negative, what the suspected false negatives are, and which kind of negative (if any) helped in each setting.
  */
 import pl from "nodejs-polars";
+import { removedCounts } from "../mining/report";
 import type { MiningReport } from "../mining/types";
 import type { CourseSetting } from "./data";
 import type { NegativesComparison } from "./negatives-comparison";
@@ -31,10 +32,7 @@ export function negativesPlanTable(
 export function missingNegativesNote(report: MiningReport): string {
   if (report.pairsWithFewerNegatives === 0) return `Every one of the ${report.pairs} pairs got its negative.`;
   const o = report.options;
-  const removed = Object.entries(report.removed)
-    .filter(([, n]) => n > 0)
-    .map(([f, n]) => `${n} by ${f}`)
-    .join(", ");
+  const removed = removedCounts(report.removed);
   return (
     `**${report.pairsWithFewerNegatives} of ${report.pairs} pairs got no negative.** For each query mining looks at the ` +
     `${o.searchDepth} passages the model ranks highest (ranks ${o.rangeMin} to ${o.rangeMax}) and removes every candidate that is ` +

@@ -56,6 +56,7 @@ import { type Implementation, VectorIndex } from "../retrieval/vector-index";
 import { prepareTrainingData } from "../train/training-data";
 import { candidateCounts, collectCandidates, type MiningCandidates } from "./candidates";
 import { checkMiningOptions, OWNER, resolveMiningOptions } from "./options";
+import { removedCounts } from "./report";
 import { formatRows, shortfallWarning } from "./rows";
 import { selectNegatives } from "./select";
 import {
@@ -106,12 +107,10 @@ export async function mineHardNegatives(
   const missing = maximumPossible - rows.length;
   if (missing > 0) warn(shortfallWarning(OWNER, formatted, positives.length, resolved));
   const { outcomes } = selected;
+  const removed = Object.fromEntries(MINING_FILTERS.map((f) => [f, outcomes[f]])) as Record<MiningFilter, number>;
   if (rows.length === 0) {
-    const removed = MINING_FILTERS.filter((f) => outcomes[f] > 0)
-      .map((f) => `${outcomes[f]} by ${f}`)
-      .join(", ");
     throw new NoMinedRowsError(
-      `${OWNER}: no rows could be generated with these settings: every candidate was removed (${removed || "none were found"}). ` +
+      `${OWNER}: no rows could be generated with these settings: every candidate was removed (${removedCounts(removed) || "none were found"}). ` +
         `When most are removed by the margins, the model scores every passage close to the positive (an untrained or random model does): ` +
         `loosen absoluteMargin / relativeMargin / falseNegativeMargin, or mine with a better model.`,
     );
@@ -129,7 +128,7 @@ export async function mineHardNegatives(
     corpusDuplicatesRemoved: candidates.duplicatesRemoved,
     positivesAddedToCorpus: candidates.positivesAdded,
     candidates: selected.candidates,
-    removed: Object.fromEntries(MINING_FILTERS.map((f) => [f, outcomes[f]])) as Record<MiningFilter, number>,
+    removed,
     skippedByRangeMin: outcomes.rangeMin,
     outcomes,
     rows: rows.length,

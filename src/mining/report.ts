@@ -59,6 +59,14 @@ const FILTER_OPTION: Record<MiningFilter, keyof ResolvedMiningOptions | undefine
   semiHardMargin: "semiHardMargin",
 };
 
+/** The candidates each filter removed, as "16 by positive, 64 by absoluteMargin" (filters that removed none left out; "" when none did). */
+export function removedCounts(removed: Record<MiningFilter, number>): string {
+  return (Object.entries(removed) as [MiningFilter, number][])
+    .filter(([, n]) => n > 0)
+    .map(([f, n]) => `${n} by ${f}`)
+    .join(", ");
+}
+
 /** One row per step that removes candidates: what it is set to, how many it removed, their share of all candidates. */
 export function miningFiltersTable(report: MiningReport): pl.DataFrame {
   const steps = (Object.keys(report.removed) as MiningFilter[]).filter(
