@@ -117,7 +117,7 @@ export interface CoursePlan {
  * whole training-data ablation (up to 3 variants x 2 settings) and notebook 4 compares four kinds of negatives in
  * setting A and in-batch against hard in setting B, every run with notebook 3's steps. A Transformer step takes
  * seconds on a CPU (MiniLM-L6 ~4 s at batch 16, bge-small about twice that; environment.md), so there notebook 3
- * trains one variant per setting (the labelled questions, the tutorials' recipe) and notebook 4 four runs of
+ * trains one variant per setting (its training questions only) and notebook 4 four runs of
  * TRANSFORMER_NEGATIVE_STEPS steps: in-batch and hard in each setting. `COURSE_ABLATION=all` runs the full plan on
  * a Transformer too (on a GPU, or with time to spare).
  */
@@ -136,7 +136,7 @@ export function coursePlan(model: SentenceTransformer, options: { full?: boolean
     negatives: { questions: ["in-batch", "hard"], documents: ["in-batch", "hard"] },
     negativeSteps: TRANSFORMER_NEGATIVE_STEPS,
     notes: [
-      `A Transformer's training step takes seconds on a CPU, so notebook 3 trains one variant per setting (the labelled questions, as the tutorials do) instead of the whole ablation, and notebook 4 runs in-batch against hard negatives in each setting for ${TRANSFORMER_NEGATIVE_STEPS} steps per run. Set COURSE_ABLATION=all to run the static model's full plan (about 3x the training time).`,
+      `A Transformer's training step takes seconds on a CPU, so notebook 3 trains one variant per setting (its training questions only) instead of the whole ablation, and notebook 4 runs in-batch against hard negatives in each setting for ${TRANSFORMER_NEGATIVE_STEPS} steps per run. Set COURSE_ABLATION=all to run the static model's full plan (about 3x the training time).`,
     ],
   };
 }
