@@ -13,9 +13,13 @@ import { initBackend } from "../src/backend";
 import {
   compareNegatives,
   describeNegativesComparison,
+  mineWithReport,
+  missingNegativesNote,
   negativesComparisonFigure,
   negativesComparisonTable,
 } from "../src/course";
+import { mineHardNegatives, NoMinedRowsError } from "../src/mining/hard-negatives";
+import { miningFiltersTable, miningStatsTable } from "../src/mining";
 
 /** The first `nPairs` policy-handbook training pairs and an evaluator over the first `nQueries` test questions. */
 function policySlice(nPairs: number, nQueries: number) {
@@ -116,4 +120,39 @@ test("compareNegatives: a condition whose mining leaves no row is reported as no
   assert.equal(lines.length, 2);
   assert.match(lines[1], /^hard: not run\. /);
   assert.ok(logs.some((l) => l.startsWith("hard: not run")));
+});
+
+test("mineWithReport: when every candidate is removed it returns the empty result and its report, which the notes explain", async () => {
+  await initBackend();
+  const { pairs } = policySlice(16, 10);
+  const model = await offlineModel("offline");
+  // A margin no cosine can clear, as with a model that scores everything alike.
+  const options = { absoluteMargin: 5, numNegatives: 1, onWarning: () => {} };
+  await assert.rejects(mineHardNegatives(pairs, model, options), (err: unknown) => {
+    assert.ok(err instanceof NoMinedRowsError);
+    assert.equal(err.result.rows.length, 0);
+    assert.equal(err.result.report.rows, 0);
+    return true;
+  });
+  const r = await mineWithReport(pairs, model, options);
+  assert.equal(r.rows.length, 0);
+  assert.deepEqual(r.columns, ["anchor", "positive", "negative"]);
+  assert.equal(r.report.pairs, 16);
+  assert.equal(r.report.pairsWithFewerNegatives, 16);
+  assert.ok(r.report.removed.absoluteMargin > 0);
+  assert.equal(r.report.positiveScores.length, 16);
+  const note = missingNegativesNote(r.report);
+  assert.match(note, /^\*\*No pair got a negative\.\*\* /);
+  assert.match(note, new RegExp(`16 by positive, ${r.report.removed.absoluteMargin} by absoluteMargin`));
+  assert.match(note, /cosine scores run from 0\.\d{3} to 0\.\d{3} \(median 0\.\d{3}\)/);
+  // No negative scores: their statistics are missing values (shown as a dash), not NaN.
+  const stats = miningStatsTable(r.report).toRecords();
+  assert.equal(stats[0].negative, 0);
+  assert.ok(stats.slice(1).every((row) => row.negative === null && row.difference === null));
+  assert.ok(stats.every((row) => typeof row.positive === "number" && !Number.isNaN(row.positive)));
+  const filters = miningFiltersTable(r.report).toRecords();
+  assert.equal(filters.find((f) => f.filter === "absoluteMargin")?.removed, r.report.removed.absoluteMargin);
+  // Other errors are not swallowed.
+  await assert.rejects(mineWithReport(pairs, model, { numNegatives: 0 }), /numNegatives/);
+  model.dispose();
 });

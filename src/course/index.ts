@@ -79,6 +79,7 @@ export {
 } from "./verdict";
 export {
   falseNegativesNote,
+  mineWithReport,
   missingNegativesNote,
   negativesPlanTable,
   negativesVerdict,

@@ -3,8 +3,10 @@
  * no negative, what the suspected false negatives are, and which kind of negative (if any) helped in each setting.
  */
 import pl from "nodejs-polars";
-import { removedCounts } from "../mining/report";
-import type { MiningReport } from "../mining/types";
+import type { Embedder } from "../model/types";
+import { mineHardNegatives, NoMinedRowsError } from "../mining/hard-negatives";
+import { removedCounts, scoreStatistics } from "../mining/report";
+import type { MineHardNegativesOptions, MiningReport, MiningResult } from "../mining/types";
 import type { CourseSetting } from "./data";
 import type { NegativesComparison } from "./negatives-comparison";
 import type { FittedRecipe } from "./recipes";
@@ -28,11 +30,39 @@ export function negativesPlanTable(
   );
 }
 
-/** Why some pairs end up without a negative, with this run's counts. */
+/**
+ * mineHardNegatives for showing what mining does: when the filters remove every candidate it returns the empty
+ * result with its report (which missingNegativesNote then explains) instead of throwing NoMinedRowsError, so a
+ * notebook still shows the filter counts and the scores. Any other error is thrown.
+ */
+export async function mineWithReport(
+  pairs: unknown,
+  model: Embedder,
+  options: MineHardNegativesOptions = {},
+): Promise<MiningResult> {
+  try {
+    return await mineHardNegatives(pairs, model, options);
+  } catch (err) {
+    if (err instanceof NoMinedRowsError) return err.result;
+    throw err;
+  }
+}
+
+/** Why some pairs end up without a negative (or, when mining found none at all, why), with this run's counts. */
 export function missingNegativesNote(report: MiningReport): string {
   if (report.pairsWithFewerNegatives === 0) return `Every one of the ${report.pairs} pairs got its negative.`;
   const o = report.options;
   const removed = removedCounts(report.removed);
+  if (report.rows === 0) {
+    const p = scoreStatistics(report.positiveScores);
+    return (
+      `**No pair got a negative.** Every candidate among the ${o.searchDepth} passages searched per query was the positive itself ` +
+      `or scored too close to it (${removed || "no filter removed any"}). This model scores every passage almost alike: ` +
+      `the positives' cosine scores run from ${p.min.toFixed(3)} to ${p.max.toFixed(3)} (median ${p["50%"].toFixed(3)}), and other passages score as high, ` +
+      `which is what a model with untrained weights does. A trained model (the Hub's, or notebook 3's) separates them and mining finds negatives. ` +
+      `The comparison below reports each mined run that found no row as not run, and trains the others.`
+    );
+  }
   return (
     `**${report.pairsWithFewerNegatives} of ${report.pairs} pairs got no negative.** For each query mining looks at the ` +
     `${o.searchDepth} passages the model ranks highest (ranks ${o.rangeMin} to ${o.rangeMax}) and removes every candidate that is ` +

@@ -108,14 +108,6 @@ export async function mineHardNegatives(
   if (missing > 0) warn(shortfallWarning(OWNER, formatted, positives.length, resolved));
   const { outcomes } = selected;
   const removed = Object.fromEntries(MINING_FILTERS.map((f) => [f, outcomes[f]])) as Record<MiningFilter, number>;
-  if (rows.length === 0) {
-    throw new NoMinedRowsError(
-      `${OWNER}: no rows could be generated with these settings: every candidate was removed (${removedCounts(removed) || "none were found"}). ` +
-        `When most are removed by the margins, the model scores every passage close to the positive (an untrained or random model does): ` +
-        `loosen absoluteMargin / relativeMargin / falseNegativeMargin, or mine with a better model.`,
-    );
-  }
-
   const report: MiningReport = {
     model: model.name,
     index: index.describe(),
@@ -148,6 +140,14 @@ export async function mineHardNegatives(
     },
     warnings,
   };
+  if (rows.length === 0) {
+    throw new NoMinedRowsError(
+      `${OWNER}: no rows could be generated with these settings: every candidate was removed (${removedCounts(removed) || "none were found"}). ` +
+        `When most are removed by the margins, the model scores every passage close to the positive (an untrained or random model does): ` +
+        `loosen absoluteMargin / relativeMargin / falseNegativeMargin, or mine with a better model.`,
+      { rows, columns, report },
+    );
+  }
   return { rows, columns, report };
 }
 
@@ -186,7 +186,17 @@ async function embedAndIndex(
   return { index, queries, positiveScoresOf, encodeSeconds, indexSeconds: (performance.now() - tIndex) / 1000 };
 }
 
-/** mineHardNegatives left no row: every candidate was removed by the filters. */
+/**
+ * mineHardNegatives left no row: every candidate was removed by the filters. `result` is the empty result with its
+ * full report (what each filter removed, the positives' scores, the suspected false negatives), for callers that
+ * show what happened instead of stopping.
+ */
 export class NoMinedRowsError extends Error {
   override name = "NoMinedRowsError";
+  constructor(
+    message: string,
+    readonly result: MiningResult,
+  ) {
+    super(message);
+  }
 }

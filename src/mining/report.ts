@@ -42,11 +42,13 @@ export function miningStatsTable(report: MiningReport): pl.DataFrame {
   const neg = scoreStatistics(report.negativeScores);
   const diff = scoreStatistics(report.differenceScores);
   const metrics = Object.keys(pos);
+  // A statistic of no scores (no negative was mined) or a std of one score is not a number: shown as missing.
+  const shown = (x: number) => (Number.isNaN(x) ? null : x);
   return pl.DataFrame({
     metric: metrics.map((m) => m[0].toUpperCase() + m.slice(1)),
-    positive: metrics.map((m) => pos[m]),
-    negative: metrics.map((m) => neg[m]),
-    difference: metrics.map((m) => (m === "count" ? null : diff[m])),
+    positive: metrics.map((m) => shown(pos[m])),
+    negative: metrics.map((m) => shown(neg[m])),
+    difference: metrics.map((m) => (m === "count" ? null : shown(diff[m]))),
   });
 }
 
