@@ -17,7 +17,9 @@ import {
   missingNegativesNote,
   negativesComparisonFigure,
   negativesComparisonTable,
+  negativesVerdict,
 } from "../src/course";
+import type { CourseSetting } from "../src/course/data";
 import { mineHardNegatives, NoMinedRowsError } from "../src/mining/hard-negatives";
 import { miningFiltersTable, miningStatsTable } from "../src/mining";
 
@@ -120,6 +122,16 @@ test("compareNegatives: a condition whose mining leaves no row is reported as no
   assert.equal(lines.length, 2);
   assert.match(lines[1], /^hard: not run\. /);
   assert.ok(logs.some((l) => l.startsWith("hard: not run")));
+  // The table, the figure and the verdict show the run that ran and say which did not.
+  assert.deepEqual(negativesComparisonTable(c).getColumn("run").toArray(), ["base model", "in-batch"]);
+  assert.equal(negativesComparisonFigure(c).data.length > 0, true);
+  const setting = { label: "A · new questions about your documents" } as CourseSetting;
+  const verdict = negativesVerdict([c], [setting], { staticModel: true });
+  assert.match(
+    verdict,
+    /no other kind of negative ran, so nothing is compared with in-batch; not run, because mining found no negative with this model: hard\./,
+  );
+  assert.doesNotMatch(verdict, /no kind of negative beats/);
 });
 
 test("mineWithReport: when every candidate is removed it returns the empty result and its report, which the notes explain", async () => {

@@ -128,12 +128,20 @@ export function negativesVerdict(
         else if (d.high < 0) worse.push(text);
         else level.push(text);
       }
+      const compared = better.length + worse.length + level.length;
       const parts = [
-        better.length > 0
-          ? `beats in-batch beyond noise: ${better.join(", ")}`
-          : "no kind of negative beats in-batch beyond noise",
+        compared === 0
+          ? "no other kind of negative ran, so nothing is compared with in-batch"
+          : better.length > 0
+            ? `beats in-batch beyond noise: ${better.join(", ")}`
+            : "no kind of negative beats in-batch beyond noise",
         ...(worse.length > 0 ? [`below in-batch beyond noise: ${worse.join(", ")}`] : []),
         ...(level.length > 0 ? [`level within noise: ${level.join(", ")}`] : []),
+        ...(c.skipped.length > 0
+          ? [
+              `not run, because mining found no negative with this model: ${c.skipped.map((x) => x.condition).join(", ")}`,
+            ]
+          : []),
       ];
       return `**${settings[i].label}:** ${parts.join("; ")}.`;
     })
