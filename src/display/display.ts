@@ -174,6 +174,8 @@ function formatCell(value: unknown, decimals: number): string {
   if (typeof value === "number") {
     if (Number.isInteger(value)) return String(value);
     if (!Number.isFinite(value)) return String(value);
+    // A value too small for the decimals (a learning rate of 2e-5) would show as 0.0000: shown in exponent form.
+    if (Math.abs(value) < 0.5 * 10 ** -decimals) return value.toExponential(1);
     return value.toFixed(decimals);
   }
   if (typeof value === "bigint") return value.toString();
