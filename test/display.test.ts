@@ -46,7 +46,10 @@ test("tables: escaped HTML, fixed decimals, numeric columns right-aligned, long 
   assert.ok(html.includes(">0.1235<"), "4 decimals");
   assert.ok(html.includes(">1<"), "integers stay integers");
   const small = tableBundle(pl.DataFrame({ lr: [2e-5, 0.00004] }))["text/html"] as string;
-  assert.ok(small.includes(">2.0e-5<") && small.includes(">4.0e-5<"), "values below the decimals are not shown as 0.0000");
+  assert.ok(
+    small.includes(">2.0e-5<") && small.includes(">4.0e-5<"),
+    "values below the decimals are not shown as 0.0000",
+  );
   assert.ok(!html.includes("map@100"), "third row not shown");
   assert.match(html, /1 more rows not shown \(3 x 2\)/);
   assert.equal(
