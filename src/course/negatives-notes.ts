@@ -57,9 +57,9 @@ export function missingNegativesNote(report: MiningReport): string {
     const p = scoreStatistics(report.positiveScores);
     return (
       `**No pair got a negative.** Every candidate among the ${o.searchDepth} passages searched per query was the positive itself ` +
-      `or scored too close to it (${removed || "no filter removed any"}). This model scores every passage almost alike: ` +
-      `the positives' cosine scores run from ${p.min.toFixed(3)} to ${p.max.toFixed(3)} (median ${p["50%"].toFixed(3)}), and other passages score as high, ` +
-      `which is what a model with untrained weights does. A trained model (the Hub's, or notebook 3's) separates them and mining finds negatives. ` +
+      `or scored too close to it (${removed || "no filter removed any"}). Either the margins are stricter than this model's scores allow, ` +
+      `or the model scores every passage almost alike, as one with untrained weights does (the positives' cosine scores here run from ` +
+      `${p.min.toFixed(3)} to ${p.max.toFixed(3)}, median ${p["50%"].toFixed(3)}); a trained model (the Hub's, or notebook 3's) separates them and mining finds negatives. ` +
       `The comparison below reports each mined run that found no row as not run, and trains the others.`
     );
   }
