@@ -192,3 +192,33 @@ test(`the public surface: no export *, one name per idea, at most ${MAX_PUBLIC_N
   );
   assert.ok(total > 50, `only ${total} public names found: is exportedNames still reading the index files?`);
 });
+
+test("the trainer asks a loss through its interface: no loss class, table or name pattern in trainer, options, memory", () => {
+  const lossClasses = sourceFiles(join(SRC, "train", "losses")).flatMap((f) =>
+    [...readFileSync(f, "utf8").matchAll(/^export\s+class\s+(\w+)/gm)].map((m) => m[1]),
+  );
+  assert.ok(lossClasses.includes("MultipleNegativesRankingLoss"), `loss classes found: ${lossClasses.join(", ")}`);
+  const problems: string[] = [];
+  for (const name of ["trainer.ts", "options.ts", "memory.ts"]) {
+    const file = join(SRC, "train", name);
+    const text = readFileSync(file, "utf8");
+    // Only the contract (losses/types.ts) may be imported from the losses, and only its types.
+    for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"(\.\/losses\/[^"]+)"/gms))
+      if (m[2] !== "./losses/types" || !m[1]) problems.push(`${name} imports ${m[0].replace(/\s+/g, " ")}`);
+    // No class identity (instanceof / prototypes) on anything but Error, no test on a loss's name.
+    for (const m of text.matchAll(/\binstanceof\s+(\w+)/g)) if (m[1] !== "Error") problems.push(`${name}: ${m[0]}`);
+    for (const m of text.matchAll(/\.prototype\b|getPrototypeOf|\.constructor\b/g)) problems.push(`${name}: ${m[0]}`);
+    for (const m of text.matchAll(/\bloss\w*\.name\s*(?:[!=]==?|\.(?:match|includes|startsWith|endsWith)\b)/gi))
+      problems.push(`${name}: ${m[0]}`);
+    for (const m of text.matchAll(/\/[^/\n]*(?:Negatives|Ranking|Loss)[^/\n]*\/[gimsuy]*\.(?:test|exec)\(/g))
+      problems.push(`${name}: ${m[0]}`);
+    // A loss class named in code (outside strings and comments) would be a table or a special case.
+    const code = text
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "")
+      .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
+      .replace(/`(?:[^`\\]|\\.)*`/g, "``");
+    for (const cls of lossClasses) if (new RegExp(`\\b${cls}\\b`).test(code)) problems.push(`${name} names ${cls}`);
+  }
+  assert.deepEqual(problems, [], "declare what the trainer needs on Loss (src/train/losses/types.ts) instead");
+});
