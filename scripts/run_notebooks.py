@@ -17,7 +17,6 @@ exits when this runner is killed outright (scripts/kernel.cjs).
 """
 import argparse
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -139,45 +138,57 @@ def execute(path, timeout, kernel):
     return nb, failure
 
 
-def lock_is_stale(lock):
-    """The protocol of src/course/results.ts withLock: the owner is gone, no owner after 2 s, or older than 60 s."""
+def lock_owner(lock):
+    """The protocol of src/files.ts lockTarget: the holder's pid, "starting" (empty for under 2 s), "stale" or "gone"."""
     try:
         age = time.time() - os.stat(lock).st_mtime
-        if age > 60:
-            return True
-        owner = os.path.join(lock, "owner")
-        if not os.path.exists(owner):
-            return age > 2
-        with open(owner) as f:
-            pid = int(f.read().strip() or 0)
-        if pid <= 0:
-            return True
+        with open(lock) as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return "gone"
+    except OSError:
+        return "stale"
+    if not text:
+        return "stale" if age > 2 else "starting"
+    try:
+        pid = int(text.split()[0])
+    except ValueError:
+        return "stale"
+    if pid <= 0:
+        return "stale"
+    try:
         os.kill(pid, 0)
-        return False
     except ProcessLookupError:
-        return True
-    except (OSError, ValueError):
-        return False
+        return "stale"
+    except PermissionError:
+        pass
+    return pid
 
 
 def record_timing(out, notebook, seconds, status):
-    """Adds this notebook's time to OUT/results.json under the lock src/course/results.ts uses."""
+    """Adds this notebook's time to OUT/results.json under the lock src/course/results.ts takes (lockTarget)."""
     import json
     path = os.path.join(out, "results.json")
-    lock = path + ".lock"
+    lock = os.path.join(out, ".results.json.lock")
     started = time.time()
     while True:
         try:
-            os.mkdir(lock)
-            with open(os.path.join(lock, "owner"), "w") as f:
-                f.write(str(os.getpid()))
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
             break
         except FileExistsError:
-            if lock_is_stale(lock):
-                shutil.rmtree(lock, ignore_errors=True)
+            owner = lock_owner(lock)
+            if owner == "gone":
+                continue
+            if owner == "stale":
+                try:
+                    os.remove(lock)
+                except FileNotFoundError:
+                    pass
                 continue
             if time.time() - started > 30:
-                print(f"warning: {lock} is held; timing of {notebook} not recorded", file=sys.stderr)
+                print(f"warning: {lock} is held by {owner}; timing of {notebook} not recorded", file=sys.stderr)
                 return
             time.sleep(0.05)
     try:
@@ -193,7 +204,10 @@ def record_timing(out, notebook, seconds, status):
     except (OSError, ValueError) as err:
         print(f"warning: could not record the timing in {path}: {err}", file=sys.stderr)
     finally:
-        shutil.rmtree(lock, ignore_errors=True)
+        try:
+            os.remove(lock)
+        except FileNotFoundError:
+            pass
 
 
 def export_html(nb, out_html):

@@ -211,15 +211,33 @@ export function cleanStaleTemporaries(target: string): string[] {
   return removed;
 }
 
+/** How long a lock file may stay empty (its writer between creating it and writing its pid) before it is stale. */
+const LOCK_EMPTY_GRACE_MS = 2000;
+
+const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+const sleepMs = (ms: number) => Atomics.wait(sleepBuffer, 0, 0, ms);
+
+export interface LockOptions {
+  /**
+   * How long to wait for a live holder of another process to release the lock (polling every 50 ms); 0 (default):
+   * refuse at once. A lock this process holds is refused at once either way (waiting would never end).
+   */
+  waitMs?: number;
+}
+
 /**
- * Takes the lock `.<name>.lock` beside `target` (created exclusively, holding our process id) so that two saves
- * or two trainings into one place refuse instead of mixing. A lock whose process is gone is taken over. Returns
- * the function that releases it.
+ * The one file lock: `.<name>.lock` beside `target`, created exclusively and holding the holder's process id, so
+ * that two saves or two trainings into one place, or two writers of one results file, never mix. A lock whose
+ * process is gone (a writer killed with kill -9) is taken over at once; an empty one (its writer died between
+ * creating it and writing its id) after 2 s. A live holder: refused, naming it, or waited for up to `waitMs`.
+ * scripts/run_notebooks.py takes the same lock on results.json. Returns the function that releases it.
  */
-export function lockTarget(target: string, what: string): () => void {
+export function lockTarget(target: string, what: string, options: LockOptions = {}): () => void {
   const lock = join(dirname(target), `.${basename(target)}.lock`);
+  const waitMs = options.waitMs ?? 0;
   mkdirSync(dirname(target), { recursive: true });
-  for (let attempt = 0; ; attempt++) {
+  const t0 = Date.now();
+  for (;;) {
     try {
       const fd = openSync(lock, "wx");
       try {
@@ -232,20 +250,49 @@ export function lockTarget(target: string, what: string): () => void {
       closeSync(fd);
       return () => rmSync(lock, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
-      let owner = Number.NaN;
-      try {
-        owner = Number.parseInt(readFileSync(lock, "utf8"), 10);
-      } catch {
-        // unreadable: treated as stale below
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = lockOwner(lock);
+      if (owner === "gone") continue; // released meanwhile
+      if (owner === "stale") {
+        rmSync(lock, { force: true });
+        continue;
       }
-      if (processAlive(owner))
+      const who =
+        owner === process.pid ? "this process" : owner === "starting" ? "another process" : `process ${owner}`;
+      const waited = Date.now() - t0;
+      if (owner === process.pid || waited >= waitMs)
         throw new Error(
-          `${target} is being written by ${owner === process.pid ? "this process" : `process ${owner}`} right now ` +
-            `(${what}; lock ${lock}). Wait for it to finish, or write to another path.`,
+          `${target} is being written by ${who} right now (${what}; lock ${lock})` +
+            `${waited > 0 ? `, still after ${(waited / 1000).toFixed(0)} s` : ""}. Wait for it to finish, or write to ` +
+            `another path${waitMs > 0 ? `; if nothing is writing it, remove ${lock}` : ""}.`,
         );
-      rmSync(lock, { force: true });
+      sleepMs(50);
     }
+  }
+}
+
+/** The holder of `lock`: its live process id, "starting" (empty, younger than the grace), "stale" or "gone". */
+function lockOwner(lock: string): number | "starting" | "stale" | "gone" {
+  let text: string;
+  let age: number;
+  try {
+    age = Date.now() - statSync(lock).mtimeMs;
+    text = readFileSync(lock, "utf8");
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "stale";
+  }
+  if (text.trim() === "") return age > LOCK_EMPTY_GRACE_MS ? "stale" : "starting";
+  const pid = Number.parseInt(text, 10);
+  return processAlive(pid) ? pid : "stale";
+}
+
+/** Runs `fn` holding the lock of `target` (lockTarget), released however `fn` ends. */
+export function withLock<T>(target: string, what: string, fn: () => T, options: LockOptions = {}): T {
+  const release = lockTarget(target, what, options);
+  try {
+    return fn();
+  } finally {
+    release();
   }
 }
 

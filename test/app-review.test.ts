@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCsv } from "../src/data/csv";
 import { exportForReview, importReview } from "../src/data/review";
+import type { DataError } from "../src/data/types";
 import { writeJsonl } from "../src/data/jsonl";
 import { resolveReviewSource } from "../src/app/catalog";
 import { ReviewStore } from "../src/app/review-store";
@@ -219,6 +220,31 @@ test("a spreadsheet's ';' sheet with a BOM keeps its delimiter and BOM; a line w
   writeFileSync(path, `${text};;q two;passage; two;y\r\n`);
   assert.match(store.list().items[2].problem, /6 fields, the header has 5/);
   assert.throws(() => store.decide(one.id, { decision: "reject" }), /line 4: 6 fields.*Fix that line/);
+});
+
+test("a line's problem on the page is the error importReview gives for it; a sheet without its columns is a 422", async () => {
+  const path = join(fx.root, "problems.csv");
+  writeFileSync(
+    path,
+    "decision,edited_anchor,anchor,positive\r\nmaybe,,q one,p one\r\nfix,,q two,p two\r\n,x,q three,p three\r\n" +
+      "accept,,,p four\r\naccept,,q five,p five\r\n",
+  );
+  const items = new ReviewStore(path).list().items;
+  const reasons = new Map<number, string>();
+  try {
+    importReview(path);
+    assert.fail("importReview should reject the sheet");
+  } catch (err) {
+    for (const issue of (err as DataError).issues) reasons.set(issue.line as number, issue.reason);
+  }
+  assert.equal(reasons.size, 4);
+  for (const item of items) assert.equal(item.problem, reasons.get(item.line) ?? "", `line ${item.line}`);
+  assert.equal(items[4].decision, "accept");
+  const notSheet = join(fx.root, "not-a-sheet.csv");
+  writeFileSync(notSheet, "anchor,positive\r\nq,p\r\n");
+  const res = await serverFor(notSheet).app.inject({ method: "GET", url: "/api/review" });
+  assert.equal(res.statusCode, 422);
+  assert.match(res.json().error, /not-a-sheet\.csv line 1: missing column\(s\) "decision", "edited_anchor"/);
 });
 
 test("--pairs: a pairs file gets a review sheet beside it; a CSV that is not a sheet is refused", () => {

@@ -201,5 +201,5 @@ test("results.json: rows replaced by (dataset, split, system, model), timings ke
     "0.550 [0.500, 0.600]",
     "0.650 [0.600, 0.700]",
   ]);
-  assert.ok(!existsSync(`${path}.lock`));
+  assert.ok(!existsSync(join(path, "..", ".results.json.lock")));
 });

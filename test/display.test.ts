@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
 import { escapeHtml, inNotebook, plotBundle, plotlyLoaderBundle, tableBundle } from "../src/display/display";
+import { formatSigned, formatSignedInterval } from "../src/display/format";
 
 test("a chart bundle carries plotly JSON, an HTML div with newPlot, and a text summary", () => {
   const fig = { data: [{ type: "bar", name: "base", x: ["a", "b"], y: [1, 2] }], layout: { title: { text: "Hit@K" } } };
@@ -68,4 +69,14 @@ test("tables: escaped HTML, fixed decimals, numeric columns right-aligned, long 
 test("outside a kernel nothing pretends to be a notebook", () => {
   assert.equal(inNotebook(), false);
   assert.equal(escapeHtml(`a<b>&"'`), "a&lt;b&gt;&amp;&quot;&#39;");
+});
+
+test("signed numbers: the sign always written, one ASCII minus, toFixed's rounding", () => {
+  assert.equal(formatSigned(0.05, 3), "+0.050");
+  assert.equal(formatSigned(-0.0123, 3), "-0.012");
+  assert.equal(formatSigned(0, 3), "+0.000");
+  assert.equal(formatSigned(-0.00001, 4), "-0.0000");
+  assert.equal(formatSigned(1234.5, 1), "+1234.5");
+  assert.equal(formatSigned(Number.NaN, 3), "NaN");
+  assert.equal(formatSignedInterval({ estimate: 0.05, low: -0.02, high: 0.08 }, 3), "+0.050 [-0.020, +0.080]");
 });

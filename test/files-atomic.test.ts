@@ -1,12 +1,13 @@
 // src/files.ts under failure (issue 9 items 3, 4): dataset writes that hit a full disk say what, where, why and
-// that the old file is intact; leftovers of killed writers are removed; a path through a file is named.
+// that the old file is intact; leftovers of killed writers are removed; a path through a file is named; the one
+// file lock refuses or waits for a live holder and takes over a dead one's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs, { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SaveError, writeFileAtomic } from "../src/files";
+import { lockTarget, SaveError, withLock, writeFileAtomic } from "../src/files";
 import { writeJsonl } from "../src/data/jsonl";
 import { offlineModel } from "../src/model/sentence-transformer";
 
@@ -59,4 +60,43 @@ test("saving under a path that goes through a file names it", async () => {
     /Saving a model folder to .*models\/policy failed: a part of the path is a file, not a folder \(ENOTDIR\)/,
   );
   m.dispose();
+});
+
+test("the lock: waits for a live holder until it is gone, refuses its own process and a fresh empty lock, takes over stale ones", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "files-lock-"));
+  const target = join(dir, "results.json");
+  const lock = join(dir, ".results.json.lock");
+  // A live holder in another process, which releases the lock after 600 ms.
+  const holder = spawn(process.execPath, [
+    "-e",
+    `setTimeout(() => require("node:fs").rmSync(${JSON.stringify(lock)}), 600); setTimeout(() => {}, 1500);`,
+  ]);
+  writeFileSync(lock, `${holder.pid}\n`);
+  assert.throws(
+    () => withLock(target, "a test", () => 1),
+    new RegExp(`being written by process ${holder.pid} right now \\(a test; lock .*results\\.json\\.lock\\)`),
+  );
+  const t0 = Date.now();
+  assert.equal(
+    withLock(target, "a test", () => readFileSync(lock, "utf8"), { waitMs: 20_000 }),
+    `${process.pid}\n`,
+  );
+  assert.ok(Date.now() - t0 >= 300, `waited ${Date.now() - t0} ms for the holder`);
+  assert.equal(existsSync(lock), false, "released");
+  holder.kill();
+  // Held by this process: refused at once, even when waiting is allowed (it could never be released meanwhile).
+  const release = lockTarget(target, "the first writer");
+  const t1 = Date.now();
+  assert.throws(() => withLock(target, "a test", () => 1, { waitMs: 20_000 }), /being written by this process/);
+  assert.ok(Date.now() - t1 < 1000);
+  release();
+  // Empty: a writer between creating it and writing its pid (refused), or one that died there (stale after 2 s).
+  writeFileSync(lock, "");
+  assert.throws(() => withLock(target, "a test", () => 1), /being written by another process right now/);
+  utimesSync(lock, new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+  assert.equal(
+    withLock(target, "a test", () => 2),
+    2,
+  );
+  assert.deepEqual(readdirSync(dir), []);
 });

@@ -4,37 +4,34 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
+import { exportedNames, LAYERS, readmeSurfaceBlock, resolveSpecifier, surfaceBlock } from "../scripts/surface";
 
 const SRC = join(__dirname, "..", "src");
 
 /**
- * Bottom to top; a folder (or a file directly in src/) may import only from its own layer or a lower one.
- * native/ sits below backend.ts: the backend owns the native kernels and turns them on when it picks wasm / cpu.
+ * Per area, at most this many names in its index.ts (an area not listed here may export none): today's count, with
+ * room where an issue adds names. Together with MAX_PUBLIC_NAMES: a name added is one found room for.
  */
-const LAYERS: readonly (readonly string[])[] = [
-  ["env.ts", "files.ts", "random.ts", "math.ts", "defaults.ts"],
-  ["native"],
-  ["backend.ts"],
-  ["display"],
-  ["data"],
-  ["model"],
-  ["retrieval"],
-  ["eval"],
-  ["train"],
-  ["mining"],
-  ["offline"],
-  ["rag"],
-  ["cost"],
-  ["serve"],
-  ["publish"],
-  ["course"],
-  ["app"],
-  ["cli"],
-];
+const AREA_CAPS: Record<string, number> = {
+  display: 5,
+  data: 45, // 41 + room for the Hub datasets
+  model: 12,
+  retrieval: 14, // 6 + room for the vector stores
+  eval: 17,
+  train: 23,
+  mining: 12,
+  rerank: 20, // the re-ranker issue's cross-encoder, its losses and the rerank helpers
+  rag: 26,
+  cost: 20,
+  serve: 7,
+  publish: 7,
+  // Its count today: the course-craft issue (29) lowers it to 35.
+  course: 74,
+};
 
 /** At most this many names over all src/<area>/index.ts files. */
-const MAX_PUBLIC_NAMES = 250;
+const MAX_PUBLIC_NAMES = 280;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -53,19 +50,6 @@ function relativeImports(file: string): string[] {
     ...text.matchAll(/\b(?:import|require)\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g),
   ].map((m) => m[1]);
   return [...new Set(specs)];
-}
-
-/** The .ts file a relative specifier names (tslab style: "./x" or "./x/index"). */
-function resolveSpecifier(from: string, spec: string): string | undefined {
-  const base = resolve(dirname(from), spec);
-  for (const candidate of [`${base}.ts`, join(base, "index.ts")]) {
-    try {
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
 }
 
 /** "model" for src/model/onnx/export.ts, "files.ts" for src/files.ts. */
@@ -144,30 +128,7 @@ test("loading src/model imports nothing from train/ or offline/ (the offline rea
   assert.deepEqual(reached, []);
 });
 
-/**
- * The names an index file exports, each with the file it comes from (`export { a, type B as C } from "./x"`);
- * names declared in the index itself come from the index.
- */
-function exportedNames(index: string): { name: string; from: string }[] {
-  const text = readFileSync(index, "utf8");
-  const out: { name: string; from: string }[] = [];
-  for (const m of text.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}(?:\s*from\s*"([^"]+)")?/gm)) {
-    const from = m[2] ? (resolveSpecifier(index, m[2]) ?? m[2]) : index;
-    for (const part of m[1].split(",")) {
-      const name = part
-        .trim()
-        .replace(/^type\s+/, "")
-        .split(/\s+as\s+/)
-        .pop();
-      if (name) out.push({ name, from });
-    }
-  }
-  for (const m of text.matchAll(/^export\s+(?:declare\s+)?(?:const|let|function|class|interface|type|enum)\s+(\w+)/gm))
-    out.push({ name: m[1], from: index });
-  return out;
-}
-
-test(`the public surface: no export *, one name per idea, at most ${MAX_PUBLIC_NAMES} names over all index files`, () => {
+test(`the public surface: no export *, one name per idea, each area within its cap, at most ${MAX_PUBLIC_NAMES} names`, () => {
   const indexes = readdirSync(SRC)
     .map((d) => join(SRC, d, "index.ts"))
     .filter((p) => files.includes(p));
@@ -181,6 +142,11 @@ test(`the public surface: no export *, one name per idea, at most ${MAX_PUBLIC_N
     );
     const names = exportedNames(index);
     total += names.length;
+    const area = areaOf(index);
+    assert.ok(
+      names.length <= (AREA_CAPS[area] ?? 0),
+      `${rel(index)}: ${names.length} names, the cap is ${AREA_CAPS[area] ?? 0} (AREA_CAPS here)`,
+    );
     for (const { name, from } of names) sources.set(name, (sources.get(name) ?? new Set()).add(rel(from)));
   }
   // The same name from two places would be two ideas under one name (a re-export of the same binding is fine).
@@ -191,4 +157,38 @@ test(`the public surface: no export *, one name per idea, at most ${MAX_PUBLIC_N
     `${total} public names over ${indexes.length} index files (limit ${MAX_PUBLIC_NAMES})`,
   );
   assert.ok(total > 50, `only ${total} public names found: is exportedNames still reading the index files?`);
+});
+
+test("the trainer asks a loss through its interface: no loss class, table or name pattern in trainer, options, memory", () => {
+  const lossClasses = sourceFiles(join(SRC, "train", "losses")).flatMap((f) =>
+    [...readFileSync(f, "utf8").matchAll(/^export\s+class\s+(\w+)/gm)].map((m) => m[1]),
+  );
+  assert.ok(lossClasses.includes("MultipleNegativesRankingLoss"), `loss classes found: ${lossClasses.join(", ")}`);
+  const problems: string[] = [];
+  for (const name of ["trainer.ts", "options.ts", "memory.ts"]) {
+    const file = join(SRC, "train", name);
+    const text = readFileSync(file, "utf8");
+    // Only the contract (losses/types.ts) may be imported from the losses, and only its types.
+    for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"(\.\/losses\/[^"]+)"/gms))
+      if (m[2] !== "./losses/types" || !m[1]) problems.push(`${name} imports ${m[0].replace(/\s+/g, " ")}`);
+    // No class identity (instanceof / prototypes) on anything but Error, no test on a loss's name.
+    for (const m of text.matchAll(/\binstanceof\s+(\w+)/g)) if (m[1] !== "Error") problems.push(`${name}: ${m[0]}`);
+    for (const m of text.matchAll(/\.prototype\b|getPrototypeOf|\.constructor\b/g)) problems.push(`${name}: ${m[0]}`);
+    for (const m of text.matchAll(/\bloss\w*\.name\s*(?:[!=]==?|\.(?:match|includes|startsWith|endsWith)\b)/gi))
+      problems.push(`${name}: ${m[0]}`);
+    for (const m of text.matchAll(/\/[^/\n]*(?:Negatives|Ranking|Loss)[^/\n]*\/[gimsuy]*\.(?:test|exec)\(/g))
+      problems.push(`${name}: ${m[0]}`);
+    // A loss class named in code (outside strings and comments) would be a table or a special case.
+    const code = text
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "")
+      .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
+      .replace(/`(?:[^`\\]|\\.)*`/g, "``");
+    for (const cls of lossClasses) if (new RegExp(`\\b${cls}\\b`).test(code)) problems.push(`${name} names ${cls}`);
+  }
+  assert.deepEqual(problems, [], "declare what the trainer needs on Loss (src/train/losses/types.ts) instead");
+});
+
+test("the README's surface list is the one the index files give (npm run surface writes it)", () => {
+  assert.equal(readmeSurfaceBlock(), surfaceBlock(), "README.md's surface list is stale: run `npm run surface`");
 });

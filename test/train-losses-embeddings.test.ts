@@ -236,7 +236,12 @@ test("bad batches and options give errors that name the problem", () => {
     /one weight per dim/,
   );
   assert.throws(() => new MatryoshkaLoss(mnrl, { matryoshkaDims: [64, -1] }), /matryoshkaDims\[1\] is -1/);
-  const opaque = { name: "OpaqueLoss", config: () => ({}), lossAndGrads: () => ({ loss: 0, grads: new Map() }) };
+  const opaque = {
+    name: "OpaqueLoss",
+    inBatchNegatives: false,
+    config: () => ({}),
+    lossAndGrads: () => ({ loss: 0, grads: new Map() }),
+  };
   assert.throws(
     () => new MatryoshkaLoss(opaque, { matryoshkaDims: [8] }),
     /OpaqueLoss does not expose lossFromEmbeddings/,

@@ -114,10 +114,13 @@ class CorruptAt implements Loss {
   readonly name = "CorruptAt";
   private calls = 0;
   constructor(
-    private readonly inner: Loss,
+    readonly inner: Loss,
     private readonly at: number,
     private readonly what: "loss" | "grad",
   ) {}
+  get inBatchNegatives() {
+    return this.inner.inBatchNegatives;
+  }
   config() {
     return { at: this.at, what: this.what };
   }
@@ -411,6 +414,7 @@ test("an error inside the loss (e.g. the wasm heap running out) names the step, 
   const inner = mnrl();
   const failing: Loss = {
     name: "MultipleNegativesRankingLoss",
+    inBatchNegatives: true,
     config: () => inner.config(),
     lossAndGrads(model, batch, variables) {
       if (++calls === 3) {
@@ -450,6 +454,7 @@ test("wiring: the sampler's batches reach the loss without repeated texts, the w
   const inner = mnrl();
   const spy: Loss = {
     name: inner.name,
+    inBatchNegatives: true,
     config: () => inner.config(),
     lossAndGrads: (m, b, v) => {
       seen.push(b);

@@ -99,7 +99,7 @@ test("results.json: killed mid-update (even holding its lock), it parses; the ne
       assert.equal(readResults(path).timings.length, before + 1);
       before++;
     }
-    assert.equal(existsSync(join(dir, "results.json.lock")), false);
+    assert.equal(existsSync(join(dir, ".results.json.lock")), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,11 +14,10 @@ import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { loadBeirDataset, type BeirDataset } from "../data/beir";
 import { parseCsv } from "../data/csv";
 import { readPairs } from "../data/pairs";
-import { exportForReview } from "../data/review";
+import { exportForReview, isReviewSheet } from "../data/review";
 import { shippedDatasets } from "../data/shipped";
 import { filesKey, readManifest } from "../course/artefacts";
 import { modelLabel, slug } from "../course/setup";
-import { isReviewSheet } from "./review-store";
 
 export interface AppDataset {
   /** "policy-handbook", or the folder's name. */

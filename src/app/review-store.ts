@@ -1,10 +1,12 @@
 /**
  * The review sheet behind the app's Review page: the CSV that exportForReview writes and importReview reads
- * (src/data/review), with one decision per pair (accept / reject / fix + edited_anchor, or empty = pending).
+ * (src/data/review), with one decision per pair (accept / reject / fix + edited_anchor, or empty = pending). The
+ * sheet is read and written with the data area's reader and writer (readReviewSheet, readReviewRecord,
+ * writeReviewSheet), so a line's problem here is the error importReview gives for it.
  *
  * Every decision is written at once: the sheet is read again under a lock (`.<name>.lock`, lockTarget), the one
  * row's decision / edited_anchor cells are changed, and the whole sheet is written back atomically
- * (writeFileAtomic). Every other cell and column is written back as it was read, so the file stays what
+ * (writeReviewSheet). Every other cell and column is written back as it was read, so the file stays what
  * importReview expects and a spreadsheet's extra columns survive.
  *
  * Concurrency: each pair carries a `version`, a hash of its decision cells. A decision names the version the
@@ -16,12 +18,20 @@
  * id survives reordering the rows and restarting the app.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { lockTarget, writeFileAtomic } from "../files";
-import { parseCsv, toCsv } from "../data/csv";
+import { readFileSync, statSync } from "node:fs";
+import { lockTarget } from "../files";
+import type { CsvRecord } from "../data/csv";
 import { filterPairs, type FilterName, type FilterOptions } from "../data/filters";
-import { DECISIONS, type Decision } from "../data/review";
-import type { PairRow } from "../data/types";
+import {
+  DECISIONS,
+  type Decision,
+  readReviewRecord,
+  readReviewSheet,
+  type ReviewRecord,
+  type ReviewSheet,
+  writeReviewSheet,
+} from "../data/review";
+import { DataError, type PairRow } from "../data/types";
 
 /** What the API takes: the sheet's decisions, with "edit" for fix (the word on the page) and "pending" to clear. */
 export type ReviewAction = "accept" | "reject" | "edit" | "fix" | "pending";
@@ -117,15 +127,8 @@ export class SheetError extends Error {
   readonly statusCode = 422;
 }
 
-const REQUIRED = ["decision", "edited_anchor", "anchor", "positive"];
-
-interface Sheet {
-  header: string[];
-  delimiter: string;
-  bom: boolean;
-  rows: { line: number; fields: string[] }[];
-  text: string;
-}
+/** Columns shown in their own place on the page; the row's other columns go to `extra`. */
+const SHOWN = new Set(["anchor", "positive", "title", "positive_id", "doc_id", "generator"]);
 
 const hash = (s: string, n = 12) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
@@ -134,7 +137,7 @@ const BORDERLINE: FilterOptions = { minWords: 4, maxWords: 30, maxCopiedWords: 5
 
 export class ReviewStore {
   readonly path: string;
-  private sheet!: Sheet;
+  private sheet!: ReviewSheet;
   private items: ReviewItem[] = [];
   private byId = new Map<string, ReviewItem>();
   private flags = new Map<string, ReviewFlag[]>();
@@ -175,33 +178,29 @@ export class ReviewStore {
   private reload(text?: string): void {
     const st = statSync(this.path);
     const src = text ?? readFileSync(this.path, "utf8");
-    const { header, records } = parseCsv(src, this.path);
-    const missing = REQUIRED.filter((c) => !header.includes(c));
-    if (missing.length > 0)
-      throw new SheetError(
-        `${this.path} line 1: missing column(s) ${missing.map((c) => `"${c}"`).join(", ")}; this is not a review sheet ` +
-          "(export one with `ts-embed review export` or give a pairs file with --pairs).",
-      );
-    const firstLine = src.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0];
-    this.sheet = {
-      header,
-      delimiter: firstLine.includes(";") && !firstLine.includes(",") ? ";" : ",",
-      bom: src.charCodeAt(0) === 0xfeff,
-      rows: records,
-      text: src,
-    };
+    try {
+      this.sheet = readReviewSheet(this.path, src);
+    } catch (err) {
+      // Not a review sheet (a column missing), or CSV that does not parse: the page cannot show it (422).
+      if (err instanceof DataError)
+        throw new SheetError(
+          `${err.message} (in the app: export a sheet with \`ts-embed review export\`, or give a pairs file with --pairs).`,
+        );
+      throw err;
+    }
+    const records = this.sheet.records;
     this.mtimeMs = st.mtimeMs;
     this.size = st.size;
     this.items = [];
     this.byId = new Map();
     const seen = new Map<string, number>();
     records.forEach((rec, index) => {
-      const cell = this.cells(rec);
-      const base = hash(`${cell("anchor")}\0${cell("positive")}`);
+      const read = readReviewRecord(this.sheet, rec);
+      const base = hash(`${read.cell("anchor")}\0${read.cell("positive")}`);
       const n = (seen.get(base) ?? 0) + 1;
       seen.set(base, n);
       const id = n === 1 ? base : `${base}-${n}`;
-      const item = this.toItem(id, index, rec, cell);
+      const item = this.toItem(id, index, rec, read);
       this.items.push(item);
       this.byId.set(id, item);
     });
@@ -214,34 +213,10 @@ export class ReviewStore {
     for (const item of this.items) item.flags = this.flags.get(item.id) ?? [];
   }
 
-  /** A record's cell by column name ("" for a column the sheet lacks). */
-  private cells(rec: { fields: string[] }): (name: string) => string {
-    return (name) => {
-      const i = this.sheet.header.indexOf(name);
-      return i >= 0 ? (rec.fields[i] ?? "") : "";
-    };
-  }
-
-  private toItem(
-    id: string,
-    index: number,
-    rec: { line: number; fields: string[] },
-    cell: (name: string) => string,
-  ): ReviewItem {
-    const raw = cell("decision").trim().toLowerCase();
-    const edited = cell("edited_anchor").trim();
-    let problem = "";
-    if (rec.fields.length !== this.sheet.header.length)
-      problem = `${rec.fields.length} fields, the header has ${this.sheet.header.length}`;
-    else if (raw !== "" && !(DECISIONS as readonly string[]).includes(raw))
-      problem = `unknown decision "${cell("decision")}"`;
-    else if (raw === "fix" && edited === "") problem = "fix without an edited question";
-    else if (raw !== "fix" && edited !== "") problem = `edited_anchor is filled but the decision is ${raw || "empty"}`;
+  private toItem(id: string, index: number, rec: CsvRecord, read: ReviewRecord): ReviewItem {
+    const { cell, decision, row } = read;
     const extra: Record<string, string> = {};
-    const known = new Set([...REQUIRED, "title", "positive_id", "doc_id", "generator"]);
-    this.sheet.header.forEach((h, i) => {
-      if (!known.has(h) && (rec.fields[i] ?? "") !== "") extra[h] = rec.fields[i];
-    });
+    for (const [k, v] of Object.entries(row)) if (!SHOWN.has(k)) extra[k] = String(v);
     const positive = cell("positive");
     const title = cell("title") || this.titles(cell("positive_id")) || "";
     return {
@@ -256,9 +231,9 @@ export class ReviewStore {
       docId: cell("doc_id"),
       generator: cell("generator"),
       extra,
-      decision: (DECISIONS as readonly string[]).includes(raw) ? (raw as Decision) : "pending",
+      decision: (DECISIONS as readonly string[]).includes(decision) ? (decision as Decision) : "pending",
       editedAnchor: cell("edited_anchor"),
-      problem,
+      problem: read.problem ?? "",
       flags: [],
       version: hash(`${cell("decision")}\0${cell("edited_anchor")}`, 10),
     };
@@ -353,25 +328,24 @@ export class ReviewStore {
             `${describe(item)}. Your "${action}" was not saved; the page shows the current decision, decide again if you still want to.`,
           item,
         );
-      const bad = this.sheet.rows.find((r) => r.fields.length !== this.sheet.header.length);
+      const bad = this.sheet.records.find((r) => r.fields.length !== this.sheet.header.length);
       if (bad)
         throw new SheetError(
           `${this.path} line ${bad.line}: ${bad.fields.length} fields, the header has ${this.sheet.header.length}; ` +
             "writing the sheet back could shift its columns. Fix that line in a text editor, then decide again.",
         );
-      const row = this.sheet.rows[item.index];
+      const row = this.sheet.records[item.index];
       const decisionCol = this.sheet.header.indexOf("decision");
       const editedCol = this.sheet.header.indexOf("edited_anchor");
       row.fields[decisionCol] = action === "pending" ? "" : edit ? "fix" : action;
       row.fields[editedCol] = edit ? anchor : "";
-      const text = serialize(this.sheet);
-      writeFileAtomic(this.path, text);
+      const text = writeReviewSheet(this.sheet);
       // Only this row changed: update it in place (parsing the whole sheet again costs ~0.5 s for 900 rows).
       const st = statSync(this.path);
       this.sheet.text = text;
       this.mtimeMs = st.mtimeMs;
       this.size = st.size;
-      const updated = { ...this.toItem(id, item.index, row, this.cells(row)), flags: item.flags };
+      const updated = { ...this.toItem(id, item.index, row, readReviewRecord(this.sheet, row)), flags: item.flags };
       this.items[item.index] = updated;
       this.byId.set(id, updated);
       return updated;
@@ -385,15 +359,6 @@ function describe(item: ReviewItem): string {
   if (item.decision === "pending") return "pending";
   if (item.decision === "fix") return `edited to "${item.editedAnchor}"`;
   return item.decision === "accept" ? "accepted" : "rejected";
-}
-
-function serialize(sheet: Sheet): string {
-  const keys = sheet.header.map((_, i) => String(i));
-  const rows = sheet.rows.map((r) => Object.fromEntries(r.fields.map((f, i) => [String(i), f])));
-  // toCsv writes the header from `columns`: write the real header line, then the rows under index keys.
-  const body = toCsv(keys, rows, sheet.delimiter);
-  const headerLine = toCsv(sheet.header, [], sheet.delimiter);
-  return (sheet.bom ? "\uFEFF" : "") + headerLine + body.slice(body.indexOf("\r\n") + 2);
 }
 
 /** The quality filters of src/data/filters run over the sheet's rows: at their defaults (fails) and stricter (borderline). */
@@ -414,15 +379,4 @@ function computeFlags(items: readonly ReviewItem[]): Map<string, ReviewFlag[]> {
   for (const r of filterPairs(rows).removed) add(r.row, { filter: r.filter, level: "fails" });
   for (const r of filterPairs(rows, BORDERLINE).removed) add(r.row, { filter: r.filter, level: "borderline" });
   return out;
-}
-
-/** Whether `path` holds a review sheet (the columns exportForReview writes). */
-export function isReviewSheet(path: string): boolean {
-  if (!existsSync(path) || !statSync(path).isFile()) return false;
-  try {
-    const { header } = parseCsv(readFileSync(path, "utf8").split(/\r?\n/, 1)[0], path);
-    return REQUIRED.every((c) => header.includes(c));
-  } catch {
-    return false;
-  }
 }

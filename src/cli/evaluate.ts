@@ -11,6 +11,7 @@ import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
 import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
 import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
+import { formatSignedInterval } from "../display/format";
 
 /** The label a system spec gets in tables: "bm25", "offline", or a folder's name ("final" -> "run/final"). */
 export function systemLabel(spec: string): string {
@@ -159,14 +160,13 @@ export function registerCompare(program: Command): void {
     const cmp = compareSystems(base, cand, { resamples: opts.resamples, seed: opts.seed });
     const report = resolve(opts.report);
     writeReport(perQueryReport([base, cand], { topK: opts.topK }), report);
-    const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
     emit(
       opts,
       [
         describeComparison(cmp),
         ...cmp.differences.map(
           (d) =>
-            `${d.metric.padEnd(14)} ${fmt(d.baseline)} -> ${fmt(d.candidate)}  ${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]${d.significant ? " *" : ""}`,
+            `${d.metric.padEnd(14)} ${fmt(d.baseline)} -> ${fmt(d.candidate)}  ${formatSignedInterval(d, 4)}${d.significant ? " *" : ""}`,
         ),
         cmp.method,
         `per-query report: ${report}`,

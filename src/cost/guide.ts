@@ -7,6 +7,7 @@
  */
 import pl from "nodejs-polars";
 import type { Interval } from "../eval/compare";
+import { formatSigned, formatSignedInterval } from "../display/format";
 
 export type Direction = "fine-tune" | "do not fine-tune (yet)" | "neutral";
 
@@ -40,7 +41,6 @@ export interface DecisionRow {
 }
 
 const f3 = (x: number) => x.toFixed(3);
-const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
 
 /** The five questions answered from the inputs, and a one-paragraph verdict. */
 export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; verdict: string } {
@@ -55,7 +55,7 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
     {
       question: "Is the gain real on held-out queries?",
       rule: "the 95% interval of fine-tuned - base must exclude 0",
-      thisRun: `${signed(g.estimate)} [${signed(g.low)}, ${signed(g.high)}]`,
+      thisRun: `${formatSignedInterval(g, 3)}`,
       pointsTo: g.low > 0 ? "fine-tune" : g.high < 0 ? "do not fine-tune (yet)" : "neutral",
     },
     {
@@ -89,32 +89,32 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
     rows.push({
       question: "Does it beat keyword search (BM25)?",
       rule: "fine-tuned − BM25 (and hybrid − BM25) must exclude 0 from below",
-      thisRun: `BM25 ${f3(k.bm25Metric)}; fine-tuned − BM25 ${signed(k.tunedVsBm25.estimate)} [${signed(k.tunedVsBm25.low)}, ${signed(k.tunedVsBm25.high)}]; hybrid − BM25 ${signed(k.hybridVsBm25.estimate)} [${signed(k.hybridVsBm25.low)}, ${signed(k.hybridVsBm25.high)}]`,
+      thisRun: `BM25 ${f3(k.bm25Metric)}; fine-tuned − BM25 ${formatSignedInterval(k.tunedVsBm25, 3)}; hybrid − BM25 ${formatSignedInterval(k.hybridVsBm25, 3)}`,
       pointsTo: k.tunedVsBm25.low > 0 || k.hybridVsBm25.low > 0 ? "fine-tune" : "do not fine-tune (yet)",
     });
   let verdict: string;
   if (k && k.tunedVsBm25.estimate < 0 && k.hybridVsBm25.estimate <= 0) {
     verdict =
-      `BM25 wins here: the fine-tuned model is ${signed(k.tunedVsBm25.estimate)} and the hybrid ${signed(k.hybridVsBm25.estimate)} against it. ` +
+      `BM25 wins here: the fine-tuned model is ${formatSigned(k.tunedVsBm25.estimate, 3)} and the hybrid ${formatSigned(k.hybridVsBm25.estimate, 3)} against it. ` +
       (g.low > 0
-        ? `Fine-tuning does help the model (${signed(g.estimate)}), but not enough: use BM25, and fine-tune again when you have more or better questions.`
+        ? `Fine-tuning does help the model (${formatSigned(g.estimate, 3)}), but not enough: use BM25, and fine-tune again when you have more or better questions.`
         : "Use BM25; fine-tuning this model is not worth it on these data.");
   } else if (k && k.hybridVsBm25.estimate > Math.max(0, k.tunedVsBm25.estimate)) {
     verdict =
-      `The hybrid of BM25 and the fine-tuned model wins here (${signed(k.hybridVsBm25.estimate)} against BM25${k.hybridVsBm25.low > 0 ? ", beyond noise" : ", within noise"}; the fine-tuned model alone ${signed(k.tunedVsBm25.estimate)}): ` +
+      `The hybrid of BM25 and the fine-tuned model wins here (${formatSigned(k.hybridVsBm25.estimate, 3)} against BM25${k.hybridVsBm25.low > 0 ? ", beyond noise" : ", within noise"}; the fine-tuned model alone ${formatSigned(k.tunedVsBm25.estimate, 3)}): ` +
       "fine-tune and serve it beside BM25, fusing the two rankings.";
   } else if (g.low > 0) {
     const pays = input.breakEvenMonths !== null && input.breakEvenMonths <= 12;
     verdict =
-      `Fine-tuning helps here: ${input.metricName} ${signed(g.estimate)} with an interval above zero. ` +
+      `Fine-tuning helps here: ${input.metricName} ${formatSigned(g.estimate, 3)} with an interval above zero. ` +
       (pays
         ? "At this volume self-hosting also pays back within a year, so quality and cost point the same way."
         : "On cost alone self-hosting does not pay back within a year at this volume: fine-tune for quality, and weigh serving it yourself against a hosted fine-tuned endpoint.");
   } else if (g.high < 0) {
-    verdict = `Fine-tuning made retrieval worse here (${signed(g.estimate)}, interval below zero): keep the base model and look at the training data and learning rate first.`;
+    verdict = `Fine-tuning made retrieval worse here (${formatSigned(g.estimate, 3)}, interval below zero): keep the base model and look at the training data and learning rate first.`;
   } else {
     verdict =
-      `The gain is not demonstrated (${signed(g.estimate)}, interval [${signed(g.low)}, ${signed(g.high)}] contains 0). ` +
+      `The gain is not demonstrated (${formatSigned(g.estimate, 3)}, interval [${formatSigned(g.low, 3)}, ${formatSigned(g.high, 3)}] contains 0). ` +
       "Collect more or better training pairs (harder negatives, real user questions) or a larger test split before paying for it.";
   }
   return { rows, verdict };

@@ -26,6 +26,7 @@ import { type QuantizedCheck, rowCosines } from "../model/onnx/quantize";
 import { defaultOnnxThreads, onnxRuntimeInfo } from "../model/onnx/session";
 import { loadModel, type SentenceTransformer } from "../model/sentence-transformer";
 import { encodePath, sizeOnDisk } from "./measure";
+import { formatSigned } from "../display/format";
 
 export interface QuantizationRow {
   dtype: "fp32" | "q8";
@@ -167,7 +168,6 @@ export async function compareQuantization(
 
 const fmt = (x: number, digits = 2) =>
   x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const signed = (x: number, digits = 3) => `${x >= 0 ? "+" : "−"}${fmt(Math.abs(x), digits)}`;
 
 /** One row per dtype: speed, file size, NDCG@10, and the path that ran. */
 export function quantizationTable(r: QuantizationComparison): pl.DataFrame {
@@ -195,7 +195,7 @@ export function quantizationSummary(r: QuantizationComparison): string {
       : `**slower** than fp32 here (${fmt(c.speedup, 2)}x its speed)`;
   const quality = d.significant
     ? d.estimate < 0
-      ? `int8 **costs** NDCG@10 here (the interval excludes 0): weigh ${signed(d.estimate)} against the speed.`
+      ? `int8 **costs** NDCG@10 here (the interval excludes 0): weigh ${formatSigned(d.estimate, 3)} against the speed.`
       : "int8 scores higher here and the interval excludes 0, an accident of rounding rather than a gain to expect."
     : "the interval includes 0: no measurable loss of retrieval quality on these questions.";
   return (
@@ -204,7 +204,7 @@ export function quantizationSummary(r: QuantizationComparison): string {
     `machine, so the ratio means more than the rates), in a file ${fmt(c.sizeRatio, 1)}x smaller ` +
     `(${fmt(c.q8.fileBytes / 2 ** 20, 1)} MB against ${fmt(c.fp32.fileBytes / 2 ** 20, 1)} MB). Its embeddings keep a ` +
     `mean cosine of ${fmt(c.cosineMean, 5)} to fp32 (worst passage ${fmt(c.cosineMin, 5)}). NDCG@10 moves from ` +
-    `${fmt(c.fp32.ndcgAt10, 4)} to ${fmt(c.q8.ndcgAt10, 4)} (${signed(d.estimate, 4)}, 95% CI ${signed(d.low, 4)} to ` +
-    `${signed(d.high, 4)}, ${c.queries} questions): ${quality}`
+    `${fmt(c.fp32.ndcgAt10, 4)} to ${fmt(c.q8.ndcgAt10, 4)} (${formatSigned(d.estimate, 4)}, 95% CI ${formatSigned(d.low, 4)} to ` +
+    `${formatSigned(d.high, 4)}, ${c.queries} questions): ${quality}`
   );
 }

@@ -39,6 +39,7 @@ import { prepareTrainingData } from "../train/training-data";
 import { train } from "../train/trainer";
 import { defaultLearningRate } from "./recipes";
 import { DEFAULT_SEED } from "../defaults";
+import { formatSigned, formatSignedInterval } from "../display/format";
 
 export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
 
@@ -274,8 +275,6 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   return { model: modelName, base, runs, skipped, settings, bootstrap: options.bootstrap ?? {} };
 }
 
-const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(3)}`;
-
 /**
  * One row per run: rows trained on, `metric` with its 95% bootstrap interval, the paired difference from the base
  * model and from "in-batch" with their intervals, and the queries improved / worsened against each.
@@ -284,7 +283,7 @@ export function negativesComparisonTable(c: NegativesComparison, metric = "ndcg@
   const diff = (s: SystemComparison | undefined) => s?.differences.find((d) => d.metric === metric);
   const ci = (s: SystemComparison | undefined) => {
     const d = diff(s);
-    return d ? `${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]` : "";
+    return d ? `${formatSignedInterval(d, 3)}` : "";
   };
   type Row = {
     condition: string;
@@ -335,7 +334,7 @@ export function describeNegativesComparison(c: NegativesComparison, metric = "nd
       const d = s.differences.find((x) => x.metric === metric);
       if (!d) throw new Error(`describeNegativesComparison: no metric "${metric}".`);
       return (
-        `${r.condition} vs ${s.baseline}: ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} (${signed(d.estimate)}, 95% CI ${signed(d.low)} to ${signed(d.high)}` +
+        `${r.condition} vs ${s.baseline}: ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} (${formatSigned(d.estimate, 3)}, 95% CI ${formatSigned(d.low, 3)} to ${formatSigned(d.high, 3)}` +
         `${d.significant ? "" : ", includes 0"}); ${s.improved} queries improved, ${s.worsened} worsened.`
       );
     })

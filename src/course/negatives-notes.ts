@@ -10,6 +10,7 @@ import type { MineHardNegativesOptions, MiningReport, MiningResult } from "../mi
 import type { CourseSetting } from "./data";
 import type { NegativesComparison } from "./negatives-comparison";
 import type { FittedRecipe } from "./recipes";
+import { formatSignedInterval } from "../display/format";
 
 /** One row per setting: training pairs, batch size, steps per run (default: each fit's), learning rate, test questions. */
 export function negativesPlanTable(
@@ -101,8 +102,6 @@ export function falseNegativesNote(plain: MiningReport, withMargin: MiningReport
   );
 }
 
-const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
-
 /** Which negatives beat in-batch beyond noise in each setting, from the comparisons. */
 export function negativesVerdict(
   comparisons: readonly NegativesComparison[],
@@ -123,7 +122,7 @@ export function negativesVerdict(
         if (!r.vsInBatch) continue;
         const d = r.vsInBatch.differences.find((x) => x.metric === "ndcg@10");
         if (!d) continue;
-        const text = `${r.condition} (${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}])`;
+        const text = `${r.condition} (${formatSignedInterval(d, 3)})`;
         if (d.low > 0) better.push(text);
         else if (d.high < 0) worse.push(text);
         else level.push(text);

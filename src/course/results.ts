@@ -13,15 +13,16 @@
  * produced the number ("offline (embedded default)", "BAAI/bge-small-en-v1.5", "-" for BM25).
  * Intervals are 95% percentile-bootstrap intervals over the queries (src/eval/compare: bootstrapCI).
  *
- * Writers take a lock (a folder next to the file, as the Python runner does) and write the whole file
+ * Writers take a lock (src/files.ts lockTarget: `.results.json.lock`, as the Python runner does) and write the whole file
  * atomically (temp file + rename), so a reader never sees half a file and two writers never lose each
  * other's rows.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import pl from "nodejs-polars";
 import { getConfig } from "../env";
-import { processAlive, writeFileAtomic } from "../files";
+import { formatSigned, formatSignedInterval } from "../display/format";
+import { withLock, writeFileAtomic } from "../files";
 import { bootstrapCI, type BootstrapOptions, type Interval, type SystemComparison } from "../eval/compare";
 import type { IRResult } from "../eval/ir-evaluator";
 
@@ -122,65 +123,15 @@ export function readResults(path: string = defaultResultsPath()): ResultsFile {
   };
 }
 
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
-function sleepMs(ms: number): void {
-  Atomics.wait(sleepBuffer, 0, 0, ms);
-}
-
-/**
- * Runs `fn` holding `<path>.lock`: a folder (mkdir is atomic) with an `owner` file naming the holder's process
- * id, as the Python runner writes it too. A lock whose holder is gone (a writer killed with kill -9) is taken
- * over at once; one with no owner after 2 s (killed between the two steps) or older than 60 s is stale too.
- */
-export function withLock<T>(path: string, fn: () => T, timeoutMs = 30_000): T {
-  const lock = `${path}.lock`;
-  mkdirSync(dirname(path), { recursive: true });
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, "owner"), String(process.pid));
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      if (lockIsStale(lock)) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() - t0 > timeoutMs)
-        throw new Error(
-          `${lock}: held by another writer for ${timeoutMs / 1000} s; if no notebook is running, remove that folder.`,
-        );
-      sleepMs(50);
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function lockIsStale(lock: string): boolean {
-  try {
-    const age = Date.now() - statSync(lock).mtimeMs;
-    if (age > 60_000) return true;
-    const owner = join(lock, "owner");
-    if (!existsSync(owner)) return age > 2000;
-    return !processAlive(Number(readFileSync(owner, "utf8")));
-  } catch {
-    return false; // released meanwhile: try again
-  }
-}
-
 /** Read, change, write back atomically under the lock. */
 export function updateResults(change: (file: ResultsFile) => void, path: string = defaultResultsPath()): ResultsFile {
-  return withLock(path, () => {
+  const update = () => {
     const file = readResults(path);
     change(file);
     writeFileAtomic(path, `${JSON.stringify(file, null, 1)}\n`);
     return file;
-  });
+  };
+  return withLock(path, "the course's results", update, { waitMs: 30_000 });
 }
 
 const sameRow = (a: ResultRow, b: Pick<ResultRow, "dataset" | "split" | "system" | "model">) =>
@@ -362,7 +313,6 @@ export const SETTING_TEST_SETS: readonly { setting: string; split: string; label
  */
 export function settingsMarkdown(file: ResultsFile, dataset: string): string {
   const systems = ["BM25", "base", "fine-tuned", "hybrid (fine-tuned)"];
-  const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
   const rows: string[] = [];
   for (const t of SETTING_TEST_SETS) {
     const found = systems.map((sys) =>
@@ -381,7 +331,7 @@ export function settingsMarkdown(file: ResultsFile, dataset: string): string {
     const d = c?.differences["ndcg@10"];
     const n = found.find((r) => r)?.queries ?? 0;
     rows.push(
-      `| ${t.setting} | ${t.label} (${n}) | ${found.map((r) => (r ? formatInterval(r.metrics["ndcg@10"]) : "-")).join(" | ")} | ${d ? `${sign(d.estimate)} [${sign(d.low)}, ${sign(d.high)}]` : "-"} | ${c ? `${c.improved} / ${c.worsened}` : "-"} |`,
+      `| ${t.setting} | ${t.label} (${n}) | ${found.map((r) => (r ? formatInterval(r.metrics["ndcg@10"]) : "-")).join(" | ")} | ${d ? `${formatSignedInterval(d, 3)}` : "-"} | ${c ? `${c.improved} / ${c.worsened}` : "-"} |`,
     );
   }
   if (rows.length === 0) return "";
@@ -432,11 +382,10 @@ export function courseResultsMarkdown(file: ResultsFile): string {
       (x) => x.dataset === dataset && x.split === "test" && x.baseline === "base",
     )) {
       const d = c.differences["ndcg@10"];
-      const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
       if (d)
         lines.push(
           "",
-          `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${sign(d.estimate)}, paired 95% CI [${sign(d.low)}, ${sign(d.high)}]; ${c.improved} questions improved, ${c.worsened} worsened.`,
+          `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${formatSigned(d.estimate, 3)}, paired 95% CI [${formatSigned(d.low, 3)}, ${formatSigned(d.high, 3)}]; ${c.improved} questions improved, ${c.worsened} worsened.`,
         );
     }
     lines.push("");

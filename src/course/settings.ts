@@ -24,6 +24,7 @@ import { describeTrainingRecord, fineTune, tunedRetrievers, type FineTuned } fro
 import { fitRecipe, type CoursePlan, type FineTuneRecipe, type FittedRecipe } from "./recipes";
 import { recordComparison, recordResult } from "./results";
 import type { Course } from "./setup";
+import { formatSigned, formatSignedInterval } from "../display/format";
 
 export interface TrainingVariant {
   name: "labelled" | "synthetic" | "domain";
@@ -165,9 +166,7 @@ export async function ablation(
   return { rows, chosen, baseDev, notes: plan?.notes ?? [] };
 }
 
-const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
-const signedInterval = (d: MetricDifference | undefined) =>
-  d ? `${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]` : "-";
+const signedInterval = (d: MetricDifference | undefined) => (d ? `${formatSignedInterval(d, 3)}` : "-");
 
 /** The ablation as a table: one row per setting and variant. */
 export function ablationTable(a: Ablation): pl.DataFrame {
@@ -396,7 +395,7 @@ export function curveNarration(history: readonly HistoryEntry[], dev: { base: nu
         ? `${values[0].toFixed(3)} before training (step 0)`
         : `${dev.base.toFixed(3)} before training, ${values[0].toFixed(3)} at step ${evals[0].step}`;
     parts.push(
-      `The **right axis** is a second scale for dev NDCG@10 (${dev.queries} dev questions), evaluated ${values.length} times: ${start}, ${values[values.length - 1].toFixed(3)} at the end (${change >= 0 ? "+" : "−"}${Math.abs(change).toFixed(3)}).`,
+      `The **right axis** is a second scale for dev NDCG@10 (${dev.queries} dev questions), evaluated ${values.length} times: ${start}, ${values[values.length - 1].toFixed(3)} at the end (${formatSigned(change, 3)}).`,
       spread < 0.02
         ? `Across the evaluations it moves by only ${spread.toFixed(3)}: the batch loss measures ${batch}-way choices the model learns quickly, while NDCG@10 ranks each question among all passages` +
             (evals[0].step === 0 ? "." : ", and most of its change happens before the first evaluation.")

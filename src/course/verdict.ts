@@ -11,6 +11,7 @@ import pl from "nodejs-polars";
 import type { Interval } from "../eval/compare";
 import type { ResultsFile } from "./results";
 import { SETTING_TEST_SETS } from "./results";
+import { formatSignedInterval } from "../display/format";
 
 export interface SettingVerdict {
   setting: string;
@@ -27,8 +28,7 @@ export interface SettingVerdict {
   sure: boolean;
 }
 
-const sign = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
-const interval = (i?: Interval) => (i ? `${sign(i.estimate)} [${sign(i.low)}, ${sign(i.high)}]` : "-");
+const interval = (i?: Interval) => (i ? `${formatSignedInterval(i, 3)}` : "-");
 
 /** The verdict per setting and test set, for one dataset and model (see the module header). */
 export function settingVerdicts(file: ResultsFile, dataset: string, model: string): SettingVerdict[] {

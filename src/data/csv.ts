@@ -28,8 +28,11 @@ export interface CsvRecord {
   fields: string[];
 }
 
-/** Parses CSV text; an unterminated quoted field is an error naming the line it opened on. */
-export function parseCsv(text: string, file: string): { header: string[]; records: CsvRecord[] } {
+/**
+ * Parses CSV text; an unterminated quoted field is an error naming the line it opened on. `delimiter` is the one
+ * the header line uses (write the file back with it).
+ */
+export function parseCsv(text: string, file: string): { header: string[]; records: CsvRecord[]; delimiter: "," | ";" } {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const firstLine = src.slice(0, src.search(/\r?\n|$/));
   const delimiter = firstLine.includes(";") && !firstLine.includes(",") ? ";" : ",";
@@ -95,5 +98,5 @@ export function parseCsv(text: string, file: string): { header: string[]; record
   if (field !== "" || fields.length > 0) endRecord();
   if (records.length === 0) throw new DataError([{ file, reason: "empty file: expected a header line" }]);
   const [head, ...rest] = records;
-  return { header: head.fields.map((h) => h.trim()), records: rest };
+  return { header: head.fields.map((h) => h.trim()), records: rest, delimiter };
 }

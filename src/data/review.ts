@@ -7,11 +7,16 @@
  * edit under accept / reject: errors with line numbers, all listed at once) and splits the rows
  * into accepted (fixes applied, the old question kept in `original_anchor`), rejected and pending
  * (no decision yet).
+ *
+ * The one reader and writer of the sheet: importReview (notebook 01's helpers, `review import`) and the app's Review
+ * page (src/app/review-store.ts) read it with readReviewSheet + readReviewRecord, so both report the same problem for
+ * a line, and the app writes decisions back with writeReviewSheet, which keeps every other cell, the delimiter (a
+ * spreadsheet's ";") and the BOM as they were read.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../files";
-import { readTextFile } from "./jsonl";
-import { parseCsv, toCsv } from "./csv";
+import { type CsvRecord, parseCsv, toCsv } from "./csv";
+import { decodeUtf8 } from "./jsonl";
 import { DataError, type DataIssue, type PairRow } from "./types";
 
 export const DECISIONS = ["accept", "reject", "fix"] as const;
@@ -41,7 +46,7 @@ export function exportForReview(
           "{ overwrite: true }.",
       );
   }
-  const columns = ["decision", "edited_anchor", "anchor", "positive"];
+  const columns = [...SHEET_COLUMNS];
   for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k) && r[k] !== undefined) columns.push(k);
   writeFileAtomic(
     path,
@@ -60,10 +65,35 @@ export interface ReviewResult {
   counts: Record<Decision | "pending", number>;
 }
 
-/** Reads a review sheet back; throws a DataError listing every invalid line. */
-export function importReview(path: string): ReviewResult {
-  const { header, records } = parseCsv(readTextFile(path), path);
-  const missing = ["decision", "edited_anchor", "anchor", "positive"].filter((c) => !header.includes(c));
+/** The columns every sheet has, first (exportForReview writes them; the rows' own columns follow). */
+const SHEET_COLUMNS: readonly string[] = ["decision", "edited_anchor", "anchor", "positive"];
+
+/** A review sheet as read: its header and records, and what writing it back keeps. */
+export interface ReviewSheet {
+  path: string;
+  header: string[];
+  records: CsvRecord[];
+  /** The header line's delimiter ("," or a spreadsheet's ";"). */
+  delimiter: "," | ";";
+  /** Whether the file starts with a UTF-8 BOM. */
+  bom: boolean;
+  /** The file's text as read, BOM included. */
+  text: string;
+}
+
+/**
+ * Reads a review sheet: `text` when given (the file's content, BOM included), else the file (strict UTF-8). Throws a
+ * DataError naming line 1 when a column of the sheet is missing (not a review sheet, or its header was edited).
+ */
+export function readReviewSheet(path: string, text?: string): ReviewSheet {
+  let src = text;
+  if (src === undefined) {
+    if (!existsSync(path)) throw new DataError([{ file: path, reason: "file not found" }]);
+    const bytes = readFileSync(path);
+    src = (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? "\uFEFF" : "") + decodeUtf8(bytes, path);
+  }
+  const { header, records, delimiter } = parseCsv(src, path);
+  const missing = SHEET_COLUMNS.filter((c) => !header.includes(c));
   if (missing.length > 0)
     throw new DataError([
       {
@@ -72,6 +102,89 @@ export function importReview(path: string): ReviewResult {
         reason: `missing column(s) ${missing.map((c) => `"${c}"`).join(", ")}; export the sheet with exportForReview and keep its header`,
       },
     ]);
+  return { path, header, records, delimiter, bom: src.charCodeAt(0) === 0xfeff, text: src };
+}
+
+/** One record of a sheet, read as importReview reads it. */
+export interface ReviewRecord {
+  /** The record's cell in column `name` ("" for a column the sheet or the record lacks). */
+  cell(name: string): string;
+  /** The decision cell, trimmed and lower-cased: accept, reject, fix, "" (pending) or, with a problem, anything. */
+  decision: string;
+  /** The edited_anchor cell, trimmed. */
+  edited: string;
+  /** The pair: anchor, positive and every other non-empty column. */
+  row: PairRow;
+  /** What importReview reports for the record's line (and the fix), or undefined when the record is valid. */
+  problem?: string;
+}
+
+/** Reads one record of `sheet`: its cells, decision and pair, and the problem importReview would report. */
+export function readReviewRecord(sheet: Pick<ReviewSheet, "header">, rec: CsvRecord): ReviewRecord {
+  const { header } = sheet;
+  const cell = (name: string) => {
+    const i = header.indexOf(name);
+    return i >= 0 ? (rec.fields[i] ?? "") : "";
+  };
+  const decision = cell("decision").trim().toLowerCase();
+  const edited = cell("edited_anchor").trim();
+  const row: PairRow = { anchor: cell("anchor"), positive: cell("positive") };
+  header.forEach((h, i) => {
+    if (!SHEET_COLUMNS.includes(h) && !(h in row) && (rec.fields[i] ?? "") !== "") row[h] = rec.fields[i];
+  });
+  return { cell, decision, edited, row, problem: recordProblem(header, rec, row, decision, edited, cell("decision")) };
+}
+
+function recordProblem(
+  header: readonly string[],
+  rec: CsvRecord,
+  row: PairRow,
+  decision: string,
+  edited: string,
+  rawDecision: string,
+): string | undefined {
+  if (rec.fields.length !== header.length) return `${rec.fields.length} fields, the header has ${header.length}`;
+  if (row.anchor.trim() === "" || row.positive.trim() === "")
+    return `empty ${row.anchor.trim() === "" ? "anchor" : "positive"}; do not edit these columns, use decision fix + edited_anchor`;
+  if (decision === "")
+    return edited !== "" ? 'edited_anchor is filled but decision is empty; write "fix" to use the edit' : undefined;
+  if (!(DECISIONS as readonly string[]).includes(decision))
+    return `unknown decision "${rawDecision}"; use accept, reject or fix (or leave it empty)`;
+  if (decision === "fix" && edited === "") return "decision fix needs the corrected question in edited_anchor";
+  if (decision !== "fix" && edited !== "")
+    return `edited_anchor is filled but decision is ${decision}; write "fix" to use the edit`;
+  return undefined;
+}
+
+/**
+ * Writes `sheet` (its header and records, as changed) back to its path atomically, with the delimiter and BOM it was
+ * read with; returns the text written.
+ */
+export function writeReviewSheet(sheet: ReviewSheet): string {
+  // toCsv names cells by column: index keys keep every field, whatever the header's names.
+  const keys = sheet.header.map((_, i) => String(i));
+  const rows = sheet.records.map((r) => Object.fromEntries(r.fields.map((f, i) => [String(i), f])));
+  const body = toCsv(keys, rows, sheet.delimiter);
+  const headerLine = toCsv(sheet.header, [], sheet.delimiter);
+  const text = (sheet.bom ? "\uFEFF" : "") + headerLine + body.slice(body.indexOf("\r\n") + 2);
+  writeFileAtomic(sheet.path, text);
+  return text;
+}
+
+/** Whether `path` holds a review sheet (the columns exportForReview writes). */
+export function isReviewSheet(path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  try {
+    const { header } = parseCsv(readFileSync(path, "utf8").split(/\r?\n/, 1)[0], path);
+    return SHEET_COLUMNS.every((c) => header.includes(c));
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a review sheet back; throws a DataError listing every invalid line. */
+export function importReview(path: string): ReviewResult {
+  const sheet = readReviewSheet(path);
   const issues: DataIssue[] = [];
   const result: ReviewResult = {
     accepted: [],
@@ -79,61 +192,15 @@ export function importReview(path: string): ReviewResult {
     pending: [],
     counts: { accept: 0, reject: 0, fix: 0, pending: 0 },
   };
-  for (const rec of records) {
-    if (rec.fields.length !== header.length) {
-      issues.push({
-        file: path,
-        line: rec.line,
-        reason: `${rec.fields.length} fields, the header has ${header.length}`,
-      });
-      continue;
-    }
-    const cells: Record<string, string> = {};
-    header.forEach((h, i) => (cells[h] = rec.fields[i]));
-    const decision = cells.decision.trim().toLowerCase();
-    const edited = cells.edited_anchor.trim();
-    const row: PairRow = { anchor: cells.anchor, positive: cells.positive };
-    for (const h of header)
-      if (!["decision", "edited_anchor", "anchor", "positive"].includes(h) && cells[h] !== "") row[h] = cells[h];
-    if (row.anchor.trim() === "" || row.positive.trim() === "") {
-      issues.push({
-        file: path,
-        line: rec.line,
-        reason: `empty ${row.anchor.trim() === "" ? "anchor" : "positive"}; do not edit these columns, use decision fix + edited_anchor`,
-      });
+  for (const rec of sheet.records) {
+    const { decision, edited, row, problem } = readReviewRecord(sheet, rec);
+    if (problem) {
+      issues.push({ file: path, line: rec.line, reason: problem });
       continue;
     }
     if (decision === "") {
-      if (edited !== "")
-        issues.push({
-          file: path,
-          line: rec.line,
-          reason: 'edited_anchor is filled but decision is empty; write "fix" to use the edit',
-        });
-      else {
-        result.pending.push(row);
-        result.counts.pending++;
-      }
-      continue;
-    }
-    if (!(DECISIONS as readonly string[]).includes(decision)) {
-      issues.push({
-        file: path,
-        line: rec.line,
-        reason: `unknown decision "${cells.decision}"; use accept, reject or fix (or leave it empty)`,
-      });
-      continue;
-    }
-    if (decision === "fix" && edited === "") {
-      issues.push({ file: path, line: rec.line, reason: "decision fix needs the corrected question in edited_anchor" });
-      continue;
-    }
-    if (decision !== "fix" && edited !== "") {
-      issues.push({
-        file: path,
-        line: rec.line,
-        reason: `edited_anchor is filled but decision is ${decision}; write "fix" to use the edit`,
-      });
+      result.pending.push(row);
+      result.counts.pending++;
       continue;
     }
     result.counts[decision as Decision]++;

@@ -18,6 +18,7 @@ import { quantile } from "../math";
 import { mulberry32 } from "../random";
 import type { IRResult } from "./ir-evaluator";
 import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
+import { formatSigned } from "../display/format";
 
 export interface BootstrapOptions {
   /** Number of resamples (default 1000). */
@@ -219,11 +220,10 @@ export function describeComparison(c: SystemComparison, metric = "ndcg@10"): str
     throw new Error(
       `describeComparison: no metric "${metric}" (have ${c.differences.map((x) => x.metric).join(", ")}).`,
     );
-  const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(3)}`;
   const level = c.method.match(/(\d+(?:\.\d+)?)% interval/)?.[1] ?? "95";
   return (
     `${c.candidate} vs ${c.baseline} on ${c.queries} queries: ${c.improved} improved, ${c.worsened} worsened, ` +
     `${c.unchanged} unchanged (rank of the first relevant document); ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} ` +
-    `(${signed(d.estimate)}, ${level}% CI ${signed(d.low)} to ${signed(d.high)}${d.significant ? "" : ", includes 0"}).`
+    `(${formatSigned(d.estimate, 3)}, ${level}% CI ${formatSigned(d.low, 3)} to ${formatSigned(d.high, 3)}${d.significant ? "" : ", includes 0"}).`
   );
 }

@@ -42,10 +42,6 @@
 import { freemem } from "node:os";
 import { type BackendInfo, backendInfo, deviceMemory, type DeviceMemory, tf } from "../backend";
 import type { SentenceTransformer } from "../model/sentence-transformer";
-import { CachedMultipleNegativesRankingLoss } from "./losses/cached-multiple-negatives-ranking";
-import { CachedMultipleNegativesSymmetricRankingLoss } from "./losses/cached-multiple-negatives-symmetric-ranking";
-import { MultipleNegativesRankingLoss } from "./losses/multiple-negatives-ranking";
-import { MultipleNegativesSymmetricRankingLoss } from "./losses/multiple-negatives-symmetric-ranking";
 import type { Loss } from "./losses/types";
 
 /** Fitted coefficients of tape(n, S) (header), in float32 values. */
@@ -96,12 +92,13 @@ export interface ColumnLength {
 /** How a loss runs its backward pass: everything under one tape, or GradCache mini-batches. */
 export type LossMemoryPlan = { kind: "plain" } | { kind: "cached"; miniBatchSize: number };
 
-/** The plan of `loss` (a Cached loss, or MatryoshkaLoss around one, is GradCache; everything else one tape). */
+/**
+ * The plan of `loss`, from what it declares (losses/types.ts): a loss with a miniBatchSize runs GradCache; a wrapper
+ * (MatryoshkaLoss) without one plans as its inner loss; everything else runs under one tape.
+ */
 export function lossMemoryPlan(loss: Loss): LossMemoryPlan {
-  const l = loss as Loss & { miniBatchSize?: unknown; lossAndGradsOf?: unknown; loss?: Loss };
-  if (typeof l.miniBatchSize === "number" && typeof l.lossAndGradsOf === "function")
-    return { kind: "cached", miniBatchSize: l.miniBatchSize };
-  if (l.loss && l.loss !== loss) return lossMemoryPlan(l.loss);
+  if (typeof loss.miniBatchSize === "number") return { kind: "cached", miniBatchSize: loss.miniBatchSize };
+  if (loss.inner && loss.inner !== loss) return lossMemoryPlan(loss.inner);
   return { kind: "plain" };
 }
 
@@ -195,29 +192,6 @@ export interface StepMemoryPlan {
   switched?: string;
 }
 
-/** An in-batch-negatives loss that has a GradCache form with the same loss and gradients. */
-function cachedFormOf(loss: Loss, miniBatchSize: number): Loss | undefined {
-  // Exact classes only: a subclass may change what it computes.
-  const proto = Object.getPrototypeOf(loss);
-  const opts = (l: MultipleNegativesRankingLoss) => ({ scale: l.scale, similarityFct: l.similarityFct, miniBatchSize });
-  if (proto === MultipleNegativesRankingLoss.prototype)
-    return new CachedMultipleNegativesRankingLoss(opts(loss as MultipleNegativesRankingLoss));
-  if (proto === MultipleNegativesSymmetricRankingLoss.prototype)
-    return new CachedMultipleNegativesSymmetricRankingLoss(opts(loss as MultipleNegativesRankingLoss));
-  if (
-    proto === CachedMultipleNegativesRankingLoss.prototype ||
-    proto === CachedMultipleNegativesSymmetricRankingLoss.prototype
-  ) {
-    const l = loss as CachedMultipleNegativesRankingLoss;
-    const Cls =
-      proto === CachedMultipleNegativesRankingLoss.prototype
-        ? CachedMultipleNegativesRankingLoss
-        : CachedMultipleNegativesSymmetricRankingLoss;
-    return new Cls({ scale: l.scale, similarityFct: l.similarityFct, miniBatchSize });
-  }
-  return undefined;
-}
-
 const fmtGiB = (bytes: number) => `${(bytes / GiB).toFixed(bytes < GiB ? 2 : 1)} GiB`;
 
 /** Mini-batch sizes to try, largest first: the batch size, then powers of two below it. */
@@ -229,8 +203,8 @@ function miniBatchCandidates(batchSize: number): number[] {
 
 /**
  * Decides, before the first step, whether a step of `loss` at this batch fits the backend's memory (header). It
- * fits: the loss is kept. It does not, and the loss has a GradCache form (MultipleNegativesRankingLoss and its
- * symmetric variant, or a Cached one whose mini-batch is too large): the Cached form with the largest mini-batch
+ * fits: the loss is kept. It does not, and the loss declares a GradCache form (`cachedForm`: MultipleNegativesRankingLoss
+ * and its symmetric variant, or a Cached one whose mini-batch is too large): the Cached form with the largest mini-batch
  * that fits is returned, with the sentence to say once. Nothing fits: throws, naming the setting to change.
  */
 export function planStepMemory(input: {
@@ -259,7 +233,7 @@ export function planStepMemory(input: {
     (limit.inUseBytes > 0 ? `, ${fmtGiB(limit.inUseBytes)} of it already held by tensors` : "");
   for (const m of miniBatchCandidates(batchSize)) {
     if (plan.kind === "cached" && m >= plan.miniBatchSize) continue;
-    const cached = cachedFormOf(loss, m);
+    const cached = loss.cachedForm?.(m);
     if (!cached) break;
     const needCached = total({ kind: "cached", miniBatchSize: m });
     if (needCached > budgetBytes) continue;
@@ -279,7 +253,7 @@ export function planStepMemory(input: {
       ).bytes <=
     budgetBytes;
   const fixes: string[] = [];
-  const canCache = cachedFormOf(loss, 1) !== undefined;
+  const canCache = loss.cachedForm?.(1) !== undefined;
   let b = batchSize - 1;
   while (b >= 2 && !fits(b, Number.POSITIVE_INFINITY, plan)) b--;
   if (b >= 2 && !canCache) fixes.push(`batchSize ${b} or less`);

@@ -16,7 +16,7 @@
  * Last batch: a batch of one (anchor, positive) pair has no in-batch negative, so MultipleNegativesRankingLoss
  * and its variants give loss 0 and learn nothing from it while the schedule still advances (784 pairs at batch
  * 32 end in one). By default ("auto") such single-pair batches are dropped for losses with in-batch negatives
- * and pair data, and the trainer says so; dropLast: false keeps every batch (Python's default), true drops
+ * (Loss.inBatchNegatives) and pair data, and the trainer says so; dropLast: false keeps every batch (Python's default), true drops
  * every incomplete last batch (Python's dataloader_drop_last).
  *
  * The number of steps is known here: an epoch's batches are a pure function of (seed, epoch) (sampler.ts),
@@ -195,17 +195,6 @@ function checkOptionTypes(options: TrainOptions): void {
     );
 }
 
-/**
- * True for losses that learn from in-batch negatives (every other positive of the batch): the
- * MultipleNegatives* family, and MatryoshkaLoss around one. A custom loss can say so with `inBatchNegatives`.
- */
-export function usesInBatchNegatives(loss: Loss): boolean {
-  const l = loss as Loss & { inBatchNegatives?: boolean; loss?: Loss };
-  if (typeof l.inBatchNegatives === "boolean") return l.inBatchNegatives;
-  if (/MultipleNegatives/.test(l.name)) return true;
-  return l.loss !== undefined && l.loss !== loss && usesInBatchNegatives(l.loss);
-}
-
 /** The batches (row indices) of `epoch`, as the trainer runs them (single-example batches dropped if set). */
 export function trainingBatches(args: ResolvedTrainOptions, epoch: number): number[][] {
   const batches = epochBatches(args.batchSampler, args.data.rows, epoch, args.samplerOptions);
@@ -276,6 +265,11 @@ export function resolveTrainOptions(
     throw new Error(
       "train(model, data, options): options.loss is required, e.g. new MultipleNegativesRankingLoss({ scale: 20 }).",
     );
+  if (typeof options.loss.inBatchNegatives !== "boolean")
+    throw new TypeError(
+      `train: options.loss ${options.loss.name} must declare inBatchNegatives: true when the other examples of a ` +
+        "batch are its negatives (a batch of one pair then learns nothing), false otherwise (src/train/losses/types.ts).",
+    );
   checkOptionTypes(options);
   const data = prepareTrainingData(trainData, "train data");
   data.warnings.forEach(warn);
@@ -296,7 +290,7 @@ export function resolveTrainOptions(
   const n = data.rows.length;
   // A batch of one (anchor, positive) pair gives an in-batch-negatives loss nothing to contrast: loss 0.
   const noNegativeColumn = data.columns.length === 2;
-  const singlePairIsUseless = usesInBatchNegatives(options.loss) && noNegativeColumn;
+  const singlePairIsUseless = options.loss.inBatchNegatives && noNegativeColumn;
   if (singlePairIsUseless && (batchSize === 1 || n === 1))
     throw new Error(
       `train: ${batchSize === 1 ? "batchSize 1" : "a single training pair"} with ${options.loss.name} on ` +

@@ -2,8 +2,9 @@
  * train(): fine-tunes a SentenceTransformer with a loss from ./losses, the way sentence-transformers'
  * SentenceTransformerTrainer does with its defaults, on tfjs:
  *
- *   before the first step: a step's memory against the backend's limit (memory.ts); an in-batch-negatives loss that
- *     would not fit runs as its Cached (GradCache) form, same loss and gradients; a step that cannot fit is refused
+ *   before the first step: a step's memory against the backend's limit (memory.ts); a loss that would not fit and
+ *     declares a Cached (GradCache) form (Loss.cachedForm) runs as that, same loss and gradients; a step that cannot
+ *     fit is refused
  *   for each epoch: batches from the seeded sampler (no text twice in a batch by default)
  *     for each batch: loss + gradients (the loss decides how: plain or cached/GradCache)
  *                     -> stop if the loss or the gradient norm is NaN/Inf (the last checkpoint stays intact)
@@ -408,9 +409,7 @@ async function trainResolved(
   model.training = true;
   try {
     // Check the loss accepts these columns before the first step.
-    const validate = (args.loss as Partial<{ validate(b: TrainingBatch): void }>).validate;
-    if (typeof validate === "function")
-      validate.call(args.loss, run.batch(args.data.rows.slice(0, 2).map((_, i) => i)));
+    args.loss.validate?.(run.batch(args.data.rows.slice(0, 2).map((_, i) => i)));
     if (resumedFrom) run.reporter?.update({ ...run.progressState(), message: `resumed from ${resumedFrom}` }, "resume");
     else if (args.evaluator && args.evalAtStart) await run.evaluate();
 

@@ -31,9 +31,16 @@
 import { backendInfo, tf } from "../../backend";
 import { MNRL_SCALE } from "../../defaults";
 import type { ModelInput, SentenceTransformer } from "../../model/sentence-transformer";
-import { checkPositive, checkSimilarity, validateBatch, variableGrads, type SimilarityName } from "./common";
-import { multipleNegativesRankingFromEmbeddings } from "./multiple-negatives-ranking";
-import type { GradCacheLoss, LossResult, TrainingBatch } from "./types";
+import {
+  cachedFormOf,
+  checkPositive,
+  checkSimilarity,
+  validateBatch,
+  variableGrads,
+  type SimilarityName,
+} from "./common";
+import { multipleNegativesRankingFromEmbeddings } from "./in-batch-negatives";
+import type { GradCacheLoss, Loss, LossResult, TrainingBatch } from "./types";
 
 export interface CachedMultipleNegativesRankingOptions {
   /** Multiplies the similarities before the softmax (default 20). */
@@ -139,6 +146,7 @@ export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
   get name(): string {
     return "CachedMultipleNegativesRankingLoss";
   }
+  readonly inBatchNegatives = true;
   readonly scale: number;
   readonly similarityFct: SimilarityName;
   readonly miniBatchSize: number;
@@ -188,5 +196,10 @@ export class CachedMultipleNegativesRankingLoss implements GradCacheLoss {
 
   lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {
     return this.lossAndGradsOf(model, batch, variables, (e) => this.lossFromEmbeddings(e));
+  }
+
+  /** Itself with another mini-batch (same loss and gradients); none for a subclass (it may compute otherwise). */
+  cachedForm(miniBatchSize: number): Loss | undefined {
+    return cachedFormOf(this, CachedMultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss, miniBatchSize);
   }
 }

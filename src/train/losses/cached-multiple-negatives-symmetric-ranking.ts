@@ -14,7 +14,9 @@ import {
   CachedMultipleNegativesRankingLoss,
   type CachedMultipleNegativesRankingOptions,
 } from "./cached-multiple-negatives-ranking";
-import { multipleNegativesSymmetricRankingFromEmbeddings } from "./multiple-negatives-symmetric-ranking";
+import { cachedFormOf } from "./common";
+import { multipleNegativesSymmetricRankingFromEmbeddings } from "./in-batch-negatives";
+import type { Loss } from "./types";
 
 export type CachedMultipleNegativesSymmetricRankingOptions = CachedMultipleNegativesRankingOptions;
 
@@ -26,5 +28,15 @@ export class CachedMultipleNegativesSymmetricRankingLoss extends CachedMultipleN
 
   override lossFromEmbeddings(embeddings: tf.Tensor2D[]): tf.Scalar {
     return multipleNegativesSymmetricRankingFromEmbeddings(embeddings, this.scale, this.similarityFct);
+  }
+
+  /** Itself with another mini-batch; none for a subclass. */
+  override cachedForm(miniBatchSize: number): Loss | undefined {
+    return cachedFormOf(
+      this,
+      CachedMultipleNegativesSymmetricRankingLoss,
+      CachedMultipleNegativesSymmetricRankingLoss,
+      miniBatchSize,
+    );
   }
 }

@@ -180,3 +180,18 @@ export function validateLabels(owner: string, batch: TrainingBatch): number[] {
 export function pairwiseCosSim(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.sum(tf.mul(l2Normalize(a), l2Normalize(b)), 1) as tf.Tensor1D);
 }
+
+/**
+ * The GradCache form of an in-batch-negatives loss (types.ts cachedForm): `Cached` with the loss's scale and
+ * similarity and a mini-batch of `miniBatchSize` texts, when `loss` is exactly a `cls`; undefined for a subclass,
+ * which may compute something else.
+ */
+export function cachedFormOf<L>(
+  loss: { scale: number; similarityFct: SimilarityName },
+  cls: abstract new (...args: never[]) => unknown,
+  Cached: new (options: { scale: number; similarityFct: SimilarityName; miniBatchSize: number }) => L,
+  miniBatchSize: number,
+): L | undefined {
+  if (Object.getPrototypeOf(loss) !== cls.prototype) return undefined;
+  return new Cached({ scale: loss.scale, similarityFct: loss.similarityFct, miniBatchSize });
+}

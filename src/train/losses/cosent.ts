@@ -38,6 +38,7 @@ export function cosentFromScores(scores: tf.Tensor1D, labels: readonly number[])
 
 export class CoSENTLoss implements EmbeddingLoss {
   readonly name = "CoSENTLoss";
+  readonly inBatchNegatives = false;
   readonly scale: number;
 
   constructor(options: CoSENTLossOptions = {}) {

@@ -21,6 +21,7 @@ import type { EmbeddingLoss, LossResult, TrainingBatch } from "./types";
 
 export class CosineSimilarityLoss implements EmbeddingLoss {
   readonly name = "CosineSimilarityLoss";
+  readonly inBatchNegatives = false;
 
   config(): Record<string, unknown> {
     return { loss_fct: "torch.nn.modules.loss.MSELoss", cos_score_transformation: "torch.nn.modules.linear.Identity" };

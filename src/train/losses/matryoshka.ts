@@ -55,7 +55,8 @@ export function shrinkEmbedding(embedding: tf.Tensor2D, dim: number): tf.Tensor2
 
 export class MatryoshkaLoss implements EmbeddingLoss {
   readonly name = "MatryoshkaLoss";
-  readonly loss: EmbeddingLoss;
+  /** The loss applied to every truncation (Python's MatryoshkaLoss.loss). */
+  readonly inner: EmbeddingLoss;
   /** Sorted largest first, as Python sorts them. */
   readonly matryoshkaDims: number[];
   readonly matryoshkaWeights: number[];
@@ -88,14 +89,19 @@ export class MatryoshkaLoss implements EmbeddingLoss {
         throw new Error(`MatryoshkaLoss: matryoshkaWeights[${i}] is ${String(w)}; weights must be finite numbers.`);
     });
     const order = dims.map((_, i) => i).sort((a, b) => dims[b] - dims[a]);
-    this.loss = loss;
+    this.inner = loss;
     this.matryoshkaDims = order.map((i) => dims[i]);
     this.matryoshkaWeights = order.map((i) => weights[i]);
   }
 
+  /** Whatever the inner loss learns from: MatryoshkaLoss only truncates its embeddings. */
+  get inBatchNegatives(): boolean {
+    return this.inner.inBatchNegatives;
+  }
+
   config(): Record<string, unknown> {
     return {
-      loss: this.loss.name,
+      loss: this.inner.name,
       matryoshka_dims: [...this.matryoshkaDims],
       matryoshka_weights: [...this.matryoshkaWeights],
       n_dims_per_step: -1,
@@ -103,7 +109,7 @@ export class MatryoshkaLoss implements EmbeddingLoss {
   }
 
   validate(batch: TrainingBatch): void {
-    this.loss.validate(batch);
+    this.inner.validate(batch);
   }
 
   /** Checks the dims against the model before any computation; warns once when the full size is not trained. */
@@ -128,7 +134,7 @@ export class MatryoshkaLoss implements EmbeddingLoss {
       let total: tf.Scalar | undefined;
       this.matryoshkaDims.forEach((dim, k) => {
         const term = tf.mul(
-          this.loss.lossFromEmbeddings(
+          this.inner.lossFromEmbeddings(
             embeddings.map((e) => shrinkEmbedding(e, dim)),
             batch,
           ),
@@ -143,7 +149,7 @@ export class MatryoshkaLoss implements EmbeddingLoss {
   lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {
     this.validate(batch);
     this.checkModel(model);
-    const inner = this.loss;
+    const inner = this.inner;
     if (isGradCacheLoss(inner))
       return inner.lossAndGradsOf(model, batch, variables, (e) => this.lossFromEmbeddings(e, batch));
     return gradsOf(this.name, () => this.lossFromEmbeddings(embedColumns(model, batch), batch), variables);

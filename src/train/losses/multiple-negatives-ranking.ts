@@ -14,20 +14,23 @@
  * A larger batch gives more negatives and usually a better model; CachedMultipleNegativesRankingLoss computes
  * the same loss and gradients in bounded memory for large batches.
  */
-import { tf } from "../../backend";
+import type { tf } from "../../backend";
 import { MNRL_SCALE } from "../../defaults";
 import type { SentenceTransformer } from "../../model/sentence-transformer";
+import { CachedMultipleNegativesRankingLoss } from "./cached-multiple-negatives-ranking";
 import {
+  cachedFormOf,
   checkPositive,
   checkSimilarity,
-  crossEntropyDiagonal,
   embedColumns,
   gradsOf,
-  similarity,
   validateBatch,
   type SimilarityName,
 } from "./common";
-import type { EmbeddingLoss, LossResult, TrainingBatch } from "./types";
+import { multipleNegativesRankingFromEmbeddings } from "./in-batch-negatives";
+import type { EmbeddingLoss, Loss, LossResult, TrainingBatch } from "./types";
+
+export { inBatchScores, multipleNegativesRankingFromEmbeddings } from "./in-batch-negatives";
 
 export interface MultipleNegativesRankingOptions {
   /** Multiplies the similarities before the softmax (default 20). */
@@ -36,28 +39,12 @@ export interface MultipleNegativesRankingOptions {
   similarityFct?: SimilarityName;
 }
 
-/** S = scale * sim(anchors, concat(positives, negatives_1, ...)), [n, (1 + k) n]: row i's positive is column i. */
-export function inBatchScores(embeddings: tf.Tensor2D[], scale: number, sim: SimilarityName): tf.Tensor2D {
-  return tf.tidy(() => {
-    const candidates = embeddings.length === 2 ? embeddings[1] : (tf.concat(embeddings.slice(1), 0) as tf.Tensor2D);
-    return tf.mul(similarity(sim, embeddings[0], candidates), scale) as tf.Tensor2D;
-  });
-}
-
-/** The loss of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
-export function multipleNegativesRankingFromEmbeddings(
-  embeddings: tf.Tensor2D[],
-  scale: number,
-  sim: SimilarityName,
-): tf.Scalar {
-  return tf.tidy(() => crossEntropyDiagonal(inBatchScores(embeddings, scale, sim)));
-}
-
 export class MultipleNegativesRankingLoss implements EmbeddingLoss {
   /** A getter (not a field) so that a subclass's name is already in place inside this constructor's error messages. */
   get name(): string {
     return "MultipleNegativesRankingLoss";
   }
+  readonly inBatchNegatives = true;
   readonly scale: number;
   readonly similarityFct: SimilarityName;
 
@@ -81,5 +68,10 @@ export class MultipleNegativesRankingLoss implements EmbeddingLoss {
   lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult {
     this.validate(batch);
     return gradsOf(this.name, () => this.lossFromEmbeddings(embedColumns(model, batch)), variables);
+  }
+
+  /** CachedMultipleNegativesRankingLoss with this scale and similarity; none for a subclass (it may compute otherwise). */
+  cachedForm(miniBatchSize: number): Loss | undefined {
+    return cachedFormOf(this, MultipleNegativesRankingLoss, CachedMultipleNegativesRankingLoss, miniBatchSize);
   }
 }

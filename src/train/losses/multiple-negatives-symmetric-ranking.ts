@@ -12,30 +12,20 @@
  * Defaults: scale 20, cos_sim. Reference: the sentence-transformers implementation (no separate paper); the
  * symmetric in-batch softmax is also used by e.g. CLIP (Radford et al. 2021).
  */
-import { tf } from "../../backend";
-import { crossEntropyDiagonal, type SimilarityName } from "./common";
-import { MultipleNegativesRankingLoss, inBatchScores } from "./multiple-negatives-ranking";
+import type { tf } from "../../backend";
+import { CachedMultipleNegativesSymmetricRankingLoss } from "./cached-multiple-negatives-symmetric-ranking";
+import { cachedFormOf, type SimilarityName } from "./common";
+import { multipleNegativesSymmetricRankingFromEmbeddings } from "./in-batch-negatives";
+import { MultipleNegativesRankingLoss } from "./multiple-negatives-ranking";
+import type { Loss } from "./types";
+
+export { multipleNegativesSymmetricRankingFromEmbeddings } from "./in-batch-negatives";
 
 export interface MultipleNegativesSymmetricRankingOptions {
   /** Multiplies the similarities before the softmax (default 20). */
   scale?: number;
   /** "cos_sim" (default) or "dot_score". */
   similarityFct?: SimilarityName;
-}
-
-/** (forward + backward) / 2 of embeddings [anchors, positives, negatives...] (shared with the cached variant). */
-export function multipleNegativesSymmetricRankingFromEmbeddings(
-  embeddings: tf.Tensor2D[],
-  scale: number,
-  sim: SimilarityName,
-): tf.Scalar {
-  return tf.tidy(() => {
-    const n = embeddings[0].shape[0];
-    const scores = inBatchScores(embeddings, scale, sim);
-    const forward = crossEntropyDiagonal(scores);
-    const backward = crossEntropyDiagonal(tf.transpose(tf.slice(scores, [0, 0], [n, n])) as tf.Tensor2D);
-    return tf.div(tf.add(forward, backward), 2) as tf.Scalar;
-  });
 }
 
 /** Shares MultipleNegativesRankingLoss's options, validation and forward; only the loss of the embeddings differs. */
@@ -50,5 +40,15 @@ export class MultipleNegativesSymmetricRankingLoss extends MultipleNegativesRank
 
   override lossFromEmbeddings(embeddings: tf.Tensor2D[]): tf.Scalar {
     return multipleNegativesSymmetricRankingFromEmbeddings(embeddings, this.scale, this.similarityFct);
+  }
+
+  /** CachedMultipleNegativesSymmetricRankingLoss with this scale and similarity; none for a subclass. */
+  override cachedForm(miniBatchSize: number): Loss | undefined {
+    return cachedFormOf(
+      this,
+      MultipleNegativesSymmetricRankingLoss,
+      CachedMultipleNegativesSymmetricRankingLoss,
+      miniBatchSize,
+    );
   }
 }

@@ -44,6 +44,7 @@ export function tripletDistance(metric: TripletDistanceMetric, x: tf.Tensor2D, y
 
 export class TripletLoss implements EmbeddingLoss {
   readonly name = "TripletLoss";
+  readonly inBatchNegatives = false;
   readonly distanceMetric: TripletDistanceMetric;
   readonly tripletMargin: number;
 

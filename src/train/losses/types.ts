@@ -1,5 +1,7 @@
 /**
- * The contract between a loss and the trainer (src/train/trainer.ts).
+ * The contract between a loss and the trainer (src/train/trainer.ts, options.ts, memory.ts): everything the
+ * trainer asks of a loss is a member of `Loss`, and the trainer asks only through it (no class names, no
+ * `instanceof`, no pattern on `name`; test/structure.test.ts checks the trainer's files for that).
  *
  * A batch is column-major, as sentence-transformers' losses receive it (one list of features per dataset
  * column): `texts[c][i]` is column c of example i. Column 0 is the anchor, column 1 the positive, columns 2..
@@ -8,6 +10,25 @@
  * A loss computes its value and the gradients of that value with respect to the variables the trainer asks
  * for, in one call, so that a loss may organise the forward and backward passes as it needs to (the cached
  * losses run the backward mini-batch by mini-batch; see cached-multiple-negatives-ranking.ts).
+ *
+ * What the trainer reads, and where:
+ *   lossAndGrads            every step (trainer.ts)
+ *   name, config()          the run's fingerprint, checkpoints and the model card (checkpoint.ts)
+ *   validate(batch)         once before the first step, on a batch of the training data (trainer.ts)
+ *   inBatchNegatives        a batch of one pair is useless to it: dropLast "auto" and the batchSize-1 error (options.ts)
+ *   miniBatchSize           set: its backward is GradCache mini-batches of this many texts, and the memory plan
+ *                           counts one mini-batch's tape instead of the whole batch's (memory.ts)
+ *   inner                   a wrapper's (MatryoshkaLoss's) wrapped loss: the memory plan of a wrapper without its own
+ *                           miniBatchSize is its inner loss's (memory.ts)
+ *   cachedForm(m)           the same loss and gradients in GradCache form with mini-batch m, for a step that does not
+ *                           fit in memory (memory.ts); absent or undefined: the loss has none, and such a step is
+ *                           refused with the settings that would fit
+ *
+ * Another model kind: `Loss<M>` is generic in the model it trains (default SentenceTransformer). A loss on a
+ * cross-encoder (BCE, MNRL, ListNet over (query, passage, label) batches, which TrainingBatch's columns and labels
+ * carry) is a `Loss<CrossEncoder>`: it declares the same members, and a trainer for that model reads them the same
+ * way without knowing its class. EmbeddingLoss and GradCacheLoss below are the sentence-embedding refinements
+ * (a function of the column embeddings), which MatryoshkaLoss and GradCache build on.
  */
 import type { tf } from "../../backend";
 import type { SentenceTransformer } from "../../model/sentence-transformer";
@@ -32,13 +53,30 @@ export interface LossResult {
   grads: Map<tf.Variable, tf.Tensor>;
 }
 
-export interface Loss {
+export interface Loss<M = SentenceTransformer> {
   /** The sentence-transformers class name, e.g. "MultipleNegativesRankingLoss". */
   readonly name: string;
+  /**
+   * True when the loss learns from in-batch negatives (every other example of the batch is a negative for each
+   * anchor, as in the MultipleNegatives* family): a batch of a single pair gives it loss 0, so the trainer drops such
+   * batches (dropLast "auto") and refuses batchSize 1 on pair data.
+   */
+  readonly inBatchNegatives: boolean;
   /** Hyperparameters, written to checkpoints and the model card. */
   config(): Record<string, unknown>;
+  /** Throws a clear error when the batch does not suit this loss (too few columns, no labels, ...). */
+  validate?(batch: TrainingBatch): void;
   /** Loss value and gradients of it w.r.t. `variables` for one batch (variables not in the graph get zeros). */
-  lossAndGrads(model: SentenceTransformer, batch: TrainingBatch, variables: tf.Variable[]): LossResult;
+  lossAndGrads(model: M, batch: TrainingBatch, variables: tf.Variable[]): LossResult;
+  /** Set when lossAndGrads runs GradCache: texts per forward/backward pass (the memory plan's unit). */
+  readonly miniBatchSize?: number;
+  /** The loss a wrapper applies (MatryoshkaLoss: the loss it computes on truncated embeddings). */
+  readonly inner?: Loss<M>;
+  /**
+   * The same loss and gradients computed with GradCache in mini-batches of `miniBatchSize` texts (a Cached loss:
+   * itself with that mini-batch), or undefined when the loss has no such form.
+   */
+  cachedForm?(miniBatchSize: number): Loss<M> | undefined;
 }
 
 /**
@@ -54,6 +92,7 @@ export interface EmbeddingLoss extends Loss {
 
 /** A loss that runs its own chunked backward (GradCache) for a given function of the embeddings. */
 export interface GradCacheLoss extends EmbeddingLoss {
+  readonly miniBatchSize: number;
   /** Value and variable gradients of `lossOfEmbeddings(embeddings of every column)`, mini-batch by mini-batch. */
   lossAndGradsOf(
     model: SentenceTransformer,
