@@ -24,6 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["train"],
   ["mining"],
   ["offline"],
+  ["rerank"],
   ["rag"],
   ["cost"],
   ["serve"],
@@ -34,7 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
 ];
 
 /** At most this many names over all src/<area>/index.ts files. */
-const MAX_PUBLIC_NAMES = 250;
+const MAX_PUBLIC_NAMES = 254; // 250 + issue 30b (rerank: OnnxCrossEncoder, exportCrossEncoderOnnx, RerankedRetriever; rag: the compressor)
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

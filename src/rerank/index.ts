@@ -1,0 +1,3 @@
+// The re-ranking area: pair scorers (cross-encoders, the contract in types.ts) and what is built on them.
+export { OnnxCrossEncoder } from "./onnx-scorer";
+export { exportCrossEncoderOnnx } from "./onnx";
