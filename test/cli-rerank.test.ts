@@ -164,3 +164,20 @@ test("eval --reranker: the first stage and the same first stage re-ranked, as Re
   assert.deepEqual(r.json.systems[0].metrics, (await evaluator.evaluate(first)).values);
   assert.equal(r.json.systems[1].scoreFunction, "rerank");
 });
+
+test("export-onnx on a cross-encoder folder writes the classifier graph (logits), fp32 and int8", async () => {
+  const dir = join(work, "export");
+  writeCrossEncoderFolder(dir);
+  const r = await run(["export-onnx", dir, "--quantize", "int8", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.written, true);
+  assert.equal(r.json.quantized.written, true);
+  assert.ok(r.json.quantized.check.cosineMean >= 0.99);
+  for (const dtype of ["fp32", "q8"] as const) {
+    const s = await OnnxCrossEncoder.load(dir, { dtype, threads: 1 });
+    assert.match(s.reason, /fresh/);
+    await s.release();
+  }
+  const again = await run(["export-onnx", dir, "--json"]);
+  assert.deepEqual([again.json.before, again.json.written], ["fresh", false]);
+});

@@ -298,3 +298,30 @@ test("fresh files are kept, stale ones rebuilt, foreign ones refused; rank sorts
   assert.equal((await exportCrossEncoderOnnx(dir, { log: false, overwriteForeign: true })).written, true);
   assert.ok(existsSync(join(dir, "onnx", "model.onnx")));
 });
+
+test("config.json's activation_fn (Identity) is predict's default, as CrossEncoder reads it; other functions are refused", async () => {
+  const dir = join(tmp("activation"), "model");
+  writeCrossEncoderFolder(dir);
+  const configPath = join(dir, "config.json");
+  const config = JSON.parse(readFileSync(configPath, "utf8"));
+  writeFileSync(
+    configPath,
+    JSON.stringify({ ...config, sentence_transformers: { activation_fn: "torch.nn.modules.linear.Identity" } }),
+  );
+  const scorer = await OnnxCrossEncoder.load(dir, { threads: 1 });
+  assert.equal(scorer.defaultActivation, "identity");
+  const rows = await scorer.logits(PAIRS);
+  assert.deepEqual(
+    await scorer.predict(PAIRS),
+    rows.map((r) => r[0]),
+  );
+  assert.ok(
+    maxDiff(
+      await scorer.predict(PAIRS, { activation: "sigmoid" }),
+      rows.map((r) => 1 / (1 + Math.exp(-r[0]))),
+    ) < 1e-7,
+  );
+  await scorer.release();
+  writeFileSync(configPath, JSON.stringify({ ...config, sbert_ce_default_activation_function: "torch.nn.Tanh" }));
+  assert.throws(() => readCrossEncoderFolder(dir), /activation function "torch\.nn\.Tanh" is not supported/);
+});

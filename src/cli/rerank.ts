@@ -16,7 +16,7 @@ interface RerankOpts extends JsonOption {
   query: string;
   documents: string;
   topK?: number;
-  activation: string;
+  activation?: string;
   dtype: string;
   maxLength?: number;
   batchSize: number;
@@ -69,12 +69,15 @@ export function registerRerank(program: Command): void {
       .requiredOption("-q, --query <text>", "the query")
       .requiredOption("--documents <file>", "JSON Lines: a string or {text, _id?} per line; - reads stdin")
       .option("-k, --top-k <n>", "print only the best n", positiveInt("--top-k"))
-      .option("--activation <fn>", "sigmoid (CrossEncoder.predict's default) or identity (raw logits)", "sigmoid")
+      .option(
+        "--activation <fn>",
+        "sigmoid or identity (raw logits); default: the model's, as CrossEncoder.predict (sigmoid unless config.json says Identity)",
+      )
       .option("--dtype <dtype>", "fp32, or q8 (int8)", "fp32")
       .option("--max-length <n>", "tokens per pair (default: the model's)", positiveInt("--max-length"))
       .option("--batch-size <n>", "pairs per forward pass", positiveInt("--batch-size"), 32),
   ).action(async (opts: RerankOpts) => {
-    if (opts.activation !== "sigmoid" && opts.activation !== "identity")
+    if (opts.activation !== undefined && opts.activation !== "sigmoid" && opts.activation !== "identity")
       throw new UsageError(`--activation ${opts.activation}: expected sigmoid or identity.`);
     if (opts.dtype !== "fp32" && opts.dtype !== "q8")
       throw new UsageError(`--dtype ${opts.dtype}: expected fp32 or q8.`);
@@ -89,9 +92,14 @@ export function registerRerank(program: Command): void {
       const ranked = await scorer.rank(
         opts.query,
         docs.map((d) => d.text),
-        { topK: opts.topK, activation: opts.activation, batchSize: opts.batchSize },
+        {
+          topK: opts.topK,
+          activation: opts.activation as "sigmoid" | "identity" | undefined,
+          batchSize: opts.batchSize,
+        },
       );
       const ms = performance.now() - started;
+      const activation = opts.activation ?? scorer.defaultActivation;
       const results = ranked.map((r, i) => ({
         rank: i + 1,
         index: r.corpusId,
@@ -103,7 +111,7 @@ export function registerRerank(program: Command): void {
       emit(
         opts,
         [
-          `${docs.length} documents re-ranked by ${scorer.name} (${opts.activation}) in ${ms.toFixed(0)} ms; ${scorer.reason}`,
+          `${docs.length} documents re-ranked by ${scorer.name} (${activation}) in ${ms.toFixed(0)} ms; ${scorer.reason}`,
           ...results.map(
             (r) =>
               `${String(r.rank).padStart(3)}. ${fmt(r.score)}  [${r.id ?? r.index}] ${short(r.text.replace(/\s+/g, " "))}`,
@@ -113,7 +121,7 @@ export function registerRerank(program: Command): void {
           ok: true,
           model: scorer.name,
           query: opts.query,
-          activation: opts.activation,
+          activation,
           documents: docs.length,
           ms: Math.round(ms * 10) / 10,
           results,

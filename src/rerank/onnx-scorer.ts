@@ -5,8 +5,8 @@
  * is not written; `reason` says which). `dtype: "q8"` runs onnx/model_quantized.onnx, or quantizes in memory with
  * the agreement check.
  *
- * Scores are CrossEncoder.predict's: sigmoid of the single logit by default, the raw logit with
- * `activation: "identity"`. A model with several labels has no single score: `logits()` gives the rows and
+ * Scores are CrossEncoder.predict's: sigmoid of the single logit by default (or the folder's activation_fn when
+ * config.json names torch.nn.Identity, as CrossEncoder reads it), the raw logit with `activation: "identity"`. A model with several labels has no single score: `logits()` gives the rows and
  * predict / rank refuse, naming the count.
  */
 import { readFileSync } from "node:fs";
@@ -41,6 +41,8 @@ export class OnnxCrossEncoder implements PairScorer {
   readonly numLabels: number;
   /** Where the graph came from, in words. */
   readonly reason: string;
+  /** predict()'s activation when none is given (the folder's config.json, else sigmoid). */
+  readonly defaultActivation: "sigmoid" | "identity";
 
   private constructor(
     private readonly data: CrossEncoderFolder,
@@ -52,6 +54,7 @@ export class OnnxCrossEncoder implements PairScorer {
     this.maxLength = data.maxLength;
     this.numLabels = data.numLabels;
     this.reason = reason;
+    this.defaultActivation = data.activation;
   }
 
   static async load(folder: string, options: OnnxCrossEncoderOptions = {}): Promise<OnnxCrossEncoder> {
@@ -103,7 +106,7 @@ export class OnnxCrossEncoder implements PairScorer {
       throw new Error(
         `${this.name}: the model has ${this.numLabels} labels, so a pair has no single score; use logits(pairs) (predict and rank need num_labels 1, as a re-ranker has).`,
       );
-    const activation = options.activation ?? "sigmoid";
+    const activation = options.activation ?? this.defaultActivation;
     if (activation !== "sigmoid" && activation !== "identity")
       throw new Error(
         `${this.name}: activation "${String(activation)}" is not supported; use "sigmoid" or "identity".`,

@@ -76,6 +76,11 @@ export interface CrossEncoderFolder {
   maxLength: number;
   /** Pair tokenization (template, longest_first truncation at maxLength). */
   pairs: PairEncoder;
+  /**
+   * predict()'s default activation, as CrossEncoder reads it from config.json: sentence_transformers.activation_fn
+   * (v4) or sbert_ce_default_activation_function (earlier), "...Sigmoid" or "...Identity"; sigmoid when absent.
+   */
+  activation: "sigmoid" | "identity";
 }
 
 function readJson(path: string): Record<string, unknown> {
@@ -159,7 +164,15 @@ export function readCrossEncoderFolder(folder: string, options: { maxLength?: nu
       `${dir}: max_length ${maxLength} must be an integer no larger than the ${positions} positions of the model (config.json max_position_embeddings).`,
     );
   const pairs = new PairEncoder(tokenizer, maxLength, { typeIds: config.typeVocabSize > 1, source: dir });
-  return { dir, architectureName, config, numLabels, weights, head, tokenizer, maxLength, pairs };
+  const st = raw.sentence_transformers as { activation_fn?: unknown } | undefined;
+  const fn = st?.activation_fn ?? raw.sbert_ce_default_activation_function;
+  let activation: "sigmoid" | "identity" = "sigmoid";
+  if (typeof fn === "string" && /\.Identity$/.test(fn)) activation = "identity";
+  else if (fn !== undefined && fn !== null && !(typeof fn === "string" && /\.Sigmoid$/.test(fn)))
+    throw new Error(
+      `${configPath}: activation function ${JSON.stringify(fn)} is not supported; this library applies torch.nn.Sigmoid or torch.nn.Identity (set "activation_fn" to one of them).`,
+    );
+  return { dir, architectureName, config, numLabels, weights, head, tokenizer, maxLength, pairs, activation };
 }
 
 /** The graph spec stored in a cross-encoder's ONNX file: the encoder's spec and the head. */
@@ -356,7 +369,30 @@ export interface ExportCrossEncoderResult {
   path: string;
   written: boolean;
   before: OnnxFileState;
-  quantized?: { path: string; written: boolean; before: OnnxFileState; check?: QuantizedCheck; maxLogitDiff?: number };
+  /** Size of the file written (0 when kept). */
+  bytes: number;
+  quantized?: {
+    path: string;
+    written: boolean;
+    before: OnnxFileState;
+    bytes: number;
+    check?: QuantizedCheck;
+    maxLogitDiff?: number;
+  };
+  /** tokenizer.json was written (the folder had only vocab.txt; transformers.js needs it). */
+  tokenizerJsonWritten: boolean;
+}
+
+/** Whether a folder's config.json names a sequence classifier (a cross-encoder) in `architectures`. */
+export function isCrossEncoderFolder(folder: string): boolean {
+  const path = join(resolve(folder), "config.json");
+  if (!existsSync(path)) return false;
+  try {
+    const raw = JSON.parse(readFileSync(path, "utf8")) as { architectures?: unknown };
+    return Array.isArray(raw.architectures) && /ForSequenceClassification$/.test(String(raw.architectures[0]));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -384,19 +420,23 @@ export async function exportCrossEncoderOnnx(
   const fp32 = need[0] ? buildCrossEncoderOnnx(data) : undefined;
   const q = need[1] ? await quantizeCrossEncoder(data, join(data.dir, ONNX_QUANTIZED_FILE)) : undefined;
   if (q && (options.log ?? true)) console.log(`${join(data.dir, ONNX_QUANTIZED_FILE)}: ${q.description}`);
-  if (!existsSync(join(data.dir, "tokenizer.json"))) data.tokenizer.save(data.dir, { jsonOnly: true });
+  const tokenizerJsonWritten = !existsSync(join(data.dir, "tokenizer.json"));
+  if (tokenizerJsonWritten) data.tokenizer.save(data.dir, { jsonOnly: true }); // built from vocab.txt on load
   if (fp32) writeFileAtomic(join(data.dir, ONNX_FILE), fp32);
   if (q) writeFileAtomic(join(data.dir, ONNX_QUANTIZED_FILE), q.bytes);
   return {
     path: join(data.dir, ONNX_FILE),
     written: need[0],
     before: states[0],
+    bytes: fp32?.length ?? 0,
+    tokenizerJsonWritten,
     quantized:
       files.length > 1
         ? {
             path: join(data.dir, ONNX_QUANTIZED_FILE),
             written: need[1],
             before: states[1],
+            bytes: q?.bytes.length ?? 0,
             check: q?.check,
             maxLogitDiff: q?.maxLogitDiff,
           }
