@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onnx } from "onnx-proto";
 import { writeSafetensors } from "../src/model/safetensors";
 import { offlineBertTokenizerFiles, wordPieceTokenizerJson } from "../src/model/tokenizer";
 import type { TokenizedBatch, WeightMap } from "../src/model/types";
@@ -213,6 +214,18 @@ test("transformers.js loads the exported BERT cross-encoder (text_pair) and its 
   const result = await exportCrossEncoderOnnx(dir, { quantize: "int8", log: false });
   assert.equal(result.written, true);
   assert.equal(result.quantized?.written, true);
+  // The files have Optimum's interface: three int64 inputs, one output `logits` [batch_size, num_labels].
+  for (const file of ["model.onnx", "model_quantized.onnx"]) {
+    const graph = onnx.ModelProto.decode(readFileSync(join(dir, "onnx", file))).graph;
+    assert.deepEqual(
+      graph?.input?.map((i) => i.name),
+      ["input_ids", "attention_mask", "token_type_ids"],
+    );
+    assert.deepEqual(
+      graph?.output?.map((o) => [o.name, o.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue))]),
+      [["logits", ["batch_size", 1]]],
+    );
+  }
   const check = result.quantized?.check;
   assert.ok(check && check.cosineMean >= 0.99 && check.cosineMin >= 0.97, JSON.stringify(check));
   for (const dtype of ["fp32", "q8"] as const) {

@@ -41,7 +41,6 @@ import { ONNX_FILE, ONNX_QUANTIZED_FILE, onnxMetadata, type OnnxFileState } from
 import {
   QUANTIZE_CHECK_TEXTS,
   describeQuantizedCheck,
-  quantizeOnnxModel,
   quantizeVerified,
   type QuantizedCheck,
 } from "../model/onnx/quantize";
@@ -293,6 +292,15 @@ function valueInfo(name: string, dims: (number | string)[]): onnx.IValueInfoProt
   };
 }
 
+/** A graph built with `pooledOutput` without that output (and the node that only feeds it): `logits` alone. */
+export function withoutPooledOutput(bytes: Uint8Array): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph as onnx.IGraphProto;
+  graph.node = (graph.node ?? []).filter((n) => !(n.output ?? []).includes(POOLED_OUTPUT));
+  graph.output = (graph.output ?? []).filter((o) => o.name !== POOLED_OUTPUT);
+  return onnx.ModelProto.encode(model).finish();
+}
+
 /** Whether `file` in the folder is a cross-encoder graph of ours made from exactly these weights and config. */
 export function crossEncoderOnnxState(data: CrossEncoderFolder, file: string = ONNX_FILE): OnnxFileState {
   const path = join(data.dir, file);
@@ -327,16 +335,19 @@ export interface CrossEncoderQuantized {
 }
 
 /** int8 graph of a cross-encoder, checked against fp32 (throws, naming `source`, when it disagrees). */
-export async function quantizeCrossEncoder(data: CrossEncoderFolder, source: string): Promise<CrossEncoderQuantized> {
-  const withPooled = buildCrossEncoderOnnx(data, { pooledOutput: true });
+export async function quantizeCrossEncoder(
+  data: CrossEncoderFolder,
+  source: string,
+  withPooled: Uint8Array = buildCrossEncoderOnnx(data, { pooledOutput: true }),
+): Promise<CrossEncoderQuantized> {
   const q = await quantizeVerified(
     withPooled,
     (texts) => data.pairs.encodeBatch(checkPairs(texts)),
     data.config.hiddenSize,
     source,
   );
-  // The file itself has only `logits`: the same quantization of the graph without the check output.
-  const bytes = quantizeOnnxModel(buildCrossEncoderOnnx(data)).bytes;
+  // The file itself has only `logits`.
+  const bytes = withoutPooledOutput(q.bytes);
   const batch = data.pairs.encodeBatch(checkPairs(QUANTIZE_CHECK_TEXTS));
   const logits = async (b: Uint8Array) => {
     const s = await LogitsSession.create(b, data.numLabels, { threads: 1 });
@@ -417,8 +428,13 @@ export async function exportCrossEncoderOnnx(
       );
   });
   const need = states.map((s) => s !== "fresh" || options.force === true);
-  const fp32 = need[0] ? buildCrossEncoderOnnx(data) : undefined;
-  const q = need[1] ? await quantizeCrossEncoder(data, join(data.dir, ONNX_QUANTIZED_FILE)) : undefined;
+  // Built once: the check graph (with the pooled features as a second output), and without that output for the files.
+  const withPooled = need.some(Boolean) ? buildCrossEncoderOnnx(data, { pooledOutput: true }) : undefined;
+  const fp32 = need[0] && withPooled ? withoutPooledOutput(withPooled) : undefined;
+  const q =
+    need[1] && withPooled
+      ? await quantizeCrossEncoder(data, join(data.dir, ONNX_QUANTIZED_FILE), withPooled)
+      : undefined;
   if (q && (options.log ?? true)) console.log(`${join(data.dir, ONNX_QUANTIZED_FILE)}: ${q.description}`);
   const tokenizerJsonWritten = !existsSync(join(data.dir, "tokenizer.json"));
   if (tokenizerJsonWritten) data.tokenizer.save(data.dir, { jsonOnly: true }); // built from vocab.txt on load
