@@ -1,8 +1,11 @@
 // `rerank` and `eval --reranker` through main() in this process, on a random-weight BERT cross-encoder folder:
 // ranked output equal to OnnxCrossEncoder's rank, --json, --top-k, identity scores, stdin documents, file:line
 // errors (exit 2), a folder that is not a cross-encoder (exit 1); eval with a re-ranker reports the first stage and
-// the same first stage re-ranked (RerankedRetriever), equal to evaluating it directly.
+// the same first stage re-ranked (RerankedRetriever), equal to evaluating it directly; export-onnx on a
+// cross-encoder folder; `serve --reranker` spawned as an operator runs it.
 import { after, before, test } from "node:test";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -180,4 +183,45 @@ test("export-onnx on a cross-encoder folder writes the classifier graph (logits)
   }
   const again = await run(["export-onnx", dir, "--json"]);
   assert.deepEqual([again.json.before, again.json.written], ["fresh", false]);
+});
+
+test("serve --reranker: the spawned server announces the re-ranker when ready and answers POST /v1/rerank", async () => {
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, "..", "scripts", "cli.mjs"), "serve", "--model", "offline", "--port", "0", "--json"].concat([
+      "--reranker",
+      model,
+      "--reranker-name",
+      "tiny",
+    ]),
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  try {
+    const ready = await new Promise<{ url: string; reranker?: string }>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        const msg = line.startsWith("{") ? (JSON.parse(line) as { event?: string; url: string }) : undefined;
+        if (msg?.event === "ready") resolve(msg);
+      });
+      child.on("exit", (code) => reject(new Error(`serve exited (${code}): ${stderr}`)));
+    });
+    assert.equal(ready.reranker, "tiny");
+    const res = await fetch(`${ready.url}/v1/rerank`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "tiny", query: QUERY, documents: DOCS, top_n: 2 }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { results: { index: number; relevance_score: number }[] };
+    const want = await scorer.rank(QUERY, DOCS, { topK: 2 });
+    assert.deepEqual(
+      body.results.map((r) => r.index),
+      want.map((w) => w.corpusId),
+    );
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal(await exited, 0, stderr);
 });
