@@ -19,7 +19,7 @@
  * SIGTERM / SIGINT / SIGHUP to the bench itself ends the traffic early and reports what ran (interrupted).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -35,10 +35,11 @@ const json = process.argv.includes("--json");
 const seconds = Number(arg("seconds", "600"));
 const concurrency = Number(arg("concurrency", "16"));
 const spec = arg("model", "offline");
+/** The temporary folder of the default re-ranker (removed at the end), when --reranker is not given. */
+const madeReranker = arg("reranker", "") ? undefined : mkdtempSync(join(tmpdir(), "serve-soak-"));
 const rerankerDir = ((): string => {
-  const given = arg("reranker", "");
-  if (given) return given;
-  const dir = join(mkdtempSync(join(tmpdir(), "serve-soak-")), "reranker");
+  if (!madeReranker) return arg("reranker", "");
+  const dir = join(madeReranker, "reranker");
   writeCrossEncoderFolder(dir);
   return dir;
 })();
@@ -293,6 +294,7 @@ async function main(): Promise<void> {
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   server.kill("SIGTERM");
   const serverExit = await server.exited;
+  if (madeReranker) rmSync(madeReranker, { recursive: true, force: true });
 
   t.latencies.sort((a, b) => a - b);
   t.rerankLatencies.sort((a, b) => a - b);
