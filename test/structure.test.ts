@@ -22,7 +22,7 @@ const AREA_CAPS: Record<string, number> = {
   train: 23,
   mining: 12,
   rerank: 20, // the re-ranker issue's cross-encoder, its losses and the rerank helpers
-  rag: 26,
+  rag: 27, // + CrossEncoderReranker (the LangChain compressor)
   cost: 20,
   serve: 7,
   publish: 7,

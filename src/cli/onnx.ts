@@ -2,6 +2,8 @@
  * `export-onnx <folder> [--quantize int8]`: adds onnx/model.onnx (and, with --quantize int8, the int8
  * onnx/model_quantized.onnx that `serve --dtype q8`, `loadModel(folder, { dtype: "q8" })` and transformers.js'
  * dtype "q8" load) to a saved model folder (src/model/onnx/export.ts). Each graph is checked before it is written.
+ * A cross-encoder folder (config.json architectures *ForSequenceClassification) gets the classifier graph with its
+ * `logits` output instead (src/rerank/onnx.ts).
  */
 import type { Command } from "commander";
 import { emit, existingFolder, UsageError, withJson, type JsonOption } from "./common";
@@ -19,7 +21,10 @@ export function registerExportOnnx(program: Command): void {
       .description(
         "Write onnx/model.onnx (and the int8 onnx/model_quantized.onnx) into a model folder, for ONNX Runtime and transformers.js.",
       )
-      .argument("<folder>", "model folder in sentence-transformers' layout (BERT or RoBERTa)")
+      .argument(
+        "<folder>",
+        "model folder in sentence-transformers' layout, or a cross-encoder folder (BERT or RoBERTa)",
+      )
       .option("--quantize <type>", "also write onnx/model_quantized.onnx: int8 (transformers.js dtype q8)")
       .option("--force", "write the files even when fresh ones are there")
       .option("--overwrite-foreign", "replace ONNX files written by other tooling"),
@@ -27,8 +32,11 @@ export function registerExportOnnx(program: Command): void {
     const dir = existingFolder(folder, "export-onnx <folder>");
     if (opts.quantize !== undefined && opts.quantize !== "int8")
       throw new UsageError(`--quantize ${opts.quantize}: expected int8.`);
+    const { isCrossEncoderFolder } = await import("../rerank/onnx");
+    const { exportCrossEncoderOnnx } = await import("../rerank/index");
     const { exportOnnx } = await import("../model/onnx/export");
-    const r = await exportOnnx(dir, {
+    const run = isCrossEncoderFolder(dir) ? exportCrossEncoderOnnx : exportOnnx;
+    const r = await run(dir, {
       quantize: opts.quantize === "int8" ? "int8" : undefined,
       force: opts.force,
       overwriteForeign: opts.overwriteForeign,

@@ -41,6 +41,8 @@ import type { Embeddings } from "../model/types";
 import { DynamicBatcher, QueueFullError } from "./batcher";
 import { ApiError, badRequest, toApiError } from "./errors";
 import { ServerMetrics } from "./metrics";
+import type { PairScorer } from "../rerank/types";
+import { rerankRoutes } from "./routes/rerank";
 
 /** What the server needs from a model (a SentenceTransformer has all of it). */
 export interface ServableModel {
@@ -95,6 +97,9 @@ export interface ServerOptions {
   /** Time for a client to send its headers (default 10 s) and its whole request (default 60 s); then 408. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A cross-encoder for POST /v1/rerank (routes/rerank.ts), served as `rerankerName` (default: its name). */
+  reranker?: PairScorer | Promise<PairScorer>;
+  rerankerName?: string;
 }
 
 interface Limits {
@@ -326,6 +331,8 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
   };
   app.post("/v1/embeddings", embeddings);
   app.post("/embeddings", embeddings);
+  // The re-rank route gets the server's limits, batching options and metrics (routes/rerank.ts).
+  if (options.reranker) app.register(rerankRoutes, { ...options, ...limits, reranker: options.reranker, metrics });
 
   const modelEntry = (m: ServableModel) => ({
     id: servedName(m),
