@@ -20,11 +20,13 @@
  * rebinding); with a token (required for any other address), every request must carry it: the
  * `Authorization: Bearer` header, or the cookie set by opening /?token=... once.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { readResults } from "../course/results";
+import { bearerAuth } from "../serve/plugins/bearer-auth";
+import { RequestGate, openRequestGate } from "../serve/plugins/open-requests";
+import { STRICT_AJV } from "../serve/plugins/strict-schemas";
 import { exportedNotebooks, type ReviewSource } from "./catalog";
 import type { Explorer } from "./explorer";
 import { ReviewStore } from "./review-store";
@@ -82,6 +84,8 @@ class HttpError extends Error {
     readonly statusCode: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Seconds for the Retry-After header. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -91,8 +95,25 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+/** A decision's body; `decision` itself is the review store's to check (it names the choices). */
+const DECISION_BODY = {
+  type: "object",
+  properties: { anchor: { type: ["string", "null"] }, version: { type: "string" } },
+} as const;
 
+/** The app's message for the first fault fastify's validator found in a decision body. */
+function decisionBodyError(faults: { instancePath: string }[]): HttpError {
+  const field = ["/anchor", "/version"].find((p) => faults.some((f) => f.instancePath === p));
+  if (!faults.some((f) => f.instancePath === "") && field)
+    return new HttpError(400, `"${field.slice(1)}" must be a string.`);
+  return new HttpError(400, 'Send a JSON object: {"decision": "accept"|"reject"|"edit"|"pending", "anchor"?: "..."}.');
+}
+
+/**
+ * A query parameter as an integer in [min, max]. Query parameters are checked here rather than by a querystring
+ * schema: the message quotes the value as sent (a repeated parameter arrives as an array), and some ranges are the
+ * data's (a search's offset is below the corpus size).
+ */
 function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
@@ -102,8 +123,8 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
 }
 
 export function createAppServer(options: AppOptions): AppServer {
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: "idle" });
-  let closing = false;
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: "idle", ajv: STRICT_AJV });
+  const gate = new RequestGate();
   let store: ReviewStore | undefined;
   let storeError: Error | undefined;
   if (options.review) {
@@ -124,7 +145,6 @@ export function createAppServer(options: AppOptions): AppServer {
       explorerError = err instanceof Error ? err : new Error(String(err));
     },
   );
-  const tokenDigest = options.token ? digest(options.token) : undefined;
   const hostCheck = !options.token && isLoopback(options.host ?? "127.0.0.1");
 
   app.setErrorHandler(
@@ -134,6 +154,7 @@ export function createAppServer(options: AppOptions): AppServer {
       if (err.current) body.current = err.current;
       if (status === 500 && !(req.url.startsWith("/api/") || req.url.startsWith("/api?")))
         body.error = `internal error: ${err.message}`;
+      if (err instanceof HttpError && err.retryAfter !== undefined) reply.header("retry-after", String(err.retryAfter));
       reply.code(status).type("application/json; charset=utf-8").send(body);
     },
   );
@@ -148,44 +169,51 @@ export function createAppServer(options: AppOptions): AppServer {
       });
   });
 
-  app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+  // Hooks run in this order: headers, the shutdown gate, the Host check, the token, the token's cookie.
+  app.addHook("onRequest", async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "no-referrer");
     reply.header("cache-control", "no-store");
-    if (closing) {
-      reply.header("connection", "close").header("retry-after", "1");
-      throw new HttpError(503, "The app is shutting down.");
-    }
-    if (hostCheck) {
+  });
+  app.register(openRequestGate, {
+    gate,
+    shuttingDown: () => new HttpError(503, "The app is shutting down.", {}, 1),
+  });
+  if (hostCheck)
+    app.addHook("onRequest", async (req: FastifyRequest) => {
       const host = String(req.headers.host ?? "").replace(/:\d+$/, "");
       if (!isLoopback(host))
         throw new HttpError(
           403,
           `Host "${req.headers.host}" is not this machine: the app answers only on 127.0.0.1 / localhost (start it with --host and --token to serve others).`,
         );
-    }
-    if (!tokenDigest) return;
-    const url = new URL(req.url, "http://x");
-    const fromQuery = url.searchParams.get("token");
-    const header = req.headers.authorization;
-    const bearer = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
-    const cookie = /(?:^|;\s*)ts_embed_app_token=([^;]+)/.exec(String(req.headers.cookie ?? ""))?.[1];
-    const given = bearer ?? fromQuery ?? (cookie ? decodeURIComponent(cookie) : undefined);
-    if (!given || !timingSafeEqual(digest(given), tokenDigest))
-      throw new HttpError(
-        401,
-        given
-          ? "Wrong token."
-          : "This app needs its token: open the address the app printed (with ?token=...), or send Authorization: Bearer <token>.",
-      );
-    if (fromQuery && req.method === "GET" && !url.pathname.startsWith("/api/")) {
-      // Put the token in a cookie and drop it from the address bar (and from the history).
-      url.searchParams.delete("token");
-      reply.header("set-cookie", `${COOKIE}=${encodeURIComponent(fromQuery)}; HttpOnly; SameSite=Strict; Path=/`);
-      reply.redirect(`${url.pathname}${url.search}`, 303);
-      return reply;
-    }
-  });
+    });
+  if (options.token) {
+    app.register(bearerAuth, {
+      key: options.token,
+      messages: {
+        missing:
+          "This app needs its token: open the address the app printed (with ?token=...), or send Authorization: Bearer <token>.",
+        wrong: "Wrong token.",
+      },
+      alsoFrom: (req) => {
+        const cookie = /(?:^|;\s*)ts_embed_app_token=([^;]+)/.exec(String(req.headers.cookie ?? ""))?.[1];
+        const fromQuery = new URL(req.url, "http://x").searchParams.get("token");
+        return fromQuery ?? (cookie ? decodeURIComponent(cookie) : undefined);
+      },
+    });
+    app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+      const url = new URL(req.url, "http://x");
+      const fromQuery = url.searchParams.get("token");
+      if (fromQuery && req.method === "GET" && !url.pathname.startsWith("/api/")) {
+        // Put the token in a cookie and drop it from the address bar (and from the history).
+        url.searchParams.delete("token");
+        reply.header("set-cookie", `${COOKIE}=${encodeURIComponent(fromQuery)}; HttpOnly; SameSite=Strict; Path=/`);
+        reply.redirect(`${url.pathname}${url.search}`, 303);
+        return reply;
+      }
+    });
+  }
 
   // Pages and assets: a fixed list of files, none named by the request.
   const sendFile = (reply: FastifyReply, file: string, type: string) => reply.type(type).send(readFileSync(file));
@@ -264,26 +292,23 @@ export function createAppServer(options: AppOptions): AppServer {
     });
   });
   app.get<{ Params: { id: string } }>("/api/review/:id", async (req) => reviewStore().get(req.params.id));
-  app.post<{ Params: { id: string }; Body: unknown }>("/api/review/:id", async (req) => {
-    const body = req.body;
-    if (!body || typeof body !== "object" || Array.isArray(body))
-      throw new HttpError(
-        400,
-        'Send a JSON object: {"decision": "accept"|"reject"|"edit"|"pending", "anchor"?: "..."}.',
-      );
-    const b = body as { decision?: unknown; anchor?: unknown; version?: unknown };
-    if (b.anchor !== undefined && b.anchor !== null && typeof b.anchor !== "string")
-      throw new HttpError(400, '"anchor" must be a string.');
-    if (b.version !== undefined && typeof b.version !== "string")
-      throw new HttpError(400, '"version" must be a string.');
-    const s = reviewStore();
-    const item = s.decide(req.params.id, {
-      decision: String(b.decision ?? ""),
-      anchor: (b.anchor ?? undefined) as string | undefined,
-      version: b.version as string | undefined,
-    });
-    return { item, counts: s.counts(), revision: s.revision };
-  });
+  app.post<{ Params: { id: string }; Body: { decision?: unknown; anchor?: string | null; version?: string } }>(
+    "/api/review/:id",
+    {
+      schema: { body: DECISION_BODY },
+      schemaErrorFormatter: (faults) => decisionBodyError(faults),
+    },
+    async (req) => {
+      const b = req.body;
+      const s = reviewStore();
+      const item = s.decide(req.params.id, {
+        decision: String(b.decision ?? ""),
+        anchor: b.anchor ?? undefined,
+        version: b.version,
+      });
+      return { item, counts: s.counts(), revision: s.revision };
+    },
+  );
 
   const needExplorer = async (): Promise<Explorer> => {
     if (!explorerReady) throw new HttpError(404, `Nothing to search: ${options.explorerMissing ?? "no dataset"}.`);
@@ -326,7 +351,7 @@ export function createAppServer(options: AppOptions): AppServer {
     app,
     listen: (port = 8765, host = "127.0.0.1") => app.listen({ port, host }),
     async close() {
-      closing = true;
+      gate.closing = true;
       await app.close();
     },
   };
