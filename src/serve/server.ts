@@ -15,9 +15,9 @@
  *
  * Adding a route: write src/serve/routes/<name>.ts as a fastify plugin that receives what it needs through its
  * options (the ServedModel for the model and its batcher, the Limits, the ServerMetrics, or a scorer of its own
- * given to ServerOptions), with a JSON `schema` for its body and, if it should be timed and counted in flight,
- * `config: { metered: true }`; then register it here with one line (an optional one under its option), and add
- * its name to ROUTES for the 404 hint, e.g.
+ * given to ServerOptions), with a JSON `schema` for its body, `config: { hint: "POST /v1/<name>" }` so that the 404
+ * of an unknown route lists it, and `config: { metered: true }` if it should be timed and counted in flight; then
+ * register it below the others with one line (an optional route under its option), e.g.
  *   if (options.reranker) app.register(rerankRoute, { scorer: options.reranker, limits, metrics });
  *
  * Requests go through a DynamicBatcher (./batcher): concurrent requests share model batches under a token
@@ -106,9 +106,6 @@ export interface EmbeddingServer {
   close(options?: { graceMs?: number }): Promise<{ drained: boolean; cutOff: number }>;
 }
 
-/** The routes, as the 404 of an unknown one lists them. */
-const ROUTES = ["POST /v1/embeddings", "GET /v1/models", "/info", "/health", "/metrics"];
-
 /** /health and /metrics: open without a key and outside the open-request limit, so that monitoring works. */
 const isMonitoring = (req: FastifyRequest) => {
   const path = req.url.split("?")[0];
@@ -164,7 +161,7 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
     ajv: STRICT_AJV,
   });
 
-  app.register(openAIErrors, { routes: () => ROUTES.join(", ") });
+  app.register(openAIErrors);
   app.register(requestMetrics, { metrics });
   app.register(openRequestGate, {
     gate,

@@ -6,16 +6,18 @@
  * written by `openAIClientErrorHandler`, which goes into Fastify({ clientErrorHandler }).
  *
  *   const app = Fastify({ clientErrorHandler: openAIClientErrorHandler(headersTimeoutMs, requestTimeoutMs) });
- *   app.register(openAIErrors, { routes: () => "POST /v1/embeddings, GET /v1/models, ..." });
+ *   app.register(openAIErrors);                       // before the routes, so that it sees their hints
  */
 import type { Socket } from "node:net";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
 import { ApiError, badRequest, toApiError } from "../errors";
 
-export interface OpenAIErrorsOptions {
-  /** The routes the server has, for the 404 of an unknown one (read when the 404 is written). */
-  routes: () => string;
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** How the 404 of an unknown route names this one (e.g. "POST /v1/embeddings"); unnamed when absent. */
+    hint?: string;
+  }
 }
 
 /** Writes an ApiError: its status, its Retry-After when it has one, the OpenAI body. */
@@ -24,12 +26,18 @@ export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
   return reply.code(err.status).type("application/json; charset=utf-8").send(err.toJSON());
 }
 
-const plugin: FastifyPluginAsync<OpenAIErrorsOptions> = async (app, options) => {
+const plugin: FastifyPluginAsync = async (app) => {
+  const hints: string[] = [];
+  app.addHook("onRoute", (route) => {
+    // Once each: a GET route comes with its HEAD route, under the same config.
+    const hint = route.config?.hint;
+    if (hint && !hints.includes(hint)) hints.push(hint);
+  });
   app.setErrorHandler((err, _req, reply) => sendApiError(reply, toApiError(err)));
   app.setNotFoundHandler((req, reply) =>
     sendApiError(
       reply,
-      new ApiError(404, `No route ${req.method} ${req.url.split("?")[0]}; this server has ${options.routes()}.`, {
+      new ApiError(404, `No route ${req.method} ${req.url.split("?")[0]}; this server has ${hints.join(", ")}.`, {
         code: "not_found",
       }),
     ),

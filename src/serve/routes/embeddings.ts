@@ -321,6 +321,6 @@ export const embeddingsRoute: FastifyPluginAsync<EmbeddingsRouteOptions> = async
   // The schema's faults are attached, not answered, so that a model still loading answers 503 first, and the
   // faults are reported in OpenAI's order with the model's own checks among them (readEmbeddingRequest).
   const route = { schema: { body: EMBEDDINGS_BODY }, attachValidation: true, config: { metered: true } };
-  app.post("/v1/embeddings", route, handler);
+  app.post("/v1/embeddings", { ...route, config: { metered: true, hint: "POST /v1/embeddings" } }, handler);
   app.post("/embeddings", route, handler);
 };

@@ -18,7 +18,7 @@ export const modelsRoute: FastifyPluginAsync<ModelsRouteOptions> = async (app, {
     dimensions: m.dim,
     inference_path: inferencePathOf(m),
   });
-  app.get("/v1/models", async () => {
+  app.get("/v1/models", { config: { hint: "GET /v1/models" } }, async () => {
     const { m } = served.current();
     return { object: "list", data: [modelEntry(m)] };
   });

@@ -19,7 +19,7 @@ export interface StatusRoutesOptions {
 
 export const statusRoutes: FastifyPluginAsync<StatusRoutesOptions> = async (app, options) => {
   const { served, limits, metrics } = options;
-  app.get("/info", async () => {
+  app.get("/info", { config: { hint: "/info" } }, async () => {
     const { m, b } = served.current();
     return {
       model: served.servedName(m),
@@ -42,13 +42,13 @@ export const statusRoutes: FastifyPluginAsync<StatusRoutesOptions> = async (app,
       auth: options.auth,
     };
   });
-  app.get("/health", async (_req, reply) => {
+  app.get("/health", { config: { hint: "/health" } }, async (_req, reply) => {
     const m = served.loaded;
     if (m) return { status: "ok", model: served.servedName(m) };
     reply.code(503);
     return served.loadError ? { status: "failed", error: served.loadError.message } : { status: "loading" };
   });
-  app.get("/metrics", async (_req, reply) => {
+  app.get("/metrics", { config: { hint: "/metrics" } }, async (_req, reply) => {
     reply.type("text/plain; version=0.0.4; charset=utf-8");
     return metrics.render();
   });
