@@ -56,7 +56,7 @@ import { statusRoutes } from "./routes/status";
 import { ServedModel, type ServableModel } from "./served-model";
 
 export { defaultModelName, inferencePathOf, type ServableModel } from "./served-model";
-export { toBase64, truncateAndNormalize } from "./routes/embeddings";
+export { prepareInputs, toBase64, truncateAndNormalize, type Limits } from "./routes/embeddings";
 
 export interface ServerOptions {
   /** The model, or a promise of it: the server listens at once and /health says 503 until it resolves. */
