@@ -54,6 +54,13 @@ function defaultType(status: number): ApiErrorType {
   return "invalid_request_error";
 }
 
+/** A JSON value's kind as an error message says it: "null", "an array", "an object", "a number", ... */
+export function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
 /** A 400 about one request field (`param` names it, as OpenAI does). */
 export function badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
   return new ApiError(400, message, { param, code });

@@ -16,7 +16,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { l2NormalizeRows } from "../../math";
 import { QueueFullError } from "../batcher";
-import { ApiError, badRequest } from "../errors";
+import { ApiError, badRequest, typeName } from "../errors";
 import type { ServerMetrics } from "../metrics";
 import type { ServableModel, ServedModel } from "../served-model";
 
@@ -85,12 +85,6 @@ enum Rank {
   /** (also the upper bound, checked against the loaded model) */
   Dimensions = 9,
   User = 10,
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 function isTokenArray(v: unknown): v is number[] {
