@@ -14,22 +14,29 @@
  *   GET  /api/runs                  results.json rows, comparisons, timings, exported notebooks
  *   GET  /reports/<notebook>.html   an exported notebook (only names listed by /api/runs)
  *
+ * Each group of routes is a fastify plugin under ./routes (pages, runs, review, explore) given what it reads through
+ * its options; this file holds the app's state (review store, explorer), /api/info, the error body
+ * `{"error", "status"}`, and the hooks every request passes, in this order: security headers, the shutdown gate
+ * and bearer auth (the plugins the embedding server uses too, src/serve/plugins), with the Host check between them.
+ *
  * Safety: pages build every text with textContent (never innerHTML from data) and are served with a
  * Content-Security-Policy that allows scripts from this origin only; files are served from a fixed list, never
  * from a path in the request. Bound to loopback without a token, requests must name a loopback Host (DNS
  * rebinding); with a token (required for any other address), every request must carry it: the
  * `Authorization: Bearer` header, or the cookie set by opening /?token=... once.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { readResults } from "../course/results";
 import { bearerAuth } from "../serve/plugins/bearer-auth";
 import { RequestGate, openRequestGate } from "../serve/plugins/open-requests";
 import { STRICT_AJV } from "../serve/plugins/strict-schemas";
-import { exportedNotebooks, type ReviewSource } from "./catalog";
+import type { ReviewSource } from "./catalog";
 import type { Explorer } from "./explorer";
+import { HttpError } from "./http";
 import { ReviewStore } from "./review-store";
+import { exploreRoutes } from "./routes/explore";
+import { pagesRoutes } from "./routes/pages";
+import { reviewRoutes } from "./routes/review";
+import { runsRoutes } from "./routes/runs";
 
 export interface AppOptions {
   /** The review sheet (see resolveReviewSource); absent: the Review page says how to get one. */
@@ -56,70 +63,11 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-const PUBLIC = join(__dirname, "public");
-/** The pages: one shell (page.html) with the page's title and scripts; these are the only values put into it. */
-const PAGES: Record<string, { page: string; title: string; scripts: string[] }> = {
-  "/review": { page: "review", title: "Review pairs", scripts: ["review.js"] },
-  "/explore": { page: "explore", title: "Explore retrieval", scripts: ["explore.js"] },
-  "/runs": { page: "runs", title: "Runs", scripts: ["plotly.min.js", "runs.js"] },
-};
-const ASSETS: Record<string, { file: string; type: string }> = {
-  "app.css": { file: join(PUBLIC, "app.css"), type: "text/css; charset=utf-8" },
-  "common.js": { file: join(PUBLIC, "common.js"), type: "text/javascript; charset=utf-8" },
-  "review.js": { file: join(PUBLIC, "review.js"), type: "text/javascript; charset=utf-8" },
-  "explore.js": { file: join(PUBLIC, "explore.js"), type: "text/javascript; charset=utf-8" },
-  "runs.js": { file: join(PUBLIC, "runs.js"), type: "text/javascript; charset=utf-8" },
-  "plotly.min.js": { file: require.resolve("plotly.js-dist-min"), type: "text/javascript; charset=utf-8" },
-};
-const PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-/** Exported notebooks run their own inline scripts (charts): sandboxed, so they cannot reach the API. */
-const REPORT_CSP = "sandbox allow-scripts allow-popups";
 const COOKIE = "ts_embed_app_token";
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-    /** Seconds for the Retry-After header. */
-    readonly retryAfter?: number,
-  ) {
-    super(message);
-  }
-}
-
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** A decision's body; `decision` itself is the review store's to check (it names the choices). */
-const DECISION_BODY = {
-  type: "object",
-  properties: { anchor: { type: ["string", "null"] }, version: { type: "string" } },
-} as const;
-
-/** The app's message for the first fault fastify's validator found in a decision body. */
-function decisionBodyError(faults: { instancePath: string }[]): HttpError {
-  const field = ["/anchor", "/version"].find((p) => faults.some((f) => f.instancePath === p));
-  if (!faults.some((f) => f.instancePath === "") && field)
-    return new HttpError(400, `"${field.slice(1)}" must be a string.`);
-  return new HttpError(400, 'Send a JSON object: {"decision": "accept"|"reject"|"edit"|"pending", "anchor"?: "..."}.');
-}
-
-/**
- * A query parameter as an integer in [min, max]. Query parameters are checked here rather than by a querystring
- * schema: the message quotes the value as sent (a repeated parameter arrives as an array), and some ranges are the
- * data's (a search's offset is below the corpus size).
- */
-function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new HttpError(400, `${name}=${String(value)}: expected an integer from ${min} to ${max}.`);
-  return n;
 }
 
 export function createAppServer(options: AppOptions): AppServer {
@@ -215,41 +163,20 @@ export function createAppServer(options: AppOptions): AppServer {
     });
   }
 
-  // Pages and assets: a fixed list of files, none named by the request.
-  const sendFile = (reply: FastifyReply, file: string, type: string) => reply.type(type).send(readFileSync(file));
-  app.get("/", async (_req, reply) => reply.redirect(options.review ? "/review" : "/explore", 302));
-  app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
-  const shell = readFileSync(join(PUBLIC, "page.html"), "utf8");
-  for (const [route, p] of Object.entries(PAGES)) {
-    const html = shell
-      .replace(/\{\{title\}\}/g, p.title)
-      .replace(/\{\{page\}\}/g, p.page)
-      .replace("{{scripts}}", p.scripts.map((f) => `  <script src="/static/${f}"></script>`).join("\n"));
-    app.get(route, async (_req, reply) => {
-      reply.header("content-security-policy", PAGE_CSP).header("x-frame-options", "DENY");
-      return reply.type("text/html; charset=utf-8").send(html);
-    });
-  }
-  app.get<{ Params: { name: string } }>("/static/:name", async (req, reply) => {
-    const asset = Object.hasOwn(ASSETS, req.params.name) ? ASSETS[req.params.name] : undefined;
-    if (!asset) throw new HttpError(404, `No static file "${req.params.name}".`);
-    return sendFile(reply, asset.file, asset.type);
+  app.register(pagesRoutes, { home: options.review ? "/review" : "/explore" });
+  app.register(runsRoutes, { reportsDir: options.reportsDir });
+  app.register(reviewRoutes, {
+    store: () => {
+      if (store) return store;
+      if (storeError) throw new HttpError(422, storeError.message);
+      throw new HttpError(
+        404,
+        "Nothing to review: no review sheet. Run notebook 01 (npm run course -- 01), which exports one under runs/<dataset>/review/, or start the app with --pairs <pairs.jsonl | sheet.csv>.",
+      );
+    },
   });
-  app.get<{ Params: { name: string } }>("/reports/:name", async (req, reply) => {
-    const listed = exportedNotebooks(options.reportsDir).find((n) => n.file === req.params.name);
-    if (!listed) throw new HttpError(404, `No exported notebook "${req.params.name}" in ${options.reportsDir}.`);
-    reply.header("content-security-policy", REPORT_CSP);
-    return sendFile(reply, join(options.reportsDir, listed.file), "text/html; charset=utf-8");
-  });
+  app.register(exploreRoutes, { explorer: explorerReady, explorerMissing: options.explorerMissing });
 
-  const reviewStore = (): ReviewStore => {
-    if (store) return store;
-    if (storeError) throw new HttpError(422, storeError.message);
-    throw new HttpError(
-      404,
-      "Nothing to review: no review sheet. Run notebook 01 (npm run course -- 01), which exports one under runs/<dataset>/review/, or start the app with --pairs <pairs.jsonl | sheet.csv>.",
-    );
-  };
   const systemsInfo = () =>
     explorer ? explorer.systems.map((s) => ({ name: s.name, model: s.model, index: s.index })) : [];
 
@@ -277,75 +204,6 @@ export function createAppServer(options: AppOptions): AppServer {
           : { status: "unavailable", error: options.explorerMissing ?? "no dataset" },
     reportsDir: options.reportsDir,
   }));
-
-  app.get<{ Querystring: Record<string, string> }>("/api/review", async (req) => {
-    const q = req.query;
-    const status = q.status ?? "all";
-    if (!["all", "pending", "decided", "flagged", "invalid"].includes(status))
-      throw new HttpError(400, `status=${status}: use all, pending, decided, flagged or invalid.`);
-    return reviewStore().list({
-      status,
-      generator: q.generator || undefined,
-      q: q.q,
-      offset: intParam(q.offset, "offset", 0, 0, 1e9),
-      limit: intParam(q.limit, "limit", 500, 1, 2000),
-    });
-  });
-  app.get<{ Params: { id: string } }>("/api/review/:id", async (req) => reviewStore().get(req.params.id));
-  app.post<{ Params: { id: string }; Body: { decision?: unknown; anchor?: string | null; version?: string } }>(
-    "/api/review/:id",
-    {
-      schema: { body: DECISION_BODY },
-      schemaErrorFormatter: (faults) => decisionBodyError(faults),
-    },
-    async (req) => {
-      const b = req.body;
-      const s = reviewStore();
-      const item = s.decide(req.params.id, {
-        decision: String(b.decision ?? ""),
-        anchor: b.anchor ?? undefined,
-        version: b.version,
-      });
-      return { item, counts: s.counts(), revision: s.revision };
-    },
-  );
-
-  const needExplorer = async (): Promise<Explorer> => {
-    if (!explorerReady) throw new HttpError(404, `Nothing to search: ${options.explorerMissing ?? "no dataset"}.`);
-    try {
-      return await explorerReady;
-    } catch (err) {
-      throw new HttpError(503, `The models could not be loaded: ${(err as Error).message}`);
-    }
-  };
-  app.get<{ Querystring: Record<string, string> }>("/api/search", async (req) => {
-    const q = (req.query.q ?? "").trim();
-    if (q === "")
-      throw new HttpError(400, "q is empty: give the question to search, e.g. /api/search?q=how+many+vacation+days");
-    if (q.length > 2000) throw new HttpError(400, `q is ${q.length} characters; at most 2000.`);
-    const e = await needExplorer();
-    const k = intParam(req.query.k, "k", 10, 1, 100);
-    const offset = intParam(req.query.offset, "offset", 0, 0, e.corpusSize - 1);
-    return e.search(q, k, offset);
-  });
-  app.get("/api/examples", async () => (await needExplorer()).fixedAndBroken());
-  app.get<{ Params: { id: string } }>("/api/passages/:id", async (req) => {
-    const e = await needExplorer();
-    const p = e.passage(req.params.id);
-    if (!p) throw new HttpError(404, `No passage "${req.params.id}" in ${e.dataset.dir}.`);
-    return p;
-  });
-  app.get("/api/runs", async () => {
-    const file = readResults(join(options.reportsDir, "results.json"));
-    return {
-      file: join(options.reportsDir, "results.json"),
-      exists: existsSync(join(options.reportsDir, "results.json")),
-      results: file.results,
-      comparisons: file.comparisons,
-      timings: file.timings,
-      notebooks: exportedNotebooks(options.reportsDir).map((n) => ({ ...n, href: `/reports/${n.file}` })),
-    };
-  });
 
   return {
     app,
