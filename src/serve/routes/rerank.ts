@@ -23,7 +23,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { PairScorer, TextPair } from "../../rerank/types";
 import { DynamicBatcher, QueueFullError } from "../batcher";
-import { ApiError, badRequest } from "../errors";
+import { ApiError, badRequest, typeName } from "../errors";
 import { Histogram, type ServerMetrics } from "../metrics";
 
 export interface RerankRouteOptions {
@@ -52,12 +52,6 @@ interface RerankRequest {
   topN: number | undefined;
   returnDocuments: boolean;
   rawScores: boolean;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 function optionalBoolean(b: Record<string, unknown>, key: string): boolean {
@@ -272,6 +266,6 @@ export const rerankRoutes: FastifyPluginAsync<RerankRouteOptions> = async (app, 
     reply.header("x-total-tokens", String(total));
     return { id: randomUUID(), model: body.model, results, usage: { total_tokens: total } };
   };
-  app.post("/v1/rerank", handler);
+  app.post("/v1/rerank", { config: { hint: "POST /v1/rerank" } }, handler);
   app.post("/rerank", handler);
 };
