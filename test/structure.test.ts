@@ -28,13 +28,14 @@ const LAYERS: readonly (readonly string[])[] = [
   ["cost"],
   ["serve"],
   ["publish"],
+  ["reproduce"],
   ["course"],
   ["app"],
   ["cli"],
 ];
 
 /** At most this many names over all src/<area>/index.ts files. */
-const MAX_PUBLIC_NAMES = 250;
+const MAX_PUBLIC_NAMES = 254;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
