@@ -45,18 +45,27 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   if (flags.has("--list")) {
     const recipes = listRecipes().map((n) => loadRecipe(n));
     if (flags.has("--json"))
-      out(`${JSON.stringify(recipes.map((r) => ({ name: r.name, title: r.title, model: r.model, source: r.published.source })))}\n`);
-    else for (const r of recipes) out(`${r.name.padEnd(32)} ${r.title}\n${"".padEnd(33)}npm run reproduce -- ${r.name} [--quick]\n`);
+      out(
+        `${JSON.stringify(recipes.map((r) => ({ name: r.name, title: r.title, model: r.model, source: r.published.source })))}\n`,
+      );
+    else
+      for (const r of recipes)
+        out(`${r.name.padEnd(32)} ${r.title}\n${"".padEnd(33)}npm run reproduce -- ${r.name} [--quick]\n`);
     return 0;
   }
   const fetch = values.get("--fetch");
   if (fetch) {
-    const dir = await prepareHubBeir(fetch, listRecipes().map((n) => loadRecipe(n)));
+    const dir = await prepareHubBeir(
+      fetch,
+      listRecipes().map((n) => loadRecipe(n)),
+    );
     out(`${dir}\nCOURSE_DATASET=${fetch.startsWith("hf:") ? fetch : `hf:${fetch}`} now reads this BEIR folder.\n`);
     return 0;
   }
   if (names.length !== 1) {
-    process.stderr.write(`${names.length === 0 ? "name a tutorial" : "name one tutorial"}.\n${USAGE}\nTutorials: ${listRecipes().join(", ")}\n`);
+    process.stderr.write(
+      `${names.length === 0 ? "name a tutorial" : "name one tutorial"}.\n${USAGE}\nTutorials: ${listRecipes().join(", ")}\n`,
+    );
     return 2;
   }
   const recipe = loadRecipe(names[0]);

@@ -107,7 +107,10 @@ function poolToBeir(
     throw new Error(
       `The pool of ${poolSize} documents needs ${need} negatives besides the ${positives.length} test positives, but the data has ${unique.length} distinct ones; lower the pool size.`,
     );
-  const pool = shuffled([...positives, ...shuffled(unique, rngFor(seed, "pool negatives")).slice(0, need)], rngFor(seed, "pool order"));
+  const pool = shuffled(
+    [...positives, ...shuffled(unique, rngFor(seed, "pool negatives")).slice(0, need)],
+    rngFor(seed, "pool order"),
+  );
   const idOf = new Map(pool.map((t, i) => [t, `d${i}`]));
   return {
     corpus: pool.map((t, i) => ({ _id: `d${i}`, doc_id: `d${i}`, title: "", text: t })),
@@ -135,7 +138,9 @@ function readQaJson(file: string): QaJson {
   }
   for (const k of ["queries", "corpus", "relevant_docs"] as const)
     if (!v || typeof v[k] !== "object" || v[k] === null)
-      throw new Error(`${file}: field "${k}" is missing; expected LlamaIndex's {"queries", "corpus", "relevant_docs"}.`);
+      throw new Error(
+        `${file}: field "${k}" is missing; expected LlamaIndex's {"queries", "corpus", "relevant_docs"}.`,
+      );
   for (const [q, docs] of Object.entries(v.relevant_docs))
     if (!Array.isArray(docs) || docs.length === 0 || !docs.every((d) => d in v.corpus))
       throw new Error(`${file}: relevant_docs["${q}"] must list corpus ids of "corpus" (got ${JSON.stringify(docs)}).`);
@@ -231,7 +236,11 @@ const PAIR_COLUMNS: readonly [string, string][] = [
  * The BEIR folder of a Hub dataset for the course (hubBeirDir): through the recipe that names the dataset when there
  * is one, else its train split's first known pair of columns (PAIR_COLUMNS) split 90/10 with a seed. Returns the folder.
  */
-export async function prepareHubBeir(spec: string, recipes: readonly Recipe[], hub?: HubDatasetOptions): Promise<string> {
+export async function prepareHubBeir(
+  spec: string,
+  recipes: readonly Recipe[],
+  hub?: HubDatasetOptions,
+): Promise<string> {
   const id = spec.replace(/^hf:/, "");
   const [repo, revision] = id.split("@");
   const recipe = recipes.find((r) => r.dataset.hub === repo);

@@ -110,7 +110,11 @@ function checkRecipe(value: unknown, file: string): Recipe {
   for (const k of ["name", "title", "sources.page", "sources.code", "model", "dataset.about", "loss.name", "ours.loss"])
     need(k, str, "a non-empty string");
   need("dataset.layout", (v) => LAYOUTS.includes(v as DataLayout), `one of ${LAYOUTS.join(", ")}`);
-  need("dataset", (v) => str((v as Recipe["dataset"])?.hub) || (v as Recipe["dataset"])?.files !== undefined, 'a "hub" id or "files"');
+  need(
+    "dataset",
+    (v) => str((v as Recipe["dataset"])?.hub) || (v as Recipe["dataset"])?.files !== undefined,
+    'a "hub" id or "files"',
+  );
   for (const k of ["epochs", "batch_size", "gradient_accumulation_steps", "effective_batch_size", "ours.batch_size"])
     need(k, posInt, "a positive integer");
   for (const k of ["quick.train_rows", "quick.eval_queries", "quick.corpus_size", "quick.epochs"])
@@ -124,12 +128,19 @@ function checkRecipe(value: unknown, file: string): Recipe {
   need("published.source", str, "a URL");
   need(
     "published.rows",
-    (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x?.base === "number" && typeof x?.fine_tuned === "number"),
+    (v) =>
+      Array.isArray(v) &&
+      v.length > 0 &&
+      v.every((x) => typeof x?.base === "number" && typeof x?.fine_tuned === "number"),
     "a list of {base, fine_tuned} rows",
   );
   need("differences", (v) => Array.isArray(v) && v.every(str), "a list of sentences");
   if (r.loss && (r.loss as Recipe["loss"]).matryoshka_dims !== undefined)
-    need("loss.matryoshka_dims", (v) => Array.isArray(v) && v.length > 0 && v.every(posInt), "a list of positive integers");
+    need(
+      "loss.matryoshka_dims",
+      (v) => Array.isArray(v) && v.length > 0 && v.every(posInt),
+      "a list of positive integers",
+    );
   if (posInt(r.batch_size) && posInt(r.gradient_accumulation_steps) && posInt(r.effective_batch_size)) {
     const product = (r.batch_size as number) * (r.gradient_accumulation_steps as number);
     if (product !== r.effective_batch_size)
@@ -155,7 +166,8 @@ export function loadRecipe(name: string, dir: string = recipesDir()): Recipe {
     throw new Error(`${file}: not valid JSON (${(err as Error).message}).`);
   }
   const recipe = checkRecipe(value, file);
-  if (recipe.name !== name) throw new Error(`${file}: "name" is "${recipe.name}"; it must be the file's name, "${name}".`);
+  if (recipe.name !== name)
+    throw new Error(`${file}: "name" is "${recipe.name}"; it must be the file's name, "${name}".`);
   return recipe;
 }
 

@@ -9,7 +9,7 @@
  * size; each Matryoshka dimension d truncates both to their first d coordinates and re-normalises (sentence-transformers'
  * truncate_dim), then scores with cosine. The metric names are the evaluator's: Hit@K is accuracy@K.
  *
- * The estimate: `estimateSteps` steps (default 3) of the recipe's loss on a probe batch of min(batch, 64) pairs, trained
+ * The estimate: `estimateSteps` steps (default 3) of the recipe's loss on probe batches of min(batch, 64) pairs, trained
  * on a second copy of the model; the seconds per pair after the first step (which includes one-off set-up), times the
  * pairs of a step and the steps of the run, plus the baseline evaluation's time for every evaluation the run does.
  * GradCache and plain losses both cost about linearly in the pairs of a step, which is what the scaling assumes.
@@ -166,19 +166,27 @@ async function estimateRun(
   epochs: number,
   steps: number,
   hub: HubOptions | undefined,
-): Promise<{ probe_pairs: number; seconds_per_pair: number; pairs_per_step: number; steps: number; train_seconds: number }> {
-  const probe = Math.min(recipe.ours.batch_size, 64, rows.length);
+): Promise<{
+  probe_pairs: number;
+  seconds_per_pair: number;
+  pairs_per_step: number;
+  steps: number;
+  train_seconds: number;
+}> {
+  // `steps` full batches of the probe's size (at least 2 pairs: in-batch negatives need a second one).
+  const probe = Math.max(2, Math.min(recipe.ours.batch_size, 64, Math.floor(rows.length / steps)));
   const copy = await loadModel(modelSpec, { ...hub, onProgress: () => {} });
   try {
     const r = await train(copy, rows.slice(0, probe * steps), {
-      ...trainOptions(recipe, recipeLoss(recipe, dims), 1),
+      ...trainOptions(recipe, recipeLoss(recipe, dims), steps),
       batchSize: probe,
       maxSteps: steps,
       progress: false,
       onWarning: () => {},
     });
     const times = r.history.flatMap((h) => (h.kind === "train" ? [h.seconds] : []));
-    const perStep = times.length >= 2 ? (times[times.length - 1] - times[0]) / (times.length - 1) : r.seconds / Math.max(1, r.steps);
+    const perStep =
+      times.length >= 2 ? (times[times.length - 1] - times[0]) / (times.length - 1) : r.seconds / Math.max(1, r.steps);
     const stepsPerEpoch = Math.ceil(rows.length / recipe.ours.batch_size);
     const total = stepsPerEpoch * epochs;
     const perPair = perStep / probe;
@@ -216,7 +224,8 @@ function comparison(
     const dim = dimMap.get(publishedDim) ?? fullDim;
     const value = (m: Map<number, Record<string, number>> | null) => m?.get(dim)?.[metric];
     const b = value(base);
-    if (b === undefined) throw new Error(`recipe ${recipe.name}: the evaluator has no metric "${metric}" at ${dim} dims.`);
+    if (b === undefined)
+      throw new Error(`recipe ${recipe.name}: the evaluator has no metric "${metric}" at ${dim} dims.`);
     return {
       metric,
       dim,
@@ -358,7 +367,12 @@ export async function reproduceTutorial(
     const r = await train(model, rows, opts);
     tTrain = now();
     const steps = r.history.flatMap((h) => (h.kind === "train" ? [h.loss] : []));
-    trained = { steps: r.steps, loss: lossLabel(recipe), final_loss: steps[steps.length - 1] ?? Number.NaN, warnings: r.warnings };
+    trained = {
+      steps: r.steps,
+      loss: lossLabel(recipe),
+      final_loss: steps[steps.length - 1] ?? Number.NaN,
+      warnings: r.warnings,
+    };
     log(`trained ${r.steps} steps in ${formatDuration(tTrain - tEstimate)}`);
     tuned = await evaluateAtDims(model, evaluation, dims);
   }
@@ -370,7 +384,14 @@ export async function reproduceTutorial(
     title: recipe.title,
     source: recipe.published.source,
     quick,
-    slice: quick ? { ...recipe.quick, train_rows: rows.length, eval_queries: evaluation.relevant.size, corpus_size: evaluation.corpus.size } : null,
+    slice: quick
+      ? {
+          ...recipe.quick,
+          train_rows: rows.length,
+          eval_queries: evaluation.relevant.size,
+          corpus_size: evaluation.corpus.size,
+        }
+      : null,
     model: modelSpec,
     dataset: `${datasetLabel(recipe)} — ${data.source}`,
     where,
