@@ -157,15 +157,17 @@ function trainOptions(recipe: Recipe, loss: Loss, epochs: number): TrainOptions 
   };
 }
 
-/** Measures a few steps on a copy of the model and extrapolates the run (module header). */
-async function estimateRun(
+/**
+ * Measures a few steps and extrapolates the run (module header). It TRAINS `model` (the caller reloads it before the
+ * real run: one model in memory at a time, which matters on the 4 GiB wasm heap).
+ */
+export async function estimateRun(
   recipe: Recipe,
-  modelSpec: string,
+  model: SentenceTransformer,
   rows: TrainRow[],
   dims: number[] | undefined,
   epochs: number,
   steps: number,
-  hub: HubOptions | undefined,
 ): Promise<{
   probe_pairs: number;
   seconds_per_pair: number;
@@ -175,31 +177,34 @@ async function estimateRun(
 }> {
   // `steps` full batches of the probe's size (at least 2 pairs: in-batch negatives need a second one).
   const probe = Math.max(2, Math.min(recipe.ours.batch_size, 64, Math.floor(rows.length / steps)));
-  const copy = await loadModel(modelSpec, { ...hub, onProgress: () => {} });
+  let r: Awaited<ReturnType<typeof train>>;
   try {
-    const r = await train(copy, rows.slice(0, probe * steps), {
+    r = await train(model, rows.slice(0, probe * steps), {
       ...trainOptions(recipe, recipeLoss(recipe, dims), steps),
       batchSize: probe,
       maxSteps: steps,
       progress: false,
       onWarning: () => {},
     });
-    const times = r.history.flatMap((h) => (h.kind === "train" ? [h.seconds] : []));
-    const perStep =
-      times.length >= 2 ? (times[times.length - 1] - times[0]) / (times.length - 1) : r.seconds / Math.max(1, r.steps);
-    const stepsPerEpoch = Math.ceil(rows.length / recipe.ours.batch_size);
-    const total = stepsPerEpoch * epochs;
-    const perPair = perStep / probe;
-    return {
-      probe_pairs: probe,
-      seconds_per_pair: perPair,
-      pairs_per_step: Math.min(recipe.ours.batch_size, rows.length),
-      steps: total,
-      train_seconds: perPair * Math.min(recipe.ours.batch_size, rows.length) * total,
-    };
-  } finally {
-    copy.dispose();
+  } catch (err) {
+    throw new Error(
+      `${recipe.name}: the time estimate's probe (${steps} steps of ${probe} pairs with the recipe's loss) could not run, so the run's ${recipe.ours.batch_size}-pair steps cannot either: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
+  const times = r.history.flatMap((h) => (h.kind === "train" ? [h.seconds] : []));
+  const perStep =
+    times.length >= 2 ? (times[times.length - 1] - times[0]) / (times.length - 1) : r.seconds / Math.max(1, r.steps);
+  const stepsPerEpoch = Math.ceil(rows.length / recipe.ours.batch_size);
+  const total = stepsPerEpoch * epochs;
+  const perPair = perStep / probe;
+  return {
+    probe_pairs: probe,
+    seconds_per_pair: perPair,
+    pairs_per_step: Math.min(recipe.ours.batch_size, rows.length),
+    steps: total,
+    train_seconds: perPair * Math.min(recipe.ours.batch_size, rows.length) * total,
+  };
 }
 
 /** "1 h 05 min", "4 min 10 s", "12 s". */
@@ -303,7 +308,7 @@ export async function reproduceTutorial(
   );
 
   const modelSpec = options.model ?? recipe.model;
-  const model = await loadModel(modelSpec, hub);
+  let model = await loadModel(modelSpec, hub);
   const info = backendInfo();
   const where = {
     backend: info?.name ?? "unknown",
@@ -333,7 +338,10 @@ export async function reproduceTutorial(
   let estimate: ReproduceReport["estimate"] = null;
   const estimateSteps = options.estimateSteps ?? 3;
   if (estimateSteps > 0) {
-    const e = await estimateRun(recipe, modelSpec, rows, lossDims, epochs, estimateSteps, hub);
+    const e = await estimateRun(recipe, model, rows, lossDims, epochs, estimateSteps);
+    // The probe trained the model: start the run from the downloaded weights again (from the cache).
+    model.dispose();
+    model = await loadModel(modelSpec, { ...hub, onProgress: () => {} });
     const evals = recipe.evaluator.during_training ? epochs + 1 : 1;
     estimate = { ...e, eval_seconds: (tBase - tData) * evals };
     log(
