@@ -1,5 +1,6 @@
 /**
- * npm run bench -- reproduce-estimate [--recipe NAME] [--steps N] [--query-words Q] [--passage-words P] [--rows R] [--json]
+ * npm run bench -- reproduce-estimate [--recipe NAME] [--steps N] [--query-words Q] [--passage-words P] [--rows R]
+ *                                     [--probe PAIRS] [--mini-batch M] [--memory-limit-gib G] [--json]
  *
  * What `npm run reproduce -- <recipe>` would print as its time estimate, on a machine without the Hub: the recipe's
  * loss (recipes/<NAME>.json, as the runner builds it: e.g. MatryoshkaLoss over GradCache MNRL, mini-batch 32) trained
@@ -7,7 +8,9 @@
  * shape (test/fixtures/shaped-model.ts; the step time depends on the shape, not the weights), on seeded texts of about Q
  * and P words (defaults 16 and 64, roughly a question and a 10-K context of the Schmid dataset), then extrapolated to R
  * training rows (default: the dataset's) and the recipe's batch and epochs exactly as the runner does (src/reproduce/run.ts).
- * --json prints one JSON object on the last line.
+ * --probe sets the probe's pairs (default 64); --mini-batch the GradCache mini-batch (it changes memory, not the
+ * result); --memory-limit-gib overrides the trainer's memory budget (memoryLimit), e.g. to time a base-size step on the
+ * wasm heap that the planner's 20% safety margin would refuse. --json prints one JSON object on the last line.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +29,9 @@ const { values: flags } = parseArgs({
     "query-words": { type: "string", default: "16" },
     "passage-words": { type: "string", default: "64" },
     rows: { type: "string" },
+    probe: { type: "string" },
+    "mini-batch": { type: "string" },
+    "memory-limit-gib": { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -56,7 +62,10 @@ const SHAPES: Record<string, ModelShape & { trainRows: number }> = {
 };
 
 async function main(): Promise<void> {
-  const recipe = loadRecipe(flags.recipe);
+  const loaded = loadRecipe(flags.recipe);
+  const recipe = flags["mini-batch"]
+    ? { ...loaded, ours: { ...loaded.ours, mini_batch_size: Number(flags["mini-batch"]) } }
+    : loaded;
   const shape = SHAPES[recipe.model];
   if (!shape) throw new Error(`no shape for ${recipe.model}; add it to SHAPES`);
   const steps = Number(flags.steps);
@@ -78,13 +87,16 @@ async function main(): Promise<void> {
     const dims = recipe.loss.name === "MatryoshkaLoss" ? recipe.loss.matryoshka_dims : undefined;
     const started = performance.now();
     const model = await loadModel(dir);
-    const e = await estimateRun(recipe, model, train, dims, recipe.epochs, steps);
+    const e = await estimateRun(recipe, model, train, dims, recipe.epochs, steps, {
+      probePairs: flags.probe ? Number(flags.probe) : undefined,
+      memoryLimit: flags["memory-limit-gib"] ? Math.round(Number(flags["memory-limit-gib"]) * 1024 ** 3) : undefined,
+    });
     const wall = (performance.now() - started) / 1000;
     const perStep = e.seconds_per_pair * e.pairs_per_step;
     const info = backendInfo();
     console.log(
       `${recipe.name}: a ${shape.layers}-layer, ${shape.hidden}-wide BERT shaped like ${recipe.model} (random weights), ` +
-        `${recipe.ours.loss}${dims ? " inside MatryoshkaLoss" : ""}, ${steps} steps of ${e.probe_pairs} pairs ` +
+        `${recipe.ours.loss}${dims ? " inside MatryoshkaLoss" : ""}${recipe.ours.mini_batch_size ? ` (mini-batch ${recipe.ours.mini_batch_size})` : ""}, ${steps} steps of ${e.probe_pairs} pairs ` +
         `(~${qWords} / ${pWords} words) on ${info?.name} (${info?.package}), measured in ${formatDuration(wall)}:`,
     );
     console.log(
@@ -99,6 +111,7 @@ async function main(): Promise<void> {
           backend: info?.name,
           query_words: qWords,
           passage_words: pWords,
+          mini_batch: recipe.ours.mini_batch_size ?? null,
           ...e,
           seconds_per_step: perStep,
           measured_seconds: wall,

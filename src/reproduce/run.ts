@@ -168,6 +168,7 @@ export async function estimateRun(
   dims: number[] | undefined,
   epochs: number,
   steps: number,
+  probeOptions: { probePairs?: number; memoryLimit?: number } = {},
 ): Promise<{
   probe_pairs: number;
   seconds_per_pair: number;
@@ -176,7 +177,10 @@ export async function estimateRun(
   train_seconds: number;
 }> {
   // `steps` full batches of the probe's size (at least 2 pairs: in-batch negatives need a second one).
-  const probe = Math.max(2, Math.min(recipe.ours.batch_size, 64, Math.floor(rows.length / steps)));
+  const probe = Math.max(
+    2,
+    Math.min(recipe.ours.batch_size, probeOptions.probePairs ?? 64, Math.floor(rows.length / steps)),
+  );
   let r: Awaited<ReturnType<typeof train>>;
   try {
     r = await train(model, rows.slice(0, probe * steps), {
@@ -185,6 +189,7 @@ export async function estimateRun(
       maxSteps: steps,
       progress: false,
       onWarning: () => {},
+      ...(probeOptions.memoryLimit ? { memoryLimit: probeOptions.memoryLimit } : {}),
     });
   } catch (err) {
     throw new Error(
