@@ -150,7 +150,7 @@ function howToGet(repo: string, revision: string, split: string, cacheDir: strin
     `Dataset "${repo}" (revision ${revision}, split ${split}) is not in the Hugging Face cache ${cacheDir}. To get it: ` +
     "(1) run once with network access (unset HF_HUB_OFFLINE / COURSE_OFFLINE) so it downloads into the cache; " +
     `(2) or, on a machine with access, run Python's \`huggingface_hub.snapshot_download("${repo}", repo_type="dataset")\` ` +
-    "and copy its cache folder here (HF_HUB_CACHE); (3) or pass the files yourself (npm run reproduce -- <tutorial> --data <dir>)."
+    "(or this loader) and copy its cache folder datasets--owner--name here, into HF_HUB_CACHE."
   );
 }
 
