@@ -234,7 +234,7 @@ before(async () => {
     relevant_docs: Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}q${i}`, [`${prefix}n${i}`]])),
   });
   mkdirSync(llamaDir, { recursive: true });
-  writeFileSync(join(llamaDir, "train_dataset.json"), JSON.stringify(qa("t", 40)));
+  writeFileSync(join(llamaDir, "train_dataset.json"), JSON.stringify(qa("t", 60)));
   writeFileSync(join(llamaDir, "val_dataset.json"), JSON.stringify(qa("v", 20)));
 });
 
@@ -361,7 +361,12 @@ test("every recipe end to end on the stand-in Hub: download, BEIR, estimate, tra
     /not on the Hub.*--data <dir>/,
   );
   const llama = await reproduceTutorial("llamaindex-finetune-embedding", { ...common("llama"), dataDir: llamaDir });
-  assert.equal(llama.train?.steps, 2 * 4); // 40 pairs at batch 10, 2 epochs
+  assert.equal(llama.train?.steps, 2 * 6); // 60 pairs at batch 10, 2 epochs
+  // model.fit's warmup: int(12 x 0.1) = 1 step (the trainer's ceil would give 2): step 1 is already at the peak.
+  const llamaLrs = JSON.parse(readFileSync(join(tmp, "work", "llama", "train", "history.json"), "utf8"))
+    .entries.filter((e: { kind: string }) => e.kind === "train")
+    .map((e: { learningRate: number }) => e.learningRate);
+  assert.deepEqual(llamaLrs.slice(0, 3), [0, 2e-5, 2e-5 * (10 / 11)]);
   assert.deepEqual(
     llama.table.map((r) => [r.metric, r.published]),
     [["accuracy@5", { base: 0.787, fine_tuned: 0.844 }]],

@@ -50,6 +50,8 @@ export interface Recipe {
   learning_rate: number;
   schedule: "linear" | "cosine";
   warmup_ratio: number;
+  /** "floor": warmup steps = floor(steps x ratio), as model.fit's callers compute them (default: transformers' ceil). */
+  warmup_rounding?: "floor" | "ceil";
   weight_decay: number;
   batch_sampler: "no_duplicates" | "default";
   batch_size: number;
@@ -123,6 +125,7 @@ function checkRecipe(value: unknown, file: string): Recipe {
   need("warmup_ratio", (v) => typeof v === "number" && v >= 0 && v <= 1, "a number in 0..1");
   need("weight_decay", (v) => typeof v === "number" && v >= 0, "a number >= 0");
   need("schedule", (v) => v === "linear" || v === "cosine", '"linear" or "cosine"');
+  need("warmup_rounding", (v) => v === undefined || v === "floor" || v === "ceil", '"floor" or "ceil" when given');
   need("batch_sampler", (v) => v === "no_duplicates" || v === "default", '"no_duplicates" or "default"');
   need("metrics", (v) => Array.isArray(v) && v.length > 0 && v.every(str), "a non-empty list of metric names");
   need("published.source", str, "a URL");

@@ -143,13 +143,18 @@ function dimsEvaluator(split: IRSplit, dims: number[]): TrainEvaluator {
   };
 }
 
-function trainOptions(recipe: Recipe, loss: Loss, epochs: number): TrainOptions {
+function trainOptions(recipe: Recipe, loss: Loss, epochs: number, rows: number): TrainOptions {
+  // model.fit's callers round the warmup down: pass the step count (the trainer's ratio rounds up, as transformers).
+  const floorWarmup =
+    recipe.warmup_rounding === "floor"
+      ? Math.floor(Math.ceil(rows / recipe.ours.batch_size) * epochs * recipe.warmup_ratio)
+      : 0;
   return {
     loss,
     epochs,
     batchSize: recipe.ours.batch_size,
     learningRate: recipe.learning_rate,
-    warmupRatio: recipe.warmup_ratio,
+    ...(floorWarmup > 0 ? { warmupSteps: floorWarmup } : { warmupRatio: recipe.warmup_ratio }),
     lrScheduler: recipe.schedule,
     weightDecay: recipe.weight_decay,
     batchSampler: recipe.batch_sampler,
@@ -184,7 +189,7 @@ export async function estimateRun(
   let r: Awaited<ReturnType<typeof train>>;
   try {
     r = await train(model, rows.slice(0, probe * steps), {
-      ...trainOptions(recipe, recipeLoss(recipe, dims), steps),
+      ...trainOptions(recipe, recipeLoss(recipe, dims), steps, probe * steps),
       batchSize: probe,
       maxSteps: steps,
       progress: false,
@@ -364,7 +369,7 @@ export async function reproduceTutorial(
     const best = recipe.evaluator.best_model as { dim: number; metric: string } | undefined;
     const bestDim = best ? (dimMap.get(best.dim) ?? model.dim) : undefined;
     const opts: TrainOptions = {
-      ...trainOptions(recipe, recipeLoss(recipe, lossDims), epochs),
+      ...trainOptions(recipe, recipeLoss(recipe, lossDims), epochs, rows.length),
       outputDir: join(workDir, "train"),
       progress: options.progress ?? true,
       onWarning: (w) => log(w),
