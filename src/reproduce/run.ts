@@ -145,16 +145,13 @@ function dimsEvaluator(split: IRSplit, dims: number[]): TrainEvaluator {
 
 function trainOptions(recipe: Recipe, loss: Loss, epochs: number, rows: number): TrainOptions {
   // model.fit's callers round the warmup down: pass the step count (the trainer's ratio rounds up, as transformers).
-  const floorWarmup =
-    recipe.warmup_rounding === "floor"
-      ? Math.floor(Math.ceil(rows / recipe.ours.batch_size) * epochs * recipe.warmup_ratio)
-      : 0;
+  const floorWarmup = Math.floor(Math.ceil(rows / recipe.ours.batch_size) * epochs * recipe.warmup_ratio);
   return {
     loss,
     epochs,
     batchSize: recipe.ours.batch_size,
     learningRate: recipe.learning_rate,
-    ...(floorWarmup > 0 ? { warmupSteps: floorWarmup } : { warmupRatio: recipe.warmup_ratio }),
+    ...(recipe.warmup_rounding === "floor" ? { warmupSteps: floorWarmup } : { warmupRatio: recipe.warmup_ratio }),
     lrScheduler: recipe.schedule,
     weightDecay: recipe.weight_decay,
     batchSampler: recipe.batch_sampler,
