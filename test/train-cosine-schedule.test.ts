@@ -2,9 +2,12 @@
 // get_cosine_schedule_with_warmup (num_cycles 0.5):
 //   lr_lambda(s) = s / max(1, W)                                         s < W
 //                = max(0, 0.5 * (1 + cos(pi * num_cycles * 2 * p)))      p = (s - W) / max(1, T - W)
-// and through the trainer: the learning rate each step used, from its history.
+// against PyTorch's own CosineAnnealingLR after the warmup (test/fixtures/train/cosine-schedule-torch.json, made by
+// cosine_schedule_torch.py beside it), and through the trainer: the learning rate each step used, from its history.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MultipleNegativesRankingLoss } from "../src/train/losses/multiple-negatives-ranking";
 import { cosineWarmupFactor, learningRateAt } from "../src/train/schedule";
 import { train } from "../src/train/trainer";
@@ -38,6 +41,22 @@ test("cosine factor: the warmup ramp, then half a cosine to 0 (values worked by 
     learningRateAt({ peakLearningRate: 1, totalSteps: 10, warmupSteps: 2, type: "cosine" }, 4) >
       learningRateAt({ peakLearningRate: 1, totalSteps: 10, warmupSteps: 2 }, 4) + 0.1,
   );
+});
+
+test("cosine factor after the warmup = PyTorch's CosineAnnealingLR(T_max = T - W, eta_min 0), step by step", () => {
+  const ref = JSON.parse(readFileSync(join(__dirname, "fixtures", "train", "cosine-schedule-torch.json"), "utf8")) as {
+    cases: { total: number; warmup: number; after_warmup: number[] }[];
+  };
+  assert.equal(ref.cases.length, 3);
+  for (const { total, warmup, after_warmup } of ref.cases) {
+    assert.equal(after_warmup.length, total - warmup + 1);
+    after_warmup.forEach((lr, i) =>
+      assert.ok(
+        Math.abs(cosineWarmupFactor(warmup + i, total, warmup) - lr) < 1e-12,
+        `T=${total} W=${warmup} step ${warmup + i}: ours ${cosineWarmupFactor(warmup + i, total, warmup)}, torch ${lr}`,
+      ),
+    );
+  }
 });
 
 test('train({ lrScheduler: "cosine" }): every step uses the cosine learning rate; a wrong name is an error', async () => {
