@@ -19,48 +19,18 @@ export { checkLlm, courseModel, courseSetup, courseTable, modelLabel, type Cours
 export {
   buildCourseData,
   corpusTable,
-  costTable,
   courseCorpus,
-  estimateGenerationCost,
-  examplesTable,
-  filterTable,
-  generateCourseQuestions,
   leakTable,
   lengthFigure,
   loadCourseData,
-  reviewRoundTrip,
-  reviewTable,
-  decisionsTable,
-  splitTable,
   type CourseData,
 } from "./data";
-export {
-  corpusEntries,
-  courseIndex,
-  courseRetrievers,
-  evaluateAndRecord,
-  failureCases,
-  failureTraits,
-  inBatchFigure,
-  mostChanged,
-  readTrainingHistory,
-  sampleBatch,
-  sideBySide,
-  tripletFigure,
-} from "./evaluation";
-export { coursePlan, courseRecipe, fitRecipe, recipeTable } from "./recipes";
-export {
-  ablation,
-  ablationNarration,
-  ablationTable,
-  recordChosen,
-  settingsLesson,
-  curveNarration,
-  evaluateSetting,
-  settingsNarration,
-  settingsTable,
-  type SettingEvaluation,
-} from "./settings";
+export { estimateGenerationCost, generateCourseQuestions } from "./generation";
+export { reviewRoundTrip } from "./review";
+export { corpusEntries, courseIndex, inBatchFigure, sampleBatch, sideBySide, tripletFigure } from "./evaluation";
+export { failureCases, failureTraits } from "./failures";
+export { coursePlan, courseRecipe, fitRecipe } from "./recipes";
+export { ablation, ablationTable, evaluateSetting, settingsTable, trainingFolder } from "./settings";
 export {
   compareNegatives,
   describeNegativesComparison,
@@ -69,7 +39,7 @@ export {
   type NegativesComparison,
 } from "./negatives-comparison";
 export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned } from "./rag";
-export { readResults, recordResult, resultsTable } from "./results";
+export { readResults, recordFact, recordResult } from "./results";
 export {
   seedRoiNarration,
   seedRoiTable,
