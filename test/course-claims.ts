@@ -101,7 +101,12 @@ export function checkNotebook(name: string, nb: { cells: Cell[] }, file: Results
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type === "markdown")
       for (const m of text(cell.source).matchAll(/<!--\s*(claim\b[\s\S]*?)-->/g)) {
-        const r = checkClaim(file, m[1]);
+        let r: { ok: boolean; why: string };
+        try {
+          r = checkClaim(file, m[1]);
+        } catch (err) {
+          r = { ok: false, why: (err as Error).message };
+        }
         out.push({ notebook: name, cell: i, claim: m[1].trim(), ...r });
       }
     for (const o of cell.outputs ?? [])

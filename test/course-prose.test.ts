@@ -16,7 +16,8 @@ const reports = process.env.COURSE_REPORTS_DIR ?? join(root, "reports");
 const executed =
   existsSync(join(reports, "results.json")) && (readResults(join(reports, "results.json")).facts ?? []).length > 0;
 const folder = executed ? reports : join(root, "notebooks");
-const results: ResultsFile = readResults(executed ? join(reports, "results.json") : join(fixtures, "results.json"));
+const fixture: ResultsFile = readResults(join(fixtures, "results.json"));
+const results: ResultsFile = executed ? readResults(join(reports, "results.json")) : fixture;
 const notebooks = readdirSync(folder)
   .filter((f) => /^\d\d_.*\.ipynb$/.test(f))
   .sort();
@@ -33,7 +34,7 @@ test(`the notebooks' claims hold against ${executed ? "reports/results.json" : "
 
 test("a claim or a figure that disagrees with the results fails, naming what the results say", () => {
   const nb = JSON.parse(readFileSync(join(fixtures, "wrong.ipynb"), "utf8"));
-  const checks = checkNotebook("wrong.ipynb", nb, results);
+  const checks = checkNotebook("wrong.ipynb", nb, fixture);
   const by = (claim: RegExp) => checks.find((c) => claim.test(c.claim));
   assert.match(
     by(/chosen\.questions/)?.why ?? "",
@@ -46,8 +47,8 @@ test("a claim or a figure that disagrees with the results fails, naming what the
 });
 
 test("claims read their conditions: another dataset's claim is not applicable, an unknown subject is an error", () => {
-  assert.equal(checkClaim(results, "claim when dataset=nowhere: fact chosen.questions = x").ok, true);
-  assert.match(checkClaim(results, "claim when colour=red: fact x = y").why, /unknown condition "colour"/);
-  assert.match(checkClaim(results, "claim no colon here").why, /cannot read the claim/);
-  assert.throws(() => checkClaim(results, "claim: size of it = 3"), /unknown claim subject "size of it"/);
+  assert.equal(checkClaim(fixture, "claim when dataset=nowhere: fact chosen.questions = x").ok, true);
+  assert.match(checkClaim(fixture, "claim when colour=red: fact x = y").why, /unknown condition "colour"/);
+  assert.match(checkClaim(fixture, "claim no colon here").why, /cannot read the claim/);
+  assert.throws(() => checkClaim(fixture, "claim: size of it = 3"), /unknown claim subject "size of it"/);
 });

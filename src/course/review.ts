@@ -4,7 +4,7 @@
  * real decisions. The participant's own reviewed.csv is never written.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { writeFileAtomic } from "../files";
 import { parseCsv, toCsv } from "../data/csv";
 import { exportForReview, importReview, type ReviewResult } from "../data/review";
@@ -22,7 +22,8 @@ export interface ReviewRoundTrip {
   result: ReviewResult;
   /** Rows that go on: accepted and fixed, plus pending ones unless `strict`. */
   rows: PairRow[];
-  note: string;
+  /** The sheet whose decisions were applied: reviewedPath, the example copy, or the exported sheet itself. */
+  readFrom: string;
   /** The example decisions applied when the participant has not reviewed yet (reviewRoundTrip's `example`). */
   decisions?: ExampleDecision[];
 }
@@ -30,7 +31,7 @@ export interface ReviewRoundTrip {
 /**
  * Writes runs/<dataset>/review/sheet-<key>.csv and reads back runs/<dataset>/review/reviewed.csv when the
  * participant saved one (decision column: accept / reject / fix with edited_anchor). Without a reviewed
- * sheet the exported one is read back: every row pending, all kept, which the note says. Reviewed rows
+ * sheet the exported one is read back: every row pending, all kept (`readFrom` says which sheet was read). Reviewed rows
  * that are not among the current rows (the data changed since) are reported, not used.
  */
 export function reviewRoundTrip(
@@ -66,17 +67,7 @@ export function reviewRoundTrip(
   }
   const result = importReview(readFrom);
   const kept = options.strict ? result.accepted : [...result.accepted, ...result.pending];
-  const rel = (p: string) => relative(course.runsDir, p);
-  const how =
-    `To review yourself, fill the decision column of runs/${rel(sheet)} (accept / reject / fix + edited_anchor) and save it as ` +
-    `runs/${rel(reviewedPath)}, or review in the browser with \`npm run app\`; the next run reads your decisions instead.`;
-  const note = reviewed
-    ? `read your reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
-    : decisions
-      ? `no reviewed sheet of yours yet, so a reviewer's first ${decisions.length} decisions were written to runs/${rel(readFrom)} and read back: ` +
-        `${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}); ${rows.length} rows in, ${kept.length} go on. ${how}`
-      : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ${how}`;
-  return { sheet, reviewedPath, reviewed, result, rows: kept, note, decisions };
+  return { sheet, reviewedPath, readFrom, reviewed, result, rows: kept, decisions };
 }
 
 export interface ExampleDecision {
