@@ -24,6 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["train"],
   ["mining"],
   ["offline"],
+  ["rerank"],
   ["rag"],
   ["cost"],
   ["serve"],
@@ -33,8 +34,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ["cli"],
 ];
 
-/** At most this many names over all src/<area>/index.ts files. */
-const MAX_PUBLIC_NAMES = 250;
+/** At most this many names over all src/<area>/index.ts files (250, plus 20 for src/rerank: issue 30). */
+const MAX_PUBLIC_NAMES = 270;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

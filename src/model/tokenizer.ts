@@ -246,6 +246,49 @@ export class Tokenizer {
   }
 
   /**
+   * A (query, passage) pair as Hugging Face's fast tokenizers encode `tokenizer(a, text_pair=b, truncation=True,
+   * max_length=maxLength)`: the pair template of tokenizer.json's post-processor (`[CLS] A [SEP] B [SEP]` for
+   * BERT, `<s> A </s></s> B </s>` for RoBERTa), token_type_ids from the template (0 for A's part, 1 for B's),
+   * and truncation "longest_first" as the Rust tokenizers library does it (not one token at a time): with the
+   * budget L = maxLength - special tokens and n1 <= n2 the two lengths, the longer is cut to max(n1, L - n1),
+   * and when that is still too long both are cut, to floor(L/2) for the shorter and L - floor(L/2) for the longer.
+   * Example, L = 5: (2, 9) -> (2, 3); (4, 9) -> (2, 3).
+   */
+  encodePair(a: string, b: string, maxLength: number = this.maxSeqLength): EncodedPair {
+    const template = pairTemplate(this.files.tokenizerJson, this.source);
+    const budget = maxLength - template.specialTokens;
+    if (!(budget >= 2))
+      throw new Error(
+        `${this.source}: max_length ${maxLength} leaves no room for a pair (${template.specialTokens} special tokens); raise it.`,
+      );
+    const first = this.encodeContent(a);
+    const second = this.encodeContent(b);
+    const [n1, n2] = longestFirstLengths(first.length, second.length, budget);
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    for (const piece of template.pieces) {
+      const tokens =
+        piece.kind === "special" ? piece.ids : piece.kind === "A" ? first.slice(0, n1) : second.slice(0, n2);
+      for (const id of tokens) {
+        ids.push(id);
+        typeIds.push(piece.typeId);
+      }
+    }
+    return { ids, typeIds, truncated: n1 < first.length || n2 < second.length };
+  }
+
+  /** Pairs into one batch padded to its longest member (right padding), token_type_ids from the pair template. */
+  encodePairBatch(
+    pairs: readonly (readonly [string, string])[],
+    maxLength: number = this.maxSeqLength,
+  ): TokenizedBatch {
+    const encoded = pairs.map(([a, b]) => this.encodePair(a, b, maxLength));
+    const batch = this.pad(encoded);
+    encoded.forEach((e, row) => batch.tokenTypeIds.set(e.typeIds, row * batch.seqLen));
+    return batch;
+  }
+
+  /**
    * Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json and, for WordPiece, vocab.txt
    * (atomic writes). `jsonOnly` writes tokenizer.json alone, as StaticEmbedding.save does.
    */
@@ -262,6 +305,91 @@ export class Tokenizer {
       writeFileAtomic(join(dir, "vocab.txt"), vocab.map(([tok]) => tok).join("\n") + "\n");
     }
   }
+}
+
+export interface EncodedPair extends EncodedText {
+  /** token_type_ids per token (0 for the first text's part of the template, 1 for the second's). */
+  typeIds: number[];
+}
+
+/** One piece of a pair template: the first text, the second, or special tokens; each with its type id. */
+type TemplatePiece = { kind: "A" | "B"; typeId: number } | { kind: "special"; ids: number[]; typeId: number };
+
+/**
+ * The pair template of a tokenizer.json post-processor: TemplateProcessing ("pair"), BertProcessing,
+ * RobertaProcessing (`<s> A </s> </s> B </s>`), either inside a Sequence; none: the two texts, concatenated.
+ */
+function pairTemplate(tokenizerJson: Json, source: string): { pieces: TemplatePiece[]; specialTokens: number } {
+  let processor = tokenizerJson.post_processor as Json | null | undefined;
+  if (processor?.type === "Sequence") {
+    const inner = (processor.processors as Json[] | undefined) ?? [];
+    processor = inner.find((p) =>
+      ["TemplateProcessing", "BertProcessing", "RobertaProcessing"].includes(String(p.type)),
+    );
+  }
+  let pieces: TemplatePiece[];
+  if (!processor)
+    pieces = [
+      { kind: "A", typeId: 0 },
+      { kind: "B", typeId: 1 },
+    ];
+  else if (processor.type === "TemplateProcessing") {
+    const specials = (processor.special_tokens ?? {}) as Record<string, { ids: number[] }>;
+    const pair = processor.pair as Json[] | undefined;
+    if (!Array.isArray(pair))
+      throw new Error(`${source}/tokenizer.json: post_processor TemplateProcessing has no "pair" template.`);
+    pieces = pair.map((item) => {
+      if (item.Sequence) {
+        const seq = item.Sequence as { id: string; type_id: number };
+        return { kind: seq.id === "B" ? "B" : "A", typeId: seq.type_id };
+      }
+      const sp = item.SpecialToken as { id: string; type_id: number };
+      const ids = specials[sp.id]?.ids;
+      if (!ids)
+        throw new Error(
+          `${source}/tokenizer.json: special token ${sp.id} of the pair template is not in special_tokens.`,
+        );
+      return { kind: "special", ids, typeId: sp.type_id };
+    });
+  } else if (processor.type === "BertProcessing" || processor.type === "RobertaProcessing") {
+    const cls = [(processor.cls as [string, number])[1]];
+    const sep = [(processor.sep as [string, number])[1]];
+    // Rust tokenizers: BertProcessing types the second part 1; RobertaProcessing too (RoBERTa models read no types).
+    pieces =
+      processor.type === "BertProcessing"
+        ? [
+            { kind: "special", ids: cls, typeId: 0 },
+            { kind: "A", typeId: 0 },
+            { kind: "special", ids: sep, typeId: 0 },
+            { kind: "B", typeId: 1 },
+            { kind: "special", ids: sep, typeId: 1 },
+          ]
+        : [
+            { kind: "special", ids: cls, typeId: 0 },
+            { kind: "A", typeId: 0 },
+            { kind: "special", ids: [...sep, ...sep], typeId: 0 },
+            { kind: "B", typeId: 1 },
+            { kind: "special", ids: sep, typeId: 1 },
+          ];
+  } else
+    throw new Error(
+      `${source}/tokenizer.json: post_processor type ${JSON.stringify(processor.type)} has no pair template this library knows (TemplateProcessing, BertProcessing, RobertaProcessing).`,
+    );
+  const specialTokens = pieces.reduce((n, p) => n + (p.kind === "special" ? p.ids.length : 0), 0);
+  return { pieces, specialTokens };
+}
+
+/** Kept lengths of two texts of n1 and n2 tokens under a budget, Rust tokenizers' TruncationStrategy::LongestFirst. */
+export function longestFirstLengths(n1: number, n2: number, budget: number): [number, number] {
+  if (n1 + n2 <= budget) return [n1, n2];
+  const swap = n1 > n2;
+  let [short, long] = swap ? [n2, n1] : [n1, n2];
+  long = short > budget ? short : Math.max(short, budget - short);
+  if (short + long > budget) {
+    short = Math.floor(budget / 2);
+    long = short + (budget % 2);
+  }
+  return swap ? [long, short] : [short, long];
 }
 
 function specialTokensFromConfig(cfg: Json): Json {
