@@ -18,35 +18,11 @@ import {
   offlineBertTokenizerFiles,
   Tokenizer,
 } from "../src/model/tokenizer";
-import { type CrossEncoder, crossEncoderFromEncoder, loadCrossEncoder } from "../src/rerank/cross-encoder";
+import { crossEncoderFromEncoder, loadCrossEncoder } from "../src/rerank/cross-encoder";
+import { tinyConfig, tinyCrossEncoder } from "./fixtures/rerank/tiny";
 import { StandInHub } from "./fixtures/hub-stand-in";
 
 const ROBERTA_DIR = join(__dirname, "fixtures", "model-io", "roberta-tiny");
-
-function tinyConfig() {
-  return parseTransformerConfig(
-    {
-      architectures: ["BertModel"],
-      model_type: "bert",
-      vocab_size: 30522,
-      hidden_size: 32,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 64,
-      max_position_embeddings: 128,
-      type_vocab_size: 2,
-    },
-    "tiny config",
-  );
-}
-
-function tinyCrossEncoder(seed = 7): CrossEncoder {
-  const config = tinyConfig();
-  return crossEncoderFromEncoder(config, initBertWeights(config, seed, 0.2), offlineBertTokenizer(128), {
-    seed,
-    name: "tiny",
-  });
-}
 
 const PAIRS: [string, string][] = [
   ["how many vacation days do I get?", "Employees receive 25 days of paid leave per calendar year."],

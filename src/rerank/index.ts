@@ -2,7 +2,10 @@
  * src/rerank: the second stage of retrieval, a cross-encoder re-ranker (sentence-transformers' CrossEncoder).
  *
  *   loadCrossEncoder(folder | Hub id) ──▶ CrossEncoder: predict(pairs) / rank(query, passages) / save(folder)
- *   losses (BinaryCrossEntropyLoss, MultipleNegativesRankingLoss, ListNetLoss)          losses.ts
+ *   mined rows ──rerankingExamples──▶ examples ──trainCrossEncoder(model, examples, { loss })──▶ fine-tuned model
+ *   losses: BinaryCrossEntropyLoss, MultipleNegativesRankingLoss, ListNetLoss                 losses.ts
+ *   RerankedRetriever(first stage, re-ranker): a Retriever, so InformationRetrievalEvaluator measures it
+ *   CrossEncoderRerankingEvaluator: sentence-transformers' evaluator (MRR@10, NDCG@10, MAP; base_* = first stage)
  *
  * The contract every pair scorer shares (the ONNX session, the server route, the CLI): types.ts.
  */
@@ -14,4 +17,7 @@ export {
   MultipleNegativesRankingLoss as CrossEncoderMultipleNegativesRankingLoss,
   type CrossEncoderLoss,
 } from "./losses";
+export { rerankingExamples } from "./data";
+export { trainCrossEncoder } from "./train";
+export { CrossEncoderRerankingEvaluator, RerankedRetriever } from "./evaluate";
 export type { PairScorer, TextPair } from "./types";

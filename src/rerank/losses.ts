@@ -18,7 +18,7 @@
  */
 import { tf } from "../backend";
 import { embeddingLookup } from "../model/layers";
-import { mulberry32, type Rng } from "../random";
+import { mulberry32, type Rng, rngFor } from "../random";
 import { DEFAULT_SEED } from "../defaults";
 import type { CrossEncoder } from "./cross-encoder";
 import type { TextPair } from "./types";
@@ -41,8 +41,16 @@ export interface CrossEncoderLoss {
   readonly input: readonly RerankExample["kind"][];
   /** Hyperparameters (checkpoints, history). */
   config(): Record<string, unknown>;
-  /** Loss value and its gradients with respect to `variables` for one batch of examples. */
-  lossAndGrads(model: CrossEncoder, batch: readonly RerankExample[], variables: tf.Variable[]): CrossEncoderLossResult;
+  /**
+   * Loss value and its gradients with respect to `variables` for one batch of examples; `step` (the trainer's step)
+   * seeds a loss's random draws, so a resumed run draws what an uninterrupted one did.
+   */
+  lossAndGrads(
+    model: CrossEncoder,
+    batch: readonly RerankExample[],
+    variables: tf.Variable[],
+    step?: number,
+  ): CrossEncoderLossResult;
 }
 
 /** Logits [pairs] of the model for pairs, in one forward pass (differentiable). */
@@ -187,7 +195,12 @@ export class MultipleNegativesRankingLoss implements CrossEncoderLoss {
     };
   }
 
-  lossAndGrads(model: CrossEncoder, batch: readonly RerankExample[], variables: tf.Variable[]): CrossEncoderLossResult {
+  lossAndGrads(
+    model: CrossEncoder,
+    batch: readonly RerankExample[],
+    variables: tf.Variable[],
+    step?: number,
+  ): CrossEncoderLossResult {
     const rows = batch.map((ex, i) => {
       if (ex.kind !== "n-tuple") throw wrongKind(this.name, this.input, ex.kind, i);
       return ex;
@@ -206,7 +219,8 @@ export class MultipleNegativesRankingLoss implements CrossEncoderLoss {
       ...Array.from({ length: hard }, (_, c) => rows.map((r) => r.negatives[c])),
     ];
     const flat = candidates.flat();
-    const drawn = inBatchNegativeIndices(B, candidates.length, this.numNegatives, this.rng);
+    const rng = step === undefined ? this.rng : rngFor(this.seed, `cross-encoder-mnrl-step-${step}`);
+    const drawn = inBatchNegativeIndices(B, candidates.length, this.numNegatives, rng);
     const k = drawn[0]?.length ?? 0;
     // Score columns: positive, k in-batch negatives, the hard negatives; pairs column by column.
     const pairs: TextPair[] = [];
