@@ -233,6 +233,8 @@ export interface LoadCrossEncoderOptions extends HubOptions {
   seed?: number;
   /** Override max_length (tokens per pair). */
   maxLength?: number;
+  /** The model's name in tables (default: the folder as given, or the Hub repo). */
+  name?: string;
 }
 
 /**
@@ -263,7 +265,7 @@ export async function loadCrossEncoder(idOrDir: string, options: LoadCrossEncode
       );
     }
   }
-  const model = new CrossEncoder(readCrossEncoderFolder(folder, { seed: options.seed }), name);
+  const model = new CrossEncoder(readCrossEncoderFolder(folder, { seed: options.seed }), options.name ?? name);
   if (options.maxLength !== undefined) model.maxLength = options.maxLength;
   return model;
 }
