@@ -243,3 +243,45 @@ test("MultipleNegativesRankingLoss and ListNetLoss train on n-tuples; a loss ref
   await assert.rejects(trainCrossEncoder(m, tuples, { loss: new BinaryCrossEntropyLoss() }), /takes labeled-pair rows/);
   m.dispose();
 });
+
+test("freezeEmbeddings trains the layers and the head only; fromRetriever builds realistic samples from a first stage", async () => {
+  await initBackend();
+  const m = tiny();
+  const words = () => Array.from(m.encoder.variables.get("embeddings.word_embeddings.weight")?.dataSync() ?? []);
+  const head = () => Array.from(m.head.get("classifier.weight")?.dataSync() ?? []);
+  const [w0, h0] = [words(), head()];
+  await trainCrossEncoder(m, TRAIN.slice(0, 4), {
+    loss: new BinaryCrossEntropyLoss(),
+    batchSize: 4,
+    learningRate: 1e-3,
+    freezeEmbeddings: true,
+  });
+  assert.deepEqual(words(), w0, "embeddings unchanged");
+  assert.notDeepEqual(head(), h0, "the head trained");
+  m.dispose();
+  const corpus = new Map([
+    ["d1", { _id: "d1", title: "", text: "annual leave days per year" }],
+    ["d2", { _id: "d2", title: "", text: "expense claims approval" }],
+    ["d3", { _id: "d3", title: "", text: "parking at the office" }],
+  ]);
+  const bm25 = new BM25Retriever([...corpus.values()]);
+  const evaluator = await CrossEncoderRerankingEvaluator.fromRetriever(
+    bm25,
+    {
+      queries: new Map([
+        ["q1", "annual leave"],
+        ["q2", "unrelated words"],
+      ]),
+      corpus,
+      relevant: new Map([
+        ["q1", new Set(["d1"])],
+        ["q2", new Set(["d3"])],
+      ]),
+    },
+    { topK: 2 },
+  );
+  assert.equal(evaluator.alwaysRerankPositives, false);
+  assert.equal(evaluator.samples.length, 2);
+  assert.equal(evaluator.samples[0].documents?.length, 2);
+  assert.deepEqual(evaluator.samples[0].positive, ["annual leave days per year"]);
+});

@@ -93,6 +93,22 @@ export function offlineRerankerExamples(recipe: OfflineRerankerRecipe): RerankEx
   });
 }
 
+/**
+ * How the model orders WordNet pairs it never trained on (the `held` pairs after the recipe's): the share of
+ * anchors for which the true passage scores above the random one (0.5 = chance).
+ */
+export async function offlineRerankerHeldOut(
+  model: CrossEncoder,
+  recipe: OfflineRerankerRecipe,
+  held = 200,
+): Promise<number> {
+  const all = offlineRerankerExamples({ ...recipe, pairs: recipe.pairs + held }).slice(2 * recipe.pairs);
+  const scores = await model.predict(all.map((e) => (e.kind === "labeled-pair" ? [e.query, e.passage] : ["", ""])));
+  let wins = 0;
+  for (let i = 0; i + 1 < scores.length; i += 2) if (scores[i] > scores[i + 1]) wins++;
+  return wins / (scores.length / 2);
+}
+
 /** Short hash of the recipe and the shipped table's checksum: the cache folder's name. */
 function recipeKey(recipe: OfflineRerankerRecipe): string {
   const { metadata } = readOfflineModelFile();
@@ -127,7 +143,7 @@ export async function offlineCrossEncoder(
   });
   options.log?.(
     `offline re-ranker: ${result.steps} steps on ${examples.length} WordNet pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s, ` +
-      `mean loss ${result.trainLoss.toFixed(3)}`,
+      `mean loss ${result.trainLoss.toFixed(3)}; held-out WordNet pairs ordered right: ${(100 * (await offlineRerankerHeldOut(model, recipe))).toFixed(0)}%`,
   );
   if (folder) model.save(folder, { overwrite: true });
   return model;

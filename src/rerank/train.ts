@@ -68,6 +68,8 @@ export interface TrainCrossEncoderOptions {
   keepCheckpoints?: number;
   /** "auto" (default): continue from the newest checkpoint in outputDir; false: start over; or a checkpoint folder. */
   resumeFrom?: "auto" | false | string;
+  /** Keep the token / position / type embeddings fixed (train the layers and the head only). */
+  freezeEmbeddings?: boolean;
   /** Called after every step and evaluation. */
   onLog?: (entry: HistoryEntry) => void;
 }
@@ -121,7 +123,7 @@ export async function trainCrossEncoder(
     warmupSteps: warmupStepsFor(totalSteps, { warmupRatio: options.warmupRatio ?? TRAIN_DEFAULTS.warmupRatio }),
   };
   const evalSteps = options.evalSteps ?? batchesPerEpoch;
-  const params = model.namedParameters();
+  const params = model.namedParameters().filter((p) => !(options.freezeEmbeddings && /\.embeddings\./.test(p.name)));
   const variables = params.map((p) => p.variable);
   const optimizer = new AdamW(params, { weightDecay: options.weightDecay ?? TRAIN_DEFAULTS.weightDecay });
   const out = options.outputDir;
@@ -135,6 +137,7 @@ export async function trainCrossEncoder(
     warmupSteps: schedule.warmupSteps,
     weightDecay: optimizer.weightDecay,
     maxGradNorm,
+    freezeEmbeddings: options.freezeEmbeddings === true,
     loss: { name: loss.name, config: loss.config() },
     examples: examples.length,
     data: sha256(JSON.stringify(examples)),
