@@ -18,7 +18,8 @@ import {
   offlineBertTokenizerFiles,
   Tokenizer,
 } from "../src/model/tokenizer";
-import { crossEncoderFromEncoder, loadCrossEncoder } from "../src/rerank/cross-encoder";
+import { crossEncoderFromEncoder } from "../src/rerank/cross-encoder";
+import { loadCrossEncoder } from "../src/rerank/load";
 import { tinyConfig, tinyCrossEncoder } from "./fixtures/rerank/tiny";
 import { StandInHub } from "./fixtures/hub-stand-in";
 

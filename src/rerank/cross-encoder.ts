@@ -11,11 +11,8 @@
  * It implements PairScorer (./types.ts), the contract the server, the CLI and the ONNX session share. The weights
  * are tf.Variables, so `logits` runs under tf.variableGrads for training (./train.ts).
  */
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { initBackend, tf } from "../backend";
+import { tf } from "../backend";
 import { TransformerEncoder } from "../model/encoder";
-import { type HubOptions, resolveHubModel } from "../model/hub";
 import { linear } from "../model/layers";
 import type { Tokenizer } from "../model/tokenizer";
 import type { TokenizedBatch, TransformerConfig, WeightMap } from "../model/types";
@@ -23,7 +20,6 @@ import {
   type CrossEncoderFolder,
   headShapes,
   initHeadWeights,
-  readCrossEncoderFolder,
   type ScoreActivation,
   writeCrossEncoderFolder,
 } from "./folder";
@@ -226,46 +222,4 @@ export function crossEncoderFromEncoder(
     },
     options.name ?? "cross-encoder",
   );
-}
-
-export interface LoadCrossEncoderOptions extends HubOptions {
-  /** Seed of a new head, when the folder is a plain encoder (default 42). */
-  seed?: number;
-  /** Override max_length (tokens per pair). */
-  maxLength?: number;
-  /** The model's name in tables (default: the folder as given, or the Hub repo). */
-  name?: string;
-}
-
-/**
- * Loads a cross-encoder from a folder (the layout Python's CrossEncoder reads) or a Hub id ("org/name", optionally
- * "org/name@revision"), downloaded once into the Hugging Face cache, e.g. "cross-encoder/ms-marco-MiniLM-L6-v2".
- */
-export async function loadCrossEncoder(idOrDir: string, options: LoadCrossEncoderOptions = {}): Promise<CrossEncoder> {
-  await initBackend();
-  const spec = idOrDir.trim();
-  const local = resolve(spec);
-  let folder: string;
-  let name: string;
-  if (existsSync(local)) {
-    folder = local;
-    name = spec;
-  } else {
-    if (/^(\.|\/|~|[A-Za-z]:\\)/.test(spec) || spec.split("/").length > 2)
-      throw new Error(
-        `loadCrossEncoder("${spec}"): no such folder (${local}). Give a cross-encoder folder or a Hub id such as "cross-encoder/ms-marco-MiniLM-L6-v2".`,
-      );
-    try {
-      const hub = await resolveHubModel(spec, options);
-      folder = hub.folder;
-      name = hub.repo;
-    } catch (err) {
-      throw new Error(
-        `loadCrossEncoder("${spec}"): there is no folder ${local}, so it was taken as a Hub id. ${(err as Error).message}`,
-      );
-    }
-  }
-  const model = new CrossEncoder(readCrossEncoderFolder(folder, { seed: options.seed }), options.name ?? name);
-  if (options.maxLength !== undefined) model.maxLength = options.maxLength;
-  return model;
 }

@@ -1,7 +1,7 @@
 /**
  * src/rerank: the second stage of retrieval, a cross-encoder re-ranker (sentence-transformers' CrossEncoder).
  *
- *   loadCrossEncoder(folder | Hub id) ──▶ CrossEncoder: predict(pairs) / rank(query, passages) / save(folder)
+ *   loadCrossEncoder(folder | Hub id | "offline") ──▶ CrossEncoder: predict(pairs) / rank(query, passages) / save(folder)
  *   mined rows ──rerankingExamples──▶ examples ──trainCrossEncoder(model, examples, { loss })──▶ fine-tuned model
  *   losses: BinaryCrossEntropyLoss, MultipleNegativesRankingLoss, ListNetLoss                 losses.ts
  *   RerankedRetriever(first stage, re-ranker): a Retriever, so InformationRetrievalEvaluator measures it
@@ -9,7 +9,9 @@
  *
  * The contract every pair scorer shares (the ONNX session, the server route, the CLI): types.ts.
  */
-export { CrossEncoder, crossEncoderFromEncoder, loadCrossEncoder } from "./cross-encoder";
+export { CrossEncoder, crossEncoderFromEncoder } from "./cross-encoder";
+export { loadCrossEncoder } from "./load";
+export { offlineCrossEncoder } from "./offline";
 // MultipleNegativesRankingLoss is sentence_transformers.cross_encoder.losses' name; train/ has the bi-encoder one.
 export {
   BinaryCrossEntropyLoss,

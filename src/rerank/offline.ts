@@ -25,7 +25,8 @@ import { readOfflineModelFile } from "../model/offline-file";
 import { offlineBertTokenizer } from "../model/tokenizer";
 import { offlinePretrainPairs } from "../offline/pretrain";
 import { mulberry32, rngFor } from "../random";
-import { type CrossEncoder, crossEncoderFromEncoder, loadCrossEncoder } from "./cross-encoder";
+import { CrossEncoder, crossEncoderFromEncoder } from "./cross-encoder";
+import { readCrossEncoderFolder } from "./folder";
 import { BinaryCrossEntropyLoss, type RerankExample } from "./losses";
 import { trainCrossEncoder } from "./train";
 
@@ -129,7 +130,7 @@ export async function offlineCrossEncoder(
   const recipe = { ...OFFLINE_RERANKER_RECIPE, ...options.recipe };
   const folder = options.cacheDir ? join(options.cacheDir, `offline-reranker-${recipeKey(recipe)}`) : undefined;
   if (folder && existsSync(join(folder, "model.safetensors")))
-    return loadCrossEncoder(folder, { name: "offline-reranker" });
+    return new CrossEncoder(readCrossEncoderFolder(folder), "offline-reranker");
   const model = offlineRerankerStart(recipe);
   const examples = offlineRerankerExamples(recipe);
   const t0 = performance.now();
