@@ -169,6 +169,27 @@ test("a plain encoder folder (BertModel) loads with a new seeded one-label head,
   for (const m of [a, b, c]) m.dispose();
 });
 
+test("a sentence-transformers folder (unprefixed names, pooler.*) starts a cross-encoder with its pooler kept", async () => {
+  await initBackend();
+  const dir = mkdtempSync(join(tmpdir(), "ce-st-"));
+  const config = tinyConfig();
+  const weights = initBertWeights(config, 4, 0.2);
+  const H = config.hiddenSize;
+  const pooler = { shape: [H, H], data: Float32Array.from({ length: H * H }, (_, i) => ((i % 7) - 3) / 50) };
+  weights.set("pooler.dense.weight", pooler);
+  weights.set("pooler.dense.bias", { shape: [H], data: new Float32Array(H) });
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config.raw));
+  writeSafetensors(join(dir, "model.safetensors"), weights);
+  const t = offlineBertTokenizerFiles(64);
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(t.tokenizerJson));
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify(t.tokenizerConfig));
+  writeFileSync(join(dir, "modules.json"), "[]");
+  const m = await loadCrossEncoder(dir);
+  assert.deepEqual(Array.from(m.head.get("bert.pooler.dense.weight")?.dataSync() ?? []), Array.from(pooler.data));
+  assert.equal(m.encoder.variables.size, weights.size - 2);
+  m.dispose();
+});
+
 test("a RoBERTa cross-encoder (classifier.dense + out_proj) round-trips; a head that does not match config.json is named", async () => {
   await initBackend();
   const dir = mkdtempSync(join(tmpdir(), "ce-roberta-"));
