@@ -63,7 +63,6 @@ export {
 } from "./settings";
 export {
   compareNegatives,
-  describeNegativesComparison,
   negativesComparisonFigure,
   negativesComparisonTable,
   type NegativesComparison,
@@ -77,11 +76,4 @@ export {
   verdictNarration,
   verdictTable,
 } from "./verdict";
-export {
-  falseNegativesNote,
-  mineWithReport,
-  missingNegativesNote,
-  negativesPlanTable,
-  negativesVerdict,
-  onePerQuery,
-} from "./negatives-notes";
+export { filterExamplesTable, filterSummaryTable, negativesPlanTable, qrelsByText } from "./negatives-notes";
