@@ -67,7 +67,7 @@ export {
   negativesComparisonTable,
   type NegativesComparison,
 } from "./negatives-comparison";
-export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned } from "./rag";
+export { courseAnswerOptions, courseReportPath, loadFineTuned, PROMPT_PASSAGES } from "./rag";
 export { readResults, recordResult, resultsTable } from "./results";
 export {
   seedRoiNarration,
