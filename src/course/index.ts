@@ -69,11 +69,5 @@ export {
 } from "./negatives-comparison";
 export { courseAnswerOptions, courseReportPath, loadFineTuned, PROMPT_PASSAGES } from "./rag";
 export { readResults, recordResult, resultsTable } from "./results";
-export {
-  seedRoiNarration,
-  seedRoiTable,
-  settingVerdicts,
-  verdictNarration,
-  verdictTable,
-} from "./verdict";
+export { seedRoiTable, settingVerdicts, verdictTable } from "./verdict";
 export { filterExamplesTable, filterSummaryTable, negativesPlanTable, qrelsByText } from "./negatives-notes";
