@@ -92,7 +92,8 @@ if (process.argv.includes("--refresh")) {
       });
     writeFileSync(join(fixtures, `${name}.ipynb`), `${JSON.stringify(nb, null, 1)}\n`);
   }
-  writeFileSync(join(fixtures, "results.json"), readFileSync(join(reports, "results.json")));
+  const { comparisons } = JSON.parse(readFileSync(join(reports, "results.json"), "utf8"));
+  writeFileSync(join(fixtures, "results.json"), `${JSON.stringify({ comparisons }, null, 1)}\n`);
 }
 
 test("k passages: notebook 5's prose, its tables and notebook 6's pricing all use PROMPT_PASSAGES", () => {
