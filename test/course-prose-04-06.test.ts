@@ -174,7 +174,8 @@ test("notebook 6's decision guide: every setting-A test set with its interval, e
   // Every setting-A test set that notebook 3 recorded, each with the interval results.json holds.
   const recorded = results.comparisons.filter(
     (c) =>
-      c.dataset === dataset &&
+      // the settings table names a folder as "name (N documents: path)"
+      (c.dataset === dataset || dataset?.startsWith(`${c.dataset} (`)) &&
       c.model === label &&
       c.split.startsWith("questions-") &&
       c.baseline === "base" &&
