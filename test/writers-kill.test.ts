@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importReview } from "../src/data/review";
 import { readResults } from "../src/course/results";
-import { MANIFEST, readManifest } from "../src/course/artefacts";
+import { MANIFEST, readManifest } from "../src/artefacts";
 import { mulberry32 } from "../src/random";
 import { artefactFile, reviewRows } from "./fixtures/writers/writer-child";
 

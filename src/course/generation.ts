@@ -10,7 +10,7 @@ import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } fr
 import { readJsonl } from "../data/jsonl";
 import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
 import type { CorpusRow, PairRow } from "../data/types";
-import { reuseOrBuild, type Artefact } from "./artefacts";
+import { reuseOrBuild, type Artefact } from "../artefacts";
 import type { CourseCorpus } from "./data";
 import { checkLlm, type Course } from "./setup";
 
