@@ -13,7 +13,7 @@ import { loadModel } from "../src/model/index";
 import { multipleNegativesRankingFromEmbeddings } from "../src/train/losses/multiple-negatives-ranking";
 import { courseSetup } from "../src/course/setup";
 import { buildCourseData, courseCorpus, loadCourseData } from "../src/course/data";
-import { estimateGenerationCost, generateCourseQuestions } from "../src/course/generation";
+import { generateCourseQuestions } from "../src/course/generation";
 import { reviewRoundTrip } from "../src/course/review";
 import { inBatchFigure } from "../src/course/evaluation";
 
@@ -108,18 +108,6 @@ test("a shipped dataset keeps its human-written dev / test queries as the held-o
     built.info.trainRows.generated > 0 && built.info.trainRows.generated < gen.rows.length,
     "generated questions of dev/test documents are left out",
   );
-});
-
-test("estimateGenerationCost: tokens from characters / 4 and ~20 per question, priced per million", () => {
-  const chunks = [{ _id: "a#0", doc_id: "a", title: "T", text: "x".repeat(400) }];
-  const c = estimateGenerationCost(chunks, {
-    questionsPerChunk: 3,
-    prices: { inputPerMillion: 1, outputPerMillion: 2 },
-  });
-  assert.equal(c.requests, 1);
-  assert.equal(c.completionTokens, 70);
-  assert.ok(c.promptTokens > 100 && c.promptTokens < 400, `prompt tokens ${c.promptTokens}`);
-  assert.equal(c.usd, (c.promptTokens * 1 + 70 * 2) / 1e6);
 });
 
 test("inBatchFigure: notebook 3's loss by hand from the heat map's matrix is MultipleNegativesRankingLoss", async () => {

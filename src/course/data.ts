@@ -6,7 +6,8 @@
  *                       both saved as an artefact keyed by the chunks and options, with the LLM's cost (measured or estimated)
  *   reviewRoundTrip     export a review sheet; read back the reviewed one when the participant saved it
  *   buildCourseData     split by source document, leak check, save the BEIR folder, point runs/<dataset>/course-data.json at it
- *   loadCourseData      what notebooks 2-6 start from: train pairs and the dev / test splits for evaluation
+ *   loadCourseData      what notebooks 2-6 start from: train pairs, the dev / test splits and settings A / B
+ *                       (built by src/data/settings: courseSettings)
  *
  * Which queries are held out: a shipped dataset (policy-handbook, vet-clinic) comes with questions people
  * wrote, split by source document; the course evaluates on those dev / test queries (never generated ones)
@@ -97,7 +98,7 @@ export function corpusTable(corpus: CourseCorpus): pl.DataFrame {
 }
 
 /** Where each source document goes: a shipped dataset's own split (so its held-out queries stay held out), else 70/15/15. */
-export function documentSplit(course: Course, corpus: CourseCorpus): Map<string, SplitName> {
+function documentSplit(course: Course, corpus: CourseCorpus): Map<string, SplitName> {
   const out = new Map<string, SplitName>();
   if (corpus.human) {
     for (const split of SPLIT_NAMES) {

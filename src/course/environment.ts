@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
 import { getConfig, type CourseConfig } from "../env";
 import { nativeMatMulInfo } from "../native/kernels";
@@ -140,14 +139,6 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
         : "offline template generator is used",
     },
   ];
-}
-
-export function environmentTable(rows: EnvironmentRow[]): pl.DataFrame {
-  return pl.DataFrame({
-    component: rows.map((r) => r.component),
-    status: rows.map((r) => r.status),
-    detail: rows.map((r) => r.detail),
-  });
 }
 
 export interface MatMulTiming {

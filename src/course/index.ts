@@ -20,7 +20,8 @@
 export { showMarkdown, showPlot, showTable } from "../display/display";
 export { checkLlm, courseModel, courseSetup, courseTable, modelLabel, type Course } from "./setup";
 export { buildCourseData, corpusTable, courseCorpus, lengthFigure, loadCourseData, type CourseData } from "./data";
-export { estimateGenerationCost, generateCourseQuestions } from "./generation";
+export { estimateGenerationCost } from "../data/generate";
+export { generateCourseQuestions } from "./generation";
 export { reviewRoundTrip } from "./review";
 export { corpusEntries, courseIndex, inBatchFigure, tripletFigure } from "./evaluation";
 export { coursePlan, courseRecipe, fitRecipe } from "./recipes";
