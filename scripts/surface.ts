@@ -21,9 +21,11 @@ const END = "<!-- surface:end -->";
 /**
  * Bottom to top; a folder (or a file directly in src/) may import only from its own layer or a lower one.
  * native/ sits below backend.ts: the backend owns the native kernels and turns them on when it picks wasm / cpu.
+ * artefacts.ts (folders reused by a hash of their inputs) writes through files.ts; the course and the app use it.
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ["env.ts", "files.ts", "random.ts", "math.ts", "defaults.ts"],
+  ["artefacts.ts"],
   ["native"],
   ["backend.ts"],
   ["display"],

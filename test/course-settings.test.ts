@@ -1,37 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mostChanged } from "../src/course/evaluation";
-import { queryTraits, textAbbreviations } from "../src/course/failures";
-import { exampleDecisions } from "../src/course/review";
 import { seedRoiTable, settingVerdicts } from "../src/course/verdict";
 import type { ResultsFile } from "../src/course/results";
-import type { IRResult } from "../src/eval/ir-evaluator";
-
-test("abbreviations count in lower case too: dcfsa, w4, i9, 401k", () => {
-  const ab = textAbbreviations("The dependent care FSA (DCFSA), forms W-4 and I-9, the 401(k) plan. We Also");
-  for (const a of ["dcfsa", "fsa", "w4", "i9", "401k"]) assert.ok(ab.has(a), a);
-  assert.ok(!ab.has("we") && !ab.has("also"));
-  const has = (q: string) => queryTraits(q, "", new Set(), ab).includes("abbreviation");
-  for (const q of ["dcfsa limit", "w4", "i9 documents", "401k match", "how many ptos left"]) assert.ok(has(q), q);
-  assert.ok(!has("how much maternity leave"));
-});
-
-function result(ranks: (number | null)[]): IRResult {
-  return {
-    system: "x",
-    values: {},
-    perQuery: ranks.map((r, i) => ({ queryId: `q${i}`, firstRelevantRank: r })),
-  } as unknown as IRResult;
-}
-
-test("mostChanged lists top-hit flips first: became right, then became wrong", () => {
-  //            q0: 5->1 flip up, q1: 1->3 flip down, q2: 9->2 (deep move), q3: 2->1 flip up, q4 unchanged
-  const base = result([5, 1, 9, 2, 4]);
-  const tuned = result([1, 3, 2, 1, 4]);
-  assert.deepEqual(mostChanged(base, tuned, 3), ["q0", "q3", "q1"]);
-  // Fewer flips than asked: the largest other moves fill the list.
-  assert.deepEqual(mostChanged(base, tuned, 4), ["q0", "q3", "q1", "q2"]);
-});
 
 test("the seed tutorial's ROI holds only under its assumptions", () => {
   const rows = seedRoiTable({
@@ -46,22 +16,6 @@ test("the seed tutorial's ROI holds only under its assumptions", () => {
   assert.equal(rows[0]["ROI (saved / one-time)"], "23.0x");
   assert.equal(rows[1]["API USD/month"], "0.20");
   assert.ok(Number(rows[2]["saved in year 1, USD"]) < 0);
-});
-
-test("a reviewer's first decisions: fix a swapped-letter typo from the passage, reject an ambiguous question", () => {
-  const rows = [
-    { anchor: "who qaulifies for the bonus", positive: "Employees who qualifies for the bonus...", positive_id: "p1" },
-    { anchor: "parking rules", positive: "Park in lot B.", positive_id: "p2" },
-    { anchor: "Parking rules?", positive: "Visitors park in lot A.", positive_id: "p3" },
-  ];
-  const d = exampleDecisions(rows);
-  assert.deepEqual(
-    d.map((x) => [x.row, x.decision, x.edited ?? ""]),
-    [
-      [0, "fix", "who qualifies for the bonus"],
-      [2, "reject", ""],
-    ],
-  );
 });
 
 test("settingVerdicts recommends BM25 when it wins and the fine-tuned model when it wins, saying whether beyond noise", () => {

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readConfig } from "../src/env";
 import { checkLlm, courseModel, courseSetup, modelLabel, slug } from "../src/course/setup";
-import { inputsKey, reuseOrBuild } from "../src/course/artefacts";
-import { readResults, recordResults, recordTiming, resultsTable, type ResultRow } from "../src/course/results";
+import { inputsKey, reuseOrBuild } from "../src/artefacts";
+import { readResults, recordResults, type ResultRow } from "../src/course/results";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "course-"));
 // No shared settings file unless a test writes one: the defaults are the code's.
@@ -169,7 +169,7 @@ test("reuseOrBuild: same inputs reuse the folder and say so; other inputs build 
   assert.equal(d.reused, false);
 });
 
-test("results.json: rows replaced by (dataset, split, system, model), timings kept, table in course order", () => {
+test("results.json: rows replaced by (dataset, split, system, model), others kept in the order written", () => {
   const path = join(tmp(), "results.json");
   const row = (system: string, model: string, ndcg: number): ResultRow => ({
     dataset: "policy-handbook",
@@ -182,24 +182,12 @@ test("results.json: rows replaced by (dataset, split, system, model), timings ke
   });
   recordResults([row("fine-tuned", "offline", 0.6), row("BM25", "-", 0.5)], path);
   recordResults([row("base", "offline", 0.55), row("fine-tuned", "offline", 0.65)], path);
-  recordTiming("01_synthetic_data", 12.5, "ok", path);
-  recordTiming("01_synthetic_data", 10, "ok", path);
   const file = readResults(path);
   assert.equal(file.results.length, 3);
   assert.equal(file.results.find((r) => r.system === "fine-tuned")?.metrics["ndcg@10"].estimate, 0.65);
   assert.deepEqual(
-    file.timings.map((t) => [t.notebook, t.seconds]),
-    [["01_synthetic_data", 10]],
+    file.results.map((r) => r.system),
+    ["BM25", "base", "fine-tuned"],
   );
-  const table = resultsTable(
-    { dataset: "policy-handbook", split: "test", model: "offline" },
-    { path, metrics: ["ndcg@10"] },
-  );
-  assert.deepEqual(table.getColumn("system").toArray(), ["BM25", "base", "fine-tuned"]);
-  assert.deepEqual(table.getColumn("ndcg@10").toArray(), [
-    "0.500 [0.450, 0.550]",
-    "0.550 [0.500, 0.600]",
-    "0.650 [0.600, 0.700]",
-  ]);
   assert.ok(!existsSync(join(path, "..", ".results.json.lock")));
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateQuestions, questionSchema } from "../src/data/generate";
+import { generateQuestions, questionSchema, estimateGenerationCost } from "../src/data/generate";
 import { backoffMs, extractJson, parseRetryAfter } from "../src/data/llm";
 import { validateJson } from "../src/data/schema";
 import type { CorpusRow } from "../src/data/types";
@@ -236,4 +236,16 @@ test("a non-retryable error (401) stops the run without retries", async () => {
     generateQuestions(["F", "G", "F"].map(chunk), { out, llm: { baseUrl, model: "m" } }),
     /chunks line 3: duplicate chunk id "F"/,
   );
+});
+
+test("estimateGenerationCost: tokens from characters / 4 and ~20 per question, priced per million", () => {
+  const chunks = [{ _id: "a#0", doc_id: "a", title: "T", text: "x".repeat(400) }];
+  const c = estimateGenerationCost(chunks, {
+    questionsPerChunk: 3,
+    prices: { inputPerMillion: 1, outputPerMillion: 2 },
+  });
+  assert.equal(c.requests, 1);
+  assert.equal(c.completionTokens, 70);
+  assert.ok(c.promptTokens > 100 && c.promptTokens < 400, `prompt tokens ${c.promptTokens}`);
+  assert.equal(c.usd, (c.promptTokens * 1 + 70 * 2) / 1e6);
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCsv, toCsv } from "../src/data/csv";
-import { exportForReview, importReview } from "../src/data/review";
+import { exampleDecisions, exportForReview, importReview, writeDecisions } from "../src/data/review";
 import { DataError, type PairRow } from "../src/data/types";
 
 test("CSV: RFC 4180 quoting round-trips; records know the line they start on", () => {
@@ -138,4 +138,29 @@ test("exporting over a sheet that holds decisions (a reviewer's work) is refused
   const other = join(mkdtempSync(join(tmpdir(), "review-")), "notes.csv");
   writeFileSync(other, "my,own\ncsv,file\n");
   assert.throws(() => exportForReview(generated, other), /exists and is not a review sheet/);
+});
+
+test("a reviewer's first decisions: fix a swapped-letter typo from the passage, reject an ambiguous question", () => {
+  const rows = [
+    { anchor: "who qaulifies for the bonus", positive: "Employees who qualifies for the bonus...", positive_id: "p1" },
+    { anchor: "parking rules", positive: "Park in lot B.", positive_id: "p2" },
+    { anchor: "Parking rules?", positive: "Visitors park in lot A.", positive_id: "p3" },
+  ];
+  const d = exampleDecisions(rows);
+  assert.deepEqual(
+    d.map((x) => [x.row, x.decision, x.edited ?? ""]),
+    [
+      [0, "fix", "who qualifies for the bonus"],
+      [2, "reject", ""],
+    ],
+  );
+  // Written into a copy of the sheet, importReview applies them; the sheet itself stays undecided.
+  const dir = mkdtempSync(join(tmpdir(), "decisions-"));
+  const [sheet, copy] = [join(dir, "sheet.csv"), join(dir, "reviewed-example.csv")];
+  exportForReview(rows, sheet);
+  writeDecisions(sheet, d, copy);
+  const back = importReview(copy);
+  assert.deepEqual(back.counts, { accept: 0, reject: 1, fix: 1, pending: 1 });
+  assert.equal(back.accepted[0].anchor, "who qualifies for the bonus");
+  assert.equal(importReview(sheet).counts.pending, 3);
 });

@@ -89,7 +89,7 @@ const RECIPE: FineTuneRecipe = {
   evalSteps: 22,
 };
 
-test("fitRecipe keeps the recipe for enough data and adapts it to a small folder, saying why", () => {
+test("fitRecipe keeps the recipe for enough data and adapts it to a small folder", () => {
   const big = Array.from({ length: 800 }, (_, i) => ({ anchor: `q${i}`, positive: `p${i % 300}` }));
   const kept = fitRecipe(RECIPE, big);
   assert.equal(kept.recipe.batchSize, 32);
@@ -102,7 +102,7 @@ test("fitRecipe keeps the recipe for enough data and adapts it to a small folder
   assert.ok(fitted.batchesPerEpoch >= 4);
   assert.ok(fitted.steps >= 40 || fitted.recipe.epochs === 12);
   assert.ok(fitted.recipe.evalSteps <= fitted.steps);
-  assert.match(fitted.notes.join(" "), /batch size 32 -> \d+/);
-  assert.match(fitted.notes.join(" "), /epochs 2 -> \d+/);
+  assert.ok(fitted.recipe.epochs > 2, `epochs ${fitted.recipe.epochs}`);
+  assert.equal(fitted.leftover, 81 - fitted.batchesPerEpoch * fitted.recipe.batchSize);
   assert.throws(() => fitRecipe(RECIPE, small.slice(0, 5)), /too few to fine-tune/);
 });

@@ -1,6 +1,6 @@
 // Crash safety of every writer (issue 21 item 5), beyond training and model saves (train-resume,
 // files-atomic): the review sheet (src/data/review.ts), reports/results.json (src/course/results.ts, with
-// its lock) and run artefacts (src/course/artefacts.ts). A child writes in a loop and is killed with SIGKILL
+// its lock) and run artefacts (src/artefacts.ts). A child writes in a loop and is killed with SIGKILL
 // at a random moment, again and again; after each kill the file is the old or the new one, never a torn one,
 // and the next run takes over (a dead writer's lock does not block it; an unfinished artefact is rebuilt).
 import { test } from "node:test";
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importReview } from "../src/data/review";
 import { readResults } from "../src/course/results";
-import { MANIFEST, readManifest } from "../src/course/artefacts";
+import { MANIFEST, readManifest } from "../src/artefacts";
 import { mulberry32 } from "../src/random";
 import { artefactFile, reviewRows } from "./fixtures/writers/writer-child";
 

@@ -16,7 +16,7 @@ import { parseCsv } from "../data/csv";
 import { readPairs } from "../data/pairs";
 import { exportForReview, isReviewSheet } from "../data/review";
 import { shippedDatasets } from "../data/shipped";
-import { filesKey, readManifest } from "../course/artefacts";
+import { filesKey, readManifest } from "../artefacts";
 import { modelLabel, slug } from "../course/setup";
 
 export interface AppDataset {

@@ -6,7 +6,8 @@
  *                       both saved as an artefact keyed by the chunks and options, with the LLM's cost (measured or estimated)
  *   reviewRoundTrip     export a review sheet; read back the reviewed one when the participant saved it
  *   buildCourseData     split by source document, leak check, save the BEIR folder, point runs/<dataset>/course-data.json at it
- *   loadCourseData      what notebooks 2-6 start from: train pairs and the dev / test splits for evaluation
+ *   loadCourseData      what notebooks 2-6 start from: train pairs, the dev / test splits and settings A / B
+ *                       (built by src/data/settings: courseSettings)
  *
  * Which queries are held out: a shipped dataset (policy-handbook, vet-clinic) comes with questions people
  * wrote, split by source document; the course evaluates on those dev / test queries (never generated ones)
@@ -30,17 +31,13 @@ import {
 } from "../data/beir";
 import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk";
 import { readJsonl } from "../data/jsonl";
-import {
-  questionLeakReport,
-  splitByDocument,
-  splitByQuestion,
-  type LeakReport,
-  type QuestionLeakRow,
-} from "../data/split";
+import { splitByDocument, type LeakReport } from "../data/split";
+import { courseSettings, type CourseSetting, type SettingName } from "../data/settings";
 import { domainAdaptationPairs } from "../data/domain-pairs";
 import { loadIndependentQueries } from "../data/shipped";
 import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
-import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
+export { SETTING_LABELS, settingSplit, type CourseSetting, type SettingName } from "../data/settings";
+import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "../artefacts";
 import type { Course } from "./setup";
 
 export interface CourseCorpus {
@@ -101,7 +98,7 @@ export function corpusTable(corpus: CourseCorpus): pl.DataFrame {
 }
 
 /** Where each source document goes: a shipped dataset's own split (so its held-out queries stay held out), else 70/15/15. */
-export function documentSplit(course: Course, corpus: CourseCorpus): Map<string, SplitName> {
+function documentSplit(course: Course, corpus: CourseCorpus): Map<string, SplitName> {
   const out = new Map<string, SplitName>();
   if (corpus.human) {
     for (const split of SPLIT_NAMES) {
@@ -242,47 +239,6 @@ export async function buildCourseData(
 
 const GENERATED_FILE = "generated.jsonl";
 
-/**
- * The two settings the course measures side by side (notebooks 3 and 4):
- *
- *   questions  "A · new questions about your documents": every passage may have training questions; the test
- *              questions are other questions (split by paraphrase group, splitByQuestion), plus the dataset's
- *              independent queries, written apart, as a second test set. The setting of a RAG system whose
- *              corpus is known when it is fine-tuned, and the protocol of the published tutorials (they generate
- *              questions for every chunk and split the pairs at random).
- *   documents  "B · documents added later": split by source document, so no test passage was ever the answer to
- *              a training question a person wrote; what fine-tuning carries over to documents it never saw.
- */
-export type SettingName = "questions" | "documents";
-
-export const SETTING_LABELS: Readonly<Record<SettingName, string>> = {
-  questions: "A · new questions about your documents",
-  documents: "B · documents added later",
-};
-
-/** results.json split names: the test split and the independent queries of each setting. */
-export function settingSplit(setting: SettingName, split: "dev" | "test" | "independent"): string {
-  if (setting === "documents") return split;
-  return `questions-${split}`;
-}
-
-export interface CourseSetting {
-  name: SettingName;
-  label: string;
-  /** Labelled training questions: people-written ones of a shipped dataset, generated ones of a documents folder. */
-  train: PairRow[];
-  /** What wrote `train`. */
-  trainSource: string;
-  /** Generated questions that may join training in this setting (never a question evaluated in it). */
-  synthetic: PairRow[];
-  dev: IRSplit;
-  test: IRSplit;
-  /** The dataset's independent queries (written apart), when it has them. */
-  independent?: IRSplit;
-  /** Each test set against the training questions (identical, paraphrases, passages that had training questions). */
-  leaks: QuestionLeakRow[];
-}
-
 export interface CourseData {
   info: CourseDataInfo;
   /** Setting A and setting B; `train` / `dev` / `test` below are setting B's, kept for the notebooks that use one. */
@@ -341,82 +297,6 @@ function courseIndependentQueries(course: Course, dataset: BeirDataset): IRSplit
   return { ...shipped, corpus: dataset.corpus };
 }
 
-const isGenerated = (queryId: unknown) => String(queryId ?? "").startsWith("gen-");
-
-/** Setting A and B from the course data; see SettingName. */
-export function courseSettings(
-  course: Pick<Course, "seed">,
-  dataset: BeirDataset,
-  parts: { train: PairRow[]; dev: IRSplit; test: IRSplit; generated: PairRow[]; independent?: IRSplit },
-): Record<SettingName, CourseSetting> {
-  const human = parts.train.filter((r) => !isGenerated(r.query_id));
-  const shipped = human.length > 0 || [...parts.test.queries.keys()].some((q) => !isGenerated(q));
-  // B: today's split by document. A shipped dataset trains on its people-written train questions and may add
-  // every generated question (they never look at a test question); a folder's generated questions of held-out
-  // documents are its test questions, so only those of train documents train.
-  const make = (
-    name: SettingName,
-    train: IRSplit,
-    tests: { dev: IRSplit; test: IRSplit; independent?: IRSplit },
-  ): CourseSetting => ({
-    name,
-    label: SETTING_LABELS[name],
-    train: trainingPairs(train),
-    trainSource: shipped ? "people-written" : "generated",
-    synthetic: shipped ? parts.generated : [],
-    ...tests,
-    leaks: questionLeakReport(train, [tests.dev, tests.test, ...(tests.independent ? [tests.independent] : [])]),
-  });
-  const documents = make("documents", splitOfRows(shipped ? human : parts.train, dataset.corpus), {
-    dev: parts.dev,
-    test: parts.test,
-    independent: parts.independent,
-  });
-  // A: every question the dataset has (people-written for a shipped dataset, else generated), split by paraphrase
-  // group; questions identical to an independent query never train.
-  const all = shipped
-    ? mergeSplits([splitOfRows(human, dataset.corpus), parts.dev, parts.test])
-    : splitOfRows(
-        parts.generated.map((r, i) => ({ ...r, query_id: `gen-${i}` })),
-        dataset.corpus,
-      );
-  const q = splitByQuestion(all, {
-    seed: course.seed,
-    excludeTexts: parts.independent ? parts.independent.queries.values() : [],
-  });
-  const questions = make("questions", q.train, {
-    dev: { ...q.dev, split: settingSplit("questions", "dev") },
-    test: { ...q.test, split: settingSplit("questions", "test") },
-    independent: parts.independent && { ...parts.independent, split: settingSplit("questions", "independent") },
-  });
-  return { questions, documents };
-}
-
-/** (anchor, positive_id) rows as an IRSplit over `corpus` (query ids from the rows). */
-function splitOfRows(rows: readonly PairRow[], corpus: ReadonlyMap<string, CorpusRow>): IRSplit {
-  const queries = new Map<string, string>();
-  const relevant = new Map<string, Set<string>>();
-  rows.forEach((r, i) => {
-    const id = String(r.query_id ?? `row-${i}`);
-    queries.set(id, r.anchor);
-    const set = relevant.get(id) ?? new Set<string>();
-    set.add(String(r.positive_id));
-    relevant.set(id, set);
-  });
-  return { split: "train", queries, corpus: corpus as Map<string, CorpusRow>, relevant };
-}
-
-function mergeSplits(splits: readonly IRSplit[]): IRSplit {
-  const queries = new Map<string, string>();
-  const relevant = new Map<string, Set<string>>();
-  for (const s of splits)
-    for (const [id, ids] of s.relevant) {
-      queries.set(id, s.queries.get(id) as string);
-      relevant.set(id, new Set([...(relevant.get(id) ?? []), ...ids]));
-    }
-  return { split: "all", queries, corpus: splits[0].corpus, relevant };
-}
-
 /** Training rows of a setting: its labelled questions, plus the generated questions and the domain pairs when asked. */
 export function settingRows(
   data: Pick<CourseData, "domain">,
@@ -424,23 +304,6 @@ export function settingRows(
   use: { synthetic?: boolean; domain?: boolean },
 ): PairRow[] {
   return [...setting.train, ...(use.synthetic ? setting.synthetic : []), ...(use.domain ? data.domain : [])];
-}
-
-/** Leak checks of both settings: each test set against the training questions of its setting. */
-export function leakTable(data: Pick<CourseData, "settings">): pl.DataFrame {
-  const rows = (["questions", "documents"] as const).flatMap((name) => {
-    const s = data.settings[name];
-    return s.leaks.map((l) => ({
-      setting: s.label,
-      "test set": l.split,
-      questions: l.queries,
-      "same id as a training question": l.sharedIds,
-      "identical text": l.identical,
-      "paraphrase of a training question (same passage)": l.paraphrases,
-      "passage had training questions": `${Math.round(100 * l.passagesWithTrainingQuestions)}%`,
-    }));
-  });
-  return pl.DataFrame(rows);
 }
 
 /** Words per question and per passage: the data behind the length charts. */

@@ -6,11 +6,11 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import pl from "nodejs-polars";
 import { backendInfo, initBackend, tf } from "../backend";
 import { getConfig, type CourseConfig } from "../env";
 import { nativeMatMulInfo } from "../native/kernels";
 import { onnxRuntimeInfo } from "../model/onnx/session";
+import { loadFaiss } from "../retrieval/faiss";
 
 export interface EnvironmentRow {
   component: string;
@@ -28,16 +28,6 @@ function packageVersion(name: string): string | undefined {
     ).version;
   } catch {
     return undefined;
-  }
-}
-
-/** faiss-node loads (its native addon is built) — otherwise search uses the TypeScript fallback. */
-export function faissAvailable(): { ok: boolean; detail: string } {
-  try {
-    require("faiss-node");
-    return { ok: true, detail: `faiss-node ${packageVersion("faiss-node")}` };
-  } catch (err) {
-    return { ok: false, detail: `${(err as Error).message.split("\n")[0]} — run \`npm run setup\`` };
   }
 }
 
@@ -79,7 +69,7 @@ export function backendNote(note: string): string {
 /** One row per component; initialises the tfjs backend if that has not happened yet. */
 export async function environmentReport(): Promise<EnvironmentRow[]> {
   const backend = backendInfo() ?? (await initBackend());
-  const faiss = faissAvailable();
+  const faiss = loadFaiss(); // with its self-test: what the vector index will use
   // initBackend() put matrix products on the system BLAS (wasm / cpu) when the addon is built.
   const blas = backend.name === "tensorflow" ? undefined : nativeMatMulInfo();
   const offlineModel = getConfig().model === "offline" || getConfig().model.startsWith("offline");
@@ -106,7 +96,11 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
       status: packageVersion("@tensorflow/tfjs") ?? "missing",
       detail: `tf.version ${tf.version.tfjs}`,
     },
-    { component: "vector index", status: faiss.ok ? "faiss" : "TypeScript fallback", detail: faiss.detail },
+    {
+      component: "vector index",
+      status: faiss.module ? "faiss" : "TypeScript fallback",
+      detail: faiss.module ? `faiss-node ${packageVersion("faiss-node")}` : `${faiss.reason} — run \`npm run setup\``,
+    },
     {
       component: "nodejs-polars",
       status: packageVersion("nodejs-polars") ?? "missing",
@@ -140,14 +134,6 @@ export async function environmentReport(): Promise<EnvironmentRow[]> {
         : "offline template generator is used",
     },
   ];
-}
-
-export function environmentTable(rows: EnvironmentRow[]): pl.DataFrame {
-  return pl.DataFrame({
-    component: rows.map((r) => r.component),
-    status: rows.map((r) => r.status),
-    detail: rows.map((r) => r.detail),
-  });
 }
 
 export interface MatMulTiming {

@@ -12,9 +12,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../files";
-import pl from "nodejs-polars";
-import type { CorpusRow, IRSplit, PairRow } from "../data/types";
-import { InformationRetrievalEvaluator, type IRResult } from "../eval/ir-evaluator";
+import type { IRSplit, PairRow } from "../data/types";
+import { sectionOf, short } from "../eval/failures";
+import { InformationRetrievalEvaluator } from "../eval/ir-evaluator";
 import { loadModel, type SentenceTransformer } from "../model/index";
 import { BM25Retriever } from "../retrieval/bm25";
 import { DenseRetriever } from "../retrieval/dense";
@@ -25,7 +25,7 @@ import { MultipleNegativesRankingLoss } from "../train/losses/index";
 import type { FineTuneRecipe } from "./recipes";
 import { train, type TrainResult } from "../train/trainer";
 import { rngFor, shuffled } from "../random";
-import { inputsKey, reuseOrBuild, type Artefact, type ArtefactOptions } from "./artefacts";
+import { inputsKey, reuseOrBuild, type Artefact, type ArtefactOptions } from "../artefacts";
 import { modelLabel, type Course } from "./setup";
 import type { CourseData } from "./data";
 import type { PlotlyFigure } from "../display/display";
@@ -78,41 +78,49 @@ export interface CourseSystem {
  * The systems notebook 3 compares: BM25, the base model, the fine-tuned model and the hybrid of BM25 with
  * the fine-tuned model. `model` labels the model both started from.
  */
+/** BM25, one dense system and their hybrid, on the course's test corpus (notebook 6 prices them). */
+export function courseRetrievers(
+  data: CourseData,
+  dense: DenseRetriever,
+  options: { system?: string; model: string },
+): CourseSystem[] {
+  const bm25 = new BM25Retriever(corpusEntries(data.test), { name: "BM25" });
+  const system = options.system ?? "base";
+  return [
+    { system: "BM25", model: "-", retriever: bm25 },
+    { system, model: options.model, retriever: dense },
+    {
+      system: "hybrid",
+      model: options.model,
+      retriever: new HybridRetriever([bm25, dense], { name: `hybrid (BM25 + ${system})` }),
+    },
+  ];
+}
+
 export function tunedRetrievers(
   data: CourseData,
   base: DenseRetriever,
   tuned: DenseRetriever,
   options: { model: string; system?: string },
 ): CourseSystem[] {
-  const bm25 = new BM25Retriever(corpusEntries(data.test), { name: "BM25" });
+  const [bm25, baseSystem] = courseRetrievers(data, base, { model: options.model });
   const system = options.system ?? "fine-tuned";
-  return [
-    { system: "BM25", model: "-", retriever: bm25 },
-    { system: "base", model: options.model, retriever: base },
-    { system, model: options.model, retriever: tuned },
-    {
-      system: `hybrid (${system})`,
-      model: options.model,
-      retriever: new HybridRetriever([bm25, tuned], { name: `hybrid (BM25 + ${system})` }),
-    },
-  ];
+  const [, tunedSystem, hybrid] = courseRetrievers(data, tuned, { model: options.model, system });
+  return [bm25, baseSystem, tunedSystem, { ...hybrid, system: `hybrid (${system})` }];
 }
 
-export const short = (s: string, n = 110) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
-
-/** "Benefits Accounts — Carryover" -> "Carryover": the section heading (the document title is shared). */
-export const sectionOf = (title: string) => title.split(" — ").pop() as string;
-
 /**
- * One batch as MNRL sees it: S_ij = cos(anchor_i, positive_j). Row i's positive is column i; every other
+ * One batch as MNRL sees it (`pairs` as given, or `size` of them with distinct texts, picked with `seed` as the
+ * no-duplicates sampler would): S_ij = cos(anchor_i, positive_j). Row i's positive is column i; every other
  * column is an in-batch negative. The colour scale spans the batch's own cosines, so that the diagonal stands out
  * against the negatives whatever range the model's scores take. The loss itself is left to the notebook.
  */
 export async function inBatchFigure(
   model: SentenceTransformer,
-  rows: readonly PairRow[],
-  options: { title?: string } = {},
-): Promise<{ figure: PlotlyFigure; similarity: number[][]; correct: number }> {
+  pairs: readonly PairRow[],
+  options: { size?: number; seed?: number; title?: string } = {},
+): Promise<{ figure: PlotlyFigure; similarity: number[][]; correct: number; batch: PairRow[] }> {
+  const rows = options.size === undefined ? [...pairs] : sampleBatch(pairs, options.size, options.seed);
   const a = await model.encode(rows.map((r) => r.anchor));
   const p = await model.encode(rows.map((r) => r.positive));
   const unitRows = (e: typeof a) => {
@@ -151,7 +159,7 @@ export async function inBatchFigure(
       margin: { l: 230, b: 170 },
     },
   };
-  return { figure, similarity: S, correct };
+  return { figure, similarity: S, correct, batch: rows };
 }
 
 /** What a course training ran on, saved beside its model (training.json) so a reused run can say it too. */
@@ -256,65 +264,6 @@ export async function fineTune(
   return { model, artefact, result, training, historyPath: join(artefact.path, "history.json") };
 }
 
-/**
- * The top `k` passages of two systems for the same queries (a relevant one marked ✔; each named by its section
- * heading and id, since the passages of one document share its title), with the rank of the first relevant
- * passage in each ("-": not in the searched depth). Queries: `queryIds`, else the 6 of mostChanged. Columns are
- * named by the course system ("base", "fine-tuned"); the caption should name the model.
- */
-export function sideBySide(
-  baseline: IRResult,
-  candidate: IRResult,
-  split: IRSplit,
-  queryIds: readonly string[] = mostChanged(baseline, candidate, 6),
-  k = 3,
-): pl.DataFrame {
-  const title = (id: string) => `${short(sectionOf((split.corpus.get(id) as CorpusRow).title), 40)} (${id})`;
-  const name = (r: IRResult) => r.system.split(" · ")[0];
-  const rows = queryIds.map((id) => {
-    const b = baseline.perQuery.find((q) => q.queryId === id);
-    const c = candidate.perQuery.find((q) => q.queryId === id);
-    if (!b || !c) throw new Error(`sideBySide: query "${id}" was not evaluated by both systems.`);
-    const list = (q: typeof b) =>
-      q.hits
-        .slice(0, k)
-        .map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${title(h.id)}`)
-        .join("  ");
-    const rank = (q: typeof b) => (q.firstRelevantRank === null ? "-" : String(q.firstRelevantRank));
-    return {
-      query: b.query,
-      [`${name(baseline)}: rank`]: rank(b),
-      [`${name(baseline)}: top ${k}`]: list(b),
-      [`${name(candidate)}: rank`]: rank(c),
-      [`${name(candidate)}: top ${k}`]: list(c),
-    };
-  });
-  return pl.DataFrame(rows);
-}
-
-/**
- * Query ids whose top hit changed between two systems: first those whose first result became a relevant passage
- * (improved), then those whose first result stopped being one (worsened), each by how far the first relevant
- * passage moved. When fewer than `count` top hits flipped, the largest other rank moves fill the list.
- */
-export function mostChanged(baseline: IRResult, candidate: IRResult, count = 4): string[] {
-  const r = (x: number | null) => x ?? 11;
-  const moves = baseline.perQuery.map((q, i) => {
-    const [b, c] = [r(q.firstRelevantRank), r(candidate.perQuery[i].firstRelevantRank)];
-    return { id: q.queryId, d: b - c, flip: (b === 1) !== (c === 1) };
-  });
-  const byMove = (a: { d: number }, b: { d: number }) => Math.abs(b.d) - Math.abs(a.d);
-  const improved = moves.filter((x) => x.flip && x.d > 0).sort(byMove);
-  const worsened = moves.filter((x) => x.flip && x.d < 0).sort(byMove);
-  const half = Math.ceil(count / 2);
-  const picked = [
-    ...improved.slice(0, Math.max(half, count - worsened.length)),
-    ...worsened.slice(0, Math.max(count - half, count - improved.length)),
-  ].slice(0, count);
-  const rest = moves.filter((x) => !x.flip && x.d !== 0).sort(byMove);
-  return [...picked, ...rest.slice(0, count - picked.length)].map((x) => x.id);
-}
-
 /** Cosine of each triplet's anchor with its positive and with its negative, as grouped bars. */
 export async function tripletFigure(
   model: SentenceTransformer,
@@ -351,8 +300,8 @@ export async function tripletFigure(
   };
 }
 
-/** `n` rows with distinct positives, picked with a seed: one batch as the no-duplicates sampler would make it. */
-export function sampleBatch(rows: readonly PairRow[], n: number, seed = DEFAULT_SEED): PairRow[] {
+/** `n` rows with distinct texts, picked with a seed: one batch as the no-duplicates sampler would make it. */
+function sampleBatch(rows: readonly PairRow[], n: number, seed = DEFAULT_SEED): PairRow[] {
   const order = shuffled(
     rows.map((_, i) => i),
     rngFor(seed, "sampleBatch"),

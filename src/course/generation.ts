@@ -1,54 +1,26 @@
 /**
  * Notebook 1's questions for every passage: an LLM's (data.generateQuestions, resumable) when one is configured, else
  * the offline template generator's (data.generateOffline), saved under runs/<dataset>/generated/ and reused; and what
- * generating them with an LLM costs (measured when an LLM ran, else estimated).
+ * generating them with an LLM costs (measured when an LLM ran, else src/data/generate's estimateGenerationCost).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../files";
-import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
+import {
+  DEFAULT_PRICES,
+  estimateGenerationCost,
+  generateQuestions,
+  usdOf,
+  type CostEstimate,
+  type GenerateReport,
+  type Prices,
+} from "../data/generate";
 import { readJsonl } from "../data/jsonl";
 import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
-import type { CorpusRow, PairRow } from "../data/types";
-import { reuseOrBuild, type Artefact } from "./artefacts";
+import type { PairRow } from "../data/types";
+import { reuseOrBuild, type Artefact } from "../artefacts";
 import type { CourseCorpus } from "./data";
 import { checkLlm, type Course } from "./setup";
-
-/** Prices used for estimates when none are given: gpt-4o-mini's list price (USD per million tokens) in 2025. */
-export const DEFAULT_PRICES: Prices & { model: string } = {
-  model: "gpt-4o-mini",
-  inputPerMillion: 0.15,
-  outputPerMillion: 0.6,
-};
-
-export interface CostEstimate {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  usd: number;
-  prices: Prices & { model?: string };
-  /** "measured" (token usage the endpoint reported) or "estimated" (characters / 4, ~20 tokens per question). */
-  basis: "measured" | "estimated";
-}
-
-/**
- * What generating the questions with an LLM costs: one request per passage with the default prompt.
- * Tokens are estimated as characters / 4 (the usual rule of thumb for English with GPT tokenizers) and
- * ~20 output tokens per question plus the JSON around them.
- */
-export function estimateGenerationCost(
-  chunks: readonly CorpusRow[],
-  options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {},
-): CostEstimate {
-  const n = options.questionsPerChunk ?? 3;
-  const prices = options.prices ?? DEFAULT_PRICES;
-  let promptChars = 0;
-  for (const c of chunks) for (const m of defaultPrompt(c, n, 0)) promptChars += m.content.length + 8;
-  const promptTokens = Math.round(promptChars / 4);
-  const completionTokens = chunks.length * (10 + 20 * n);
-  const usd = (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
-  return { requests: chunks.length, promptTokens, completionTokens, usd, prices, basis: "estimated" };
-}
 
 export interface GenerationResult {
   rows: PairRow[];
@@ -112,10 +84,7 @@ export async function generateCourseQuestions(
           completionTokens: report.usage.completionTokens,
           prices,
           basis: "measured",
-          usd:
-            (report.usage.promptTokens * prices.inputPerMillion +
-              report.usage.completionTokens * prices.outputPerMillion) /
-            1e6,
+          usd: usdOf(report.usage, prices),
         }
       : estimateGenerationCost(corpus.chunks, { questionsPerChunk: n, prices });
   return { rows, generator, artefact, cost, report };

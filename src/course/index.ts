@@ -5,9 +5,8 @@
  * the course recipes, the course's tables and figures. Functions return numbers and verdicts; the notebooks'
  * markdown says what they mean.
  *   setup        courseSetup (dataset, model, LLM; environment variables override), courseModel, checkLlm, modelLabel
- *   data         the course dataset of notebook 1 and the two settings of notebooks 3-4; generation, review beside it
+ *   data         the course dataset of notebook 1 (settings A / B from src/data/settings); generation, review beside it
  *   evaluation   indexes, the systems compared, fine-tuning with the course recipe (fineTune), the course's figures
- *   failures     notebook 2's failure analysis
  *   recipes      courseRecipe / fitRecipe / coursePlan: the fine-tuning settings per model kind
  *   settings     notebook 3: the training-data ablation, both settings side by side (with verdict columns)
  *   negatives    notebook 4: compareNegatives (in-batch vs random vs hard vs semi-hard negatives)
@@ -20,19 +19,11 @@
  */
 export { showMarkdown, showPlot, showTable } from "../display/display";
 export { checkLlm, courseModel, courseSetup, courseTable, modelLabel, type Course } from "./setup";
-export {
-  buildCourseData,
-  corpusTable,
-  courseCorpus,
-  leakTable,
-  lengthFigure,
-  loadCourseData,
-  type CourseData,
-} from "./data";
-export { estimateGenerationCost, generateCourseQuestions } from "./generation";
+export { buildCourseData, corpusTable, courseCorpus, lengthFigure, loadCourseData, type CourseData } from "./data";
+export { estimateGenerationCost } from "../data/generate";
+export { generateCourseQuestions } from "./generation";
 export { reviewRoundTrip } from "./review";
-export { corpusEntries, courseIndex, inBatchFigure, sampleBatch, sideBySide, tripletFigure } from "./evaluation";
-export { failureCases, failureTraits } from "./failures";
+export { corpusEntries, courseIndex, courseRetrievers, inBatchFigure, tripletFigure } from "./evaluation";
 export { coursePlan, courseRecipe, fitRecipe } from "./recipes";
 export { ablation, ablationTable, evaluateSetting, settingsTable, trainingFolder } from "./settings";
 export {

@@ -91,8 +91,6 @@ export interface CoursePlan {
   negatives: { questions: PlannedNegatives; documents: PlannedNegatives };
   /** Notebook 4's optimizer steps per run at most (undefined: notebook 3's steps for the setting). */
   negativeSteps?: number;
-  /** One sentence per choice, for the notebooks to show. */
-  notes: string[];
 }
 
 /**
@@ -113,17 +111,11 @@ export function coursePlan(model: SentenceTransformer, options: { full?: boolean
         questions: ["in-batch", "hard-no-margin", "hard", "semi-hard"],
         documents: ["in-batch", "hard"],
       },
-      notes: [
-        `${model.staticEmbedding ? "A static model trains in seconds, so" : "COURSE_ABLATION=all:"} notebook 3 trains every training-data variant of both settings, and notebook 4 compares four kinds of negatives in setting A and in-batch against hard in setting B, each run with notebook 3's steps.`,
-      ],
     };
   return {
     variants: "first",
     negatives: { questions: ["in-batch", "hard"], documents: ["in-batch", "hard"] },
     negativeSteps: TRANSFORMER_NEGATIVE_STEPS,
-    notes: [
-      `A Transformer's training step takes seconds on a CPU, so notebook 3 trains one variant per setting (its training questions only) instead of the whole ablation, and notebook 4 runs in-batch against hard negatives in each setting for ${TRANSFORMER_NEGATIVE_STEPS} steps per run. Set COURSE_ABLATION=all to run the static model's full plan (about 3x the training time).`,
-    ],
   };
 }
 
@@ -140,7 +132,7 @@ export function defaultLearningRate(model: SentenceTransformer): number {
   return model.encoder ? FINE_TUNE_DEFAULTS.learningRate : OFFLINE_FINETUNE_RECIPE.learningRate;
 }
 
-/** A recipe fitted to the training rows at hand, with what was changed and why. */
+/** A recipe fitted to the training rows at hand (its batch size, epochs and evalSteps changed where needed). */
 export interface FittedRecipe {
   recipe: FineTuneRecipe;
   /** Full batches per epoch under the no-duplicates sampler with dropLast. */
@@ -148,8 +140,6 @@ export interface FittedRecipe {
   /** Rows per epoch left out of every full batch (they wait for the next epoch's shuffle). */
   leftover: number;
   steps: number;
-  /** One sentence per choice, for the notebook to show. */
-  notes: string[];
 }
 
 /**
@@ -175,7 +165,6 @@ export function fitRecipe(
     );
   const full = (batchSize: number) =>
     noDuplicatesBatches(texts, 0, { batchSize, seed: recipe.seed ?? 42, dropLast: true }).length;
-  const notes: string[] = [];
   let batchSize = recipe.batchSize;
   while (batchSize > 4 && full(batchSize) < minBatches) batchSize = Math.max(4, Math.floor(batchSize / 2));
   const batches = full(batchSize);
@@ -183,25 +172,10 @@ export function fitRecipe(
     throw new Error(
       `fitRecipe: ${rows.length} training pairs cannot fill one batch of 4 different passages. Fix: add documents (more passages).`,
     );
-  if (batchSize !== recipe.batchSize)
-    notes.push(
-      `batch size ${recipe.batchSize} -> ${batchSize}: ${rows.length} pairs fill only ${full(recipe.batchSize)} batch(es) of ${recipe.batchSize} different passages; ${batchSize} gives ${batches} per epoch.`,
-    );
   let epochs = recipe.epochs;
   while (epochs < maxEpochs && epochs * batches < minSteps) epochs++;
-  if (epochs !== recipe.epochs)
-    notes.push(
-      `epochs ${recipe.epochs} -> ${epochs}: ${batches} batches per epoch; ${epochs} epochs give ${epochs * batches} optimizer steps (aiming at ${minSteps}).`,
-    );
   const steps = recipe.maxSteps ? Math.min(recipe.maxSteps, epochs * batches) : epochs * batches;
   const evalSteps = Math.max(1, Math.min(recipe.evalSteps, Math.ceil(steps / 4)));
-  if (evalSteps !== recipe.evalSteps)
-    notes.push(`dev evaluation every ${evalSteps} steps (not ${recipe.evalSteps}), so the curve has points.`);
   const leftover = rows.length - batches * batchSize;
-  notes.push(
-    leftover > 0
-      ? `${leftover} of ${rows.length} pairs per epoch fit no full batch (the no-duplicates sampler keeps a passage out of a batch that already has it; dropLast skips the last partial batch); the next epoch's shuffle uses them.`
-      : `all ${rows.length} pairs fit full batches.`,
-  );
-  return { recipe: { ...recipe, batchSize, epochs, evalSteps }, batchesPerEpoch: batches, leftover, steps, notes };
+  return { recipe: { ...recipe, batchSize, epochs, evalSteps }, batchesPerEpoch: batches, leftover, steps };
 }

@@ -25,22 +25,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import pl from "nodejs-polars";
 import { getConfig } from "../env";
-import { formatSigned, formatSignedInterval } from "../display/format";
 import { withLock, writeFileAtomic } from "../files";
 import { bootstrapCI, type BootstrapOptions, type Interval, type SystemComparison } from "../eval/compare";
 import type { IRResult } from "../eval/ir-evaluator";
-
-/** The systems the course compares, in the order tables show them. */
-export const COURSE_SYSTEMS = [
-  "BM25",
-  "base",
-  "fine-tuned",
-  "hard-negative fine-tuned",
-  "hybrid",
-  "hybrid (fine-tuned)",
-] as const;
 
 /** Metrics results.json keeps (sentence-transformers' names). */
 export const RESULT_METRICS = [
@@ -55,9 +43,6 @@ export const RESULT_METRICS = [
   "precision@5",
   "map@100",
 ] as const;
-
-/** The metrics results tables show by default. */
-export const TABLE_METRICS: readonly string[] = RESULT_METRICS.filter((m) => m !== "precision@1" && m !== "map@100");
 
 export interface ResultRow {
   dataset: string;
@@ -171,7 +156,7 @@ export interface RecordOptions extends BootstrapOptions {
   split: string;
   /** A part of the split ("paraphrase" / "novel"), when the row is for one. */
   subset?: string;
-  /** One of COURSE_SYSTEMS (or another name). */
+  /** A course system: BM25, base, fine-tuned, hard-negative fine-tuned, hybrid, or any other name. */
   system: string;
   /** The embedding model's label; "-" for BM25. */
   model: string;
@@ -281,71 +266,6 @@ export function recordFact(
   return `<span data-fact="${key}">${value}</span>`;
 }
 
-/** Records how long a notebook took (the course runner calls this; replaces that notebook's earlier timing). */
-export function recordTiming(
-  notebook: string,
-  seconds: number,
-  status: "ok" | "failed" = "ok",
-  path: string = defaultResultsPath(),
-): ResultsFile {
-  return updateResults((file) => {
-    file.timings = file.timings.filter((t) => t.notebook !== notebook);
-    file.timings.push({ notebook, seconds, finished: new Date().toISOString(), status });
-    file.timings.sort((a, b) => (a.notebook < b.notebook ? -1 : 1));
-  }, path);
-}
-
-const systemOrder = (s: string) => {
-  const i = (COURSE_SYSTEMS as readonly string[]).indexOf(s);
-  return i < 0 ? COURSE_SYSTEMS.length : i;
-};
-
-/** "0.612 [0.571, 0.655]" */
-export function formatInterval(i: Interval | undefined, digits = 3): string {
-  return i ? `${i.estimate.toFixed(digits)} [${i.low.toFixed(digits)}, ${i.high.toFixed(digits)}]` : "";
-}
-
-/**
- * The results as a table, one row per (dataset, split, system, model), each metric "estimate [low, high]".
- * Filter by dataset / split / model; rows in course order (BM25, base, fine-tuned, hard-negative, hybrid).
- */
-export function resultsTable(
-  filter: { dataset?: string; split?: string; model?: string } = {},
-  options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {},
-): pl.DataFrame {
-  const file = options.file ?? readResults(options.path);
-  const metrics = options.metrics ?? TABLE_METRICS;
-  const rows = file.results
-    .filter((r) => (!filter.dataset || r.dataset === filter.dataset) && (!filter.split || r.split === filter.split))
-    .filter((r) => !filter.model || r.model === filter.model || r.model === "-")
-    .sort(
-      (a, b) =>
-        a.dataset.localeCompare(b.dataset) ||
-        a.split.localeCompare(b.split) ||
-        systemOrder(a.system) - systemOrder(b.system),
-    );
-  // Columns the filter fixes to one value say nothing: leave them out (the caption names them).
-  const keys = (["dataset", "split", "system", "model", "queries"] as const).filter(
-    (k) => !(k === "dataset" && filter.dataset) && !(k === "split" && filter.split),
-  );
-  const columns: Record<string, (string | number)[]> = {};
-  for (const k of keys) columns[k] = rows.map((r) => r[k]);
-  for (const m of metrics) columns[m] = rows.map((r) => formatInterval(r.metrics[m]));
-  return pl.DataFrame(columns);
-}
-
-/** A markdown table of the results (for the README and reports). */
-export function resultsMarkdown(
-  filter: { dataset?: string; split?: string; model?: string } = {},
-  options: { metrics?: readonly string[]; path?: string; file?: ResultsFile } = {},
-): string {
-  const df = resultsTable(filter, options);
-  const cols = df.columns;
-  const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`];
-  for (const row of df.toRecords()) lines.push(`| ${cols.map((c) => String(row[c])).join(" | ")} |`);
-  return lines.join("\n");
-}
-
 /** The test sets of notebook 3's two settings, as results.json names their splits. */
 export const SETTING_TEST_SETS: readonly { setting: string; split: string; label: string }[] = [
   { setting: "A · new questions about your documents", split: "questions-test", label: "test split" },
@@ -353,96 +273,3 @@ export const SETTING_TEST_SETS: readonly { setting: string; split: string; label
   { setting: "B · documents added later", split: "test", label: "test split" },
   { setting: "B · documents added later", split: "independent", label: "independent queries" },
 ];
-
-/**
- * Notebook 3's two settings for one dataset as a markdown table: NDCG@10 [95% CI] of BM25, base, fine-tuned and
- * hybrid (BM25 + fine-tuned) on each test set, the paired fine-tuned − base difference and the questions it
- * improved / worsened. Empty when the run has no setting results for the dataset.
- */
-export function settingsMarkdown(file: ResultsFile, dataset: string): string {
-  const systems = ["BM25", "base", "fine-tuned", "hybrid (fine-tuned)"];
-  const rows: string[] = [];
-  for (const t of SETTING_TEST_SETS) {
-    const found = systems.map((sys) =>
-      file.results.find((r) => r.dataset === dataset && r.split === t.split && r.system === sys),
-    );
-    if (found.every((r) => r === undefined)) continue;
-    const model = found.find((r) => r && r.model !== "-")?.model;
-    const c = file.comparisons.find(
-      (x) =>
-        x.dataset === dataset &&
-        x.split === t.split &&
-        x.baseline === "base" &&
-        x.candidate === "fine-tuned" &&
-        x.model === model,
-    );
-    const d = c?.differences["ndcg@10"];
-    const n = found.find((r) => r)?.queries ?? 0;
-    rows.push(
-      `| ${t.setting} | ${t.label} (${n}) | ${found.map((r) => (r ? formatInterval(r.metrics["ndcg@10"]) : "-")).join(" | ")} | ${d ? `${formatSignedInterval(d, 3)}` : "-"} | ${c ? `${c.improved} / ${c.worsened}` : "-"} |`,
-    );
-  }
-  if (rows.length === 0) return "";
-  return [
-    `**${dataset}**, NDCG@10 [95% CI] in notebook 3's two settings:`,
-    "",
-    "| setting | test set (questions) | BM25 | base | fine-tuned | hybrid (BM25 + fine-tuned) | fine-tuned − base, paired 95% CI | improved / worsened |",
-    "|---|---|---|---|---|---|---|---|",
-    ...rows,
-  ].join("\n");
-}
-
-const SHOWN: readonly string[] = ["accuracy@1", "accuracy@5", "mrr@10", "ndcg@10"];
-const NAMES: Record<string, string> = {
-  "accuracy@1": "Hit@1",
-  "accuracy@5": "Hit@5",
-  "mrr@10": "MRR@10",
-  "ndcg@10": "NDCG@10",
-};
-
-/**
- * The course run's results for a README: per dataset and test split, each system's Hit@1, Hit@5, MRR@10 and
- * NDCG@10 with 95% CIs; the paired fine-tuned - base differences; the notebooks' times.
- */
-export function courseResultsMarkdown(file: ResultsFile): string {
-  const lines: string[] = [];
-  const datasets = [...new Set(file.results.map((r) => r.dataset))].sort();
-  for (const dataset of datasets) {
-    const settings = settingsMarkdown(file, dataset);
-    if (settings) lines.push(settings, "");
-  }
-  for (const dataset of datasets) {
-    const rows = file.results
-      .filter((r) => r.dataset === dataset && r.split === "test")
-      .sort((a, b) => systemOrder(a.system) - systemOrder(b.system) || a.model.localeCompare(b.model));
-    if (rows.length === 0) continue;
-    lines.push(
-      `**${dataset}**, every system on setting B's test split (split by document, ${rows[0].queries} held-out questions), mean [95% CI]:`,
-      "",
-    );
-    lines.push(
-      `| system | model | ${SHOWN.map((m) => NAMES[m]).join(" | ")} |`,
-      `|---|---|${SHOWN.map(() => "---").join("|")}|`,
-    );
-    for (const r of rows)
-      lines.push(`| ${r.system} | ${r.model} | ${SHOWN.map((m) => formatInterval(r.metrics[m])).join(" | ")} |`);
-    for (const c of file.comparisons.filter(
-      (x) => x.dataset === dataset && x.split === "test" && x.baseline === "base",
-    )) {
-      const d = c.differences["ndcg@10"];
-      if (d)
-        lines.push(
-          "",
-          `${c.candidate} − ${c.baseline} (${c.model}): NDCG@10 ${formatSigned(d.estimate, 3)}, paired 95% CI [${formatSigned(d.low, 3)}, ${formatSigned(d.high, 3)}]; ${c.improved} questions improved, ${c.worsened} worsened.`,
-        );
-    }
-    lines.push("");
-  }
-  if (file.timings.length > 0) {
-    const total = file.timings.reduce((s, t) => s + t.seconds, 0);
-    lines.push(
-      `Notebook times (wall clock): ${file.timings.map((t) => `${t.notebook.slice(0, 2)} ${t.seconds.toFixed(0)} s${t.status === "failed" ? " (failed)" : ""}`).join(", ")}; total ${(total / 60).toFixed(1)} min.`,
-    );
-  }
-  return lines.join("\n").trim();
-}

@@ -20,8 +20,9 @@ import { compareSystems, type MetricDifference, type SystemComparison } from "..
 import { InformationRetrievalEvaluator, type IRResult } from "../eval/ir-evaluator";
 import type { DenseRetriever } from "../retrieval/dense";
 import type { Retriever } from "../retrieval/types";
+import { independentParts, type Subset } from "../data/settings";
 import { settingRows, settingSplit, type CourseData, type CourseSetting, type SettingName } from "./data";
-import { artefactFolder } from "./artefacts";
+import { artefactFolder } from "../artefacts";
 import { fineTune, fineTuneArtefact, tunedRetrievers, type FineTuned } from "./evaluation";
 import { fitRecipe, type CoursePlan, type FineTuneRecipe, type FittedRecipe } from "./recipes";
 import { recordComparison, recordFact, recordResult } from "./results";
@@ -126,8 +127,6 @@ export interface Ablation {
   chosen: Record<SettingName, AblationRow>;
   /** Base model NDCG@10 on each setting's dev split. */
   baseDev: Record<SettingName, number>;
-  /** Why the ablation trains what it trains (the course plan's notes). */
-  notes: string[];
 }
 
 const ndcg = (c: SystemComparison) => c.differences.find((d) => d.metric === "ndcg@10") as MetricDifference;
@@ -174,7 +173,7 @@ export async function ablation(
       }
     }
   }
-  const result = { rows, chosen, baseDev, notes: plan?.notes ?? [] };
+  const result = { rows, chosen, baseDev };
   recordChosen(course, data, result);
   return result;
 }
@@ -212,37 +211,10 @@ export interface TestSetEvaluation {
   hybridVsBm25: SystemComparison;
 }
 
-export type Subset = "paraphrase" | "novel";
-
 export interface SettingEvaluation {
   setting: CourseSetting;
   training: SettingTraining;
   tests: TestSetEvaluation[];
-}
-
-/**
- * The independent queries of a setting in two parts: those the leak table counts as a paraphrase of one of the
- * setting's training questions (same passage, half the content words) and the rest. Empty parts are left out.
- */
-export function independentParts(setting: CourseSetting): { split: IRSplit; subset: Subset }[] {
-  const indep = setting.independent;
-  const leak = indep && setting.leaks.find((l) => l.split === indep.split);
-  // Nothing to split when none is a paraphrase: the whole set is the novel part, shown once.
-  if (!indep || !leak || leak.paraphraseIds.length === 0) return [];
-  const paraphrase = new Set(leak.paraphraseIds);
-  return (["paraphrase", "novel"] as const)
-    .map((subset) => {
-      const keep = (id: string) => paraphrase.has(id) === (subset === "paraphrase");
-      const ids = [...indep.queries.keys()].filter(keep);
-      const split: IRSplit = {
-        ...indep,
-        split: `${indep.split}/${subset}`,
-        queries: new Map(ids.map((id) => [id, indep.queries.get(id) as string])),
-        relevant: new Map(ids.map((id) => [id, indep.relevant.get(id) as Set<string>])),
-      };
-      return { split, subset };
-    })
-    .filter((p) => p.split.queries.size > 0);
 }
 
 /**

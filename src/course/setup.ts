@@ -20,7 +20,7 @@
  * the dataset in courseSetup, the model in courseModel, the LLM endpoint in checkLlm.
  *
  * Run artefacts go to runs/<dataset>/ (model-independent: the generated data) and
- * runs/<dataset>/<model>/ (embeddings, indexes, fine-tuned models), see ./artefacts.
+ * runs/<dataset>/<model>/ (embeddings, indexes, fine-tuned models), see src/artefacts.ts.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";

@@ -241,11 +241,47 @@ export async function generateQuestions(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
-  if (options.prices) {
-    report.costUsd =
-      (report.usage.promptTokens * options.prices.inputPerMillion +
-        report.usage.completionTokens * options.prices.outputPerMillion) /
-      1e6;
-  }
+  if (options.prices) report.costUsd = usdOf(report.usage, options.prices);
   return report;
+}
+
+/** USD for the tokens at the prices: prompt x inputPerMillion / 1e6 + completion x outputPerMillion / 1e6. */
+export function usdOf(usage: Pick<TokenUsage, "promptTokens" | "completionTokens">, prices: Prices): number {
+  return (usage.promptTokens * prices.inputPerMillion + usage.completionTokens * prices.outputPerMillion) / 1e6;
+}
+
+/** Prices used for estimates when none are given: gpt-4o-mini's list price (USD per million tokens) in 2025. */
+export const DEFAULT_PRICES: Prices & { model: string } = {
+  model: "gpt-4o-mini",
+  inputPerMillion: 0.15,
+  outputPerMillion: 0.6,
+};
+
+export interface CostEstimate {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  usd: number;
+  prices: Prices & { model?: string };
+  /** "measured" (token usage the endpoint reported) or "estimated" (characters / 4, ~20 tokens per question). */
+  basis: "measured" | "estimated";
+}
+
+/**
+ * What generating the questions with an LLM costs: one request per passage with the default prompt.
+ * Tokens are estimated as characters / 4 (the usual rule of thumb for English with GPT tokenizers) and
+ * ~20 output tokens per question plus the JSON around them.
+ */
+export function estimateGenerationCost(
+  chunks: readonly CorpusRow[],
+  options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {},
+): CostEstimate {
+  const n = options.questionsPerChunk ?? 3;
+  const prices = options.prices ?? DEFAULT_PRICES;
+  let promptChars = 0;
+  for (const c of chunks) for (const m of defaultPrompt(c, n, 0)) promptChars += m.content.length + 8;
+  const promptTokens = Math.round(promptChars / 4);
+  const completionTokens = chunks.length * (10 + 20 * n);
+  const usd = usdOf({ promptTokens, completionTokens }, prices);
+  return { requests: chunks.length, promptTokens, completionTokens, usd, prices, basis: "estimated" };
 }

@@ -42,6 +42,7 @@ export { buildBeir, loadBeir, loadBeirDataset, passageText, toIRSplit, trainingP
 export type { BeirDataset } from "./beir";
 export { pairsToDataFrame, readPairs, writePairs } from "./pairs";
 export { assertNoLeak, documentsOf, splitByDocument } from "./split";
+export { leakTable } from "./settings";
 export { chunkFolder, type ChunkOptions } from "./chunk";
 export { LlmError } from "./llm";
 export { generateQuestions, type GenerateOptions, type GenerateReport } from "./generate";

@@ -16,3 +16,8 @@ export function formatSigned(x: number, decimals: number): string {
 export function formatSignedInterval(d: { estimate: number; low: number; high: number }, decimals: number): string {
   return `${formatSigned(d.estimate, decimals)} [${formatSigned(d.low, decimals)}, ${formatSigned(d.high, decimals)}]`;
 }
+
+/** An estimate with its interval: "0.612 [0.571, 0.655]"; empty when there is none. */
+export function formatInterval(i: { estimate: number; low: number; high: number } | undefined, digits = 3): string {
+  return i ? `${i.estimate.toFixed(digits)} [${i.low.toFixed(digits)}, ${i.high.toFixed(digits)}]` : "";
+}

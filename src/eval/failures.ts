@@ -1,14 +1,20 @@
 /**
- * Where the base model fails (notebook 2): the queries whose relevant passage ranks low, and the traits they share
- * (an abbreviation, little word overlap with the passage, a word no passage has, a very short query), against all
- * queries: a trait far more common among failures is what the model has not learned.
+ * Where a retriever fails and what changed between two: the queries whose relevant passage ranks low, the traits they
+ * share (an abbreviation, little word overlap with the passage, a word no passage has, a very short query) against all
+ * queries (a trait far more common among failures is what the model has not learned), and two systems' top passages
+ * side by side for the queries whose top hit changed.
  */
 import pl from "nodejs-polars";
 import { DEFAULT_ABBREVIATIONS } from "../data/template-generator";
 import type { CorpusRow, IRSplit } from "../data/types";
-import type { IRResult } from "../eval/ir-evaluator";
+import type { IRResult } from "./ir-evaluator";
 import { tokenize } from "../retrieval/bm25";
-import { short } from "./evaluation";
+
+/** `s` cut to `n` characters, "..." marking the cut. */
+export const short = (s: string, n = 110) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
+
+/** "Benefits Accounts — Carryover" -> "Carryover": the section heading (the document title is shared). */
+export const sectionOf = (title: string) => title.split(" — ").pop() as string;
 
 /** Queries whose first relevant passage ranks below `minRank` (or is not in the top 10), worst first, with the texts. */
 export function failureCases(
@@ -145,4 +151,63 @@ export function failureTraits(result: IRResult, split: IRSplit, options: { minRa
     "Hit@1 with the trait": stats.map((s) => (s.all ? s.hits / s.all : 0).toFixed(3)),
     queries: stats.map((s) => s.all),
   });
+}
+
+/**
+ * The top `k` passages of two systems for the same queries (a relevant one marked ✔; each named by its section
+ * heading and id, since the passages of one document share its title), with the rank of the first relevant
+ * passage in each ("-": not in the searched depth). Queries: `queryIds`, else the 6 of mostChanged. Columns are
+ * named by the course system ("base", "fine-tuned"); the caption should name the model.
+ */
+export function sideBySide(
+  baseline: IRResult,
+  candidate: IRResult,
+  split: IRSplit,
+  queryIds: readonly string[] = mostChanged(baseline, candidate, 6),
+  k = 3,
+): pl.DataFrame {
+  const title = (id: string) => `${short(sectionOf((split.corpus.get(id) as CorpusRow).title), 40)} (${id})`;
+  const name = (r: IRResult) => r.system.split(" · ")[0];
+  const rows = queryIds.map((id) => {
+    const b = baseline.perQuery.find((q) => q.queryId === id);
+    const c = candidate.perQuery.find((q) => q.queryId === id);
+    if (!b || !c) throw new Error(`sideBySide: query "${id}" was not evaluated by both systems.`);
+    const list = (q: typeof b) =>
+      q.hits
+        .slice(0, k)
+        .map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${title(h.id)}`)
+        .join("  ");
+    const rank = (q: typeof b) => (q.firstRelevantRank === null ? "-" : String(q.firstRelevantRank));
+    return {
+      query: b.query,
+      [`${name(baseline)}: rank`]: rank(b),
+      [`${name(baseline)}: top ${k}`]: list(b),
+      [`${name(candidate)}: rank`]: rank(c),
+      [`${name(candidate)}: top ${k}`]: list(c),
+    };
+  });
+  return pl.DataFrame(rows);
+}
+
+/**
+ * Query ids whose top hit changed between two systems: first those whose first result became a relevant passage
+ * (improved), then those whose first result stopped being one (worsened), each by how far the first relevant
+ * passage moved. When fewer than `count` top hits flipped, the largest other rank moves fill the list.
+ */
+export function mostChanged(baseline: IRResult, candidate: IRResult, count = 4): string[] {
+  const r = (x: number | null) => x ?? 11;
+  const moves = baseline.perQuery.map((q, i) => {
+    const [b, c] = [r(q.firstRelevantRank), r(candidate.perQuery[i].firstRelevantRank)];
+    return { id: q.queryId, d: b - c, flip: (b === 1) !== (c === 1) };
+  });
+  const byMove = (a: { d: number }, b: { d: number }) => Math.abs(b.d) - Math.abs(a.d);
+  const improved = moves.filter((x) => x.flip && x.d > 0).sort(byMove);
+  const worsened = moves.filter((x) => x.flip && x.d < 0).sort(byMove);
+  const half = Math.ceil(count / 2);
+  const picked = [
+    ...improved.slice(0, Math.max(half, count - worsened.length)),
+    ...worsened.slice(0, Math.max(count - half, count - improved.length)),
+  ].slice(0, count);
+  const rest = moves.filter((x) => !x.flip && x.d !== 0).sort(byMove);
+  return [...picked, ...rest.slice(0, count - picked.length)].map((x) => x.id);
 }
