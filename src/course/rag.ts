@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadModel, type SentenceTransformer } from "../model/index";
 import type { AnswerOptions } from "../rag/types";
-import { readManifest, type ArtefactManifest } from "./artefacts";
+import { readManifest, type ArtefactManifest } from "../artefacts";
 import { slug, type Course } from "./setup";
 import { SETTING_LABELS, type CourseData, type SettingName } from "./data";
 
