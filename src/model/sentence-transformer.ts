@@ -47,6 +47,7 @@ import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-file";
 import { StaticEmbedding } from "./static-embedding";
 import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
 import { buildOnnxModel } from "./onnx/graph";
+import { buildFusedOnnxModel, freshFusedFiles, openPreferringFused, type FusedGraphOptions } from "./onnx/fused";
 import { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
 import { OnnxEncoder, onnxRuntimeInfo } from "./onnx/session";
 import { describeQuantizedCheck, quantizeVerified } from "./onnx/quantize";
@@ -164,6 +165,10 @@ export class SentenceTransformer implements Embedder {
     | undefined;
   /** Weights (dataIds) the fresh onnx/model.onnx on disk was made from. */
   private onnxFileDataIds: object[] | undefined;
+  /** The folder's fresh onnx/model_fused*.onnx (fused.ts) and the weights (dataIds) they were made from. */
+  private onnxFusedFiles: { fp32?: string; q8?: string; dataIds: object[] } | undefined;
+  /** Why ONNX Runtime refused the fused graph (onnx/fused.ts), after which encode uses the plain one. */
+  private fusedRefused: string | undefined;
   /** Why ONNX Runtime failed for this model, after which encode stays on tfjs. */
   private onnxFailure: string | undefined;
   /** "q8": encode on ONNX Runtime runs the int8 graph (loadModel(folder, { dtype: "q8" })). */
@@ -332,15 +337,67 @@ export class SentenceTransformer implements Embedder {
         (e) => e.release(),
         () => undefined,
       );
-    const { bytes, source } = await this.onnxGraphBytes(same);
-    const encoder = OnnxEncoder.create(bytes, this.dim, options);
-    this.onnxSession = { encoder, dataIds, source, dtype: this.dtype };
+    const session = { encoder: undefined as unknown as Promise<OnnxEncoder>, dataIds, source: "", dtype: this.dtype };
+    const opened = openPreferringFused(
+      this.fusedRefused ? undefined : () => this.fusedGraphBytes(same),
+      () => this.onnxGraphBytes(same),
+      (bytes) => OnnxEncoder.create(bytes, this.dim, options),
+      (reason) => {
+        this.fusedRefused = reason;
+        console.warn(`${this.name}: ONNX Runtime refused the fused graph (${reason}); encoding with the plain graph.`);
+      },
+    );
+    const encoder = opened.then((o) => {
+      session.source = o.source;
+      return o.encoder;
+    });
+    session.encoder = encoder;
+    this.onnxSession = session;
     try {
       return await encoder;
     } catch (err) {
       if (this.onnxSession?.encoder === encoder) this.onnxSession = undefined;
       throw err;
     }
+  }
+
+  /** The fused graph (onnx/fused.ts) of the current weights: ONNX Runtime's transformer kernels. */
+  toFusedOnnx(options: FusedGraphOptions = {}): Uint8Array {
+    if (!this.encoder) throw new Error(`${this.name}: a StaticEmbedding model has no ONNX export.`);
+    const { config } = this.encoder;
+    const weights = this.encoder.toWeightMap();
+    return buildFusedOnnxModel(
+      { config, weights, pooling: this.pooling as PoolingConfig, normalize: this.normalize, name: this.name },
+      options,
+    );
+  }
+
+  /**
+   * The fused graph for the current weights and dtype, or undefined where the plain one is used: fp32 builds it from
+   * the weights; q8 quantizes it in memory when the folder's int8 file is not of these weights (else that file).
+   */
+  private async fusedGraphBytes(
+    same: (ids: object[] | undefined) => boolean,
+  ): Promise<{ bytes: Uint8Array; source: string } | undefined> {
+    const files = this.onnxFusedFiles;
+    const file = same(files?.dataIds) ? (this.dtype === "q8" ? files?.q8 : files?.fp32) : undefined;
+    if (file) return { bytes: readFileSync(file), source: file };
+    // A fresh plain file of these weights is used as it is; the fused graph is built where a graph is built anyway.
+    if (this.dtype !== "q8") {
+      if (this.onnxFile?.state === "fresh" && same(this.onnxFileDataIds)) return undefined;
+      return { bytes: this.toFusedOnnx(), source: "fused, built from the current weights" };
+    }
+    if (this.onnxQuantizedFile?.state === "fresh" && same(this.onnxQuantizedDataIds)) return undefined;
+    const q = await quantizeVerified(
+      this.toFusedOnnx({ embedLayerNormalization: false }),
+      (texts) => this.tokenizer.encodeBatch(texts),
+      this.dim,
+      `${this.name} (int8 fused graph of the current weights)`,
+    );
+    console.log(
+      `${this.name}: int8 fused graph quantized in memory from the current weights: ${describeQuantizedCheck(q)}`,
+    );
+    return { bytes: q.bytes, source: "int8 fused, quantized in memory from the current weights" };
   }
 
   /** The graph for the current weights and dtype: the folder's file when it was made from them, else built now. */
@@ -409,16 +466,18 @@ export class SentenceTransformer implements Embedder {
    */
   attachOnnxFile(dir: string, weights: WeightMap): OnnxFileStatus | undefined {
     if (!this.encoder) return undefined;
-    if (!existsSync(resolve(dir, "onnx", "model.onnx"))) {
-      this.onnxFile = undefined;
-      return undefined;
-    }
     const parts = {
       config: this.encoder.config,
       weights,
       pooling: this.pooling as PoolingConfig,
       normalize: this.normalize,
     };
+    const ids = this.encoder.trainableVariables().map((v) => v.dataId as object);
+    this.onnxFusedFiles = { ...freshFusedFiles(dir, parts), dataIds: ids };
+    if (!existsSync(resolve(dir, "onnx", "model.onnx"))) {
+      this.onnxFile = undefined;
+      return undefined;
+    }
     this.onnxFile = onnxFileStatus(dir, parts);
     this.onnxFileDataIds =
       this.onnxFile.state === "fresh" ? this.encoder.trainableVariables().map((v) => v.dataId as object) : undefined;

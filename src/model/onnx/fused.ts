@@ -1,0 +1,243 @@
+/**
+ * The fused variant of the exported graph (graph.ts): the same encoder written with ONNX Runtime's transformer
+ * kernels (com.microsoft contrib ops, run by onnxruntime-node's CPU execution provider) instead of plain ONNX ops:
+ *
+ *   embeddings  EmbedLayerNormalization(int32 ids, types, word / position / type tables, gamma, beta[, position ids])
+ *               (RoBERTa: the position ids of graph.ts, cast to int32; BERT: 0..S-1, the op's default)
+ *   attention   Attention(h, [W_q W_k W_v]^T, [b_q b_k b_v], int32 mask [B, S]), num_heads, masked scores -1e9
+ *               h' = SkipLayerNormalization(MatMul(ctx, W_o^T), h, gamma, beta, bias b_o)
+ *   feed-fwd    BiasGelu(MatMul(h', W_i^T), b_i) for "gelu" (erf), FastGelu(..., b_i) for "gelu_new" (tanh),
+ *               Relu(... + b_i) for "relu";  h = SkipLayerNormalization(MatMul(., W_2^T), h', gamma, beta, bias b_2)
+ *   pooling, Normalize and the outputs as graph.ts writes them.
+ *
+ * Each kernel computes what the plain ops compute, in float32 (embeddings equal within 1e-5, test/model-onnx-fused);
+ * what it saves is the intermediate tensors, the transposes and the separate passes over memory between them.
+ *
+ * int8 (quantize.ts on this graph): the weight MatMuls become the DynamicQuantizeLinear -> MatMulInteger chain as in
+ * the plain int8 graph, and each Attention becomes DynamicQuantizeLinear -> QAttention with the fused Q/K/V weight in
+ * int8 (symmetric, one scale per output column, the same bits as the other weights). The int8 graph keeps the
+ * embeddings plain (Gathers, so that quantize.ts stores the word table as int8 and the file stays ~4x smaller).
+ *
+ * The plain graph stays what transformers.js loads (onnx/model.onnx) and the fallback: encode uses the fused graph
+ * when ONNX Runtime accepts it (sentence-transformer.ts), and the plain one, with a warning, when it does not.
+ */
+import { join } from "node:path";
+import { type OnnxModelParts, onnxFileStatus } from "./folder";
+import { QUANTIZE_CHECK_TEXTS, type QuantizeOptions, type QuantizedCheck, quantizeVerified } from "./quantize";
+import { OnnxEncoder } from "./session";
+import type { TokenizedBatch } from "../types";
+import { onnx } from "onnx-proto";
+import {
+  type EncoderBodyContext,
+  type GraphBuilder,
+  type OnnxExportInput,
+  buildOnnxModel,
+  robertaPositionIds,
+} from "./graph";
+
+/** The fused graph's file in a model folder (beside onnx/model.onnx). */
+export const ONNX_FUSED_FILE = join("onnx", "model_fused.onnx");
+/** Its int8 version (quantize.ts applied to the fused graph, Attention -> QAttention). */
+export const ONNX_FUSED_QUANTIZED_FILE = join("onnx", "model_fused_quantized.onnx");
+/** metadata_props key: which contrib ops the file uses ({ version, ops }). */
+export const FUSED_KEY = "ts_embedding_finetune.fused";
+/** Bumped when the fused graph this module writes changes. */
+export const FUSED_VERSION = 1;
+
+const MS = "com.microsoft";
+const INT32 = onnx.TensorProto.DataType.INT32;
+/** Same constant as graph.ts / encoder.ts: added to the attention scores of padded keys. */
+const MASKED_SCORE = -1e9;
+
+export interface FusedGraphOptions {
+  /** Embeddings as one EmbedLayerNormalization (default true); false keeps graph.ts's Gathers (the int8 graph). */
+  embedLayerNormalization?: boolean;
+}
+
+/** The fused ModelProto of a BERT / RoBERTa sentence-transformer, serialised (same inputs, outputs and metadata). */
+export function buildFusedOnnxModel(input: OnnxExportInput, options: FusedGraphOptions = {}): Uint8Array {
+  const embed = options.embedLayerNormalization ?? true;
+  const act = { gelu: "BiasGelu", gelu_new: "FastGelu", relu: "Relu" }[input.config.hiddenAct];
+  const ops = [...(embed ? ["EmbedLayerNormalization"] : []), "Attention", "SkipLayerNormalization", act];
+  return buildOnnxModel(input, {
+    body: (ctx) => fusedBody(ctx, embed),
+    opsets: [{ domain: MS, version: 1 }],
+    metadata: [{ key: FUSED_KEY, value: JSON.stringify({ version: FUSED_VERSION, ops }) }],
+    docSuffix: ` (fused: ${ops.join(", ")})`,
+  });
+}
+
+/** Whether a serialised ModelProto is a fused graph (has the FUSED_KEY metadata entry). */
+export function isFusedGraph(bytes: Uint8Array): boolean {
+  return (onnx.ModelProto.decode(bytes).metadataProps ?? []).some((p) => p.key === FUSED_KEY);
+}
+
+function ms(g: GraphBuilder, opType: string, inputs: string[], attrs: Record<string, number | { float: number }>) {
+  return g.op(opType, inputs, attrs, undefined, MS);
+}
+
+function fusedBody({ g, config, weight, init, linearInit, layerNorm }: EncoderBodyContext, embed: boolean): string {
+  const H = config.hiddenSize;
+  const I = config.intermediateSize;
+  const epsilon = { float: config.layerNormEps };
+  const ln = (name: string) => [init(`${name}.weight`, [H]), init(`${name}.bias`, [H])];
+  const tables = [
+    init("embeddings.word_embeddings.weight", [config.vocabSize, H]),
+    init("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, H]),
+    init("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H]),
+  ];
+  const roberta = config.architecture === "roberta";
+  let hidden: string;
+  if (embed) {
+    const int32 = (x: string) => g.op("Cast", [x], { to: INT32 });
+    const positions = roberta ? [int32(robertaPositionIds(g, config.padTokenId))] : [];
+    // Inputs: ids, segment ids, word, position, segment tables, gamma, beta, mask (none), position ids.
+    const inputs = [int32("input_ids"), int32("token_type_ids"), ...tables, ...ln("embeddings.LayerNorm")];
+    hidden = ms(g, "EmbedLayerNormalization", roberta ? [...inputs, "", ...positions] : inputs, { epsilon });
+    // Its second output (mask_index) is required by the schema; unnamed, ONNX Runtime does not compute it.
+    g.nodes[g.nodes.length - 1].output = [hidden, ""];
+  } else {
+    const words = g.op("Gather", [tables[0], "input_ids"], { axis: 0 });
+    const types = g.op("Gather", [tables[2], "token_type_ids"], { axis: 0 });
+    const positions = roberta
+      ? g.op("Gather", [tables[1], robertaPositionIds(g, config.padTokenId)], { axis: 0 })
+      : g.op("Slice", [
+          tables[1],
+          g.ints([0]),
+          g.op("Gather", [g.op("Shape", ["input_ids"]), g.ints([1])], { axis: 0 }),
+          g.ints([0]),
+        ]);
+    hidden = layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "embeddings.LayerNorm");
+  }
+  const mask = g.op("Cast", ["attention_mask"], { to: INT32 }); // [B, S], 1 = attend: Attention's raw mask
+  for (let l = 0; l < config.numHiddenLayers; l++) {
+    const p = `encoder.layer.${l}.`;
+    // [W_q^T W_k^T W_v^T]: [H, 3H], row k holds input k's weights for q's, then k's, then v's columns.
+    const qkv = ["query", "key", "value"].map((n) => `${p}attention.self.${n}`);
+    const w = new Float32Array(H * 3 * H);
+    const b = new Float32Array(3 * H);
+    qkv.forEach((name, j) => {
+      const wj = weight(`${name}.weight`, [H, H]); // [out, in]
+      for (let o = 0; o < H; o++) for (let k = 0; k < H; k++) w[k * 3 * H + j * H + o] = wj[o * H + k];
+      b.set(weight(`${name}.bias`, [H]), j * H);
+    });
+    const attention = ms(
+      g,
+      "Attention",
+      [
+        hidden,
+        g.floatTensor(`${p}attention.self.qkv.weight_t`, [H, 3 * H], w),
+        g.floatTensor(`${p}attention.self.qkv.bias`, [3 * H], b),
+        mask,
+      ],
+      { num_heads: config.numAttentionHeads, mask_filter_value: { float: MASKED_SCORE } },
+    );
+    const out = linearInit(`${p}attention.output.dense`, H, H);
+    const attentionOut = ms(
+      g,
+      "SkipLayerNormalization",
+      [g.op("MatMul", [attention, out.w]), hidden, ...ln(`${p}attention.output.LayerNorm`), out.b],
+      { epsilon },
+    );
+    const inter = linearInit(`${p}intermediate.dense`, I, H);
+    const pre = g.op("MatMul", [attentionOut, inter.w]);
+    const inner =
+      config.hiddenAct === "relu"
+        ? g.op("Relu", [g.op("Add", [pre, inter.b])])
+        : ms(g, config.hiddenAct === "gelu" ? "BiasGelu" : "FastGelu", [pre, inter.b], {});
+    const down = linearInit(`${p}output.dense`, H, I);
+    hidden = ms(
+      g,
+      "SkipLayerNormalization",
+      [g.op("MatMul", [inner, down.w]), attentionOut, ...ln(`${p}output.LayerNorm`), down.b],
+      { epsilon },
+    );
+  }
+  return hidden;
+}
+
+/** A graph and where it came from (in words, for lastEncodeStats.onnxGraph). */
+export interface GraphSource {
+  bytes: Uint8Array;
+  source: string;
+}
+
+/**
+ * Opens the fused graph when there is one (`fused` undefined, or resolving to undefined: none for this case) and
+ * ONNX Runtime accepts it; otherwise the plain graph. A fused graph that fails to build or load is reported once
+ * through `refused` (the caller then stops asking for it) and the plain graph is opened instead.
+ */
+export async function openPreferringFused(
+  fused: (() => Promise<GraphSource | undefined>) | undefined,
+  plain: () => Promise<GraphSource>,
+  open: (bytes: Uint8Array) => Promise<OnnxEncoder>,
+  refused: (reason: string) => void,
+): Promise<{ encoder: OnnxEncoder; source: string }> {
+  if (fused) {
+    try {
+      const graph = await fused();
+      if (graph) return { encoder: await open(graph.bytes), source: graph.source };
+    } catch (err) {
+      refused((err as Error).message.split("\n")[0]);
+    }
+  }
+  const graph = await plain();
+  return { encoder: await open(graph.bytes), source: graph.source };
+}
+
+/** The folder's fused files (ONNX_FUSED_FILE, ONNX_FUSED_QUANTIZED_FILE) that were made from these weights. */
+export function freshFusedFiles(dir: string, parts: OnnxModelParts): { fp32?: string; q8?: string } {
+  const fresh = (file: string) => {
+    const s = onnxFileStatus(dir, parts, undefined, file);
+    return s.state === "fresh" ? s.path : undefined;
+  };
+  return { fp32: fresh(ONNX_FUSED_FILE), q8: fresh(ONNX_FUSED_QUANTIZED_FILE) };
+}
+
+/** Largest |fused - plain| allowed on the check texts' sentence embeddings before a fused file is written. */
+export const FUSED_TOLERANCE = 1e-5;
+
+/** A fused file exportOnnx({ fused: true }) computed (written by the caller, after every check passed). */
+export interface FusedFile {
+  path: string;
+  bytes: Uint8Array;
+  /** Largest |fused - plain| on the check texts (fp32), or the int8 check against the fused fp32 graph. */
+  maxAbsDiff?: number;
+  check?: QuantizedCheck;
+}
+
+/**
+ * The fused files of a folder (fp32, and int8 when `quantize`), each checked first: the fp32 fused graph against the
+ * plain graph `plain` on QUANTIZE_CHECK_TEXTS (sentence embeddings within FUSED_TOLERANCE), the int8 one as
+ * quantizeVerified checks any int8 graph. Throws, naming the folder, when a check fails; nothing is written here.
+ */
+export async function fusedFiles(
+  dir: string,
+  input: OnnxExportInput,
+  plain: Uint8Array,
+  tokenize: (texts: string[]) => TokenizedBatch,
+  dim: number,
+  want: { fp32: boolean; q8: boolean; quantizeOptions?: QuantizeOptions },
+): Promise<FusedFile[]> {
+  const out: FusedFile[] = [];
+  if (want.fp32) {
+    const bytes = buildFusedOnnxModel(input);
+    const batch = tokenize([...QUANTIZE_CHECK_TEXTS]);
+    const a = await OnnxEncoder.embedOnce(bytes, dim, batch);
+    const b = await OnnxEncoder.embedOnce(plain, dim, batch);
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+    if (!(max <= FUSED_TOLERANCE))
+      throw new Error(
+        `${join(dir, ONNX_FUSED_FILE)}: the fused graph differs from the plain graph by ${max} (> ${FUSED_TOLERANCE}) on the check texts; nothing was written. Export without fused: true, and please report this.`,
+      );
+    out.push({ path: join(dir, ONNX_FUSED_FILE), bytes, maxAbsDiff: max });
+  }
+  if (want.q8) {
+    const path = join(dir, ONNX_FUSED_QUANTIZED_FILE);
+    const fp32 = buildFusedOnnxModel(input, { embedLayerNormalization: false });
+    const q = await quantizeVerified(fp32, tokenize, dim, path, want.quantizeOptions);
+    out.push({ path, bytes: q.bytes, check: q.check });
+  }
+  return out;
+}
