@@ -220,7 +220,7 @@ test("exportOnnx quantize: writes model_quantized.onnx after the check, reuses a
   const v = q8.trainableVariables()[3];
   v.assign(v.mul(1.01));
   await q8.encode(texts);
-  assert.equal(q8.lastEncodeStats?.onnxGraph, "int8 fused, quantized in memory from the current weights");
+  assert.equal(q8.lastEncodeStats?.onnxGraph, "int8, quantized in memory from the current weights");
   q8.dispose();
   m.dispose();
 });

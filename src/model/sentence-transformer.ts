@@ -20,7 +20,8 @@
  *
  * Runtimes: a Transformer model encodes on ONNX Runtime (onnxruntime-node) whenever it is not being trained: the
  * graph is built from the current tfjs weights (graph.ts), or read from the folder's onnx/model.onnx when that
- * file was made from exactly these weights, and rebuilt whenever the weights change (training steps assign new
+ * file was made from exactly these weights (onnx/model_fused.onnx first, when exportOnnx({ fused: true }) wrote it
+ * and ONNX Runtime accepts it: onnx/fused.ts), and rebuilt whenever the weights change (training steps assign new
  * tensors to the variables, which the model notices), so it is never stale. While `training` is set (the trainer
  * sets it), and for StaticEmbedding models (a table lookup and a mean, fast on tfjs already), encode runs on tfjs.
  * With a GPU (tfjs-node-gpu) encode stays on tfjs, which then computes on the GPU (onnxruntime-node runs on the CPU).
@@ -47,7 +48,7 @@ import { OFFLINE_MODEL_FILE, readOfflineModelFile } from "./offline-file";
 import { StaticEmbedding } from "./static-embedding";
 import { offlineBertTokenizer, type Tokenizer } from "./tokenizer";
 import { buildOnnxModel } from "./onnx/graph";
-import { buildFusedOnnxModel, freshFusedFiles, openPreferringFused, type FusedGraphOptions } from "./onnx/fused";
+import { freshFusedFiles, openPreferringFused } from "./onnx/fused";
 import { onnxFileStatus, type OnnxFileStatus } from "./onnx/folder";
 import { OnnxEncoder, onnxRuntimeInfo } from "./onnx/session";
 import { describeQuantizedCheck, quantizeVerified } from "./onnx/quantize";
@@ -361,43 +362,18 @@ export class SentenceTransformer implements Embedder {
     }
   }
 
-  /** The fused graph (onnx/fused.ts) of the current weights: ONNX Runtime's transformer kernels. */
-  toFusedOnnx(options: FusedGraphOptions = {}): Uint8Array {
-    if (!this.encoder) throw new Error(`${this.name}: a StaticEmbedding model has no ONNX export.`);
-    const { config } = this.encoder;
-    const weights = this.encoder.toWeightMap();
-    return buildFusedOnnxModel(
-      { config, weights, pooling: this.pooling as PoolingConfig, normalize: this.normalize, name: this.name },
-      options,
-    );
-  }
-
   /**
-   * The fused graph for the current weights and dtype, or undefined where the plain one is used: fp32 builds it from
-   * the weights; q8 quantizes it in memory when the folder's int8 file is not of these weights (else that file).
+   * The folder's fused graph (onnx/fused.ts: exportOnnx(folder, { fused: true }) writes it) for the dtype, when it
+   * was made from the current weights; otherwise undefined, and the plain graph is used (built in memory when the
+   * weights changed: the fused kernels measured no faster than ONNX Runtime's own fusions of the plain graph, and
+   * slower in int8, bench/ONNX-NOTES.md).
    */
   private async fusedGraphBytes(
     same: (ids: object[] | undefined) => boolean,
   ): Promise<{ bytes: Uint8Array; source: string } | undefined> {
     const files = this.onnxFusedFiles;
     const file = same(files?.dataIds) ? (this.dtype === "q8" ? files?.q8 : files?.fp32) : undefined;
-    if (file) return { bytes: readFileSync(file), source: file };
-    // A fresh plain file of these weights is used as it is; the fused graph is built where a graph is built anyway.
-    if (this.dtype !== "q8") {
-      if (this.onnxFile?.state === "fresh" && same(this.onnxFileDataIds)) return undefined;
-      return { bytes: this.toFusedOnnx(), source: "fused, built from the current weights" };
-    }
-    if (this.onnxQuantizedFile?.state === "fresh" && same(this.onnxQuantizedDataIds)) return undefined;
-    const q = await quantizeVerified(
-      this.toFusedOnnx({ embedLayerNormalization: false }),
-      (texts) => this.tokenizer.encodeBatch(texts),
-      this.dim,
-      `${this.name} (int8 fused graph of the current weights)`,
-    );
-    console.log(
-      `${this.name}: int8 fused graph quantized in memory from the current weights: ${describeQuantizedCheck(q)}`,
-    );
-    return { bytes: q.bytes, source: "int8 fused, quantized in memory from the current weights" };
+    return file ? { bytes: readFileSync(file), source: file } : undefined;
   }
 
   /** The graph for the current weights and dtype: the folder's file when it was made from them, else built now. */

@@ -18,8 +18,16 @@
  * int8 (symmetric, one scale per output column, the same bits as the other weights). The int8 graph keeps the
  * embeddings plain (Gathers, so that quantize.ts stores the word table as int8 and the file stays ~4x smaller).
  *
- * The plain graph stays what transformers.js loads (onnx/model.onnx) and the fallback: encode uses the fused graph
- * when ONNX Runtime accepts it (sentence-transformer.ts), and the plain one, with a warning, when it does not.
+ * FusedGraphOptions turns each fusion off on its own (the rest stays as graph.ts writes it), for A/B measurements.
+ *
+ * Files: exportOnnx(folder, { fused: true }) writes onnx/model_fused.onnx (and, with quantize "int8",
+ * onnx/model_fused_quantized.onnx) after checking it against the plain graph; encode runs a fresh fused file of the
+ * dtype (sentence-transformer.ts), and the plain graph, warning once, when ONNX Runtime refuses it (a build without
+ * the contrib ops). The plain graph stays onnx/model.onnx, the fallback and transformers.js' default; transformers.js
+ * 4.3 (onnxruntime-node) also loads the fused files (`model_file_name: "model_fused"`, dtype "fp32" or "q8"; checked
+ * once, same vectors). Without a fused file encode builds the plain graph: measured on the project machine
+ * (bench/ONNX-NOTES.md), ONNX Runtime 1.30's CPU kernels for these ops are no faster than its own fusions of the
+ * plain graph in fp32 (SkipLayerNormalization is slower than Add + LayerNormalization) and slower in int8.
  */
 import { join } from "node:path";
 import { type OnnxModelParts, onnxFileStatus } from "./folder";
@@ -32,6 +40,7 @@ import {
   type GraphBuilder,
   type OnnxExportInput,
   buildOnnxModel,
+  plainSelfAttention,
   robertaPositionIds,
 } from "./graph";
 
@@ -52,15 +61,28 @@ const MASKED_SCORE = -1e9;
 export interface FusedGraphOptions {
   /** Embeddings as one EmbedLayerNormalization (default true); false keeps graph.ts's Gathers (the int8 graph). */
   embedLayerNormalization?: boolean;
+  /** Self-attention as one Attention node (default true); false keeps graph.ts's plain ops. */
+  attention?: boolean;
+  /** Residual + bias + LayerNorm as SkipLayerNormalization (default true); false: Add, Add, LayerNormalization. */
+  skipLayerNormalization?: boolean;
 }
 
 /** The fused ModelProto of a BERT / RoBERTa sentence-transformer, serialised (same inputs, outputs and metadata). */
 export function buildFusedOnnxModel(input: OnnxExportInput, options: FusedGraphOptions = {}): Uint8Array {
-  const embed = options.embedLayerNormalization ?? true;
+  const use = {
+    embedLayerNormalization: options.embedLayerNormalization ?? true,
+    attention: options.attention ?? true,
+    skipLayerNormalization: options.skipLayerNormalization ?? true,
+  };
   const act = { gelu: "BiasGelu", gelu_new: "FastGelu", relu: "Relu" }[input.config.hiddenAct];
-  const ops = [...(embed ? ["EmbedLayerNormalization"] : []), "Attention", "SkipLayerNormalization", act];
+  const ops = [
+    ...(use.embedLayerNormalization ? ["EmbedLayerNormalization"] : []),
+    ...(use.attention ? ["Attention"] : []),
+    ...(use.skipLayerNormalization ? ["SkipLayerNormalization"] : []),
+    act,
+  ];
   return buildOnnxModel(input, {
-    body: (ctx) => fusedBody(ctx, embed),
+    body: (ctx) => fusedBody(ctx, use),
     opsets: [{ domain: MS, version: 1 }],
     metadata: [{ key: FUSED_KEY, value: JSON.stringify({ version: FUSED_VERSION, ops }) }],
     docSuffix: ` (fused: ${ops.join(", ")})`,
@@ -76,7 +98,10 @@ function ms(g: GraphBuilder, opType: string, inputs: string[], attrs: Record<str
   return g.op(opType, inputs, attrs, undefined, MS);
 }
 
-function fusedBody({ g, config, weight, init, linearInit, layerNorm }: EncoderBodyContext, embed: boolean): string {
+function fusedBody(
+  { g, config, weight, init, linearInit, layerNorm }: EncoderBodyContext,
+  use: Required<FusedGraphOptions>,
+): string {
   const H = config.hiddenSize;
   const I = config.intermediateSize;
   const epsilon = { float: config.layerNormEps };
@@ -88,7 +113,7 @@ function fusedBody({ g, config, weight, init, linearInit, layerNorm }: EncoderBo
   ];
   const roberta = config.architecture === "roberta";
   let hidden: string;
-  if (embed) {
+  if (use.embedLayerNormalization) {
     const int32 = (x: string) => g.op("Cast", [x], { to: INT32 });
     const positions = roberta ? [int32(robertaPositionIds(g, config.padTokenId))] : [];
     // Inputs: ids, segment ids, word, position, segment tables, gamma, beta, mask (none), position ids.
@@ -109,36 +134,36 @@ function fusedBody({ g, config, weight, init, linearInit, layerNorm }: EncoderBo
         ]);
     hidden = layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "embeddings.LayerNorm");
   }
-  const mask = g.op("Cast", ["attention_mask"], { to: INT32 }); // [B, S], 1 = attend: Attention's raw mask
-  for (let l = 0; l < config.numHiddenLayers; l++) {
-    const p = `encoder.layer.${l}.`;
+  const plainAttention = plainSelfAttention(g, config, linearInit);
+  let mask: string | undefined; // [B, S] int32, 1 = attend: Attention's raw mask
+  const attend = (h: string, p: string) => {
+    if (!use.attention) return plainAttention(h, `${p}attention.self`);
+    mask ??= g.op("Cast", ["attention_mask"], { to: INT32 });
     // [W_q^T W_k^T W_v^T]: [H, 3H], row k holds input k's weights for q's, then k's, then v's columns.
-    const qkv = ["query", "key", "value"].map((n) => `${p}attention.self.${n}`);
     const w = new Float32Array(H * 3 * H);
     const b = new Float32Array(3 * H);
-    qkv.forEach((name, j) => {
-      const wj = weight(`${name}.weight`, [H, H]); // [out, in]
+    ["query", "key", "value"].forEach((n, j) => {
+      const wj = weight(`${p}attention.self.${n}.weight`, [H, H]); // [out, in]
       for (let o = 0; o < H; o++) for (let k = 0; k < H; k++) w[k * 3 * H + j * H + o] = wj[o * H + k];
-      b.set(weight(`${name}.bias`, [H]), j * H);
+      b.set(weight(`${p}attention.self.${n}.bias`, [H]), j * H);
     });
-    const attention = ms(
-      g,
-      "Attention",
-      [
-        hidden,
-        g.floatTensor(`${p}attention.self.qkv.weight_t`, [H, 3 * H], w),
-        g.floatTensor(`${p}attention.self.qkv.bias`, [3 * H], b),
-        mask,
-      ],
-      { num_heads: config.numAttentionHeads, mask_filter_value: { float: MASKED_SCORE } },
-    );
+    const qkvW = g.floatTensor(`${p}attention.self.qkv.weight_t`, [H, 3 * H], w);
+    const qkvB = g.floatTensor(`${p}attention.self.qkv.bias`, [3 * H], b);
+    return ms(g, "Attention", [h, qkvW, qkvB, mask], {
+      num_heads: config.numAttentionHeads,
+      mask_filter_value: { float: MASKED_SCORE },
+    });
+  };
+  /** LayerNorm(xw + bias + skip): one SkipLayerNormalization, or Add, Add, LayerNormalization as graph.ts. */
+  const residual = (xw: string, bias: string, skip: string, name: string) =>
+    use.skipLayerNormalization
+      ? ms(g, "SkipLayerNormalization", [xw, skip, ...ln(name), bias], { epsilon })
+      : layerNorm(g.op("Add", [g.op("Add", [xw, bias]), skip]), name);
+  for (let l = 0; l < config.numHiddenLayers; l++) {
+    const p = `encoder.layer.${l}.`;
     const out = linearInit(`${p}attention.output.dense`, H, H);
-    const attentionOut = ms(
-      g,
-      "SkipLayerNormalization",
-      [g.op("MatMul", [attention, out.w]), hidden, ...ln(`${p}attention.output.LayerNorm`), out.b],
-      { epsilon },
-    );
+    const projected = g.op("MatMul", [attend(hidden, p), out.w]);
+    const attentionOut = residual(projected, out.b, hidden, `${p}attention.output.LayerNorm`);
     const inter = linearInit(`${p}intermediate.dense`, I, H);
     const pre = g.op("MatMul", [attentionOut, inter.w]);
     const inner =
@@ -146,12 +171,7 @@ function fusedBody({ g, config, weight, init, linearInit, layerNorm }: EncoderBo
         ? g.op("Relu", [g.op("Add", [pre, inter.b])])
         : ms(g, config.hiddenAct === "gelu" ? "BiasGelu" : "FastGelu", [pre, inter.b], {});
     const down = linearInit(`${p}output.dense`, H, I);
-    hidden = ms(
-      g,
-      "SkipLayerNormalization",
-      [g.op("MatMul", [inner, down.w]), attentionOut, ...ln(`${p}output.LayerNorm`), down.b],
-      { epsilon },
-    );
+    hidden = residual(g.op("MatMul", [inner, down.w]), down.b, attentionOut, `${p}output.LayerNorm`);
   }
   return hidden;
 }

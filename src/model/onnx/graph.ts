@@ -305,6 +305,44 @@ export interface OnnxGraphVariant {
   docSuffix: string;
 }
 
+/**
+ * Self-attention in plain ops, as a function of the layer's input and its weights' prefix (".../attention.self"):
+ * q, k, v projections split into heads, Softmax(q k^T / sqrt(d) + mask bias) v, heads merged back to [B, S, H].
+ * The mask bias ([B, 1, 1, S]: 0 for real keys, -1e9 for padded keys) is written once, on the first call.
+ */
+export function plainSelfAttention(
+  g: GraphBuilder,
+  config: TransformerConfig,
+  linearInit: EncoderBodyContext["linearInit"],
+): (hidden: string, prefix: string) => string {
+  const H = config.hiddenSize;
+  const heads = config.numAttentionHeads;
+  const d = H / heads;
+  let shapes: { maskBias: string; heads: string; hidden: string } | undefined;
+  const linear = (x: string, name: string) => {
+    const { w, b } = linearInit(name, H, H);
+    return g.op("Add", [g.op("MatMul", [x, w]), b]);
+  };
+  return (hidden, prefix) => {
+    if (shapes === undefined) {
+      const maskFloat = g.op("Cast", ["attention_mask"], { to: FLOAT });
+      const maskBias = g.op("Mul", [
+        g.op("Sub", [g.scalar(1), g.op("Unsqueeze", [maskFloat, g.ints([1, 2])])]),
+        g.scalar(MASKED_SCORE),
+      ]);
+      shapes = { maskBias, heads: g.ints([0, 0, heads, d]), hidden: g.ints([0, 0, H]) };
+    }
+    const { maskBias, heads: headsShape, hidden: hiddenShape } = shapes;
+    const split = (x: string, perm: number[]) => g.op("Transpose", [g.op("Reshape", [x, headsShape])], { perm });
+    const q = split(linear(hidden, `${prefix}.query`), [0, 2, 1, 3]); // [B, heads, S, d]
+    const k = split(linear(hidden, `${prefix}.key`), [0, 2, 3, 1]); // [B, heads, d, S]
+    const v = split(linear(hidden, `${prefix}.value`), [0, 2, 1, 3]);
+    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), g.scalar(1 / Math.sqrt(d))]), maskBias]);
+    const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), v]); // [B, heads, S, d]
+    return g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), hiddenShape]);
+  };
+}
+
 /** RoBERTa's position ids, int64 [B, S]: transformers' create_position_ids_from_input_ids. */
 export function robertaPositionIds(g: GraphBuilder, padTokenId: number): string {
   // mask = ids != pad; pos = cumsum(mask) * mask + pad.
@@ -316,8 +354,6 @@ export function robertaPositionIds(g: GraphBuilder, padTokenId: number): string 
 /** Embeddings and layers in plain ONNX ops (the graph transformers.js loads), as the module comment writes them. */
 function plainBody({ g, config, init, linearInit, layerNorm }: EncoderBodyContext): string {
   const H = config.hiddenSize;
-  const heads = config.numAttentionHeads;
-  const d = H / heads;
   const I = config.intermediateSize;
   const linear = (x: string, name: string, out: number, inp: number) => {
     const { w, b } = linearInit(name, out, inp);
@@ -343,23 +379,10 @@ function plainBody({ g, config, init, linearInit, layerNorm }: EncoderBodyContex
   );
   let hidden = layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "embeddings.LayerNorm");
 
-  // [B, 1, 1, S]: 0 for real keys, -1e9 for padded keys.
-  const maskFloat = g.op("Cast", ["attention_mask"], { to: FLOAT });
-  const maskBias = g.op("Mul", [
-    g.op("Sub", [g.scalar(1), g.op("Unsqueeze", [maskFloat, g.ints([1, 2])])]),
-    g.scalar(MASKED_SCORE),
-  ]);
-  const headsShape = g.ints([0, 0, heads, d]);
-  const hiddenShape = g.ints([0, 0, H]);
+  const selfAttention = plainSelfAttention(g, config, linearInit);
   for (let l = 0; l < config.numHiddenLayers; l++) {
     const p = `encoder.layer.${l}.`;
-    const split = (x: string, perm: number[]) => g.op("Transpose", [g.op("Reshape", [x, headsShape])], { perm });
-    const q = split(linear(hidden, `${p}attention.self.query`, H, H), [0, 2, 1, 3]); // [B, heads, S, d]
-    const k = split(linear(hidden, `${p}attention.self.key`, H, H), [0, 2, 3, 1]); // [B, heads, d, S]
-    const v = split(linear(hidden, `${p}attention.self.value`, H, H), [0, 2, 1, 3]);
-    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), g.scalar(1 / Math.sqrt(d))]), maskBias]);
-    const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), v]); // [B, heads, S, d]
-    const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), hiddenShape]);
+    const merged = selfAttention(hidden, `${p}attention.self`);
     const attentionOut = layerNorm(
       g.op("Add", [linear(merged, `${p}attention.output.dense`, H, H), hidden]),
       `${p}attention.output.LayerNorm`,
