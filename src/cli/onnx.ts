@@ -1,7 +1,8 @@
 /**
- * `export-onnx <folder> [--quantize int8]`: adds onnx/model.onnx (and, with --quantize int8, the int8
+ * `export-onnx <folder> [--quantize int8] [--fused]`: adds onnx/model.onnx (and, with --quantize int8, the int8
  * onnx/model_quantized.onnx that `serve --dtype q8`, `loadModel(folder, { dtype: "q8" })` and transformers.js'
- * dtype "q8" load) to a saved model folder (src/model/onnx/export.ts). Each graph is checked before it is written.
+ * dtype "q8" load) to a saved model folder (src/model/onnx/export.ts); --fused also the fused graphs (onnx/fused.ts).
+ * Each graph is checked before it is written.
  */
 import type { Command } from "commander";
 import { emit, existingFolder, UsageError, withJson, type JsonOption } from "./common";
@@ -10,6 +11,7 @@ interface ExportOnnxOpts extends JsonOption {
   quantize?: string;
   force?: boolean;
   overwriteForeign?: boolean;
+  fused?: boolean;
 }
 
 export function registerExportOnnx(program: Command): void {
@@ -21,6 +23,10 @@ export function registerExportOnnx(program: Command): void {
       )
       .argument("<folder>", "model folder in sentence-transformers' layout (BERT or RoBERTa)")
       .option("--quantize <type>", "also write onnx/model_quantized.onnx: int8 (transformers.js dtype q8)")
+      .option(
+        "--fused",
+        "also write onnx/model_fused.onnx (ONNX Runtime's fused kernels; with --quantize, its int8 form)",
+      )
       .option("--force", "write the files even when fresh ones are there")
       .option("--overwrite-foreign", "replace ONNX files written by other tooling"),
   ).action(async (folder: string, opts: ExportOnnxOpts) => {
@@ -32,6 +38,7 @@ export function registerExportOnnx(program: Command): void {
       quantize: opts.quantize === "int8" ? "int8" : undefined,
       force: opts.force,
       overwriteForeign: opts.overwriteForeign,
+      fused: opts.fused,
       log: !opts.json,
     });
     const lines = [
@@ -41,6 +48,7 @@ export function registerExportOnnx(program: Command): void {
       lines.push(
         `${r.quantized.path}: ${r.quantized.written ? `written (${r.quantized.bytes.toLocaleString("en-US")} bytes)` : `${r.quantized.before}, kept`}`,
       );
+    for (const f of r.fused ?? []) lines.push(`${f.path}: written (${f.bytes.toLocaleString("en-US")} bytes)`);
     if (r.tokenizerJsonWritten) lines.push(`${dir}/tokenizer.json: written from vocab.txt (transformers.js needs it)`);
     emit(opts, lines, { ok: true, ...r });
   });
