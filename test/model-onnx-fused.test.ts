@@ -185,3 +185,24 @@ test("exportOnnx({ fused: true }) writes the fused files after their checks; loa
     m.dispose();
   }
 });
+
+test("a fused file of another fused-exporter version is not used, and exportOnnx({ fused: true }) rewrites it", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "fused-version-")), "model");
+  writeTinyBert(dir, { normalize: true });
+  await exportOnnx(dir, { fused: true, log: false });
+  const path = join(dir, ONNX_FUSED_FILE);
+  const model = onnx.ModelProto.decode(readFileSync(path));
+  for (const p of model.metadataProps ?? []) if (p.key === FUSED_KEY) p.value = JSON.stringify({ version: 0, ops: [] });
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+  assert.equal(isFusedGraph(readFileSync(path)), false);
+  const m = await loadModel(dir);
+  await m.encode(["wfh"]);
+  assert.equal(m.lastEncodeStats?.onnxGraph, join(dir, "onnx", "model.onnx"));
+  m.dispose();
+  const again = await exportOnnx(dir, { fused: true, log: false });
+  assert.deepEqual(
+    again.fused?.map((f) => f.path),
+    [path],
+  );
+  assert.ok(isFusedGraph(readFileSync(path)));
+});

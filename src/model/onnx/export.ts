@@ -19,13 +19,13 @@
  * A folder with only vocab.txt (older BERT checkpoints) also gets tokenizer.json, built from vocab.txt as Python's
  * BertTokenizerFast does, because transformers.js needs it to load the folder.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../files";
 import { readModelFolder } from "../folder";
 import { buildOnnxModel, weightsChecksum } from "./graph";
-import { type FusedFile, ONNX_FUSED_FILE, ONNX_FUSED_QUANTIZED_FILE, fusedFiles } from "./fused";
+import { type FusedFile, ONNX_FUSED_FILE, ONNX_FUSED_QUANTIZED_FILE, fusedFiles, isFusedGraph } from "./fused";
 import { ONNX_FILE, ONNX_QUANTIZED_FILE, onnxFileStatus, type OnnxFileState, type OnnxModelParts } from "./folder";
 import { describeQuantizedCheck, quantizeVerified, type QuantizeOptions, type QuantizedCheck } from "./quantize";
 import { OnnxEncoder } from "./session";
@@ -181,7 +181,7 @@ async function fusedFilesToWrite(
       throw new Error(
         `${s.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`,
       );
-    return s.state !== "fresh" || options.force === true;
+    return s.state !== "fresh" || !isFusedGraph(readFileSync(s.path)) || options.force === true;
   };
   const want = { fp32: need(ONNX_FUSED_FILE), q8: options.quantize === "int8" && need(ONNX_FUSED_QUANTIZED_FILE) };
   if (!want.fp32 && !want.q8) return [];

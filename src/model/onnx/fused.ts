@@ -29,6 +29,7 @@
  * (bench/ONNX-NOTES.md), ONNX Runtime 1.30's CPU kernels for these ops are no faster than its own fusions of the
  * plain graph in fp32 (SkipLayerNormalization is slower than Add + LayerNormalization) and slower in int8.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type OnnxModelParts, onnxFileStatus } from "./folder";
 import { QUANTIZE_CHECK_TEXTS, type QuantizeOptions, type QuantizedCheck, quantizeVerified } from "./quantize";
@@ -89,9 +90,14 @@ export function buildFusedOnnxModel(input: OnnxExportInput, options: FusedGraphO
   });
 }
 
-/** Whether a serialised ModelProto is a fused graph (has the FUSED_KEY metadata entry). */
+/** Whether a serialised ModelProto is a fused graph of this module's FUSED_VERSION (its FUSED_KEY entry). */
 export function isFusedGraph(bytes: Uint8Array): boolean {
-  return (onnx.ModelProto.decode(bytes).metadataProps ?? []).some((p) => p.key === FUSED_KEY);
+  const raw = (onnx.ModelProto.decode(bytes).metadataProps ?? []).find((p) => p.key === FUSED_KEY)?.value;
+  try {
+    return raw !== undefined && raw !== null && JSON.parse(raw).version === FUSED_VERSION;
+  } catch {
+    return false;
+  }
 }
 
 function ms(g: GraphBuilder, opType: string, inputs: string[], attrs: Record<string, number | { float: number }>) {
@@ -205,11 +211,14 @@ export async function openPreferringFused(
   return { encoder: await open(graph.bytes), source: graph.source };
 }
 
-/** The folder's fused files (ONNX_FUSED_FILE, ONNX_FUSED_QUANTIZED_FILE) that were made from these weights. */
+/**
+ * The folder's fused files (ONNX_FUSED_FILE, ONNX_FUSED_QUANTIZED_FILE) that were made from these weights by this
+ * version of the fused exporter; others are not used (exportOnnx({ fused: true }) rewrites a stale one).
+ */
 export function freshFusedFiles(dir: string, parts: OnnxModelParts): { fp32?: string; q8?: string } {
   const fresh = (file: string) => {
     const s = onnxFileStatus(dir, parts, undefined, file);
-    return s.state === "fresh" ? s.path : undefined;
+    return s.state === "fresh" && isFusedGraph(readFileSync(s.path)) ? s.path : undefined;
   };
   return { fp32: fresh(ONNX_FUSED_FILE), q8: fresh(ONNX_FUSED_QUANTIZED_FILE) };
 }
