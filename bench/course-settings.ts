@@ -25,14 +25,9 @@ import { getConfig } from "../src/env";
 import { filterPairs } from "../src/data/filters";
 import { normalizeQuestion } from "../src/data/split";
 import { loadIndependentQueries, loadShippedSplit } from "../src/data/shipped";
-import {
-  buildCourseData,
-  courseCorpus,
-  generateCourseQuestions,
-  loadCourseData,
-  reviewRoundTrip,
-  settingRows,
-} from "../src/course/data";
+import { buildCourseData, courseCorpus, loadCourseData, settingRows } from "../src/course/data";
+import { generateCourseQuestions } from "../src/course/generation";
+import { reviewRoundTrip } from "../src/course/review";
 import { courseIndex } from "../src/course/evaluation";
 import { courseRecipe } from "../src/course/recipes";
 import { ablation, evaluateSetting, type SettingEvaluation } from "../src/course/settings";

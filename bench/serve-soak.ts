@@ -1,12 +1,15 @@
 /**
- * npm run bench -- serve-soak [--json] [--seconds 600] [--concurrency 16] [--model offline]
+ * npm run bench -- serve-soak [--json] [--seconds 600] [--concurrency 16] [--model offline] [--reranker <dir>]
  *
  * The server as an operator runs it (`ts-embed serve`, its own process) under --seconds of mixed traffic from
  * --concurrency clients (the serve bench's default concurrency), then stopped with SIGTERM as systemd or
- * Kubernetes would. The mix, per 20 requests: 13 good ones (1 to 4 texts, some base64, some `dimensions`),
+ * Kubernetes would. The mix, per 21 requests: 13 good ones (1 to 4 texts, some base64, some `dimensions`),
  * and one each of malformed JSON (400), an input over the token limit (400 input_too_long), a body over the
- * limit (413), an unknown model (404), a client that disconnects mid-request, and a burst that overflows the
- * bounded queue (429 with Retry-After, or 200 where it fits). Slow clients only wait, so they are left to the
+ * limit (413), an unknown model (404), a client that disconnects mid-request, a burst that overflows the
+ * bounded queue (429 with Retry-After, or 200 where it fits), and a re-rank request (POST /v1/rerank, 2 to 9
+ * documents, some with top_n and return_documents; 200 with the results sorted, or 429 under the bursts) to the
+ * cross-encoder the server also serves (`serve --reranker`: --reranker, or by default a random-weight BERT
+ * cross-encoder folder of test/fixtures/rerank/folder.ts written to a temporary folder). Slow clients only wait, so they are left to the
  * unit tests (test/serve-faults.test.ts). Every answer is checked against what its kind of request must get;
  * anything else counts as an error of its class.
  *
@@ -16,10 +19,13 @@
  * SIGTERM / SIGINT / SIGHUP to the bench itself ends the traffic early and reports what ran (interrupted).
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { metricValue } from "../src/serve/metrics";
+import { writeCrossEncoderFolder } from "../test/fixtures/rerank/folder";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +35,15 @@ const json = process.argv.includes("--json");
 const seconds = Number(arg("seconds", "600"));
 const concurrency = Number(arg("concurrency", "16"));
 const spec = arg("model", "offline");
+/** The temporary folder of the default re-ranker (removed at the end), when --reranker is not given. */
+const madeReranker = arg("reranker", "") ? undefined : mkdtempSync(join(tmpdir(), "serve-soak-"));
+const rerankerDir = ((): string => {
+  if (!madeReranker) return arg("reranker", "");
+  const dir = join(madeReranker, "reranker");
+  writeCrossEncoderFolder(dir);
+  return dir;
+})();
+const RERANKER = "soak-reranker";
 if (!(seconds > 0) || !Number.isInteger(concurrency) || concurrency < 1) {
   console.error("serve-soak: --seconds must be > 0 and --concurrency a positive integer");
   process.exit(2);
@@ -44,7 +59,20 @@ const WORDS =
 const text = (i: number, k: number) =>
   `${WORDS[(i + k) % WORDS.length]} ${WORDS[(i * 7 + k) % WORDS.length]} ${WORDS[(i * 13 + k) % WORDS.length]} question ${i}`;
 
-type Kind = "good" | "malformed" | "too_long" | "too_large" | "unknown_model" | "disconnect" | "burst";
+/** Document k of re-rank request i, and the request: 2 to 9 documents, top_n 3 on every third, texts on every second. */
+const rerankDoc = (i: number, k: number) => `${text(i, k)} ${WORDS[(i + 3 * k) % WORDS.length]} policy details`;
+function rerankBody(i: number): string {
+  const documents = Array.from({ length: 2 + (i % 8) }, (_, k) => rerankDoc(i, k));
+  return JSON.stringify({
+    model: RERANKER,
+    query: text(i, 5),
+    documents,
+    ...(i % 3 === 0 ? { top_n: 3 } : {}),
+    ...(i % 2 === 0 ? { return_documents: true } : {}),
+  });
+}
+
+type Kind = "good" | "malformed" | "too_long" | "too_large" | "unknown_model" | "disconnect" | "burst" | "rerank";
 const MIX: Kind[] = [
   ...Array<Kind>(13).fill("good"),
   "malformed",
@@ -54,6 +82,7 @@ const MIX: Kind[] = [
   "disconnect",
   "burst",
   "good",
+  "rerank",
 ];
 
 interface Tally {
@@ -61,6 +90,7 @@ interface Tally {
   byStatus: Record<string, number>;
   errors: Record<string, number>;
   latencies: number[];
+  rerankLatencies: number[];
   examples: string[];
 }
 
@@ -94,6 +124,10 @@ async function startServer(): Promise<{
       String(MAX_QUEUE),
       "--max-batch-size",
       "32",
+      "--reranker",
+      rerankerDir,
+      "--reranker-name",
+      RERANKER,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -122,8 +156,8 @@ for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
 async function main(): Promise<void> {
   const server = await startServer();
   console.error(`serve-soak: server ready at ${server.url}; warming up`);
-  const post = (body: string, signal?: AbortSignal) =>
-    fetch(`${server.url}/v1/embeddings`, {
+  const post = (body: string, signal?: AbortSignal, route = "/v1/embeddings") =>
+    fetch(`${server.url}${route}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body,
@@ -136,7 +170,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < 200 && !stop; i++)
     await (await post(JSON.stringify({ model: spec, input: [text(i, 0), text(i, 1)] }))).text();
   const rssStart = await rss();
-  const t: Tally = { requests: 0, byStatus: {}, errors: {}, latencies: [], examples: [] };
+  for (let i = 0; i < 20 && !stop; i++) await (await post(rerankBody(i), undefined, "/v1/rerank")).text();
+  const t: Tally = { requests: 0, byStatus: {}, errors: {}, latencies: [], rerankLatencies: [], examples: [] };
   console.error(`serve-soak: traffic for ${seconds} s at concurrency ${concurrency}`);
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -174,6 +209,30 @@ async function main(): Promise<void> {
             error(t, "wrong_body", `429 without Retry-After or OpenAI shape: ${JSON.stringify(body)}`);
           else if (r.status !== 200 && r.status !== 429) error(t, "unexpected_status", `burst got ${r.status}`);
         }
+        return;
+      }
+      if (kind === "rerank") {
+        const t0 = performance.now();
+        const r = await post(rerankBody(i), undefined, "/v1/rerank");
+        const answer = (await r.json()) as {
+          results?: { index: number; relevance_score: number; document?: { text: string } }[];
+          usage?: { total_tokens?: number };
+        };
+        count(r.status);
+        if (r.status === 429) return; // overload from the bursts, as for the good embedding requests
+        t.rerankLatencies.push(performance.now() - t0);
+        const docs = 2 + (i % 8);
+        const want = i % 3 === 0 ? Math.min(3, docs) : docs;
+        const res = answer.results ?? [];
+        if (r.status !== 200) error(t, "unexpected_status", `rerank got ${r.status}: ${JSON.stringify(answer)}`);
+        else if (
+          res.length !== want ||
+          res.some((x, k) => k > 0 && x.relevance_score > res[k - 1].relevance_score) ||
+          new Set(res.map((x) => x.index)).size !== res.length ||
+          res.some((x) => (i % 2 === 0) !== (x.document?.text === rerankDoc(i, x.index))) ||
+          !((answer.usage?.total_tokens ?? 0) > 0)
+        )
+          error(t, "wrong_body", `rerank: ${JSON.stringify(answer)}`);
         return;
       }
       const [body, want] = ((): [string, number] => {
@@ -235,9 +294,11 @@ async function main(): Promise<void> {
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   server.kill("SIGTERM");
   const serverExit = await server.exited;
+  if (madeReranker) rmSync(madeReranker, { recursive: true, force: true });
 
   t.latencies.sort((a, b) => a - b);
-  const p = (q: number) => t.latencies[Math.min(t.latencies.length - 1, Math.floor(q * t.latencies.length))] ?? 0;
+  t.rerankLatencies.sort((a, b) => a - b);
+  const p = (q: number, xs = t.latencies) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
   const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
   const fifth = Math.max(1, Math.floor(rssSeries.length / 5));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -270,6 +331,9 @@ async function main(): Promise<void> {
     rss_flat: Math.abs(change) <= 0.1,
     p50_ms: Math.round(p(0.5) * 10) / 10,
     p99_ms: Math.round(p(0.99) * 10) / 10,
+    rerank_requests_ok: metricValue(metrics, 'embed_requests_total{route="/v1/rerank",status="200"}') ?? 0,
+    rerank_p50_ms: Math.round(p(0.5, t.rerankLatencies) * 10) / 10,
+    rerank_p99_ms: Math.round(p(0.99, t.rerankLatencies) * 10) / 10,
     server_exit_after_sigterm: serverExit,
   };
   if (!json) {
@@ -283,6 +347,9 @@ async function main(): Promise<void> {
       `  server RSS (median of the first / last fifth of ${out.rss_samples} samples) ${out.rss_start_mb} -> ${out.rss_end_mb} MiB (${(change * 100).toFixed(1)}%, max ${out.rss_max_mb}, ${out.rss_after_warmup_mb} after warm-up, ${out.rss_final_mb} at the end); flat within 10%: ${out.rss_flat}`,
     );
     console.log(`  good requests: p50 ${out.p50_ms} ms, p99 ${out.p99_ms} ms`);
+    console.log(
+      `  re-rank requests: ${out.rerank_requests_ok} answered 200, p50 ${out.rerank_p50_ms} ms, p99 ${out.rerank_p99_ms} ms`,
+    );
     console.log(`  server after SIGTERM: exit ${serverExit}; open requests at the end ${out.open_requests_at_end}`);
   }
   console.log(JSON.stringify(out));

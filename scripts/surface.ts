@@ -39,6 +39,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["cost"],
   ["serve"],
   ["publish"],
+  ["reproduce"],
   ["course"],
   ["app"],
   ["cli"],

@@ -54,7 +54,7 @@ export interface CourseConfig {
 
 /** What the environment says about the course's choices (undefined: not set, the notebook's value holds). */
 export interface CourseEnv {
-  /** COURSE_DATASET: a shipped dataset name (policy-handbook, vet-clinic) or a folder of documents. */
+  /** COURSE_DATASET: a shipped dataset name (policy-handbook, vet-clinic), a folder of documents, or hf:owner/name. */
   dataset: string | undefined;
   /** COURSE_MODEL: "offline", a Hub id or a local model folder. */
   model: string | undefined;

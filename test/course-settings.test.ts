@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mostChanged, queryTraits, textAbbreviations } from "../src/course/evaluation";
-import { exampleDecisions } from "../src/course/data";
+import { mostChanged } from "../src/course/evaluation";
+import { queryTraits, textAbbreviations } from "../src/course/failures";
+import { exampleDecisions } from "../src/course/review";
 import { seedRoiTable, settingVerdicts } from "../src/course/verdict";
-import { curveNarration } from "../src/course/settings";
-import type { HistoryEntry } from "../src/train/history";
 import type { ResultsFile } from "../src/course/results";
 import type { IRResult } from "../src/eval/ir-evaluator";
 
@@ -121,65 +120,4 @@ test("settingVerdicts recommends BM25 when it wins and the fine-tuned model when
   assert.equal(t.sure, true);
   assert.equal(ind.use, "fine-tuned");
   assert.equal(ind.sure, true);
-});
-
-test("curveNarration says the step-0 evaluation once and says 'falls' only when the loss falls", () => {
-  const history = (losses: number[], dev: [number, number][]): HistoryEntry[] => {
-    const out: HistoryEntry[] = [];
-    const evalAt = new Map(dev);
-    const push = (step: number) => {
-      const v = evalAt.get(step);
-      if (v !== undefined)
-        out.push({ kind: "eval", step, epoch: 0, metrics: { "d_cosine_ndcg@10": v }, evalSeconds: 1, seconds: step });
-    };
-    push(0);
-    losses.forEach((loss, i) => {
-      out.push({
-        kind: "train",
-        step: i + 1,
-        epoch: 0,
-        loss,
-        learningRate: 1e-3,
-        gradNorm: 1,
-        batchSize: 16,
-        seconds: i,
-      });
-      push(i + 1);
-    });
-    return out;
-  };
-  const flat = curveNarration(
-    history(
-      [1.61, 1.61, 1.6, 1.6, 1.6, 1.6, 1.6, 1.6, 1.6, 1.6],
-      [
-        [0, 0.32],
-        [5, 0.35],
-        [10, 0.385],
-      ],
-    ),
-    {
-      base: 0.32,
-      queries: 172,
-    },
-  );
-  assert.match(flat, /evaluated 3 times: 0\.320 before training \(step 0\), 0\.385 at the end \(\+0\.065\)/);
-  assert.doesNotMatch(flat, /falls|keeps falling|at step 0,/);
-  assert.match(flat, /up by less than 5%|down by less than 5%/);
-  assert.match(flat, /while the batch loss hardly moves/);
-  const falling = curveNarration(
-    history(
-      [2, 1.8, 1.5, 1.2, 1, 0.8, 0.6, 0.5, 0.4, 0.3],
-      [
-        [0, 0.5],
-        [10, 0.505],
-      ],
-    ),
-    {
-      base: 0.5,
-      queries: 10,
-    },
-  );
-  assert.match(falling, /it falls from 2\.00 \(mean of the first 1 steps\) to 0\.30/);
-  assert.match(falling, /moves by only 0\.005: .* among all passages\./);
-  assert.doesNotMatch(falling, /before the first evaluation/);
 });

@@ -152,7 +152,7 @@ test("reuseOrBuild: same inputs reuse the folder and say so; other inputs build 
   );
   assert.equal(b.reused, true);
   assert.equal(builds, 1);
-  assert.match(b.message, /^reused models\/mnrl-[0-9a-f]{12} \(trained \d\d:\d\d, same data and options\)$/);
+  assert.match(b.message, /^reused models\/mnrl-[0-9a-f]{12} \(trained at \d\d:\d\d UTC, same data and options\)$/);
   const c = await reuseOrBuild({ root, name: "models/mnrl", inputs: { data: "abc", lr: 0.02 }, log: false }, build);
   assert.equal(c.reused, false);
   assert.notEqual(c.path, a.path);

@@ -22,10 +22,11 @@ const AREA_CAPS: Record<string, number> = {
   train: 23,
   mining: 12,
   rerank: 20, // the re-ranker issue's cross-encoder, its losses and the rerank helpers
-  rag: 26,
+  rag: 27, // + CrossEncoderReranker (the LangChain compressor)
   cost: 20,
   serve: 7,
   publish: 7,
+  reproduce: 4, // loadHubDataset, listRecipes, reproduceTutorial, Recipe
   // Its count today: the course-craft issue (29) lowers it to 35.
   course: 74,
 };
@@ -191,4 +192,13 @@ test("the trainer asks a loss through its interface: no loss class, table or nam
 
 test("the README's surface list is the one the index files give (npm run surface writes it)", () => {
   assert.equal(readmeSurfaceBlock(), surfaceBlock(), "README.md's surface list is stale: run `npm run surface`");
+});
+
+/** At most this many lines in a file of src/, so that each file holds one concept a reader can take in. */
+const MAX_FILE_LINES = 500;
+
+test(`no file in src/ is over ${MAX_FILE_LINES} lines (split it along its concepts)`, () => {
+  const lines = (f: string) => readFileSync(f, "utf8").split("\n").length - 1;
+  const over = files.filter((f) => lines(f) > MAX_FILE_LINES).map((f) => `${rel(f)}: ${lines(f)} lines`);
+  assert.deepEqual(over, []);
 });

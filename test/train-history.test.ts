@@ -35,7 +35,7 @@ test("trainSteps / evaluations split the history in order", () => {
   );
 });
 
-test("trainingCurvesFigure: loss on the left axis, NDCG@10 (default) or chosen metrics on the right", () => {
+test("trainingCurvesFigure: loss in the top panel, NDCG@10 (default) or chosen metrics below, scaled to their range", () => {
   const fig = trainingCurvesFigure(history);
   assert.equal(fig.data.length, 2);
   assert.deepEqual([fig.data[0].x, fig.data[0].y, fig.data[0].yaxis], [[1, 2], [2.5, 1.5], "y"]);
@@ -56,4 +56,7 @@ test("trainingCurvesFigure: loss on the left axis, NDCG@10 (default) or chosen m
     /no metric "ndcg@5" in the history \(have: dev_cosine_ndcg@10, dev_cosine_mrr@10\)/,
   );
   assert.throws(() => trainingCurvesFigure([]), /history is empty/);
+  // The metric panel spans the metric's range (0.2 to 0.6, padded), not 0 to 1: a small gain stays visible.
+  const range = (fig.layout as { yaxis2: { range: number[] } }).yaxis2.range;
+  assert.ok(range[0] > 0.1 && range[0] < 0.2 && range[1] > 0.6 && range[1] < 0.7, String(range));
 });

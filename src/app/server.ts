@@ -14,20 +14,29 @@
  *   GET  /api/runs                  results.json rows, comparisons, timings, exported notebooks
  *   GET  /reports/<notebook>.html   an exported notebook (only names listed by /api/runs)
  *
+ * Each group of routes is a fastify plugin under ./routes (pages, runs, review, explore) given what it reads through
+ * its options; this file holds the app's state (review store, explorer), /api/info, the error body
+ * `{"error", "status"}`, and the hooks every request passes, in this order: security headers, the shutdown gate
+ * and bearer auth (the plugins the embedding server uses too, src/serve/plugins), with the Host check between them.
+ *
  * Safety: pages build every text with textContent (never innerHTML from data) and are served with a
  * Content-Security-Policy that allows scripts from this origin only; files are served from a fixed list, never
  * from a path in the request. Bound to loopback without a token, requests must name a loopback Host (DNS
  * rebinding); with a token (required for any other address), every request must carry it: the
  * `Authorization: Bearer` header, or the cookie set by opening /?token=... once.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { readResults } from "../course/results";
-import { exportedNotebooks, type ReviewSource } from "./catalog";
+import { bearerAuth } from "../serve/plugins/bearer-auth";
+import { RequestGate, openRequestGate } from "../serve/plugins/open-requests";
+import { STRICT_AJV } from "../serve/plugins/strict-schemas";
+import type { ReviewSource } from "./catalog";
 import type { Explorer } from "./explorer";
+import { HttpError } from "./http";
 import { ReviewStore } from "./review-store";
+import { exploreRoutes } from "./routes/explore";
+import { pagesRoutes } from "./routes/pages";
+import { reviewRoutes } from "./routes/review";
+import { runsRoutes } from "./routes/runs";
 
 export interface AppOptions {
   /** The review sheet (see resolveReviewSource); absent: the Review page says how to get one. */
@@ -54,56 +63,16 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-const PUBLIC = join(__dirname, "public");
-/** The pages: one shell (page.html) with the page's title and scripts; these are the only values put into it. */
-const PAGES: Record<string, { page: string; title: string; scripts: string[] }> = {
-  "/review": { page: "review", title: "Review pairs", scripts: ["review.js"] },
-  "/explore": { page: "explore", title: "Explore retrieval", scripts: ["explore.js"] },
-  "/runs": { page: "runs", title: "Runs", scripts: ["plotly.min.js", "runs.js"] },
-};
-const ASSETS: Record<string, { file: string; type: string }> = {
-  "app.css": { file: join(PUBLIC, "app.css"), type: "text/css; charset=utf-8" },
-  "common.js": { file: join(PUBLIC, "common.js"), type: "text/javascript; charset=utf-8" },
-  "review.js": { file: join(PUBLIC, "review.js"), type: "text/javascript; charset=utf-8" },
-  "explore.js": { file: join(PUBLIC, "explore.js"), type: "text/javascript; charset=utf-8" },
-  "runs.js": { file: join(PUBLIC, "runs.js"), type: "text/javascript; charset=utf-8" },
-  "plotly.min.js": { file: require.resolve("plotly.js-dist-min"), type: "text/javascript; charset=utf-8" },
-};
-const PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-/** Exported notebooks run their own inline scripts (charts): sandboxed, so they cannot reach the API. */
-const REPORT_CSP = "sandbox allow-scripts allow-popups";
 const COOKIE = "ts_embed_app_token";
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
-
-function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new HttpError(400, `${name}=${String(value)}: expected an integer from ${min} to ${max}.`);
-  return n;
-}
-
 export function createAppServer(options: AppOptions): AppServer {
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: "idle" });
-  let closing = false;
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: "idle", ajv: STRICT_AJV });
+  const gate = new RequestGate();
   let store: ReviewStore | undefined;
   let storeError: Error | undefined;
   if (options.review) {
@@ -124,7 +93,6 @@ export function createAppServer(options: AppOptions): AppServer {
       explorerError = err instanceof Error ? err : new Error(String(err));
     },
   );
-  const tokenDigest = options.token ? digest(options.token) : undefined;
   const hostCheck = !options.token && isLoopback(options.host ?? "127.0.0.1");
 
   app.setErrorHandler(
@@ -134,6 +102,7 @@ export function createAppServer(options: AppOptions): AppServer {
       if (err.current) body.current = err.current;
       if (status === 500 && !(req.url.startsWith("/api/") || req.url.startsWith("/api?")))
         body.error = `internal error: ${err.message}`;
+      if (err instanceof HttpError && err.retryAfter !== undefined) reply.header("retry-after", String(err.retryAfter));
       reply.code(status).type("application/json; charset=utf-8").send(body);
     },
   );
@@ -148,80 +117,66 @@ export function createAppServer(options: AppOptions): AppServer {
       });
   });
 
-  app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+  // Hooks run in this order: headers, the shutdown gate, the Host check, the token, the token's cookie.
+  app.addHook("onRequest", async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "no-referrer");
     reply.header("cache-control", "no-store");
-    if (closing) {
-      reply.header("connection", "close").header("retry-after", "1");
-      throw new HttpError(503, "The app is shutting down.");
-    }
-    if (hostCheck) {
+  });
+  app.register(openRequestGate, {
+    gate,
+    shuttingDown: () => new HttpError(503, "The app is shutting down.", {}, 1),
+  });
+  if (hostCheck)
+    app.addHook("onRequest", async (req: FastifyRequest) => {
       const host = String(req.headers.host ?? "").replace(/:\d+$/, "");
       if (!isLoopback(host))
         throw new HttpError(
           403,
           `Host "${req.headers.host}" is not this machine: the app answers only on 127.0.0.1 / localhost (start it with --host and --token to serve others).`,
         );
-    }
-    if (!tokenDigest) return;
-    const url = new URL(req.url, "http://x");
-    const fromQuery = url.searchParams.get("token");
-    const header = req.headers.authorization;
-    const bearer = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header.trim())?.[1] : undefined;
-    const cookie = /(?:^|;\s*)ts_embed_app_token=([^;]+)/.exec(String(req.headers.cookie ?? ""))?.[1];
-    const given = bearer ?? fromQuery ?? (cookie ? decodeURIComponent(cookie) : undefined);
-    if (!given || !timingSafeEqual(digest(given), tokenDigest))
-      throw new HttpError(
-        401,
-        given
-          ? "Wrong token."
-          : "This app needs its token: open the address the app printed (with ?token=...), or send Authorization: Bearer <token>.",
-      );
-    if (fromQuery && req.method === "GET" && !url.pathname.startsWith("/api/")) {
-      // Put the token in a cookie and drop it from the address bar (and from the history).
-      url.searchParams.delete("token");
-      reply.header("set-cookie", `${COOKIE}=${encodeURIComponent(fromQuery)}; HttpOnly; SameSite=Strict; Path=/`);
-      reply.redirect(`${url.pathname}${url.search}`, 303);
-      return reply;
-    }
-  });
-
-  // Pages and assets: a fixed list of files, none named by the request.
-  const sendFile = (reply: FastifyReply, file: string, type: string) => reply.type(type).send(readFileSync(file));
-  app.get("/", async (_req, reply) => reply.redirect(options.review ? "/review" : "/explore", 302));
-  app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
-  const shell = readFileSync(join(PUBLIC, "page.html"), "utf8");
-  for (const [route, p] of Object.entries(PAGES)) {
-    const html = shell
-      .replace(/\{\{title\}\}/g, p.title)
-      .replace(/\{\{page\}\}/g, p.page)
-      .replace("{{scripts}}", p.scripts.map((f) => `  <script src="/static/${f}"></script>`).join("\n"));
-    app.get(route, async (_req, reply) => {
-      reply.header("content-security-policy", PAGE_CSP).header("x-frame-options", "DENY");
-      return reply.type("text/html; charset=utf-8").send(html);
+    });
+  if (options.token) {
+    app.register(bearerAuth, {
+      key: options.token,
+      messages: {
+        missing:
+          "This app needs its token: open the address the app printed (with ?token=...), or send Authorization: Bearer <token>.",
+        wrong: "Wrong token.",
+      },
+      alsoFrom: (req) => {
+        const cookie = /(?:^|;\s*)ts_embed_app_token=([^;]+)/.exec(String(req.headers.cookie ?? ""))?.[1];
+        const fromQuery = new URL(req.url, "http://x").searchParams.get("token");
+        return fromQuery ?? (cookie ? decodeURIComponent(cookie) : undefined);
+      },
+    });
+    app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+      const url = new URL(req.url, "http://x");
+      const fromQuery = url.searchParams.get("token");
+      if (fromQuery && req.method === "GET" && !url.pathname.startsWith("/api/")) {
+        // Put the token in a cookie and drop it from the address bar (and from the history).
+        url.searchParams.delete("token");
+        reply.header("set-cookie", `${COOKIE}=${encodeURIComponent(fromQuery)}; HttpOnly; SameSite=Strict; Path=/`);
+        reply.redirect(`${url.pathname}${url.search}`, 303);
+        return reply;
+      }
     });
   }
-  app.get<{ Params: { name: string } }>("/static/:name", async (req, reply) => {
-    const asset = Object.hasOwn(ASSETS, req.params.name) ? ASSETS[req.params.name] : undefined;
-    if (!asset) throw new HttpError(404, `No static file "${req.params.name}".`);
-    return sendFile(reply, asset.file, asset.type);
-  });
-  app.get<{ Params: { name: string } }>("/reports/:name", async (req, reply) => {
-    const listed = exportedNotebooks(options.reportsDir).find((n) => n.file === req.params.name);
-    if (!listed) throw new HttpError(404, `No exported notebook "${req.params.name}" in ${options.reportsDir}.`);
-    reply.header("content-security-policy", REPORT_CSP);
-    return sendFile(reply, join(options.reportsDir, listed.file), "text/html; charset=utf-8");
-  });
 
-  const reviewStore = (): ReviewStore => {
-    if (store) return store;
-    if (storeError) throw new HttpError(422, storeError.message);
-    throw new HttpError(
-      404,
-      "Nothing to review: no review sheet. Run notebook 01 (npm run course -- 01), which exports one under runs/<dataset>/review/, or start the app with --pairs <pairs.jsonl | sheet.csv>.",
-    );
-  };
+  app.register(pagesRoutes, { home: options.review ? "/review" : "/explore" });
+  app.register(runsRoutes, { reportsDir: options.reportsDir });
+  app.register(reviewRoutes, {
+    store: () => {
+      if (store) return store;
+      if (storeError) throw new HttpError(422, storeError.message);
+      throw new HttpError(
+        404,
+        "Nothing to review: no review sheet. Run notebook 01 (npm run course -- 01), which exports one under runs/<dataset>/review/, or start the app with --pairs <pairs.jsonl | sheet.csv>.",
+      );
+    },
+  });
+  app.register(exploreRoutes, { explorer: explorerReady, explorerMissing: options.explorerMissing });
+
   const systemsInfo = () =>
     explorer ? explorer.systems.map((s) => ({ name: s.name, model: s.model, index: s.index })) : [];
 
@@ -250,83 +205,11 @@ export function createAppServer(options: AppOptions): AppServer {
     reportsDir: options.reportsDir,
   }));
 
-  app.get<{ Querystring: Record<string, string> }>("/api/review", async (req) => {
-    const q = req.query;
-    const status = q.status ?? "all";
-    if (!["all", "pending", "decided", "flagged", "invalid"].includes(status))
-      throw new HttpError(400, `status=${status}: use all, pending, decided, flagged or invalid.`);
-    return reviewStore().list({
-      status,
-      generator: q.generator || undefined,
-      q: q.q,
-      offset: intParam(q.offset, "offset", 0, 0, 1e9),
-      limit: intParam(q.limit, "limit", 500, 1, 2000),
-    });
-  });
-  app.get<{ Params: { id: string } }>("/api/review/:id", async (req) => reviewStore().get(req.params.id));
-  app.post<{ Params: { id: string }; Body: unknown }>("/api/review/:id", async (req) => {
-    const body = req.body;
-    if (!body || typeof body !== "object" || Array.isArray(body))
-      throw new HttpError(
-        400,
-        'Send a JSON object: {"decision": "accept"|"reject"|"edit"|"pending", "anchor"?: "..."}.',
-      );
-    const b = body as { decision?: unknown; anchor?: unknown; version?: unknown };
-    if (b.anchor !== undefined && b.anchor !== null && typeof b.anchor !== "string")
-      throw new HttpError(400, '"anchor" must be a string.');
-    if (b.version !== undefined && typeof b.version !== "string")
-      throw new HttpError(400, '"version" must be a string.');
-    const s = reviewStore();
-    const item = s.decide(req.params.id, {
-      decision: String(b.decision ?? ""),
-      anchor: (b.anchor ?? undefined) as string | undefined,
-      version: b.version as string | undefined,
-    });
-    return { item, counts: s.counts(), revision: s.revision };
-  });
-
-  const needExplorer = async (): Promise<Explorer> => {
-    if (!explorerReady) throw new HttpError(404, `Nothing to search: ${options.explorerMissing ?? "no dataset"}.`);
-    try {
-      return await explorerReady;
-    } catch (err) {
-      throw new HttpError(503, `The models could not be loaded: ${(err as Error).message}`);
-    }
-  };
-  app.get<{ Querystring: Record<string, string> }>("/api/search", async (req) => {
-    const q = (req.query.q ?? "").trim();
-    if (q === "")
-      throw new HttpError(400, "q is empty: give the question to search, e.g. /api/search?q=how+many+vacation+days");
-    if (q.length > 2000) throw new HttpError(400, `q is ${q.length} characters; at most 2000.`);
-    const e = await needExplorer();
-    const k = intParam(req.query.k, "k", 10, 1, 100);
-    const offset = intParam(req.query.offset, "offset", 0, 0, e.corpusSize - 1);
-    return e.search(q, k, offset);
-  });
-  app.get("/api/examples", async () => (await needExplorer()).fixedAndBroken());
-  app.get<{ Params: { id: string } }>("/api/passages/:id", async (req) => {
-    const e = await needExplorer();
-    const p = e.passage(req.params.id);
-    if (!p) throw new HttpError(404, `No passage "${req.params.id}" in ${e.dataset.dir}.`);
-    return p;
-  });
-  app.get("/api/runs", async () => {
-    const file = readResults(join(options.reportsDir, "results.json"));
-    return {
-      file: join(options.reportsDir, "results.json"),
-      exists: existsSync(join(options.reportsDir, "results.json")),
-      results: file.results,
-      comparisons: file.comparisons,
-      timings: file.timings,
-      notebooks: exportedNotebooks(options.reportsDir).map((n) => ({ ...n, href: `/reports/${n.file}` })),
-    };
-  });
-
   return {
     app,
     listen: (port = 8765, host = "127.0.0.1") => app.listen({ port, host }),
     async close() {
-      closing = true;
+      gate.closing = true;
       await app.close();
     },
   };

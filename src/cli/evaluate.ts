@@ -9,7 +9,18 @@ import type { IRSplit } from "../data/index";
 import type { InformationRetrievalEvaluator, IRResult } from "../eval/index";
 import { getConfig } from "../env";
 import { writeFileAtomic } from "../files";
-import { emit, fmt, loadSplit, nonNegativeInt, positiveInt, UsageError, withJson, type JsonOption } from "./common";
+import type { PairScorer } from "../rerank/types";
+import {
+  emit,
+  existingFolder,
+  fmt,
+  loadSplit,
+  nonNegativeInt,
+  positiveInt,
+  UsageError,
+  withJson,
+  type JsonOption,
+} from "./common";
 import { BOOTSTRAP_RESAMPLES, DEFAULT_SEED } from "../defaults";
 import { formatSignedInterval } from "../display/format";
 
@@ -41,6 +52,32 @@ export async function evaluateSystem(
   }
 }
 
+/**
+ * "bm25" or a model spec evaluated as it is and re-ranked by `scorer` (RerankedRetriever: its top `topK` re-ordered,
+ * CrossEncoderRerankingEvaluator's realistic mode); the first stage is built once for both.
+ */
+export async function evaluateReranked(
+  spec: string,
+  split: IRSplit,
+  evaluator: InformationRetrievalEvaluator,
+  label: string,
+  reranker: { scorer: PairScorer; label: string; topK: number },
+): Promise<IRResult[]> {
+  const { BM25Retriever, DenseRetriever } = await import("../retrieval/index");
+  const { RerankedRetriever } = await import("../rerank/index");
+  const model = spec === "bm25" ? undefined : await (await import("../model/index")).loadModel(spec);
+  try {
+    const first = model ? await DenseRetriever.build(model, split.corpus) : new BM25Retriever(split.corpus);
+    const reranked = new RerankedRetriever(first, reranker.scorer, split.corpus, { topK: reranker.topK });
+    return [
+      { ...(await evaluator.evaluate(first)), system: label },
+      { ...(await evaluator.evaluate(reranked)), system: `${label} + ${reranker.label}@${reranker.topK}` },
+    ];
+  } finally {
+    model?.dispose();
+  }
+}
+
 function uniqueLabels(specs: string[]): string[] {
   const labels = specs.map(systemLabel);
   return labels.map((l, i) => (labels.indexOf(l) === i ? l : `${l} (${i + 1})`));
@@ -53,6 +90,8 @@ interface EvalOpts extends JsonOption {
   report: string;
   results?: string;
   topK: number;
+  reranker?: string;
+  rerankTopK: number;
 }
 
 /** --data, --split and --report: the options eval and compare share. */
@@ -76,15 +115,26 @@ export function registerEval(program: Command): void {
       "eval-per-query.csv",
     )
       .option("--results <file>", "also write the metrics as JSON (publish --eval reads it for the model card)")
-      .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5),
+      .option("--top-k <n>", "ids listed per query in the report", positiveInt("--top-k"), 5)
+      .option("--reranker <dir>", "also evaluate each system re-ranked by this cross-encoder folder (ONNX Runtime)")
+      .option("--rerank-top-k <n>", "first-stage hits the re-ranker re-orders", positiveInt("--rerank-top-k"), 30),
   ).action(async (opts: EvalOpts) => {
     const { InformationRetrievalEvaluator, perQueryReport, writeReport } = await import("../eval/index");
     const split = await loadSplit(opts.data, opts.split);
     const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${basename(opts.data)}-${opts.split}` });
     const labels = uniqueLabels(opts.model);
     const results: IRResult[] = [];
-    for (let i = 0; i < opts.model.length; i++)
-      results.push(await evaluateSystem(opts.model[i], split, evaluator, labels[i]));
+    const rerankerDir = opts.reranker === undefined ? undefined : existingFolder(opts.reranker, "--reranker");
+    const scorer = rerankerDir ? await (await import("../rerank/index")).OnnxCrossEncoder.load(rerankerDir) : undefined;
+    try {
+      for (let i = 0; i < opts.model.length; i++)
+        if (scorer && rerankerDir) {
+          const reranker = { scorer, label: systemLabel(rerankerDir), topK: opts.rerankTopK };
+          results.push(...(await evaluateReranked(opts.model[i], split, evaluator, labels[i], reranker)));
+        } else results.push(await evaluateSystem(opts.model[i], split, evaluator, labels[i]));
+    } finally {
+      await scorer?.release();
+    }
     const report = resolve(opts.report);
     writeReport(perQueryReport(results, { topK: opts.topK }), report);
     const payload = {

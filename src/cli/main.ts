@@ -2,7 +2,7 @@
 /**
  * The pipeline from a terminal or a CI job, one command per notebook step:
  *
- *   generate -> review -> split -> train -> mine -> eval / compare -> serve -> publish   (and bench, app)
+ *   generate -> review -> split -> train -> mine -> eval / compare -> serve -> publish   (and bench, app, rerank)
  *
  *   npm run cli -- <command> --help
  *
@@ -18,6 +18,7 @@ import { registerGenerate } from "./generate";
 import { registerMine } from "./mine";
 import { registerExportOnnx } from "./onnx";
 import { registerPublish } from "./publish";
+import { registerRerank } from "./rerank";
 import { registerReview } from "./review";
 import { registerServe } from "./serve";
 import { registerSplit } from "./split";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerCompare(program);
   registerServe(program);
+  registerRerank(program);
   registerExportOnnx(program);
   registerPublish(program);
   registerBench(program);

@@ -7,7 +7,16 @@
  */
 import type { Command } from "commander";
 import { getConfig } from "../env";
-import { emit, nonNegativeInt, note, positiveInt, UsageError, withJson, type JsonOption } from "./common";
+import {
+  emit,
+  existingFolder,
+  nonNegativeInt,
+  note,
+  positiveInt,
+  UsageError,
+  withJson,
+  type JsonOption,
+} from "./common";
 
 interface ServeOpts extends JsonOption {
   model: string;
@@ -28,6 +37,9 @@ interface ServeOpts extends JsonOption {
   headersTimeout: number;
   requestTimeout: number;
   graceSeconds: number;
+  reranker?: string;
+  rerankerName?: string;
+  rerankerDtype: string;
 }
 
 export function registerServe(program: Command): void {
@@ -35,7 +47,7 @@ export function registerServe(program: Command): void {
     program
       .command("serve")
       .description(
-        "Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics.",
+        "Serve a model through an OpenAI-compatible API: POST /v1/embeddings, GET /v1/models, /info, /health, /metrics; with --reranker also POST /v1/rerank.",
       )
       .option("-m, --model <spec>", "Hub id, model folder, offline, offline-bert", getConfig().model)
       .option("--model-name <id>", "the id clients send as `model` (default: from --model)")
@@ -73,14 +85,25 @@ export function registerServe(program: Command): void {
         "on SIGTERM, how long requests in flight may take",
         positiveInt("--grace-seconds"),
         25,
-      ),
+      )
+      .option("--reranker <dir>", "a cross-encoder folder to serve at POST /v1/rerank (ONNX Runtime)")
+      .option("--reranker-name <id>", "the id clients send as `model` to /v1/rerank (default: the folder's name)")
+      .option("--reranker-dtype <dtype>", "fp32, or q8 (int8) for the re-ranker", "fp32"),
   ).action(async (opts: ServeOpts) => {
     if (opts.longInputs !== "truncate" && opts.longInputs !== "reject")
       throw new UsageError(`--long-inputs ${opts.longInputs}: expected truncate or reject.`);
     if (opts.dtype !== "fp32" && opts.dtype !== "q8")
       throw new UsageError(`--dtype ${opts.dtype}: expected fp32 or q8.`);
+    if (opts.rerankerDtype !== "fp32" && opts.rerankerDtype !== "q8")
+      throw new UsageError(`--reranker-dtype ${opts.rerankerDtype}: expected fp32 or q8.`);
+    const rerankerDir = opts.reranker === undefined ? undefined : existingFolder(opts.reranker, "--reranker");
     const { loadModel } = await import("../model/index");
     const { createEmbeddingServer, defaultModelName, inferencePathOf } = await import("../serve/index");
+    const { OnnxCrossEncoder } = await import("../rerank/index");
+    const rerankerName = opts.rerankerName ?? (rerankerDir ? defaultModelName(rerankerDir) : undefined);
+    const reranker = rerankerDir
+      ? OnnxCrossEncoder.load(rerankerDir, { dtype: opts.rerankerDtype as "fp32" | "q8", name: rerankerName })
+      : undefined;
     const server = createEmbeddingServer({
       model: loadModel(opts.model, { dtype: opts.dtype }),
       modelName: opts.modelName ?? defaultModelName(opts.model),
@@ -96,6 +119,8 @@ export function registerServe(program: Command): void {
       maxConcurrentRequests: opts.maxConcurrent,
       headersTimeoutMs: opts.headersTimeout * 1000,
       requestTimeoutMs: opts.requestTimeout * 1000,
+      reranker,
+      rerankerName,
     });
     // Handlers before listening, so that a stop while the model loads is graceful too.
     let stopping: Promise<{ drained: boolean; cutOff: number }> | undefined;
@@ -118,11 +143,17 @@ export function registerServe(program: Command): void {
       await server.close();
       throw new Error(`could not load the model: ${err.message}`);
     });
+    // "ready" once the re-ranker is loaded too (its route answers 503 until then).
+    const rerankerReady = await Promise.race([reranker, stopSignal.then(() => undefined)]).catch(async (err: Error) => {
+      await server.close();
+      throw new Error(`could not load the re-ranker ${rerankerDir}: ${err.message}`);
+    });
     if (model)
       emit(
         opts,
         [
           `serving ${opts.modelName ?? defaultModelName(opts.model)} (${model.dim}-d, ${inferencePathOf(model)}) at ${url}/v1/embeddings`,
+          ...(rerankerReady ? [`re-ranking with ${rerankerName} (${rerankerReady.reason}) at ${url}/v1/rerank`] : []),
           "Ctrl-C or SIGTERM stops after the requests in flight",
         ],
         {
@@ -132,6 +163,7 @@ export function registerServe(program: Command): void {
           model: opts.modelName ?? defaultModelName(opts.model),
           dimensions: model.dim,
           inferencePath: inferencePathOf(model),
+          ...(rerankerReady ? { reranker: rerankerName } : {}),
           pid: process.pid,
         },
       );

@@ -75,11 +75,11 @@ export function filesKey(paths: readonly string[]): string {
   return h.digest("hex").slice(0, 12);
 }
 
+/** "at 14:05 UTC" (today) or "on 2026-12-07 at 14:05 UTC": a time of day, never to be read as a duration. */
 function clock(iso: string): string {
   const d = new Date(iso);
-  const today = new Date().toDateString() === d.toDateString();
-  const hm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-  return today ? hm : `${d.toISOString().slice(0, 10)} ${hm}`;
+  const at = `at ${d.toISOString().slice(11, 16)} UTC`;
+  return new Date().toISOString().slice(0, 10) === iso.slice(0, 10) ? at : `on ${iso.slice(0, 10)} ${at}`;
 }
 
 /** The path relative to the working directory when it lies below it, else absolute. */
@@ -112,15 +112,18 @@ export interface ArtefactOptions {
   log?: boolean;
 }
 
+/** The folder reuseOrBuild uses for these options: <root>/<name>-<key>. */
+export function artefactFolder(options: Pick<ArtefactOptions, "root" | "name" | "inputs">): string {
+  return join(options.root, `${options.name}-${inputsKey(options.inputs)}`);
+}
+
 /**
  * Reuses the artefact made from the same inputs, or builds it: `build(folder)` writes into the
  * artefact's own folder (created empty or holding an interrupted attempt's files), and the manifest
- * is written when it returns.
+ * is written when it returns, with the build's seconds (or the `seconds` build returns: a training resumed from
+ * another run's checkpoint took that run's time, not this call's).
  */
-export async function reuseOrBuild(
-  options: ArtefactOptions,
-  build: (folder: string) => Promise<void> | void,
-): Promise<Artefact> {
+export async function reuseOrBuild(options: ArtefactOptions, build: (folder: string) => unknown): Promise<Artefact> {
   const key = inputsKey(options.inputs);
   const label = `${options.name}-${key}`;
   const path = join(options.root, label);
@@ -139,8 +142,8 @@ export async function reuseOrBuild(
   } else {
     mkdirSync(path, { recursive: true });
     const t0 = performance.now();
-    await build(path);
-    const seconds = (performance.now() - t0) / 1000;
+    const built = (await build(path)) as { seconds?: unknown } | undefined;
+    const seconds = typeof built?.seconds === "number" ? built.seconds : (performance.now() - t0) / 1000;
     const manifest: ArtefactManifest = {
       name: options.name,
       key,

@@ -29,11 +29,7 @@ import {
   type QrelRow,
 } from "../data/beir";
 import { chunkFolder, type ChunkOptions, type ChunkReport } from "../data/chunk";
-import type { FilterReport } from "../data/filters";
-import { defaultPrompt, generateQuestions, type GenerateReport, type Prices } from "../data/generate";
 import { readJsonl } from "../data/jsonl";
-import { parseCsv, toCsv } from "../data/csv";
-import { exportForReview, importReview, type ReviewResult } from "../data/review";
 import {
   questionLeakReport,
   splitByDocument,
@@ -43,11 +39,9 @@ import {
 } from "../data/split";
 import { domainAdaptationPairs } from "../data/domain-pairs";
 import { loadIndependentQueries } from "../data/shipped";
-import { generateOffline, OFFLINE_GENERATOR } from "../data/template-generator";
 import { SPLIT_NAMES, type CorpusRow, type IRSplit, type PairRow, type SplitName } from "../data/types";
 import { filesKey, inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
-import { checkLlm, type Course } from "./setup";
-import { DEFAULT_SEED } from "../defaults";
+import type { Course } from "./setup";
 
 export interface CourseCorpus {
   chunks: CorpusRow[];
@@ -63,13 +57,21 @@ export interface CourseCorpus {
 
 const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
 
-/** The dataset's passages: a shipped / BEIR corpus as it ships (one section per passage), or the user's documents chunked. */
-export function courseCorpus(course: Course, options: ChunkOptions = {}): CourseCorpus {
+/**
+ * The dataset's passages: a shipped / BEIR corpus as it ships (one section per passage), or the user's documents
+ * chunked (by chunkFolder with `options`, or the result of a chunkFolder call passed as `options`).
+ */
+export function courseCorpus(
+  course: Course,
+  options: ChunkOptions | { chunks: CorpusRow[]; report: ChunkReport } = {},
+): CourseCorpus {
   let chunks: CorpusRow[];
   let human: BeirDataset | undefined;
   let chunkReport: ChunkReport | undefined;
   if (course.dataset.kind === "documents") {
-    ({ chunks, report: chunkReport } = chunkFolder(course.dataset.dir, options));
+    // The chunks a notebook cell made with chunkFolder, or chunkFolder with these options.
+    ({ chunks, report: chunkReport } =
+      "chunks" in options ? options : chunkFolder(course.dataset.dir, options as ChunkOptions));
     if (chunks.length === 0) {
       throw new Error(
         `Dataset setting COURSE_DATASET=${course.dataset.dir}: chunking found no text in ${course.dataset.files.length} document(s). Fix: check that the files hold text (UTF-8), or set COURSE_DATASET=policy-handbook.`,
@@ -95,325 +97,6 @@ export function corpusTable(corpus: CourseCorpus): pl.DataFrame {
     "words/passage median": [median],
     "words/passage max": [lengths[lengths.length - 1]],
     "human-written queries": [corpus.human ? corpus.human.queries.size : 0],
-  });
-}
-
-/** Prices used for estimates when none are given: gpt-4o-mini's list price (USD per million tokens) in 2025. */
-export const DEFAULT_PRICES: Prices & { model: string } = {
-  model: "gpt-4o-mini",
-  inputPerMillion: 0.15,
-  outputPerMillion: 0.6,
-};
-
-export interface CostEstimate {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  usd: number;
-  prices: Prices & { model?: string };
-  /** "measured" (token usage the endpoint reported) or "estimated" (characters / 4, ~20 tokens per question). */
-  basis: "measured" | "estimated";
-}
-
-/**
- * What generating the questions with an LLM costs: one request per passage with the default prompt.
- * Tokens are estimated as characters / 4 (the usual rule of thumb for English with GPT tokenizers) and
- * ~20 output tokens per question plus the JSON around them.
- */
-export function estimateGenerationCost(
-  chunks: readonly CorpusRow[],
-  options: { questionsPerChunk?: number; prices?: Prices & { model?: string } } = {},
-): CostEstimate {
-  const n = options.questionsPerChunk ?? 3;
-  const prices = options.prices ?? DEFAULT_PRICES;
-  let promptChars = 0;
-  for (const c of chunks) for (const m of defaultPrompt(c, n, 0)) promptChars += m.content.length + 8;
-  const promptTokens = Math.round(promptChars / 4);
-  const completionTokens = chunks.length * (10 + 20 * n);
-  const usd = (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
-  return { requests: chunks.length, promptTokens, completionTokens, usd, prices, basis: "estimated" };
-}
-
-export function costTable(cost: CostEstimate): pl.DataFrame {
-  return pl.DataFrame({
-    basis: [cost.basis],
-    requests: [cost.requests],
-    "prompt tokens": [cost.promptTokens],
-    "completion tokens": [cost.completionTokens],
-    // No "$" in table text: the HTML export's MathJax would read "$...$" as a formula.
-    prices: [
-      `${cost.prices.model ?? "given prices"}: USD ${cost.prices.inputPerMillion} in / ${cost.prices.outputPerMillion} out per million tokens`,
-    ],
-    "cost USD": [Number(cost.usd.toFixed(4))],
-  });
-}
-
-export interface GenerationResult {
-  rows: PairRow[];
-  /** "offline template generator" or "llm:<model>". */
-  generator: string;
-  artefact: Artefact;
-  cost: CostEstimate;
-  report?: GenerateReport;
-}
-
-/**
- * Questions for every passage: with the course's LLM when one is configured (checked first; an interrupted
- * run resumes from the rows already written), else the offline template generator. Saved under
- * runs/<dataset>/generated/ and reused while the passages and options are unchanged.
- */
-export async function generateCourseQuestions(
-  course: Course,
-  corpus: CourseCorpus,
-  options: { questionsPerChunk?: number; prices?: Prices & { model?: string }; concurrency?: number } = {},
-): Promise<GenerationResult> {
-  const n = options.questionsPerChunk ?? 3;
-  const llm = course.llm;
-  if (llm) console.log(await checkLlm(course));
-  const generator = llm ? `llm:${llm.model}` : OFFLINE_GENERATOR;
-  const inputs = { corpus: corpus.key, questionsPerChunk: n, generator, baseUrl: llm?.baseUrl, seed: course.seed };
-  let report: GenerateReport | undefined;
-  const artefact = await reuseOrBuild(
-    { root: course.datasetDir, name: "generated/questions", inputs, verb: "generated" },
-    async (folder) => {
-      const out = join(folder, "rows.jsonl");
-      if (llm) {
-        report = await generateQuestions(corpus.chunks, {
-          out,
-          questionsPerChunk: n,
-          concurrency: options.concurrency,
-          prices: options.prices ?? DEFAULT_PRICES,
-          llm: { baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: llm.model, seed: course.seed },
-        });
-        if (report.stopped || report.failed.length > 0) {
-          throw new Error(
-            `LLM setting OPENAI_BASE_URL=${llm.baseUrl} (model ${llm.model}): generation stopped (${report.stopped ?? `${report.failed.length} passage(s) failed, e.g. ${report.failed[0].reason}`}). ` +
-              `The ${report.rowsWritten} rows written are kept; run the cell again to continue, or set COURSE_LLM=none.`,
-          );
-        }
-        writeFileAtomic(join(folder, "report.json"), JSON.stringify(report, null, 1));
-      } else {
-        const rows = generateOffline(corpus.chunks, { questionsPerChunk: n, seed: course.seed });
-        writeFileAtomic(out, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
-      }
-    },
-  );
-  const rows = readJsonl(join(artefact.path, "rows.jsonl")).records.map((r) => r.value as PairRow);
-  const reportPath = join(artefact.path, "report.json");
-  if (!report && existsSync(reportPath)) report = JSON.parse(readFileSync(reportPath, "utf8")) as GenerateReport;
-  const prices = options.prices ?? DEFAULT_PRICES;
-  const cost: CostEstimate =
-    report && report.usage.promptTokens > 0
-      ? {
-          requests: report.requests,
-          promptTokens: report.usage.promptTokens,
-          completionTokens: report.usage.completionTokens,
-          prices,
-          basis: "measured",
-          usd:
-            (report.usage.promptTokens * prices.inputPerMillion +
-              report.usage.completionTokens * prices.outputPerMillion) /
-            1e6,
-        }
-      : estimateGenerationCost(corpus.chunks, { questionsPerChunk: n, prices });
-  return { rows, generator, artefact, cost, report };
-}
-
-/** A few generated rows: question, the passage it should find (shortened), how it was made. */
-export function examplesTable(rows: readonly PairRow[], count = 8, seed = DEFAULT_SEED): pl.DataFrame {
-  const step = Math.max(1, Math.floor(rows.length / count));
-  const picked = Array.from(
-    { length: Math.min(count, rows.length) },
-    (_, i) => rows[(i * step + (seed % step)) % rows.length],
-  );
-  return pl.DataFrame({
-    question: picked.map((r) => r.anchor),
-    passage: picked.map((r) => (r.positive.length > 140 ? `${r.positive.slice(0, 137)}...` : r.positive)),
-    "made by": picked.map((r) =>
-      [
-        r.generator ?? "",
-        r.template ? `template ${String(r.template)}` : "",
-        r.rewrites ? `rewrites: ${String(r.rewrites)}` : "",
-      ]
-        .filter(Boolean)
-        .join("; "),
-    ),
-  });
-}
-
-/** What each filter removed. */
-export function filterTable(report: FilterReport): pl.DataFrame {
-  const names = Object.keys(report.removed);
-  return pl.DataFrame({
-    step: ["generated", ...names.map((n) => `removed: ${n.replace(/_/g, " ")}`), "kept"],
-    rows: [report.total, ...names.map((n) => report.removed[n as keyof FilterReport["removed"]]), report.kept],
-  });
-}
-
-export interface ReviewRoundTrip {
-  /** The sheet written for review. */
-  sheet: string;
-  /** Where a reviewed sheet is read from (the participant saves it there). */
-  reviewedPath: string;
-  /** True when a reviewed sheet was found and read. */
-  reviewed: boolean;
-  result: ReviewResult;
-  /** Rows that go on: accepted and fixed, plus pending ones unless `strict`. */
-  rows: PairRow[];
-  note: string;
-  /** The example decisions applied when the participant has not reviewed yet (reviewRoundTrip's `example`). */
-  decisions?: ExampleDecision[];
-}
-
-/**
- * Writes runs/<dataset>/review/sheet-<key>.csv and reads back runs/<dataset>/review/reviewed.csv when the
- * participant saved one (decision column: accept / reject / fix with edited_anchor). Without a reviewed
- * sheet the exported one is read back: every row pending, all kept, which the note says. Reviewed rows
- * that are not among the current rows (the data changed since) are reported, not used.
- */
-export function reviewRoundTrip(
-  course: Course,
-  rows: readonly PairRow[],
-  options: { strict?: boolean; example?: boolean } = {},
-): ReviewRoundTrip {
-  const dir = join(course.datasetDir, "review");
-  const sheet = join(dir, `sheet-${inputsKey(rows.map((r) => [r.anchor, r.positive_id]))}.csv`);
-  if (!existsSync(sheet)) exportForReview(rows, sheet);
-  const reviewedPath = join(dir, "reviewed.csv");
-  const reviewed = existsSync(reviewedPath);
-  let decisions: ExampleDecision[] | undefined;
-  let readFrom = reviewed ? reviewedPath : sheet;
-  if (!reviewed && options.example) {
-    // No participant review yet: fill a copy of the sheet with a reviewer's first decisions (never reviewed.csv,
-    // which is the participant's) and read that back, so that the round trip applies real decisions.
-    decisions = exampleDecisions(rows);
-    readFrom = join(dir, "reviewed-example.csv");
-    const { header, records } = parseCsv(readFileSync(sheet, "utf8"), sheet);
-    const byRow = new Map(decisions.map((d) => [d.row, d]));
-    const filled = records.map((rec, i) => {
-      const cells: Record<string, string> = {};
-      header.forEach((h, j) => (cells[h] = rec.fields[j]));
-      const d = byRow.get(i);
-      if (d) {
-        cells.decision = d.decision;
-        cells.edited_anchor = d.edited ?? "";
-      }
-      return cells;
-    });
-    writeFileAtomic(readFrom, toCsv(header, filled));
-  }
-  const result = importReview(readFrom);
-  const kept = options.strict ? result.accepted : [...result.accepted, ...result.pending];
-  const rel = (p: string) => relative(course.runsDir, p);
-  const how =
-    `To review yourself, fill the decision column of runs/${rel(sheet)} (accept / reject / fix + edited_anchor) and save it as ` +
-    `runs/${rel(reviewedPath)}, or review in the browser with \`npm run app\`; the next run reads your decisions instead.`;
-  const note = reviewed
-    ? `read your reviewed sheet runs/${rel(reviewedPath)}: ${result.counts.accept} accepted, ${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}).`
-    : decisions
-      ? `no reviewed sheet of yours yet, so a reviewer's first ${decisions.length} decisions were written to runs/${rel(readFrom)} and read back: ` +
-        `${result.counts.fix} fixed, ${result.counts.reject} rejected, ${result.counts.pending} pending (${options.strict ? "dropped" : "kept"}); ${rows.length} rows in, ${kept.length} go on. ${how}`
-      : `no reviewed sheet yet: read back the exported sheet runs/${rel(sheet)}, all ${result.counts.pending} rows pending and kept. ${how}`;
-  return { sheet, reviewedPath, reviewed, result, rows: kept, note, decisions };
-}
-
-export interface ExampleDecision {
-  /** Index of the row in the sheet (0 = first data row). */
-  row: number;
-  decision: "reject" | "fix";
-  anchor: string;
-  edited?: string;
-  reason: string;
-}
-
-const lettersOf = (w: string) => [...w].sort().join("");
-
-/**
- * A reviewer's first decisions, by rules a person applies when reading a sheet:
- * - fix a typing slip: a question word found in no passage word but whose letters, swapped once, spell a word of
- *   its own passage ("qaulifies" -> "qualifies");
- * - reject an ambiguous question: the same question (normalised) generated for two different passages, so one
- *   question has two "right" answers; failing that, the shortest question, which says least.
- * At most one of each; rows the rules do not find are left alone.
- */
-export function exampleDecisions(rows: readonly PairRow[]): ExampleDecision[] {
-  const out: ExampleDecision[] = [];
-  for (const [i, r] of rows.entries()) {
-    // Typed arrays: "match(...) ?? []" is a union whose find() older TypeScript (tslab's) types as never.
-    const passageWords = new Set<string>(r.positive.toLowerCase().match(/[a-z]+/g) ?? []);
-    const anchorWords: string[] = r.anchor.match(/[A-Za-z]{5,}/g) ?? [];
-    const typo = anchorWords.find((w) => !passageWords.has(w.toLowerCase()));
-    if (!typo) continue;
-    const lower: string = typo.toLowerCase();
-    const fixed = [...passageWords].find(
-      (p) =>
-        p.length === lower.length &&
-        p !== lower &&
-        lettersOf(p) === lettersOf(lower) &&
-        [...p].filter((c, k) => c !== lower[k]).length === 2,
-    );
-    if (!fixed) continue;
-    out.push({
-      row: i,
-      decision: "fix",
-      anchor: r.anchor,
-      edited: r.anchor.replace(typo, fixed),
-      reason: `typing slip "${typo}" -> "${fixed}"`,
-    });
-    break;
-  }
-  const seen = new Map<string, number>();
-  let reject: ExampleDecision | undefined;
-  for (const [i, r] of rows.entries()) {
-    const key = r.anchor
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, " ")
-      .trim();
-    const j = seen.get(key);
-    if (j !== undefined && rows[j].positive_id !== r.positive_id && !out.some((d) => d.row === i)) {
-      reject = {
-        row: i,
-        decision: "reject",
-        anchor: r.anchor,
-        reason: `the same question was generated for another passage (${String(rows[j].positive_id)})`,
-      };
-      break;
-    }
-    if (j === undefined) seen.set(key, i);
-  }
-  if (!reject) {
-    const words = (t: string) => t.split(/\s+/).filter(Boolean).length;
-    const shortest = rows
-      .map((r, i) => ({ r, i }))
-      .filter(({ i }) => !out.some((d) => d.row === i))
-      .sort((a, b) => words(a.r.anchor) - words(b.r.anchor) || a.i - b.i)[0];
-    if (shortest)
-      reject = {
-        row: shortest.i,
-        decision: "reject",
-        anchor: shortest.r.anchor,
-        reason: `the shortest question (${words(shortest.r.anchor)} words): too vague to tell which passage it wants`,
-      };
-  }
-  if (reject) out.push(reject);
-  return out;
-}
-
-/** The example decisions and what they did. */
-export function decisionsTable(r: ReviewRoundTrip): pl.DataFrame {
-  const ds = r.decisions ?? [];
-  return pl.DataFrame({
-    decision: ds.map((d) => d.decision),
-    question: ds.map((d) => d.anchor),
-    "after review": ds.map((d) => (d.decision === "fix" ? (d.edited ?? "") : "(dropped)")),
-    why: ds.map((d) => d.reason),
-  });
-}
-
-export function reviewTable(r: ReviewRoundTrip): pl.DataFrame {
-  return pl.DataFrame({
-    decision: ["accept", "fix", "reject", "pending"],
-    rows: [r.result.counts.accept, r.result.counts.fix, r.result.counts.reject, r.result.counts.pending],
   });
 }
 
@@ -453,6 +136,7 @@ export interface CourseDataInfo {
  * Splits by source document, checks for leaks and saves the course dataset (BEIR layout) under
  * runs/<dataset>/data/; runs/<dataset>/course-data.json points notebooks 2-6 at it.
  *
+ * `split`: source document -> split, as data.splitByDocument returns it (default: documentSplit).
  * Splits: train = generated questions of train documents (+ the human-written train queries of a shipped
  * dataset, when `humanTrain`); dev / test = the human-written dev / test queries of a shipped dataset, or
  * the generated questions of dev / test documents for a documents folder.
@@ -461,10 +145,10 @@ export async function buildCourseData(
   course: Course,
   corpus: CourseCorpus,
   rows: readonly PairRow[],
-  options: { generator: string; humanTrain?: boolean },
+  options: { generator: string; humanTrain?: boolean; split?: Map<string, SplitName> },
 ): Promise<{ info: CourseDataInfo; leaks: LeakReport; artefact: Artefact }> {
   const humanTrain = options.humanTrain ?? true;
-  const split = documentSplit(course, corpus);
+  const split = options.split ?? documentSplit(course, corpus);
   const inputs = {
     corpus: corpus.key,
     rows: inputsKey(rows.map((r) => [r.anchor, r.positive_id])),
@@ -554,19 +238,6 @@ export async function buildCourseData(
     JSON.stringify({ path: relative(course.datasetDir, artefact.path), key: artefact.key }, null, 1),
   );
   return { info, leaks, artefact };
-}
-
-export function splitTable(info: CourseDataInfo, leaks: LeakReport): pl.DataFrame {
-  return pl.DataFrame({
-    split: info.splits.map((s) => s.split),
-    queries: info.splits.map((s) => s.queries),
-    "source documents": info.splits.map((s) => s.documents),
-    "queries from": info.splits.map((s) => s.source),
-    "documents shared with another split": info.splits.map((s) => s.sharedDocuments),
-    "leak check (assertNoLeak)": info.splits.map((s) =>
-      leaks.splits.some((l) => l.split === s.split) ? "passed" : "not checked",
-    ),
-  });
 }
 
 const GENERATED_FILE = "generated.jsonl";

@@ -2,11 +2,11 @@
  * Evaluation and fine-tuning steps the course notebooks share (notebooks 2-6):
  *
  *   courseIndex           a model's corpus embeddings in a vector index (faiss when it loads), saved and reused
- *   courseRetrievers      BM25, the dense model, and their hybrid (reciprocal rank fusion) over the same corpus
- *   evaluateAndRecord     InformationRetrievalEvaluator on a split, each result recorded in reports/results.json
- *   failureCases / failureTraits   queries whose relevant passage ranks low, and what they have in common
+ *   tunedRetrievers       BM25, base, fine-tuned and their hybrid (reciprocal rank fusion) over the same corpus
+ *   tripletFigure         notebook 1's bars: cosine of each tutorial triplet's anchor with its positive and negative
  *   inBatchFigure         notebook 3's heat map: one batch's similarity matrix, positives on the diagonal
- *   fineTune              MNRL training saved as an artefact (resumes from checkpoints, reused when unchanged)
+ *   fineTune              MNRL training saved as an artefact (resumes from checkpoints, reused when unchanged);
+ *                         fineTuneArtefact names its folder, so a train() call in a cell can write the same one
  *   sideBySide            the same queries' top passages from two systems
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -14,10 +14,9 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../files";
 import pl from "nodejs-polars";
 import type { CorpusRow, IRSplit, PairRow } from "../data/types";
-import { DEFAULT_ABBREVIATIONS } from "../data/template-generator";
 import { InformationRetrievalEvaluator, type IRResult } from "../eval/ir-evaluator";
 import { loadModel, type SentenceTransformer } from "../model/index";
-import { BM25Retriever, tokenize } from "../retrieval/bm25";
+import { BM25Retriever } from "../retrieval/bm25";
 import { DenseRetriever } from "../retrieval/dense";
 import { HybridRetriever } from "../retrieval/hybrid";
 import type { Retriever } from "../retrieval/types";
@@ -25,14 +24,12 @@ import { VectorIndex } from "../retrieval/vector-index";
 import { MultipleNegativesRankingLoss } from "../train/losses/index";
 import type { FineTuneRecipe } from "./recipes";
 import { train, type TrainResult } from "../train/trainer";
-import type { HistoryEntry } from "../train/history";
 import { rngFor, shuffled } from "../random";
-import { inputsKey, reuseOrBuild, type Artefact } from "./artefacts";
+import { inputsKey, reuseOrBuild, type Artefact, type ArtefactOptions } from "./artefacts";
 import { modelLabel, type Course } from "./setup";
 import type { CourseData } from "./data";
 import type { PlotlyFigure } from "../display/display";
-import { recordResult, type ResultRow } from "./results";
-import { DEFAULT_SEED, MNRL_SCALE } from "../defaults";
+import { DEFAULT_SEED } from "../defaults";
 import { dot, l2NormalizeRows, NORM_EPS } from "../math";
 
 /** Corpus entries in the order every retriever indexes them. */
@@ -77,25 +74,6 @@ export interface CourseSystem {
   retriever: Retriever;
 }
 
-/** BM25, the dense retriever and their hybrid (RRF, k = 60) over the same corpus, labelled for tables. */
-export function courseRetrievers(
-  data: CourseData,
-  dense: DenseRetriever,
-  options: { system?: string; model: string },
-): CourseSystem[] {
-  const bm25 = new BM25Retriever(corpusEntries(data.test), { name: "BM25" });
-  const system = options.system ?? "base";
-  return [
-    { system: "BM25", model: "-", retriever: bm25 },
-    { system, model: options.model, retriever: dense },
-    {
-      system: "hybrid",
-      model: options.model,
-      retriever: new HybridRetriever([bm25, dense], { name: `hybrid (BM25 + ${system})` }),
-    },
-  ];
-}
-
 /**
  * The systems notebook 3 compares: BM25, the base model, the fine-tuned model and the hybrid of BM25 with
  * the fine-tuned model. `model` labels the model both started from.
@@ -106,232 +84,47 @@ export function tunedRetrievers(
   tuned: DenseRetriever,
   options: { model: string; system?: string },
 ): CourseSystem[] {
-  const [bm25, baseSystem] = courseRetrievers(data, base, { model: options.model });
+  const bm25 = new BM25Retriever(corpusEntries(data.test), { name: "BM25" });
   const system = options.system ?? "fine-tuned";
   return [
-    bm25,
-    baseSystem,
+    { system: "BM25", model: "-", retriever: bm25 },
+    { system: "base", model: options.model, retriever: base },
     { system, model: options.model, retriever: tuned },
     {
       system: `hybrid (${system})`,
       model: options.model,
-      retriever: new HybridRetriever([bm25.retriever, tuned], { name: `hybrid (BM25 + ${system})` }),
+      retriever: new HybridRetriever([bm25, tuned], { name: `hybrid (BM25 + ${system})` }),
     },
   ];
 }
 
-/** Evaluates each system on the split and records it in results.json; results keyed by system. */
-export async function evaluateAndRecord(
-  course: Course,
-  split: IRSplit,
-  systems: readonly CourseSystem[],
-  options: { notebook: string; splitName?: string },
-): Promise<{ results: Map<string, IRResult>; rows: ResultRow[] }> {
-  const evaluator = InformationRetrievalEvaluator.fromSplit(split, { name: `${course.dataset.name}-${split.split}` });
-  const results = new Map<string, IRResult>();
-  const rows: ResultRow[] = [];
-  for (const s of systems) {
-    const r = await evaluator.evaluate(s.retriever);
-    const labelled: IRResult = { ...r, system: s.model === "-" ? s.system : `${s.system} · ${s.model}` };
-    results.set(s.system, labelled);
-    rows.push(
-      recordResult(labelled, {
-        dataset: course.dataset.name,
-        split: options.splitName ?? split.split,
-        system: s.system,
-        model: s.model,
-        notebook: options.notebook,
-        path: course.resultsPath,
-      }),
-    );
-  }
-  return { results, rows };
-}
+export const short = (s: string, n = 110) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
 
-const short = (s: string, n = 110) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
-
-/** Queries whose first relevant passage ranks below `minRank` (or is not in the top 10), worst first, with the texts. */
-export function failureCases(
-  result: IRResult,
-  split: IRSplit,
-  options: { minRank?: number; count?: number } = {},
-): pl.DataFrame {
-  const minRank = options.minRank ?? 4;
-  const failures = result.perQuery
-    .filter((q) => q.firstRelevantRank === null || q.firstRelevantRank >= minRank)
-    .sort((a, b) => (b.firstRelevantRank ?? 1e9) - (a.firstRelevantRank ?? 1e9))
-    .slice(0, options.count ?? 8);
-  const title = (id: string | undefined) => (id ? (split.corpus.get(id) as CorpusRow).title : "");
-  return pl.DataFrame({
-    query: failures.map((q) => q.query),
-    "relevant passage": failures.map((q) =>
-      short(`${title(q.relevant[0])}: ${(split.corpus.get(q.relevant[0]) as CorpusRow).text}`),
-    ),
-    "rank of relevant": failures.map((q) =>
-      q.firstRelevantRank === null ? "not in top 10" : String(q.firstRelevantRank),
-    ),
-    "ranked first instead": failures.map((q) => title(q.hits[0]?.id)),
-  });
-}
-
-/** Everyday words a handbook rarely uses (it says "your", not "my"): not counted as words missing from the corpus. */
-const EVERYDAY = new Set([
-  "my",
-  "me",
-  "mine",
-  "im",
-  "ive",
-  "got",
-  "get",
-  "gets",
-  "getting",
-  "happens",
-  "happen",
-  "ok",
-  "okay",
-  "pls",
-  "please",
-]);
-
-const ABBREVIATIONS = new Set(Object.keys(DEFAULT_ABBREVIATIONS).map((a) => a.toLowerCase()));
-
-const alnum = (w: string) => w.toLowerCase().replace(/[^a-z0-9]/g, "");
-
-/**
- * Abbreviations a text writes (lower-cased, letters and digits only): words of 2-8 characters with two or more
- * capitals ("DCFSA", "PTO", "FeLV") or mixing letters and digits ("W-4", "I-9", "401(k)", "2FA"). A query that
- * types one in lower case ("dcfsa limit", "w4", "i9") still uses the abbreviation.
- */
-export function textAbbreviations(text: string): Set<string> {
-  const out = new Set<string>();
-  for (const raw of text.split(/\s+/)) {
-    const w = raw.replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9)]+$/g, "");
-    if (w.length < 2 || w.length > 8 || !/^[A-Za-z0-9][A-Za-z0-9()&/-]*$/.test(w)) continue;
-    const caps = (w.match(/[A-Z]/g) ?? []).length;
-    const letters = /[A-Za-z]/.test(w);
-    const digits = /[0-9]/.test(w);
-    if (caps >= 2 || (letters && digits)) out.add(alnum(w));
-  }
-  return out;
-}
-
-/**
- * Traits of a query against its relevant passage, the usual reasons a generic model misses:
- * - abbreviation: the query has an abbreviation, in any case: in the course's list, a 2-5 letter all-caps word,
- *   one the corpus writes (textAbbreviations: "dcfsa" for DCFSA, "w4" for W-4), or letters and digits mixed;
- * - paraphrase: fewer than 30% of its content words (stop words dropped) appear in the passage;
- * - word not in the corpus: a query word (besides everyday ones such as "my") found in no passage: a typo,
- *   slang, or a term the documents spell otherwise ("acct", "meds");
- * - short: three words or fewer.
- */
-export function queryTraits(
-  query: string,
-  passage: string,
-  vocabulary: ReadonlySet<string>,
-  abbreviations: ReadonlySet<string> = textAbbreviations(passage),
-): string[] {
-  const traits: string[] = [];
-  const raw = query.split(/[^A-Za-z0-9()'-]+/).filter(Boolean);
-  const isAbbreviation = (w: string) => {
-    const a = alnum(w);
-    const plural = a.endsWith("s") ? a.slice(0, -1) : a;
-    return (
-      ABBREVIATIONS.has(a) ||
-      ABBREVIATIONS.has(plural) ||
-      /^[A-Z]{2,5}s?$/.test(w) ||
-      abbreviations.has(a) ||
-      abbreviations.has(plural) ||
-      /^(?:[a-z]{1,3}[0-9]{1,3}|[0-9]{1,3}[a-z]{1,2}|[0-9]{3}[a-z])$/.test(a)
-    );
-  };
-  if (raw.some(isAbbreviation)) traits.push("abbreviation");
-  const q = tokenize(query);
-  const p = new Set(tokenize(passage));
-  if (q.length > 0 && q.filter((w) => p.has(w)).length / q.length < 0.3)
-    traits.push("paraphrase (little word overlap)");
-  if (q.some((w) => !vocabulary.has(w) && !EVERYDAY.has(w))) traits.push("word not in the corpus (typo, slang)");
-  if (raw.length <= 3) traits.push("short (3 words or fewer)");
-  return traits;
-}
-
-/**
- * How common each trait is among the failures (first relevant rank >= minRank or missing) and among all
- * queries, with Hit@1 of the queries that have it: a trait far more frequent among failures is what
- * the model has not learned.
- */
-export function failureTraits(result: IRResult, split: IRSplit, options: { minRank?: number } = {}): pl.DataFrame {
-  const minRank = options.minRank ?? 4;
-  const vocabulary = new Set<string>();
-  const abbreviations = new Set<string>();
-  for (const d of split.corpus.values()) {
-    for (const w of tokenize(`${d.title} ${d.text}`)) vocabulary.add(w);
-    for (const a of textAbbreviations(`${d.title} ${d.text}`)) abbreviations.add(a);
-  }
-  const names = [
-    "abbreviation",
-    "paraphrase (little word overlap)",
-    "word not in the corpus (typo, slang)",
-    "short (3 words or fewer)",
-  ];
-  const stats = names.map(() => ({ failures: 0, all: 0, hits: 0 }));
-  let failures = 0;
-  for (const q of result.perQuery) {
-    const passage = q.relevant
-      .map((id) => {
-        const d = split.corpus.get(id) as CorpusRow;
-        return `${d.title} ${d.text}`;
-      })
-      .join(" ");
-    const traits = queryTraits(q.query, passage, vocabulary, abbreviations);
-    const failed = q.firstRelevantRank === null || q.firstRelevantRank >= minRank;
-    if (failed) failures++;
-    names.forEach((n, i) => {
-      if (!traits.includes(n)) return;
-      stats[i].all++;
-      if (failed) stats[i].failures++;
-      if (q.firstRelevantRank === 1) stats[i].hits++;
-    });
-  }
-  const n = result.perQuery.length;
-  return pl.DataFrame({
-    trait: names,
-    "share of failures": stats.map((s) => (failures ? Number((s.failures / failures).toFixed(3)) : 0)),
-    "share of all queries": stats.map((s) => Number((s.all / n).toFixed(3))),
-    "Hit@1 with the trait": stats.map((s) => (s.all ? Number((s.hits / s.all).toFixed(3)) : 0)),
-    queries: stats.map((s) => s.all),
-  });
-}
+/** "Benefits Accounts — Carryover" -> "Carryover": the section heading (the document title is shared). */
+export const sectionOf = (title: string) => title.split(" — ").pop() as string;
 
 /**
  * One batch as MNRL sees it: S_ij = cos(anchor_i, positive_j). Row i's positive is column i; every other
- * column is an in-batch negative. Returns the heat map and the batch's loss with scale 20.
+ * column is an in-batch negative. The colour scale spans the batch's own cosines, so that the diagonal stands out
+ * against the negatives whatever range the model's scores take. The loss itself is left to the notebook.
  */
 export async function inBatchFigure(
   model: SentenceTransformer,
   rows: readonly PairRow[],
-  options: { scale?: number; title?: string } = {},
-): Promise<{ figure: PlotlyFigure; loss: number; correct: number }> {
-  const scale = options.scale ?? MNRL_SCALE;
+  options: { title?: string } = {},
+): Promise<{ figure: PlotlyFigure; similarity: number[][]; correct: number }> {
   const a = await model.encode(rows.map((r) => r.anchor));
   const p = await model.encode(rows.map((r) => r.positive));
   const unitRows = (e: typeof a) => {
     const u = l2NormalizeRows(Float64Array.from(e.data), e.dim);
     return rows.map((_, i) => u.subarray(i * e.dim, (i + 1) * e.dim));
   };
-  const A = unitRows(a);
   const P = unitRows(p);
-  const S = A.map((ai) => P.map((pj) => dot(ai, pj)));
-  let loss = 0;
-  let correct = 0;
-  S.forEach((row, i) => {
-    const z = row.map((x) => x * scale);
-    const max = Math.max(...z);
-    loss += -(z[i] - max - Math.log(z.reduce((s, x) => s + Math.exp(x - max), 0)));
-    if (row.indexOf(Math.max(...row)) === i) correct++;
-  });
-  loss /= rows.length;
+  const S = unitRows(a).map((ai) => P.map((pj) => dot(ai, pj)));
+  const correct = S.filter((row, i) => row.indexOf(Math.max(...row)) === i).length;
   const labels = rows.map((r, i) => `${i + 1}. ${short(r.anchor, 28)}`);
-  const passages = rows.map((r, i) => `${i + 1}. ${short(r.positive.split("\n")[0], 28)}`);
+  const passages = rows.map((r, i) => `${i + 1}. ${short(sectionOf(r.positive.split("\n")[0]), 28)}`);
+  const flat = S.flat();
   const figure: PlotlyFigure = {
     data: [
       {
@@ -340,8 +133,9 @@ export async function inBatchFigure(
         x: passages,
         y: labels,
         colorscale: "Viridis",
-        zmin: Math.min(0, ...S.flat()),
-        zmax: 1,
+        zmin: Math.min(...flat),
+        zmax: Math.max(...flat),
+        colorbar: { title: { text: "cosine" } },
         text: S.map((r) => r.map((x) => x.toFixed(2))),
         texttemplate: "%{text}",
         hovertemplate: "question %{y}<br>passage %{x}<br>cosine %{z:.3f}<extra></extra>",
@@ -357,7 +151,7 @@ export async function inBatchFigure(
       margin: { l: 230, b: 170 },
     },
   };
-  return { figure, loss, correct };
+  return { figure, similarity: S, correct };
 }
 
 /** What a course training ran on, saved beside its model (training.json) so a reused run can say it too. */
@@ -379,40 +173,26 @@ export interface FineTuned {
   historyPath: string;
 }
 
-/** One sentence on where and how a training ran: backend, steps, time and (Transformer) the memory plan. */
-export function describeTrainingRecord(r: TrainingRecord): string {
-  const gib = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
-  const memory = r.memory
-    ? ` Memory plan: ${r.memory.loss}, about ${gib(r.memory.estimatedBytes)} a step against a budget of ${gib(r.memory.budgetBytes)} of ${r.memory.source}.`
-    : "";
-  return `Trained on the ${r.backend.name} backend (${r.backend.package}): ${r.steps} steps in ${r.seconds.toFixed(0)} s.${memory}`;
-}
-
 const TRAINING_RECORD = "training.json";
 
-/**
- * Fine-tunes `baseSpec` with MultipleNegativesRankingLoss on the course's train pairs, evaluating on the
- * dev split, saved under <runDir>/models/<name>-<key>. Same data, base model and recipe: the saved model
- * is reused. An interrupted run continues from its last checkpoint when the cell runs again.
- */
-export async function fineTune(
+interface FineTuneOptions {
+  name?: string;
+  rows?: readonly PairRow[];
+  /** Dev split evaluated during training (default: the course data's dev split, setting B). */
+  dev?: IRSplit;
+  loss?: string;
+  loadBase?: (spec: string) => Promise<SentenceTransformer>;
+}
+
+/** Where fineTune keeps a training run: models/<name>-<hash of data, rows, base model, recipe, loss, dev>. */
+export function fineTuneArtefact(
   course: Course,
   data: CourseData,
   baseSpec: string,
   recipe: FineTuneRecipe,
-  options: {
-    name?: string;
-    rows?: readonly PairRow[];
-    /** Dev split evaluated during training (default: the course data's dev split, setting B). */
-    dev?: IRSplit;
-    loss?: string;
-    loadBase?: (spec: string) => Promise<SentenceTransformer>;
-  } = {},
-): Promise<FineTuned> {
+  options: FineTuneOptions = {},
+): ArtefactOptions {
   const rows = options.rows ?? data.train;
-  const name = options.name ?? "mnrl";
-  let result: TrainResult | undefined;
-  let record: TrainingRecord | undefined;
   const inputs = {
     data: data.key,
     rows: inputsKey(rows.map((r) => [r.anchor, r.positive, r.negative ?? ""])),
@@ -421,37 +201,53 @@ export async function fineTune(
     loss: options.loss ?? "MultipleNegativesRankingLoss",
     ...(options.dev ? { dev: inputsKey([...options.dev.relevant].map(([q, ids]) => [q, [...ids]])) } : {}),
   };
-  const artefact = await reuseOrBuild(
-    { root: course.runDir, name: `models/${name}`, inputs, verb: "trained" },
-    async (folder) => {
-      const model = await (options.loadBase ?? loadModel)(baseSpec);
-      const dev = options.dev ?? data.dev;
-      const evaluator = InformationRetrievalEvaluator.fromSplit(dev, { name: `${course.dataset.name}-${dev.split}` });
-      result = await train(model, [...rows], {
-        loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
-        epochs: recipe.epochs,
-        batchSize: recipe.batchSize,
-        learningRate: recipe.learningRate,
-        warmupRatio: recipe.warmupRatio,
-        weightDecay: recipe.weightDecay,
-        maxSteps: recipe.maxSteps,
-        seed: recipe.seed ?? course.seed,
-        batchSampler: "no_duplicates",
-        dropLast: true,
-        evaluator,
-        evalSteps: recipe.evalSteps,
-        outputDir: folder,
-        resumeFrom: "auto",
-      });
-      record = {
-        backend: result.backend,
-        memory: result.memory ?? null,
-        steps: result.steps,
-        seconds: result.seconds,
-      };
-      writeFileAtomic(join(folder, TRAINING_RECORD), `${JSON.stringify(record, null, 1)}\n`);
-    },
-  );
+  return { root: course.runDir, name: `models/${options.name ?? "mnrl"}`, inputs, verb: "trained" };
+}
+
+/**
+ * Fine-tunes `baseSpec` with MultipleNegativesRankingLoss on the course's train pairs, evaluating on the
+ * dev split, saved under <runDir>/models/<name>-<key>. Same data, base model and recipe: the saved model
+ * is reused. An interrupted run continues from its last checkpoint when the cell runs again, and so does a run
+ * a notebook cell started into the same folder with the same options (notebook 3 trains its first model so).
+ * The model returned is final/ (the weights after the last step), as notebooks 5 and 6 load it.
+ */
+export async function fineTune(
+  course: Course,
+  data: CourseData,
+  baseSpec: string,
+  recipe: FineTuneRecipe,
+  options: FineTuneOptions = {},
+): Promise<FineTuned> {
+  const rows = options.rows ?? data.train;
+  let result: TrainResult | undefined;
+  let record: TrainingRecord | undefined;
+  const artefact = await reuseOrBuild(fineTuneArtefact(course, data, baseSpec, recipe, options), async (folder) => {
+    const model = await (options.loadBase ?? loadModel)(baseSpec);
+    const dev = options.dev ?? data.dev;
+    const evaluator = InformationRetrievalEvaluator.fromSplit(dev, { name: `${course.dataset.name}-${dev.split}` });
+    result = await train(model, [...rows], {
+      loss: new MultipleNegativesRankingLoss({ scale: recipe.scale }),
+      epochs: recipe.epochs,
+      batchSize: recipe.batchSize,
+      learningRate: recipe.learningRate,
+      warmupRatio: recipe.warmupRatio,
+      weightDecay: recipe.weightDecay,
+      maxSteps: recipe.maxSteps,
+      seed: recipe.seed ?? course.seed,
+      batchSampler: "no_duplicates",
+      dropLast: true,
+      evaluator,
+      evalSteps: recipe.evalSteps,
+      outputDir: folder,
+      resumeFrom: "auto",
+    });
+    // The training's own clock at its last step or evaluation (history.json keeps it, summed over resumed runs):
+    // the one figure for this run, also when this call only continued a notebook cell's finished run.
+    const seconds = result.history.length > 0 ? result.history[result.history.length - 1].seconds : result.seconds;
+    record = { backend: result.backend, memory: result.memory ?? null, steps: result.steps, seconds };
+    writeFileAtomic(join(folder, TRAINING_RECORD), `${JSON.stringify(record, null, 1)}\n`);
+    return { seconds };
+  });
   const model = await loadModel(join(artefact.path, "final"));
   // A reused model reads the record its training wrote (absent for one saved before records were kept).
   const recordPath = join(artefact.path, TRAINING_RECORD);
@@ -461,18 +257,19 @@ export async function fineTune(
 }
 
 /**
- * The top `k` passage titles of two systems for the same queries (a relevant one marked ✔), with the rank of
- * the first relevant passage in each ("-": not in the searched depth). Columns are named by the course system
- * ("base", "fine-tuned"); the caption should name the model.
+ * The top `k` passages of two systems for the same queries (a relevant one marked ✔; each named by its section
+ * heading and id, since the passages of one document share its title), with the rank of the first relevant
+ * passage in each ("-": not in the searched depth). Queries: `queryIds`, else the 6 of mostChanged. Columns are
+ * named by the course system ("base", "fine-tuned"); the caption should name the model.
  */
 export function sideBySide(
   baseline: IRResult,
   candidate: IRResult,
   split: IRSplit,
-  queryIds: readonly string[],
+  queryIds: readonly string[] = mostChanged(baseline, candidate, 6),
   k = 3,
 ): pl.DataFrame {
-  const title = (id: string) => (split.corpus.get(id) as CorpusRow).title;
+  const title = (id: string) => `${short(sectionOf((split.corpus.get(id) as CorpusRow).title), 40)} (${id})`;
   const name = (r: IRResult) => r.system.split(" · ")[0];
   const rows = queryIds.map((id) => {
     const b = baseline.perQuery.find((q) => q.queryId === id);
@@ -481,7 +278,7 @@ export function sideBySide(
     const list = (q: typeof b) =>
       q.hits
         .slice(0, k)
-        .map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${short(title(h.id), 48)}`)
+        .map((h, i) => `${i + 1}. ${q.relevant.includes(h.id) ? "✔ " : ""}${title(h.id)}`)
         .join("  ");
     const rank = (q: typeof b) => (q.firstRelevantRank === null ? "-" : String(q.firstRelevantRank));
     return {
@@ -571,13 +368,4 @@ export function sampleBatch(rows: readonly PairRow[], n: number, seed = DEFAULT_
     if (out.length === n) break;
   }
   return out;
-}
-
-/** The training history a fine-tuning run saved (history.json). */
-export function readTrainingHistory(tuned: FineTuned): HistoryEntry[] {
-  if (!existsSync(tuned.historyPath))
-    throw new Error(
-      `${tuned.historyPath} is missing: the training run did not finish; run the training cell again (it resumes).`,
-    );
-  return (JSON.parse(readFileSync(tuned.historyPath, "utf8")) as { entries: HistoryEntry[] }).entries;
 }

@@ -1,4 +1,3 @@
-import pl from "nodejs-polars";
 import type { SentenceTransformer } from "../model/index";
 import { DEFAULT_SEED, FINE_TUNE_DEFAULTS, MNRL_SCALE } from "../defaults";
 import { noDuplicatesBatches } from "../train/sampler";
@@ -48,22 +47,6 @@ export interface FineTuneRecipe {
   maxSteps?: number;
   weightDecay?: number;
   seed?: number;
-}
-
-/**
- * The recipe as a two-column table. With `rows` (the training pairs) it adds them and the optimizer steps they give
- * (about: the no-duplicates sampler may fill fewer batches; fitRecipe counts them exactly).
- */
-export function recipeTable(recipe: FineTuneRecipe, rows?: number): pl.DataFrame {
-  const entries = Object.entries(recipe).filter(([, v]) => v !== undefined);
-  const settings = ["loss", ...entries.map(([k]) => k)];
-  const values = ["MultipleNegativesRankingLoss (cosine)", ...entries.map(([, v]) => String(v))];
-  if (rows !== undefined) {
-    const steps = Math.floor(rows / recipe.batchSize) * recipe.epochs;
-    settings.push("training pairs", "optimizer steps (about)");
-    values.push(String(rows), String(recipe.maxSteps ? Math.min(recipe.maxSteps, steps) : steps));
-  }
-  return pl.DataFrame({ setting: settings, value: values });
 }
 
 /**

@@ -5,7 +5,13 @@
  *     "results": [ { dataset, split, system, model, queries, metrics: { "ndcg@10": {estimate, low, high}, ... },
  *                    notebook, updated } ],
  *     "comparisons": [ { dataset, split, baseline, candidate, model, improved, worsened, differences: { "ndcg@10": {estimate, low, high} } } ],
- *     "timings": [ { notebook, seconds, finished } ] }
+ *     "timings": [ { notebook, seconds, finished } ],
+ *     "facts": [ { dataset, model, key, value, updated } ] }
+ *
+ * A row for a part of a test set (notebook 3 splits the independent queries into paraphrases of a training
+ * question and the rest) has `subset` ("paraphrase" / "novel") and the split name "<split>/<subset>".
+ * Facts are what a run decided or measured that prose elsewhere repeats (the training data chosen, one run's
+ * seconds): recordFact keeps them, and test/course-prose.test.ts holds the notebooks' claims to them.
  *
  * A result row is keyed by (dataset, split, system, model): recording it again replaces it, so a
  * rerun updates the table instead of growing it. `system` is one of the course's systems (BM25, base,
@@ -56,6 +62,7 @@ export const TABLE_METRICS: readonly string[] = RESULT_METRICS.filter((m) => m !
 export interface ResultRow {
   dataset: string;
   split: string;
+  subset?: string;
   system: string;
   model: string;
   queries: number;
@@ -77,6 +84,7 @@ export interface TimingRow {
 export interface ComparisonRow {
   dataset: string;
   split: string;
+  subset?: string;
   baseline: string;
   candidate: string;
   model: string;
@@ -91,11 +99,21 @@ export interface ComparisonRow {
   updated: string;
 }
 
+/** One fact of a run for a dataset and model (course.model, the spec: "offline", a Hub id). */
+export interface FactRow {
+  dataset: string;
+  model: string;
+  key: string;
+  value: string | number;
+  updated: string;
+}
+
 export interface ResultsFile {
   version: 1;
   results: ResultRow[];
   comparisons: ComparisonRow[];
   timings: TimingRow[];
+  facts?: FactRow[];
 }
 
 /** reports/results.json (COURSE_REPORTS_DIR). */
@@ -120,6 +138,7 @@ export function readResults(path: string = defaultResultsPath()): ResultsFile {
     results: list(parsed.results),
     comparisons: list(parsed.comparisons),
     timings: list(parsed.timings),
+    facts: list(parsed.facts),
   };
 }
 
@@ -150,6 +169,8 @@ export function recordResults(rows: readonly ResultRow[], path: string = default
 export interface RecordOptions extends BootstrapOptions {
   dataset: string;
   split: string;
+  /** A part of the split ("paraphrase" / "novel"), when the row is for one. */
+  subset?: string;
   /** One of COURSE_SYSTEMS (or another name). */
   system: string;
   /** The embedding model's label; "-" for BM25. */
@@ -166,6 +187,7 @@ export function resultRow(result: IRResult, options: RecordOptions): ResultRow {
   return {
     dataset: options.dataset,
     split: options.split,
+    ...(options.subset ? { subset: options.subset } : {}),
     system: options.system,
     model: options.model,
     queries: result.perQuery.length,
@@ -191,6 +213,7 @@ export function recordComparison(
   options: {
     dataset: string;
     split: string;
+    subset?: string;
     baseline: string;
     candidate: string;
     model: string;
@@ -205,6 +228,7 @@ export function recordComparison(
   const row: ComparisonRow = {
     dataset: options.dataset,
     split: options.split,
+    ...(options.subset ? { subset: options.subset } : {}),
     baseline: options.baseline,
     candidate: options.candidate,
     model: options.model,
@@ -231,6 +255,30 @@ export function recordComparison(
     file.comparisons.push(row);
   }, options.path);
   return row;
+}
+
+/**
+ * Records a fact of this run (replacing the same key for the dataset and model) and returns it as the HTML a
+ * notebook shows, `<span data-fact="key">value</span>`, so that the prose test can check the figure shown against
+ * the one recorded. Format a number before passing it (`Number(x.toFixed(1))`): what is shown is what is kept.
+ */
+export function recordFact(
+  course: { dataset: { name: string }; model: string; resultsPath: string },
+  key: string,
+  value: string | number,
+): string {
+  const row: FactRow = {
+    dataset: course.dataset.name,
+    model: course.model,
+    key,
+    value,
+    updated: new Date().toISOString(),
+  };
+  updateResults((file) => {
+    const same = (f: FactRow) => f.dataset === row.dataset && f.model === row.model && f.key === key;
+    file.facts = [...(file.facts ?? []).filter((f) => !same(f)), row];
+  }, course.resultsPath);
+  return `<span data-fact="${key}">${value}</span>`;
 }
 
 /** Records how long a notebook took (the course runner calls this; replaces that notebook's earlier timing). */

@@ -26,6 +26,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import pl from "nodejs-polars";
 import { DEFAULT_SEED } from "../defaults";
+import { hubBeirDir } from "../reproduce/data";
 import { getConfig, type CourseConfig } from "../env";
 import { shippedDatasets } from "../data/shipped";
 import { loadModel, type SentenceTransformer } from "../model/index";
@@ -161,6 +162,15 @@ function where(source: SettingSource, env: string, cell: string): string {
 /** Resolves the dataset setting; throws a message naming the setting and the fix. */
 export function resolveDataset(value: string, source: SettingSource, cfg: CourseConfig = getConfig()): DatasetChoice {
   const setting = where(source, `COURSE_DATASET=${value}`, `dataset: "${value}"`);
+  if (value.startsWith("hf:")) {
+    // A Hub dataset, prepared once (downloaded into the HF cache, mapped to BEIR) by npm run reproduce -- --fetch.
+    const dir = hubBeirDir(value, cfg);
+    if (!existsSync(join(dir, "corpus.jsonl")))
+      throw new Error(
+        `Dataset setting ${setting}: the Hub dataset ${value.slice(3)} is not prepared yet. Fix: run \`npm run reproduce -- --fetch ${value}\` once (it downloads the dataset into the Hugging Face cache and writes ${dir}), then run the notebook again.`,
+      );
+    return { name: slug(value.slice(3)), kind: "beir", dir, files: [] };
+  }
   const shipped = shippedDatasets(cfg.dataDir);
   if (!value.includes("/") && !value.includes("\\") && shipped.includes(value)) {
     return { name: value, kind: "shipped", dir: join(cfg.dataDir, value), files: [] };

@@ -284,6 +284,8 @@ export interface QuestionLeakRow {
   passagesWithTrainingQuestions: number;
   /** Median over the questions of the highest word overlap with any training question of the same passage. */
   medianOverlap: number;
+  /** Ids of the questions counted in `paraphrases`, to evaluate them apart from the rest. */
+  paraphraseIds: string[];
 }
 
 /** Checks test sets against training questions: the leak check of a split by question, shown, not assumed. */
@@ -303,6 +305,7 @@ export function questionLeakReport(
     let paraphrases = 0;
     let covered = 0;
     const best: number[] = [];
+    const paraphraseIds: string[] = [];
     for (const [id, text] of t.queries) {
       if (train.relevant.has(id)) sharedIds++;
       if (trainTexts.has(normalizeQuestion(text))) identical++;
@@ -310,7 +313,10 @@ export function questionLeakReport(
       if (others.length > 0) covered++;
       const top = Math.max(0, ...others.map((o) => wordOverlap(text, o)));
       best.push(top);
-      if (top >= threshold) paraphrases++;
+      if (top >= threshold) {
+        paraphrases++;
+        paraphraseIds.push(id);
+      }
     }
     best.sort((a, b) => a - b);
     return {
@@ -321,6 +327,7 @@ export function questionLeakReport(
       paraphrases,
       passagesWithTrainingQuestions: t.queries.size === 0 ? 0 : covered / t.queries.size,
       medianOverlap: best.length === 0 ? 0 : best[Math.floor((best.length - 1) / 2)],
+      paraphraseIds,
     };
   });
 }

@@ -142,7 +142,7 @@ function httpStatus(err: unknown): number | undefined {
 }
 
 /** fetch() rejects with a TypeError ("fetch failed") whose cause carries the socket error code, or a TimeoutError. */
-function isNetworkError(err: unknown): boolean {
+export function isNetworkError(err: unknown): boolean {
   const cause = (err as { cause?: { code?: unknown } }).cause;
   const name = (err as { name?: unknown }).name;
   return (
@@ -246,20 +246,28 @@ export async function resolveHubModel(spec: string, options: HubOptions = {}): P
 }
 
 /** The Hub endpoint: options.hubUrl, else HF_ENDPOINT, else https://huggingface.co (no trailing slash). */
-function hubEndpoint(options: HubOptions): string {
+export function hubEndpoint(options: HubOptions): string {
   return (options.hubUrl ?? getConfig().hfEndpoint).replace(/\/+$/, "");
 }
 
-/** What an HTTP error from the Hub means for a model id, and what to do. */
-function httpAdvice(status: number, repo: string, endpoint: string): string {
+/** What an HTTP error from the Hub means for a model (or dataset) id, and what to do. */
+export function httpAdvice(
+  status: number,
+  repo: string,
+  endpoint: string,
+  repoType: "model" | "dataset" = "model",
+): string {
+  const example =
+    repoType === "model" ? '"sentence-transformers/all-MiniLM-L6-v2"' : '"philschmid/finanical-rag-embedding-dataset"';
+  const page = repoType === "model" ? `${endpoint}/${repo}` : `${endpoint}/datasets/${repo}`;
   if (status === 404)
     return (
       `HTTP 404 — the id or revision does not exist on ${endpoint} (check the spelling and the revision, e.g. ` +
-      '"sentence-transformers/all-MiniLM-L6-v2"; a private model also answers 404 without a token, so set HF_TOKEN if it is yours).'
+      `${example}; a private ${repoType} also answers 404 without a token, so set HF_TOKEN if it is yours).`
     );
   return (
-    `HTTP ${status} — the model is private/gated: ${status === 401 ? "no valid token was sent" : "the token has no access"}. ` +
-    `Accept its conditions on ${endpoint}/${repo} with your account and set HF_TOKEN to a token that has access.`
+    `HTTP ${status} — the ${repoType} is private/gated: ${status === 401 ? "no valid token was sent" : "the token has no access"}. ` +
+    `Accept its conditions on ${page} with your account and set HF_TOKEN to a token that has access.`
   );
 }
 
@@ -298,14 +306,18 @@ export async function downloadToCache(args: {
   token?: string;
   fetch?: typeof fetch;
   onProgress?: (p: DownloadProgress) => void;
+  /** "dataset": the file is under <endpoint>/datasets/<repo>/resolve/... (default "model"). */
+  repoType?: "model" | "dataset";
 }): Promise<void> {
   const { repo, path, commit, storage, endpoint, token } = args;
+  const repoType = args.repoType ?? "model";
   const link = join(storage, "snapshots", commit, ...path.split("/"));
   if (existsSync(link)) return;
   const doFetch = args.fetch ?? fetch;
-  const url = `${endpoint}/${repo}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
+  const prefix = repoType === "dataset" ? "datasets/" : "";
+  const url = `${endpoint}/${prefix}${repo}/resolve/${commit}/${path.split("/").map(encodeURIComponent).join("/")}`;
   const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  const where = `Hub model "${repo}": ${path}`;
+  const where = `Hub ${repoType} "${repo}": ${path}`;
   let head: Response;
   try {
     head = await doFetch(url, { method: "HEAD", headers: auth, redirect: "manual" });
@@ -316,7 +328,7 @@ export async function downloadToCache(args: {
   }
   if (head.status >= 400)
     throw new Error(
-      `${where}: ${head.status === 401 || head.status === 403 || head.status === 404 ? httpAdvice(head.status, repo, endpoint) : `HTTP ${head.status}`}`,
+      `${where}: ${head.status === 401 || head.status === 403 || head.status === 404 ? httpAdvice(head.status, repo, endpoint, repoType) : `HTTP ${head.status}`}`,
     );
   const etag = (head.headers.get("x-linked-etag") ?? head.headers.get("etag") ?? "")
     .replace(/^W\//, "")

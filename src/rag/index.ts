@@ -4,6 +4,7 @@
  *   SentenceTransformer ──SentenceTransformerEmbeddings (LangChain Embeddings)──▶ FaissStore (RagVectorStore)
  *     question ──search──▶ top-k contexts ──buildRagPrompt──▶ chat messages ──answerQuestion──▶ answer
  *       (ChatOpenAI on any OpenAI-compatible endpoint, or the offline extractive answer)
+ *   second stage: CrossEncoderReranker (a cross-encoder as BaseDocumentCompressor, for ContextualCompressionRetriever)
  *   base vs fine-tuned: compareContexts ──▶ contextsTable (side by side), ragReportTable / writeRagReport (CSV)
  *
  * In a notebook: `import { ... } from "./src/rag/index"` (tslab resolves files, not folder indexes).
@@ -12,6 +13,7 @@
 export type { AnswerOptions, ContextSource, RetrievedContext } from "./types";
 export { SentenceTransformerEmbeddings } from "./embeddings";
 export { IndexRetriever, RagVectorStore } from "./vector-store";
+export { CrossEncoderReranker } from "./reranker";
 export { buildRagPrompt, promptMarkdown } from "./prompt";
 export { answerQuestion, describeAnswerMode, extractiveAnswer, type RagAnswer } from "./answer";
 export {

@@ -4,6 +4,8 @@
  * 413 body too large, 429 queue full (with Retry-After), 503 not ready or shutting down.
  */
 
+import { UnauthorizedError } from "./plugins/bearer-auth";
+
 export type ApiErrorType =
   | "invalid_request_error"
   | "authentication_error"
@@ -52,6 +54,13 @@ function defaultType(status: number): ApiErrorType {
   return "invalid_request_error";
 }
 
+/** A JSON value's kind as an error message says it: "null", "an array", "an object", "a number", ... */
+export function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
 /** A 400 about one request field (`param` names it, as OpenAI does). */
 export function badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
   return new ApiError(400, message, { param, code });
@@ -59,11 +68,13 @@ export function badRequest(message: string, param: string | null = null, code: s
 
 /**
  * Maps anything thrown while handling a request to an ApiError: our own errors pass through; fastify's
- * body errors (malformed JSON, body too large, wrong content type) keep their status; the rest is a 500
+ * body errors (malformed JSON, body too large, wrong content type) keep their status, a refused key its 401
+ * (plugins/bearer-auth.ts); the rest is a 500
  * whose message does not leak internals beyond the error's own message.
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof UnauthorizedError) return new ApiError(401, err.message, { code: err.code });
   const e = err as { statusCode?: number; code?: string; message?: string };
   const message = typeof e?.message === "string" ? e.message : String(err);
   const status = typeof e?.statusCode === "number" ? e.statusCode : 500;

@@ -52,6 +52,9 @@ export class ServerMetrics {
   /** Model batches that failed (every request in the batch got 500). */
   failedBatches = 0;
 
+  /** More lines for /metrics, from routes registered as plugins (e.g. the re-rank route's figures). */
+  readonly extraLines: (() => string[])[] = [];
+
   constructor(private readonly queueDepth: () => number) {}
 
   countRequest(route: string, status: number): void {
@@ -112,6 +115,7 @@ export class ServerMetrics {
     out.push(`process_resident_memory_bytes ${mem.rss}`);
     head("nodejs_heap_used_bytes", "gauge", "V8 heap in use.");
     out.push(`nodejs_heap_used_bytes ${mem.heapUsed}`);
+    for (const lines of this.extraLines) out.push(...lines());
     return `${out.join("\n")}\n`;
   }
 }

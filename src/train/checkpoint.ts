@@ -180,6 +180,8 @@ export function runFingerprint(
     totalSteps: args.totalSteps,
     learningRate: args.learningRate,
     warmupSteps: args.schedule.warmupSteps,
+    // Only when set, so that checkpoints written before this option existed still resume.
+    ...(args.schedule.type === "cosine" ? { lrScheduler: "cosine" } : {}),
     weightDecay: optimizer.weightDecay,
     adamBetas: [optimizer.beta1, optimizer.beta2],
     adamEpsilon: optimizer.eps,

@@ -62,7 +62,8 @@ export function writeHistory(path: string, history: readonly HistoryEntry[]): vo
 }
 
 /**
- * Loss per step (left axis) and evaluation metrics over steps (right axis, markers) as a Plotly figure.
+ * Loss per step (top panel) and evaluation metrics over steps (bottom panel, markers, its axis spanning the
+ * metric's own range) as a Plotly figure.
  * `metrics` picks metric keys (default: every key ending in "ndcg@10", else the first metric).
  */
 export function trainingCurvesFigure(
@@ -100,14 +101,26 @@ export function trainingCurvesFigure(
       yaxis: "y2",
     })),
   ];
+  // Two panels on one step axis rather than two scales on one panel: each line gets the height of its own range,
+  // so a dev metric that moves by 0.02 is visible, and no line runs above its axis's ticks.
+  const values = metrics.flatMap((m) => evals.map((e) => e.metrics[m]));
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  const pad = Math.max(0.005, 0.15 * (hi - lo));
   return {
     data,
     layout: {
       title: { text: options.title ?? "Training loss and evaluation metrics" },
-      xaxis: { title: { text: "optimizer step" } },
-      yaxis: { title: { text: "loss" } },
-      yaxis2: { title: { text: "metric" }, overlaying: "y", side: "right", rangemode: "tozero" },
+      // The step axis sits under the lower panel, where the reader's eye ends.
+      xaxis: { title: { text: "optimizer step" }, anchor: "y2" },
+      yaxis: { title: { text: "loss" }, domain: [0.56, 1] },
+      yaxis2: {
+        title: { text: metrics.length === 1 ? metrics[0] : "metric" },
+        domain: [0, 0.44],
+        anchor: "x",
+        ...(values.length > 0 ? { range: [lo - pad, hi + pad] } : {}),
+      },
       legend: { orientation: "h" },
+      height: 520,
     },
   };
 }

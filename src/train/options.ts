@@ -31,7 +31,7 @@ import type { Loss } from "./losses/types";
 import type { FreezeOptions } from "./parameters";
 import type { ProgressReporter } from "./progress";
 import { type BatchSamplerName, type BatchSamplerOptions, epochBatches } from "./sampler";
-import { type LinearSchedule, warmupStepsFor } from "./schedule";
+import { type LinearSchedule, type ScheduleType, warmupStepsFor } from "./schedule";
 import { prepareTrainingData, type TrainingData } from "./training-data";
 import { TRAIN_DEFAULTS } from "../defaults";
 
@@ -51,6 +51,8 @@ export interface TrainOptions {
   learningRate?: number;
   warmupRatio?: number;
   warmupSteps?: number;
+  /** Learning-rate schedule after the warmup: "linear" decay to 0 (default) or "cosine" (lr_scheduler_type). */
+  lrScheduler?: ScheduleType;
   weightDecay?: number;
   adamBetas?: [number, number];
   adamEpsilon?: number;
@@ -337,10 +339,14 @@ export function resolveTrainOptions(
     options.maxSteps === undefined ? allSteps : Math.min(allSteps, positiveInt("maxSteps", options.maxSteps, 1));
   if (totalSteps === 0)
     throw new Error(`train: no training steps (${n} rows, batchSize ${batchSize}, dropLast ${dropLast}).`);
+  const lrScheduler = options.lrScheduler ?? "linear";
+  if (lrScheduler !== "linear" && lrScheduler !== "cosine")
+    throw new Error(`train: lrScheduler "${String(lrScheduler)}" must be "linear" or "cosine".`);
   const schedule: LinearSchedule = {
     peakLearningRate: learningRate,
     totalSteps,
     warmupSteps: warmupStepsFor(totalSteps, options),
+    ...(lrScheduler === "cosine" ? { type: "cosine" as const } : {}),
   };
 
   const outputDir = options.outputDir === undefined ? undefined : resolve(options.outputDir);

@@ -26,7 +26,8 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
   "02_baseline_evaluation": {
     tables: [
       /^Settings of this run$/,
-      /test split \(\d+ questions\): mean \[95% CI\]$/,
+      /test split \(\d+ questions\): mean and 95% CI$/,
+      /^base − BM25, test split, paired 95% CI$/,
       /^Failures of .* on the test split$/,
       /^Traits of failed questions/,
     ],
@@ -36,6 +37,7 @@ export const EXPECTED: Record<string, NotebookExpectation> = {
     tables: [
       /^Settings of this run$/,
       /^Each test set against its setting's training questions$/,
+      /^MNRL loss of this batch$/,
       /^Course recipe for /,
       /^Training data ablation, .* \(NDCG@10, paired 95% CIs\)$/,
       /^NDCG@10 of each system, /,

@@ -13,7 +13,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { onnx } from "onnx-proto";
-import { GRAPH_SPEC_KEY, ONNX_PRODUCER, WEIGHTS_CHECKSUM_KEY, onnxGraphSpec, weightsChecksum } from "./graph";
+import type { ModelFolder } from "../folder";
+import {
+  GRAPH_SPEC_KEY,
+  ONNX_PRODUCER,
+  WEIGHTS_CHECKSUM_KEY,
+  buildOnnxModel,
+  onnxGraphSpec,
+  weightsChecksum,
+} from "./graph";
 import type { PoolingConfig, TransformerConfig, WeightMap } from "../types";
 
 /** Where the graph goes, relative to the model folder (the transformers.js / Hub layout). */
@@ -129,4 +137,20 @@ export function onnxFileStatus(
     fileChecksum: meta.weightsChecksum,
     reason: `${path} matches the weights (sha256 ${current.slice(0, 12)}…)`,
   };
+}
+
+/** onnx/model.onnx for folder data (a Transformer model; a StaticEmbedding model is refused by name). */
+export function onnxForFolder(data: ModelFolder, name = "sentence-transformer"): Uint8Array {
+  const first = data.first;
+  if (first.kind !== "transformer")
+    throw new Error(
+      `${name}: a StaticEmbedding model has no ONNX export (it is a table lookup and a mean, fast on tfjs already); save it without { onnx: true }.`,
+    );
+  return buildOnnxModel({
+    config: first.config,
+    weights: first.weights,
+    pooling: data.pooling as PoolingConfig,
+    normalize: data.normalize,
+    name,
+  });
 }

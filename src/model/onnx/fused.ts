@@ -22,7 +22,7 @@
  *
  * Files: exportOnnx(folder, { fused: true }) writes onnx/model_fused.onnx (and, with quantize "int8",
  * onnx/model_fused_quantized.onnx) after checking it against the plain graph; encode runs a fresh fused file of the
- * dtype (sentence-transformer.ts), and the plain graph, warning once, when ONNX Runtime refuses it (a build without
+ * dtype (runtime.ts), and the plain graph, warning once, when ONNX Runtime refuses it (a build without
  * the contrib ops). The plain graph stays onnx/model.onnx, the fallback and transformers.js' default; transformers.js
  * 4.3 (onnxruntime-node) also loads the fused files (`model_file_name: "model_fused"`, dtype "fp32" or "q8"; checked
  * once, same vectors). Without a fused file encode builds the plain graph: measured on the project machine

@@ -64,6 +64,31 @@ function int64(values: Int32Array): BigInt64Array {
   return out;
 }
 
+/**
+ * An ONNX Runtime session with this module's options (CPU, all graph optimisations, `threads` intra-op threads
+ * (default defaultOnnxThreads()), no spinning unless asked); shared by every graph this project runs.
+ */
+export async function createOnnxSession(
+  bytes: Uint8Array,
+  options: { threads?: number; spinning?: boolean } = {},
+): Promise<{ session: Session; threads: number }> {
+  const runtime = loadOnnxRuntime();
+  if (!runtime) throw new Error(`ONNX Runtime: ${onnxRuntimeInfo().reason}`);
+  const threads = options.threads ?? defaultOnnxThreads();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new RangeError(`ONNX Runtime: threads ${threads} must be a positive integer.`);
+  const session = await runtime.InferenceSession.create(bytes, {
+    executionProviders: ["cpu"],
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+    extra: { session: { "intra_op.allow_spinning": options.spinning ? "1" : "0" } },
+  });
+  return { session, threads };
+}
+
 /** An ONNX Runtime session of an exported sentence-transformer graph. */
 export class OnnxEncoder {
   readonly threads: number;
@@ -83,20 +108,7 @@ export class OnnxEncoder {
     dim: number,
     options: { threads?: number; spinning?: boolean } = {},
   ): Promise<OnnxEncoder> {
-    const runtime = loadOnnxRuntime();
-    if (!runtime) throw new Error(`ONNX Runtime: ${onnxRuntimeInfo().reason}`);
-    const threads = options.threads ?? defaultOnnxThreads();
-    if (!Number.isInteger(threads) || threads < 1)
-      throw new RangeError(`ONNX Runtime: threads ${threads} must be a positive integer.`);
-    const session = await runtime.InferenceSession.create(bytes, {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      executionMode: "sequential",
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      logSeverityLevel: 3,
-      extra: { session: { "intra_op.allow_spinning": options.spinning ? "1" : "0" } },
-    });
+    const { session, threads } = await createOnnxSession(bytes, options);
     for (const name of ["input_ids", "attention_mask", "token_type_ids"])
       if (!session.inputNames.includes(name))
         throw new Error(`ONNX Runtime: the graph has no input "${name}" (inputs: ${session.inputNames.join(", ")}).`);
