@@ -22,16 +22,14 @@ import { cpSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend } from "../src/backend";
 import { getConfig } from "../src/env";
-import { filterPairs } from "../src/data/filters";
 import { normalizeQuestion } from "../src/data/split";
 import { loadIndependentQueries, loadShippedSplit } from "../src/data/shipped";
-import { buildCourseData, courseCorpus, loadCourseData, settingRows } from "../src/course/data";
-import { generateCourseQuestions } from "../src/course/generation";
-import { reviewRoundTrip } from "../src/course/review";
+import { loadCourseData, settingRows } from "../src/course/data";
 import { courseIndex } from "../src/course/evaluation";
 import { courseRecipe } from "../src/course/recipes";
 import { ablation, evaluateSetting, type SettingEvaluation } from "../src/course/settings";
-import { courseModel, courseSetup, modelLabel, slug, type Course } from "../src/course/setup";
+import { courseModel, modelLabel } from "../src/course/setup";
+import { benchCourse, prepareCourse } from "./lib/course";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -42,28 +40,6 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const log = (s: string) => {
   if (!json) console.log(s);
 };
-
-function benchCourse(dataset: string): Course {
-  const c = courseSetup({ dataset, model: "offline", llm: "none" });
-  const runsDir = join(root, "runs");
-  const datasetDir = join(runsDir, c.dataset.name);
-  return {
-    ...c,
-    runsDir,
-    datasetDir,
-    runDir: join(datasetDir, slug(c.model)),
-    resultsPath: join(root, "results.json"),
-  };
-}
-
-/** Notebook 1's steps: passages, generated questions, filters, the review sheet read back, the split. */
-async function prepare(course: Course): Promise<void> {
-  const corpus = courseCorpus(course);
-  const gen = await generateCourseQuestions(course, corpus, { questionsPerChunk: 3 });
-  const filtered = filterPairs(gen.rows);
-  const review = reviewRoundTrip(course, filtered.kept);
-  await buildCourseData(course, corpus, review.rows, { generator: gen.generator });
-}
 
 function summary(e: SettingEvaluation) {
   const out: Record<string, unknown> = {};
@@ -98,8 +74,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const out: Record<string, unknown> = { model: "offline (embedded default)", datasets: {} };
   for (const dataset of datasets) {
-    const course = benchCourse(dataset);
-    await prepare(course);
+    const course = benchCourse(dataset, root);
+    await prepareCourse(course);
     const data = loadCourseData(course);
     const base = await courseModel(course);
     const label = modelLabel(base);

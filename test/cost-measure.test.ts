@@ -97,10 +97,12 @@ test("matryoshkaCurve: each dimension evaluated; 1-d cannot rank, 2-d and 3-d ra
     dimensions: 3,
     "ndcg@10": 1,
     "95% CI": "[1.000, 1.000]",
-    "of full size": "100.0%",
+    "ndcg@10 vs full dimension": "100.0%",
+    "storage vs full dimension": "100.0%",
     "bytes per vector": 12,
-    "index on disk (KB)": Number((rows[2].indexBytes / 1024).toFixed(1)),
+    "index on disk (KB)": (rows[2].indexBytes / 1024).toFixed(1),
   });
+  assert.equal(table[0]["storage vs full dimension"], "33.3%", "4 of 12 bytes per vector");
   await assert.rejects(matryoshkaCurve(lookup, split, { dims: [5] }), /dimension 5 must be an integer in 1\.\.3/);
 });
 

@@ -12,14 +12,13 @@ import { offlineModel } from "../src/model/sentence-transformer";
 import { initBackend } from "../src/backend";
 import {
   compareNegatives,
-  describeNegativesComparison,
-  mineWithReport,
-  missingNegativesNote,
+  filterExamplesTable,
+  filterSummaryTable,
   negativesComparisonFigure,
   negativesComparisonTable,
-  negativesVerdict,
+  qrelsByText,
 } from "../src/course";
-import type { CourseSetting } from "../src/course/data";
+import type { CourseData } from "../src/course/data";
 import { mineHardNegatives, NoMinedRowsError } from "../src/mining/hard-negatives";
 import { miningFiltersTable, miningStatsTable } from "../src/mining";
 
@@ -118,52 +117,135 @@ test("compareNegatives: a condition whose mining leaves no row is reported as no
   assert.equal(c.skipped[0].condition, "hard");
   assert.match(c.skipped[0].reason, /every candidate was removed \(16 by positive, \d+ by absoluteMargin\)/);
   assert.match(c.skipped[0].reason, /loosen absoluteMargin/);
-  const lines = describeNegativesComparison(c);
-  assert.equal(lines.length, 2);
-  assert.match(lines[1], /^hard: not run\. /);
   assert.ok(logs.some((l) => l.startsWith("hard: not run")));
-  // The table, the figure and the verdict show the run that ran and say which did not.
-  assert.deepEqual(negativesComparisonTable(c).getColumn("run").toArray(), ["base model", "in-batch"]);
+  // The table shows the run that ran and a row saying which did not; the figure the run that ran.
+  const table = negativesComparisonTable(c);
+  assert.deepEqual(table.getColumn("run").toArray(), ["base model", "in-batch", "hard"]);
+  assert.deepEqual(table.getColumn("verdict").toArray().slice(2), ["not run: mining found no negative"]);
   assert.deepEqual(
     negativesComparisonFigure(c).data.map((t) => (t as { name?: string }).name),
     ["base model", "in-batch"],
   );
-  const setting = { label: "A · new questions about your documents" } as CourseSetting;
-  const verdict = negativesVerdict([c], [setting], { staticModel: true });
-  assert.match(
-    verdict,
-    /no other kind of negative ran, so nothing is compared with in-batch; not run, because mining found no negative with this model: hard\./,
-  );
-  assert.doesNotMatch(verdict, /no kind of negative beats/);
 });
 
-test("mineWithReport: when every candidate is removed it returns the empty result and its report, which the notes explain", async () => {
+test("samePairs: every run trains on the pairs every mined run found a negative for; the verdict reads the interval", async () => {
+  await initBackend();
+  const { pairs, evaluator } = policySlice(48, 10);
+  const opts = {
+    model: async () => offlineModel("offline"),
+    pairs,
+    evaluator,
+    conditions: ["in-batch", "hard-no-margin", "hard"] as ("in-batch" | "hard-no-margin" | "hard")[],
+    // only the top candidate may become the negative, so the margin leaves some pairs without one
+    mining: { hard: { relativeMargin: 0.05, rangeMax: 1 } },
+    steps: 1,
+    batchSize: 8,
+    onLog: () => {},
+    onWarning: () => {},
+  };
+  const same = await compareNegatives(opts);
+  const model = await offlineModel("offline");
+  const hard = await mineHardNegatives(pairs, model, {
+    relativeMargin: 0.05,
+    rangeMax: 1,
+    numNegatives: 1,
+    onWarning: () => {},
+  });
+  model.dispose();
+  assert.ok(hard.rows.length < 48, "the margin leaves some pairs without a negative");
+  // No margin finds a negative for every pair, so the pairs in common are the hard run's.
+  assert.deepEqual(
+    same.runs.map((r) => r.rows),
+    [hard.rows.length, hard.rows.length, hard.rows.length],
+  );
+  const table = negativesComparisonTable(same).toRecords();
+  assert.deepEqual(
+    table.map((r) => r["training rows"]),
+    ["", ...same.runs.map((r) => String(r.rows))],
+  );
+  for (const [i, run] of same.runs.entries()) {
+    const s = run.vsInBatch ?? run.vsBase;
+    const d = s.differences.find((x) => x.metric === "ndcg@10");
+    const want = d && d.low > 0 ? "above" : d && d.high < 0 ? "below" : "level with";
+    assert.equal(table[i + 1].verdict, `${want} ${s.baseline}`);
+  }
+});
+
+test("filter tables: what each mining removed, judged against the qrels, five examples each", async () => {
+  await initBackend();
+  const { pairs } = policySlice(40, 10);
+  const model = await offlineModel("offline");
+  const all = { numNegatives: 1, falseNegativeMargin: 0.1, maxFalseNegatives: 1e6, onWarning: () => {} };
+  const plain = await mineHardNegatives(pairs, model, all);
+  const relative = await mineHardNegatives(pairs, model, { ...all, relativeMargin: 0.05 });
+  model.dispose();
+  const mined = [
+    { ...plain, name: "no margin", model: "base" },
+    { ...relative, name: "relative margin 0.05", model: "base" },
+  ];
+  // qrels: the pairs, plus one removed candidate the "dataset" calls relevant to its question.
+  const flagged = relative.report.falseNegatives.find((f) => f.outcome === "relativeMargin");
+  assert.ok(flagged, "the margin removed a candidate");
+  const data = { dataset: { queries: new Map(), corpus: new Map(), qrels: new Map() } } as unknown as CourseData;
+  const qrels = qrelsByText(data, [...pairs, { anchor: flagged.query, positive: flagged.candidate }]);
+  const summary = filterSummaryTable(mined, qrels).toRecords();
+  assert.equal(summary[0]["removed by the margin"], 0);
+  assert.equal(summary[0]["pairs with a negative"], "40 of 40");
+  assert.equal(summary[1]["removed by the margin"], relative.report.removed.relativeMargin);
+  assert.equal(summary[1]["of them possible false negatives (qrels)"], 1);
+  assert.equal(summary[1]["of them true negatives (qrels)"], relative.report.removed.relativeMargin - 1);
+  assert.equal(
+    summary[0]["mined negatives scoring >= the positive"],
+    plain.report.differenceScores.filter((d) => d <= 0).length,
+  );
+  // Only the flagged (question, candidate) is relevant beyond the positives: a false negative kept if no margin mined it.
+  const keptFlagged = plain.rows.filter((r) => r.anchor === flagged.query && r.negative === flagged.candidate).length;
+  assert.equal(summary[0]["mined negatives the qrels call relevant"], keptFlagged);
+  const examples = filterExamplesTable(mined, qrels, { perMining: 5 }).toRecords();
+  assert.deepEqual(
+    examples.map((r) => r.mining),
+    [...Array(5).fill("no margin"), ...Array(5).fill("relative margin 0.05")],
+  );
+  const removed = examples.filter((r) => r.mining === "relative margin 0.05");
+  assert.ok(removed.every((r) => r["mining did"] === "removed by relativeMargin"));
+  assert.ok(
+    removed.every((r) => ["true negative removed", "possible false negative"].includes(String(r["qrels say"]))),
+  );
+  const gaps = removed.map((r) => Number(r["candidate cosine"]) - Number(r["positive cosine"]));
+  assert.deepEqual(
+    gaps,
+    [...gaps].sort((a, b) => b - a),
+    "closest to the positive first",
+  );
+  assert.ok(examples.slice(0, 5).every((r) => r["mining did"] === "kept as the negative"));
+  // A report that does not list every removed candidate is an error, not a silent undercount.
+  const short = await mineHardNegatives(pairs, await offlineModel("offline"), {
+    ...all,
+    relativeMargin: 0.05,
+    maxFalseNegatives: 1,
+  });
+  assert.throws(
+    () => filterSummaryTable([{ ...short, name: "cut", model: "base" }], qrels),
+    /"cut" removed \d+ candidates but lists \d+; mine with a larger falseNegativeMargin/,
+  );
+});
+
+test("NoMinedRowsError: when every candidate is removed the error carries the empty result and its report", async () => {
   await initBackend();
   const { pairs } = policySlice(16, 10);
   const model = await offlineModel("offline");
   // A margin no cosine can clear, as with a model that scores everything alike.
   const options = { absoluteMargin: 5, numNegatives: 1, onWarning: () => {} };
-  await assert.rejects(mineHardNegatives(pairs, model, options), (err: unknown) => {
+  const r = await mineHardNegatives(pairs, model, options).catch((err: unknown) => {
     assert.ok(err instanceof NoMinedRowsError);
-    assert.equal(err.result.rows.length, 0);
-    assert.equal(err.result.report.rows, 0);
-    return true;
+    return err.result;
   });
-  const r = await mineWithReport(pairs, model, options);
   assert.equal(r.rows.length, 0);
   assert.deepEqual(r.columns, ["anchor", "positive", "negative"]);
   assert.equal(r.report.pairs, 16);
   assert.equal(r.report.pairsWithFewerNegatives, 16);
   assert.ok(r.report.removed.absoluteMargin > 0);
   assert.equal(r.report.positiveScores.length, 16);
-  const note = missingNegativesNote(r.report);
-  assert.match(note, /^\*\*No pair got a negative\.\*\* /);
-  assert.match(note, new RegExp(`16 by positive, ${r.report.removed.absoluteMargin} by absoluteMargin`));
-  assert.match(
-    note,
-    /Either the margins are stricter than this model's scores allow, or the model scores every passage almost alike/,
-  );
-  assert.match(note, /cosine scores here run from 0\.\d{3} to 0\.\d{3}, median 0\.\d{3}\)/);
   // No negative scores: their statistics are missing values (shown as a dash), not NaN.
   const stats = miningStatsTable(r.report).toRecords();
   assert.equal(stats[0].negative, 0);
@@ -171,7 +253,5 @@ test("mineWithReport: when every candidate is removed it returns the empty resul
   assert.ok(stats.every((row) => typeof row.positive === "number" && !Number.isNaN(row.positive)));
   const filters = miningFiltersTable(r.report).toRecords();
   assert.equal(filters.find((f) => f.filter === "absoluteMargin")?.removed, r.report.removed.absoluteMargin);
-  // Other errors are not swallowed.
-  await assert.rejects(mineWithReport(pairs, model, { numNegatives: 0 }), /numNegatives/);
   model.dispose();
 });

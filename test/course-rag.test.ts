@@ -1,5 +1,6 @@
-// What notebooks 5 and 6 share: finding notebook 3's fine-tuned model, the reused FaissStore artefact, the
-// answer options from the course's LLM setting, and where reports go.
+// What notebooks 5 and 6 share: finding notebook 3's fine-tuned model, notebook 5's FaissStore cell (LangChain's
+// FaissStore.fromDocuments wrapped in RagVectorStore), the answer options from the course's LLM setting, and where
+// reports go.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -7,16 +8,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadShippedSplit } from "../src/data";
 import { loadModel } from "../src/model";
+import { Document } from "@langchain/core/documents";
+import { FaissStore } from "@langchain/community/vectorstores/faiss";
 import {
+  corpusEntries,
   courseAnswerOptions,
-  courseFaissStore,
   courseReportPath,
   loadFineTuned,
   type Course,
   type CourseData,
 } from "../src/course";
 import { loadFaiss } from "../src/retrieval/faiss";
-import { SentenceTransformerEmbeddings } from "../src/rag";
+import { RagVectorStore, SentenceTransformerEmbeddings } from "../src/rag";
 
 function fakeCourse(runDir: string, llm: Course["llm"] = null): Course {
   return {
@@ -68,22 +71,27 @@ test("loadFineTuned: the newest finished artefact for this data and base model; 
   assert.equal(found.model.dim, model.dim);
 });
 
-test("courseFaissStore: built once, then reused with the same answers", {
+test("notebook 5's store cell: FaissStore.fromDocuments wrapped in RagVectorStore answers as RagVectorStore.build", {
   skip: !loadFaiss().module && "faiss-node not built",
 }, async () => {
-  const runDir = mkdtempSync(join(tmpdir(), "course-rag-"));
-  const course = fakeCourse(runDir);
   const embeddings = new SentenceTransformerEmbeddings({ model: await loadModel("offline") });
-  const first = await courseFaissStore(course, data, embeddings, { name: "base", modelKey: "offline" });
-  assert.equal(first.artefact.reused, false);
-  assert.match(first.artefact.label, /^rag\/faiss-base-[0-9a-f]{12}$/);
-  const again = await courseFaissStore(course, data, embeddings, { name: "base", modelKey: "offline" });
-  assert.equal(again.artefact.reused, true);
-  assert.equal(again.store.size, split.corpus.size);
+  const docs = corpusEntries(split).map(
+    (d) =>
+      new Document({
+        pageContent: d.title ? `${d.title}\n${d.text}` : d.text,
+        metadata: { id: d._id, title: d.title },
+      }),
+  );
+  const inCell = new RagVectorStore("base", await FaissStore.fromDocuments(docs, embeddings), embeddings);
+  const built = await RagVectorStore.build(embeddings, split.corpus, { name: "base" });
+  assert.equal(inCell.size, split.corpus.size);
   const q = [...split.queries.values()].slice(0, 5);
-  assert.deepEqual(await again.store.search(q, 3), await first.store.search(q, 3));
-  const other = await courseFaissStore(course, data, embeddings, { name: "base", modelKey: "another-model" });
-  assert.notEqual(other.artefact.label, first.artefact.label, "another model gets its own store");
+  const [a, b] = [await inCell.search(q, 3), await built.search(q, 3)];
+  assert.deepEqual(
+    a.map((row) => row.map((h) => [h.id, h.rank, h.text])),
+    b.map((row) => row.map((h) => [h.id, h.rank, h.text])),
+  );
+  assert.ok(a.flat().every((h) => Math.abs(h.score - (1 - (h.distance as number) / 2)) < 1e-9));
 });
 
 test("answer options follow the course's LLM setting; reports are named by dataset and model", () => {

@@ -19,7 +19,7 @@ import {
   readCrossEncoderFolder,
 } from "../src/rerank/onnx";
 import { OnnxCrossEncoder } from "../src/rerank/onnx-scorer";
-import { longestFirst } from "../src/rerank/pairs";
+import { longestFirstLengths as longestFirst } from "../src/model/pair-template";
 import { LogitsSession } from "../src/rerank/session";
 import { writeCrossEncoderFolder } from "./fixtures/rerank/folder";
 

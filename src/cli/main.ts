@@ -19,6 +19,7 @@ import { registerMine } from "./mine";
 import { registerExportOnnx } from "./onnx";
 import { registerPublish } from "./publish";
 import { registerRerank } from "./rerank";
+import { registerTrainReranker } from "./train-reranker";
 import { registerReview } from "./review";
 import { registerServe } from "./serve";
 import { registerSplit } from "./split";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerServe(program);
   registerRerank(program);
+  registerTrainReranker(program);
   registerExportOnnx(program);
   registerPublish(program);
   registerBench(program);

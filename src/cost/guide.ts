@@ -1,23 +1,34 @@
 /**
- * A short decision guide applied to this run's numbers: five questions, each answered from a measured
- * value, each pointing towards fine-tuning, against it, or neither. The questions follow the usual
- * reasoning (is there headroom, is the gain real, is there enough data, does the volume pay for
- * self-hosting, how fast does it pay back); the thresholds are rules of thumb, stated in the table so a
- * reader can disagree with them.
+ * A short decision guide applied to this run's numbers: each question answered from a measured value, each
+ * pointing towards fine-tuning, against it, or neither, by a rule stated in the table and applied exactly as
+ * stated. The quality questions (is the gain real, does it beat keyword search) get one row per test set, each
+ * with its paired 95% interval: an interval above 0 points to fine-tuning, one below 0 against it, one that
+ * contains 0 to neither. The thresholds are rules of thumb, in the table so a reader can disagree with them.
  */
 import pl from "nodejs-polars";
 import type { Interval } from "../eval/compare";
-import { formatSigned, formatSignedInterval } from "../display/format";
+import { formatSigned } from "../display/format";
 
 export type Direction = "fine-tune" | "do not fine-tune (yet)" | "neutral";
 
-export interface DecisionInputs {
-  /** Metric name shown, e.g. "NDCG@10 on the held-out split". */
-  metricName: string;
-  /** The base model's value of that metric. */
+/** One test set's evidence: the base model's metric and the paired differences, each with its 95% interval. */
+export interface TestSetEvidence {
+  /** Shown in the table, e.g. "test split (171 questions)". */
+  name: string;
   baseMetric: number;
-  /** Fine-tuned minus base, with its paired 95% bootstrap interval. */
+  /** Fine-tuned minus base. */
   gain: Interval;
+  /** Fine-tuned minus BM25 (keyword search), when measured. */
+  tunedVsBm25?: Interval;
+  /** Hybrid (BM25 + fine-tuned) minus BM25, when measured. */
+  hybridVsBm25?: Interval;
+}
+
+export interface DecisionInputs {
+  /** Metric name shown, e.g. "NDCG@10". */
+  metricName: string;
+  /** Every test set the guide reads (at least one). */
+  testSets: readonly TestSetEvidence[];
   /** Training pairs used. */
   trainingPairs: number;
   queriesPerMonth: number;
@@ -25,12 +36,6 @@ export interface DecisionInputs {
   breakEvenQueriesPerMonth: number | null;
   /** From roi(): months to pay back the one-time cost (null: never). */
   breakEvenMonths: number | null;
-  /**
-   * Keyword search on the same questions: BM25's value of the metric, and the paired differences fine-tuned − BM25
-   * and hybrid (BM25 + fine-tuned) − BM25. When given, the guide asks whether fine-tuning beats BM25, and the
-   * verdict recommends BM25 or the hybrid when one of them wins.
-   */
-  keyword?: { bm25Metric: number; tunedVsBm25: Interval; hybridVsBm25: Interval };
 }
 
 export interface DecisionRow {
@@ -41,33 +46,54 @@ export interface DecisionRow {
 }
 
 const f3 = (x: number) => x.toFixed(3);
+const signed = (x: number) => formatSigned(x, 3);
+const interval = (i: Interval) => `${signed(i.estimate)} [${signed(i.low)}, ${signed(i.high)}]`;
+const INTERVAL_RULE = "95% interval above 0: fine-tune; below 0: do not; contains 0: neutral";
+const byInterval = (i: Interval): Direction =>
+  i.low > 0 ? "fine-tune" : i.high < 0 ? "do not fine-tune (yet)" : "neutral";
 
-/** The five questions answered from the inputs, and a one-paragraph verdict. */
+/** The questions answered from the inputs (see the module header), and one computed sentence counting them. */
 export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; verdict: string } {
-  const g = input.gain;
+  if (input.testSets.length === 0) throw new Error("decisionGuide: give at least one test set.");
+  const bases = input.testSets.map((t) => t.baseMetric);
   const rows: DecisionRow[] = [
     {
       question: "Is there headroom?",
-      rule: "base >= 0.85: little to gain; < 0.70: a lot",
-      thisRun: `base ${input.metricName} ${f3(input.baseMetric)}`,
-      pointsTo: input.baseMetric >= 0.85 ? "do not fine-tune (yet)" : input.baseMetric < 0.7 ? "fine-tune" : "neutral",
+      rule: "base < 0.70 on every test set: fine-tune; >= 0.85 on every one: do not; else neutral",
+      thisRun: input.testSets.map((t) => `${t.name}: base ${f3(t.baseMetric)}`).join("; "),
+      pointsTo: bases.every((b) => b < 0.7)
+        ? "fine-tune"
+        : bases.every((b) => b >= 0.85)
+          ? "do not fine-tune (yet)"
+          : "neutral",
     },
-    {
-      question: "Is the gain real on held-out queries?",
-      rule: "the 95% interval of fine-tuned - base must exclude 0",
-      thisRun: `${formatSignedInterval(g, 3)}`,
-      pointsTo: g.low > 0 ? "fine-tune" : g.high < 0 ? "do not fine-tune (yet)" : "neutral",
-    },
+  ];
+  const perSet = (question: string, what: string, pick: (t: TestSetEvidence) => Interval | undefined) => {
+    for (const t of input.testSets) {
+      const i = pick(t);
+      if (i)
+        rows.push({
+          question: `${question} (${t.name})`,
+          rule: `${what}: ${INTERVAL_RULE}`,
+          thisRun: interval(i),
+          pointsTo: byInterval(i),
+        });
+    }
+  };
+  perSet("Is the gain real?", "fine-tuned − base", (t) => t.gain);
+  perSet("Does it beat keyword search?", "fine-tuned − BM25", (t) => t.tunedVsBm25);
+  perSet("Does the hybrid beat keyword search?", "hybrid (BM25 + fine-tuned) − BM25", (t) => t.hybridVsBm25);
+  rows.push(
     {
       question: "Is there enough training data?",
-      rule: ">= 1,000 pairs is comfortable; < 300 is thin",
+      rule: ">= 1,000 pairs: fine-tune; < 300: do not; else neutral",
       thisRun: `${input.trainingPairs.toLocaleString("en-US")} pairs`,
       pointsTo:
         input.trainingPairs >= 1000 ? "fine-tune" : input.trainingPairs < 300 ? "do not fine-tune (yet)" : "neutral",
     },
     {
       question: "Does the volume pay for self-hosting?",
-      rule: "queries per month above the break-even volume",
+      rule: "queries per month at or above the break-even volume: fine-tune; else neutral",
       thisRun:
         input.breakEvenQueriesPerMonth === null
           ? "no volume: per query, self-hosting saves nothing"
@@ -79,44 +105,15 @@ export function decisionGuide(input: DecisionInputs): { rows: DecisionRow[]; ver
     },
     {
       question: "How fast does it pay back?",
-      rule: "within 12 months",
+      rule: "within 12 months: fine-tune; else neutral",
       thisRun: input.breakEvenMonths === null ? "never at this volume" : `${input.breakEvenMonths.toFixed(1)} months`,
-      pointsTo: input.breakEvenMonths === null ? "neutral" : input.breakEvenMonths <= 12 ? "fine-tune" : "neutral",
+      pointsTo: input.breakEvenMonths !== null && input.breakEvenMonths <= 12 ? "fine-tune" : "neutral",
     },
-  ];
-  const k = input.keyword;
-  if (k)
-    rows.push({
-      question: "Does it beat keyword search (BM25)?",
-      rule: "fine-tuned − BM25 (and hybrid − BM25) must exclude 0 from below",
-      thisRun: `BM25 ${f3(k.bm25Metric)}; fine-tuned − BM25 ${formatSignedInterval(k.tunedVsBm25, 3)}; hybrid − BM25 ${formatSignedInterval(k.hybridVsBm25, 3)}`,
-      pointsTo: k.tunedVsBm25.low > 0 || k.hybridVsBm25.low > 0 ? "fine-tune" : "do not fine-tune (yet)",
-    });
-  let verdict: string;
-  if (k && k.tunedVsBm25.estimate < 0 && k.hybridVsBm25.estimate <= 0) {
-    verdict =
-      `BM25 wins here: the fine-tuned model is ${formatSigned(k.tunedVsBm25.estimate, 3)} and the hybrid ${formatSigned(k.hybridVsBm25.estimate, 3)} against it. ` +
-      (g.low > 0
-        ? `Fine-tuning does help the model (${formatSigned(g.estimate, 3)}), but not enough: use BM25, and fine-tune again when you have more or better questions.`
-        : "Use BM25; fine-tuning this model is not worth it on these data.");
-  } else if (k && k.hybridVsBm25.estimate > Math.max(0, k.tunedVsBm25.estimate)) {
-    verdict =
-      `The hybrid of BM25 and the fine-tuned model wins here (${formatSigned(k.hybridVsBm25.estimate, 3)} against BM25${k.hybridVsBm25.low > 0 ? ", beyond noise" : ", within noise"}; the fine-tuned model alone ${formatSigned(k.tunedVsBm25.estimate, 3)}): ` +
-      "fine-tune and serve it beside BM25, fusing the two rankings.";
-  } else if (g.low > 0) {
-    const pays = input.breakEvenMonths !== null && input.breakEvenMonths <= 12;
-    verdict =
-      `Fine-tuning helps here: ${input.metricName} ${formatSigned(g.estimate, 3)} with an interval above zero. ` +
-      (pays
-        ? "At this volume self-hosting also pays back within a year, so quality and cost point the same way."
-        : "On cost alone self-hosting does not pay back within a year at this volume: fine-tune for quality, and weigh serving it yourself against a hosted fine-tuned endpoint.");
-  } else if (g.high < 0) {
-    verdict = `Fine-tuning made retrieval worse here (${formatSigned(g.estimate, 3)}, interval below zero): keep the base model and look at the training data and learning rate first.`;
-  } else {
-    verdict =
-      `The gain is not demonstrated (${formatSigned(g.estimate, 3)}, interval [${formatSigned(g.low, 3)}, ${formatSigned(g.high, 3)}] contains 0). ` +
-      "Collect more or better training pairs (harder negatives, real user questions) or a larger test split before paying for it.";
-  }
+  );
+  const count = (d: Direction) => rows.filter((r) => r.pointsTo === d).length;
+  const verdict =
+    `${count("fine-tune")} of ${rows.length} rows point to fine-tuning, ` +
+    `${count("do not fine-tune (yet)")} against it, ${count("neutral")} to neither.`;
   return { rows, verdict };
 }
 

@@ -7,7 +7,7 @@
  *   charts     breakEvenFigure, volumeFigure, dimensionFigure (Plotly objects for showPlot)
  *   tables     measurementsTable, roiTable, dimensionTable (polars, for showTable)
  *   guide      decisionGuide / decisionTable: when fine-tuning pays, applied to this run's numbers
- *   int8       compareQuantization: fp32 vs int8 (dtype q8) speed, size and NDCG@10; quantizationTable / Summary
+ *   int8       compareQuantization: fp32 vs int8 (dtype q8) speed, size and NDCG@10; quantizationTable (with a verdict)
  *
  * In a notebook: `import { ... } from "./src/cost/index"` (tslab resolves files, not folder indexes).
  * Helpers (encodePath, cumulativeCosts, defaultDims, truncateEmbeddings) and the row types stay in their files.
@@ -24,8 +24,4 @@ export { matryoshkaCurve } from "./matryoshka";
 export { breakEvenFigure, dimensionFigure, volumeFigure } from "./charts";
 export { decisionGuide, decisionTable } from "./guide";
 export { dimensionTable, measurementsTable, roiTable } from "./tables";
-export {
-  compareQuantization,
-  quantizationSummary,
-  quantizationTable,
-} from "./quantization";
+export { compareQuantization, quantizationTable } from "./quantization";

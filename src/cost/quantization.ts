@@ -168,43 +168,28 @@ export async function compareQuantization(
 
 const fmt = (x: number, digits = 2) =>
   x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const signed = (x: number, digits = 3) => formatSigned(x, digits);
 
 /** One row per dtype: speed, file size, NDCG@10, and the path that ran. */
 export function quantizationTable(r: QuantizationComparison): pl.DataFrame {
   const c = r.measured;
   if (!c) return pl.DataFrame({ model: [r.model], "int8 quantization": [`not applicable: ${r.reason}`] });
   const rows = [c.fp32, c.q8];
+  const d = c.ndcgDifference;
+  const verdict = d.low > 0 ? "above fp32" : d.high < 0 ? "below fp32" : "level with fp32";
   return pl.DataFrame({
     dtype: rows.map((r) => (r.dtype === "q8" ? "int8 (q8)" : "fp32")),
     "passages/s": rows.map((r) => fmt(r.textsPerSecond, 1)),
     "timed runs (passages/s)": rows.map((r) => r.runs.map((x) => fmt(x, 1)).join(", ")),
+    "speed vs fp32": ["1.0x", `${fmt(c.speedup, 2)}x`],
     "file (MB)": rows.map((r) => fmt(r.fileBytes / 2 ** 20, 1)),
+    "cosine to fp32: mean (worst)": ["", `${fmt(c.cosineMean, 5)} (${fmt(c.cosineMin, 5)})`],
     "NDCG@10": rows.map((r) => fmt(r.ndcgAt10, 4)),
+    [`NDCG@10 − fp32 (95% CI, ${c.queries} questions)`]: [
+      "",
+      `${signed(d.estimate, 4)} [${signed(d.low, 4)}, ${signed(d.high, 4)}]`,
+    ],
+    "NDCG@10 verdict": ["", verdict],
     "encode path": rows.map((r) => r.path),
   });
-}
-
-/** The narration of the comparison, generated from its numbers. */
-export function quantizationSummary(r: QuantizationComparison): string {
-  const c = r.measured;
-  if (!c) return `int8 quantization is not measured for ${r.model}: ${r.reason}.`;
-  const d = c.ndcgDifference;
-  const faster =
-    c.speedup >= 1
-      ? `**${fmt(c.speedup, 1)}x faster** than fp32`
-      : `**slower** than fp32 here (${fmt(c.speedup, 2)}x its speed)`;
-  const quality = d.significant
-    ? d.estimate < 0
-      ? `int8 **costs** NDCG@10 here (the interval excludes 0): weigh ${formatSigned(d.estimate, 3)} against the speed.`
-      : "int8 scores higher here and the interval excludes 0, an accident of rounding rather than a gain to expect."
-    : "the interval includes 0: no measurable loss of retrieval quality on these questions.";
-  return (
-    `int8 encodes the ${c.passages} passages ${faster} (${fmt(c.q8.textsPerSecond, 1)} against ` +
-    `${fmt(c.fp32.textsPerSecond, 1)} passages/s, ONNX Runtime, ${c.threads} thread(s), batch ${c.batchSize}; shared ` +
-    `machine, so the ratio means more than the rates), in a file ${fmt(c.sizeRatio, 1)}x smaller ` +
-    `(${fmt(c.q8.fileBytes / 2 ** 20, 1)} MB against ${fmt(c.fp32.fileBytes / 2 ** 20, 1)} MB). Its embeddings keep a ` +
-    `mean cosine of ${fmt(c.cosineMean, 5)} to fp32 (worst passage ${fmt(c.cosineMin, 5)}). NDCG@10 moves from ` +
-    `${fmt(c.fp32.ndcgAt10, 4)} to ${fmt(c.q8.ndcgAt10, 4)} (${formatSigned(d.estimate, 4)}, 95% CI ${formatSigned(d.low, 4)} to ` +
-    `${formatSigned(d.high, 4)}, ${c.queries} questions): ${quality}`
-  );
 }

@@ -127,7 +127,10 @@ export function roiTable(
   });
 }
 
-/** Storage against dimension for one or more models: metric [95% CI], share of the full metric, sizes. */
+/**
+ * Storage against dimension for one or more models: metric [95% CI], the metric as a share of the model's metric at
+ * full dimension, the share of the full vector's storage, and sizes.
+ */
 export function dimensionTable(
   series: readonly { name: string; rows: readonly DimensionRow[] }[],
   metric = "ndcg@10",
@@ -138,8 +141,12 @@ export function dimensionTable(
     dimensions: flat.map(({ r }) => r.dim),
     [metric]: flat.map(({ r }) => Number(r.metrics[metric].estimate.toFixed(4))),
     "95% CI": flat.map(({ r }) => `[${r.metrics[metric].low.toFixed(3)}, ${r.metrics[metric].high.toFixed(3)}]`),
-    "of full size": flat.map(({ r }) => `${(100 * r.relativeToFull).toFixed(1)}%`),
+    [`${metric} vs full dimension`]: flat.map(({ r }) => `${(100 * r.relativeToFull).toFixed(1)}%`),
+    "storage vs full dimension": flat.map(({ s, r }) => {
+      const full = Math.max(...s.rows.map((x) => x.bytesPerVector));
+      return `${((100 * r.bytesPerVector) / full).toFixed(1)}%`;
+    }),
     "bytes per vector": flat.map(({ r }) => r.bytesPerVector),
-    "index on disk (KB)": flat.map(({ r }) => Number((r.indexBytes / 1024).toFixed(1))),
+    "index on disk (KB)": flat.map(({ r }) => (r.indexBytes / 1024).toFixed(1)),
   });
 }

@@ -37,25 +37,11 @@ export { coursePlan, courseRecipe, fitRecipe } from "./recipes";
 export { ablation, ablationTable, evaluateSetting, settingsTable, trainingFolder } from "./settings";
 export {
   compareNegatives,
-  describeNegativesComparison,
   negativesComparisonFigure,
   negativesComparisonTable,
   type NegativesComparison,
 } from "./negatives-comparison";
-export { courseAnswerOptions, courseFaissStore, courseReportPath, loadFineTuned } from "./rag";
+export { courseAnswerOptions, courseReportPath, loadFineTuned, PROMPT_PASSAGES } from "./rag";
 export { readResults, recordFact, recordResult } from "./results";
-export {
-  seedRoiNarration,
-  seedRoiTable,
-  settingVerdicts,
-  verdictNarration,
-  verdictTable,
-} from "./verdict";
-export {
-  falseNegativesNote,
-  mineWithReport,
-  missingNegativesNote,
-  negativesPlanTable,
-  negativesVerdict,
-  onePerQuery,
-} from "./negatives-notes";
+export { seedRoiTable, settingVerdicts, verdictTable } from "./verdict";
+export { filterExamplesTable, filterSummaryTable, negativesPlanTable, qrelsByText } from "./negatives-notes";

@@ -5,15 +5,18 @@
  *   "in-batch"   (anchor, positive) pairs, MultipleNegativesRankingLoss: the other positives of the batch are the
  *                only negatives
  *   "random"     + one negative drawn uniformly from the corpus (miningPresets.random)
+ *   "hard-no-margin"  + the top-ranked candidate that is not a positive (no margin: nothing but the positives removed)
  *   "hard"       + one mined hard negative, NV-Retriever's setting (miningPresets.hard: relativeMargin 0.05, top)
  *   "semi-hard"  + one semi-hard negative (miningPresets["semi-hard"]: within 0.1 below the positive, random)
  *   "labeled-pairs"  (optional) hard negatives as (anchor, passage, 0/1) rows trained with CoSENTLoss
  *
- * Same seed, same number of optimizer steps (default 50; learning rate: defaultLearningRate), same batch size and learning-rate schedule for every run; negatives
- * are mined once with the base model (as one does before training). Each run is compared with the base model and
- * with "in-batch" by the paired bootstrap (src/eval/compare: 95% CIs of the mean per-query difference, queries
- * improved / worsened by the rank of their first relevant passage). Pairs that get no negative are dropped from
- * that run's rows, as sentence-transformers' mining drops them; the table shows how many rows each run had.
+ * Same seed, same number of optimizer steps (default 50; learning rate: defaultLearningRate), same batch size and
+ * learning-rate schedule for every run; negatives are mined once with the base model (as one does before training).
+ * Each run is compared with the base model and with "in-batch" by the paired bootstrap (src/eval/compare: 95% CIs of
+ * the mean per-query difference, queries improved / worsened by the rank of their first relevant passage).
+ * A pair that gets no negative is dropped from a mined run's rows, as sentence-transformers' mining drops it. With
+ * `samePairs` (the default) every run, in-batch included, then trains on the same pairs: those every mined (triplet)
+ * run found a negative for, so runs differ only in their negatives; the table shows the rows each run had.
  *
  * With `cacheDir`, each finished run (its evaluation and mining summary) is stored under a key of everything that
  * determines it (model, data, queries, settings), so a notebook re-run reuses it instead of training again.
@@ -39,13 +42,14 @@ import { prepareTrainingData } from "../train/training-data";
 import { train } from "../train/trainer";
 import { defaultLearningRate } from "./recipes";
 import { DEFAULT_SEED } from "../defaults";
-import { formatSigned, formatSignedInterval } from "../display/format";
+import { formatSigned } from "../display/format";
 
-export type NegativeCondition = "in-batch" | "random" | "hard" | "semi-hard" | "labeled-pairs";
+export type NegativeCondition = "in-batch" | "random" | "hard-no-margin" | "hard" | "semi-hard" | "labeled-pairs";
 
 export const NEGATIVE_CONDITIONS: readonly NegativeCondition[] = [
   "in-batch",
   "random",
+  "hard-no-margin",
   "hard",
   "semi-hard",
   "labeled-pairs",
@@ -64,6 +68,8 @@ export interface NegativesComparisonOptions {
   numNegatives?: number;
   /** Extra mining options per condition (merged over the preset). */
   mining?: Partial<Record<NegativeCondition, MineHardNegativesOptions>>;
+  /** Train every run on the pairs every mined triplet run found a negative for (default true; see the header). */
+  samePairs?: boolean;
   /** Optimizer steps per run (default 50). */
   steps?: number;
   /** Default 32; TRANSFORMER_BATCH_SIZE (16) for a Transformer model. */
@@ -138,6 +144,7 @@ export const TRANSFORMER_BATCH_SIZE = 16;
 
 const PRESET: Record<Exclude<NegativeCondition, "in-batch">, MineHardNegativesOptions> = {
   random: miningPresets.random,
+  "hard-no-margin": { samplingStrategy: "top" },
   hard: miningPresets.hard,
   "semi-hard": miningPresets["semi-hard"],
   "labeled-pairs": { ...miningPresets.hard, outputFormat: "labeled-pair" },
@@ -171,12 +178,16 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
     numNegatives: options.numNegatives ?? 1,
   };
   const base = { ...(await options.evaluator.evaluate(baseModel)), system: "base model" };
+  const samePairs = options.samePairs ?? true;
+  const pairKey = (r: Record<string, unknown>) => `${String(r.anchor)}\u0000${String(r.positive)}`;
+  let kept: Set<string> | undefined;
   const key = (condition: NegativeCondition) =>
     sha({
       v: 1,
       model: baseModel.name,
       source: baseModel.describe(),
       pairs: sha(pairRows),
+      kept: kept ? sha([...kept].sort()) : null,
       queries: sha(options.evaluator.queries),
       corpus: options.evaluator.corpus.length,
       condition,
@@ -192,7 +203,7 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   for (const c of conditions) {
     if (c === "in-batch") continue;
     const path = cachePath(c);
-    if (path && existsSync(path)) continue;
+    if (!samePairs && path && existsSync(path)) continue;
     try {
       const r = await mineHardNegatives(pairRows, baseModel, {
         ...PRESET[c],
@@ -211,6 +222,19 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
     }
   }
   baseModel.dispose();
+  const triplets = [...mined].filter(([c]) => c !== "labeled-pairs").map(([, m]) => m.rows);
+  if (samePairs && triplets.length > 0) {
+    kept = new Set(pairRows.map(pairKey));
+    for (const rows of triplets) {
+      const found = new Set(rows.map(pairKey));
+      for (const k of kept) if (!found.has(k)) kept.delete(k);
+    }
+    if (kept.size === 0)
+      throw new Error(
+        "compareNegatives: no pair got a negative in every mined run, so the runs have no pair in common to train on. Fix: loosen the margins, or pass samePairs: false.",
+      );
+    for (const [c, m] of mined) if (c !== "labeled-pairs") m.rows = m.rows.filter((r) => kept?.has(pairKey(r)));
+  }
 
   const runs: ConditionRun[] = [];
   for (const condition of conditions) {
@@ -222,7 +246,7 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
       log(`${condition}: reused ${path}`);
     } else {
       const m = mined.get(condition);
-      const rows = m ? m.rows : pairRows;
+      const rows = m ? m.rows : kept ? pairRows.filter((r) => kept?.has(pairKey(r))) : pairRows;
       const loss: Loss = condition === "labeled-pairs" ? new CoSENTLoss() : new MultipleNegativesRankingLoss();
       const model = await fresh();
       const t0 = performance.now();
@@ -275,39 +299,62 @@ export async function compareNegatives(options: NegativesComparisonOptions): Pro
   return { model: modelName, base, runs, skipped, settings, bootstrap: options.bootstrap ?? {} };
 }
 
+const signed = (x: number) => formatSigned(x, 3);
+
+/** "above in-batch" / "below in-batch" when the paired 95% interval excludes 0, else "level with in-batch". */
+function verdict(s: SystemComparison | undefined, metric: string): string {
+  const d = s?.differences.find((x) => x.metric === metric);
+  if (!s || !d) return "";
+  return d.low > 0 ? `above ${s.baseline}` : d.high < 0 ? `below ${s.baseline}` : `level with ${s.baseline}`;
+}
+
 /**
  * One row per run: rows trained on, `metric` with its 95% bootstrap interval, the paired difference from the base
- * model and from "in-batch" with their intervals, and the queries improved / worsened against each.
+ * model and from "in-batch" with their intervals and the queries improved / worsened, and a verdict against
+ * in-batch (against the base model when there is no in-batch run) read off that interval. A mined run that found
+ * no negative is a row that says so.
  */
 export function negativesComparisonTable(c: NegativesComparison, metric = "ndcg@10"): pl.DataFrame {
-  const diff = (s: SystemComparison | undefined) => s?.differences.find((d) => d.metric === metric);
   const ci = (s: SystemComparison | undefined) => {
-    const d = diff(s);
-    return d ? `${formatSignedInterval(d, 3)}` : "";
+    const d = s?.differences.find((x) => x.metric === metric);
+    return d ? `${signed(d.estimate)} [${signed(d.low)}, ${signed(d.high)}]` : "";
   };
-  type Row = {
-    condition: string;
-    rows: number;
-    result: IRResult;
-    vsBase?: SystemComparison;
-    vsInBatch?: SystemComparison;
-  };
-  const all: Row[] = [{ condition: "base model", rows: 0, result: c.base }, ...c.runs];
-  return pl.DataFrame({
-    run: all.map((r) => r.condition),
-    "training rows": all.map((r) => (r.vsBase ? String(r.rows) : "")),
-    [metric]: all.map((r) => r.result.values[metric]),
-    [`${metric} 95% CI`]: all.map((r) => {
-      const iv = bootstrapCI(r.result, c.bootstrap)[metric];
-      return `[${iv.low.toFixed(3)}, ${iv.high.toFixed(3)}]`;
-    }),
-    "vs base (95% CI)": all.map((r) => ci(r.vsBase)),
-    "improved / worsened vs base": all.map((r) => (r.vsBase ? `${r.vsBase.improved} / ${r.vsBase.worsened}` : "")),
-    "vs in-batch (95% CI)": all.map((r) => ci(r.vsInBatch)),
-    "improved / worsened vs in-batch": all.map((r) =>
-      r.vsInBatch ? `${r.vsInBatch.improved} / ${r.vsInBatch.worsened}` : "",
-    ),
+  const counts = (s: SystemComparison | undefined) => (s ? `${s.improved} / ${s.worsened}` : "");
+  const rows = c.runs.map((r) => {
+    const iv = bootstrapCI(r.result, c.bootstrap)[metric];
+    return {
+      run: r.condition,
+      "training rows": String(r.rows),
+      [metric]: r.result.values[metric].toFixed(4),
+      [`${metric} 95% CI`]: `[${iv.low.toFixed(3)}, ${iv.high.toFixed(3)}]`,
+      "vs base (95% CI)": ci(r.vsBase),
+      "improved / worsened vs base": counts(r.vsBase),
+      "vs in-batch (95% CI)": ci(r.vsInBatch),
+      "improved / worsened vs in-batch": counts(r.vsInBatch),
+      verdict: verdict(r.vsInBatch ?? r.vsBase, metric),
+    };
   });
+  const iv = bootstrapCI(c.base, c.bootstrap)[metric];
+  const columns = [
+    "run",
+    "training rows",
+    metric,
+    `${metric} 95% CI`,
+    "vs base (95% CI)",
+    "improved / worsened vs base",
+  ];
+  const more = ["vs in-batch (95% CI)", "improved / worsened vs in-batch", "verdict"];
+  const empty = Object.fromEntries([...columns, ...more].map((k) => [k, ""]));
+  return pl.DataFrame([
+    {
+      ...empty,
+      run: "base model",
+      [metric]: c.base.values[metric].toFixed(4),
+      [`${metric} 95% CI`]: `[${iv.low.toFixed(3)}, ${iv.high.toFixed(3)}]`,
+    },
+    ...rows,
+    ...c.skipped.map((x) => ({ ...empty, run: x.condition, verdict: "not run: mining found no negative" })),
+  ]);
 }
 
 /** Bars of `metrics` for the base model and every run, whiskers = 95% bootstrap intervals. */
@@ -323,20 +370,4 @@ export function negativesComparisonFigure(
   return metricBarsFigure(systems, metrics, {
     title: `Negatives compared: ${c.settings.steps} steps each, ${c.base.perQuery.length} held-out queries (${c.model})`,
   });
-}
-
-/** One sentence per run against in-batch (or the base model when there is no in-batch run). */
-export function describeNegativesComparison(c: NegativesComparison, metric = "ndcg@10"): string[] {
-  const notRun = c.skipped.map((x) => `${x.condition}: not run. ${x.reason}`);
-  return c.runs
-    .map((r) => {
-      const s = r.vsInBatch ?? r.vsBase;
-      const d = s.differences.find((x) => x.metric === metric);
-      if (!d) throw new Error(`describeNegativesComparison: no metric "${metric}".`);
-      return (
-        `${r.condition} vs ${s.baseline}: ${metric} ${d.baseline.toFixed(3)} -> ${d.candidate.toFixed(3)} (${formatSigned(d.estimate, 3)}, 95% CI ${formatSigned(d.low, 3)} to ${formatSigned(d.high, 3)}` +
-        `${d.significant ? "" : ", includes 0"}); ${s.improved} queries improved, ${s.worsened} worsened.`
-      );
-    })
-    .concat(notRun);
 }

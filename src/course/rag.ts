@@ -4,18 +4,21 @@
  * loadFineTuned: they build on the model notebook 3 fine-tuned; this finds it in the run folder (the newest
  * finished `models/<name>-<key>` artefact trained from this dataset's data and this base model) instead of
  * training again, and says which one it took. None yet: an error telling to run notebook 3.
- * courseFaissStore: the corpus in LangChain's FaissStore, saved in the run folder and reused.
+ * PROMPT_PASSAGES: the passages a RAG prompt of the course carries (notebook 5 teaches it, notebook 6 prices it).
+ * courseAnswerOptions / courseReportPath: the course's LLM setting for answers; where reports go.
  * This module imports no LangChain types (src/rag/types only): src/course/index, which every notebook
  * imports, stays quick for tslab to type-check.
- * courseAnswerOptions / courseReportPath: the course's LLM setting for answers; where reports go.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadModel, type SentenceTransformer } from "../model/index";
-import type { AnswerOptions, ContextSource } from "../rag/types";
-import { readManifest, reuseOrBuild, type Artefact, type ArtefactManifest } from "./artefacts";
+import type { AnswerOptions } from "../rag/types";
+import { readManifest, type ArtefactManifest } from "./artefacts";
 import { slug, type Course } from "./setup";
 import { SETTING_LABELS, type CourseData, type SettingName } from "./data";
+
+/** Passages in each RAG prompt of the course: notebook 5 retrieves and compares this many, notebook 6 prices them. */
+export const PROMPT_PASSAGES = 3;
 
 export interface SavedFineTune {
   model: SentenceTransformer;
@@ -89,61 +92,6 @@ export async function loadFineTuned(
     historyPath: join(a.path, "history.json"),
     message: `loaded ${a.label}/final (fine-tuned by notebook ${notebook.slice(0, 2)} at ${a.manifest.created.slice(0, 16).replace("T", " ")} UTC in ${a.manifest.seconds.toFixed(1)} s)`,
   };
-}
-
-/** What courseFaissStore needs of a SentenceTransformerEmbeddings (src/rag/embeddings). */
-export interface StoreEmbeddings {
-  readonly queryPrompt: string;
-  readonly documentPrompt: string;
-  readonly normalize: boolean;
-}
-
-/** A RagVectorStore (src/rag/vector-store) as the course helpers use it. */
-export interface CourseStore extends ContextSource {
-  readonly size: number;
-  save(directory: string): Promise<void>;
-}
-
-interface StoreModule {
-  RagVectorStore: {
-    build(
-      embeddings: StoreEmbeddings,
-      corpus: CourseData["test"]["corpus"],
-      options: { name: string },
-    ): Promise<CourseStore>;
-    load(directory: string, embeddings: StoreEmbeddings, options: { name: string }): Promise<CourseStore>;
-  };
-}
-
-/**
- * The model's corpus in LangChain's FaissStore, saved under <runDir>/rag/faiss-<name>-<key> and reused while
- * the data and the model are unchanged (`modelKey`: the model spec, or the fine-tuning artefact's key).
- */
-export async function courseFaissStore(
-  course: Course,
-  data: CourseData,
-  embeddings: StoreEmbeddings,
-  options: { name: string; modelKey: string },
-): Promise<{ store: CourseStore; artefact: Artefact }> {
-  // Loaded here, not imported: a static import would make tslab type-check LangChain in every notebook.
-  const { RagVectorStore } = require("../rag/vector-store") as StoreModule;
-  const inputs = {
-    data: data.key,
-    model: options.modelKey,
-    queryPrompt: embeddings.queryPrompt,
-    documentPrompt: embeddings.documentPrompt,
-    normalize: embeddings.normalize,
-  };
-  let built: CourseStore | undefined;
-  const artefact = await reuseOrBuild(
-    { root: course.runDir, name: `rag/faiss-${options.name}`, inputs, verb: "embedded into FaissStore" },
-    async (folder) => {
-      built = await RagVectorStore.build(embeddings, data.test.corpus, { name: options.name });
-      await built.save(join(folder, "store"));
-    },
-  );
-  const store = built ?? (await RagVectorStore.load(join(artefact.path, "store"), embeddings, { name: options.name }));
-  return { store, artefact };
 }
 
 /** Answer options from the course's LLM setting: the configured endpoint, or the offline extractive answer. */

@@ -81,7 +81,7 @@ export function courseRecipe(model: SentenceTransformer): FineTuneRecipe {
 }
 
 /** Negatives notebook 4 compares (see compareNegatives). */
-export type PlannedNegatives = readonly ("in-batch" | "random" | "hard" | "semi-hard")[];
+export type PlannedNegatives = readonly ("in-batch" | "random" | "hard-no-margin" | "hard" | "semi-hard")[];
 
 /** How much the course trains for a model: what notebook 3's ablation and notebook 4's comparison run. */
 export interface CoursePlan {
@@ -109,7 +109,10 @@ export function coursePlan(model: SentenceTransformer, options: { full?: boolean
   if (model.staticEmbedding || full)
     return {
       variants: "all",
-      negatives: { questions: ["in-batch", "random", "hard", "semi-hard"], documents: ["in-batch", "hard"] },
+      negatives: {
+        questions: ["in-batch", "hard-no-margin", "hard", "semi-hard"],
+        documents: ["in-batch", "hard"],
+      },
       notes: [
         `${model.staticEmbedding ? "A static model trains in seconds, so" : "COURSE_ABLATION=all:"} notebook 3 trains every training-data variant of both settings, and notebook 4 compares four kinds of negatives in setting A and in-batch against hard in setting B, each run with notebook 3's steps.`,
       ],

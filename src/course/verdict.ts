@@ -3,7 +3,7 @@
  *
  *   settingVerdicts   per setting and test set: BM25, base, fine-tuned and hybrid NDCG@10 with the paired
  *                     differences; which of BM25 / fine-tuned / hybrid to use, and whether the data say so beyond noise
- *   verdictTable / verdictNarration   the same as a table and as sentences for the reader's case
+ *   verdictTable      the same as a table, with a "use" column (the verdict) per test set
  *   seedRoiTable      the seed tutorial's "1M queries x $0.00002 = $20/month, ROI 23x" recomputed under its own
  *                     assumptions and under this run's measured tokens per query and hosting cost
  */
@@ -101,48 +101,6 @@ export function verdictTable(verdicts: readonly SettingVerdict[]): pl.DataFrame 
   );
 }
 
-/**
- * What to use in one setting, over all its test sets: the hybrid or the fine-tuned model when it is never below BM25
- * beyond noise on any test set and above it beyond noise on at least one (the better of the two when both qualify),
- * else BM25.
- */
-export function settingRecommendation(vs: readonly SettingVerdict[]): SettingVerdict["use"] {
-  const qualifies = (pick: (v: SettingVerdict) => Interval | undefined) =>
-    vs.every((v) => (pick(v)?.high ?? -1) > 0) && vs.some((v) => (pick(v)?.low ?? -1) > 0);
-  const mean = (pick: (v: SettingVerdict) => Interval | undefined) =>
-    vs.reduce((s, v) => s + (pick(v)?.estimate ?? 0), 0) / Math.max(1, vs.length);
-  const options: [SettingVerdict["use"], (v: SettingVerdict) => Interval | undefined][] = [
-    ["hybrid (BM25 + fine-tuned)", (v) => v.hybridVsBm25],
-    ["fine-tuned", (v) => v.tunedVsBm25],
-  ];
-  const ok = options.filter(([, pick]) => qualifies(pick)).sort((x, y) => mean(y[1]) - mean(x[1]));
-  return ok.length > 0 ? ok[0][0] : "BM25";
-}
-
-/** One paragraph per setting: what to use when your case is that setting, from the numbers. */
-export function verdictNarration(verdicts: readonly SettingVerdict[]): string {
-  const settings = [...new Set(verdicts.map((v) => v.setting))];
-  return settings
-    .map((s) => {
-      const vs = verdicts.filter((v) => v.setting === s);
-      const facts = vs
-        .map(
-          (v) =>
-            `on the ${v.testSet} (${v.questions} questions) BM25 scores ${v.ndcg.bm25.toFixed(3)}, the fine-tuned model ${v.ndcg.tuned.toFixed(3)} (${interval(v.tunedVsBm25)} against BM25) and the hybrid ${v.ndcg.hybrid.toFixed(3)} (${interval(v.hybridVsBm25)})`,
-        )
-        .join("; ");
-      const use = settingRecommendation(vs);
-      const advice =
-        use === "BM25"
-          ? "**use BM25** (keyword search): neither the fine-tuned model nor the hybrid beats it beyond noise without falling below it beyond noise elsewhere, so fine-tuning this model is not worth serving here"
-          : use === "hybrid (BM25 + fine-tuned)"
-            ? "**use the hybrid** of BM25 and the fine-tuned model (reciprocal rank fusion): it is never below BM25 beyond noise and beats it beyond noise on at least one test set"
-            : "**use the fine-tuned model**: it is never below BM25 beyond noise and beats it beyond noise on at least one test set";
-      return `**If your case is ${s}:** ${facts}. So ${advice}.`;
-    })
-    .join("\n\n");
-}
-
 export interface SeedRoiInputs {
   /** Tokens per query measured in this run. */
   tokensPerQuery: number;
@@ -186,17 +144,4 @@ export function seedRoiTable(input: SeedRoiInputs): pl.DataFrame {
       Math.max(input.oneTimeCost, 0.01),
     ),
   ]);
-}
-
-/** When the seed's claim holds, in one paragraph from the numbers. */
-export function seedRoiNarration(input: SeedRoiInputs): string {
-  const seedTokens = 0.00002 / (input.apiPricePerMillionTokens / 1e6);
-  const api = (input.queriesPerMonth * input.tokensPerQuery * input.apiPricePerMillionTokens) / 1e6;
-  return (
-    `The seed tutorial's "$20/month, ROI 23x" holds under its assumptions: ${input.queriesPerMonth.toLocaleString("en-US")} queries a month ` +
-    `of about ${Math.round(seedTokens).toLocaleString("en-US")} tokens each at USD ${input.apiPricePerMillionTokens} per million tokens, a serving machine that costs ` +
-    `nothing (one you already run), and USD 10 of training once. This run's questions average ${input.tokensPerQuery.toFixed(1)} tokens, so the same ` +
-    `volume costs USD ${api.toFixed(2)} a month on the API; with a USD ${input.hardwareCostPerMonth} machine to serve the model, self-hosting ` +
-    `${api > input.hardwareCostPerMonth ? "still saves money" : "costs more than the API"}. For short questions the embedding bill is not the reason to fine-tune: quality is, and the prompt.`
-  );
 }

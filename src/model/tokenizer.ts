@@ -26,6 +26,7 @@ import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
 import { bertBaseUncasedVocab } from "./embedded";
 import { writeFileAtomic } from "../files";
+import { longestFirstLengths, pairTemplate } from "./pair-template";
 import type { TokenizedBatch } from "./types";
 
 type Json = Record<string, unknown>;
@@ -246,6 +247,49 @@ export class Tokenizer {
   }
 
   /**
+   * A (query, passage) pair as Hugging Face's fast tokenizers encode `tokenizer(a, text_pair=b, truncation=True,
+   * max_length=maxLength)`: the pair template of tokenizer.json's post-processor (`[CLS] A [SEP] B [SEP]` for
+   * BERT, `<s> A </s></s> B </s>` for RoBERTa), token_type_ids from the template (0 for A's part, 1 for B's),
+   * and truncation "longest_first" as the Rust tokenizers library does it (not one token at a time): with the
+   * budget L = maxLength - special tokens and n1 <= n2 the two lengths, the longer is cut to max(n1, L - n1),
+   * and when that is still too long both are cut, to floor(L/2) for the shorter and L - floor(L/2) for the longer.
+   * Example, L = 5: (2, 9) -> (2, 3); (4, 9) -> (2, 3).
+   */
+  encodePair(a: string, b: string, maxLength: number = this.maxSeqLength): EncodedPair {
+    const template = pairTemplate(this.files.tokenizerJson, this.source);
+    const budget = maxLength - template.specialTokens;
+    if (!(budget >= 2))
+      throw new Error(
+        `${this.source}: max_length ${maxLength} leaves no room for a pair (${template.specialTokens} special tokens); raise it.`,
+      );
+    const first = this.encodeContent(a);
+    const second = this.encodeContent(b);
+    const [n1, n2] = longestFirstLengths(first.length, second.length, budget);
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    for (const piece of template.pieces) {
+      const tokens =
+        piece.kind === "special" ? piece.ids : piece.kind === "A" ? first.slice(0, n1) : second.slice(0, n2);
+      for (const id of tokens) {
+        ids.push(id);
+        typeIds.push(piece.typeId);
+      }
+    }
+    return { ids, typeIds, truncated: n1 < first.length || n2 < second.length };
+  }
+
+  /** Pairs into one batch padded to its longest member (right padding), token_type_ids from the pair template. */
+  encodePairBatch(
+    pairs: readonly (readonly [string, string])[],
+    maxLength: number = this.maxSeqLength,
+  ): TokenizedBatch {
+    const encoded = pairs.map(([a, b]) => this.encodePair(a, b, maxLength));
+    const batch = this.pad(encoded);
+    encoded.forEach((e, row) => batch.tokenTypeIds.set(e.typeIds, row * batch.seqLen));
+    return batch;
+  }
+
+  /**
    * Writes tokenizer.json, tokenizer_config.json, special_tokens_map.json and, for WordPiece, vocab.txt
    * (atomic writes). `jsonOnly` writes tokenizer.json alone, as StaticEmbedding.save does.
    */
@@ -262,6 +306,11 @@ export class Tokenizer {
       writeFileAtomic(join(dir, "vocab.txt"), vocab.map(([tok]) => tok).join("\n") + "\n");
     }
   }
+}
+
+export interface EncodedPair extends EncodedText {
+  /** token_type_ids per token (0 for the first text's part of the template, 1 for the second's). */
+  typeIds: number[];
 }
 
 function specialTokensFromConfig(cfg: Json): Json {

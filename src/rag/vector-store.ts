@@ -49,7 +49,8 @@ export class RagVectorStore implements ContextSource {
   readonly store: FaissStore;
   readonly embeddings: SentenceTransformerEmbeddings;
 
-  private constructor(name: string, store: FaissStore, embeddings: SentenceTransformerEmbeddings) {
+  /** Wraps a FaissStore built with `embeddings` (FaissStore.fromDocuments / load); `name` labels its results. */
+  constructor(name: string, store: FaissStore, embeddings: SentenceTransformerEmbeddings) {
     this.name = name;
     this.store = store;
     this.embeddings = embeddings;

@@ -18,92 +18,15 @@ import type { Tokenizer } from "../model/tokenizer";
 import type { TokenizedBatch } from "../model/types";
 import type { TextPair } from "./types";
 
-type Json = Record<string, unknown>;
-
-/** One slot of a pair template: a special token's ids or sequence A / B, with its token type. */
-type Slot = { special: number[]; typeId: number } | { sequence: "A" | "B"; typeId: number };
-
 export interface EncodedPair {
   ids: number[];
   typeIds: number[];
   truncated: boolean;
 }
 
-function processorSlots(pp: Json, source: string): Slot[] | undefined {
-  const tokenId = (v: unknown) => (Array.isArray(v) ? Number(v[1]) : Number.NaN);
-  if (pp.type === "TemplateProcessing") {
-    const specials = (pp.special_tokens ?? {}) as Record<string, { ids?: number[] }>;
-    return (pp.pair as Json[]).map((item): Slot => {
-      if ("SpecialToken" in item) {
-        const s = item.SpecialToken as { id: string; type_id: number };
-        const ids = specials[s.id]?.ids;
-        if (!ids) throw new Error(`${source}/tokenizer.json: post_processor names special token ${s.id} without ids.`);
-        return { special: ids, typeId: s.type_id };
-      }
-      const s = item.Sequence as { id: "A" | "B"; type_id: number };
-      return { sequence: s.id, typeId: s.type_id };
-    });
-  }
-  if (pp.type === "BertProcessing" || pp.type === "RobertaProcessing") {
-    const [cls, sep] = [tokenId(pp.cls), tokenId(pp.sep)];
-    if (!Number.isInteger(cls) || !Number.isInteger(sep))
-      throw new Error(`${source}/tokenizer.json: ${pp.type} without [token, id] pairs for cls / sep.`);
-    if (pp.type === "BertProcessing")
-      return [
-        { special: [cls], typeId: 0 },
-        { sequence: "A", typeId: 0 },
-        { special: [sep], typeId: 0 },
-        { sequence: "B", typeId: 1 },
-        { special: [sep], typeId: 1 },
-      ];
-    return [
-      { special: [cls], typeId: 0 },
-      { sequence: "A", typeId: 0 },
-      { special: [sep], typeId: 0 },
-      { special: [sep], typeId: 1 },
-      { sequence: "B", typeId: 1 },
-      { special: [sep], typeId: 1 },
-    ];
-  }
-  if (pp.type === "Sequence")
-    for (const p of (pp.processors ?? []) as Json[]) {
-      const slots = processorSlots(p, source);
-      if (slots) return slots;
-    }
-  return undefined;
-}
-
-/** The pair template of a tokenizer (tokenizer.json's post_processor); throws, naming the file, when it has none. */
-export function pairTemplate(tokenizer: Tokenizer, source = "tokenizer"): Slot[] {
-  const pp = tokenizer.files.tokenizerJson.post_processor as Json | null | undefined;
-  const slots = pp ? processorSlots(pp, source) : undefined;
-  if (slots?.filter((s) => "sequence" in s).length !== 2)
-    throw new Error(
-      `${source}/tokenizer.json: its post_processor (${pp ? String(pp.type) : "none"}) has no pair template with sequences A and B; ` +
-        "a cross-encoder needs one (TemplateProcessing, BertProcessing or RobertaProcessing), as BERT and RoBERTa tokenizers ship.",
-    );
-  return slots as Slot[];
-}
-
-/** Lengths the two contents keep under Rust tokenizers' LongestFirst with `room` tokens for both. */
-export function longestFirst(nA: number, nB: number, room: number): [number, number] {
-  if (nA + nB <= room) return [nA, nB];
-  const swap = nA > nB;
-  let n1 = swap ? nB : nA; // shorter
-  let n2 = swap ? nA : nB; // longer
-  n2 = n1 > room ? n1 : Math.max(n1, room - n1);
-  if (n1 + n2 > room) {
-    n1 = Math.floor(room / 2);
-    n2 = n1 + (room % 2);
-  }
-  return swap ? [n2, n1] : [n1, n2];
-}
-
 /** Encodes pairs with a model's tokenizer: template, LongestFirst truncation at maxLength, right padding. */
 export class PairEncoder {
   readonly maxLength: number;
-  private readonly template: Slot[];
-  private readonly specials: number;
 
   /**
    * `typeIds: false` writes token type 0 everywhere (RoBERTa-style models, whose tokenizers return no
@@ -114,28 +37,19 @@ export class PairEncoder {
     maxLength: number,
     private readonly options: { typeIds: boolean; source?: string },
   ) {
-    this.template = pairTemplate(tokenizer, options.source);
-    this.specials = this.template.reduce((s, slot) => s + ("special" in slot ? slot.special.length : 0), 0);
-    if (!Number.isInteger(maxLength) || maxLength <= this.specials)
+    // An empty pair is the template's special tokens alone.
+    const specials = tokenizer.encodePair("", "", Number.MAX_SAFE_INTEGER).ids.length;
+    if (!Number.isInteger(maxLength) || maxLength <= specials)
       throw new RangeError(
-        `${options.source ?? "cross-encoder"}: max_length ${maxLength} must be an integer above the ${this.specials} special tokens of a pair.`,
+        `${options.source ?? "cross-encoder"}: max_length ${maxLength} must be an integer above the ${specials} special tokens of a pair.`,
       );
     this.maxLength = maxLength;
   }
 
+  /** The pair as Tokenizer.encodePair gives it (template, LongestFirst), types zeroed where the model has none. */
   encode(pair: TextPair): EncodedPair {
-    const [a, b] = [this.tokenizer.encodeContent(pair[0]), this.tokenizer.encodeContent(pair[1])];
-    const [keepA, keepB] = longestFirst(a.length, b.length, this.maxLength - this.specials);
-    const ids: number[] = [];
-    const typeIds: number[] = [];
-    for (const slot of this.template) {
-      const part = "special" in slot ? slot.special : slot.sequence === "A" ? a.slice(0, keepA) : b.slice(0, keepB);
-      for (const id of part) {
-        ids.push(id);
-        typeIds.push(this.options.typeIds ? slot.typeId : 0);
-      }
-    }
-    return { ids, typeIds, truncated: keepA < a.length || keepB < b.length };
+    const e = this.tokenizer.encodePair(pair[0], pair[1], this.maxLength);
+    return { ids: e.ids, typeIds: this.options.typeIds ? e.typeIds : e.typeIds.map(() => 0), truncated: e.truncated };
   }
 
   /** Tokens of each pair after truncation, special tokens included. */
