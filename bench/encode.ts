@@ -1,6 +1,6 @@
 /**
  * npm run bench -- encode [--json] [--sentences N] [--batch-size B] [--threads T] [--no-torch] [--no-native]
- *                         [--no-onnx] [--no-q8] [--no-tfjs] [--no-2t] [--memory-texts N]
+ *                         [--no-onnx] [--no-q8] [--no-fused] [--no-tfjs] [--no-2t] [--memory-texts N]
  *
  * Encoding speed of a MiniLM-L6-sized BERT (6 layers, hidden 384, 12 heads, intermediate 1536,
  * vocab 30522; random weights) on N sentences (default 2,000) of 20-60 tokens: token ids drawn
@@ -18,6 +18,14 @@
  * onnx_q8_slowdown_vs_torch, onnx_q8_vs_onnx_fp32 (int8 time / fp32 time), and onnx_q8_cosine_mean / _min, the
  * cosine of each sentence's int8 embedding to its fp32 one (random weights: trained weights agree less; the cost
  * notebook measures the course's fine-tuned model). --no-q8 skips it; --no-tfjs skips tfjs (quicker on a busy machine).
+ * The fused graph (src/model/onnx/fused.ts: ONNX Runtime's Attention, SkipLayerNormalization, BiasGelu,
+ * EmbedLayerNormalization kernels; what exportOnnx({ fused: true }) writes) and its int8 form (QAttention) run too:
+ * onnx_fused_seconds, onnx_fused_slowdown_vs_torch, onnx_fused_vs_onnx_fp32 (fused time / plain time),
+ * onnx_fused_q8_slowdown_vs_torch, onnx_fused_q8_vs_onnx_q8, onnx_fused_vs_onnx_max_abs_diff and
+ * onnx_fused_q8_cosine_mean / _min (to the plain fp32 vectors); --no-fused skips them.
+ * cpu: the CPU's model and ISA flags (avx2, avx512f, avx512_vnni, ...; bench/lib/machine.ts), load_before /
+ * load_after: os.loadavg() before the first and after the last timed run, so that a figure can be
+ * told to come from a quiet machine (load < 0.5) or not.
  * Then everything again with 2 threads each (fields ending in _2t; --no-2t skips that).
  * Order, so that a shared machine slows all alike: PyTorch, ONNX Runtime fp32, int8, tfjs, int8, fp32, PyTorch (per
  * thread count); PyTorch's and ONNX Runtime's figures are the means of their two runs.
@@ -47,6 +55,8 @@ import {
 import { initBertWeights } from "../src/model/embedded";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import { buildOnnxModel } from "../src/model/onnx/graph";
+import { buildFusedOnnxModel } from "../src/model/onnx/fused";
+import { cpuInfo, loadAverages } from "./lib/machine";
 import { quantizeOnnxModel, rowCosines } from "../src/model/onnx/quantize";
 import { OnnxEncoder, onnxRuntimeInfo } from "../src/model/onnx/session";
 import { offlineModel } from "../src/model/sentence-transformer";
@@ -64,6 +74,7 @@ const withOnnx = !args.includes("--no-onnx");
 const with2t = !args.includes("--no-2t") && threads !== 2;
 const withQ8 = withOnnx && !args.includes("--no-q8");
 const withTfjs = !args.includes("--no-tfjs");
+const withFused = withOnnx && !args.includes("--no-fused");
 
 const raw = {
   model_type: "bert",
@@ -168,6 +179,13 @@ async function main(): Promise<void> {
       : undefined;
   if (withOnnx && !ort.available) console.log(`ONNX Runtime: not measured (${ort.reason})`);
   const q8Bytes = onnxBytes && withQ8 ? quantizeOnnxModel(onnxBytes).bytes : undefined;
+  // The fused graph (src/model/onnx/fused.ts) and its int8 form (plain embeddings, as exportOnnx writes it).
+  const fusedInput = { config, weights: encoder.toWeightMap(), pooling, normalize: true };
+  const fusedBytes = onnxBytes && withFused ? buildFusedOnnxModel(fusedInput) : undefined;
+  const fusedQ8Bytes =
+    fusedBytes && withQ8
+      ? quantizeOnnxModel(buildFusedOnnxModel(fusedInput, { embedLayerNormalization: false })).bytes
+      : undefined;
 
   const encodeBatch = (batchRows: number[][]): Float32Array => {
     const batch = toBatch(batchRows);
@@ -221,11 +239,13 @@ async function main(): Promise<void> {
     }
   };
 
-  /** PyTorch, ONNX Runtime fp32, int8, tfjs, int8, fp32, PyTorch at `n` threads. */
+  /** PyTorch, ONNX Runtime fp32, int8, fused, fused int8, tfjs, and back in reverse order at `n` threads. */
   const round4 = async (n: number) => {
     const torchRuns: { seconds: number; version: string; threads: number }[] = [];
     const onnxRuns: number[] = [];
     const q8Runs: number[] = [];
+    const fusedRuns: number[] = [];
+    const fusedQ8Runs: number[] = [];
     const torchOnce = () => {
       const t = withTorch ? torchBench(batches, n) : null;
       if (t) torchRuns.push(t);
@@ -233,8 +253,12 @@ async function main(): Promise<void> {
     torchOnce();
     if (onnxBytes) onnxRuns.push(await onnxRun(n));
     if (q8Bytes) q8Runs.push(await onnxRun(n, q8Bytes));
+    if (fusedBytes) fusedRuns.push(await onnxRun(n, fusedBytes));
+    if (fusedQ8Bytes) fusedQ8Runs.push(await onnxRun(n, fusedQ8Bytes));
     if (native.active) setNativeMatMulThreads(n);
     const tfjsSeconds = withTfjs ? tfjsRun() : Number.NaN;
+    if (fusedQ8Bytes) fusedQ8Runs.push(await onnxRun(n, fusedQ8Bytes));
+    if (fusedBytes) fusedRuns.push(await onnxRun(n, fusedBytes));
     if (q8Bytes) q8Runs.push(await onnxRun(n, q8Bytes));
     if (onnxBytes) onnxRuns.push(await onnxRun(n));
     if (torchRuns.length > 0) torchOnce();
@@ -248,10 +272,12 @@ async function main(): Promise<void> {
           }
         : null;
     const onnx: Timing | null = onnxRuns.length === 2 ? { seconds: mean(onnxRuns), runs: onnxRuns } : null;
-    const q8: Timing | null = q8Runs.length === 2 ? { seconds: mean(q8Runs), runs: q8Runs } : null;
-    return { tfjsSeconds, torch, onnx, q8 };
+    const timing = (runs: number[]): Timing | null => (runs.length === 2 ? { seconds: mean(runs), runs } : null);
+    const q8 = timing(q8Runs);
+    return { tfjsSeconds, torch, onnx, q8, fused: timing(fusedRuns), fusedQ8: timing(fusedQ8Runs) };
   };
 
+  const loadBefore = loadAverages();
   const main1 = await round4(threads);
   const second = with2t ? await round4(2) : undefined;
   encoder.dispose();
@@ -263,6 +289,20 @@ async function main(): Promise<void> {
   if (fp32Vectors && q8Vectors)
     q8Cosines = fp32Vectors.flatMap((rows, i) => rowCosines(rows, q8Vectors[i], config.hiddenSize));
 
+  const loadAfter = loadAverages();
+  // The fused graph's vectors against the plain graph's (fp32), and its int8 form's cosines to them.
+  const fusedVectors = fusedBytes ? vectors.get(fusedBytes) : undefined;
+  const fusedQ8Vectors = fusedQ8Bytes ? vectors.get(fusedQ8Bytes) : undefined;
+  const fusedDiff =
+    fp32Vectors && fusedVectors
+      ? Math.max(
+          ...fp32Vectors.map((rows, i) => rows.reduce((m, v, j) => Math.max(m, Math.abs(v - fusedVectors[i][j])), 0)),
+        )
+      : null;
+  const fusedQ8Cosines =
+    fp32Vectors && fusedQ8Vectors
+      ? fp32Vectors.flatMap((rows, i) => rowCosines(rows, fusedQ8Vectors[i], config.hiddenSize))
+      : [];
   const { tfjsSeconds: seconds, torch, onnx } = main1;
   const figures = (r: Awaited<ReturnType<typeof round4>>, suffix: string) => ({
     [`seconds${suffix}`]: round(r.tfjsSeconds),
@@ -277,6 +317,18 @@ async function main(): Promise<void> {
     [`onnx_q8_vs_onnx_fp32${suffix}`]: r.onnx && r.q8 ? round(r.q8.seconds / r.onnx.seconds, 2) : null,
     [`onnx_q8_seconds_each_run${suffix}`]: r.q8 ? r.q8.runs.map((x) => round(x)) : null,
     [`torch_seconds_each_run${suffix}`]: r.torch ? r.torch.runs.map((x) => round(x)) : null,
+    ...fusedFigures(r, suffix),
+  });
+  const fusedFigures = (r: Awaited<ReturnType<typeof round4>>, suffix: string) => ({
+    [`onnx_fused_seconds${suffix}`]: r.fused ? round(r.fused.seconds) : null,
+    [`onnx_fused_seconds_each_run${suffix}`]: r.fused ? r.fused.runs.map((x) => round(x)) : null,
+    [`onnx_fused_slowdown_vs_torch${suffix}`]: r.torch && r.fused ? round(r.fused.seconds / r.torch.seconds, 2) : null,
+    [`onnx_fused_vs_onnx_fp32${suffix}`]: r.onnx && r.fused ? round(r.fused.seconds / r.onnx.seconds, 2) : null,
+    [`onnx_fused_q8_seconds${suffix}`]: r.fusedQ8 ? round(r.fusedQ8.seconds) : null,
+    [`onnx_fused_q8_seconds_each_run${suffix}`]: r.fusedQ8 ? r.fusedQ8.runs.map((x) => round(x)) : null,
+    [`onnx_fused_q8_slowdown_vs_torch${suffix}`]:
+      r.torch && r.fusedQ8 ? round(r.fusedQ8.seconds / r.torch.seconds, 2) : null,
+    [`onnx_fused_q8_vs_onnx_q8${suffix}`]: r.q8 && r.fusedQ8 ? round(r.fusedQ8.seconds / r.q8.seconds, 2) : null,
   });
   const result = {
     backend: backend.name,
@@ -319,6 +371,13 @@ async function main(): Promise<void> {
     onnx_q8_cosine_min: q8Cosines.length ? round(Math.min(...q8Cosines), 6) : null,
     onnx_fp32_file_mb: onnxBytes ? round(onnxBytes.length / 2 ** 20, 1) : null,
     onnx_q8_file_mb: q8Bytes ? round(q8Bytes.length / 2 ** 20, 1) : null,
+    ...fusedFigures(main1, ""),
+    onnx_fused_vs_onnx_max_abs_diff: fusedDiff,
+    onnx_fused_q8_cosine_mean: fusedQ8Cosines.length ? round(mean(fusedQ8Cosines), 6) : null,
+    onnx_fused_q8_cosine_min: fusedQ8Cosines.length ? round(Math.min(...fusedQ8Cosines), 6) : null,
+    cpu: cpuInfo(),
+    load_before: loadBefore,
+    load_after: loadAfter,
     ...(second ? figures(second, "_2t") : {}),
   };
   console.log(`backend: ${result.backend} (${backend.notes.join("; ")})`);
@@ -328,15 +387,22 @@ async function main(): Promise<void> {
       `${label}, ${n} thread(s): tfjs ${withTfjs ? `${round(r.tfjsSeconds)} s` : "not run"}` +
         (r.onnx ? `, ONNX Runtime ${round(r.onnx.seconds)} s` : "") +
         (r.q8 ? `, ONNX Runtime int8 ${round(r.q8.seconds)} s` : "") +
+        (r.fused ? `, fused ${round(r.fused.seconds)} s` : "") +
+        (r.fusedQ8 ? `, fused int8 ${round(r.fusedQ8.seconds)} s` : "") +
         (r.torch
           ? `, PyTorch ${r.torch.version} ${round(r.torch.seconds)} s; tfjs ${round(r.tfjsSeconds / r.torch.seconds, 2)}x PyTorch's time` +
             (r.onnx
               ? `, ONNX Runtime ${round(r.onnx.seconds / r.torch.seconds, 2)}x (${round(r.torch.seconds / r.onnx.seconds, 2)}x faster)`
               : "") +
-            (r.q8 ? `, int8 ${round(r.q8.seconds / r.torch.seconds, 2)}x` : "")
+            (r.q8 ? `, int8 ${round(r.q8.seconds / r.torch.seconds, 2)}x` : "") +
+            (r.fused ? `, fused ${round(r.fused.seconds / r.torch.seconds, 2)}x` : "") +
+            (r.fusedQ8 ? `, fused int8 ${round(r.fusedQ8.seconds / r.torch.seconds, 2)}x` : "")
           : ""),
     );
   };
+  console.log(
+    `CPU: ${result.cpu.model} (${result.cpu.flags.join(" ") || "no ISA flags read"}); load before ${loadBefore.join(" ")}, after ${loadAfter.join(" ")}`,
+  );
   console.log(`${done} sentences (${tokens} tokens, batch ${batchSize})`);
   line("encode", main1, threads);
   if (second) line("encode", second, 2);

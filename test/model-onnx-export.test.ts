@@ -16,7 +16,7 @@ import { OnnxEncoder } from "../src/model/onnx/session";
 import { l2Normalize, pool, poolingConfig } from "../src/model/pooling";
 import { offlineModel } from "../src/model/sentence-transformer";
 import type { PoolingConfig, TokenizedBatch, TransformerConfig, WeightMap } from "../src/model/types";
-import { TINY_CONFIG, randomWeights } from "./fixtures/model-io/tiny-bert";
+import { TINY_CONFIG, edgeBatch, randomWeights } from "./fixtures/model-io/tiny-bert";
 
 interface FixtureModel {
   config: Record<string, unknown>;
@@ -111,26 +111,6 @@ for (const arch of ["bert", "roberta"] as const) {
     }
     encoder.dispose();
   });
-}
-
-/** A padded batch with token types, a one-token row and a row whose mask is all zero (pooling's edge cases). */
-function edgeBatch(): TokenizedBatch {
-  const rows = [
-    [101, 2054, 2003, 1996, 3007, 1997, 2605, 102],
-    [101, 7592, 102],
-    [101, 102],
-    [101, 3000, 3001, 3002, 102],
-  ];
-  const S = 8;
-  const inputIds = new Int32Array(rows.length * S);
-  const attentionMask = new Int32Array(rows.length * S);
-  const tokenTypeIds = new Int32Array(rows.length * S);
-  rows.forEach((r, b) => {
-    inputIds.set(r, b * S);
-    if (b !== 3) attentionMask.fill(1, b * S, b * S + r.length); // row 3: ids but an all-zero mask
-  });
-  tokenTypeIds.fill(1, 4, 8); // row 0: second segment
-  return { inputIds, attentionMask, tokenTypeIds, batchSize: rows.length, seqLen: S, truncated: 0 };
 }
 
 test("every pooling mode, several at once, Normalize, and gelu / gelu_new / relu equal tfjs within 1e-4", async () => {

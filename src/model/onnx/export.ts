@@ -19,18 +19,19 @@
  * A folder with only vocab.txt (older BERT checkpoints) also gets tokenizer.json, built from vocab.txt as Python's
  * BertTokenizerFast does, because transformers.js needs it to load the folder.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { initBackend } from "../../backend";
 import { writeFileAtomic } from "../../files";
 import { readModelFolder } from "../folder";
-import { weightsChecksum } from "./graph";
-import { ONNX_FILE, ONNX_QUANTIZED_FILE, onnxFileStatus, type OnnxFileState } from "./folder";
+import { buildOnnxModel, weightsChecksum } from "./graph";
+import { type FusedFile, ONNX_FUSED_FILE, ONNX_FUSED_QUANTIZED_FILE, fusedFiles, isFusedGraph } from "./fused";
+import { ONNX_FILE, ONNX_QUANTIZED_FILE, onnxFileStatus, type OnnxFileState, type OnnxModelParts } from "./folder";
 import { describeQuantizedCheck, quantizeVerified, type QuantizeOptions, type QuantizedCheck } from "./quantize";
 import { OnnxEncoder } from "./session";
 import { fromModelFolder, onnxForFolder } from "../sentence-transformer";
 import { pooledDimension } from "../pooling";
-import type { PoolingConfig } from "../types";
+import type { PoolingConfig, TokenizedBatch } from "../types";
 
 /** Largest |tfjs - ONNX Runtime| allowed on the check texts. */
 export const ONNX_TOLERANCE = 1e-4;
@@ -55,6 +56,11 @@ export interface ExportOnnxOptions {
   quantize?: "int8";
   /** How to quantize (quantize.ts); default: per column, 7-bit weights, int8 embedding table. */
   quantizeOptions?: QuantizeOptions;
+  /**
+   * Also write onnx/model_fused.onnx (fused.ts: ONNX Runtime's transformer kernels; with quantize, also
+   * onnx/model_fused_quantized.onnx), which our encode prefers; checked against the plain graph first.
+   */
+  fused?: boolean;
   /** Print what was done (the quantization check's figures); default true. */
   log?: boolean;
 }
@@ -84,6 +90,8 @@ export interface ExportOnnxResult {
   quantized?: ExportQuantizedResult;
   /** tokenizer.json was written (the folder had only vocab.txt). */
   tokenizerJsonWritten: boolean;
+  /** The fused files written (fused: true), with their checks. */
+  fused?: { path: string; bytes: number; maxAbsDiff?: number; check?: QuantizedCheck }[];
 }
 
 /** Adds (or refreshes) onnx/model.onnx in the sentence-transformers folder `folder`. */
@@ -137,10 +145,14 @@ export async function exportOnnx(folder: string, options: ExportOnnxOptions = {}
       quantized = { ...quantized, written: true, bytes: q.bytes.length, check: q.check };
     }
   }
+  const fused = await fusedFilesToWrite(dir, { ...parts, checksum }, options, (texts) =>
+    first.tokenizer.encodeBatch(texts),
+  );
   const tokenizerJsonWritten = !existsSync(join(dir, "tokenizer.json"));
   if (tokenizerJsonWritten) first.tokenizer.save(dir, { jsonOnly: true }); // built from vocab.txt on load
   if (bytes && needFp32) writeFileAtomic(path, bytes);
   if (quantizedBytes && quantized) writeFileAtomic(quantized.path, quantizedBytes);
+  for (const f of fused ?? []) writeFileAtomic(f.path, f.bytes);
   return {
     path,
     written: needFp32,
@@ -151,7 +163,39 @@ export async function exportOnnx(folder: string, options: ExportOnnxOptions = {}
     maxAbsDiff,
     quantized,
     tokenizerJsonWritten,
+    fused: fused?.map(({ path, bytes, maxAbsDiff, check }) => ({ path, bytes: bytes.length, maxAbsDiff, check })),
   };
+}
+
+/** With { fused: true }: the fused files that are not fresh (or all, with force), computed and checked. */
+async function fusedFilesToWrite(
+  dir: string,
+  parts: OnnxModelParts & { checksum: string },
+  options: ExportOnnxOptions,
+  tokenize: (texts: string[]) => TokenizedBatch,
+): Promise<FusedFile[] | undefined> {
+  if (!options.fused) return undefined;
+  const need = (file: string) => {
+    const s = onnxFileStatus(dir, parts, parts.checksum, file);
+    if (s.state === "foreign" && !options.overwriteForeign)
+      throw new Error(
+        `${s.reason}. exportOnnx does not replace it; pass { overwriteForeign: true } to write ours in its place.`,
+      );
+    return s.state !== "fresh" || !isFusedGraph(readFileSync(s.path)) || options.force === true;
+  };
+  const want = { fp32: need(ONNX_FUSED_FILE), q8: options.quantize === "int8" && need(ONNX_FUSED_QUANTIZED_FILE) };
+  if (!want.fp32 && !want.q8) return [];
+  const plain = buildOnnxModel(parts);
+  const files = await fusedFiles(dir, parts, plain, tokenize, pooledDimension(parts.pooling), {
+    ...want,
+    quantizeOptions: options.quantizeOptions,
+  });
+  for (const f of files)
+    if (options.log ?? true)
+      console.log(
+        `${f.path}: ${f.check ? `int8 fused vs fp32 fused cosine mean ${f.check.cosineMean.toFixed(5)}, worst ${f.check.cosineMin.toFixed(5)}` : `fused vs plain graph: max |diff| ${f.maxAbsDiff}`}`,
+      );
+  return files;
 }
 
 /** Width of the sentence embedding of folder data (its Pooling's output). */

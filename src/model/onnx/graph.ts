@@ -102,14 +102,14 @@ export function weightsChecksum(weights: WeightMap): string {
 type Attr = number | number[] | { float: number };
 
 /** A graph under construction: nodes in order, initializers, unique value names. */
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
   private readonly constants = new Map<string, string>();
   private counter = 0;
 
   /** Adds a node and returns the name of its (first) output. */
-  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string, domain?: string): string {
     const name = `${opType}_${this.counter++}`;
     const out = output ?? `${name}_out`;
     const attribute = Object.entries(attrs).map(([key, v]): onnx.IAttributeProto => {
@@ -117,7 +117,7 @@ class GraphBuilder {
       if (typeof v === "object") return { name: key, type: A.FLOAT, f: v.float };
       return { name: key, type: A.INT, i: v };
     });
-    this.nodes.push({ name, opType, input: inputs, output: [out], attribute });
+    this.nodes.push({ name, opType, input: inputs, output: [out], attribute, ...(domain ? { domain } : {}) });
     return out;
   }
 
@@ -157,7 +157,7 @@ class GraphBuilder {
 }
 
 /** W [out, in] (PyTorch Linear) -> W^T [in, out], the right operand of MatMul. */
-function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
+export function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
@@ -188,7 +188,7 @@ export interface OnnxExportInput {
 }
 
 /** The ONNX ModelProto for a BERT / RoBERTa sentence-transformer, serialised. */
-export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
+export function buildOnnxModel(input: OnnxExportInput, variant?: OnnxGraphVariant): Uint8Array {
   const { config, weights, pooling, normalize } = input;
   if (!(ONNX_ARCHITECTURES as readonly string[]).includes(config.architecture)) {
     throw new Error(
@@ -197,9 +197,6 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     );
   }
   const H = config.hiddenSize;
-  const heads = config.numAttentionHeads;
-  const d = H / heads;
-  const I = config.intermediateSize;
   const eps = config.layerNormEps;
   const prefix = [...weights.keys()].some((k) => k.startsWith(`${config.architecture}.embeddings.`))
     ? `${config.architecture}.`
@@ -227,10 +224,6 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     g.floatTensor(`${name}.weight_t`, [inp, out], transposed(weight(`${name}.weight`, [out, inp]), out, inp));
     return { w: `${name}.weight_t`, b: init(`${name}.bias`, [out]) };
   };
-  const linear = (x: string, name: string, out: number, inp: number) => {
-    const { w, b } = linearInit(name, out, inp);
-    return g.op("Add", [g.op("MatMul", [x, w]), b]);
-  };
   const layerNorm = (x: string, name: string, output?: string) =>
     g.op(
       "LayerNormalization",
@@ -238,62 +231,8 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
       { axis: -1, epsilon: { float: eps } },
       output,
     );
-
-  // Embeddings.
-  const words = g.op("Gather", [init("embeddings.word_embeddings.weight", [config.vocabSize, H]), "input_ids"], {
-    axis: 0,
-  });
-  const positionTable = init("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, H]);
-  let positions: string;
-  if (config.architecture === "roberta") {
-    // transformers' create_position_ids_from_input_ids: mask = ids != pad; pos = cumsum(mask) * mask + pad.
-    const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", ["input_ids", g.intScalar(config.padTokenId)])])], {
-      to: INT64,
-    });
-    const count = g.op("Mul", [g.op("CumSum", [notPad, g.intScalar(1)]), notPad]);
-    positions = g.op("Gather", [positionTable, g.op("Add", [count, g.intScalar(config.padTokenId)])], { axis: 0 }); // [B, S, H]
-  } else {
-    // 0..S-1, the first S rows of the table, broadcast over the batch.
-    const seqLen = g.op("Gather", [g.op("Shape", ["input_ids"]), g.ints([1])], { axis: 0 });
-    positions = g.op("Slice", [positionTable, g.ints([0]), seqLen, g.ints([0])]); // [S, H]
-  }
-  const types = g.op(
-    "Gather",
-    [init("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H]), "token_type_ids"],
-    { axis: 0 },
-  );
-  let hidden = layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "embeddings.LayerNorm");
-
-  // [B, 1, 1, S]: 0 for real keys, -1e9 for padded keys.
-  const maskFloat = g.op("Cast", ["attention_mask"], { to: FLOAT });
-  const maskBias = g.op("Mul", [
-    g.op("Sub", [g.scalar(1), g.op("Unsqueeze", [maskFloat, g.ints([1, 2])])]),
-    g.scalar(MASKED_SCORE),
-  ]);
-  const headsShape = g.ints([0, 0, heads, d]);
-  const hiddenShape = g.ints([0, 0, H]);
-  for (let l = 0; l < config.numHiddenLayers; l++) {
-    const p = `encoder.layer.${l}.`;
-    const split = (x: string, perm: number[]) => g.op("Transpose", [g.op("Reshape", [x, headsShape])], { perm });
-    const q = split(linear(hidden, `${p}attention.self.query`, H, H), [0, 2, 1, 3]); // [B, heads, S, d]
-    const k = split(linear(hidden, `${p}attention.self.key`, H, H), [0, 2, 3, 1]); // [B, heads, d, S]
-    const v = split(linear(hidden, `${p}attention.self.value`, H, H), [0, 2, 1, 3]);
-    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), g.scalar(1 / Math.sqrt(d))]), maskBias]);
-    const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), v]); // [B, heads, S, d]
-    const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), hiddenShape]);
-    const attentionOut = layerNorm(
-      g.op("Add", [linear(merged, `${p}attention.output.dense`, H, H), hidden]),
-      `${p}attention.output.LayerNorm`,
-    );
-    const inner = activation(g, config.hiddenAct, linear(attentionOut, `${p}intermediate.dense`, I, H));
-    const last = l === config.numHiddenLayers - 1 ? "last_hidden_state" : undefined;
-    hidden = layerNorm(
-      g.op("Add", [linear(inner, `${p}output.dense`, H, I), attentionOut]),
-      `${p}output.LayerNorm`,
-      last,
-    );
-  }
-  if (config.numHiddenLayers === 0) hidden = g.op("Identity", [hidden], {}, "last_hidden_state");
+  let hidden = (variant?.body ?? plainBody)({ g, config, weight, init, linearInit, layerNorm });
+  if (hidden !== "last_hidden_state") hidden = g.op("Identity", [hidden], {}, "last_hidden_state");
 
   let sentence = poolingNodes(g, hidden, pooling, H);
   if (normalize) {
@@ -308,12 +247,12 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
   const dim = H * poolingModes(pooling).length;
   const model: onnx.IModelProto = {
     irVersion: 8,
-    opsetImport: [{ domain: "", version: ONNX_OPSET }],
+    opsetImport: [{ domain: "", version: ONNX_OPSET }, ...(variant?.opsets ?? [])],
     producerName: ONNX_PRODUCER,
     producerVersion: String(ONNX_EXPORTER_VERSION),
     docString:
       `${input.name ?? "sentence-transformer"}: ${config.architecture} encoder, ${config.numHiddenLayers} layers, hidden ${H}, ` +
-      `pooling ${spec.pooling.join("+")}${normalize ? ", normalized" : ""}`,
+      `pooling ${spec.pooling.join("+")}${normalize ? ", normalized" : ""}${variant?.docSuffix ?? ""}`,
     graph: {
       name: "sentence_transformer",
       node: g.nodes,
@@ -329,6 +268,7 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
     metadataProps: [
       { key: WEIGHTS_CHECKSUM_KEY, value: checksum },
       { key: GRAPH_SPEC_KEY, value: JSON.stringify(spec) },
+      ...(variant?.metadata ?? []),
     ],
   };
   const initializerBytes = g.initializers.reduce((s, t) => s + (t.rawData?.length ?? 0), 0);
@@ -338,6 +278,124 @@ export function buildOnnxModel(input: OnnxExportInput): Uint8Array {
         "models this large need ONNX external data, which this exporter does not write. Encode on tfjs instead.",
     );
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** What an encoder body (the embeddings and the layers) writes with: buildOnnxModel's builder and weight readers. */
+export interface EncoderBodyContext {
+  g: GraphBuilder;
+  config: TransformerConfig;
+  /** The float32 values of a weight (Hugging Face name without the architecture prefix), shape checked. */
+  weight: (name: string, shape: number[]) => Float32Array;
+  /** The weight as an initializer of that name. */
+  init: (name: string, shape: number[]) => string;
+  /** A Linear's W^T [in, out] and bias as initializers. */
+  linearInit: (name: string, out: number, inp: number) => { w: string; b: string };
+  /** LayerNormalization with the weights `${name}.weight` / `.bias`. */
+  layerNorm: (x: string, name: string, output?: string) => string;
+}
+
+/**
+ * A graph other than the plain one (fused.ts): the body from input_ids / attention_mask / token_type_ids to the
+ * hidden state it returns (named "last_hidden_state", or renamed to it), the opsets its ops need, and metadata.
+ */
+export interface OnnxGraphVariant {
+  body: (ctx: EncoderBodyContext) => string;
+  opsets: onnx.IOperatorSetIdProto[];
+  metadata: onnx.IStringStringEntryProto[];
+  docSuffix: string;
+}
+
+/**
+ * Self-attention in plain ops, as a function of the layer's input and its weights' prefix (".../attention.self"):
+ * q, k, v projections split into heads, Softmax(q k^T / sqrt(d) + mask bias) v, heads merged back to [B, S, H].
+ * The mask bias ([B, 1, 1, S]: 0 for real keys, -1e9 for padded keys) is written once, on the first call.
+ */
+export function plainSelfAttention(
+  g: GraphBuilder,
+  config: TransformerConfig,
+  linearInit: EncoderBodyContext["linearInit"],
+): (hidden: string, prefix: string) => string {
+  const H = config.hiddenSize;
+  const heads = config.numAttentionHeads;
+  const d = H / heads;
+  let shapes: { maskBias: string; heads: string; hidden: string } | undefined;
+  const linear = (x: string, name: string) => {
+    const { w, b } = linearInit(name, H, H);
+    return g.op("Add", [g.op("MatMul", [x, w]), b]);
+  };
+  return (hidden, prefix) => {
+    if (shapes === undefined) {
+      const maskFloat = g.op("Cast", ["attention_mask"], { to: FLOAT });
+      const maskBias = g.op("Mul", [
+        g.op("Sub", [g.scalar(1), g.op("Unsqueeze", [maskFloat, g.ints([1, 2])])]),
+        g.scalar(MASKED_SCORE),
+      ]);
+      shapes = { maskBias, heads: g.ints([0, 0, heads, d]), hidden: g.ints([0, 0, H]) };
+    }
+    const { maskBias, heads: headsShape, hidden: hiddenShape } = shapes;
+    const split = (x: string, perm: number[]) => g.op("Transpose", [g.op("Reshape", [x, headsShape])], { perm });
+    const q = split(linear(hidden, `${prefix}.query`), [0, 2, 1, 3]); // [B, heads, S, d]
+    const k = split(linear(hidden, `${prefix}.key`), [0, 2, 3, 1]); // [B, heads, d, S]
+    const v = split(linear(hidden, `${prefix}.value`), [0, 2, 1, 3]);
+    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), g.scalar(1 / Math.sqrt(d))]), maskBias]);
+    const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), v]); // [B, heads, S, d]
+    return g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), hiddenShape]);
+  };
+}
+
+/** RoBERTa's position ids, int64 [B, S]: transformers' create_position_ids_from_input_ids. */
+export function robertaPositionIds(g: GraphBuilder, padTokenId: number): string {
+  // mask = ids != pad; pos = cumsum(mask) * mask + pad.
+  const notPad = g.op("Cast", [g.op("Not", [g.op("Equal", ["input_ids", g.intScalar(padTokenId)])])], { to: INT64 });
+  const count = g.op("Mul", [g.op("CumSum", [notPad, g.intScalar(1)]), notPad]);
+  return g.op("Add", [count, g.intScalar(padTokenId)]);
+}
+
+/** Embeddings and layers in plain ONNX ops (the graph transformers.js loads), as the module comment writes them. */
+function plainBody({ g, config, init, linearInit, layerNorm }: EncoderBodyContext): string {
+  const H = config.hiddenSize;
+  const I = config.intermediateSize;
+  const linear = (x: string, name: string, out: number, inp: number) => {
+    const { w, b } = linearInit(name, out, inp);
+    return g.op("Add", [g.op("MatMul", [x, w]), b]);
+  };
+  // Embeddings.
+  const words = g.op("Gather", [init("embeddings.word_embeddings.weight", [config.vocabSize, H]), "input_ids"], {
+    axis: 0,
+  });
+  const positionTable = init("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, H]);
+  let positions: string;
+  if (config.architecture === "roberta") {
+    positions = g.op("Gather", [positionTable, robertaPositionIds(g, config.padTokenId)], { axis: 0 }); // [B, S, H]
+  } else {
+    // 0..S-1, the first S rows of the table, broadcast over the batch.
+    const seqLen = g.op("Gather", [g.op("Shape", ["input_ids"]), g.ints([1])], { axis: 0 });
+    positions = g.op("Slice", [positionTable, g.ints([0]), seqLen, g.ints([0])]); // [S, H]
+  }
+  const types = g.op(
+    "Gather",
+    [init("embeddings.token_type_embeddings.weight", [config.typeVocabSize, H]), "token_type_ids"],
+    { axis: 0 },
+  );
+  let hidden = layerNorm(g.op("Add", [g.op("Add", [words, positions]), types]), "embeddings.LayerNorm");
+
+  const selfAttention = plainSelfAttention(g, config, linearInit);
+  for (let l = 0; l < config.numHiddenLayers; l++) {
+    const p = `encoder.layer.${l}.`;
+    const merged = selfAttention(hidden, `${p}attention.self`);
+    const attentionOut = layerNorm(
+      g.op("Add", [linear(merged, `${p}attention.output.dense`, H, H), hidden]),
+      `${p}attention.output.LayerNorm`,
+    );
+    const inner = activation(g, config.hiddenAct, linear(attentionOut, `${p}intermediate.dense`, I, H));
+    const last = l === config.numHiddenLayers - 1 ? "last_hidden_state" : undefined;
+    hidden = layerNorm(
+      g.op("Add", [linear(inner, `${p}output.dense`, H, I), attentionOut]),
+      `${p}output.LayerNorm`,
+      last,
+    );
+  }
+  return hidden;
 }
 
 function activation(g: GraphBuilder, name: TransformerConfig["hiddenAct"], x: string): string {

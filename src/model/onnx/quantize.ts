@@ -18,7 +18,8 @@
  * The bias Add after the MatMul is left as it is; ONNX Runtime fuses the whole chain (plus the bias) into its
  * DynamicQuantizeMatMul kernel. A node input quantized once (the hidden state that feeds Q, K and V) is shared.
  * Activation x activation products (attention's Q K^T and softmax V) stay float, as in quantize_dynamic for
- * weight-only op lists.
+ * weight-only op lists. In the fused graph (fused.ts), a com.microsoft Attention node's Q/K/V weight is quantized the
+ * same way and the node becomes QAttention (quantize_dynamic's AttentionQuant), fed by DynamicQuantizeLinear.
  *
  * The word-embedding table (and any float table read only by Gather) is stored as int8 with one scale per row:
  *   E_q[v, :] = round(E[v, :] / s_E[v]),  s_E[v] = max_h |E[v, h]| / 127;   Gather(E) = Cast(Gather(E_q)) * Gather(s_E)
@@ -155,10 +156,28 @@ export function quantizeOnnxModel(bytes: Uint8Array, options: QuantizeOptions = 
     out.push({ name: `${opType}_q${counter++}`, opType, input, output, attribute });
   };
   const qmax = reduceRange ? 64 : 127;
+  /** DynamicQuantizeLinear of a node input, written once and shared: [x_q, s_x, z_x]. */
+  const qx = (x: string): [string, string, string] => {
+    let q = quantizedInputs.get(x);
+    if (!q) {
+      q = [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`];
+      node("DynamicQuantizeLinear", [x], q);
+      quantizedInputs.set(x, q);
+    }
+    return q;
+  };
 
   for (const n of nodes) {
     const [x, wName] = n.input ?? [];
     const w = wName === undefined ? undefined : inits.get(wName);
+    const attention = w && quantizedAttention(n, w, () => qx(x), { qmax, perColumn: perChannel });
+    if (attention) {
+      for (const t of attention.inits) inits.set(t.name as string, t);
+      replaced.add(wName as string);
+      out.push(...attention.nodes);
+      matmuls++;
+      continue;
+    }
     if (n.opType === "MatMul" && w && w.dims?.length === 2 && w.dataType === FLOAT) {
       const values = floatValues(w);
       if (values) {
@@ -172,16 +191,11 @@ export function quantizeOnnxModel(bytes: Uint8Array, options: QuantizeOptions = 
           int8Tensor(`${base}_zero_point`, perChannel ? [N] : [], new Int8Array(perChannel ? N : 1)),
         );
         replaced.add(base);
-        let qx = quantizedInputs.get(x);
-        if (!qx) {
-          qx = [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`];
-          node("DynamicQuantizeLinear", [x], qx);
-          quantizedInputs.set(x, qx);
-        }
+        const [xq, xs, xz] = qx(x);
         const y = (n.output ?? [])[0];
-        node("MatMulInteger", [qx[0], `${base}_quantized`, qx[2], `${base}_zero_point`], [`${y}_int32`]);
+        node("MatMulInteger", [xq, `${base}_quantized`, xz, `${base}_zero_point`], [`${y}_int32`]);
         node("Cast", [`${y}_int32`], [`${y}_int32_float`], [{ name: "to", type: A.INT, i: FLOAT }]);
-        node("Mul", [qx[1], `${base}_scale`], [`${y}_scales`]);
+        node("Mul", [xs, `${base}_scale`], [`${y}_scales`]);
         node("Mul", [`${y}_int32_float`, `${y}_scales`], [y]);
         matmuls++;
         continue;
@@ -243,6 +257,47 @@ export function quantizeOnnxModel(bytes: Uint8Array, options: QuantizeOptions = 
     tables,
     weightBytesBefore,
     weightBytesAfter,
+  };
+}
+
+/**
+ * A com.microsoft Attention node of the fused graph (fused.ts) whose [H, 3H] Q/K/V weight is an initializer, as
+ * QAttention: input quantized as for MatMulInteger (`xq` = DynamicQuantizeLinear's outputs), the weight symmetric
+ * int8 with one scale per output column (or one in all), zero points 0. Undefined for any other node.
+ */
+function quantizedAttention(
+  n: onnx.INodeProto,
+  w: onnx.ITensorProto,
+  xq: () => [string, string, string],
+  options: { qmax: number; perColumn: boolean },
+): { nodes: onnx.INodeProto[]; inits: onnx.ITensorProto[] } | undefined {
+  if (n.opType !== "Attention" || n.domain !== "com.microsoft" || w.dataType !== FLOAT || w.dims?.length !== 2)
+    return undefined;
+  const values = floatValues(w);
+  if (!values) return undefined;
+  const [K, N] = w.dims.map((d) => Number(d));
+  const { q, scale } = quantizeSymmetric(values, K, N, options);
+  const base = w.name as string;
+  const cols = options.perColumn ? [N] : [];
+  const [, bias, mask] = (n.input ?? []).slice(1);
+  const [x_q, s_x, z_x] = xq();
+  return {
+    inits: [
+      int8Tensor(`${base}_quantized`, [K, N], q),
+      floatTensor(`${base}_scale`, cols, scale),
+      int8Tensor(`${base}_zero_point`, cols, new Int8Array(options.perColumn ? N : 1)),
+    ],
+    nodes: [
+      {
+        name: `${n.name}_quantized`,
+        opType: "QAttention",
+        domain: "com.microsoft",
+        // input, weight, bias, input scale, weight scale, mask, input zero point, weight zero point
+        input: [x_q, `${base}_quantized`, bias, s_x, `${base}_scale`, mask ?? "", z_x, `${base}_zero_point`],
+        output: n.output,
+        attribute: n.attribute,
+      },
+    ],
   };
 }
 
@@ -354,14 +409,7 @@ export async function quantizeVerified(
 ): Promise<QuantizeResult & { check: QuantizedCheck }> {
   const result = quantizeOnnxModel(fp32, options);
   const batch = tokenize([...QUANTIZE_CHECK_TEXTS]);
-  const embed = async (bytes: Uint8Array) => {
-    const session = await OnnxEncoder.create(bytes, dim, { threads: 1 });
-    try {
-      return await session.sentenceEmbeddings(batch);
-    } finally {
-      await session.release();
-    }
-  };
+  const embed = (bytes: Uint8Array) => OnnxEncoder.embedOnce(bytes, dim, batch);
   const cos = rowCosines(await embed(fp32), await embed(result.bytes), dim);
   const worst = cos.indexOf(Math.min(...cos));
   const check: QuantizedCheck = {

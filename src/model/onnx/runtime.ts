@@ -4,7 +4,8 @@
  *
  * Runtimes: a Transformer model encodes on ONNX Runtime (onnxruntime-node, ./session.ts) whenever it is not being
  * trained: the graph is built from the current tfjs weights (graph.ts), or read from the folder's onnx/model.onnx when
- * that file was made from exactly these weights, and rebuilt whenever the weights change, so it is never stale. The
+ * that file was made from exactly these weights (onnx/model_fused.onnx first, when exportOnnx({ fused: true }) wrote it
+ * and ONNX Runtime accepts it; fused.ts), and rebuilt whenever the weights change, so it is never stale. The
  * weights are known by identity: training assigns new tensors to the variables, so the tfjs tensors (dataIds) a
  * session or a file was made from differ from the variables' current ones once a step has run. While `training` is
  * set (the trainer sets it), and for StaticEmbedding models (a table lookup and a mean, fast on tfjs already), encode
@@ -26,6 +27,7 @@ import { getConfig } from "../../env";
 import type { TransformerEncoder } from "../encoder";
 import type { EncodeOptions, PoolingConfig, TokenizedBatch, WeightMap } from "../types";
 import { ONNX_QUANTIZED_FILE, onnxFileStatus, type OnnxFileStatus } from "./folder";
+import { freshFusedFiles, openPreferringFused } from "./fused";
 import { describeQuantizedCheck, quantizeVerified } from "./quantize";
 import { OnnxEncoder, onnxRuntimeInfo } from "./session";
 
@@ -84,6 +86,10 @@ export class ModelOnnxRuntime {
   private fileDataIds: object[] | undefined;
   /** Weights (dataIds) onnx/model_quantized.onnx was made from. */
   private quantizedDataIds: object[] | undefined;
+  /** The folder's fresh onnx/model_fused*.onnx (fused.ts) and the weights (dataIds) they were made from. */
+  private fusedFiles: { fp32?: string; q8?: string; dataIds: object[] } | undefined;
+  /** Why ONNX Runtime refused the fused graph, after which encode uses the plain one. */
+  private fusedRefused: string | undefined;
   /** Why ONNX Runtime failed for this model, after which encode stays on tfjs. */
   private failure: string | undefined;
   /** The tfjs speed warning was printed for this model. */
@@ -180,15 +186,42 @@ export class ModelOnnxRuntime {
         (e) => e.release(),
         () => undefined,
       );
-    const { bytes, source } = await this.graphBytes(same);
-    const encoder = OnnxEncoder.create(bytes, this.model.dim, options);
-    this.session = { encoder, dataIds, source, dtype: this.dtype };
+    const session = { encoder: undefined as unknown as Promise<OnnxEncoder>, dataIds, source: "", dtype: this.dtype };
+    const opened = openPreferringFused(
+      this.fusedRefused ? undefined : async () => this.fusedGraph(same),
+      () => this.graphBytes(same),
+      (bytes) => OnnxEncoder.create(bytes, this.model.dim, options),
+      (reason) => {
+        this.fusedRefused = reason;
+        console.warn(
+          `${this.model.name}: ONNX Runtime refused the fused graph (${reason}); encoding with the plain graph.`,
+        );
+      },
+    );
+    const encoder = opened.then((o) => {
+      session.source = o.source;
+      return o.encoder;
+    });
+    session.encoder = encoder;
+    this.session = session;
     try {
       return await encoder;
     } catch (err) {
       if (this.session?.encoder === encoder) this.session = undefined;
       throw err;
     }
+  }
+
+  /**
+   * The folder's fused graph (fused.ts; exportOnnx(folder, { fused: true }) writes it) for the dtype, when it was
+   * made from the current weights; otherwise undefined and the plain graph is used (built in memory when the weights
+   * changed: the fused kernels measured no faster than ONNX Runtime's own fusions of the plain graph in fp32, and
+   * slower in int8, bench/ONNX-NOTES.md).
+   */
+  private fusedGraph(same: (ids: object[] | undefined) => boolean): { bytes: Uint8Array; source: string } | undefined {
+    const files = this.fusedFiles;
+    const file = same(files?.dataIds) ? (this.dtype === "q8" ? files?.q8 : files?.fp32) : undefined;
+    return file ? { bytes: readFileSync(file), source: file } : undefined;
   }
 
   /** The graph for the current weights and dtype: the folder's file when it was made from them, else built now. */
@@ -261,6 +294,7 @@ export class ModelOnnxRuntime {
    */
   attachFile(dir: string, weights: WeightMap): OnnxFileStatus | undefined {
     if (!this.model.encoder) return undefined;
+    this.fusedFiles = { ...freshFusedFiles(dir, this.graphParts(weights)), dataIds: this.weightIds() };
     if (!existsSync(resolve(dir, "onnx", "model.onnx"))) {
       this.file = undefined;
       return undefined;

@@ -115,6 +115,16 @@ export class OnnxEncoder {
     return new OnnxEncoder(session, threads, dim);
   }
 
+  /** Sentence embeddings of one batch through a session of `bytes` opened for it (one thread) and released. */
+  static async embedOnce(bytes: Uint8Array, dim: number, batch: TokenizedBatch): Promise<Float32Array> {
+    const session = await OnnxEncoder.create(bytes, dim, { threads: 1 });
+    try {
+      return await session.sentenceEmbeddings(batch);
+    } finally {
+      await session.release();
+    }
+  }
+
   private feeds(batch: TokenizedBatch): Record<string, import("onnxruntime-node").Tensor> {
     const runtime = ort as Ort;
     const dims = [batch.batchSize, batch.seqLen];
