@@ -77,6 +77,23 @@ export function toMatrix(what: string, vectors: VectorsInput, dim: number): { da
   return { data, count };
 }
 
+/** An add's vectors as a float32 matrix, after checking one id and one metadata row per vector, and new ids. */
+export function checkedRows(
+  who: string,
+  ids: readonly string[],
+  vectors: VectorsInput,
+  dim: number,
+  metadata: readonly unknown[] | undefined,
+  existing: ReadonlyMap<string, number>,
+): { data: Float32Array; count: number } {
+  const { data, count } = toMatrix(who, vectors, dim);
+  if (ids.length !== count) throw new Error(`${who}: ${ids.length} ids for ${count} vectors; give one id per vector.`);
+  if (metadata && metadata.length !== count)
+    throw new Error(`${who}: ${metadata.length} metadata rows for ${count} vectors; give one per vector.`);
+  checkUniqueIds(who, ids, existing);
+  return { data, count };
+}
+
 /** Settings every implementation is built with (checked once by ./vector-index). */
 export interface ResolvedIndexOptions {
   kind: IndexKind;
@@ -162,12 +179,7 @@ export abstract class MemoryIndex implements VectorStore {
    * Ids must be new; vectors must have the index's dimension.
    */
   add(ids: string[], vectors: VectorsInput, metadata?: readonly (StoreMetadata | undefined)[]): void {
-    const { data, count } = toMatrix("VectorIndex.add", vectors, this.dim);
-    if (ids.length !== count)
-      throw new Error(`VectorIndex.add: ${ids.length} ids for ${count} vectors; give one id per vector.`);
-    if (metadata && metadata.length !== count)
-      throw new Error(`VectorIndex.add: ${metadata.length} metadata rows for ${count} vectors; give one per vector.`);
-    checkUniqueIds("VectorIndex.add", ids, this.positions);
+    const { data, count } = checkedRows("VectorIndex.add", ids, vectors, this.dim, metadata, this.positions);
     const needed = (this.rows + count) * this.dim;
     if (needed > this.vectors.length) {
       const grown = new Float32Array(Math.max(needed, this.vectors.length * 2));

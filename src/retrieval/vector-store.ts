@@ -58,6 +58,34 @@ export interface VectorStore {
   persist(path?: string): Awaitable<void>;
 }
 
+export type MetadataFieldType = "string" | "number" | "boolean";
+
+/** Options of ./lancedb-store (declared here so that choosing a store, ./stores, loads no LanceDB types). */
+export interface LanceDBStoreOptions {
+  /** Database URI: a local folder (created when missing) or s3://, gs://, az://. */
+  uri: string;
+  /** Table name, one per (dataset, model): see storeTableName. */
+  table: string;
+  /** Vector dimension (the model's). */
+  dim: number;
+  /** Identifies the model's weights (e.g. the model spec or the fine-tuning artefact's key); stored in the schema. */
+  modelKey: string;
+  /** The model's name, for messages (default: modelKey). */
+  model?: string;
+  /** "create" (default): open the table, or make it when missing; "open": it must exist. */
+  mode?: "create" | "open";
+  /** Extra metadata columns, made with the table (title, text, hash and doc_id always exist). */
+  metadataFields?: Readonly<Record<string, MetadataFieldType>>;
+  /** Rows from which persist() builds the ANN index (default 20,000; exact search below). */
+  indexThreshold?: number;
+  /** IVF partitions probed per query (default 32). */
+  nprobes?: number;
+  /** Candidates re-ranked exactly per hit wanted (default 10). */
+  refineFactor?: number;
+  /** Passed to lancedb.connect for object storage (keys, region, endpoint). */
+  storageOptions?: Record<string, string>;
+}
+
 /** Throws unless `filter` is a flat record of strings, finite numbers, booleans or non-empty lists of them. */
 export function checkFilter(who: string, filter: MetadataFilter): void {
   if (typeof filter !== "object" || filter === null || Array.isArray(filter))
