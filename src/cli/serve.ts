@@ -28,6 +28,9 @@ interface ServeOpts extends JsonOption {
   headersTimeout: number;
   requestTimeout: number;
   graceSeconds: number;
+  store: string;
+  table?: string;
+  modelKey?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -69,6 +72,13 @@ export function registerServe(program: Command): void {
         60,
       )
       .option(
+        "--store <spec>",
+        "POST /v1/search over a LanceDB table: lancedb[:uri] (memory: no search route)",
+        "memory",
+      )
+      .option("--table <name>", "the store's table (default: <dataset>-<model>, as the course names it)")
+      .option("--model-key <key>", "the model key the table was built with (default: --model)")
+      .option(
         "--grace-seconds <s>",
         "on SIGTERM, how long requests in flight may take",
         positiveInt("--grace-seconds"),
@@ -81,8 +91,24 @@ export function registerServe(program: Command): void {
       throw new UsageError(`--dtype ${opts.dtype}: expected fp32 or q8.`);
     const { loadModel } = await import("../model/index");
     const { createEmbeddingServer, defaultModelName, inferencePathOf } = await import("../serve/index");
+    const { openStore, parseStoreSpec, storeTableName } = await import("../retrieval/index");
+    const storeSpec = parseStoreSpec(opts.store, "--store");
+    const loading = loadModel(opts.model, { dtype: opts.dtype });
+    const table =
+      opts.table ?? storeTableName(getConfig().course.dataset ?? "policy-handbook", defaultModelName(opts.model));
+    const store =
+      storeSpec.kind === "memory"
+        ? undefined
+        : loading.then((m) =>
+            openStore(storeSpec, { table, dim: m.dim, modelKey: opts.modelKey ?? opts.model, mode: "open" }),
+          );
+    store?.then(
+      (s) => note(opts, `POST /v1/search over ${s.describe()}`),
+      (err: Error) => note(opts, `--store ${opts.store}: ${err.message} (POST /v1/search answers 503)`),
+    );
     const server = createEmbeddingServer({
-      model: loadModel(opts.model, { dtype: opts.dtype }),
+      model: loading,
+      store,
       modelName: opts.modelName ?? defaultModelName(opts.model),
       aliases: opts.alias,
       apiKey: opts.apiKey ?? getConfig().serveApiKey,

@@ -17,6 +17,16 @@ export type StoreSpec = { kind: "memory" } | { kind: "lancedb"; uri: string };
 /** Where "lancedb" without a URI puts its tables. */
 export const DEFAULT_LANCEDB_URI = "runs/lancedb";
 
+/** A table name for (dataset, model): lower case, [a-z0-9_-] only, e.g. "policy-handbook-offline". */
+export function storeTableName(dataset: string, model: string): string {
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, "-")
+      .replace(/^-+|-+$/g, "");
+  return `${clean(dataset)}-${clean(model)}`.slice(0, 120);
+}
+
 /** "memory", "lancedb" or "lancedb:<uri>" as a StoreSpec; anything else is an error naming the forms. */
 export function parseStoreSpec(text: string, where = "store"): StoreSpec {
   const t = text.trim();

@@ -78,9 +78,9 @@ export interface LanceDBStoreOptions {
   metadataFields?: Readonly<Record<string, MetadataFieldType>>;
   /** Rows from which persist() builds the ANN index (default 20,000; exact search below). */
   indexThreshold?: number;
-  /** IVF partitions probed per query (default 32). */
+  /** IVF partitions probed per query (default 20). */
   nprobes?: number;
-  /** Candidates re-ranked exactly per hit wanted (default 10). */
+  /** Candidates re-ranked exactly per hit wanted (default 30). */
   refineFactor?: number;
   /** Passed to lancedb.connect for object storage (keys, region, endpoint). */
   storageOptions?: Record<string, string>;

@@ -41,6 +41,7 @@ import type { Embeddings } from "../model/types";
 import { DynamicBatcher, QueueFullError } from "./batcher";
 import { ApiError, badRequest, toApiError } from "./errors";
 import { ServerMetrics } from "./metrics";
+import { searchPlugin, type SearchRouteOptions, watchStore } from "./routes/search";
 
 /** What the server needs from a model (a SentenceTransformer has all of it). */
 export interface ServableModel {
@@ -95,6 +96,8 @@ export interface ServerOptions {
   /** Time for a client to send its headers (default 10 s) and its whole request (default 60 s); then 408. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A vector store to answer POST /v1/search over (./routes/search); no route without one. */
+  store?: Parameters<typeof watchStore>[0];
 }
 
 interface Limits {
@@ -326,6 +329,14 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
   };
   app.post("/v1/embeddings", embeddings);
   app.post("/embeddings", embeddings);
+  const searchOptions = {
+    store: options.store && watchStore(options.store),
+    requireModel,
+    prepare: (text: string) => prepareInputs([{ text }], requireModel().m, limits),
+    accepted: (id: string) => accepted(requireModel().m, id),
+    served: () => servedName(requireModel().m),
+  };
+  if (options.store) void app.register(searchPlugin, searchOptions as SearchRouteOptions);
 
   const modelEntry = (m: ServableModel) => ({
     id: servedName(m),
