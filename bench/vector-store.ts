@@ -182,6 +182,7 @@ async function child(): Promise<void> {
       [20, 30],
       [40, 30],
       [20, 60],
+      [40, 60],
     ]) {
       lance.nprobes = nprobes;
       lance.refineFactor = refineFactor;

@@ -258,7 +258,7 @@ test("lancedb: past indexThreshold, persist() builds IVF-PQ and search keeps rec
     const truth = VectorIndex.fromVectors(ids(n), vectors, { implementation: "typescript" }).search(qs, 10);
     const r = recall(await store.search(qs, 10), truth, 10);
     assert.ok(r >= 0.95, `recall@10 ${r}`);
-    assert.match(store.describe(), /IVF-PQ \(nprobes 20, refine x30\), 4000 x 32/);
+    assert.match(store.describe(), /IVF-PQ \(nprobes 20, refine x60\), 4000 x 32/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

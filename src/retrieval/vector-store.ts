@@ -80,7 +80,7 @@ export interface LanceDBStoreOptions {
   indexThreshold?: number;
   /** IVF partitions probed per query (default 20). */
   nprobes?: number;
-  /** Candidates re-ranked exactly per hit wanted (default 30). */
+  /** Candidates re-ranked exactly per hit wanted (default 60). */
   refineFactor?: number;
   /** Passed to lancedb.connect for object storage (keys, region, endpoint). */
   storageOptions?: Record<string, string>;
