@@ -64,6 +64,8 @@ export interface CourseEnv {
   runsDir: string | undefined;
   /** COURSE_SEED: the seed of every random choice in the notebooks. */
   seed: number | undefined;
+  /** COURSE_STORE: where vectors live, "memory" or "lancedb[:uri]" (src/retrieval/stores). */
+  store: string | undefined;
   /** COURSE_CONFIG: the shared settings file every notebook's first cell reads; default <repo>/course.config.json. */
   configFile: string;
   /** COURSE_ABLATION=all: a Transformer trains the static model's full plan (src/course/recipes.ts coursePlan). */
@@ -166,6 +168,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CourseConfig {
     },
     get seed() {
       return parseSeed(env.COURSE_SEED);
+    },
+    get store() {
+      return nonEmpty(env.COURSE_STORE);
     },
     get configFile() {
       return resolve(nonEmpty(env.COURSE_CONFIG) ?? join(repoRoot(), "course.config.json"));

@@ -17,7 +17,9 @@ import { loadModel } from "../model/index";
 import { BM25Retriever } from "../retrieval/bm25";
 import { DenseRetriever } from "../retrieval/dense";
 import type { Retriever, SearchHit } from "../retrieval/types";
+import type { VectorStore } from "../retrieval/vector-store";
 import { VectorIndex } from "../retrieval/vector-index";
+import { openStore, parseStoreSpec, storeTableName } from "../retrieval/stores";
 import { findSavedIndex, type AppDataset, type ModelEntry } from "./catalog";
 
 export interface ExplorerSystem {
@@ -116,7 +118,9 @@ export class Explorer {
     dataset: AppDataset,
     models: { base: ModelEntry; tuned: ModelEntry[] },
     log: (line: string) => void = () => {},
+    options: { store?: string } = {},
   ): Promise<Explorer> {
+    const spec = parseStoreSpec(options.store ?? "memory", "app --store");
     const entries = [...dataset.beir.corpus].map(([_id, d]) => ({ _id, title: d.title, text: d.text }));
     if (entries.length === 0) throw new Error(`${dataset.dir}: the corpus is empty.`);
     const systems: ExplorerSystem[] = [
@@ -125,10 +129,16 @@ export class Explorer {
     for (const entry of [models.base, ...models.tuned]) {
       const model = await loadModel(entry.spec);
       const saved = findSavedIndex(entry, dataset.key);
-      let retriever: DenseRetriever;
+      let retriever: DenseRetriever<VectorStore>;
       let index: string;
       const t0 = performance.now();
-      if (saved) {
+      if (spec.kind === "lancedb") {
+        // A persistent table per (dataset, model): a restart embeds only passages that changed.
+        const table = storeTableName(dataset.name, `${entry.system}-${entry.modelKey.slice(0, 12)}`);
+        const store = await openStore(spec, { table, dim: model.dim, modelKey: entry.modelKey, model: entry.model });
+        retriever = await DenseRetriever.build(model, entries, { store });
+        index = store.describe();
+      } else if (saved) {
         retriever = new DenseRetriever(model, VectorIndex.load(saved));
         index = `saved index ${saved}`;
       } else {

@@ -22,6 +22,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Progress lines (what was found, reused, embedded). */
   log?: (line: string) => void;
+  /** Where the explorer's corpus vectors live: "memory" (default) or "lancedb[:uri]" (a table per dataset and model). */
+  store?: string;
 }
 
 export interface StartedApp {
@@ -84,7 +86,7 @@ export async function startApp(options: StartOptions = {}): Promise<StartedApp> 
     log(
       `models: base ${models.base.model}; ${models.tuned.length} fine-tuned${models.tuned.length ? ` (${models.tuned.map((t) => t.system).join(", ")})` : " (none yet under runs/: run notebook 03)"}`,
     );
-    explorer = Explorer.open(dataset, models, log);
+    explorer = Explorer.open(dataset, models, log, { store: options.store });
     explorer.catch((err: Error) => log(`explore: could not load the models: ${err.message}`));
   }
   const corpus = dataset?.beir.corpus;

@@ -15,6 +15,7 @@ interface AppOpts extends JsonOption {
   token?: string;
   runsDir?: string;
   reportsDir?: string;
+  store?: string;
 }
 
 export function registerApp(program: Command): void {
@@ -35,7 +36,8 @@ export function registerApp(program: Command): void {
       .option("--host <addr>", "address to bind; anything but loopback needs --token", "127.0.0.1")
       .option("--token <secret>", "required on every request (open the printed address once to set it in the browser)")
       .option("--runs-dir <folder>", "where the course's runs are (default: runs/ or COURSE_RUNS_DIR)")
-      .option("--reports-dir <folder>", "results.json and the exported notebooks (default: reports/)"),
+      .option("--reports-dir <folder>", "results.json and the exported notebooks (default: reports/)")
+      .option("--store <spec>", "explorer's vectors: memory (default) or lancedb[:uri], a table per dataset and model"),
   ).action(async (opts: AppOpts) => {
     const { startApp } = await import("../app/start");
     const started = await startApp({
@@ -47,6 +49,7 @@ export function registerApp(program: Command): void {
       token: opts.token,
       runsDir: opts.runsDir,
       reportsDir: opts.reportsDir,
+      store: opts.store,
       log: (line) => note(opts, line),
     });
     emit(

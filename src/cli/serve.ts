@@ -40,6 +40,9 @@ interface ServeOpts extends JsonOption {
   reranker?: string;
   rerankerName?: string;
   rerankerDtype: string;
+  store: string;
+  table?: string;
+  modelKey?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -81,6 +84,13 @@ export function registerServe(program: Command): void {
         60,
       )
       .option(
+        "--store <spec>",
+        "POST /v1/search over a LanceDB table: lancedb[:uri] (memory: no search route)",
+        "memory",
+      )
+      .option("--table <name>", "the store's table (default: <dataset>-<model>, as the course names it)")
+      .option("--model-key <key>", "the model key the table was built with (default: --model)")
+      .option(
         "--grace-seconds <s>",
         "on SIGTERM, how long requests in flight may take",
         positiveInt("--grace-seconds"),
@@ -104,8 +114,24 @@ export function registerServe(program: Command): void {
     const reranker = rerankerDir
       ? OnnxCrossEncoder.load(rerankerDir, { dtype: opts.rerankerDtype as "fp32" | "q8", name: rerankerName })
       : undefined;
+    const { openStore, parseStoreSpec, storeTableName } = await import("../retrieval/index");
+    const storeSpec = parseStoreSpec(opts.store, "--store");
+    const loading = loadModel(opts.model, { dtype: opts.dtype });
+    const table =
+      opts.table ?? storeTableName(getConfig().course.dataset ?? "policy-handbook", defaultModelName(opts.model));
+    const store =
+      storeSpec.kind === "memory"
+        ? undefined
+        : loading.then((m) =>
+            openStore(storeSpec, { table, dim: m.dim, modelKey: opts.modelKey ?? opts.model, mode: "open" }),
+          );
+    store?.then(
+      (s) => note(opts, `POST /v1/search over ${s.describe()}`),
+      (err: Error) => note(opts, `--store ${opts.store}: ${err.message} (POST /v1/search answers 503)`),
+    );
     const server = createEmbeddingServer({
-      model: loadModel(opts.model, { dtype: opts.dtype }),
+      model: loading,
+      store,
       modelName: opts.modelName ?? defaultModelName(opts.model),
       aliases: opts.alias,
       apiKey: opts.apiKey ?? getConfig().serveApiKey,

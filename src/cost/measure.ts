@@ -5,7 +5,8 @@
  *   such as backend initialisation and kernel compilation are not counted), and the encode path that ran
  *   (the tfjs backend, native BLAS matrix products or not, static lookup or Transformer);
  * - searchLatency: one query at a time against the index (the online case), median and 95th percentile
- *   in milliseconds, plus the batched throughput;
+ *   in milliseconds, plus the batched throughput; for any VectorStore (an in-memory index answers at once,
+ *   a LanceDB table through a Promise);
  * - sizeOnDisk: bytes of a file or of every file under a folder;
  * - trainingTime: wall-clock seconds and steps of a fine-tuning run, from its history.json.
  * Timings on a shared machine are noisy; the notebook says so next to them.
@@ -18,6 +19,7 @@ import { TFJS_ENCODE_SPEED, type SentenceTransformer } from "../model/sentence-t
 import { nativeMatMulInfo } from "../native/kernels";
 import type { Embeddings } from "../model/types";
 import type { VectorIndex } from "../retrieval/vector-index";
+import type { VectorStore } from "../retrieval/vector-store";
 import type { HistoryEntry } from "../train/history";
 
 /**
@@ -87,33 +89,65 @@ export interface SearchLatency {
   implementation: string;
 }
 
-/** Latency of index.search for each query alone (after 3 warm-up searches) and for all at once. */
-export function searchLatency(index: VectorIndex, queries: Embeddings, k = 10): SearchLatency {
-  if (queries.count === 0) throw new Error("searchLatency: no queries.");
+/** The searches searchLatency times, in order: 3 warm-ups, each query alone, then all queries in one call. */
+function* latencyPlan(queries: Embeddings): Generator<{ rows: Embeddings; role: "warm-up" | "one" | "all" }> {
   const row = (i: number): Embeddings => ({
     count: 1,
     dim: queries.dim,
     data: queries.data.subarray(i * queries.dim, (i + 1) * queries.dim),
   });
-  for (let i = 0; i < Math.min(3, queries.count); i++) index.search(row(i), k);
-  const times: number[] = [];
-  for (let i = 0; i < queries.count; i++) {
-    const t0 = performance.now();
-    index.search(row(i), k);
-    times.push(performance.now() - t0);
-  }
-  const t0 = performance.now();
-  index.search(queries, k);
-  const batchSeconds = (performance.now() - t0) / 1000;
+  for (let i = 0; i < Math.min(3, queries.count); i++) yield { rows: row(i), role: "warm-up" };
+  for (let i = 0; i < queries.count; i++) yield { rows: row(i), role: "one" };
+  yield { rows: queries, role: "all" };
+}
+
+function latencySummary(index: VectorStore, queries: Embeddings, k: number, times: number[], batchMs: number) {
   const sortedTimes = times.sort((a, b) => a - b);
   return {
     queries: queries.count,
     k,
     medianMs: quantile(sortedTimes, 0.5),
     p95Ms: quantile(sortedTimes, 0.95),
-    batchQueriesPerSecond: queries.count / Math.max(batchSeconds, 1e-9),
+    batchQueriesPerSecond: queries.count / Math.max(batchMs / 1000, 1e-9),
     implementation: `${index.implementation} ${index.kind}`,
   };
+}
+
+/**
+ * Latency of index.search for each query alone (after 3 warm-up searches) and for all at once. An in-memory
+ * VectorIndex is measured synchronously; another store (LanceDB) returns a Promise.
+ */
+export function searchLatency(index: VectorIndex, queries: Embeddings, k?: number): SearchLatency;
+export function searchLatency(index: VectorStore, queries: Embeddings, k?: number): Promise<SearchLatency>;
+export function searchLatency(index: VectorStore, queries: Embeddings, k = 10): SearchLatency | Promise<SearchLatency> {
+  if (queries.count === 0) throw new Error("searchLatency: no queries.");
+  const times: number[] = [];
+  let batchMs = 0;
+  const record = (role: string, ms: number): void => {
+    if (role === "one") times.push(ms);
+    else if (role === "all") batchMs = ms;
+  };
+  const plan = latencyPlan(queries);
+  for (let step = plan.next(); !step.done; step = plan.next()) {
+    const t0 = performance.now();
+    const result = index.search(step.value.rows, k);
+    if (result instanceof Promise) {
+      // An asynchronous store: this search and the rest of the plan are awaited.
+      const rest = async (first: Promise<unknown>, role: string): Promise<SearchLatency> => {
+        await first;
+        record(role, performance.now() - t0);
+        for (let s = plan.next(); !s.done; s = plan.next()) {
+          const t1 = performance.now();
+          await index.search(s.value.rows, k);
+          record(s.value.role, performance.now() - t1);
+        }
+        return latencySummary(index, queries, k, times, batchMs);
+      };
+      return rest(result, step.value.role);
+    }
+    record(step.value.role, performance.now() - t0);
+  }
+  return latencySummary(index, queries, k, times, batchMs);
 }
 
 /** Bytes of a file, or of all files under a folder. */

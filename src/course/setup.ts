@@ -49,6 +49,8 @@ export interface CourseChoices {
   /** "none", an endpoint, or "env" (default): the endpoint the environment names, if any. */
   llm?: "none" | "env" | Partial<LlmEndpoint>;
   seed?: number;
+  /** Where vectors live: "memory" (default) or "lancedb[:uri]" (src/retrieval/stores). */
+  store?: string;
 }
 
 export interface DatasetChoice {
@@ -64,7 +66,7 @@ export interface DatasetChoice {
 /** Where a setting's value came from. */
 export type SettingSource = "environment" | "notebook" | "config file" | "default";
 
-const CONFIG_KEYS = ["dataset", "model", "llm", "seed"];
+const CONFIG_KEYS = ["dataset", "model", "llm", "seed", "store"];
 
 /**
  * The shared settings file (course.config.json, or COURSE_CONFIG): the same choices for every notebook.
@@ -90,7 +92,7 @@ export function readCourseConfigFile(path: string): CourseChoices {
     if (!CONFIG_KEYS.includes(k))
       throw new Error(`${path}: unknown setting "${k}"; the settings are ${CONFIG_KEYS.join(", ")}.`);
   }
-  for (const k of ["dataset", "model"])
+  for (const k of ["dataset", "model", "store"])
     if (v[k] !== undefined && typeof v[k] !== "string") throw new Error(`${path}: "${k}" must be a string.`);
   if (v.seed !== undefined && !Number.isInteger(v.seed)) throw new Error(`${path}: "seed" must be a whole number.`);
   const llm = v.llm;
@@ -106,6 +108,7 @@ export function readCourseConfigFile(path: string): CourseChoices {
     model: v.model as string | undefined,
     llm: llm as CourseChoices["llm"],
     seed: v.seed as number | undefined,
+    store: v.store as string | undefined,
   };
 }
 
@@ -115,6 +118,8 @@ export interface Course {
   model: string;
   llm: LlmEndpoint | null;
   seed: number;
+  /** The vector store spec: "memory" (also when absent) or "lancedb[:uri]" (COURSE_STORE > first cell > config file). */
+  store?: string;
   /** runs/ (COURSE_RUNS_DIR). */
   runsDir: string;
   /** runs/<dataset>/: artefacts that do not depend on the model (generated data, BM25). */
@@ -258,6 +263,7 @@ export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = get
   const [datasetValue, datasetSource] = pick(cfg.course.dataset, choices.dataset, file.dataset, DEFAULT_DATASET);
   const [model, modelSource] = pick(cfg.course.model, choices.model, file.model, "offline");
   const [seed, seedSource] = pick(cfg.course.seed, choices.seed, file.seed, DEFAULT_SEED);
+  const [store] = pick(cfg.course.store, choices.store, file.store, "memory");
   const dataset = resolveDataset(datasetValue, datasetSource, cfg);
   const { llm, source: llmSource } = resolveLlm(choices, file, cfg);
   const runsDir = cfg.course.runsDir ?? join(cfg.repoRoot, "runs");
@@ -267,6 +273,7 @@ export function courseSetup(choices: CourseChoices = {}, cfg: CourseConfig = get
     model,
     llm,
     seed,
+    store,
     runsDir,
     datasetDir,
     runDir: join(datasetDir, slug(model)),

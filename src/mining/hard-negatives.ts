@@ -53,6 +53,7 @@ import type { Embedder, Embeddings } from "../model/types";
 import { dot } from "../math";
 import { rngFor } from "../random";
 import { type Implementation, VectorIndex } from "../retrieval/vector-index";
+import type { VectorStore } from "../retrieval/vector-store";
 import { prepareTrainingData } from "../train/training-data";
 import { candidateCounts, collectCandidates, type MiningCandidates } from "./candidates";
 import { checkMiningOptions, OWNER, resolveMiningOptions } from "./options";
@@ -94,7 +95,7 @@ export async function mineHardNegatives(
   const embedded = await embedAndIndex(model, candidates, checked.batchSize, options.implementation ?? "auto");
   const { index, positiveScoresOf } = embedded;
 
-  const selected = selectNegatives(
+  const selected = await selectNegatives(
     index,
     embedded.queries,
     candidates,
@@ -161,7 +162,7 @@ async function embedAndIndex(
   batchSize: number,
   implementation: "auto" | Implementation,
 ): Promise<{
-  index: VectorIndex;
+  index: VectorStore;
   queries: Embeddings;
   positiveScoresOf: number[][];
   encodeSeconds: number;

@@ -14,7 +14,7 @@
  */
 import type { Embeddings } from "../model/types";
 import type { SearchResult } from "../retrieval/exact-search";
-import type { VectorIndex } from "../retrieval/vector-index";
+import type { VectorStore } from "../retrieval/vector-store";
 import type { CheckedMiningOptions } from "./options";
 import type { MiningCandidates } from "./candidates";
 import {
@@ -77,22 +77,36 @@ export function sampleNegatives(
     .map((i) => window[i]);
 }
 
+/** Hits over ids "0".."n-1" as a SearchResult of positions, padded with -1 where a query got fewer than k. */
+function positionsOf(hits: readonly { id: string; score: number }[][], k: number): SearchResult {
+  const indices = new Int32Array(hits.length * k).fill(-1);
+  const scores = new Float32Array(hits.length * k);
+  hits.forEach((row, q) =>
+    row.forEach((h, j) => {
+      indices[q * k + j] = Number(h.id);
+      scores[q * k + j] = h.score;
+    }),
+  );
+  return { indices, scores, k };
+}
+
 function rowsOf(e: Embeddings, start: number, end: number): Embeddings {
   return { count: end - start, dim: e.dim, data: e.data.subarray(start * e.dim, end * e.dim) };
 }
 
 /**
  * Searches the index for every query and selects its negatives. positiveScoresOf[q] aligns with
- * candidates.positivesOf[q]; `rng` draws the "random" samples in query order.
+ * candidates.positivesOf[q]; `rng` draws the "random" samples in query order. The store's ids are the corpus
+ * positions as strings ("0", "1", ...; embedAndIndex).
  */
-export function selectNegatives(
-  index: VectorIndex,
+export async function selectNegatives(
+  index: VectorStore,
   queryEmbeddings: Embeddings,
   candidates: MiningCandidates,
   positiveScoresOf: readonly number[][],
   o: ResolvedMiningOptions & Pick<CheckedMiningOptions, "searchBatchSize" | "maxFalseNegatives">,
   rng: () => number,
-): SelectedNegatives {
+): Promise<SelectedNegatives> {
   const { queries, corpus, positivesOf } = candidates;
   const { searchDepth, rangeMin, rangeMax } = o;
   const out: SelectedNegatives = {
@@ -108,7 +122,7 @@ export function selectNegatives(
   for (let b0 = 0; b0 < queries.length; b0 += o.searchBatchSize) {
     const b1 = Math.min(queries.length, b0 + o.searchBatchSize);
     const tSearch = performance.now();
-    const found: SearchResult = index.searchPositions(rowsOf(queryEmbeddings, b0, b1), searchDepth);
+    const found = positionsOf(await index.search(rowsOf(queryEmbeddings, b0, b1), searchDepth), searchDepth);
     out.searchSeconds += (performance.now() - tSearch) / 1000;
     for (let q = b0; q < b1; q++) {
       const own = new Set(positivesOf[q]);

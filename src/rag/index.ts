@@ -1,7 +1,8 @@
 /**
  * src/rag: the fine-tuned model inside the TypeScript RAG stack people use (LangChain.js).
  *
- *   SentenceTransformer ──SentenceTransformerEmbeddings (LangChain Embeddings)──▶ FaissStore (RagVectorStore)
+ *   SentenceTransformer ──SentenceTransformerEmbeddings (LangChain Embeddings)──▶ FaissStore (RagVectorStore),
+ *     or LangChain's LanceDB over a persistent LanceDBStore table (lanceDBVectorStore)
  *     question ──search──▶ top-k contexts ──buildRagPrompt──▶ chat messages ──answerQuestion──▶ answer
  *       (ChatOpenAI on any OpenAI-compatible endpoint, or the offline extractive answer)
  *   second stage: CrossEncoderReranker (a cross-encoder as BaseDocumentCompressor, for ContextualCompressionRetriever)
@@ -14,6 +15,7 @@ export type { AnswerOptions, ContextSource, RetrievedContext } from "./types";
 export { SentenceTransformerEmbeddings } from "./embeddings";
 export { IndexRetriever, RagVectorStore } from "./vector-store";
 export { CrossEncoderReranker } from "./reranker";
+export { lanceDBVectorStore } from "./lancedb";
 export { buildRagPrompt, promptMarkdown } from "./prompt";
 export { answerQuestion, describeAnswerMode, extractiveAnswer, type RagAnswer } from "./answer";
 export {

@@ -56,6 +56,8 @@ import { statusRoutes } from "./routes/status";
 import { ServedModel, type ServableModel } from "./served-model";
 import type { PairScorer } from "../rerank/types";
 import { rerankRoutes } from "./routes/rerank";
+import { searchPlugin, watchStore } from "./routes/search";
+import { prepareInputs } from "./routes/embeddings";
 
 export { defaultModelName, inferencePathOf, type ServableModel } from "./served-model";
 export { prepareInputs, toBase64, truncateAndNormalize, type Limits } from "./routes/embeddings";
@@ -94,6 +96,8 @@ export interface ServerOptions {
   /** A cross-encoder for POST /v1/rerank (routes/rerank.ts), served as `rerankerName` (default: its name). */
   reranker?: PairScorer | Promise<PairScorer>;
   rerankerName?: string;
+  /** A vector store to answer POST /v1/search over (routes/search.ts); no route without one. */
+  store?: Parameters<typeof watchStore>[0];
 }
 
 export interface EmbeddingServer {
@@ -195,6 +199,14 @@ export function createEmbeddingServer(options: ServerOptions): EmbeddingServer {
 
   app.register(embeddingsRoute, { served, limits, metrics });
   if (options.reranker) app.register(rerankRoutes, { ...options, ...limits, reranker: options.reranker, metrics });
+  if (options.store)
+    app.register(searchPlugin, {
+      store: watchStore(options.store),
+      requireModel: () => served.current(),
+      prepare: (text: string) => prepareInputs([{ text }], served.current().m, limits),
+      accepted: (id: string) => served.accepts(served.current().m, id),
+      served: () => served.servedName(served.current().m),
+    });
   app.register(modelsRoute, { served });
   app.register(statusRoutes, { served, limits, metrics, maxBodyBytes, auth: options.apiKey ? "bearer" : "none" });
 
