@@ -71,6 +71,9 @@ async function serveThenStop(child: ChildProcess): Promise<void> {
   // design); the search then still waits seconds for the models, so it is in flight when the signal lands.
   const inFlight = fetch(`${ready.url}/api/search?q=vacation`).then((r) => r.status);
   await new Promise((r) => setTimeout(r, 500));
+  // The app's event loop may be busy loading the models; an answer to a later request shows it has read the
+  // earlier one (connections are accepted in order), so the search is in flight before the signal is sent.
+  assert.equal((await fetch(`${ready.url}/api/info`)).status, 200);
   const stopped = exited(child);
   child.kill("SIGTERM");
   assert.equal(await inFlight, 200);
