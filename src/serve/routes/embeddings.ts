@@ -15,10 +15,10 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { l2NormalizeRows } from "../../math";
-import { QueueFullError } from "../batcher";
-import { ApiError, badRequest, typeName } from "../errors";
+import { type ApiError, badRequest, typeName } from "../errors";
 import type { ServerMetrics } from "../metrics";
 import type { ServableModel, ServedModel } from "../served-model";
+import { embedForRequest } from "./queued";
 
 export interface Limits {
   maxInputs: number;
@@ -287,21 +287,7 @@ export const embeddingsRoute: FastifyPluginAsync<EmbeddingsRouteOptions> = async
     const faults = (req.validationError as { validation?: SchemaFault[] } | undefined)?.validation ?? [];
     const body = readEmbeddingRequest(req.body, faults, m, served);
     const prepared = prepareInputs(body.inputs, m, limits);
-    // A client that disconnects takes its waiting inputs out of the queue.
-    const left = new AbortController();
-    reply.raw.once("close", () => {
-      if (!reply.raw.writableFinished) left.abort(new Error("the client disconnected"));
-    });
-    let rows: Float32Array[];
-    try {
-      rows = await b.embed(prepared.texts, prepared.tokens, left.signal);
-    } catch (err) {
-      if (err instanceof QueueFullError) {
-        metrics.rejectedQueueFull++;
-        throw new ApiError(429, err.message, { code: "queue_full", retryAfter: err.retryAfter });
-      }
-      throw err;
-    }
+    const rows = await embedForRequest(reply, b, prepared.texts, prepared.tokens, () => metrics.rejectedQueueFull++);
     const total = prepared.tokens.reduce((s, t) => s + t, 0);
     metrics.inputsTotal += rows.length;
     metrics.tokensTotal += total;

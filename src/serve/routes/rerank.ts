@@ -22,9 +22,10 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { PairScorer, TextPair } from "../../rerank/types";
-import { DynamicBatcher, QueueFullError } from "../batcher";
+import { DynamicBatcher } from "../batcher";
 import { ApiError, badRequest, typeName } from "../errors";
 import { Histogram, type ServerMetrics } from "../metrics";
+import { embedForRequest } from "./queued";
 
 export interface RerankRouteOptions {
   /** The re-ranker, or a promise of it (the route answers 503 until it resolves). */
@@ -237,24 +238,8 @@ export const rerankRoutes: FastifyPluginAsync<RerankRouteOptions> = async (app, 
         "documents",
         "max_tokens_per_request",
       );
-    const left = new AbortController();
-    reply.raw.once("close", () => {
-      if (!reply.raw.writableFinished) left.abort(new Error("the client disconnected"));
-    });
-    let rows: Float32Array[];
-    try {
-      rows = await batcher.embed(
-        pairs.map((p) => JSON.stringify(p)),
-        tokens,
-        left.signal,
-      );
-    } catch (err) {
-      if (err instanceof QueueFullError) {
-        rm.queueRejections++;
-        throw new ApiError(429, err.message, { code: "queue_full", retryAfter: err.retryAfter });
-      }
-      throw err;
-    }
+    const texts = pairs.map((p) => JSON.stringify(p));
+    const rows = await embedForRequest(reply, batcher, texts, tokens, () => rm.queueRejections++);
     const results = rows
       .map((row, index) => ({ index, relevance_score: body.rawScores ? row[0] : sigmoid(row[0]) }))
       .sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index)

@@ -18,8 +18,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { l2NormalizeRows } from "../../math";
 import type { SearchHit } from "../../retrieval/types";
 import { checkFilter, type MetadataFilter, type StoreMetadata, type VectorStore } from "../../retrieval/vector-store";
-import { QueueFullError } from "../batcher";
 import { ApiError, badRequest } from "../errors";
+import { embedForRequest } from "./queued";
 
 type Hit = SearchHit & { title: string; text: string };
 
@@ -127,18 +127,7 @@ async function searchRoutes(app: FastifyInstance, options: SearchRouteOptions): 
         code: "store_mismatch",
       });
     const prepared = options.prepare(body.query);
-    const left = new AbortController();
-    reply.raw.once("close", () => {
-      if (!reply.raw.writableFinished) left.abort(new Error("the client disconnected"));
-    });
-    let rows: Float32Array[];
-    try {
-      rows = await b.embed(prepared.texts, prepared.tokens, left.signal);
-    } catch (err) {
-      if (err instanceof QueueFullError)
-        throw new ApiError(429, err.message, { code: "queue_full", retryAfter: err.retryAfter });
-      throw err;
-    }
+    const rows = await embedForRequest(reply, b, prepared.texts, prepared.tokens);
     const query = l2NormalizeRows(Float32Array.from(rows[0]), m.dim);
     const results = await hitsWithText(store, query, body.topK, body.filter);
     const tokens = prepared.tokens[0];
